@@ -1,0 +1,99 @@
+//! The one error type of the core, and the storage error the ports return.
+
+use std::fmt;
+
+/// Why a use case refused or failed. Every variant that concerns input names the field at fault,
+/// so adapters can say exactly what was wrong (`ERROR_ARGUMENT` naming the key, for instance).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CoreError {
+    /// The thing does not exist in the caller's account, or the caller may not see it. Both look
+    /// the same on purpose, so that nobody learns about users they may not see.
+    #[error("{entity} {id} not found")]
+    NotFound {
+        /// What was looked up (`user`, `department`, `workgroup`, `account`).
+        entity: &'static str,
+        /// The ID as given.
+        id: String,
+    },
+    /// The actor's role, permissions or credential scope forbid the action.
+    #[error("access denied: {reason}")]
+    Forbidden {
+        /// A short, human-readable reason.
+        reason: String,
+    },
+    /// The credential lacks the scope the action needs.
+    #[error("insufficient scope: {needed} required")]
+    InsufficientScope {
+        /// The scope code that would allow it.
+        needed: &'static str,
+    },
+    /// A value is malformed: wrong type, too long, not an email …
+    #[error("invalid {field}: {reason}")]
+    Validation {
+        /// The field or parameter at fault, as its wire code (`EMAIL`, `PARENT`, …).
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The input is well-formed but a domain rule refuses it (a cycle, a non-empty department, a
+    /// duplicate email …).
+    #[error("{field}: {reason}")]
+    Conflict {
+        /// The field the rule is about.
+        field: String,
+        /// Which rule refused it.
+        reason: String,
+    },
+    /// The acting user cannot act: unknown or dismissed. Their credentials stop working at once.
+    #[error("not authorised: {reason}")]
+    Unauthorized {
+        /// Why.
+        reason: String,
+    },
+    /// The storage failed. Nothing was changed.
+    #[error("storage failure: {0}")]
+    Storage(#[from] StoreError),
+}
+
+impl CoreError {
+    /// Shorthand for [`CoreError::Validation`].
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        CoreError::Validation { field: field.into(), reason: reason.into() }
+    }
+
+    /// Shorthand for [`CoreError::Conflict`].
+    pub fn conflict(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        CoreError::Conflict { field: field.into(), reason: reason.into() }
+    }
+
+    /// Shorthand for [`CoreError::Forbidden`].
+    pub fn forbidden(reason: impl Into<String>) -> Self {
+        CoreError::Forbidden { reason: reason.into() }
+    }
+
+    /// Shorthand for [`CoreError::NotFound`].
+    pub fn not_found(entity: &'static str, id: impl fmt::Display) -> Self {
+        CoreError::NotFound { entity, id: id.to_string() }
+    }
+}
+
+/// What a storage port can report. Adapters map their own errors onto these.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StoreError {
+    /// A uniqueness constraint refused the write (`what` names it, e.g. `EMAIL`).
+    #[error("{what} already exists")]
+    UniqueViolation {
+        /// The field whose value must be unique.
+        what: String,
+    },
+    /// A write was attempted through a read-only transaction.
+    #[error("read-only transaction")]
+    ReadOnly,
+    /// The database was created by another version of Cardfile and cannot be used as is.
+    #[error("incompatible database: {0}")]
+    Incompatible(String),
+    /// Anything else the backend reported (I/O, corruption, busy …).
+    #[error("{0}")]
+    Backend(String),
+}
+

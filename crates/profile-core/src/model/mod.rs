@@ -1,0 +1,6 @@
+//! The domain's records: accounts, users, departments, workgroups.
+
+pub mod account;
+pub mod department;
+pub mod user;
+pub mod workgroup;

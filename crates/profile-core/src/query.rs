@@ -1,0 +1,598 @@
+//! User queries (spec §2.5/§2.6): a filter of conditions with Bitrix24's key prefixes, the
+//! `FIND` quick search, sorting by any sortable field, and pages of 50 (offset or `>ID` cursor).
+//! The matching rules here are the reference semantics every store must reproduce.
+
+use std::cmp::Ordering;
+
+use chrono::{DateTime, NaiveTime, Utc};
+
+use crate::error::CoreError;
+use crate::field::{FieldKind, UserField};
+use crate::model::user::{User, UserType};
+use crate::validate;
+use crate::value::Value;
+
+/// Rows per page, fixed by the protocol.
+pub const PAGE_SIZE: usize = 50;
+
+/// The most words a `FIND` may hold.
+pub const FIND_MAX_WORDS: usize = 8;
+
+/// A comparison operator, written as a prefix of the filter key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// `=` or no prefix: equal (an array value means IN).
+    Eq,
+    /// `!` or `!=`: not equal (an array value means NOT IN).
+    Ne,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    Ge,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    Le,
+    /// `%`: contains the substring (case-insensitive for ASCII letters).
+    Contains,
+    /// `!%`: does not contain the substring.
+    NotContains,
+    /// `=%` or `%=`: LIKE with explicit `%` and `_` wildcards.
+    Like,
+    /// `!=%` or `!%=`: NOT LIKE with explicit wildcards.
+    NotLike,
+    /// `@`: one of a list.
+    In,
+    /// `!@`: none of a list.
+    NotIn,
+}
+
+/// Prefixes, longest first so that parsing is greedy.
+const PREFIXES: [(&str, Op); 15] = [
+    ("!=%", Op::NotLike),
+    ("!%=", Op::NotLike),
+    ("!@", Op::NotIn),
+    ("!%", Op::NotContains),
+    ("!=", Op::Ne),
+    (">=", Op::Ge),
+    ("<=", Op::Le),
+    ("=%", Op::Like),
+    ("%=", Op::Like),
+    ("!", Op::Ne),
+    (">", Op::Gt),
+    ("<", Op::Lt),
+    ("%", Op::Contains),
+    ("@", Op::In),
+    ("=", Op::Eq),
+];
+
+impl Op {
+    /// The canonical prefix that [`FilterKey::parse`] reads back as this operator.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Op::Eq => "",
+            Op::Ne => "!",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Contains => "%",
+            Op::NotContains => "!%",
+            Op::Like => "=%",
+            Op::NotLike => "!=%",
+            Op::In => "@",
+            Op::NotIn => "!@",
+        }
+    }
+
+    /// Whether the operator matches rows where the condition's positive form does not
+    /// (so an empty value matches it).
+    pub fn is_negative(self) -> bool {
+        matches!(self, Op::Ne | Op::NotContains | Op::NotLike | Op::NotIn)
+    }
+}
+
+/// What a filter key addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterTarget {
+    /// A standard field.
+    Field(UserField),
+    /// `FIND` / `NAME_SEARCH`: the quick search.
+    Find,
+}
+
+/// A parsed filter key: operator and target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilterKey {
+    /// The operator.
+    pub op: Op,
+    /// The target.
+    pub target: FilterTarget,
+}
+
+impl FilterKey {
+    /// Parses a key such as `>=DATE_REGISTER`, `!@ID` or `FIND`. Returns `None` for keys that
+    /// name no filterable field (callers decide whether that is an error).
+    pub fn parse(key: &str) -> Option<FilterKey> {
+        let key = key.trim();
+        let (op, rest) = PREFIXES
+            .iter()
+            .find_map(|(p, op)| key.strip_prefix(p).map(|rest| (*op, rest)))
+            .unwrap_or((Op::Eq, key));
+        if rest.eq_ignore_ascii_case("FIND") || rest.eq_ignore_ascii_case("NAME_SEARCH") {
+            return (op == Op::Eq).then_some(FilterKey { op, target: FilterTarget::Find });
+        }
+        let field = UserField::from_code(rest).filter(|f| f.is_filterable())?;
+        Some(FilterKey { op, target: FilterTarget::Field(field) })
+    }
+}
+
+impl std::fmt::Display for FilterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.target {
+            FilterTarget::Find => f.write_str("FIND"),
+            FilterTarget::Field(field) => write!(f, "{}{}", self.op.prefix(), field.code()),
+        }
+    }
+}
+
+/// One condition on a standard field. Build it with [`Condition::parse`], which checks that the
+/// operator fits the field and normalises the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    field: UserField,
+    op: Op,
+    value: Value,
+}
+
+impl Condition {
+    /// The field.
+    pub fn field(&self) -> UserField {
+        self.field
+    }
+
+    /// The operator.
+    pub fn op(&self) -> Op {
+        self.op
+    }
+
+    /// The normalised value: `Int`/`IntList` for IDs and departments, `Bool` for `ACTIVE` and
+    /// `IS_ONLINE`, `Text`/`TextList` for text and `USER_TYPE`, `Date`/`DateTime` for dates
+    /// (a list of dates is a `TextList` of `YYYY-MM-DD` / `YYYY-MM-DDThh:mm:ss` texts).
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// Builds a condition from a key's operator and a raw value. A list value turns `=` into IN
+    /// and `!` into NOT IN.
+    ///
+    /// # Errors
+    /// [`CoreError::Validation`] naming the key when the operator does not apply to the field or
+    /// the value has the wrong type.
+    pub fn parse(field: UserField, op: Op, raw: &Value) -> Result<Condition, CoreError> {
+        let key = format!("{}{}", op.prefix(), field.code());
+        let bad = |reason: &str| CoreError::invalid(key.clone(), reason);
+        let is_list = matches!(raw, Value::IntList(_) | Value::TextList(_));
+        let op = match (op, is_list) {
+            (Op::Eq, true) => Op::In,
+            (Op::Ne, true) => Op::NotIn,
+            (Op::In | Op::NotIn, _) => op,
+            (_, true) => return Err(bad("a list is allowed only with =, !, @ and !@")),
+            _ => op,
+        };
+        let kind = field.kind();
+        let ordered = matches!(op, Op::Gt | Op::Ge | Op::Lt | Op::Le);
+        let equality = matches!(op, Op::Eq | Op::Ne | Op::In | Op::NotIn);
+        let allowed = match kind {
+            FieldKind::Id | FieldKind::Date | FieldKind::DateTime => equality || ordered,
+            FieldKind::Active | FieldKind::Online => matches!(op, Op::Eq | Op::Ne),
+            FieldKind::Departments | FieldKind::UserType => equality,
+            k if k.is_text() => true,
+            _ => false,
+        };
+        if !allowed {
+            return Err(bad("this operator does not apply to the field"));
+        }
+        let list_of = |raw: &Value| -> Vec<String> {
+            match raw {
+                Value::TextList(v) => v.clone(),
+                Value::IntList(v) => v.iter().map(i64::to_string).collect(),
+                Value::Text(s) => vec![s.clone()],
+                Value::Int(i) => vec![i.to_string()],
+                Value::Bool(b) => vec![if *b { "Y".into() } else { "N".into() }],
+                _ => Vec::new(),
+            }
+        };
+        let items = list_of(raw);
+        if matches!(raw, Value::Null | Value::Date(_) | Value::DateTime(_)) && !matches!(kind, FieldKind::Date | FieldKind::DateTime) {
+            return Err(bad("expected a value"));
+        }
+        let value = match kind {
+            FieldKind::Id | FieldKind::Departments => {
+                let ints = items
+                    .iter()
+                    .map(|s| s.trim().parse::<i64>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| bad("expected an integer"))?;
+                if matches!(op, Op::In | Op::NotIn) {
+                    Value::IntList(ints)
+                } else {
+                    Value::Int(*ints.first().ok_or_else(|| bad("expected an integer"))?)
+                }
+            }
+            FieldKind::Active | FieldKind::Online => {
+                let s = items.first().ok_or_else(|| bad("expected a boolean"))?;
+                if !validate::is_boolean_word(s) {
+                    return Err(bad("expected a boolean"));
+                }
+                Value::Bool(Value::Text(s.clone()).truthy())
+            }
+            FieldKind::UserType => {
+                let types = items
+                    .iter()
+                    .map(|s| UserType::from_code(s).map(|t| t.code().to_string()))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| bad("expected employee, extranet or email"))?;
+                if op == Op::Eq || op == Op::Ne {
+                    Value::Text(types.into_iter().next().unwrap_or_default())
+                } else {
+                    Value::TextList(types)
+                }
+            }
+            FieldKind::Date | FieldKind::DateTime => {
+                let parse = |s: &str| -> Option<Value> {
+                    if kind == FieldKind::Date {
+                        validate::date(s).map(Value::Date)
+                    } else {
+                        parse_datetime(s).map(Value::DateTime)
+                    }
+                };
+                match raw {
+                    Value::Date(d) if kind == FieldKind::Date => Value::Date(*d),
+                    Value::DateTime(t) if kind == FieldKind::DateTime => Value::DateTime(*t),
+                    _ => {
+                        let parsed = items
+                            .iter()
+                            .map(|s| parse(s))
+                            .collect::<Option<Vec<_>>>()
+                            .ok_or_else(|| bad("not a date"))?;
+                        if matches!(op, Op::In | Op::NotIn) {
+                            // Lists of dates are kept as their canonical text, parsed per use.
+                            Value::TextList(parsed.iter().map(canonical_date_text).collect())
+                        } else {
+                            parsed.into_iter().next().ok_or_else(|| bad("not a date"))?
+                        }
+                    }
+                }
+            }
+            _ => {
+                if matches!(op, Op::In | Op::NotIn) {
+                    Value::TextList(items)
+                } else {
+                    Value::Text(items.into_iter().next().ok_or_else(|| bad("expected a string"))?)
+                }
+            }
+        };
+        Ok(Condition { field, op, value })
+    }
+
+    /// Whether `user` satisfies the condition at `now` (the reference semantics).
+    pub fn matches(&self, user: &User, now: DateTime<Utc>) -> bool {
+        let actual = user.value(self.field, now);
+        let hit = match self.field.kind() {
+            FieldKind::Departments => {
+                let wanted: Vec<i64> = match &self.value {
+                    Value::IntList(v) => v.clone(),
+                    Value::Int(i) => vec![*i],
+                    _ => Vec::new(),
+                };
+                let any = user.departments.iter().any(|d| wanted.contains(&i64::from(d.0)));
+                return if self.op.is_negative() { !any } else { any };
+            }
+            FieldKind::Date | FieldKind::DateTime => {
+                if actual == Value::Null {
+                    return self.op.is_negative();
+                }
+                let a = canonical_date_text(&actual);
+                match &self.value {
+                    Value::TextList(list) => list.contains(&a),
+                    v => compare_op(self.op, a.as_str().cmp(canonical_date_text(v).as_str())),
+                }
+            }
+            FieldKind::Id => {
+                let a = i64::from(user.id.0);
+                match &self.value {
+                    Value::IntList(list) => list.contains(&a),
+                    Value::Int(b) => compare_op(self.op, a.cmp(b)),
+                    _ => false,
+                }
+            }
+            FieldKind::Active | FieldKind::Online => {
+                let b = matches!(self.value, Value::Bool(true));
+                actual == Value::Bool(b)
+            }
+            _ => {
+                let a = match &actual {
+                    Value::Text(s) => s.as_str(),
+                    _ => "",
+                };
+                match (&self.value, self.op) {
+                    (Value::TextList(list), _) => list.iter().any(|s| s == a),
+                    (Value::Text(b), Op::Contains | Op::NotContains) => {
+                        a.to_ascii_lowercase().contains(&b.to_ascii_lowercase())
+                    }
+                    (Value::Text(b), Op::Like | Op::NotLike) => like(a, b),
+                    (Value::Text(b), op) => compare_op(op, a.cmp(b.as_str())),
+                    _ => false,
+                }
+            }
+        };
+        if self.op.is_negative() {
+            !hit
+        } else {
+            hit
+        }
+    }
+}
+
+fn compare_op(op: Op, ord: Ordering) -> bool {
+    match op {
+        Op::Eq | Op::Ne => ord == Ordering::Equal, // Ne is negated by the caller
+        Op::Gt => ord == Ordering::Greater,
+        Op::Ge => ord != Ordering::Less,
+        Op::Lt => ord == Ordering::Less,
+        Op::Le => ord != Ordering::Greater,
+        _ => false,
+    }
+}
+
+/// SQL LIKE: `%` any run, `_` one character, ASCII letters case-insensitive.
+fn like(text: &str, pattern: &str) -> bool {
+    let t: Vec<char> = text.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let p: Vec<char> = pattern.chars().map(|c| c.to_ascii_lowercase()).collect();
+    // Classic wildcard matching with backtracking on the last `%`.
+    let (mut ti, mut pi) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '_' || (p[pi] != '%' && p[pi] == t[ti])) {
+            ti += 1;
+            pi += 1;
+        } else if pi < p.len() && p[pi] == '%' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '%')
+}
+
+/// Parses a date-time filter value: ISO-8601 with an offset, `YYYY-MM-DD hh:mm:ss` (UTC), or a
+/// plain date (midnight UTC).
+pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok().map(|t| t.and_utc())
+        })
+        .or_else(|| validate::date(s).map(|d| d.and_time(NaiveTime::MIN).and_utc()))
+}
+
+/// The canonical text of a date or date-time value; it sorts like the value.
+fn canonical_date_text(v: &Value) -> String {
+    match v {
+        Value::Date(d) => d.format("%Y-%m-%d").to_string(),
+        Value::DateTime(t) => t.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        Value::Text(s) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+/// A filter: all conditions must hold, and so must the quick search if present.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// The conditions (AND).
+    pub conditions: Vec<Condition>,
+    /// The quick-search words, lower-cased; each must prefix some word of the user's names,
+    /// email, position or department names.
+    pub find: Vec<String>,
+}
+
+impl UserFilter {
+    /// Adds a condition.
+    pub fn and(mut self, condition: Condition) -> UserFilter {
+        self.conditions.push(condition);
+        self
+    }
+
+    /// Sets the quick search from free text.
+    ///
+    /// # Errors
+    /// [`CoreError::Validation`] on `FIND` when it holds more than [`FIND_MAX_WORDS`] words.
+    pub fn with_find(mut self, text: &str) -> Result<UserFilter, CoreError> {
+        self.find = search_words(text);
+        if self.find.len() > FIND_MAX_WORDS {
+            return Err(CoreError::invalid("FIND", format!("at most {FIND_MAX_WORDS} words")));
+        }
+        Ok(self)
+    }
+
+    /// Reference semantics of the quick search: `words` are the user's searchable words.
+    pub fn find_matches(&self, words: &[String]) -> bool {
+        self.find.iter().all(|q| words.iter().any(|w| w.starts_with(q.as_str())))
+    }
+}
+
+/// Splits text into lower-cased search words (letters and digits; everything else separates).
+pub fn search_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// One sort key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortKey {
+    /// The field.
+    pub field: UserField,
+    /// Descending?
+    pub descending: bool,
+}
+
+impl SortKey {
+    /// Builds a sort key.
+    ///
+    /// # Errors
+    /// [`CoreError::Validation`] on `sort` when the field cannot be sorted by.
+    pub fn new(field: UserField, descending: bool) -> Result<SortKey, CoreError> {
+        if field.is_sortable() {
+            Ok(SortKey { field, descending })
+        } else {
+            Err(CoreError::invalid("sort", format!("cannot sort by {}", field.code())))
+        }
+    }
+
+    /// Reference ordering of two users by this key (empty values first when ascending).
+    pub fn compare(&self, a: &User, b: &User, now: DateTime<Utc>) -> Ordering {
+        let key = |u: &User| -> (u8, String, i64) {
+            match u.value(self.field, now) {
+                Value::Null => (0, String::new(), 0),
+                Value::Int(i) => (1, String::new(), i),
+                Value::Bool(b) => (1, String::new(), i64::from(b)),
+                Value::Text(s) => (1, s, 0),
+                v => (1, canonical_date_text(&v), 0),
+            }
+        };
+        let ord = key(a).cmp(&key(b));
+        if self.descending {
+            ord.reverse()
+        } else {
+            ord
+        }
+    }
+}
+
+/// Which page to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Rows to skip.
+    pub start: u64,
+    /// Whether to count all matches (`start=-1` skips the count).
+    pub count_total: bool,
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        PageRequest { start: 0, count_total: true }
+    }
+}
+
+impl PageRequest {
+    /// Reads Bitrix24's `start`: an offset, or `-1` for the first page without a count.
+    ///
+    /// # Errors
+    /// [`CoreError::Validation`] on `start` for other negative values.
+    pub fn from_start(start: i64) -> Result<PageRequest, CoreError> {
+        match start {
+            -1 => Ok(PageRequest { start: 0, count_total: false }),
+            s if s >= 0 => Ok(PageRequest { start: s as u64, count_total: true }),
+            _ => Err(CoreError::invalid("start", "must be -1 or a non-negative offset")),
+        }
+    }
+}
+
+/// A complete user query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserQuery {
+    /// What to match.
+    pub filter: UserFilter,
+    /// The order; `ID` ascending is always appended as the tie-breaker.
+    pub sort: Vec<SortKey>,
+    /// Which page.
+    pub page: PageRequest,
+    /// The moment `IS_ONLINE` is judged at.
+    pub now: DateTime<Utc>,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The rows (at most [`PAGE_SIZE`]).
+    pub items: Vec<T>,
+    /// All matches, when counted.
+    pub total: Option<u64>,
+}
+
+impl<T> Page<T> {
+    /// The offset of the next page, present only while rows remain (spec §1.5).
+    pub fn next(&self, start: u64) -> Option<u64> {
+        let next = start + self.items.len() as u64;
+        match self.total {
+            Some(total) if next < total && !self.items.is_empty() => Some(next),
+            _ => None,
+        }
+    }
+
+    /// Maps the rows.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), total: self.total }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse() {
+        let k = |s: &str| FilterKey::parse(s).map(|k| (k.op, k.target));
+        let f = FilterTarget::Field;
+        assert_eq!(k(">=ID"), Some((Op::Ge, f(UserField::Id))));
+        assert_eq!(k("!@ID"), Some((Op::NotIn, f(UserField::Id))));
+        assert_eq!(k("%last_name"), Some((Op::Contains, f(UserField::LastName))));
+        assert_eq!(k("%=NAME"), Some((Op::Like, f(UserField::Name))));
+        assert_eq!(k("!%=NAME"), Some((Op::NotLike, f(UserField::Name))));
+        assert_eq!(k("=EMAIL"), Some((Op::Eq, f(UserField::Email))));
+        assert_eq!(k("!=EMAIL"), Some((Op::Ne, f(UserField::Email))));
+        assert_eq!(k("FIND"), Some((Op::Eq, FilterTarget::Find)));
+        assert_eq!(k("TIME_ZONE_OFFSET"), None);
+        assert_eq!(k("bx24_request_id"), None);
+    }
+
+    #[test]
+    fn like_patterns() {
+        assert!(like("Anderson", "and%"));
+        assert!(like("Anderson", "%SON"));
+        assert!(like("Anderson", "a_d%"));
+        assert!(!like("Anderson", "b%"));
+        assert!(like("", "%"));
+    }
+
+    #[test]
+    fn operator_field_fit() {
+        assert!(Condition::parse(UserField::Active, Op::Gt, &Value::text("Y")).is_err());
+        assert!(Condition::parse(UserField::UfDepartment, Op::Contains, &Value::text("1")).is_err());
+        assert!(Condition::parse(UserField::Id, Op::Gt, &Value::text("x")).is_err());
+        assert!(Condition::parse(UserField::DateRegister, Op::Gt, &Value::text("soon")).is_err());
+        let c = Condition::parse(UserField::Id, Op::Eq, &Value::IntList(vec![1, 2])).unwrap();
+        assert_eq!(c.op(), Op::In);
+        assert!(Condition::parse(UserField::UserType, Op::Eq, &Value::text("robot")).is_err());
+    }
+
+    #[test]
+    fn next_only_while_rows_remain() {
+        let p = Page { items: vec![1; 50], total: Some(120) };
+        assert_eq!(p.next(0), Some(50));
+        assert_eq!(p.next(70), None);
+        let last = Page { items: vec![1; 20], total: Some(120) };
+        assert_eq!(last.next(100), None);
+        assert_eq!(Page { items: vec![1; 50], total: None }.next(0), None);
+    }
+}

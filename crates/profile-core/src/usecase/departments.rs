@@ -1,0 +1,262 @@
+//! The company structure: adding, reading, listing in tree order, renaming, moving (never into
+//! a cycle), appointing heads, deleting (only when empty).
+
+use crate::access::{Actor, Scope};
+use crate::error::CoreError;
+use crate::ids::{DepartmentId, Sequence, UserId};
+use crate::model::department::{Department, Tree, DEFAULT_SORT, DEPARTMENT_NAME_MAX};
+use crate::ports::Tx;
+use crate::query::{Page, PageRequest, PAGE_SIZE};
+use crate::usecase::{check_name, Ctx};
+
+/// Input of [`add_department`].
+#[derive(Debug, Clone)]
+pub struct NewDepartment {
+    /// The name.
+    pub name: String,
+    /// The parent; required, since the account's one root exists from the start.
+    pub parent: Option<DepartmentId>,
+    /// `SORT` (default 500).
+    pub sort: Option<i32>,
+    /// The head, an intranet user of the account.
+    pub head: Option<UserId>,
+}
+
+/// Changes for [`update_department`]; `None` leaves a value as it is.
+#[derive(Debug, Clone, Default)]
+pub struct DepartmentPatch {
+    /// A new name.
+    pub name: Option<String>,
+    /// A new `SORT`.
+    pub sort: Option<i32>,
+    /// A new parent (moving the department with its subtree).
+    pub parent: Option<DepartmentId>,
+    /// A new head: `Some(None)` removes the head.
+    pub head: Option<Option<UserId>>,
+}
+
+fn require_write(actor: &Actor) -> Result<(), CoreError> {
+    actor.require(Scope::Department)?;
+    if actor.is_admin() {
+        Ok(())
+    } else {
+        Err(CoreError::forbidden("only administrators edit the company structure"))
+    }
+}
+
+fn check_head(tx: &dyn Tx, actor: &Actor, head: Option<UserId>) -> Result<(), CoreError> {
+    let Some(head) = head else { return Ok(()) };
+    match tx.user(actor.account, head)? {
+        Some(u) if !u.role.is_external() => Ok(()),
+        Some(_) => Err(CoreError::invalid("UF_HEAD", "an external user cannot head a department")),
+        None => Err(CoreError::invalid("UF_HEAD", format!("user {head} does not exist"))),
+    }
+}
+
+fn load(tx: &dyn Tx, actor: &Actor, id: DepartmentId) -> Result<Department, CoreError> {
+    tx.department(actor.account, id)?.ok_or_else(|| CoreError::not_found("department", id))
+}
+
+/// Adds a department under an existing parent.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`], [`CoreError::Forbidden`], [`CoreError::Validation`] on
+/// `NAME` or `UF_HEAD`, [`CoreError::Conflict`] on `PARENT` when it is missing or unknown (there
+/// is exactly one root).
+pub fn add_department(ctx: Ctx<'_>, actor: &Actor, new: NewDepartment) -> Result<Department, CoreError> {
+    require_write(actor)?;
+    let name = check_name("NAME", &new.name, DEPARTMENT_NAME_MAX)?;
+    let mut tx = ctx.db.write()?;
+    let parent = new.parent.ok_or_else(only_one_root)?;
+    tx.department(actor.account, parent)?.ok_or_else(only_one_root)?;
+    check_head(&*tx, actor, new.head)?;
+    let department = Department {
+        account: actor.account,
+        id: DepartmentId(tx.next_id(actor.account, Sequence::Department)?),
+        name,
+        sort: new.sort.unwrap_or(DEFAULT_SORT),
+        parent: Some(parent),
+        head: new.head,
+    };
+    tx.insert_department(&department)?;
+    tx.commit()?;
+    Ok(department)
+}
+
+fn only_one_root() -> CoreError {
+    CoreError::conflict("PARENT", "only one top-level department is allowed: PARENT must name an existing department")
+}
+
+/// Reads one department. Anyone with the `department` scope may read the structure.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`], [`CoreError::NotFound`].
+pub fn get_department(ctx: Ctx<'_>, actor: &Actor, id: DepartmentId) -> Result<Department, CoreError> {
+    actor.require(Scope::Department)?;
+    load(&*ctx.db.read()?, actor, id)
+}
+
+/// A sortable department column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DepartmentColumn {
+    /// `ID`.
+    Id,
+    /// `NAME`.
+    Name,
+    /// `SORT`.
+    Sort,
+    /// `PARENT`.
+    Parent,
+    /// `UF_HEAD`.
+    Head,
+}
+
+impl DepartmentColumn {
+    /// Parses a wire code (`ID`, `NAME`, `SORT`, `PARENT`, `UF_HEAD`), ignoring case.
+    pub fn from_code(code: &str) -> Option<DepartmentColumn> {
+        let code = code.trim().to_ascii_uppercase();
+        Some(match code.as_str() {
+            "ID" => DepartmentColumn::Id,
+            "NAME" => DepartmentColumn::Name,
+            "SORT" => DepartmentColumn::Sort,
+            "PARENT" => DepartmentColumn::Parent,
+            "UF_HEAD" => DepartmentColumn::Head,
+            _ => return None,
+        })
+    }
+
+    fn key(self, d: &Department) -> (i64, &str) {
+        let opt = |v: Option<u32>| v.map_or(-1, i64::from);
+        match self {
+            DepartmentColumn::Id => (i64::from(d.id.0), ""),
+            DepartmentColumn::Name => (0, d.name.as_str()),
+            DepartmentColumn::Sort => (i64::from(d.sort), ""),
+            DepartmentColumn::Parent => (opt(d.parent.map(|p| p.0)), ""),
+            DepartmentColumn::Head => (opt(d.head.map(|h| h.0)), ""),
+        }
+    }
+}
+
+/// A `department.get` query: every condition is "the column is one of these values".
+#[derive(Debug, Clone, Default)]
+pub struct DepartmentQuery {
+    /// `ID` in.
+    pub ids: Option<Vec<DepartmentId>>,
+    /// `NAME` (the exact full name) in.
+    pub names: Option<Vec<String>>,
+    /// `SORT` in.
+    pub sorts: Option<Vec<i32>>,
+    /// `PARENT` in.
+    pub parents: Option<Vec<DepartmentId>>,
+    /// `UF_HEAD` in.
+    pub heads: Option<Vec<UserId>>,
+    /// The order; `None` is tree order.
+    pub sort: Option<(DepartmentColumn, bool)>,
+    /// Which page.
+    pub page: PageRequest,
+}
+
+/// Lists departments (`department.get`): filtered, in tree order by default, 50 a page.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`].
+pub fn list_departments(ctx: Ctx<'_>, actor: &Actor, q: &DepartmentQuery) -> Result<Page<Department>, CoreError> {
+    actor.require(Scope::Department)?;
+    let tree = Tree::new(ctx.db.read()?.departments(actor.account)?);
+    let keep = |d: &&Department| {
+        q.ids.as_ref().is_none_or(|v| v.contains(&d.id))
+            && q.names.as_ref().is_none_or(|v| v.iter().any(|n| n == &d.name))
+            && q.sorts.as_ref().is_none_or(|v| v.contains(&d.sort))
+            && q.parents.as_ref().is_none_or(|v| d.parent.is_some_and(|p| v.contains(&p)))
+            && q.heads.as_ref().is_none_or(|v| d.head.is_some_and(|h| v.contains(&h)))
+    };
+    let mut rows: Vec<&Department> = tree.preorder().into_iter().filter(keep).collect();
+    if let Some((col, desc)) = q.sort {
+        rows.sort_by(|a, b| {
+            let o = col.key(a).cmp(&col.key(b)).then(a.id.cmp(&b.id));
+            if desc {
+                o.reverse()
+            } else {
+                o
+            }
+        });
+    }
+    let total = rows.len() as u64;
+    let items: Vec<Department> =
+        rows.into_iter().skip(q.page.start as usize).take(PAGE_SIZE).cloned().collect();
+    Ok(Page { items, total: q.page.count_total.then_some(total) })
+}
+
+/// Changes a department: name, sort, head, or parent (moving its whole subtree). A move that
+/// would put a department under itself or its own subtree is refused, and the root stays the
+/// root.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`], [`CoreError::Forbidden`], [`CoreError::NotFound`],
+/// [`CoreError::Validation`] on `NAME`/`UF_HEAD`, [`CoreError::Conflict`] on `PARENT`.
+pub fn update_department(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    id: DepartmentId,
+    patch: DepartmentPatch,
+) -> Result<Department, CoreError> {
+    require_write(actor)?;
+    let name = patch.name.as_deref().map(|n| check_name("NAME", n, DEPARTMENT_NAME_MAX)).transpose()?;
+    let mut tx = ctx.db.write()?;
+    let mut dep = load(&*tx, actor, id)?;
+    if let Some(parent) = patch.parent {
+        if dep.parent.is_none() {
+            if parent != dep.id {
+                return Err(CoreError::conflict("PARENT", "the root department cannot be moved"));
+            }
+        } else {
+            let tree = Tree::new(tx.departments(actor.account)?);
+            if tree.get(parent).is_none() {
+                return Err(CoreError::invalid("PARENT", format!("department {parent} does not exist")));
+            }
+            if tree.is_in_subtree(parent, id) {
+                return Err(CoreError::conflict("PARENT", "a department cannot move under itself or its own subtree"));
+            }
+            dep.parent = Some(parent);
+        }
+    }
+    if let Some(head) = patch.head {
+        check_head(&*tx, actor, head)?;
+        dep.head = head;
+    }
+    if let Some(name) = name {
+        dep.name = name;
+    }
+    if let Some(sort) = patch.sort {
+        dep.sort = sort;
+    }
+    tx.update_department(&dep)?;
+    tx.commit()?;
+    Ok(dep)
+}
+
+/// Deletes a department. The root, and departments that still have sub-departments or members,
+/// are refused: move or reassign them first.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`], [`CoreError::Forbidden`], [`CoreError::NotFound`],
+/// [`CoreError::Conflict`] on `ID`.
+pub fn delete_department(ctx: Ctx<'_>, actor: &Actor, id: DepartmentId) -> Result<(), CoreError> {
+    require_write(actor)?;
+    let mut tx = ctx.db.write()?;
+    let dep = load(&*tx, actor, id)?;
+    if dep.parent.is_none() {
+        return Err(CoreError::conflict("ID", "the root department cannot be deleted"));
+    }
+    let children = tx.departments(actor.account)?.iter().filter(|d| d.parent == Some(id)).count();
+    if children > 0 {
+        return Err(CoreError::conflict("ID", format!("the department has {children} sub-departments; move or delete them first")));
+    }
+    let members = tx.department_members(actor.account, id)?.len();
+    if members > 0 {
+        return Err(CoreError::conflict("ID", format!("the department has {members} members; move them first")));
+    }
+    tx.delete_department(actor.account, id)?;
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,41 @@
+//! The use cases: plain functions that check access, validate input, and run on the ports in
+//! one unit of work. Adapters (REST, CLI) call these and nothing below them.
+
+pub mod accounts;
+pub mod departments;
+pub mod users;
+pub mod workgroups;
+
+use crate::ports::{Clock, Database, IdGen};
+
+/// What every use case runs with.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    /// The database.
+    pub db: &'a dyn Database,
+    /// The clock.
+    pub clock: &'a dyn Clock,
+    /// The UUID source.
+    pub ids: &'a dyn IdGen,
+}
+
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Ctx")
+    }
+}
+
+/// Checks a required, length-limited name.
+pub(crate) fn check_name(field: &str, name: &str, max: usize) -> Result<String, crate::CoreError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(crate::CoreError::invalid(field, "must not be empty"));
+    }
+    if name.chars().count() > max {
+        return Err(crate::CoreError::invalid(field, format!("longer than {max} characters")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(crate::CoreError::invalid(field, "contains control characters"));
+    }
+    Ok(name.to_string())
+}

@@ -1,0 +1,362 @@
+//! Users: creating (singly and in bulk), reading through projection and visibility, querying,
+//! updating, dismissing and reinstating, roles, and the supervisors and subordinates the
+//! structure implies.
+
+use std::collections::BTreeSet;
+
+use crate::access::{self, Actor, Audience, Scope, ScopeSet, Select, Tier, UserView};
+use crate::error::{CoreError, StoreError};
+use crate::field::UserField;
+use crate::ids::{AccountId, DepartmentId, Sequence, UserId, WorkgroupId};
+use crate::model::department::Tree;
+use crate::model::user::{Role, User, UserPatch};
+use crate::ports::Tx;
+use crate::query::{Page, UserQuery};
+use crate::usecase::Ctx;
+
+/// Input of [`create_user`].
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// The role.
+    pub role: Role,
+    /// The fields, including `UF_DEPARTMENT` for intranet users.
+    pub fields: UserPatch,
+    /// The workgroups to join; external users need at least one.
+    pub workgroups: Vec<WorkgroupId>,
+}
+
+/// Resolves who is acting: `user` of `account` through a credential with `scopes`.
+///
+/// # Errors
+/// [`CoreError::Unauthorized`] when the user does not exist or is dismissed.
+pub fn actor_for(ctx: Ctx<'_>, account: AccountId, user: UserId, scopes: ScopeSet) -> Result<Actor, CoreError> {
+    let tx = ctx.db.read()?;
+    match tx.user(account, user)? {
+        Some(u) if u.active => Ok(Actor { account, user: Some(user), role: u.role, scopes }),
+        Some(_) => Err(CoreError::Unauthorized { reason: "the user is dismissed".into() }),
+        None => Err(CoreError::Unauthorized { reason: "no such user".into() }),
+    }
+}
+
+/// Creates a user record. Administrators may always; others when the account lets everyone
+/// invite. Intranet users need at least one existing department; external users get none and
+/// need at least one workgroup, which becomes external.
+///
+/// # Errors
+/// [`CoreError::Forbidden`], [`CoreError::InsufficientScope`], [`CoreError::Validation`] naming
+/// the field, [`CoreError::Conflict`] on `EMAIL` when another user has it.
+pub fn create_user(ctx: Ctx<'_>, actor: &Actor, new: NewUser) -> Result<User, CoreError> {
+    let mut tx = ctx.db.write()?;
+    let groups = new.workgroups.clone();
+    let user = prepare_new_user(&mut *tx, ctx, actor, new, 0)?;
+    tx.insert_user(&user).map_err(email_conflict)?;
+    for g in groups {
+        super::workgroups::add_member_unchecked(&mut *tx, &user, g)?;
+    }
+    tx.commit()?;
+    Ok(user)
+}
+
+/// Creates many users in one unit of work, through the store's bulk path: all of them or, on
+/// the first invalid one, none. Workgroups are not joined here (bulk loads are intranet users).
+///
+/// # Errors
+/// As [`create_user`]; a field error names the row as `row N: FIELD` (0-based).
+pub fn create_users_bulk(ctx: Ctx<'_>, actor: &Actor, rows: Vec<NewUser>) -> Result<Vec<UserId>, CoreError> {
+    let mut tx = ctx.db.write()?;
+    let mut users = Vec::with_capacity(rows.len());
+    let mut emails = BTreeSet::new();
+    for (i, new) in rows.into_iter().enumerate() {
+        if !new.workgroups.is_empty() || new.role.is_external() {
+            return Err(CoreError::invalid(format!("row {i}: role"), "bulk loads take intranet users only"));
+        }
+        let user = prepare_new_user(&mut *tx, ctx, actor, new, i)?;
+        let email = user.text(UserField::Email);
+        if !email.is_empty() && !emails.insert(email.to_string()) {
+            return Err(CoreError::conflict(format!("row {i}: EMAIL"), "appears twice in the load"));
+        }
+        users.push(user);
+    }
+    tx.insert_users(&users).map_err(email_conflict)?;
+    tx.commit()?;
+    Ok(users.into_iter().map(|u| u.id).collect())
+}
+
+fn prepare_new_user(tx: &mut dyn Tx, ctx: Ctx<'_>, actor: &Actor, new: NewUser, row: usize) -> Result<User, CoreError> {
+    let at = |field: &str| if row == 0 { field.to_string() } else { format!("row {row}: {field}") };
+    let account = tx.account(actor.account)?.ok_or_else(|| CoreError::not_found("account", actor.account))?;
+    access::check_invite(actor, &account)?;
+    if new.role.is_admin() && !actor.is_admin() {
+        return Err(CoreError::forbidden("only administrators create administrators"));
+    }
+    let email = new.fields.get(UserField::Email).is_some_and(|v| *v != crate::Value::Null);
+    let mobile = new.fields.get(UserField::PersonalMobile).is_some_and(|v| *v != crate::Value::Null);
+    if !email && !mobile {
+        return Err(CoreError::invalid(at("EMAIL"), "an email address (or a mobile phone) is required"));
+    }
+    let mut user = User::new(actor.account, UserId(0), new.role, ctx.clock.now());
+    user.apply(&new.fields);
+    user.active = true;
+    check_departments(tx, &user, &new.workgroups, &at)?;
+    if let Some(email) = user.text.get(&UserField::Email) {
+        if tx.user_by_email(actor.account, email)?.is_some() {
+            return Err(CoreError::conflict(at("EMAIL"), "a user with this email already exists"));
+        }
+    }
+    user.id = UserId(tx.next_id(actor.account, Sequence::User)?);
+    for &g in &new.workgroups {
+        if tx.workgroup(actor.account, g)?.is_none() {
+            return Err(CoreError::invalid(at("SONET_GROUP_ID"), format!("workgroup {g} does not exist")));
+        }
+    }
+    Ok(user)
+}
+
+/// Intranet users need existing departments; external ones none and at least one workgroup.
+fn check_departments(
+    tx: &dyn Tx,
+    user: &User,
+    workgroups: &[WorkgroupId],
+    at: &dyn Fn(&str) -> String,
+) -> Result<(), CoreError> {
+    if user.role.is_external() {
+        if !user.departments.is_empty() {
+            return Err(CoreError::invalid(at("UF_DEPARTMENT"), "external users belong to no department"));
+        }
+        if workgroups.is_empty() {
+            return Err(CoreError::invalid(at("SONET_GROUP_ID"), "an external user must join at least one workgroup"));
+        }
+        return Ok(());
+    }
+    if user.departments.is_empty() {
+        return Err(CoreError::invalid(at("UF_DEPARTMENT"), "an intranet user needs at least one department"));
+    }
+    for &d in &user.departments {
+        if tx.department(user.account, d)?.is_none() {
+            return Err(CoreError::invalid(at("UF_DEPARTMENT"), format!("department {d} does not exist")));
+        }
+    }
+    Ok(())
+}
+
+fn email_conflict(e: StoreError) -> CoreError {
+    match e {
+        StoreError::UniqueViolation { .. } => CoreError::conflict("EMAIL", "a user with this email already exists"),
+        e => e.into(),
+    }
+}
+
+/// Whether `audience` may see `user` (looking up shared workgroups only when it matters).
+pub(crate) fn visible(tx: &dyn Tx, audience: Audience, user: &User) -> Result<bool, CoreError> {
+    let shares = match audience {
+        Audience::Everyone => false,
+        // Intranet viewers see every intranet user; groups matter only for external ones.
+        Audience::Intranet { viewer } if !user.role.is_external() || user.id == viewer => false,
+        Audience::Extranet { viewer } if user.id == viewer => false,
+        Audience::Intranet { viewer } | Audience::Extranet { viewer } => {
+            tx.share_workgroup(user.account, viewer, user.id)?
+        }
+    };
+    Ok(audience.can_see(user, shares))
+}
+
+/// Reads one user, projected to the reader's scope and selection.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`] without a user scope; [`CoreError::NotFound`] when the user
+/// does not exist or the reader may not see them (the two are indistinguishable on purpose).
+pub fn get_user(ctx: Ctx<'_>, actor: &Actor, id: UserId, select: &Select, admin_mode: bool) -> Result<UserView, CoreError> {
+    let tier = actor.user_read_tier()?;
+    let tx = ctx.db.read()?;
+    let user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
+    if !visible(&*tx, actor.audience(admin_mode), &user)? {
+        return Err(CoreError::not_found("user", id));
+    }
+    Ok(access::project(&user, tier, select, ctx.clock.now()))
+}
+
+/// Reads the acting user (`user.current`).
+///
+/// # Errors
+/// As [`get_user`]; the operator has no user of its own ([`CoreError::NotFound`]).
+pub fn current_user(ctx: Ctx<'_>, actor: &Actor, select: &Select) -> Result<UserView, CoreError> {
+    let me = actor.user.ok_or_else(|| CoreError::not_found("user", "current"))?;
+    get_user(ctx, actor, me, select, false)
+}
+
+/// Runs a user query (`user.get`, `user.search`): only users the reader may see, each projected.
+/// Filtering or sorting by a field above the reader's tier is refused.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`]; [`CoreError::Validation`] naming the filter or sort field
+/// that lies above the reader's tier.
+pub fn find_users(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    query: &UserQuery,
+    select: &Select,
+    admin_mode: bool,
+) -> Result<Page<UserView>, CoreError> {
+    let tier = actor.user_read_tier()?;
+    check_query_tier(query, tier)?;
+    let tx = ctx.db.read()?;
+    let page = tx.query_users(actor.account, query, actor.audience(admin_mode))?;
+    Ok(page.map(|u| access::project(&u, tier, select, query.now)))
+}
+
+fn check_query_tier(query: &UserQuery, tier: Tier) -> Result<(), CoreError> {
+    let fields = query.filter.conditions.iter().map(|c| c.field()).chain(query.sort.iter().map(|s| s.field));
+    for f in fields {
+        if f.tier() > tier {
+            return Err(CoreError::invalid(f.code(), "the credential's scope does not cover this field"));
+        }
+    }
+    Ok(())
+}
+
+/// Updates a user. Administrators change anyone (including `ACTIVE`: dismissing and
+/// reinstating); users change their own profile except `ACTIVE` and `UF_DEPARTMENT`.
+/// The last active administrator cannot be dismissed.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`], [`CoreError::Forbidden`], [`CoreError::NotFound`],
+/// [`CoreError::Validation`] naming the field, [`CoreError::Conflict`] on `EMAIL` or `ACTIVE`.
+pub fn update_user(ctx: Ctx<'_>, actor: &Actor, id: UserId, patch: &UserPatch) -> Result<User, CoreError> {
+    access::check_user_write(actor, id, patch)?;
+    let mut tx = ctx.db.write()?;
+    let mut user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
+    let was_active = user.active;
+    if !user.apply(patch) {
+        return Ok(user);
+    }
+    if patch.touches(UserField::UfDepartment) {
+        let groups = tx.user_workgroups(user.account, user.id)?;
+        check_departments(&*tx, &user, &groups, &|f: &str| f.to_string())?;
+    }
+    if was_active && !user.active && user.role == Role::Administrator && tx.count_active_admins(user.account)? <= 1 {
+        return Err(CoreError::conflict("ACTIVE", "the last active administrator cannot be dismissed"));
+    }
+    if let (true, Some(email)) = (patch.touches(UserField::Email), user.text.get(&UserField::Email)) {
+        if tx.user_by_email(user.account, email)?.is_some_and(|other| other != id) {
+            return Err(CoreError::conflict("EMAIL", "a user with this email already exists"));
+        }
+    }
+    user.updated_at = ctx.clock.now();
+    tx.update_user(&user).map_err(email_conflict)?;
+    tx.commit()?;
+    Ok(user)
+}
+
+/// Input of [`change_role`].
+#[derive(Debug, Clone)]
+pub struct RoleChange {
+    /// The new role.
+    pub role: Role,
+    /// The departments an external user gets on becoming an intranet user (required then).
+    pub departments: Vec<DepartmentId>,
+}
+
+/// Changes a user's role (administrators only). Becoming external drops the user's departments
+/// and needs a workgroup and no department to head; becoming internal needs departments. The
+/// last active administrator keeps the role.
+///
+/// # Errors
+/// [`CoreError::Forbidden`], [`CoreError::NotFound`], [`CoreError::Validation`],
+/// [`CoreError::Conflict`] on `role`.
+pub fn change_role(ctx: Ctx<'_>, actor: &Actor, id: UserId, change: RoleChange) -> Result<User, CoreError> {
+    actor.require(Scope::User)?;
+    actor.require_admin()?;
+    let mut tx = ctx.db.write()?;
+    let mut user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
+    if user.role == change.role {
+        return Ok(user);
+    }
+    if user.role == Role::Administrator && user.active && tx.count_active_admins(user.account)? <= 1 {
+        return Err(CoreError::conflict("role", "the last active administrator keeps the role"));
+    }
+    let groups = tx.user_workgroups(user.account, id)?;
+    if change.role.is_external() {
+        let heads = tx.departments(user.account)?.into_iter().filter(|d| d.head == Some(id)).count();
+        if heads > 0 {
+            return Err(CoreError::conflict("role", "the user heads a department; appoint another head first"));
+        }
+        user.departments.clear();
+    } else if user.role.is_external() {
+        let mut deps = change.departments.clone();
+        deps.sort_unstable();
+        deps.dedup();
+        user.departments = deps;
+    }
+    user.role = change.role;
+    check_departments(&*tx, &user, &groups, &|f: &str| f.to_string())?;
+    user.updated_at = ctx.clock.now();
+    tx.update_user(&user)?;
+    if user.role.is_external() {
+        for g in groups {
+            super::workgroups::mark_external(&mut *tx, user.account, g)?;
+        }
+    }
+    tx.commit()?;
+    Ok(user)
+}
+
+/// The supervisors of a user, derived from the structure (decisions.md "Supervisors"), limited
+/// to those the reader may see.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`], [`CoreError::NotFound`].
+pub fn supervisors_of(ctx: Ctx<'_>, actor: &Actor, id: UserId) -> Result<Vec<UserId>, CoreError> {
+    actor.user_read_tier()?;
+    let tx = ctx.db.read()?;
+    let audience = actor.audience(false);
+    let user = tx.user(actor.account, id)?.filter(|u| visible(&*tx, audience, u).unwrap_or(false));
+    let user = user.ok_or_else(|| CoreError::not_found("user", id))?;
+    let tree = Tree::new(tx.departments(actor.account)?);
+    let mut out = Vec::new();
+    for s in tree.supervisors(id, &user.departments) {
+        if let Some(u) = tx.user(actor.account, s)? {
+            if visible(&*tx, audience, &u)? {
+                out.push(s);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The direct subordinates of a user: everyone whose supervisors include them, by ID.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`], [`CoreError::NotFound`].
+pub fn subordinates_of(ctx: Ctx<'_>, actor: &Actor, id: UserId) -> Result<Vec<UserId>, CoreError> {
+    actor.user_read_tier()?;
+    let tx = ctx.db.read()?;
+    let audience = actor.audience(false);
+    let head = tx.user(actor.account, id)?.filter(|u| visible(&*tx, audience, u).unwrap_or(false));
+    head.ok_or_else(|| CoreError::not_found("user", id))?;
+    let tree = Tree::new(tx.departments(actor.account)?);
+    let mut out = BTreeSet::new();
+    for (dep, only) in tree.reporting_lines(id) {
+        match only {
+            Some(k) if k != id => {
+                if tx.department_members(actor.account, dep)?.contains(&k) {
+                    out.insert(k);
+                }
+            }
+            Some(_) => {}
+            None => out.extend(tx.department_members(actor.account, dep)?.into_iter().filter(|&u| u != id)),
+        }
+    }
+    // Subordinates are intranet users (external users have no department); apply visibility for
+    // integrators, who stay hidden from non-administrators.
+    let mut visible_ids = Vec::with_capacity(out.len());
+    for u in out {
+        if audience == Audience::Everyone {
+            visible_ids.push(u);
+        } else if let Some(user) = tx.user(actor.account, u)? {
+            if visible(&*tx, audience, &user)? {
+                visible_ids.push(u);
+            }
+        }
+    }
+    Ok(visible_ids)
+}
