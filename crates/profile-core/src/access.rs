@@ -28,8 +28,13 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 5] =
-        [Scope::User, Scope::UserBasic, Scope::UserBrief, Scope::UserUserfield, Scope::Department];
+    pub const ALL: [Scope; 5] = [
+        Scope::User,
+        Scope::UserBasic,
+        Scope::UserBrief,
+        Scope::UserUserfield,
+        Scope::Department,
+    ];
 
     /// The wire code.
     pub fn code(self) -> &'static str {
@@ -120,7 +125,12 @@ pub struct Actor {
 impl Actor {
     /// The server's operator acting on `account` (used by the CLI and by first-run set-up).
     pub fn operator(account: AccountId) -> Actor {
-        Actor { account, user: None, role: Role::Administrator, scopes: ScopeSet::all() }
+        Actor {
+            account,
+            user: None,
+            role: Role::Administrator,
+            scopes: ScopeSet::all(),
+        }
     }
 
     /// Whether the actor administers the account.
@@ -138,7 +148,9 @@ impl Actor {
     /// # Errors
     /// [`CoreError::InsufficientScope`] when no user scope is held.
     pub fn user_read_tier(&self) -> Result<Tier, CoreError> {
-        self.scopes.user_tier().ok_or(CoreError::InsufficientScope { needed: "user_brief" })
+        self.scopes.user_tier().ok_or(CoreError::InsufficientScope {
+            needed: "user_brief",
+        })
     }
 
     /// Requires `scope`.
@@ -149,7 +161,9 @@ impl Actor {
         if self.scopes.has(scope) {
             Ok(())
         } else {
-            Err(CoreError::InsufficientScope { needed: scope.code() })
+            Err(CoreError::InsufficientScope {
+                needed: scope.code(),
+            })
         }
     }
 
@@ -233,11 +247,16 @@ pub fn check_user_write(actor: &Actor, target: UserId, patch: &UserPatch) -> Res
         return Ok(());
     }
     if !actor.is(target) {
-        return Err(CoreError::forbidden("only administrators change other users"));
+        return Err(CoreError::forbidden(
+            "only administrators change other users",
+        ));
     }
     for field in [UserField::Active, UserField::UfDepartment] {
         if patch.touches(field) {
-            return Err(CoreError::forbidden(format!("{} can be changed by administrators only", field.code())));
+            return Err(CoreError::forbidden(format!(
+                "{} can be changed by administrators only",
+                field.code()
+            )));
         }
     }
     Ok(())
@@ -279,7 +298,11 @@ impl Select {
                 return Select::All;
             }
             if name.eq_ignore_ascii_case("UF_*") {
-                fields.extend(UserField::ALL.iter().filter(|f| f.code().starts_with("UF_")));
+                fields.extend(
+                    UserField::ALL
+                        .iter()
+                        .filter(|f| f.code().starts_with("UF_")),
+                );
             } else if let Some(f) = UserField::from_code(name) {
                 fields.push(f);
             }
@@ -311,7 +334,10 @@ pub struct UserView {
 impl UserView {
     /// A visible field's value.
     pub fn get(&self, field: UserField) -> Option<&Value> {
-        self.fields.iter().find(|(f, _)| *f == field).map(|(_, v)| v)
+        self.fields
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, v)| v)
     }
 }
 
@@ -323,7 +349,10 @@ pub fn project(user: &User, tier: Tier, select: &Select, now: DateTime<Utc>) -> 
         .filter(|&f| f.tier() <= tier && (f == UserField::Id || select.includes(f)))
         .map(|f| (f, user.value(f, now)))
         .collect();
-    UserView { id: user.id, fields }
+    UserView {
+        id: user.id,
+        fields,
+    }
 }
 
 #[cfg(test)]
@@ -351,29 +380,59 @@ mod tests {
             (Role::Employee, &[Scope::User], me, &patch_active, false),
             (Role::Employee, &[Scope::User], other, &patch_name, false),
             (Role::Employee, &[Scope::UserBasic], me, &patch_name, false),
-            (Role::Administrator, &[Scope::User], other, &patch_active, true),
-            (Role::Administrator, &[Scope::UserBrief], other, &patch_name, false),
+            (
+                Role::Administrator,
+                &[Scope::User],
+                other,
+                &patch_active,
+                true,
+            ),
+            (
+                Role::Administrator,
+                &[Scope::UserBrief],
+                other,
+                &patch_name,
+                false,
+            ),
             (Role::Extranet, &[Scope::User], me, &patch_name, true),
         ];
         for (role, scopes, target, patch, ok) in cases {
-            assert_eq!(check_user_write(&actor(role, scopes), target, patch).is_ok(), ok, "{role:?} {scopes:?} {target:?}");
+            assert_eq!(
+                check_user_write(&actor(role, scopes), target, patch).is_ok(),
+                ok,
+                "{role:?} {scopes:?} {target:?}"
+            );
         }
     }
 
     #[test]
     fn audience_follows_role_and_admin_mode() {
-        assert_eq!(actor(Role::Administrator, &[]).audience(true), Audience::Everyone);
-        assert_eq!(actor(Role::Employee, &[]).audience(true), Audience::Intranet { viewer: UserId(5) });
-        assert_eq!(actor(Role::Extranet, &[]).audience(false), Audience::Extranet { viewer: UserId(5) });
+        assert_eq!(
+            actor(Role::Administrator, &[]).audience(true),
+            Audience::Everyone
+        );
+        assert_eq!(
+            actor(Role::Employee, &[]).audience(true),
+            Audience::Intranet { viewer: UserId(5) }
+        );
+        assert_eq!(
+            actor(Role::Extranet, &[]).audience(false),
+            Audience::Extranet { viewer: UserId(5) }
+        );
     }
 
     #[test]
     fn select_parsing() {
         assert_eq!(Select::parse(["*"]), Select::All);
         assert_eq!(Select::parse(["nope"]), Select::All);
-        assert_eq!(Select::parse(["id", "NAME", "nope"]), Select::Fields(vec![UserField::Id, UserField::Name]));
+        assert_eq!(
+            Select::parse(["id", "NAME", "nope"]),
+            Select::Fields(vec![UserField::Id, UserField::Name])
+        );
         match Select::parse(["UF_*"]) {
-            Select::Fields(f) => assert!(f.contains(&UserField::UfDepartment) && !f.contains(&UserField::Name)),
+            Select::Fields(f) => {
+                assert!(f.contains(&UserField::UfDepartment) && !f.contains(&UserField::Name))
+            }
             Select::All => panic!("UF_* selects UF fields"),
         }
     }

@@ -82,7 +82,11 @@ pub trait UserStore {
         audience: Audience,
     ) -> StoreResult<Page<User>>;
     /// The users whose `UF_DEPARTMENT` holds `department`, by ID.
-    fn department_members(&self, account: AccountId, department: DepartmentId) -> StoreResult<Vec<UserId>>;
+    fn department_members(
+        &self,
+        account: AccountId,
+        department: DepartmentId,
+    ) -> StoreResult<Vec<UserId>>;
     /// How many active administrators the account has.
     fn count_active_admins(&self, account: AccountId) -> StoreResult<u64>;
     /// Stores a new user ([`StoreError::UniqueViolation`] on `EMAIL` when taken).
@@ -114,7 +118,8 @@ pub trait WorkgroupStore {
     /// Every workgroup of the account, by ID.
     fn workgroups(&self, account: AccountId) -> StoreResult<Vec<Workgroup>>;
     /// The members of a workgroup, by ID.
-    fn workgroup_members(&self, account: AccountId, group: WorkgroupId) -> StoreResult<Vec<UserId>>;
+    fn workgroup_members(&self, account: AccountId, group: WorkgroupId)
+        -> StoreResult<Vec<UserId>>;
     /// The workgroups a user belongs to, by ID.
     fn user_workgroups(&self, account: AccountId, user: UserId) -> StoreResult<Vec<WorkgroupId>>;
     /// Whether two users have a workgroup in common.
@@ -124,9 +129,19 @@ pub trait WorkgroupStore {
     /// Replaces a workgroup (name, external flag).
     fn update_workgroup(&mut self, group: &Workgroup) -> StoreResult<()>;
     /// Adds a member (no-op when already one).
-    fn add_workgroup_member(&mut self, account: AccountId, group: WorkgroupId, user: UserId) -> StoreResult<()>;
+    fn add_workgroup_member(
+        &mut self,
+        account: AccountId,
+        group: WorkgroupId,
+        user: UserId,
+    ) -> StoreResult<()>;
     /// Removes a member (no-op when not one).
-    fn remove_workgroup_member(&mut self, account: AccountId, group: WorkgroupId, user: UserId) -> StoreResult<()>;
+    fn remove_workgroup_member(
+        &mut self,
+        account: AccountId,
+        group: WorkgroupId,
+        user: UserId,
+    ) -> StoreResult<()>;
 }
 
 /// A unit of work over every store. Reads see one consistent snapshot; writes become visible

@@ -120,10 +120,16 @@ impl FilterKey {
             .find_map(|(p, op)| key.strip_prefix(p).map(|rest| (*op, rest)))
             .unwrap_or((Op::Eq, key));
         if rest.eq_ignore_ascii_case("FIND") || rest.eq_ignore_ascii_case("NAME_SEARCH") {
-            return (op == Op::Eq).then_some(FilterKey { op, target: FilterTarget::Find });
+            return (op == Op::Eq).then_some(FilterKey {
+                op,
+                target: FilterTarget::Find,
+            });
         }
         let field = UserField::from_code(rest).filter(|f| f.is_filterable())?;
-        Some(FilterKey { op, target: FilterTarget::Field(field) })
+        Some(FilterKey {
+            op,
+            target: FilterTarget::Field(field),
+        })
     }
 }
 
@@ -204,7 +210,9 @@ impl Condition {
             }
         };
         let items = list_of(raw);
-        if matches!(raw, Value::Null | Value::Date(_) | Value::DateTime(_)) && !matches!(kind, FieldKind::Date | FieldKind::DateTime) {
+        if matches!(raw, Value::Null | Value::Date(_) | Value::DateTime(_))
+            && !matches!(kind, FieldKind::Date | FieldKind::DateTime)
+        {
             return Err(bad("expected a value"));
         }
         let value = match kind {
@@ -269,7 +277,12 @@ impl Condition {
                 if matches!(op, Op::In | Op::NotIn) {
                     Value::TextList(items)
                 } else {
-                    Value::Text(items.into_iter().next().ok_or_else(|| bad("expected a string"))?)
+                    Value::Text(
+                        items
+                            .into_iter()
+                            .next()
+                            .ok_or_else(|| bad("expected a string"))?,
+                    )
                 }
             }
         };
@@ -286,7 +299,10 @@ impl Condition {
                     Value::Int(i) => vec![*i],
                     _ => Vec::new(),
                 };
-                let any = user.departments.iter().any(|d| wanted.contains(&i64::from(d.0)));
+                let any = user
+                    .departments
+                    .iter()
+                    .any(|d| wanted.contains(&i64::from(d.0)));
                 return if self.op.is_negative() { !any } else { any };
             }
             FieldKind::Date | FieldKind::DateTime => {
@@ -379,7 +395,9 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
         .ok()
         .or_else(|| {
-            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok().map(|t| t.and_utc())
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+                .ok()
+                .map(|t| t.and_utc())
         })
         .or_else(|| validate::date(s).map(|d| d.and_time(NaiveTime::MIN).and_utc()))
 }
@@ -418,23 +436,102 @@ impl UserFilter {
     pub fn with_find(mut self, text: &str) -> Result<UserFilter, CoreError> {
         self.find = search_words(text);
         if self.find.len() > FIND_MAX_WORDS {
-            return Err(CoreError::invalid("FIND", format!("at most {FIND_MAX_WORDS} words")));
+            return Err(CoreError::invalid(
+                "FIND",
+                format!("at most {FIND_MAX_WORDS} words"),
+            ));
         }
         Ok(self)
     }
 
     /// Reference semantics of the quick search: `words` are the user's searchable words.
     pub fn find_matches(&self, words: &[String]) -> bool {
-        self.find.iter().all(|q| words.iter().any(|w| w.starts_with(q.as_str())))
+        self.find
+            .iter()
+            .all(|q| words.iter().any(|w| w.starts_with(q.as_str())))
     }
 }
 
-/// Splits text into lower-cased search words (letters and digits; everything else separates).
+/// Splits text into search words: letters and digits (everything else separates), lower-cased,
+/// with Latin diacritics folded (`José` → `jose`, `Straße` → `strasse`).
 pub fn search_words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+        .map(fold)
         .collect()
+}
+
+/// The longest prefix a store keeps a match count for; longer quick-search words are counted
+/// from the index itself (they match few users).
+pub const COUNTED_PREFIX_MAX: usize = 4;
+
+/// The distinct prefixes of 1 to [`COUNTED_PREFIX_MAX`] characters of `words`.
+pub fn search_prefixes(words: &[String]) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for w in words {
+        for (i, c) in w.char_indices().take(COUNTED_PREFIX_MAX) {
+            out.insert(w[..i + c.len_utf8()].to_string());
+        }
+    }
+    out
+}
+
+/// The words a user is found by: names, the local part of the email (a shared domain would make
+/// every user match `co` or `ex`), position, and the names of their departments.
+pub fn user_search_words<'a>(
+    user: &User,
+    department_names: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    let email = user.text(UserField::Email);
+    let local = email.split('@').next().unwrap_or_default();
+    let mut words: Vec<String> = [
+        user.text(UserField::Name),
+        user.text(UserField::LastName),
+        user.text(UserField::SecondName),
+        local,
+        user.text(UserField::WorkPosition),
+    ]
+    .iter()
+    .flat_map(|t| search_words(t))
+    .collect();
+    for name in department_names {
+        words.extend(search_words(name));
+    }
+    words.sort();
+    words.dedup();
+    words
+}
+
+fn fold(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars().flat_map(char::to_lowercase) {
+        match c {
+            'à'..='å' | 'ā' | 'ă' | 'ą' => out.push('a'),
+            'æ' => out.push_str("ae"),
+            'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => out.push('c'),
+            'ď' | 'đ' => out.push('d'),
+            'è'..='ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => out.push('e'),
+            'ĝ' | 'ğ' | 'ġ' | 'ģ' => out.push('g'),
+            'ĥ' | 'ħ' => out.push('h'),
+            'ì'..='ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => out.push('i'),
+            'ĵ' => out.push('j'),
+            'ķ' => out.push('k'),
+            'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => out.push('l'),
+            'ñ' | 'ń' | 'ņ' | 'ň' => out.push('n'),
+            'ò'..='ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => out.push('o'),
+            'œ' => out.push_str("oe"),
+            'ŕ' | 'ŗ' | 'ř' => out.push('r'),
+            'ś' | 'ŝ' | 'ş' | 'š' => out.push('s'),
+            'ß' => out.push_str("ss"),
+            'ţ' | 'ť' | 'ŧ' => out.push('t'),
+            'ù'..='ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => out.push('u'),
+            'ŵ' => out.push('w'),
+            'ý' | 'ÿ' | 'ŷ' => out.push('y'),
+            'ź' | 'ż' | 'ž' => out.push('z'),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// One sort key.
@@ -455,7 +552,10 @@ impl SortKey {
         if field.is_sortable() {
             Ok(SortKey { field, descending })
         } else {
-            Err(CoreError::invalid("sort", format!("cannot sort by {}", field.code())))
+            Err(CoreError::invalid(
+                "sort",
+                format!("cannot sort by {}", field.code()),
+            ))
         }
     }
 
@@ -490,7 +590,10 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        PageRequest { start: 0, count_total: true }
+        PageRequest {
+            start: 0,
+            count_total: true,
+        }
     }
 }
 
@@ -501,9 +604,18 @@ impl PageRequest {
     /// [`CoreError::Validation`] on `start` for other negative values.
     pub fn from_start(start: i64) -> Result<PageRequest, CoreError> {
         match start {
-            -1 => Ok(PageRequest { start: 0, count_total: false }),
-            s if s >= 0 => Ok(PageRequest { start: s as u64, count_total: true }),
-            _ => Err(CoreError::invalid("start", "must be -1 or a non-negative offset")),
+            -1 => Ok(PageRequest {
+                start: 0,
+                count_total: false,
+            }),
+            s if s >= 0 => Ok(PageRequest {
+                start: s as u64,
+                count_total: true,
+            }),
+            _ => Err(CoreError::invalid(
+                "start",
+                "must be -1 or a non-negative offset",
+            )),
         }
     }
 }
@@ -542,7 +654,10 @@ impl<T> Page<T> {
 
     /// Maps the rows.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), total: self.total }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+        }
     }
 }
 
@@ -556,7 +671,10 @@ mod tests {
         let f = FilterTarget::Field;
         assert_eq!(k(">=ID"), Some((Op::Ge, f(UserField::Id))));
         assert_eq!(k("!@ID"), Some((Op::NotIn, f(UserField::Id))));
-        assert_eq!(k("%last_name"), Some((Op::Contains, f(UserField::LastName))));
+        assert_eq!(
+            k("%last_name"),
+            Some((Op::Contains, f(UserField::LastName)))
+        );
         assert_eq!(k("%=NAME"), Some((Op::Like, f(UserField::Name))));
         assert_eq!(k("!%=NAME"), Some((Op::NotLike, f(UserField::Name))));
         assert_eq!(k("=EMAIL"), Some((Op::Eq, f(UserField::Email))));
@@ -564,6 +682,17 @@ mod tests {
         assert_eq!(k("FIND"), Some((Op::Eq, FilterTarget::Find)));
         assert_eq!(k("TIME_ZONE_OFFSET"), None);
         assert_eq!(k("bx24_request_id"), None);
+    }
+
+    #[test]
+    fn search_words_fold_and_prefix() {
+        assert_eq!(
+            search_words("José Ñúñez-Straße"),
+            vec!["jose", "nunez", "strasse"]
+        );
+        let words = vec!["anna".to_string(), "an".to_string()];
+        let p: Vec<String> = search_prefixes(&words).into_iter().collect();
+        assert_eq!(p, vec!["a", "an", "ann", "anna"]);
     }
 
     #[test]
@@ -578,7 +707,9 @@ mod tests {
     #[test]
     fn operator_field_fit() {
         assert!(Condition::parse(UserField::Active, Op::Gt, &Value::text("Y")).is_err());
-        assert!(Condition::parse(UserField::UfDepartment, Op::Contains, &Value::text("1")).is_err());
+        assert!(
+            Condition::parse(UserField::UfDepartment, Op::Contains, &Value::text("1")).is_err()
+        );
         assert!(Condition::parse(UserField::Id, Op::Gt, &Value::text("x")).is_err());
         assert!(Condition::parse(UserField::DateRegister, Op::Gt, &Value::text("soon")).is_err());
         let c = Condition::parse(UserField::Id, Op::Eq, &Value::IntList(vec![1, 2])).unwrap();
@@ -588,11 +719,24 @@ mod tests {
 
     #[test]
     fn next_only_while_rows_remain() {
-        let p = Page { items: vec![1; 50], total: Some(120) };
+        let p = Page {
+            items: vec![1; 50],
+            total: Some(120),
+        };
         assert_eq!(p.next(0), Some(50));
         assert_eq!(p.next(70), None);
-        let last = Page { items: vec![1; 20], total: Some(120) };
+        let last = Page {
+            items: vec![1; 20],
+            total: Some(120),
+        };
         assert_eq!(last.next(100), None);
-        assert_eq!(Page { items: vec![1; 50], total: None }.next(0), None);
+        assert_eq!(
+            Page {
+                items: vec![1; 50],
+                total: None
+            }
+            .next(0),
+            None
+        );
     }
 }

@@ -97,7 +97,11 @@ impl Tree {
             let d = self.by_id.get(&next?)?;
             steps += 1;
             // A corrupt store could hold a cycle; never loop forever over it.
-            next = if steps > self.by_id.len() { None } else { d.parent };
+            next = if steps > self.by_id.len() {
+                None
+            } else {
+                d.parent
+            };
             Some(d)
         })
     }
@@ -108,7 +112,8 @@ impl Tree {
         let mut out: Vec<UserId> = departments
             .iter()
             .filter_map(|&d| {
-                self.path_to_root(d).find_map(|dep| dep.head.filter(|&h| h != user))
+                self.path_to_root(d)
+                    .find_map(|dep| dep.head.filter(|&h| h != user))
             })
             .collect();
         out.sort_unstable();
@@ -137,7 +142,9 @@ impl Tree {
             }
             out.push((id, only));
             for &child in self.children(id) {
-                let Some(c) = self.by_id.get(&child) else { continue };
+                let Some(c) = self.by_id.get(&child) else {
+                    continue;
+                };
                 let next = match (c.head, only) {
                     (Some(h), _) if h == head => continue, // its own walk starts there
                     (None, only) => Some(only),
@@ -173,13 +180,20 @@ mod tests {
     #[test]
     fn supervisor_is_nearest_other_head() {
         // 1 (head 1) > 2 (no head) > 3 (head 3)
-        let t = Tree::new([dep(1, None, Some(1)), dep(2, Some(1), None), dep(3, Some(2), Some(3))]);
+        let t = Tree::new([
+            dep(1, None, Some(1)),
+            dep(2, Some(1), None),
+            dep(3, Some(2), Some(3)),
+        ]);
         let d = |i| DepartmentId(i);
         assert_eq!(t.supervisors(UserId(9), &[d(3)]), vec![UserId(3)]);
         assert_eq!(t.supervisors(UserId(3), &[d(3)]), vec![UserId(1)]);
         assert_eq!(t.supervisors(UserId(9), &[d(2)]), vec![UserId(1)]);
         assert_eq!(t.supervisors(UserId(1), &[d(1)]), Vec::<UserId>::new());
-        assert_eq!(t.supervisors(UserId(9), &[d(2), d(3)]), vec![UserId(1), UserId(3)]);
+        assert_eq!(
+            t.supervisors(UserId(9), &[d(2), d(3)]),
+            vec![UserId(1), UserId(3)]
+        );
     }
 
     #[test]

@@ -28,8 +28,13 @@ pub enum Role {
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 5] =
-        [Role::Administrator, Role::Employee, Role::Integrator, Role::Extranet, Role::CollabGuest];
+    pub const ALL: [Role; 5] = [
+        Role::Administrator,
+        Role::Employee,
+        Role::Integrator,
+        Role::Extranet,
+        Role::CollabGuest,
+    ];
 
     /// A stable code for storage and the CLI.
     pub fn code(self) -> &'static str {
@@ -184,7 +189,10 @@ impl User {
                 t.map_or(Value::Null, Value::DateTime)
             }
             FieldKind::Derived => Value::Null,
-            _ => self.text.get(&field).map_or(Value::Null, |s| Value::Text(s.clone())),
+            _ => self
+                .text
+                .get(&field)
+                .map_or(Value::Null, |s| Value::Text(s.clone())),
         }
     }
 
@@ -218,23 +226,6 @@ impl User {
             }
         }
         *self != before
-    }
-
-    /// The words the quick search (`FIND`) matches this user by, before department names are
-    /// added: names, email, position.
-    pub fn search_text(&self) -> String {
-        [
-            UserField::Name,
-            UserField::LastName,
-            UserField::SecondName,
-            UserField::Email,
-            UserField::WorkPosition,
-        ]
-        .iter()
-        .map(|&f| self.text(f))
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
     }
 }
 
@@ -278,7 +269,9 @@ impl UserPatch {
     /// The departments the patch sets, if any.
     pub fn departments(&self) -> Option<Vec<DepartmentId>> {
         match self.values.get(&UserField::UfDepartment) {
-            Some(Value::IntList(ids)) => Some(ids.iter().map(|&i| DepartmentId(i as u32)).collect()),
+            Some(Value::IntList(ids)) => {
+                Some(ids.iter().map(|&i| DepartmentId(i as u32)).collect())
+            }
             _ => None,
         }
     }

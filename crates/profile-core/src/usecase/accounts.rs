@@ -43,7 +43,10 @@ pub struct AccountCreated {
 /// # Errors
 /// [`CoreError::Validation`] on `slug`, `name` or an administrator field; [`CoreError::Conflict`]
 /// on `slug` when it is taken.
-pub fn create_account(ctx: Ctx<'_>, req: CreateAccountRequest) -> Result<AccountCreated, CoreError> {
+pub fn create_account(
+    ctx: Ctx<'_>,
+    req: CreateAccountRequest,
+) -> Result<AccountCreated, CoreError> {
     let slug = req.slug.trim().to_string();
     validate::slug(&slug).map_err(|r| CoreError::invalid("slug", r))?;
     let name = check_name("name", &req.name, ACCOUNT_NAME_MAX)?;
@@ -58,7 +61,9 @@ pub fn create_account(ctx: Ctx<'_>, req: CreateAccountRequest) -> Result<Account
     };
     let mut tx = ctx.db.write()?;
     tx.insert_account(&account).map_err(|e| match e {
-        StoreError::UniqueViolation { .. } => CoreError::conflict("slug", "an account with this slug exists"),
+        StoreError::UniqueViolation { .. } => {
+            CoreError::conflict("slug", "an account with this slug exists")
+        }
         e => e.into(),
     })?;
     let root = Department {
@@ -70,13 +75,22 @@ pub fn create_account(ctx: Ctx<'_>, req: CreateAccountRequest) -> Result<Account
         head: None,
     };
     tx.insert_department(&root)?;
-    let mut admin = User::new(account.id, UserId(tx.next_id(account.id, Sequence::User)?), Role::Administrator, now);
+    let mut admin = User::new(
+        account.id,
+        UserId(tx.next_id(account.id, Sequence::User)?),
+        Role::Administrator,
+        now,
+    );
     admin.apply(&req.admin);
     admin.active = true;
     admin.departments = vec![root.id];
     tx.insert_user(&admin)?;
     tx.commit()?;
-    Ok(AccountCreated { account, root, admin })
+    Ok(AccountCreated {
+        account,
+        root,
+        admin,
+    })
 }
 
 /// Every account on the server (operator only: there is no actor across accounts).
@@ -92,7 +106,10 @@ pub fn list_accounts(ctx: Ctx<'_>) -> Result<Vec<Account>, CoreError> {
 /// # Errors
 /// [`CoreError::NotFound`] when there is none.
 pub fn find_account(ctx: Ctx<'_>, slug: &str) -> Result<Account, CoreError> {
-    ctx.db.read()?.account_by_slug(slug.trim())?.ok_or_else(|| CoreError::not_found("account", slug))
+    ctx.db
+        .read()?
+        .account_by_slug(slug.trim())?
+        .ok_or_else(|| CoreError::not_found("account", slug))
 }
 
 /// The actor's own account.
@@ -100,7 +117,10 @@ pub fn find_account(ctx: Ctx<'_>, slug: &str) -> Result<Account, CoreError> {
 /// # Errors
 /// [`CoreError::NotFound`] when it is gone.
 pub fn get_account(ctx: Ctx<'_>, actor: &Actor) -> Result<Account, CoreError> {
-    ctx.db.read()?.account(actor.account)?.ok_or_else(|| CoreError::not_found("account", actor.account))
+    ctx.db
+        .read()?
+        .account(actor.account)?
+        .ok_or_else(|| CoreError::not_found("account", actor.account))
 }
 
 /// Renames the account. An administrator may do this once; the operator any time.
@@ -112,10 +132,15 @@ pub fn rename_account(ctx: Ctx<'_>, actor: &Actor, name: &str) -> Result<Account
     actor.require_admin()?;
     let name = check_name("name", name, ACCOUNT_NAME_MAX)?;
     let mut tx = ctx.db.write()?;
-    let mut account = tx.account(actor.account)?.ok_or_else(|| CoreError::not_found("account", actor.account))?;
+    let mut account = tx
+        .account(actor.account)?
+        .ok_or_else(|| CoreError::not_found("account", actor.account))?;
     if actor.user.is_some() {
         if account.renamed {
-            return Err(CoreError::conflict("name", "the account has already been renamed once"));
+            return Err(CoreError::conflict(
+                "name",
+                "the account has already been renamed once",
+            ));
         }
         account.renamed = true;
     }
@@ -150,10 +175,15 @@ pub fn update_account_settings(
     settings.whitelisted_domains = domains;
     settings.greeting = settings.greeting.trim().to_string();
     if settings.greeting.chars().count() > GREETING_MAX {
-        return Err(CoreError::invalid("greeting", format!("longer than {GREETING_MAX} characters")));
+        return Err(CoreError::invalid(
+            "greeting",
+            format!("longer than {GREETING_MAX} characters"),
+        ));
     }
     let mut tx = ctx.db.write()?;
-    let mut account = tx.account(actor.account)?.ok_or_else(|| CoreError::not_found("account", actor.account))?;
+    let mut account = tx
+        .account(actor.account)?
+        .ok_or_else(|| CoreError::not_found("account", actor.account))?;
     account.settings = settings;
     tx.update_account(&account)?;
     tx.commit()?;

@@ -29,12 +29,26 @@ pub struct NewUser {
 ///
 /// # Errors
 /// [`CoreError::Unauthorized`] when the user does not exist or is dismissed.
-pub fn actor_for(ctx: Ctx<'_>, account: AccountId, user: UserId, scopes: ScopeSet) -> Result<Actor, CoreError> {
+pub fn actor_for(
+    ctx: Ctx<'_>,
+    account: AccountId,
+    user: UserId,
+    scopes: ScopeSet,
+) -> Result<Actor, CoreError> {
     let tx = ctx.db.read()?;
     match tx.user(account, user)? {
-        Some(u) if u.active => Ok(Actor { account, user: Some(user), role: u.role, scopes }),
-        Some(_) => Err(CoreError::Unauthorized { reason: "the user is dismissed".into() }),
-        None => Err(CoreError::Unauthorized { reason: "no such user".into() }),
+        Some(u) if u.active => Ok(Actor {
+            account,
+            user: Some(user),
+            role: u.role,
+            scopes,
+        }),
+        Some(_) => Err(CoreError::Unauthorized {
+            reason: "the user is dismissed".into(),
+        }),
+        None => Err(CoreError::Unauthorized {
+            reason: "no such user".into(),
+        }),
     }
 }
 
@@ -62,18 +76,28 @@ pub fn create_user(ctx: Ctx<'_>, actor: &Actor, new: NewUser) -> Result<User, Co
 ///
 /// # Errors
 /// As [`create_user`]; a field error names the row as `row N: FIELD` (0-based).
-pub fn create_users_bulk(ctx: Ctx<'_>, actor: &Actor, rows: Vec<NewUser>) -> Result<Vec<UserId>, CoreError> {
+pub fn create_users_bulk(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    rows: Vec<NewUser>,
+) -> Result<Vec<UserId>, CoreError> {
     let mut tx = ctx.db.write()?;
     let mut users = Vec::with_capacity(rows.len());
     let mut emails = BTreeSet::new();
     for (i, new) in rows.into_iter().enumerate() {
         if !new.workgroups.is_empty() || new.role.is_external() {
-            return Err(CoreError::invalid(format!("row {i}: role"), "bulk loads take intranet users only"));
+            return Err(CoreError::invalid(
+                format!("row {i}: role"),
+                "bulk loads take intranet users only",
+            ));
         }
         let user = prepare_new_user(&mut *tx, ctx, actor, new, i)?;
         let email = user.text(UserField::Email);
         if !email.is_empty() && !emails.insert(email.to_string()) {
-            return Err(CoreError::conflict(format!("row {i}: EMAIL"), "appears twice in the load"));
+            return Err(CoreError::conflict(
+                format!("row {i}: EMAIL"),
+                "appears twice in the load",
+            ));
         }
         users.push(user);
     }
@@ -82,17 +106,42 @@ pub fn create_users_bulk(ctx: Ctx<'_>, actor: &Actor, rows: Vec<NewUser>) -> Res
     Ok(users.into_iter().map(|u| u.id).collect())
 }
 
-fn prepare_new_user(tx: &mut dyn Tx, ctx: Ctx<'_>, actor: &Actor, new: NewUser, row: usize) -> Result<User, CoreError> {
-    let at = |field: &str| if row == 0 { field.to_string() } else { format!("row {row}: {field}") };
-    let account = tx.account(actor.account)?.ok_or_else(|| CoreError::not_found("account", actor.account))?;
+fn prepare_new_user(
+    tx: &mut dyn Tx,
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    new: NewUser,
+    row: usize,
+) -> Result<User, CoreError> {
+    let at = |field: &str| {
+        if row == 0 {
+            field.to_string()
+        } else {
+            format!("row {row}: {field}")
+        }
+    };
+    let account = tx
+        .account(actor.account)?
+        .ok_or_else(|| CoreError::not_found("account", actor.account))?;
     access::check_invite(actor, &account)?;
     if new.role.is_admin() && !actor.is_admin() {
-        return Err(CoreError::forbidden("only administrators create administrators"));
+        return Err(CoreError::forbidden(
+            "only administrators create administrators",
+        ));
     }
-    let email = new.fields.get(UserField::Email).is_some_and(|v| *v != crate::Value::Null);
-    let mobile = new.fields.get(UserField::PersonalMobile).is_some_and(|v| *v != crate::Value::Null);
+    let email = new
+        .fields
+        .get(UserField::Email)
+        .is_some_and(|v| *v != crate::Value::Null);
+    let mobile = new
+        .fields
+        .get(UserField::PersonalMobile)
+        .is_some_and(|v| *v != crate::Value::Null);
     if !email && !mobile {
-        return Err(CoreError::invalid(at("EMAIL"), "an email address (or a mobile phone) is required"));
+        return Err(CoreError::invalid(
+            at("EMAIL"),
+            "an email address (or a mobile phone) is required",
+        ));
     }
     let mut user = User::new(actor.account, UserId(0), new.role, ctx.clock.now());
     user.apply(&new.fields);
@@ -100,13 +149,19 @@ fn prepare_new_user(tx: &mut dyn Tx, ctx: Ctx<'_>, actor: &Actor, new: NewUser, 
     check_departments(tx, &user, &new.workgroups, &at)?;
     if let Some(email) = user.text.get(&UserField::Email) {
         if tx.user_by_email(actor.account, email)?.is_some() {
-            return Err(CoreError::conflict(at("EMAIL"), "a user with this email already exists"));
+            return Err(CoreError::conflict(
+                at("EMAIL"),
+                "a user with this email already exists",
+            ));
         }
     }
     user.id = UserId(tx.next_id(actor.account, Sequence::User)?);
     for &g in &new.workgroups {
         if tx.workgroup(actor.account, g)?.is_none() {
-            return Err(CoreError::invalid(at("SONET_GROUP_ID"), format!("workgroup {g} does not exist")));
+            return Err(CoreError::invalid(
+                at("SONET_GROUP_ID"),
+                format!("workgroup {g} does not exist"),
+            ));
         }
     }
     Ok(user)
@@ -121,19 +176,31 @@ fn check_departments(
 ) -> Result<(), CoreError> {
     if user.role.is_external() {
         if !user.departments.is_empty() {
-            return Err(CoreError::invalid(at("UF_DEPARTMENT"), "external users belong to no department"));
+            return Err(CoreError::invalid(
+                at("UF_DEPARTMENT"),
+                "external users belong to no department",
+            ));
         }
         if workgroups.is_empty() {
-            return Err(CoreError::invalid(at("SONET_GROUP_ID"), "an external user must join at least one workgroup"));
+            return Err(CoreError::invalid(
+                at("SONET_GROUP_ID"),
+                "an external user must join at least one workgroup",
+            ));
         }
         return Ok(());
     }
     if user.departments.is_empty() {
-        return Err(CoreError::invalid(at("UF_DEPARTMENT"), "an intranet user needs at least one department"));
+        return Err(CoreError::invalid(
+            at("UF_DEPARTMENT"),
+            "an intranet user needs at least one department",
+        ));
     }
     for &d in &user.departments {
         if tx.department(user.account, d)?.is_none() {
-            return Err(CoreError::invalid(at("UF_DEPARTMENT"), format!("department {d} does not exist")));
+            return Err(CoreError::invalid(
+                at("UF_DEPARTMENT"),
+                format!("department {d} does not exist"),
+            ));
         }
     }
     Ok(())
@@ -141,7 +208,9 @@ fn check_departments(
 
 fn email_conflict(e: StoreError) -> CoreError {
     match e {
-        StoreError::UniqueViolation { .. } => CoreError::conflict("EMAIL", "a user with this email already exists"),
+        StoreError::UniqueViolation { .. } => {
+            CoreError::conflict("EMAIL", "a user with this email already exists")
+        }
         e => e.into(),
     }
 }
@@ -165,10 +234,18 @@ pub(crate) fn visible(tx: &dyn Tx, audience: Audience, user: &User) -> Result<bo
 /// # Errors
 /// [`CoreError::InsufficientScope`] without a user scope; [`CoreError::NotFound`] when the user
 /// does not exist or the reader may not see them (the two are indistinguishable on purpose).
-pub fn get_user(ctx: Ctx<'_>, actor: &Actor, id: UserId, select: &Select, admin_mode: bool) -> Result<UserView, CoreError> {
+pub fn get_user(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    id: UserId,
+    select: &Select,
+    admin_mode: bool,
+) -> Result<UserView, CoreError> {
     let tier = actor.user_read_tier()?;
     let tx = ctx.db.read()?;
-    let user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
+    let user = tx
+        .user(actor.account, id)?
+        .ok_or_else(|| CoreError::not_found("user", id))?;
     if !visible(&*tx, actor.audience(admin_mode), &user)? {
         return Err(CoreError::not_found("user", id));
     }
@@ -180,7 +257,9 @@ pub fn get_user(ctx: Ctx<'_>, actor: &Actor, id: UserId, select: &Select, admin_
 /// # Errors
 /// As [`get_user`]; the operator has no user of its own ([`CoreError::NotFound`]).
 pub fn current_user(ctx: Ctx<'_>, actor: &Actor, select: &Select) -> Result<UserView, CoreError> {
-    let me = actor.user.ok_or_else(|| CoreError::not_found("user", "current"))?;
+    let me = actor
+        .user
+        .ok_or_else(|| CoreError::not_found("user", "current"))?;
     get_user(ctx, actor, me, select, false)
 }
 
@@ -205,10 +284,18 @@ pub fn find_users(
 }
 
 fn check_query_tier(query: &UserQuery, tier: Tier) -> Result<(), CoreError> {
-    let fields = query.filter.conditions.iter().map(|c| c.field()).chain(query.sort.iter().map(|s| s.field));
+    let fields = query
+        .filter
+        .conditions
+        .iter()
+        .map(|c| c.field())
+        .chain(query.sort.iter().map(|s| s.field));
     for f in fields {
         if f.tier() > tier {
-            return Err(CoreError::invalid(f.code(), "the credential's scope does not cover this field"));
+            return Err(CoreError::invalid(
+                f.code(),
+                "the credential's scope does not cover this field",
+            ));
         }
     }
     Ok(())
@@ -221,10 +308,17 @@ fn check_query_tier(query: &UserQuery, tier: Tier) -> Result<(), CoreError> {
 /// # Errors
 /// [`CoreError::InsufficientScope`], [`CoreError::Forbidden`], [`CoreError::NotFound`],
 /// [`CoreError::Validation`] naming the field, [`CoreError::Conflict`] on `EMAIL` or `ACTIVE`.
-pub fn update_user(ctx: Ctx<'_>, actor: &Actor, id: UserId, patch: &UserPatch) -> Result<User, CoreError> {
+pub fn update_user(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    id: UserId,
+    patch: &UserPatch,
+) -> Result<User, CoreError> {
     access::check_user_write(actor, id, patch)?;
     let mut tx = ctx.db.write()?;
-    let mut user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
+    let mut user = tx
+        .user(actor.account, id)?
+        .ok_or_else(|| CoreError::not_found("user", id))?;
     let was_active = user.active;
     if !user.apply(patch) {
         return Ok(user);
@@ -233,12 +327,28 @@ pub fn update_user(ctx: Ctx<'_>, actor: &Actor, id: UserId, patch: &UserPatch) -
         let groups = tx.user_workgroups(user.account, user.id)?;
         check_departments(&*tx, &user, &groups, &|f: &str| f.to_string())?;
     }
-    if was_active && !user.active && user.role == Role::Administrator && tx.count_active_admins(user.account)? <= 1 {
-        return Err(CoreError::conflict("ACTIVE", "the last active administrator cannot be dismissed"));
+    if was_active
+        && !user.active
+        && user.role == Role::Administrator
+        && tx.count_active_admins(user.account)? <= 1
+    {
+        return Err(CoreError::conflict(
+            "ACTIVE",
+            "the last active administrator cannot be dismissed",
+        ));
     }
-    if let (true, Some(email)) = (patch.touches(UserField::Email), user.text.get(&UserField::Email)) {
-        if tx.user_by_email(user.account, email)?.is_some_and(|other| other != id) {
-            return Err(CoreError::conflict("EMAIL", "a user with this email already exists"));
+    if let (true, Some(email)) = (
+        patch.touches(UserField::Email),
+        user.text.get(&UserField::Email),
+    ) {
+        if tx
+            .user_by_email(user.account, email)?
+            .is_some_and(|other| other != id)
+        {
+            return Err(CoreError::conflict(
+                "EMAIL",
+                "a user with this email already exists",
+            ));
         }
     }
     user.updated_at = ctx.clock.now();
@@ -263,22 +373,40 @@ pub struct RoleChange {
 /// # Errors
 /// [`CoreError::Forbidden`], [`CoreError::NotFound`], [`CoreError::Validation`],
 /// [`CoreError::Conflict`] on `role`.
-pub fn change_role(ctx: Ctx<'_>, actor: &Actor, id: UserId, change: RoleChange) -> Result<User, CoreError> {
+pub fn change_role(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    id: UserId,
+    change: RoleChange,
+) -> Result<User, CoreError> {
     actor.require(Scope::User)?;
     actor.require_admin()?;
     let mut tx = ctx.db.write()?;
-    let mut user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
+    let mut user = tx
+        .user(actor.account, id)?
+        .ok_or_else(|| CoreError::not_found("user", id))?;
     if user.role == change.role {
         return Ok(user);
     }
-    if user.role == Role::Administrator && user.active && tx.count_active_admins(user.account)? <= 1 {
-        return Err(CoreError::conflict("role", "the last active administrator keeps the role"));
+    if user.role == Role::Administrator && user.active && tx.count_active_admins(user.account)? <= 1
+    {
+        return Err(CoreError::conflict(
+            "role",
+            "the last active administrator keeps the role",
+        ));
     }
     let groups = tx.user_workgroups(user.account, id)?;
     if change.role.is_external() {
-        let heads = tx.departments(user.account)?.into_iter().filter(|d| d.head == Some(id)).count();
+        let heads = tx
+            .departments(user.account)?
+            .into_iter()
+            .filter(|d| d.head == Some(id))
+            .count();
         if heads > 0 {
-            return Err(CoreError::conflict("role", "the user heads a department; appoint another head first"));
+            return Err(CoreError::conflict(
+                "role",
+                "the user heads a department; appoint another head first",
+            ));
         }
         user.departments.clear();
     } else if user.role.is_external() {
@@ -309,7 +437,9 @@ pub fn supervisors_of(ctx: Ctx<'_>, actor: &Actor, id: UserId) -> Result<Vec<Use
     actor.user_read_tier()?;
     let tx = ctx.db.read()?;
     let audience = actor.audience(false);
-    let user = tx.user(actor.account, id)?.filter(|u| visible(&*tx, audience, u).unwrap_or(false));
+    let user = tx
+        .user(actor.account, id)?
+        .filter(|u| visible(&*tx, audience, u).unwrap_or(false));
     let user = user.ok_or_else(|| CoreError::not_found("user", id))?;
     let tree = Tree::new(tx.departments(actor.account)?);
     let mut out = Vec::new();
@@ -331,7 +461,9 @@ pub fn subordinates_of(ctx: Ctx<'_>, actor: &Actor, id: UserId) -> Result<Vec<Us
     actor.user_read_tier()?;
     let tx = ctx.db.read()?;
     let audience = actor.audience(false);
-    let head = tx.user(actor.account, id)?.filter(|u| visible(&*tx, audience, u).unwrap_or(false));
+    let head = tx
+        .user(actor.account, id)?
+        .filter(|u| visible(&*tx, audience, u).unwrap_or(false));
     head.ok_or_else(|| CoreError::not_found("user", id))?;
     let tree = Tree::new(tx.departments(actor.account)?);
     let mut out = BTreeSet::new();
@@ -343,7 +475,11 @@ pub fn subordinates_of(ctx: Ctx<'_>, actor: &Actor, id: UserId) -> Result<Vec<Us
                 }
             }
             Some(_) => {}
-            None => out.extend(tx.department_members(actor.account, dep)?.into_iter().filter(|&u| u != id)),
+            None => out.extend(
+                tx.department_members(actor.account, dep)?
+                    .into_iter()
+                    .filter(|&u| u != id),
+            ),
         }
     }
     // Subordinates are intranet users (external users have no department); apply visibility for

@@ -19,7 +19,9 @@ pub const WORKGROUP_NAME_MAX: usize = 255;
 pub fn create_workgroup(ctx: Ctx<'_>, actor: &Actor, name: &str) -> Result<Workgroup, CoreError> {
     actor.require(Scope::User)?;
     if actor.role.is_external() {
-        return Err(CoreError::forbidden("external users cannot create workgroups"));
+        return Err(CoreError::forbidden(
+            "external users cannot create workgroups",
+        ));
     }
     let name = check_name("NAME", name, WORKGROUP_NAME_MAX)?;
     let mut tx = ctx.db.write()?;
@@ -56,10 +58,15 @@ pub fn list_workgroups(ctx: Ctx<'_>, actor: &Actor) -> Result<Vec<Workgroup>, Co
 ///
 /// # Errors
 /// [`CoreError::InsufficientScope`], [`CoreError::NotFound`].
-pub fn workgroup_members(ctx: Ctx<'_>, actor: &Actor, group: WorkgroupId) -> Result<Vec<UserId>, CoreError> {
+pub fn workgroup_members(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    group: WorkgroupId,
+) -> Result<Vec<UserId>, CoreError> {
     actor.user_read_tier()?;
     let tx = ctx.db.read()?;
-    tx.workgroup(actor.account, group)?.ok_or_else(|| CoreError::not_found("workgroup", group))?;
+    tx.workgroup(actor.account, group)?
+        .ok_or_else(|| CoreError::not_found("workgroup", group))?;
     let members = tx.workgroup_members(actor.account, group)?;
     if actor.role.is_external() && !actor.user.is_some_and(|me| members.contains(&me)) {
         return Err(CoreError::not_found("workgroup", group));
@@ -71,11 +78,18 @@ pub fn workgroup_members(ctx: Ctx<'_>, actor: &Actor, group: WorkgroupId) -> Res
 ///
 /// # Errors
 /// [`CoreError::InsufficientScope`], [`CoreError::Forbidden`], [`CoreError::NotFound`].
-pub fn add_workgroup_member(ctx: Ctx<'_>, actor: &Actor, group: WorkgroupId, user: UserId) -> Result<Workgroup, CoreError> {
+pub fn add_workgroup_member(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    group: WorkgroupId,
+    user: UserId,
+) -> Result<Workgroup, CoreError> {
     actor.require(Scope::User)?;
     actor.require_admin()?;
     let mut tx = ctx.db.write()?;
-    let member = tx.user(actor.account, user)?.ok_or_else(|| CoreError::not_found("user", user))?;
+    let member = tx
+        .user(actor.account, user)?
+        .ok_or_else(|| CoreError::not_found("user", user))?;
     let group = add_member_unchecked(&mut *tx, &member, group)?;
     tx.commit()?;
     Ok(group)
@@ -86,15 +100,26 @@ pub fn add_workgroup_member(ctx: Ctx<'_>, actor: &Actor, group: WorkgroupId, use
 /// # Errors
 /// [`CoreError::InsufficientScope`], [`CoreError::Forbidden`], [`CoreError::NotFound`],
 /// [`CoreError::Conflict`] on `SONET_GROUP_ID`.
-pub fn remove_workgroup_member(ctx: Ctx<'_>, actor: &Actor, group: WorkgroupId, user: UserId) -> Result<(), CoreError> {
+pub fn remove_workgroup_member(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    group: WorkgroupId,
+    user: UserId,
+) -> Result<(), CoreError> {
     actor.require(Scope::User)?;
     actor.require_admin()?;
     let mut tx = ctx.db.write()?;
-    tx.workgroup(actor.account, group)?.ok_or_else(|| CoreError::not_found("workgroup", group))?;
-    let member = tx.user(actor.account, user)?.ok_or_else(|| CoreError::not_found("user", user))?;
+    tx.workgroup(actor.account, group)?
+        .ok_or_else(|| CoreError::not_found("workgroup", group))?;
+    let member = tx
+        .user(actor.account, user)?
+        .ok_or_else(|| CoreError::not_found("user", user))?;
     let groups = tx.user_workgroups(actor.account, user)?;
     if member.role.is_external() && groups == [group] {
-        return Err(CoreError::conflict("SONET_GROUP_ID", "an external user must stay in at least one workgroup"));
+        return Err(CoreError::conflict(
+            "SONET_GROUP_ID",
+            "an external user must stay in at least one workgroup",
+        ));
     }
     tx.remove_workgroup_member(actor.account, group, user)?;
     tx.commit()?;
@@ -102,8 +127,14 @@ pub fn remove_workgroup_member(ctx: Ctx<'_>, actor: &Actor, group: WorkgroupId, 
 }
 
 /// Adds `member` to `group` inside an open unit of work, marking the group external when needed.
-pub(crate) fn add_member_unchecked(tx: &mut dyn Tx, member: &User, group: WorkgroupId) -> Result<Workgroup, CoreError> {
-    let mut g = tx.workgroup(member.account, group)?.ok_or_else(|| CoreError::not_found("workgroup", group))?;
+pub(crate) fn add_member_unchecked(
+    tx: &mut dyn Tx,
+    member: &User,
+    group: WorkgroupId,
+) -> Result<Workgroup, CoreError> {
+    let mut g = tx
+        .workgroup(member.account, group)?
+        .ok_or_else(|| CoreError::not_found("workgroup", group))?;
     tx.add_workgroup_member(member.account, group, member.id)?;
     if member.role.is_external() && !g.external {
         g.external = true;
@@ -113,7 +144,11 @@ pub(crate) fn add_member_unchecked(tx: &mut dyn Tx, member: &User, group: Workgr
 }
 
 /// Marks a group external inside an open unit of work.
-pub(crate) fn mark_external(tx: &mut dyn Tx, account: AccountId, group: WorkgroupId) -> Result<(), CoreError> {
+pub(crate) fn mark_external(
+    tx: &mut dyn Tx,
+    account: AccountId,
+    group: WorkgroupId,
+) -> Result<(), CoreError> {
     if let Some(mut g) = tx.workgroup(account, group)? {
         if !g.external {
             g.external = true;

@@ -1,0 +1,58 @@
+//! Test support (feature `testing`): an in-memory [`MemoryDb`] implementing every port with the
+//! reference semantics of [`crate::query`], fixed clocks and counters, and the store contract
+//! suite ([`contract`]) that every backend must pass.
+
+pub mod contract;
+mod memory;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+pub use memory::MemoryDb;
+
+use crate::ports::{Clock, IdGen};
+
+/// A clock that stands still until moved.
+#[derive(Debug)]
+pub struct FixedClock(Mutex<DateTime<Utc>>);
+
+impl FixedClock {
+    /// A clock at 2026-01-02T03:04:05Z.
+    pub fn new() -> FixedClock {
+        FixedClock(Mutex::new(
+            DateTime::from_timestamp(1_767_323_045, 0).unwrap_or_default(),
+        ))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        if let Ok(mut t) = self.0.lock() {
+            *t += by;
+        }
+    }
+}
+
+impl Default for FixedClock {
+    fn default() -> Self {
+        FixedClock::new()
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.lock().map(|t| *t).unwrap_or_default()
+    }
+}
+
+/// UUIDs from a counter: deterministic in tests.
+#[derive(Debug, Default)]
+pub struct CountingIds(AtomicU64);
+
+impl IdGen for CountingIds {
+    fn uuid(&self) -> Uuid {
+        Uuid::from_u128(u128::from(self.0.fetch_add(1, Ordering::Relaxed)) + 1)
+    }
+}
