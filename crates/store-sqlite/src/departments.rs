@@ -1,0 +1,96 @@
+//! Departments. Renaming one re-indexes its members for quick search.
+
+use profile_core::ids::{AccountId, DepartmentId, UserId};
+use profile_core::model::department::Department;
+use profile_core::ports::{DepartmentStore, StoreResult};
+use rusqlite::{params, OptionalExtension};
+
+use crate::error::backend;
+use crate::{search, users, SqliteTx};
+
+fn from_row(account: AccountId, r: &rusqlite::Row<'_>) -> rusqlite::Result<Department> {
+    Ok(Department {
+        account,
+        id: DepartmentId(r.get(0)?),
+        name: r.get(1)?,
+        sort: r.get(2)?,
+        parent: r.get::<_, Option<u32>>(3)?.map(DepartmentId),
+        head: r.get::<_, Option<u32>>(4)?.map(UserId),
+    })
+}
+
+impl DepartmentStore for SqliteTx<'_> {
+    fn department(&self, account: AccountId, id: DepartmentId) -> StoreResult<Option<Department>> {
+        let Some(no) = self.no(account)? else {
+            return Ok(None);
+        };
+        self.conn()
+            .prepare_cached("SELECT id, name, sort, parent, head FROM departments WHERE account_no = ?1 AND id = ?2")
+            .and_then(|mut s| s.query_row(params![no, id.0], |r| from_row(account, r)).optional())
+            .map_err(backend)
+    }
+
+    fn departments(&self, account: AccountId) -> StoreResult<Vec<Department>> {
+        let Some(no) = self.no(account)? else {
+            return Ok(Vec::new());
+        };
+        self.conn()
+            .prepare_cached("SELECT id, name, sort, parent, head FROM departments WHERE account_no = ?1 ORDER BY id")
+            .and_then(|mut s| s.query_map([no], |r| from_row(account, r))?.collect())
+            .map_err(backend)
+    }
+
+    fn insert_department(&mut self, d: &Department) -> StoreResult<()> {
+        let no = self.no_for_write(d.account)?;
+        self.conn()
+            .prepare_cached("INSERT INTO departments (account_no, id, name, sort, parent, head) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .and_then(|mut s| s.execute(params![no, d.id.0, d.name, d.sort, d.parent.map(|p| p.0), d.head.map(|h| h.0)]))
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn update_department(&mut self, d: &Department) -> StoreResult<()> {
+        let no = self.no_for_write(d.account)?;
+        let renamed = self
+            .department(d.account, d.id)?
+            .is_some_and(|old| old.name != d.name);
+        // Members' search words contain the department's name: take them out under the old name…
+        let members = if renamed {
+            users::members(self.conn(), no, d.id)?
+        } else {
+            Vec::new()
+        };
+        let mut old = Vec::with_capacity(members.len());
+        for &uid in &members {
+            if let Some(u) = users::load(self, d.account, uid)? {
+                old.push((uid, search::class(u.role), search::words_of(self, no, &u)?));
+            }
+        }
+        self.conn()
+            .prepare_cached("UPDATE departments SET name = ?3, sort = ?4, parent = ?5, head = ?6 WHERE account_no = ?1 AND id = ?2")
+            .and_then(|mut s| s.execute(params![no, d.id.0, d.name, d.sort, d.parent.map(|p| p.0), d.head.map(|h| h.0)]))
+            .map_err(backend)?;
+        // …and back in under the new one.
+        for (uid, class, words) in old {
+            if let Some(u) = users::load(self, d.account, uid)? {
+                search::replace(
+                    self.conn(),
+                    no,
+                    uid,
+                    (class, &words),
+                    (class, &search::words_of(self, no, &u)?),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn delete_department(&mut self, account: AccountId, id: DepartmentId) -> StoreResult<()> {
+        let no = self.no_for_write(account)?;
+        self.conn()
+            .prepare_cached("DELETE FROM departments WHERE account_no = ?1 AND id = ?2")
+            .and_then(|mut s| s.execute(params![no, id.0]))
+            .map_err(backend)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,22 @@
+//! Mapping rusqlite errors onto the ports' [`StoreError`].
+
+use profile_core::StoreError;
+
+/// Any rusqlite error, with uniqueness violations named by the field they protect.
+pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, Some(msg)) = &e {
+        if f.code == rusqlite::ErrorCode::ConstraintViolation && msg.contains("UNIQUE") {
+            let what = if msg.contains("email") {
+                "EMAIL"
+            } else if msg.contains("slug") {
+                "slug"
+            } else if msg.contains("users.uid") {
+                "ID"
+            } else {
+                "key"
+            };
+            return StoreError::UniqueViolation { what: what.into() };
+        }
+    }
+    StoreError::Backend(e.to_string())
+}

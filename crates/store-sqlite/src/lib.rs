@@ -1,0 +1,310 @@
+//! Cardfile's embedded store: every `profile-core` port on one SQLite file.
+//!
+//! What it never does: decide anything. Business rules live in `profile-core`; this crate only
+//! stores and finds. All of Cardfile's SQL lives here.
+//!
+//! Key decisions:
+//! - WAL mode with `synchronous=FULL` by default, so a committed write survives power loss; one
+//!   writer connection (writers queue on a mutex) and a pool of read-only connections, so reads
+//!   never wait for writes.
+//! - Users of all accounts share one table whose rowid is `(account_no << 32) | id`: an account
+//!   is a contiguous rowid range, a lookup by ID is a rowid lookup, and cursor paging by `>ID`
+//!   is a range scan.
+//! - Quick search is a contentless FTS5 index without positions, fed with words that
+//!   `profile-core` has already split and folded, plus a table of per-prefix match counts so that
+//!   the total of a search costs one lookup instead of a count over the index.
+//! - The schema is versioned (`PRAGMA user_version`) and stamped with an application id; a file
+//!   from another program or from a newer Cardfile is refused, an older one is migrated.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo))]
+
+mod accounts;
+mod departments;
+mod error;
+mod schema;
+mod search;
+mod user_query;
+mod users;
+mod workgroups;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+
+use profile_core::ids::AccountId;
+use profile_core::ports::{Database, StoreResult, Tx};
+use profile_core::StoreError;
+use rusqlite::{Connection, OpenFlags};
+
+pub use schema::SCHEMA_VERSION;
+
+use crate::error::backend;
+
+/// How durable a commit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: a commit is on disk before it is acknowledged (the default).
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: survives a crash of the process, not of the machine. For benchmarks
+    /// and throw-away data only.
+    Normal,
+}
+
+/// Options for [`SqliteDb::open_with`].
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Commit durability.
+    pub durability: Durability,
+    /// How many idle read connections to keep.
+    pub readers: usize,
+    /// How long a connection waits for a lock before failing.
+    pub busy_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            durability: Durability::Full,
+            readers: 8,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A Cardfile database in one SQLite file (plus its `-wal` and `-shm` companions).
+pub struct SqliteDb {
+    path: PathBuf,
+    options: Options,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    account_numbers: RwLock<HashMap<AccountId, i64>>,
+}
+
+impl std::fmt::Debug for SqliteDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteDb")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteDb {
+    /// Opens (creating if needed) the database at `path` with default options.
+    ///
+    /// # Errors
+    /// [`StoreError::Incompatible`] for a file that is not a Cardfile database or that a newer
+    /// Cardfile created; [`StoreError::Backend`] for I/O failures.
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<SqliteDb> {
+        SqliteDb::open_with(path, Options::default())
+    }
+
+    /// Opens (creating if needed) the database at `path`.
+    ///
+    /// # Errors
+    /// As [`SqliteDb::open`].
+    pub fn open_with(path: impl AsRef<Path>, options: Options) -> StoreResult<SqliteDb> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = Connection::open(&path).map_err(backend)?;
+        configure(&writer, &options, false)?;
+        schema::migrate(&mut writer)?;
+        Ok(SqliteDb {
+            path,
+            options,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            account_numbers: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// The file this database lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Rebuilds the quick-search index in its most compact form (after a bulk load).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    pub fn optimize(&self) -> StoreResult<()> {
+        let conn = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Backend("writer lock poisoned".into()))?;
+        conn.execute_batch("INSERT INTO user_fts(user_fts) VALUES('optimize'); PRAGMA optimize;")
+            .map_err(backend)
+    }
+
+    fn reader(&self) -> StoreResult<Connection> {
+        let pooled = self
+            .readers
+            .lock()
+            .map_err(|_| StoreError::Backend("pool poisoned".into()))?
+            .pop();
+        match pooled {
+            Some(c) => Ok(c),
+            None => {
+                let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI;
+                let c = Connection::open_with_flags(&self.path, flags).map_err(backend)?;
+                configure(&c, &self.options, true)?;
+                Ok(c)
+            }
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut pool) = self.readers.lock() {
+            if pool.len() < self.options.readers {
+                pool.push(conn);
+            }
+        }
+    }
+
+    /// The internal number of an account (cached: accounts are never deleted).
+    pub(crate) fn account_no(
+        &self,
+        conn: &Connection,
+        account: AccountId,
+    ) -> StoreResult<Option<i64>> {
+        if let Some(no) = self
+            .account_numbers
+            .read()
+            .ok()
+            .and_then(|m| m.get(&account).copied())
+        {
+            return Ok(Some(no));
+        }
+        let no = accounts::lookup_no(conn, account)?;
+        if let (Some(no), Ok(mut m)) = (no, self.account_numbers.write()) {
+            m.insert(account, no);
+        }
+        Ok(no)
+    }
+}
+
+fn configure(conn: &Connection, options: &Options, read_only: bool) -> StoreResult<()> {
+    conn.busy_timeout(options.busy_timeout).map_err(backend)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    let sync = match options.durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    let mut sql = format!(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=OFF; \
+         PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768;"
+    );
+    if read_only {
+        sql.push_str(" PRAGMA query_only=1;");
+    }
+    conn.execute_batch(&sql).map_err(backend)
+}
+
+enum Held<'a> {
+    Writer(MutexGuard<'a, Connection>),
+    Reader(Option<Connection>),
+}
+
+/// A unit of work on one connection: `BEGIN IMMEDIATE` for writes, a deferred read transaction
+/// (one snapshot) for reads. Dropped without commit, it rolls back.
+pub struct SqliteTx<'a> {
+    db: &'a SqliteDb,
+    held: Held<'a>,
+    open: bool,
+}
+
+impl SqliteTx<'_> {
+    pub(crate) fn conn(&self) -> &Connection {
+        match &self.held {
+            Held::Writer(g) => g,
+            Held::Reader(Some(c)) => c,
+            // The connection is only taken out in Drop.
+            Held::Reader(None) => unreachable_conn(),
+        }
+    }
+
+    pub(crate) fn writable(&self) -> StoreResult<()> {
+        match self.held {
+            Held::Writer(_) => Ok(()),
+            Held::Reader(_) => Err(StoreError::ReadOnly),
+        }
+    }
+
+    pub(crate) fn no(&self, account: AccountId) -> StoreResult<Option<i64>> {
+        self.db.account_no(self.conn(), account)
+    }
+
+    /// The account's number, for writes: a write to an unknown account is a bug upstream.
+    pub(crate) fn no_for_write(&self, account: AccountId) -> StoreResult<i64> {
+        self.writable()?;
+        self.no(account)?
+            .ok_or_else(|| StoreError::Backend(format!("unknown account {account}")))
+    }
+}
+
+#[allow(clippy::panic)]
+fn unreachable_conn() -> &'static Connection {
+    // Held::Reader(None) exists only during Drop, after which conn() is never called.
+    panic!("connection used after release")
+}
+
+impl Drop for SqliteTx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn().execute_batch("ROLLBACK");
+        }
+        if let Held::Reader(conn) = &mut self.held {
+            if let Some(c) = conn.take() {
+                self.db.give_back(c);
+            }
+        }
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        let sql = if matches!(self.held, Held::Writer(_)) {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
+        self.conn()
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute([]))
+            .map_err(backend)?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Database for SqliteDb {
+    fn read(&self) -> StoreResult<Box<dyn Tx + '_>> {
+        let conn = self.reader()?;
+        conn.prepare_cached("BEGIN")
+            .and_then(|mut s| s.execute([]))
+            .map_err(backend)?;
+        Ok(Box::new(SqliteTx {
+            db: self,
+            held: Held::Reader(Some(conn)),
+            open: true,
+        }))
+    }
+
+    fn write(&self) -> StoreResult<Box<dyn Tx + '_>> {
+        let guard = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Backend("writer lock poisoned".into()))?;
+        guard
+            .prepare_cached("BEGIN IMMEDIATE")
+            .and_then(|mut s| s.execute([]))
+            .map_err(backend)?;
+        Ok(Box::new(SqliteTx {
+            db: self,
+            held: Held::Writer(guard),
+            open: true,
+        }))
+    }
+}

@@ -1,0 +1,130 @@
+//! The quick-search index: one FTS5 document per user, and per-prefix match counts.
+
+use std::collections::HashMap;
+
+use profile_core::ids::{DepartmentId, UserId};
+use profile_core::model::user::{Role, User};
+use profile_core::ports::StoreResult;
+use profile_core::query::{search_prefixes, user_search_words};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::backend;
+use crate::users::uid;
+use crate::SqliteTx;
+
+/// The audience class a user's prefixes are counted in: 0 for those every intranet user sees
+/// (administrators, employees), 1 for the rest.
+pub(crate) fn class(role: Role) -> i64 {
+    i64::from(!matches!(role, Role::Administrator | Role::Employee))
+}
+
+pub(crate) fn department_name(conn: &Connection, no: i64, id: DepartmentId) -> StoreResult<String> {
+    conn.prepare_cached("SELECT name FROM departments WHERE account_no = ?1 AND id = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![no, id.0], |r| r.get::<_, String>(0))
+                .optional()
+        })
+        .map(Option::unwrap_or_default)
+        .map_err(backend)
+}
+
+/// The words `user` is found by, with the current names of their departments.
+pub(crate) fn words_of(tx: &SqliteTx<'_>, no: i64, user: &User) -> StoreResult<Vec<String>> {
+    let names = user
+        .departments
+        .iter()
+        .map(|d| department_name(tx.conn(), no, *d))
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(user_search_words(user, names.iter().map(String::as_str)))
+}
+
+pub(crate) fn index(conn: &Connection, uid: i64, words: &[String]) -> StoreResult<()> {
+    conn.prepare_cached("INSERT INTO user_fts (rowid, words) VALUES (?1, ?2)")
+        .and_then(|mut s| s.execute(params![uid, words.join(" ")]))
+        .map_err(backend)?;
+    Ok(())
+}
+
+fn unindex(conn: &Connection, uid: i64) -> StoreResult<()> {
+    conn.prepare_cached("DELETE FROM user_fts WHERE rowid = ?1")
+        .and_then(|mut s| s.execute([uid]))
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// Re-indexes a user whose words or class changed.
+pub(crate) fn replace(
+    conn: &Connection,
+    no: i64,
+    id: UserId,
+    old: (i64, &[String]),
+    new: (i64, &[String]),
+) -> StoreResult<()> {
+    if old == new {
+        return Ok(());
+    }
+    let u = uid(no, id);
+    unindex(conn, u)?;
+    index(conn, u, new.1)?;
+    let mut deltas = Deltas::default();
+    deltas.add(old.0, old.1, -1);
+    deltas.add(new.0, new.1, 1);
+    deltas.flush(conn, no)
+}
+
+/// Changes to the prefix counts, summed before they are written.
+#[derive(Default)]
+pub(crate) struct Deltas(HashMap<(i64, String), i64>);
+
+impl Deltas {
+    pub(crate) fn add(&mut self, class: i64, words: &[String], by: i64) {
+        for p in search_prefixes(words) {
+            *self.0.entry((class, p)).or_insert(0) += by;
+        }
+    }
+
+    pub(crate) fn flush(self, conn: &Connection, no: i64) -> StoreResult<()> {
+        let mut upsert = conn
+            .prepare_cached(
+                "INSERT INTO search_prefix_counts (account_no, class, prefix, n) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (account_no, class, prefix) DO UPDATE SET n = n + excluded.n",
+            )
+            .map_err(backend)?;
+        for ((class, prefix), n) in self.0 {
+            if n != 0 {
+                upsert
+                    .execute(params![no, class, prefix, n])
+                    .map_err(backend)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How many users of `class` in the account match a one-word prefix of up to four characters.
+pub(crate) fn counted(
+    conn: &Connection,
+    no: i64,
+    classes: &[i64],
+    prefix: &str,
+) -> StoreResult<u64> {
+    let mut total = 0;
+    for &c in classes {
+        let n: i64 = conn
+            .prepare_cached("SELECT n FROM search_prefix_counts WHERE account_no = ?1 AND class = ?2 AND prefix = ?3")
+            .and_then(|mut s| s.query_row(params![no, c, prefix], |r| r.get(0)).optional())
+            .map_err(backend)?
+            .unwrap_or(0);
+        total += n.max(0) as u64;
+    }
+    Ok(total)
+}
+
+/// The FTS5 query for quick-search words: every word as a prefix, all required.
+pub(crate) fn match_expression(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| format!("\"{w}\"*"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}

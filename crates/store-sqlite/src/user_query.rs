@@ -1,0 +1,489 @@
+//! Translating a [`UserQuery`] into SQL with the reference semantics of `profile_core::query`:
+//! empty text (stored as NULL) is the empty string, negative operators match empty values, IDs
+//! are rowid ranges, quick search drives the query from the FTS index in ID order.
+
+use chrono::Datelike;
+use profile_core::access::Audience;
+use profile_core::field::{FieldKind, UserField};
+use profile_core::ids::AccountId;
+use profile_core::model::user::{Role, User, UserType, ONLINE_WINDOW};
+use profile_core::ports::StoreResult;
+use profile_core::query::{Condition, Op, Page, UserQuery, COUNTED_PREFIX_MAX, PAGE_SIZE};
+use profile_core::Value;
+use rusqlite::types::Value as Sql;
+use rusqlite::{params_from_iter, Connection};
+
+use crate::error::backend;
+use crate::search;
+use crate::users::{bounds, column, from_row, role_code, select_columns, uid};
+
+/// Users who share a workgroup with the viewer (the viewer's uid is the one parameter).
+const CO_MEMBERS: &str = "SELECT m2.uid FROM workgroup_members m1 JOIN workgroup_members m2 \
+     ON m2.account_no = m1.account_no AND m2.workgroup = m1.workgroup WHERE m1.uid = ?";
+
+#[derive(Default)]
+struct Sqlb {
+    clauses: Vec<String>,
+    params: Vec<Sql>,
+}
+
+impl Sqlb {
+    fn push(&mut self, clause: impl Into<String>, params: impl IntoIterator<Item = Sql>) {
+        self.clauses.push(clause.into());
+        self.params.extend(params);
+    }
+
+    fn where_sql(&self) -> String {
+        if self.clauses.is_empty() {
+            "1".into()
+        } else {
+            self.clauses.join(" AND ")
+        }
+    }
+}
+
+fn text(s: &str) -> Sql {
+    Sql::Text(s.to_string())
+}
+
+fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// `LIKE` pattern for a substring, with the wildcards in it escaped.
+fn contains_pattern(s: &str) -> String {
+    let mut p = String::from("%");
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// Whether SQL `LIKE` with `pattern` matches the empty string (only `%`s do).
+fn like_matches_empty(pattern: &str) -> bool {
+    pattern.chars().all(|c| c == '%')
+}
+
+fn text_condition(b: &mut Sqlb, col: &str, op: Op, value: &Value) {
+    let c = format!("u.{col}");
+    match (op, value) {
+        (Op::In | Op::NotIn, Value::TextList(list)) => {
+            let has_empty = list.iter().any(String::is_empty);
+            let vals: Vec<Sql> = list
+                .iter()
+                .filter(|s| !s.is_empty())
+                .map(|s| text(s))
+                .collect();
+            let inside = if vals.is_empty() {
+                "0".to_string()
+            } else {
+                format!("{c} IN ({})", marks(vals.len()))
+            };
+            let clause = match (op == Op::In, has_empty) {
+                (true, false) => inside,
+                (true, true) => format!("({c} IS NULL OR {inside})"),
+                (false, false) => format!("({c} IS NULL OR NOT ({inside}))"),
+                (false, true) => format!("({c} IS NOT NULL AND NOT ({inside}))"),
+            };
+            b.push(clause, vals);
+        }
+        (op, Value::Text(v)) => {
+            let empty = v.is_empty();
+            match op {
+                Op::Eq if empty => b.push(format!("{c} IS NULL"), []),
+                Op::Eq => b.push(format!("{c} = ?"), [text(v)]),
+                Op::Ne if empty => b.push(format!("{c} IS NOT NULL"), []),
+                Op::Ne => b.push(format!("({c} IS NULL OR {c} <> ?)"), [text(v)]),
+                Op::Gt => b.push(format!("{c} > ?"), [text(v)]),
+                Op::Ge if empty => {}
+                Op::Ge => b.push(format!("{c} >= ?"), [text(v)]),
+                Op::Lt if empty => b.push("0", []),
+                Op::Lt => b.push(format!("({c} IS NULL OR {c} < ?)"), [text(v)]),
+                Op::Le if empty => b.push(format!("{c} IS NULL"), []),
+                Op::Le => b.push(format!("({c} IS NULL OR {c} <= ?)"), [text(v)]),
+                Op::Contains if empty => {}
+                Op::Contains => b.push(
+                    format!("{c} LIKE ? ESCAPE '\\'"),
+                    [text(&contains_pattern(v))],
+                ),
+                Op::NotContains if empty => b.push("0", []),
+                Op::NotContains => {
+                    b.push(
+                        format!("({c} IS NULL OR {c} NOT LIKE ? ESCAPE '\\')"),
+                        [text(&contains_pattern(v))],
+                    );
+                }
+                Op::Like if like_matches_empty(v) => {
+                    b.push(format!("({c} IS NULL OR {c} LIKE ?)"), [text(v)])
+                }
+                Op::Like => b.push(format!("{c} LIKE ?"), [text(v)]),
+                Op::NotLike if like_matches_empty(v) => {
+                    b.push(format!("({c} IS NOT NULL AND {c} NOT LIKE ?)"), [text(v)]);
+                }
+                Op::NotLike => b.push(format!("({c} IS NULL OR {c} NOT LIKE ?)"), [text(v)]),
+                Op::In | Op::NotIn => b.push("0", []),
+            }
+        }
+        _ => b.push("0", []),
+    }
+}
+
+/// A comparison on an integer column (NULL never matches a positive operator).
+fn int_condition(b: &mut Sqlb, expr: &str, op: Op, value: Option<i64>, list: Option<Vec<i64>>) {
+    match (op, value, list) {
+        (Op::In, _, Some(l)) => {
+            let n = l.len();
+            b.push(
+                if n == 0 {
+                    "0".into()
+                } else {
+                    format!("{expr} IN ({})", marks(n))
+                },
+                l.into_iter().map(Sql::Integer),
+            );
+        }
+        (Op::NotIn, _, Some(l)) => {
+            let n = l.len();
+            let clause = if n == 0 {
+                String::from("1")
+            } else {
+                format!("({expr} IS NULL OR {expr} NOT IN ({}))", marks(n))
+            };
+            b.push(clause, l.into_iter().map(Sql::Integer));
+        }
+        (op, Some(v), _) => {
+            let sym = match op {
+                Op::Eq => "=",
+                Op::Ne => "<>",
+                Op::Gt => ">",
+                Op::Ge => ">=",
+                Op::Lt => "<",
+                Op::Le => "<=",
+                _ => return b.push("0", []),
+            };
+            if op == Op::Ne {
+                b.push(
+                    format!("({expr} IS NULL OR {expr} <> ?)"),
+                    [Sql::Integer(v)],
+                );
+            } else {
+                b.push(format!("{expr} {sym} ?"), [Sql::Integer(v)]);
+            }
+        }
+        _ => b.push("0", []),
+    }
+}
+
+/// The stored integer of a date or date-time filter value.
+fn stored(kind: FieldKind, v: &Value) -> Option<i64> {
+    match v {
+        Value::Date(d) => Some(i64::from(d.num_days_from_ce())),
+        Value::DateTime(t) => Some(t.timestamp()),
+        Value::Text(s) if kind == FieldKind::Date => {
+            profile_core::validate::date(s).map(|d| i64::from(d.num_days_from_ce()))
+        }
+        Value::Text(s) => profile_core::query::parse_datetime(s).map(|t| t.timestamp()),
+        _ => None,
+    }
+}
+
+fn date_column(field: UserField) -> &'static str {
+    match field {
+        UserField::PersonalBirthday => "u.birthday",
+        UserField::UfEmploymentDate => "u.employment_date",
+        UserField::DateRegister => "u.registered_at",
+        UserField::TimestampX => "u.updated_at",
+        UserField::LastLogin => "u.last_login",
+        _ => "u.last_activity",
+    }
+}
+
+fn roles_of(types: &[&str]) -> Vec<i64> {
+    Role::ALL
+        .into_iter()
+        .filter(|r| {
+            types
+                .iter()
+                .any(|t| UserType::from_code(t) == Some(r.user_type()))
+        })
+        .map(role_code)
+        .collect()
+}
+
+fn condition(b: &mut Sqlb, no: i64, c: &Condition, now_secs: i64) {
+    let (op, value) = (c.op(), c.value());
+    match c.field().kind() {
+        FieldKind::Id => {
+            let base = no << 32;
+            let to_uid = |v: i64| base.saturating_add(v);
+            match value {
+                Value::IntList(l) => int_condition(
+                    b,
+                    "u.uid",
+                    op,
+                    None,
+                    Some(l.iter().map(|&v| to_uid(v)).collect()),
+                ),
+                Value::Int(v) => int_condition(b, "u.uid", op, Some(to_uid(*v)), None),
+                _ => b.push("0", []),
+            }
+        }
+        FieldKind::Departments => {
+            let ids: Vec<i64> = match value {
+                Value::IntList(l) => l.clone(),
+                Value::Int(i) => vec![*i],
+                _ => Vec::new(),
+            };
+            let not = if op.is_negative() { "NOT " } else { "" };
+            let mut params = vec![Sql::Integer(no)];
+            params.extend(ids.iter().map(|&i| Sql::Integer(i)));
+            b.push(
+                format!(
+                    "u.uid {not}IN (SELECT uid FROM user_departments WHERE account_no = ? AND department IN ({}))",
+                    marks(ids.len())
+                ),
+                params,
+            );
+        }
+        FieldKind::Active => {
+            let want = matches!(value, Value::Bool(true)) != op.is_negative();
+            b.push("u.active = ?", [Sql::Integer(i64::from(want))]);
+        }
+        FieldKind::Online => {
+            let want = matches!(value, Value::Bool(true)) != op.is_negative();
+            let since = now_secs - ONLINE_WINDOW.num_seconds();
+            if want {
+                b.push("u.last_activity >= ?", [Sql::Integer(since)]);
+            } else {
+                b.push(
+                    "(u.last_activity IS NULL OR u.last_activity < ?)",
+                    [Sql::Integer(since)],
+                );
+            }
+        }
+        FieldKind::UserType => {
+            let types: Vec<&str> = match value {
+                Value::TextList(l) => l.iter().map(String::as_str).collect(),
+                Value::Text(s) => vec![s.as_str()],
+                _ => Vec::new(),
+            };
+            let roles = roles_of(&types);
+            let in_list = if op.is_negative() { Op::NotIn } else { Op::In };
+            int_condition(b, "u.role", in_list, None, Some(roles));
+        }
+        kind @ (FieldKind::Date | FieldKind::DateTime) => {
+            let col = date_column(c.field());
+            match value {
+                Value::TextList(l) => {
+                    let vals: Vec<i64> = l
+                        .iter()
+                        .filter_map(|s| stored(kind, &Value::Text(s.clone())))
+                        .collect();
+                    int_condition(b, col, op, None, Some(vals));
+                }
+                v => int_condition(b, col, op, stored(kind, v), None),
+            }
+        }
+        k if k.is_text() => text_condition(b, &column(c.field()), op, value),
+        _ => b.push("0", []),
+    }
+}
+
+fn visibility(b: &mut Sqlb, no: i64, audience: Audience) {
+    let open = format!(
+        "{}, {}",
+        role_code(Role::Administrator),
+        role_code(Role::Employee)
+    );
+    let external = format!(
+        "{}, {}",
+        role_code(Role::Extranet),
+        role_code(Role::CollabGuest)
+    );
+    match audience {
+        Audience::Everyone => {}
+        Audience::Intranet { viewer } => {
+            let v = uid(no, viewer);
+            b.push(
+                format!("(u.role IN ({open}) OR u.uid = ? OR (u.role IN ({external}) AND u.uid IN ({CO_MEMBERS})))"),
+                [Sql::Integer(v), Sql::Integer(v)],
+            );
+        }
+        Audience::Extranet { viewer } => {
+            let v = uid(no, viewer);
+            b.push(
+                format!(
+                    "u.uid IN ({CO_MEMBERS} UNION SELECT ?) AND (u.uid = ? OR u.role <> {})",
+                    role_code(Role::Integrator)
+                ),
+                [Sql::Integer(v), Sql::Integer(v), Sql::Integer(v)],
+            );
+        }
+    }
+}
+
+fn sort_expr(field: UserField) -> String {
+    match field.kind() {
+        FieldKind::Id => "u.uid".into(),
+        FieldKind::Active => "u.active".into(),
+        FieldKind::Online => "COALESCE(u.last_activity >= ?, 0)".into(),
+        FieldKind::UserType => format!(
+            "(u.role IN ({}, {}))",
+            role_code(Role::Extranet),
+            role_code(Role::CollabGuest)
+        ),
+        FieldKind::Date | FieldKind::DateTime => date_column(field).into(),
+        _ => format!("u.{}", column(field)),
+    }
+}
+
+pub(crate) fn run(
+    conn: &Connection,
+    account: AccountId,
+    no: i64,
+    q: &UserQuery,
+    audience: Audience,
+) -> StoreResult<Page<User>> {
+    let (lo, hi) = bounds(no);
+    let now = q.now.timestamp();
+    let find = &q.filter.find;
+    let mut b = Sqlb::default();
+    // Extranet viewers see few users: drive from those and probe the index, never the reverse.
+    let fts_drives = !find.is_empty() && !matches!(audience, Audience::Extranet { .. });
+    let from = if fts_drives {
+        b.push(
+            "user_fts MATCH ? AND user_fts.rowid BETWEEN ? AND ?",
+            [
+                text(&search::match_expression(find)),
+                Sql::Integer(lo),
+                Sql::Integer(hi),
+            ],
+        );
+        // CROSS JOIN pins the loop order: the index yields matches in ID order.
+        "user_fts CROSS JOIN users u ON u.uid = user_fts.rowid"
+    } else {
+        b.push(
+            "u.uid BETWEEN ? AND ?",
+            [Sql::Integer(lo), Sql::Integer(hi)],
+        );
+        if !find.is_empty() {
+            b.push(
+                "EXISTS (SELECT 1 FROM user_fts WHERE user_fts MATCH ? AND rowid = u.uid)",
+                [text(&search::match_expression(find))],
+            );
+        }
+        "users u"
+    };
+    for c in &q.filter.conditions {
+        condition(&mut b, no, c, now);
+    }
+    visibility(&mut b, no, audience);
+
+    let mut order = Vec::new();
+    let mut order_params = Vec::new();
+    for k in &q.sort {
+        let expr = sort_expr(k.field);
+        if expr.contains('?') {
+            order_params.push(Sql::Integer(now - ONLINE_WINDOW.num_seconds()));
+        }
+        order.push(format!(
+            "{expr} {}",
+            if k.descending { "DESC" } else { "ASC" }
+        ));
+    }
+    order.push(if fts_drives {
+        "user_fts.rowid ASC".into()
+    } else {
+        "u.uid ASC".into()
+    });
+
+    let sql = format!(
+        "SELECT {} FROM {from} WHERE {} ORDER BY {} LIMIT {PAGE_SIZE} OFFSET ?",
+        select_columns(),
+        b.where_sql(),
+        order.join(", ")
+    );
+    let mut params = b.params.clone();
+    params.extend(order_params);
+    params.push(Sql::Integer(
+        i64::try_from(q.page.start).unwrap_or(i64::MAX),
+    ));
+    let items = conn
+        .prepare_cached(&sql)
+        .and_then(|mut s| {
+            s.query_map(params_from_iter(params), |r| from_row(account, r))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(backend)?;
+
+    let total = if !q.page.count_total {
+        None
+    } else if let Some(n) = counted_total(conn, no, q, audience, &items)? {
+        Some(n)
+    } else {
+        let sql = format!("SELECT count(*) FROM {from} WHERE {}", b.where_sql());
+        let n: i64 = conn
+            .prepare_cached(&sql)
+            .and_then(|mut s| s.query_row(params_from_iter(b.params.iter()), |r| r.get(0)))
+            .map_err(backend)?;
+        Some(n as u64)
+    };
+    Ok(Page { items, total })
+}
+
+/// The total of a one-word quick search of up to four characters with no other condition,
+/// from the prefix counts: one lookup instead of a count over up to every index entry.
+fn counted_total(
+    conn: &Connection,
+    no: i64,
+    q: &UserQuery,
+    audience: Audience,
+    items: &[User],
+) -> StoreResult<Option<u64>> {
+    let [word] = q.filter.find.as_slice() else {
+        return Ok(None);
+    };
+    if !q.filter.conditions.is_empty() || word.chars().count() > COUNTED_PREFIX_MAX {
+        return Ok(None);
+    }
+    if q.page.start == 0 && items.len() < PAGE_SIZE {
+        return Ok(Some(items.len() as u64));
+    }
+    match audience {
+        Audience::Everyone => Ok(Some(search::counted(conn, no, &[0, 1], word)?)),
+        Audience::Intranet { viewer } => {
+            // Everyone of class 0, plus the restricted users this viewer may see that match.
+            let open = search::counted(conn, no, &[0], word)?;
+            let (lo, hi) = bounds(no);
+            let mut b = Sqlb::default();
+            b.push(
+                "u.account_no = ? AND u.role NOT IN (?, ?)",
+                [
+                    Sql::Integer(no),
+                    Sql::Integer(role_code(Role::Administrator)),
+                    Sql::Integer(role_code(Role::Employee)),
+                ],
+            );
+            b.push(
+                "u.uid BETWEEN ? AND ?",
+                [Sql::Integer(lo), Sql::Integer(hi)],
+            );
+            visibility(&mut b, no, Audience::Intranet { viewer });
+            b.push(
+                "EXISTS (SELECT 1 FROM user_fts WHERE user_fts MATCH ? AND rowid = u.uid)",
+                [text(&search::match_expression(&q.filter.find))],
+            );
+            let sql = format!("SELECT count(*) FROM users u WHERE {}", b.where_sql());
+            let restricted: i64 = conn
+                .prepare_cached(&sql)
+                .and_then(|mut s| s.query_row(params_from_iter(b.params.iter()), |r| r.get(0)))
+                .map_err(backend)?;
+            Ok(Some(open + restricted as u64))
+        }
+        Audience::Extranet { .. } => Ok(None),
+    }
+}

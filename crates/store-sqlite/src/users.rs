@@ -1,0 +1,368 @@
+//! Users: row mapping, writes (keeping department memberships and the search index in step),
+//! and the bulk-load path.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use profile_core::access::Audience;
+use profile_core::field::UserField;
+use profile_core::ids::{AccountId, DepartmentId, UserId};
+use profile_core::model::user::{Role, User};
+use profile_core::ports::{StoreResult, UserStore};
+use profile_core::query::{Page, UserQuery};
+use rusqlite::types::Value as Sql;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+
+use crate::error::backend;
+use crate::search::{self, Deltas};
+use crate::{user_query, SqliteTx};
+
+/// The rowid of a user: its account's number in the high 32 bits, its ID in the low ones.
+pub(crate) fn uid(no: i64, id: UserId) -> i64 {
+    (no << 32) | i64::from(id.0)
+}
+
+/// The user ID inside a rowid.
+pub(crate) fn id_of(uid: i64) -> UserId {
+    UserId((uid & 0xFFFF_FFFF) as u32)
+}
+
+/// The first and last rowid an account's users can have.
+pub(crate) fn bounds(no: i64) -> (i64, i64) {
+    (no << 32, (no << 32) | 0xFFFF_FFFF)
+}
+
+pub(crate) fn role_code(role: Role) -> i64 {
+    match role {
+        Role::Administrator => 0,
+        Role::Employee => 1,
+        Role::Integrator => 2,
+        Role::Extranet => 3,
+        Role::CollabGuest => 4,
+    }
+}
+
+fn role_from(code: i64) -> Role {
+    match code {
+        0 => Role::Administrator,
+        2 => Role::Integrator,
+        3 => Role::Extranet,
+        4 => Role::CollabGuest,
+        _ => Role::Employee,
+    }
+}
+
+/// The column a text field is kept in.
+pub(crate) fn column(field: UserField) -> String {
+    field.code().to_ascii_lowercase()
+}
+
+const FIXED: &str = "u.uid, u.role, u.active, u.departments, u.birthday, u.employment_date, \
+                     u.registered_at, u.last_login, u.last_activity, u.updated_at";
+
+/// The columns every user read selects, in [`from_row`]'s order.
+pub(crate) fn select_columns() -> &'static str {
+    static COLS: OnceLock<String> = OnceLock::new();
+    COLS.get_or_init(|| {
+        let text: Vec<String> = UserField::text_fields()
+            .map(|f| format!("u.{}", column(f)))
+            .collect();
+        format!("{FIXED}, {}", text.join(", "))
+    })
+}
+
+fn insert_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        let cols = select_columns().replace("u.", "");
+        let n = cols.split(',').count() + 1;
+        let marks: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
+        format!(
+            "INSERT INTO users (account_no, {cols}) VALUES ({})",
+            marks.join(", ")
+        )
+    })
+}
+
+fn update_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        let cols = select_columns().replace("u.", "");
+        let sets: Vec<String> = cols
+            .split(", ")
+            .enumerate()
+            .skip(1)
+            .map(|(i, c)| format!("{c} = ?{}", i + 2))
+            .collect();
+        format!("UPDATE users SET {} WHERE uid = ?2", sets.join(", "))
+    })
+}
+
+fn days(d: Option<NaiveDate>) -> Option<i64> {
+    d.map(|d| i64::from(d.num_days_from_ce()))
+}
+
+fn date(days: Option<i64>) -> Option<NaiveDate> {
+    days.and_then(|d| i32::try_from(d).ok())
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
+}
+
+fn time(secs: Option<i64>) -> Option<DateTime<Utc>> {
+    secs.and_then(|s| DateTime::from_timestamp(s, 0))
+}
+
+fn departments_text(user: &User) -> Option<String> {
+    (!user.departments.is_empty()).then(|| {
+        user.departments
+            .iter()
+            .map(|d| d.0.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    })
+}
+
+/// The parameters of [`insert_sql`]/[`update_sql`]: account number, then [`select_columns`].
+fn row_params(no: i64, user: &User) -> Vec<Sql> {
+    let opt_i = |v: Option<i64>| v.map_or(Sql::Null, Sql::Integer);
+    let mut p = vec![
+        Sql::Integer(no),
+        Sql::Integer(uid(no, user.id)),
+        Sql::Integer(role_code(user.role)),
+        Sql::Integer(i64::from(user.active)),
+        departments_text(user).map_or(Sql::Null, Sql::Text),
+        opt_i(days(user.birthday)),
+        opt_i(days(user.employment_date)),
+        Sql::Integer(user.registered_at.timestamp()),
+        opt_i(user.last_login.map(|t| t.timestamp())),
+        opt_i(user.last_activity.map(|t| t.timestamp())),
+        Sql::Integer(user.updated_at.timestamp()),
+    ];
+    p.extend(UserField::text_fields().map(|f| match user.text.get(&f) {
+        Some(s) if !s.is_empty() => Sql::Text(s.clone()),
+        _ => Sql::Null,
+    }));
+    p
+}
+
+/// Maps a row selected with [`select_columns`].
+pub(crate) fn from_row(account: AccountId, r: &Row<'_>) -> rusqlite::Result<User> {
+    let deps: Option<String> = r.get(3)?;
+    let mut user = User {
+        account,
+        id: id_of(r.get(0)?),
+        role: role_from(r.get(1)?),
+        active: r.get(2)?,
+        departments: deps
+            .iter()
+            .flat_map(|s| s.split(','))
+            .filter_map(|d| d.parse().ok().map(DepartmentId))
+            .collect(),
+        text: Default::default(),
+        birthday: date(r.get(4)?),
+        employment_date: date(r.get(5)?),
+        registered_at: time(r.get(6)?).unwrap_or_default(),
+        last_login: time(r.get(7)?),
+        last_activity: time(r.get(8)?),
+        updated_at: time(r.get(9)?).unwrap_or_default(),
+    };
+    for (i, f) in UserField::text_fields().enumerate() {
+        if let Some(s) = r.get::<_, Option<String>>(10 + i)? {
+            user.text.insert(f, s);
+        }
+    }
+    Ok(user)
+}
+
+pub(crate) fn load(tx: &SqliteTx<'_>, account: AccountId, id: UserId) -> StoreResult<Option<User>> {
+    tx.user(account, id)
+}
+
+pub(crate) fn members(
+    conn: &Connection,
+    no: i64,
+    department: DepartmentId,
+) -> StoreResult<Vec<UserId>> {
+    conn.prepare_cached(
+        "SELECT uid FROM user_departments WHERE account_no = ?1 AND department = ?2 ORDER BY uid",
+    )
+    .and_then(|mut s| {
+        s.query_map(params![no, department.0], |r| r.get::<_, i64>(0).map(id_of))?
+            .collect()
+    })
+    .map_err(backend)
+}
+
+fn write_memberships(conn: &Connection, no: i64, user: &User) -> StoreResult<()> {
+    let u = uid(no, user.id);
+    let mut add = conn
+        .prepare_cached("INSERT OR IGNORE INTO user_departments (account_no, department, uid) VALUES (?1, ?2, ?3)")
+        .map_err(backend)?;
+    for d in &user.departments {
+        add.execute(params![no, d.0, u]).map_err(backend)?;
+    }
+    Ok(())
+}
+
+fn clear_memberships(conn: &Connection, no: i64, old: &User) -> StoreResult<()> {
+    let mut del = conn
+        .prepare_cached(
+            "DELETE FROM user_departments WHERE account_no = ?1 AND department = ?2 AND uid = ?3",
+        )
+        .map_err(backend)?;
+    for d in &old.departments {
+        del.execute(params![no, d.0, uid(no, old.id)])
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
+impl SqliteTx<'_> {
+    /// Inserts users, their memberships and their search documents; prefix counts are summed
+    /// over the whole batch and written once.
+    fn insert_batch(&mut self, users: &[User]) -> StoreResult<()> {
+        let Some(first) = users.first() else {
+            return Ok(());
+        };
+        let no = self.no_for_write(first.account)?;
+        let mut names: HashMap<DepartmentId, String> = HashMap::new();
+        let mut deltas = Deltas::default();
+        let conn = self.conn();
+        let mut insert = conn.prepare_cached(insert_sql()).map_err(backend)?;
+        for user in users {
+            if user.account != first.account {
+                return Err(profile_core::StoreError::Backend(
+                    "one batch, one account".into(),
+                ));
+            }
+            insert
+                .execute(params_from_iter(row_params(no, user)))
+                .map_err(backend)?;
+            write_memberships(conn, no, user)?;
+            for d in &user.departments {
+                if !names.contains_key(d) {
+                    names.insert(*d, search::department_name(conn, no, *d)?);
+                }
+            }
+            let words = profile_core::query::user_search_words(
+                user,
+                user.departments
+                    .iter()
+                    .filter_map(|d| names.get(d))
+                    .map(String::as_str),
+            );
+            search::index(conn, uid(no, user.id), &words)?;
+            deltas.add(search::class(user.role), &words, 1);
+        }
+        deltas.flush(conn, no)
+    }
+}
+
+impl UserStore for SqliteTx<'_> {
+    fn user(&self, account: AccountId, id: UserId) -> StoreResult<Option<User>> {
+        let Some(no) = self.no(account)? else {
+            return Ok(None);
+        };
+        self.conn()
+            .prepare_cached(&format!(
+                "SELECT {} FROM users u WHERE u.uid = ?1",
+                select_columns()
+            ))
+            .and_then(|mut s| {
+                s.query_row([uid(no, id)], |r| from_row(account, r))
+                    .optional()
+            })
+            .map_err(backend)
+    }
+
+    fn user_by_email(&self, account: AccountId, email: &str) -> StoreResult<Option<UserId>> {
+        let Some(no) = self.no(account)? else {
+            return Ok(None);
+        };
+        self.conn()
+            .prepare_cached("SELECT uid FROM users WHERE account_no = ?1 AND email = ?2")
+            .and_then(|mut s| {
+                s.query_row(params![no, email], |r| r.get::<_, i64>(0).map(id_of))
+                    .optional()
+            })
+            .map_err(backend)
+    }
+
+    fn query_users(
+        &self,
+        account: AccountId,
+        query: &UserQuery,
+        audience: Audience,
+    ) -> StoreResult<Page<User>> {
+        match self.no(account)? {
+            Some(no) => user_query::run(self.conn(), account, no, query, audience),
+            None => Ok(Page {
+                items: Vec::new(),
+                total: query.page.count_total.then_some(0),
+            }),
+        }
+    }
+
+    fn department_members(
+        &self,
+        account: AccountId,
+        department: DepartmentId,
+    ) -> StoreResult<Vec<UserId>> {
+        match self.no(account)? {
+            Some(no) => members(self.conn(), no, department),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn count_active_admins(&self, account: AccountId) -> StoreResult<u64> {
+        let Some(no) = self.no(account)? else {
+            return Ok(0);
+        };
+        self.conn()
+            .prepare_cached(
+                "SELECT count(*) FROM users WHERE account_no = ?1 AND role = ?2 AND active = 1",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![no, role_code(Role::Administrator)], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .map(|n| n as u64)
+            .map_err(backend)
+    }
+
+    fn insert_user(&mut self, user: &User) -> StoreResult<()> {
+        self.insert_batch(std::slice::from_ref(user))
+    }
+
+    fn insert_users(&mut self, users: &[User]) -> StoreResult<()> {
+        self.insert_batch(users)
+    }
+
+    fn update_user(&mut self, user: &User) -> StoreResult<()> {
+        let no = self.no_for_write(user.account)?;
+        let Some(old) = self.user(user.account, user.id)? else {
+            return Err(profile_core::StoreError::Backend(format!(
+                "no user {}",
+                user.id
+            )));
+        };
+        let old_words = search::words_of(self, no, &old)?;
+        let conn = self.conn();
+        conn.prepare_cached(update_sql())
+            .and_then(|mut s| s.execute(params_from_iter(row_params(no, user))))
+            .map_err(backend)?;
+        if old.departments != user.departments {
+            clear_memberships(conn, no, &old)?;
+            write_memberships(conn, no, user)?;
+        }
+        let new_words = search::words_of(self, no, user)?;
+        search::replace(
+            self.conn(),
+            no,
+            user.id,
+            (search::class(old.role), &old_words),
+            (search::class(user.role), &new_words),
+        )
+    }
+}
