@@ -16,7 +16,10 @@
 //! - The schema is versioned (`PRAGMA user_version`) and stamped with an application id; a file
 //!   from another program or from a newer Cardfile is refused, an older one is migrated.
 
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)
+)]
 
 mod accounts;
 mod departments;

@@ -35,7 +35,7 @@ macro_rules! store_contract_tests {
             quick_search, visibility, accounts_are_isolated, uc_bootstrap_account,
             uc_account_rename_and_settings, uc_create_user_rules, uc_update_user_rules,
             uc_department_rules, uc_supervisors_and_subordinates, uc_projection_by_scope,
-            uc_change_role, uc_workgroups, uc_query_scope_rules);
+            uc_change_role, uc_workgroups, uc_query_scope_rules, search_totals);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -1784,4 +1784,97 @@ pub fn uc_query_scope_rules(db: &dyn Database) {
     .unwrap();
     assert_eq!(page.total, Some(2));
     assert!(page.items.iter().all(|v| v.get(UserField::Email).is_none()));
+}
+
+/// Totals of a quick search past the first page, for every audience, through renames, role
+/// changes and moves (stores may keep counts of their own; they must stay exact).
+pub fn search_totals(db: &dyn Database) {
+    let f = Fixture::new(db);
+    let g_shared = workgroups::create_workgroup(f.ctx(), &f.admin, "Shared")
+        .unwrap()
+        .id;
+    let g_other = workgroups::create_workgroup(f.ctx(), &f.admin, "Other")
+        .unwrap()
+        .id;
+    let viewer = f.employee("Vera", "Viewer", &[1]);
+    workgroups::add_workgroup_member(f.ctx(), &f.admin, g_shared, viewer).unwrap();
+    let mut quinns = vec![];
+    for i in 0..55 {
+        quinns.push(f.employee(&format!("Quinn{i}"), "Staff", &[1]));
+    }
+    let seen = f.extranet("Quinnx", &[g_shared]);
+    let hidden = f.extranet("Quinny", &[g_other]);
+    let total = |audience: Audience, text: &str| {
+        let q = f.query(UserFilter::default().with_find(text).unwrap());
+        let page = db
+            .read()
+            .unwrap()
+            .query_users(f.account, &q, audience)
+            .unwrap();
+        assert!(page.items.len() <= 50);
+        page.total.unwrap()
+    };
+    let intranet = Audience::Intranet { viewer };
+    assert_eq!(total(Audience::Everyone, "qu"), 57);
+    assert_eq!(total(intranet, "qu"), 56);
+    assert_eq!(total(Audience::Extranet { viewer: seen }, "qu"), 1);
+    assert_eq!(
+        total(intranet, "quinn"),
+        56,
+        "longer words are counted from the index"
+    );
+    // A rename out of the prefix, a dismissal (still listed), a role change to external.
+    let rex = patch(&[
+        (UserField::Name, "Rex"),
+        (UserField::Email, "rex@acme.test"),
+    ]);
+    users::update_user(f.ctx(), &f.admin, quinns[0], &rex).unwrap();
+    users::update_user(
+        f.ctx(),
+        &f.admin,
+        quinns[1],
+        &patch(&[(UserField::Active, "N")]),
+    )
+    .unwrap();
+    workgroups::add_workgroup_member(f.ctx(), &f.admin, g_other, quinns[2]).unwrap();
+    users::change_role(
+        f.ctx(),
+        &f.admin,
+        quinns[2],
+        RoleChange {
+            role: Role::Extranet,
+            departments: vec![],
+        },
+    )
+    .unwrap();
+    assert_eq!(total(Audience::Everyone, "qu"), 56);
+    assert_eq!(total(intranet, "qu"), 54);
+    // Department names count too, and follow renames.
+    let d = f.dept("Quality", 1);
+    for u in &quinns[10..12] {
+        users::update_user(
+            f.ctx(),
+            &f.admin,
+            *u,
+            &patch(&[(UserField::UfDepartment, &d.0.to_string())]),
+        )
+        .unwrap();
+    }
+    let e = f.employee("Zoe", "Zed", &[d.0]);
+    assert_eq!(total(Audience::Everyone, "qual"), 3);
+    assert_eq!(total(Audience::Everyone, "qu"), 57);
+    departments::update_department(
+        f.ctx(),
+        &f.admin,
+        d,
+        DepartmentPatch {
+            name: Some("Assurance".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(total(Audience::Everyone, "qual"), 0);
+    assert_eq!(total(Audience::Everyone, "qu"), 56);
+    assert_eq!(total(Audience::Everyone, "as"), 3);
+    let _ = (hidden, e);
 }

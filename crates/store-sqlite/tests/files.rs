@@ -1,0 +1,100 @@
+//! The database file: creation, reopening, refusing files Cardfile must not touch.
+
+use profile_core::field::UserField;
+use profile_core::ids::UserId;
+use profile_core::ports::Database;
+use profile_core::testing::contract::{patch, Fixture};
+use profile_core::usecase::users;
+use profile_core::StoreError;
+use store_sqlite::{SqliteDb, SCHEMA_VERSION};
+
+#[test]
+fn committed_writes_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cardfile.db");
+    let (account, eve) = {
+        let db = SqliteDb::open(&path).unwrap();
+        let f = Fixture::new(&db);
+        let eve = f.employee("Eve", "Durable", &[1]);
+        users::update_user(
+            f.ctx(),
+            &f.admin,
+            eve,
+            &patch(&[(UserField::WorkPosition, "Keeper")]),
+        )
+        .unwrap();
+        (f.account, eve)
+    };
+    let db = SqliteDb::open(&path).unwrap();
+    let tx = db.read().unwrap();
+    let u = tx.user(account, eve).unwrap().unwrap();
+    assert_eq!(u.text(UserField::WorkPosition), "Keeper");
+    assert_eq!(
+        tx.user(account, UserId(1))
+            .unwrap()
+            .unwrap()
+            .text(UserField::Name),
+        "Ada"
+    );
+}
+
+#[test]
+fn refuses_a_foreign_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.db");
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other
+        .execute_batch("CREATE TABLE notes(body TEXT); INSERT INTO notes VALUES ('keep me');")
+        .unwrap();
+    drop(other);
+    let err = SqliteDb::open(&path).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Incompatible(m) if m.contains("not a Cardfile database")),
+        "{err}"
+    );
+    // Untouched.
+    let other = rusqlite::Connection::open(&path).unwrap();
+    let body: String = other
+        .query_row("SELECT body FROM notes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(body, "keep me");
+}
+
+#[test]
+fn refuses_a_file_from_a_newer_cardfile() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cardfile.db");
+    drop(SqliteDb::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(&format!("PRAGMA user_version = {}", SCHEMA_VERSION + 1))
+        .unwrap();
+    drop(conn);
+    let err = SqliteDb::open(&path).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Incompatible(m) if m.contains("newer Cardfile")),
+        "{err}"
+    );
+}
+
+#[test]
+fn readers_keep_their_snapshot_while_a_writer_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDb::open(dir.path().join("c.db")).unwrap();
+    let f = Fixture::new(&db);
+    let snapshot = db.read().unwrap();
+    assert_eq!(snapshot.user(f.account, UserId(2)).unwrap(), None);
+    // A writer on another thread is not blocked by the open reader.
+    std::thread::scope(|s| {
+        s.spawn(|| f.employee("Late", "Comer", &[1]))
+            .join()
+            .unwrap();
+    });
+    assert_eq!(snapshot.user(f.account, UserId(2)).unwrap(), None);
+    drop(snapshot);
+    assert!(db
+        .read()
+        .unwrap()
+        .user(f.account, UserId(2))
+        .unwrap()
+        .is_some());
+}
