@@ -28,13 +28,8 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 5] = [
-        Scope::User,
-        Scope::UserBasic,
-        Scope::UserBrief,
-        Scope::UserUserfield,
-        Scope::Department,
-    ];
+    pub const ALL: [Scope; 5] =
+        [Scope::User, Scope::UserBasic, Scope::UserBrief, Scope::UserUserfield, Scope::Department];
 
     /// The wire code.
     pub fn code(self) -> &'static str {
@@ -125,12 +120,7 @@ pub struct Actor {
 impl Actor {
     /// The server's operator acting on `account` (used by the CLI and by first-run set-up).
     pub fn operator(account: AccountId) -> Actor {
-        Actor {
-            account,
-            user: None,
-            role: Role::Administrator,
-            scopes: ScopeSet::all(),
-        }
+        Actor { account, user: None, role: Role::Administrator, scopes: ScopeSet::all() }
     }
 
     /// Whether the actor administers the account.
@@ -148,9 +138,7 @@ impl Actor {
     /// # Errors
     /// [`CoreError::InsufficientScope`] when no user scope is held.
     pub fn user_read_tier(&self) -> Result<Tier, CoreError> {
-        self.scopes.user_tier().ok_or(CoreError::InsufficientScope {
-            needed: "user_brief",
-        })
+        self.scopes.user_tier().ok_or(CoreError::InsufficientScope { needed: "user_brief" })
     }
 
     /// Requires `scope`.
@@ -161,9 +149,7 @@ impl Actor {
         if self.scopes.has(scope) {
             Ok(())
         } else {
-            Err(CoreError::InsufficientScope {
-                needed: scope.code(),
-            })
+            Err(CoreError::InsufficientScope { needed: scope.code() })
         }
     }
 
@@ -247,9 +233,7 @@ pub fn check_user_write(actor: &Actor, target: UserId, patch: &UserPatch) -> Res
         return Ok(());
     }
     if !actor.is(target) {
-        return Err(CoreError::forbidden(
-            "only administrators change other users",
-        ));
+        return Err(CoreError::forbidden("only administrators change other users"));
     }
     for field in [UserField::Active, UserField::UfDepartment] {
         if patch.touches(field) {
@@ -298,11 +282,7 @@ impl Select {
                 return Select::All;
             }
             if name.eq_ignore_ascii_case("UF_*") {
-                fields.extend(
-                    UserField::ALL
-                        .iter()
-                        .filter(|f| f.code().starts_with("UF_")),
-                );
+                fields.extend(UserField::ALL.iter().filter(|f| f.code().starts_with("UF_")));
             } else if let Some(f) = UserField::from_code(name) {
                 fields.push(f);
             }
@@ -334,10 +314,7 @@ pub struct UserView {
 impl UserView {
     /// A visible field's value.
     pub fn get(&self, field: UserField) -> Option<&Value> {
-        self.fields
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, v)| v)
+        self.fields.iter().find(|(f, _)| *f == field).map(|(_, v)| v)
     }
 }
 
@@ -349,10 +326,7 @@ pub fn project(user: &User, tier: Tier, select: &Select, now: DateTime<Utc>) -> 
         .filter(|&f| f.tier() <= tier && (f == UserField::Id || select.includes(f)))
         .map(|f| (f, user.value(f, now)))
         .collect();
-    UserView {
-        id: user.id,
-        fields,
-    }
+    UserView { id: user.id, fields }
 }
 
 #[cfg(test)]
@@ -380,20 +354,8 @@ mod tests {
             (Role::Employee, &[Scope::User], me, &patch_active, false),
             (Role::Employee, &[Scope::User], other, &patch_name, false),
             (Role::Employee, &[Scope::UserBasic], me, &patch_name, false),
-            (
-                Role::Administrator,
-                &[Scope::User],
-                other,
-                &patch_active,
-                true,
-            ),
-            (
-                Role::Administrator,
-                &[Scope::UserBrief],
-                other,
-                &patch_name,
-                false,
-            ),
+            (Role::Administrator, &[Scope::User], other, &patch_active, true),
+            (Role::Administrator, &[Scope::UserBrief], other, &patch_name, false),
             (Role::Extranet, &[Scope::User], me, &patch_name, true),
         ];
         for (role, scopes, target, patch, ok) in cases {
@@ -407,18 +369,9 @@ mod tests {
 
     #[test]
     fn audience_follows_role_and_admin_mode() {
-        assert_eq!(
-            actor(Role::Administrator, &[]).audience(true),
-            Audience::Everyone
-        );
-        assert_eq!(
-            actor(Role::Employee, &[]).audience(true),
-            Audience::Intranet { viewer: UserId(5) }
-        );
-        assert_eq!(
-            actor(Role::Extranet, &[]).audience(false),
-            Audience::Extranet { viewer: UserId(5) }
-        );
+        assert_eq!(actor(Role::Administrator, &[]).audience(true), Audience::Everyone);
+        assert_eq!(actor(Role::Employee, &[]).audience(true), Audience::Intranet { viewer: UserId(5) });
+        assert_eq!(actor(Role::Extranet, &[]).audience(false), Audience::Extranet { viewer: UserId(5) });
     }
 
     #[test]

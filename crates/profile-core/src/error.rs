@@ -58,33 +58,22 @@ pub enum CoreError {
 impl CoreError {
     /// Shorthand for [`CoreError::Validation`].
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        CoreError::Validation {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        CoreError::Validation { field: field.into(), reason: reason.into() }
     }
 
     /// Shorthand for [`CoreError::Conflict`].
     pub fn conflict(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        CoreError::Conflict {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        CoreError::Conflict { field: field.into(), reason: reason.into() }
     }
 
     /// Shorthand for [`CoreError::Forbidden`].
     pub fn forbidden(reason: impl Into<String>) -> Self {
-        CoreError::Forbidden {
-            reason: reason.into(),
-        }
+        CoreError::Forbidden { reason: reason.into() }
     }
 
     /// Shorthand for [`CoreError::NotFound`].
     pub fn not_found(entity: &'static str, id: impl fmt::Display) -> Self {
-        CoreError::NotFound {
-            entity,
-            id: id.to_string(),
-        }
+        CoreError::NotFound { entity, id: id.to_string() }
     }
 }
 

@@ -169,10 +169,7 @@ fields! {
 impl UserField {
     /// Looks a field up by its wire code, ignoring ASCII case (REST keys are case-insensitive).
     pub fn from_code(code: &str) -> Option<UserField> {
-        UserField::ALL
-            .iter()
-            .copied()
-            .find(|f| f.code().eq_ignore_ascii_case(code))
+        UserField::ALL.iter().copied().find(|f| f.code().eq_ignore_ascii_case(code))
     }
 
     /// Whether a user (or an administrator) may set the field through an update.
@@ -199,10 +196,7 @@ impl UserField {
 
     /// The text fields, in catalogue order: the fields a store keeps as plain strings.
     pub fn text_fields() -> impl Iterator<Item = UserField> {
-        UserField::ALL
-            .iter()
-            .copied()
-            .filter(|f| f.kind().is_text())
+        UserField::ALL.iter().copied().filter(|f| f.kind().is_text())
     }
 }
 

@@ -11,10 +11,7 @@
 //! Reads leave the core as [`access::UserView`]s, already cut down to the reader's scope tier
 //! and visibility.
 #![deny(missing_docs)]
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)
-)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo))]
 
 pub mod access;
 pub mod error;

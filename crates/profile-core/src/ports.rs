@@ -64,8 +64,13 @@ pub trait AccountStore {
     fn insert_account(&mut self, account: &Account) -> StoreResult<()>;
     /// Replaces an account's name and settings.
     fn update_account(&mut self, account: &Account) -> StoreResult<()>;
-    /// Takes the next number of a per-account sequence (1, 2, …; never reused).
-    fn next_id(&mut self, account: AccountId, sequence: Sequence) -> StoreResult<u32>;
+    /// Takes the next `count` numbers of a per-account sequence (1, 2, …; never reused) and
+    /// returns the first.
+    fn next_ids(&mut self, account: AccountId, sequence: Sequence, count: u32) -> StoreResult<u32>;
+    /// Takes the next number of a per-account sequence.
+    fn next_id(&mut self, account: AccountId, sequence: Sequence) -> StoreResult<u32> {
+        self.next_ids(account, sequence, 1)
+    }
 }
 
 /// Users.
@@ -82,10 +87,13 @@ pub trait UserStore {
         audience: Audience,
     ) -> StoreResult<Page<User>>;
     /// The users whose `UF_DEPARTMENT` holds `department`, by ID.
-    fn department_members(
+    fn department_members(&self, account: AccountId, department: DepartmentId) -> StoreResult<Vec<UserId>>;
+    /// Which of `ids` the audience may see, in ascending order (unknown IDs are dropped).
+    fn visible_users(
         &self,
         account: AccountId,
-        department: DepartmentId,
+        ids: &[UserId],
+        audience: Audience,
     ) -> StoreResult<Vec<UserId>>;
     /// How many active administrators the account has.
     fn count_active_admins(&self, account: AccountId) -> StoreResult<u64>;
@@ -103,6 +111,10 @@ pub trait DepartmentStore {
     fn department(&self, account: AccountId, id: DepartmentId) -> StoreResult<Option<Department>>;
     /// Every department of the account, by ID.
     fn departments(&self, account: AccountId) -> StoreResult<Vec<Department>>;
+    /// The direct children of a department, by ID.
+    fn child_departments(&self, account: AccountId, parent: DepartmentId) -> StoreResult<Vec<Department>>;
+    /// The departments `head` heads, by ID.
+    fn departments_headed_by(&self, account: AccountId, head: UserId) -> StoreResult<Vec<Department>>;
     /// Stores a new department.
     fn insert_department(&mut self, department: &Department) -> StoreResult<()>;
     /// Replaces a department (name, sort, parent, head).
@@ -118,8 +130,7 @@ pub trait WorkgroupStore {
     /// Every workgroup of the account, by ID.
     fn workgroups(&self, account: AccountId) -> StoreResult<Vec<Workgroup>>;
     /// The members of a workgroup, by ID.
-    fn workgroup_members(&self, account: AccountId, group: WorkgroupId)
-        -> StoreResult<Vec<UserId>>;
+    fn workgroup_members(&self, account: AccountId, group: WorkgroupId) -> StoreResult<Vec<UserId>>;
     /// The workgroups a user belongs to, by ID.
     fn user_workgroups(&self, account: AccountId, user: UserId) -> StoreResult<Vec<WorkgroupId>>;
     /// Whether two users have a workgroup in common.

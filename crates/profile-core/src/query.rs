@@ -120,16 +120,10 @@ impl FilterKey {
             .find_map(|(p, op)| key.strip_prefix(p).map(|rest| (*op, rest)))
             .unwrap_or((Op::Eq, key));
         if rest.eq_ignore_ascii_case("FIND") || rest.eq_ignore_ascii_case("NAME_SEARCH") {
-            return (op == Op::Eq).then_some(FilterKey {
-                op,
-                target: FilterTarget::Find,
-            });
+            return (op == Op::Eq).then_some(FilterKey { op, target: FilterTarget::Find });
         }
         let field = UserField::from_code(rest).filter(|f| f.is_filterable())?;
-        Some(FilterKey {
-            op,
-            target: FilterTarget::Field(field),
-        })
+        Some(FilterKey { op, target: FilterTarget::Field(field) })
     }
 }
 
@@ -277,12 +271,7 @@ impl Condition {
                 if matches!(op, Op::In | Op::NotIn) {
                     Value::TextList(items)
                 } else {
-                    Value::Text(
-                        items
-                            .into_iter()
-                            .next()
-                            .ok_or_else(|| bad("expected a string"))?,
-                    )
+                    Value::Text(items.into_iter().next().ok_or_else(|| bad("expected a string"))?)
                 }
             }
         };
@@ -299,10 +288,7 @@ impl Condition {
                     Value::Int(i) => vec![*i],
                     _ => Vec::new(),
                 };
-                let any = user
-                    .departments
-                    .iter()
-                    .any(|d| wanted.contains(&i64::from(d.0)));
+                let any = user.departments.iter().any(|d| wanted.contains(&i64::from(d.0)));
                 return if self.op.is_negative() { !any } else { any };
             }
             FieldKind::Date | FieldKind::DateTime => {
@@ -394,11 +380,7 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .ok()
-        .or_else(|| {
-            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
-                .ok()
-                .map(|t| t.and_utc())
-        })
+        .or_else(|| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok().map(|t| t.and_utc()))
         .or_else(|| validate::date(s).map(|d| d.and_time(NaiveTime::MIN).and_utc()))
 }
 
@@ -436,29 +418,21 @@ impl UserFilter {
     pub fn with_find(mut self, text: &str) -> Result<UserFilter, CoreError> {
         self.find = search_words(text);
         if self.find.len() > FIND_MAX_WORDS {
-            return Err(CoreError::invalid(
-                "FIND",
-                format!("at most {FIND_MAX_WORDS} words"),
-            ));
+            return Err(CoreError::invalid("FIND", format!("at most {FIND_MAX_WORDS} words")));
         }
         Ok(self)
     }
 
     /// Reference semantics of the quick search: `words` are the user's searchable words.
     pub fn find_matches(&self, words: &[String]) -> bool {
-        self.find
-            .iter()
-            .all(|q| words.iter().any(|w| w.starts_with(q.as_str())))
+        self.find.iter().all(|q| words.iter().any(|w| w.starts_with(q.as_str())))
     }
 }
 
 /// Splits text into search words: letters and digits (everything else separates), lower-cased,
 /// with Latin diacritics folded (`José` → `jose`, `Straße` → `strasse`).
 pub fn search_words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(fold)
-        .collect()
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(fold).collect()
 }
 
 /// The longest prefix a store keeps a match count for; longer quick-search words are counted
@@ -466,11 +440,11 @@ pub fn search_words(text: &str) -> Vec<String> {
 pub const COUNTED_PREFIX_MAX: usize = 4;
 
 /// The distinct prefixes of 1 to [`COUNTED_PREFIX_MAX`] characters of `words`.
-pub fn search_prefixes(words: &[String]) -> std::collections::BTreeSet<String> {
+pub fn search_prefixes(words: &[String]) -> std::collections::BTreeSet<&str> {
     let mut out = std::collections::BTreeSet::new();
     for w in words {
         for (i, c) in w.char_indices().take(COUNTED_PREFIX_MAX) {
-            out.insert(w[..i + c.len_utf8()].to_string());
+            out.insert(&w[..i + c.len_utf8()]);
         }
     }
     out
@@ -552,10 +526,7 @@ impl SortKey {
         if field.is_sortable() {
             Ok(SortKey { field, descending })
         } else {
-            Err(CoreError::invalid(
-                "sort",
-                format!("cannot sort by {}", field.code()),
-            ))
+            Err(CoreError::invalid("sort", format!("cannot sort by {}", field.code())))
         }
     }
 
@@ -590,10 +561,7 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        PageRequest {
-            start: 0,
-            count_total: true,
-        }
+        PageRequest { start: 0, count_total: true }
     }
 }
 
@@ -604,18 +572,9 @@ impl PageRequest {
     /// [`CoreError::Validation`] on `start` for other negative values.
     pub fn from_start(start: i64) -> Result<PageRequest, CoreError> {
         match start {
-            -1 => Ok(PageRequest {
-                start: 0,
-                count_total: false,
-            }),
-            s if s >= 0 => Ok(PageRequest {
-                start: s as u64,
-                count_total: true,
-            }),
-            _ => Err(CoreError::invalid(
-                "start",
-                "must be -1 or a non-negative offset",
-            )),
+            -1 => Ok(PageRequest { start: 0, count_total: false }),
+            s if s >= 0 => Ok(PageRequest { start: s as u64, count_total: true }),
+            _ => Err(CoreError::invalid("start", "must be -1 or a non-negative offset")),
         }
     }
 }
@@ -654,10 +613,7 @@ impl<T> Page<T> {
 
     /// Maps the rows.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            total: self.total,
-        }
+        Page { items: self.items.into_iter().map(f).collect(), total: self.total }
     }
 }
 
@@ -671,10 +627,7 @@ mod tests {
         let f = FilterTarget::Field;
         assert_eq!(k(">=ID"), Some((Op::Ge, f(UserField::Id))));
         assert_eq!(k("!@ID"), Some((Op::NotIn, f(UserField::Id))));
-        assert_eq!(
-            k("%last_name"),
-            Some((Op::Contains, f(UserField::LastName)))
-        );
+        assert_eq!(k("%last_name"), Some((Op::Contains, f(UserField::LastName))));
         assert_eq!(k("%=NAME"), Some((Op::Like, f(UserField::Name))));
         assert_eq!(k("!%=NAME"), Some((Op::NotLike, f(UserField::Name))));
         assert_eq!(k("=EMAIL"), Some((Op::Eq, f(UserField::Email))));
@@ -686,12 +639,9 @@ mod tests {
 
     #[test]
     fn search_words_fold_and_prefix() {
-        assert_eq!(
-            search_words("José Ñúñez-Straße"),
-            vec!["jose", "nunez", "strasse"]
-        );
+        assert_eq!(search_words("José Ñúñez-Straße"), vec!["jose", "nunez", "strasse"]);
         let words = vec!["anna".to_string(), "an".to_string()];
-        let p: Vec<String> = search_prefixes(&words).into_iter().collect();
+        let p: Vec<&str> = search_prefixes(&words).into_iter().collect();
         assert_eq!(p, vec!["a", "an", "ann", "anna"]);
     }
 
@@ -707,9 +657,7 @@ mod tests {
     #[test]
     fn operator_field_fit() {
         assert!(Condition::parse(UserField::Active, Op::Gt, &Value::text("Y")).is_err());
-        assert!(
-            Condition::parse(UserField::UfDepartment, Op::Contains, &Value::text("1")).is_err()
-        );
+        assert!(Condition::parse(UserField::UfDepartment, Op::Contains, &Value::text("1")).is_err());
         assert!(Condition::parse(UserField::Id, Op::Gt, &Value::text("x")).is_err());
         assert!(Condition::parse(UserField::DateRegister, Op::Gt, &Value::text("soon")).is_err());
         let c = Condition::parse(UserField::Id, Op::Eq, &Value::IntList(vec![1, 2])).unwrap();
@@ -719,24 +667,11 @@ mod tests {
 
     #[test]
     fn next_only_while_rows_remain() {
-        let p = Page {
-            items: vec![1; 50],
-            total: Some(120),
-        };
+        let p = Page { items: vec![1; 50], total: Some(120) };
         assert_eq!(p.next(0), Some(50));
         assert_eq!(p.next(70), None);
-        let last = Page {
-            items: vec![1; 20],
-            total: Some(120),
-        };
+        let last = Page { items: vec![1; 20], total: Some(120) };
         assert_eq!(last.next(100), None);
-        assert_eq!(
-            Page {
-                items: vec![1; 50],
-                total: None
-            }
-            .next(0),
-            None
-        );
+        assert_eq!(Page { items: vec![1; 50], total: None }.next(0), None);
     }
 }

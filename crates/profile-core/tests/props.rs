@@ -147,11 +147,5 @@ fn self_service_cannot_touch_departments() {
     let f = Fixture::new(&db);
     let eve = f.employee("Eve", "Emp", &[1]);
     let as_eve = f.actor(eve, &[Scope::User]);
-    assert!(users::update_user(
-        f.ctx(),
-        &as_eve,
-        eve,
-        &patch(&[(UserField::UfDepartment, "1")])
-    )
-    .is_err());
+    assert!(users::update_user(f.ctx(), &as_eve, eve, &patch(&[(UserField::UfDepartment, "1")])).is_err());
 }

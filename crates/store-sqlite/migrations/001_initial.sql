@@ -123,6 +123,8 @@ CREATE TABLE departments (
     head INTEGER,
     PRIMARY KEY (account_no, id)
 ) WITHOUT ROWID;
+CREATE INDEX departments_parent ON departments(account_no, parent);
+CREATE INDEX departments_head ON departments(account_no, head) WHERE head IS NOT NULL;
 
 CREATE TABLE workgroups (
     account_no INTEGER NOT NULL,

@@ -16,10 +16,7 @@ const COLUMNS: &str =
 
 pub(crate) fn lookup_no(conn: &Connection, account: AccountId) -> StoreResult<Option<i64>> {
     conn.prepare_cached("SELECT no FROM accounts WHERE id = ?1")
-        .and_then(|mut s| {
-            s.query_row([account.0.as_bytes().as_slice()], |r| r.get(0))
-                .optional()
-        })
+        .and_then(|mut s| s.query_row([account.0.as_bytes().as_slice()], |r| r.get(0)).optional())
         .map_err(backend)
 }
 
@@ -61,10 +58,7 @@ impl AccountStore for SqliteTx<'_> {
     fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {
         self.conn()
             .prepare_cached(&format!("SELECT {COLUMNS} FROM accounts WHERE id = ?1"))
-            .and_then(|mut s| {
-                s.query_row([id.0.as_bytes().as_slice()], from_row)
-                    .optional()
-            })
+            .and_then(|mut s| s.query_row([id.0.as_bytes().as_slice()], from_row).optional())
             .map_err(backend)
     }
 
@@ -115,26 +109,36 @@ impl AccountStore for SqliteTx<'_> {
                  whitelisted_domains = ?6, greeting = ?7 WHERE id = ?1",
             )
             .and_then(|mut s| {
-                s.execute(params![a.id.0.as_bytes().as_slice(), a.name, a.renamed, invite, registration, domains, a.settings.greeting])
+                s.execute(params![
+                    a.id.0.as_bytes().as_slice(),
+                    a.name,
+                    a.renamed,
+                    invite,
+                    registration,
+                    domains,
+                    a.settings.greeting
+                ])
             })
             .map_err(backend)?;
         Ok(())
     }
 
-    fn next_id(&mut self, account: AccountId, sequence: Sequence) -> StoreResult<u32> {
+    fn next_ids(&mut self, account: AccountId, sequence: Sequence, count: u32) -> StoreResult<u32> {
         let no = self.no_for_write(account)?;
         let column = match sequence {
             Sequence::User => "next_user",
             Sequence::Department => "next_department",
             Sequence::Workgroup => "next_workgroup",
         };
-        let n: i64 = self
+        let last: i64 = self
             .conn()
             .prepare_cached(&format!(
-                "UPDATE accounts SET {column} = {column} + 1 WHERE no = ?1 RETURNING {column}"
+                "UPDATE accounts SET {column} = {column} + ?2 WHERE no = ?1 RETURNING {column}"
             ))
-            .and_then(|mut s| s.query_row([no], |r| r.get(0)))
+            .and_then(|mut s| s.query_row(params![no, count], |r| r.get(0)))
             .map_err(backend)?;
-        u32::try_from(n).map_err(|_| StoreError::Backend(format!("{column} exhausted")))
+        u32::try_from(last)
+            .map(|last| last + 1 - count)
+            .map_err(|_| StoreError::Backend(format!("{column} exhausted")))
     }
 }

@@ -25,7 +25,9 @@ impl DepartmentStore for SqliteTx<'_> {
             return Ok(None);
         };
         self.conn()
-            .prepare_cached("SELECT id, name, sort, parent, head FROM departments WHERE account_no = ?1 AND id = ?2")
+            .prepare_cached(
+                "SELECT id, name, sort, parent, head FROM departments WHERE account_no = ?1 AND id = ?2",
+            )
             .and_then(|mut s| s.query_row(params![no, id.0], |r| from_row(account, r)).optional())
             .map_err(backend)
     }
@@ -35,8 +37,26 @@ impl DepartmentStore for SqliteTx<'_> {
             return Ok(Vec::new());
         };
         self.conn()
-            .prepare_cached("SELECT id, name, sort, parent, head FROM departments WHERE account_no = ?1 ORDER BY id")
+            .prepare_cached(
+                "SELECT id, name, sort, parent, head FROM departments WHERE account_no = ?1 ORDER BY id",
+            )
             .and_then(|mut s| s.query_map([no], |r| from_row(account, r))?.collect())
+            .map_err(backend)
+    }
+
+    fn child_departments(&self, account: AccountId, parent: DepartmentId) -> StoreResult<Vec<Department>> {
+        let Some(no) = self.no(account)? else { return Ok(Vec::new()) };
+        self.conn()
+            .prepare_cached("SELECT id, name, sort, parent, head FROM departments WHERE account_no = ?1 AND parent = ?2 ORDER BY id")
+            .and_then(|mut s| s.query_map(params![no, parent.0], |r| from_row(account, r))?.collect())
+            .map_err(backend)
+    }
+
+    fn departments_headed_by(&self, account: AccountId, head: UserId) -> StoreResult<Vec<Department>> {
+        let Some(no) = self.no(account)? else { return Ok(Vec::new()) };
+        self.conn()
+            .prepare_cached("SELECT id, name, sort, parent, head FROM departments WHERE account_no = ?1 AND head = ?2 ORDER BY id")
+            .and_then(|mut s| s.query_map(params![no, head.0], |r| from_row(account, r))?.collect())
             .map_err(backend)
     }
 
@@ -51,15 +71,9 @@ impl DepartmentStore for SqliteTx<'_> {
 
     fn update_department(&mut self, d: &Department) -> StoreResult<()> {
         let no = self.no_for_write(d.account)?;
-        let renamed = self
-            .department(d.account, d.id)?
-            .is_some_and(|old| old.name != d.name);
+        let renamed = self.department(d.account, d.id)?.is_some_and(|old| old.name != d.name);
         // Members' search words contain the department's name: take them out under the old name…
-        let members = if renamed {
-            users::members(self.conn(), no, d.id)?
-        } else {
-            Vec::new()
-        };
+        let members = if renamed { users::members(self.conn(), no, d.id)? } else { Vec::new() };
         let mut old = Vec::with_capacity(members.len());
         for &uid in &members {
             if let Some(u) = users::load(self, d.account, uid)? {

@@ -16,10 +16,7 @@
 //! - The schema is versioned (`PRAGMA user_version`) and stamped with an application id; a file
 //!   from another program or from a newer Cardfile is refused, an older one is migrated.
 
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)
-)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo))]
 
 mod accounts;
 mod departments;
@@ -68,11 +65,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            durability: Durability::Full,
-            readers: 8,
-            busy_timeout: Duration::from_secs(5),
-        }
+        Options { durability: Durability::Full, readers: 8, busy_timeout: Duration::from_secs(5) }
     }
 }
 
@@ -87,9 +80,7 @@ pub struct SqliteDb {
 
 impl std::fmt::Debug for SqliteDb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteDb")
-            .field("path", &self.path)
-            .finish_non_exhaustive()
+        f.debug_struct("SqliteDb").field("path", &self.path).finish_non_exhaustive()
     }
 }
 
@@ -131,20 +122,13 @@ impl SqliteDb {
     /// # Errors
     /// [`StoreError::Backend`].
     pub fn optimize(&self) -> StoreResult<()> {
-        let conn = self
-            .writer
-            .lock()
-            .map_err(|_| StoreError::Backend("writer lock poisoned".into()))?;
+        let conn = self.writer.lock().map_err(|_| StoreError::Backend("writer lock poisoned".into()))?;
         conn.execute_batch("INSERT INTO user_fts(user_fts) VALUES('optimize'); PRAGMA optimize;")
             .map_err(backend)
     }
 
     fn reader(&self) -> StoreResult<Connection> {
-        let pooled = self
-            .readers
-            .lock()
-            .map_err(|_| StoreError::Backend("pool poisoned".into()))?
-            .pop();
+        let pooled = self.readers.lock().map_err(|_| StoreError::Backend("pool poisoned".into()))?.pop();
         match pooled {
             Some(c) => Ok(c),
             None => {
@@ -167,17 +151,8 @@ impl SqliteDb {
     }
 
     /// The internal number of an account (cached: accounts are never deleted).
-    pub(crate) fn account_no(
-        &self,
-        conn: &Connection,
-        account: AccountId,
-    ) -> StoreResult<Option<i64>> {
-        if let Some(no) = self
-            .account_numbers
-            .read()
-            .ok()
-            .and_then(|m| m.get(&account).copied())
-        {
+    pub(crate) fn account_no(&self, conn: &Connection, account: AccountId) -> StoreResult<Option<i64>> {
+        if let Some(no) = self.account_numbers.read().ok().and_then(|m| m.get(&account).copied()) {
             return Ok(Some(no));
         }
         let no = accounts::lookup_no(conn, account)?;
@@ -188,6 +163,9 @@ impl SqliteDb {
     }
 }
 
+/// The page cache of every connection (`PRAGMA cache_size`, negative = KiB).
+pub(crate) const WRITER_CACHE: i64 = -32768;
+
 fn configure(conn: &Connection, options: &Options, read_only: bool) -> StoreResult<()> {
     conn.busy_timeout(options.busy_timeout).map_err(backend)?;
     conn.set_prepared_statement_cache_capacity(64);
@@ -197,7 +175,7 @@ fn configure(conn: &Connection, options: &Options, read_only: bool) -> StoreResu
     };
     let mut sql = format!(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=OFF; \
-         PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768;"
+         PRAGMA temp_store=MEMORY; PRAGMA cache_size={WRITER_CACHE};"
     );
     if read_only {
         sql.push_str(" PRAGMA query_only=1;");
@@ -242,8 +220,7 @@ impl SqliteTx<'_> {
     /// The account's number, for writes: a write to an unknown account is a bug upstream.
     pub(crate) fn no_for_write(&self, account: AccountId) -> StoreResult<i64> {
         self.writable()?;
-        self.no(account)?
-            .ok_or_else(|| StoreError::Backend(format!("unknown account {account}")))
+        self.no(account)?.ok_or_else(|| StoreError::Backend(format!("unknown account {account}")))
     }
 }
 
@@ -268,15 +245,8 @@ impl Drop for SqliteTx<'_> {
 
 impl Tx for SqliteTx<'_> {
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        let sql = if matches!(self.held, Held::Writer(_)) {
-            "COMMIT"
-        } else {
-            "ROLLBACK"
-        };
-        self.conn()
-            .prepare_cached(sql)
-            .and_then(|mut s| s.execute([]))
-            .map_err(backend)?;
+        let sql = if matches!(self.held, Held::Writer(_)) { "COMMIT" } else { "ROLLBACK" };
+        self.conn().prepare_cached(sql).and_then(|mut s| s.execute([])).map_err(backend)?;
         self.open = false;
         Ok(())
     }
@@ -285,29 +255,13 @@ impl Tx for SqliteTx<'_> {
 impl Database for SqliteDb {
     fn read(&self) -> StoreResult<Box<dyn Tx + '_>> {
         let conn = self.reader()?;
-        conn.prepare_cached("BEGIN")
-            .and_then(|mut s| s.execute([]))
-            .map_err(backend)?;
-        Ok(Box::new(SqliteTx {
-            db: self,
-            held: Held::Reader(Some(conn)),
-            open: true,
-        }))
+        conn.prepare_cached("BEGIN").and_then(|mut s| s.execute([])).map_err(backend)?;
+        Ok(Box::new(SqliteTx { db: self, held: Held::Reader(Some(conn)), open: true }))
     }
 
     fn write(&self) -> StoreResult<Box<dyn Tx + '_>> {
-        let guard = self
-            .writer
-            .lock()
-            .map_err(|_| StoreError::Backend("writer lock poisoned".into()))?;
-        guard
-            .prepare_cached("BEGIN IMMEDIATE")
-            .and_then(|mut s| s.execute([]))
-            .map_err(backend)?;
-        Ok(Box::new(SqliteTx {
-            db: self,
-            held: Held::Writer(guard),
-            open: true,
-        }))
+        let guard = self.writer.lock().map_err(|_| StoreError::Backend("writer lock poisoned".into()))?;
+        guard.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])).map_err(backend)?;
+        Ok(Box::new(SqliteTx { db: self, held: Held::Writer(guard), open: true }))
     }
 }

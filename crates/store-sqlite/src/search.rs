@@ -20,10 +20,7 @@ pub(crate) fn class(role: Role) -> i64 {
 
 pub(crate) fn department_name(conn: &Connection, no: i64, id: DepartmentId) -> StoreResult<String> {
     conn.prepare_cached("SELECT name FROM departments WHERE account_no = ?1 AND id = ?2")
-        .and_then(|mut s| {
-            s.query_row(params![no, id.0], |r| r.get::<_, String>(0))
-                .optional()
-        })
+        .and_then(|mut s| s.query_row(params![no, id.0], |r| r.get::<_, String>(0)).optional())
         .map(Option::unwrap_or_default)
         .map_err(backend)
 }
@@ -72,14 +69,21 @@ pub(crate) fn replace(
     deltas.flush(conn, no)
 }
 
-/// Changes to the prefix counts, summed before they are written.
+/// Changes to the prefix counts (one map per class), summed before they are written.
 #[derive(Default)]
-pub(crate) struct Deltas(HashMap<(i64, String), i64>);
+pub(crate) struct Deltas([HashMap<String, i64>; 2]);
 
 impl Deltas {
     pub(crate) fn add(&mut self, class: i64, words: &[String], by: i64) {
+        let map = &mut self.0[usize::from(class != 0)];
         for p in search_prefixes(words) {
-            *self.0.entry((class, p)).or_insert(0) += by;
+            // Most prefixes are already there: look up by &str, allocate only for new ones.
+            match map.get_mut(p) {
+                Some(n) => *n += by,
+                None => {
+                    map.insert(p.to_string(), by);
+                }
+            }
         }
     }
 
@@ -90,11 +94,11 @@ impl Deltas {
                  ON CONFLICT (account_no, class, prefix) DO UPDATE SET n = n + excluded.n",
             )
             .map_err(backend)?;
-        for ((class, prefix), n) in self.0 {
-            if n != 0 {
-                upsert
-                    .execute(params![no, class, prefix, n])
-                    .map_err(backend)?;
+        for (class, map) in self.0.into_iter().enumerate() {
+            for (prefix, n) in map {
+                if n != 0 {
+                    upsert.execute(params![no, class as i64, prefix, n]).map_err(backend)?;
+                }
             }
         }
         Ok(())
@@ -102,16 +106,13 @@ impl Deltas {
 }
 
 /// How many users of `class` in the account match a one-word prefix of up to four characters.
-pub(crate) fn counted(
-    conn: &Connection,
-    no: i64,
-    classes: &[i64],
-    prefix: &str,
-) -> StoreResult<u64> {
+pub(crate) fn counted(conn: &Connection, no: i64, classes: &[i64], prefix: &str) -> StoreResult<u64> {
     let mut total = 0;
     for &c in classes {
         let n: i64 = conn
-            .prepare_cached("SELECT n FROM search_prefix_counts WHERE account_no = ?1 AND class = ?2 AND prefix = ?3")
+            .prepare_cached(
+                "SELECT n FROM search_prefix_counts WHERE account_no = ?1 AND class = ?2 AND prefix = ?3",
+            )
             .and_then(|mut s| s.query_row(params![no, c, prefix], |r| r.get(0)).optional())
             .map_err(backend)?
             .unwrap_or(0);
@@ -122,9 +123,5 @@ pub(crate) fn counted(
 
 /// The FTS5 query for quick-search words: every word as a prefix, all required.
 pub(crate) fn match_expression(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|w| format!("\"{w}\"*"))
-        .collect::<Vec<_>>()
-        .join(" ")
+    words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" ")
 }

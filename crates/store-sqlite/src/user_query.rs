@@ -5,7 +5,7 @@
 use chrono::Datelike;
 use profile_core::access::Audience;
 use profile_core::field::{FieldKind, UserField};
-use profile_core::ids::AccountId;
+use profile_core::ids::{AccountId, UserId};
 use profile_core::model::user::{Role, User, UserType, ONLINE_WINDOW};
 use profile_core::ports::StoreResult;
 use profile_core::query::{Condition, Op, Page, UserQuery, COUNTED_PREFIX_MAX, PAGE_SIZE};
@@ -73,16 +73,9 @@ fn text_condition(b: &mut Sqlb, col: &str, op: Op, value: &Value) {
     match (op, value) {
         (Op::In | Op::NotIn, Value::TextList(list)) => {
             let has_empty = list.iter().any(String::is_empty);
-            let vals: Vec<Sql> = list
-                .iter()
-                .filter(|s| !s.is_empty())
-                .map(|s| text(s))
-                .collect();
-            let inside = if vals.is_empty() {
-                "0".to_string()
-            } else {
-                format!("{c} IN ({})", marks(vals.len()))
-            };
+            let vals: Vec<Sql> = list.iter().filter(|s| !s.is_empty()).map(|s| text(s)).collect();
+            let inside =
+                if vals.is_empty() { "0".to_string() } else { format!("{c} IN ({})", marks(vals.len())) };
             let clause = match (op == Op::In, has_empty) {
                 (true, false) => inside,
                 (true, true) => format!("({c} IS NULL OR {inside})"),
@@ -106,10 +99,7 @@ fn text_condition(b: &mut Sqlb, col: &str, op: Op, value: &Value) {
                 Op::Le if empty => b.push(format!("{c} IS NULL"), []),
                 Op::Le => b.push(format!("({c} IS NULL OR {c} <= ?)"), [text(v)]),
                 Op::Contains if empty => {}
-                Op::Contains => b.push(
-                    format!("{c} LIKE ? ESCAPE '\\'"),
-                    [text(&contains_pattern(v))],
-                ),
+                Op::Contains => b.push(format!("{c} LIKE ? ESCAPE '\\'"), [text(&contains_pattern(v))]),
                 Op::NotContains if empty => b.push("0", []),
                 Op::NotContains => {
                     b.push(
@@ -138,11 +128,7 @@ fn int_condition(b: &mut Sqlb, expr: &str, op: Op, value: Option<i64>, list: Opt
         (Op::In, _, Some(l)) => {
             let n = l.len();
             b.push(
-                if n == 0 {
-                    "0".into()
-                } else {
-                    format!("{expr} IN ({})", marks(n))
-                },
+                if n == 0 { "0".into() } else { format!("{expr} IN ({})", marks(n)) },
                 l.into_iter().map(Sql::Integer),
             );
         }
@@ -166,10 +152,7 @@ fn int_condition(b: &mut Sqlb, expr: &str, op: Op, value: Option<i64>, list: Opt
                 _ => return b.push("0", []),
             };
             if op == Op::Ne {
-                b.push(
-                    format!("({expr} IS NULL OR {expr} <> ?)"),
-                    [Sql::Integer(v)],
-                );
+                b.push(format!("({expr} IS NULL OR {expr} <> ?)"), [Sql::Integer(v)]);
             } else {
                 b.push(format!("{expr} {sym} ?"), [Sql::Integer(v)]);
             }
@@ -205,11 +188,7 @@ fn date_column(field: UserField) -> &'static str {
 fn roles_of(types: &[&str]) -> Vec<i64> {
     Role::ALL
         .into_iter()
-        .filter(|r| {
-            types
-                .iter()
-                .any(|t| UserType::from_code(t) == Some(r.user_type()))
-        })
+        .filter(|r| types.iter().any(|t| UserType::from_code(t) == Some(r.user_type())))
         .map(role_code)
         .collect()
 }
@@ -221,13 +200,9 @@ fn condition(b: &mut Sqlb, no: i64, c: &Condition, now_secs: i64) {
             let base = no << 32;
             let to_uid = |v: i64| base.saturating_add(v);
             match value {
-                Value::IntList(l) => int_condition(
-                    b,
-                    "u.uid",
-                    op,
-                    None,
-                    Some(l.iter().map(|&v| to_uid(v)).collect()),
-                ),
+                Value::IntList(l) => {
+                    int_condition(b, "u.uid", op, None, Some(l.iter().map(|&v| to_uid(v)).collect()))
+                }
                 Value::Int(v) => int_condition(b, "u.uid", op, Some(to_uid(*v)), None),
                 _ => b.push("0", []),
             }
@@ -259,10 +234,7 @@ fn condition(b: &mut Sqlb, no: i64, c: &Condition, now_secs: i64) {
             if want {
                 b.push("u.last_activity >= ?", [Sql::Integer(since)]);
             } else {
-                b.push(
-                    "(u.last_activity IS NULL OR u.last_activity < ?)",
-                    [Sql::Integer(since)],
-                );
+                b.push("(u.last_activity IS NULL OR u.last_activity < ?)", [Sql::Integer(since)]);
             }
         }
         FieldKind::UserType => {
@@ -279,10 +251,8 @@ fn condition(b: &mut Sqlb, no: i64, c: &Condition, now_secs: i64) {
             let col = date_column(c.field());
             match value {
                 Value::TextList(l) => {
-                    let vals: Vec<i64> = l
-                        .iter()
-                        .filter_map(|s| stored(kind, &Value::Text(s.clone())))
-                        .collect();
+                    let vals: Vec<i64> =
+                        l.iter().filter_map(|s| stored(kind, &Value::Text(s.clone()))).collect();
                     int_condition(b, col, op, None, Some(vals));
                 }
                 v => int_condition(b, col, op, stored(kind, v), None),
@@ -294,16 +264,8 @@ fn condition(b: &mut Sqlb, no: i64, c: &Condition, now_secs: i64) {
 }
 
 fn visibility(b: &mut Sqlb, no: i64, audience: Audience) {
-    let open = format!(
-        "{}, {}",
-        role_code(Role::Administrator),
-        role_code(Role::Employee)
-    );
-    let external = format!(
-        "{}, {}",
-        role_code(Role::Extranet),
-        role_code(Role::CollabGuest)
-    );
+    let open = format!("{}, {}", role_code(Role::Administrator), role_code(Role::Employee));
+    let external = format!("{}, {}", role_code(Role::Extranet), role_code(Role::CollabGuest));
     match audience {
         Audience::Everyone => {}
         Audience::Intranet { viewer } => {
@@ -331,11 +293,9 @@ fn sort_expr(field: UserField) -> String {
         FieldKind::Id => "u.uid".into(),
         FieldKind::Active => "u.active".into(),
         FieldKind::Online => "COALESCE(u.last_activity >= ?, 0)".into(),
-        FieldKind::UserType => format!(
-            "(u.role IN ({}, {}))",
-            role_code(Role::Extranet),
-            role_code(Role::CollabGuest)
-        ),
+        FieldKind::UserType => {
+            format!("(u.role IN ({}, {}))", role_code(Role::Extranet), role_code(Role::CollabGuest))
+        }
         FieldKind::Date | FieldKind::DateTime => date_column(field).into(),
         _ => format!("u.{}", column(field)),
     }
@@ -357,19 +317,12 @@ pub(crate) fn run(
     let from = if fts_drives {
         b.push(
             "user_fts MATCH ? AND user_fts.rowid BETWEEN ? AND ?",
-            [
-                text(&search::match_expression(find)),
-                Sql::Integer(lo),
-                Sql::Integer(hi),
-            ],
+            [text(&search::match_expression(find)), Sql::Integer(lo), Sql::Integer(hi)],
         );
         // CROSS JOIN pins the loop order: the index yields matches in ID order.
         "user_fts CROSS JOIN users u ON u.uid = user_fts.rowid"
     } else {
-        b.push(
-            "u.uid BETWEEN ? AND ?",
-            [Sql::Integer(lo), Sql::Integer(hi)],
-        );
+        b.push("u.uid BETWEEN ? AND ?", [Sql::Integer(lo), Sql::Integer(hi)]);
         if !find.is_empty() {
             b.push(
                 "EXISTS (SELECT 1 FROM user_fts WHERE user_fts MATCH ? AND rowid = u.uid)",
@@ -390,34 +343,31 @@ pub(crate) fn run(
         if expr.contains('?') {
             order_params.push(Sql::Integer(now - ONLINE_WINDOW.num_seconds()));
         }
-        order.push(format!(
-            "{expr} {}",
-            if k.descending { "DESC" } else { "ASC" }
-        ));
+        order.push(format!("{expr} {}", if k.descending { "DESC" } else { "ASC" }));
     }
-    order.push(if fts_drives {
-        "user_fts.rowid ASC".into()
-    } else {
-        "u.uid ASC".into()
-    });
+    order.push(if fts_drives { "user_fts.rowid ASC".into() } else { "u.uid ASC".into() });
 
+    // Two phases: order narrow rows (rowid and sort keys) down to the page, then read the page's
+    // full rows. Sorting whole 60-column records for every match cost 4x more.
     let sql = format!(
-        "SELECT {} FROM {from} WHERE {} ORDER BY {} LIMIT {PAGE_SIZE} OFFSET ?",
-        select_columns(),
+        "SELECT u.uid FROM {from} WHERE {} ORDER BY {} LIMIT {PAGE_SIZE} OFFSET ?",
         b.where_sql(),
         order.join(", ")
     );
     let mut params = b.params.clone();
     params.extend(order_params);
-    params.push(Sql::Integer(
-        i64::try_from(q.page.start).unwrap_or(i64::MAX),
-    ));
-    let items = conn
+    params.push(Sql::Integer(i64::try_from(q.page.start).unwrap_or(i64::MAX)));
+    let uids: Vec<i64> = conn
         .prepare_cached(&sql)
-        .and_then(|mut s| {
-            s.query_map(params_from_iter(params), |r| from_row(account, r))?
-                .collect::<Result<Vec<_>, _>>()
-        })
+        .and_then(|mut s| s.query_map(params_from_iter(params), |r| r.get(0))?.collect::<Result<Vec<_>, _>>())
+        .map_err(backend)?;
+    let mut read = conn
+        .prepare_cached(&format!("SELECT {} FROM users u WHERE u.uid = ?1", select_columns()))
+        .map_err(backend)?;
+    let items = uids
+        .iter()
+        .map(|u| read.query_row([u], |r| from_row(account, r)))
+        .collect::<Result<Vec<_>, _>>()
         .map_err(backend)?;
 
     let total = if !q.page.count_total {
@@ -458,19 +408,13 @@ fn counted_total(
         Audience::Intranet { viewer } => {
             // Everyone of class 0, plus the restricted users this viewer may see that match.
             let open = search::counted(conn, no, &[0], word)?;
-            let (lo, hi) = bounds(no);
             let mut b = Sqlb::default();
+            // No rowid range here (the planner would scan it instead of seeking the role
+            // index), and a positive IN, so the (account_no, role) index seeks straight to the few users.
+            let restricted = [Role::Integrator, Role::Extranet, Role::CollabGuest];
             b.push(
-                "u.account_no = ? AND u.role NOT IN (?, ?)",
-                [
-                    Sql::Integer(no),
-                    Sql::Integer(role_code(Role::Administrator)),
-                    Sql::Integer(role_code(Role::Employee)),
-                ],
-            );
-            b.push(
-                "u.uid BETWEEN ? AND ?",
-                [Sql::Integer(lo), Sql::Integer(hi)],
+                format!("u.account_no = ? AND u.role IN ({})", marks(restricted.len())),
+                std::iter::once(Sql::Integer(no)).chain(restricted.map(|r| Sql::Integer(role_code(r)))),
             );
             visibility(&mut b, no, Audience::Intranet { viewer });
             b.push(
@@ -486,4 +430,31 @@ fn counted_total(
         }
         Audience::Extranet { .. } => Ok(None),
     }
+}
+
+/// Which of `ids` the audience may see, ascending.
+pub(crate) fn visible(
+    conn: &Connection,
+    no: i64,
+    ids: &[UserId],
+    audience: Audience,
+) -> StoreResult<Vec<UserId>> {
+    let mut uids: Vec<i64> = ids.iter().map(|&id| uid(no, id)).collect();
+    uids.sort_unstable();
+    uids.dedup();
+    let mut out = Vec::with_capacity(uids.len());
+    for chunk in uids.chunks(500) {
+        let mut b = Sqlb::default();
+        b.push(format!("u.uid IN ({})", marks(chunk.len())), chunk.iter().map(|&u| Sql::Integer(u)));
+        visibility(&mut b, no, audience);
+        let sql = format!("SELECT u.uid FROM users u WHERE {} ORDER BY u.uid", b.where_sql());
+        let found: Vec<i64> = conn
+            .prepare_cached(&sql)
+            .and_then(|mut s| {
+                s.query_map(params_from_iter(b.params.iter()), |r| r.get(0))?.collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(backend)?;
+        out.extend(found.into_iter().map(crate::users::id_of));
+    }
+    Ok(out)
 }

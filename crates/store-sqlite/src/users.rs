@@ -65,9 +65,7 @@ const FIXED: &str = "u.uid, u.role, u.active, u.departments, u.birthday, u.emplo
 pub(crate) fn select_columns() -> &'static str {
     static COLS: OnceLock<String> = OnceLock::new();
     COLS.get_or_init(|| {
-        let text: Vec<String> = UserField::text_fields()
-            .map(|f| format!("u.{}", column(f)))
-            .collect();
+        let text: Vec<String> = UserField::text_fields().map(|f| format!("u.{}", column(f))).collect();
         format!("{FIXED}, {}", text.join(", "))
     })
 }
@@ -78,10 +76,7 @@ fn insert_sql() -> &'static str {
         let cols = select_columns().replace("u.", "");
         let n = cols.split(',').count() + 1;
         let marks: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
-        format!(
-            "INSERT INTO users (account_no, {cols}) VALUES ({})",
-            marks.join(", ")
-        )
+        format!("INSERT INTO users (account_no, {cols}) VALUES ({})", marks.join(", "))
     })
 }
 
@@ -89,12 +84,8 @@ fn update_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
         let cols = select_columns().replace("u.", "");
-        let sets: Vec<String> = cols
-            .split(", ")
-            .enumerate()
-            .skip(1)
-            .map(|(i, c)| format!("{c} = ?{}", i + 2))
-            .collect();
+        let sets: Vec<String> =
+            cols.split(", ").enumerate().skip(1).map(|(i, c)| format!("{c} = ?{}", i + 2)).collect();
         format!("UPDATE users SET {} WHERE uid = ?2", sets.join(", "))
     })
 }
@@ -104,8 +95,7 @@ fn days(d: Option<NaiveDate>) -> Option<i64> {
 }
 
 fn date(days: Option<i64>) -> Option<NaiveDate> {
-    days.and_then(|d| i32::try_from(d).ok())
-        .and_then(NaiveDate::from_num_days_from_ce_opt)
+    days.and_then(|d| i32::try_from(d).ok()).and_then(NaiveDate::from_num_days_from_ce_opt)
 }
 
 fn time(secs: Option<i64>) -> Option<DateTime<Utc>> {
@@ -113,13 +103,8 @@ fn time(secs: Option<i64>) -> Option<DateTime<Utc>> {
 }
 
 fn departments_text(user: &User) -> Option<String> {
-    (!user.departments.is_empty()).then(|| {
-        user.departments
-            .iter()
-            .map(|d| d.0.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    })
+    (!user.departments.is_empty())
+        .then(|| user.departments.iter().map(|d| d.0.to_string()).collect::<Vec<_>>().join(","))
 }
 
 /// The parameters of [`insert_sql`]/[`update_sql`]: account number, then [`select_columns`].
@@ -178,25 +163,20 @@ pub(crate) fn load(tx: &SqliteTx<'_>, account: AccountId, id: UserId) -> StoreRe
     tx.user(account, id)
 }
 
-pub(crate) fn members(
-    conn: &Connection,
-    no: i64,
-    department: DepartmentId,
-) -> StoreResult<Vec<UserId>> {
+pub(crate) fn members(conn: &Connection, no: i64, department: DepartmentId) -> StoreResult<Vec<UserId>> {
     conn.prepare_cached(
         "SELECT uid FROM user_departments WHERE account_no = ?1 AND department = ?2 ORDER BY uid",
     )
-    .and_then(|mut s| {
-        s.query_map(params![no, department.0], |r| r.get::<_, i64>(0).map(id_of))?
-            .collect()
-    })
+    .and_then(|mut s| s.query_map(params![no, department.0], |r| r.get::<_, i64>(0).map(id_of))?.collect())
     .map_err(backend)
 }
 
 fn write_memberships(conn: &Connection, no: i64, user: &User) -> StoreResult<()> {
     let u = uid(no, user.id);
     let mut add = conn
-        .prepare_cached("INSERT OR IGNORE INTO user_departments (account_no, department, uid) VALUES (?1, ?2, ?3)")
+        .prepare_cached(
+            "INSERT OR IGNORE INTO user_departments (account_no, department, uid) VALUES (?1, ?2, ?3)",
+        )
         .map_err(backend)?;
     for d in &user.departments {
         add.execute(params![no, d.0, u]).map_err(backend)?;
@@ -206,13 +186,10 @@ fn write_memberships(conn: &Connection, no: i64, user: &User) -> StoreResult<()>
 
 fn clear_memberships(conn: &Connection, no: i64, old: &User) -> StoreResult<()> {
     let mut del = conn
-        .prepare_cached(
-            "DELETE FROM user_departments WHERE account_no = ?1 AND department = ?2 AND uid = ?3",
-        )
+        .prepare_cached("DELETE FROM user_departments WHERE account_no = ?1 AND department = ?2 AND uid = ?3")
         .map_err(backend)?;
     for d in &old.departments {
-        del.execute(params![no, d.0, uid(no, old.id)])
-            .map_err(backend)?;
+        del.execute(params![no, d.0, uid(no, old.id)]).map_err(backend)?;
     }
     Ok(())
 }
@@ -231,13 +208,9 @@ impl SqliteTx<'_> {
         let mut insert = conn.prepare_cached(insert_sql()).map_err(backend)?;
         for user in users {
             if user.account != first.account {
-                return Err(profile_core::StoreError::Backend(
-                    "one batch, one account".into(),
-                ));
+                return Err(profile_core::StoreError::Backend("one batch, one account".into()));
             }
-            insert
-                .execute(params_from_iter(row_params(no, user)))
-                .map_err(backend)?;
+            insert.execute(params_from_iter(row_params(no, user))).map_err(backend)?;
             write_memberships(conn, no, user)?;
             for d in &user.departments {
                 if !names.contains_key(d) {
@@ -246,10 +219,7 @@ impl SqliteTx<'_> {
             }
             let words = profile_core::query::user_search_words(
                 user,
-                user.departments
-                    .iter()
-                    .filter_map(|d| names.get(d))
-                    .map(String::as_str),
+                user.departments.iter().filter_map(|d| names.get(d)).map(String::as_str),
             );
             search::index(conn, uid(no, user.id), &words)?;
             deltas.add(search::class(user.role), &words, 1);
@@ -264,14 +234,8 @@ impl UserStore for SqliteTx<'_> {
             return Ok(None);
         };
         self.conn()
-            .prepare_cached(&format!(
-                "SELECT {} FROM users u WHERE u.uid = ?1",
-                select_columns()
-            ))
-            .and_then(|mut s| {
-                s.query_row([uid(no, id)], |r| from_row(account, r))
-                    .optional()
-            })
+            .prepare_cached(&format!("SELECT {} FROM users u WHERE u.uid = ?1", select_columns()))
+            .and_then(|mut s| s.query_row([uid(no, id)], |r| from_row(account, r)).optional())
             .map_err(backend)
     }
 
@@ -281,10 +245,7 @@ impl UserStore for SqliteTx<'_> {
         };
         self.conn()
             .prepare_cached("SELECT uid FROM users WHERE account_no = ?1 AND email = ?2")
-            .and_then(|mut s| {
-                s.query_row(params![no, email], |r| r.get::<_, i64>(0).map(id_of))
-                    .optional()
-            })
+            .and_then(|mut s| s.query_row(params![no, email], |r| r.get::<_, i64>(0).map(id_of)).optional())
             .map_err(backend)
     }
 
@@ -296,20 +257,25 @@ impl UserStore for SqliteTx<'_> {
     ) -> StoreResult<Page<User>> {
         match self.no(account)? {
             Some(no) => user_query::run(self.conn(), account, no, query, audience),
-            None => Ok(Page {
-                items: Vec::new(),
-                total: query.page.count_total.then_some(0),
-            }),
+            None => Ok(Page { items: Vec::new(), total: query.page.count_total.then_some(0) }),
         }
     }
 
-    fn department_members(
-        &self,
-        account: AccountId,
-        department: DepartmentId,
-    ) -> StoreResult<Vec<UserId>> {
+    fn department_members(&self, account: AccountId, department: DepartmentId) -> StoreResult<Vec<UserId>> {
         match self.no(account)? {
             Some(no) => members(self.conn(), no, department),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn visible_users(
+        &self,
+        account: AccountId,
+        ids: &[UserId],
+        audience: Audience,
+    ) -> StoreResult<Vec<UserId>> {
+        match self.no(account)? {
+            Some(no) => user_query::visible(self.conn(), no, ids, audience),
             None => Ok(Vec::new()),
         }
     }
@@ -319,13 +285,9 @@ impl UserStore for SqliteTx<'_> {
             return Ok(0);
         };
         self.conn()
-            .prepare_cached(
-                "SELECT count(*) FROM users WHERE account_no = ?1 AND role = ?2 AND active = 1",
-            )
+            .prepare_cached("SELECT count(*) FROM users WHERE account_no = ?1 AND role = ?2 AND active = 1")
             .and_then(|mut s| {
-                s.query_row(params![no, role_code(Role::Administrator)], |r| {
-                    r.get::<_, i64>(0)
-                })
+                s.query_row(params![no, role_code(Role::Administrator)], |r| r.get::<_, i64>(0))
             })
             .map(|n| n as u64)
             .map_err(backend)
@@ -336,16 +298,25 @@ impl UserStore for SqliteTx<'_> {
     }
 
     fn insert_users(&mut self, users: &[User]) -> StoreResult<()> {
-        self.insert_batch(users)
+        // A bulk load touches index pages all over the file: give the writer a larger page
+        // cache for the load, then return to the normal one.
+        let big = users.len() >= 1000;
+        if big {
+            self.conn().execute_batch("PRAGMA cache_size=-262144").map_err(backend)?;
+        }
+        let result = self.insert_batch(users);
+        if big {
+            self.conn()
+                .execute_batch(&format!("PRAGMA cache_size={}", crate::WRITER_CACHE))
+                .map_err(backend)?;
+        }
+        result
     }
 
     fn update_user(&mut self, user: &User) -> StoreResult<()> {
         let no = self.no_for_write(user.account)?;
         let Some(old) = self.user(user.account, user.id)? else {
-            return Err(profile_core::StoreError::Backend(format!(
-                "no user {}",
-                user.id
-            )));
+            return Err(profile_core::StoreError::Backend(format!("no user {}", user.id)));
         };
         let old_words = search::words_of(self, no, &old)?;
         let conn = self.conn();

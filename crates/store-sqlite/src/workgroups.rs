@@ -26,7 +26,9 @@ impl WorkgroupStore for SqliteTx<'_> {
             return Ok(None);
         };
         self.conn()
-            .prepare_cached("SELECT id, name, external, created_at FROM workgroups WHERE account_no = ?1 AND id = ?2")
+            .prepare_cached(
+                "SELECT id, name, external, created_at FROM workgroups WHERE account_no = ?1 AND id = ?2",
+            )
             .and_then(|mut s| s.query_row(params![no, id.0], |r| from_row(account, r)).optional())
             .map_err(backend)
     }
@@ -36,21 +38,21 @@ impl WorkgroupStore for SqliteTx<'_> {
             return Ok(Vec::new());
         };
         self.conn()
-            .prepare_cached("SELECT id, name, external, created_at FROM workgroups WHERE account_no = ?1 ORDER BY id")
+            .prepare_cached(
+                "SELECT id, name, external, created_at FROM workgroups WHERE account_no = ?1 ORDER BY id",
+            )
             .and_then(|mut s| s.query_map([no], |r| from_row(account, r))?.collect())
             .map_err(backend)
     }
 
-    fn workgroup_members(
-        &self,
-        account: AccountId,
-        group: WorkgroupId,
-    ) -> StoreResult<Vec<UserId>> {
+    fn workgroup_members(&self, account: AccountId, group: WorkgroupId) -> StoreResult<Vec<UserId>> {
         let Some(no) = self.no(account)? else {
             return Ok(Vec::new());
         };
         self.conn()
-            .prepare_cached("SELECT uid FROM workgroup_members WHERE account_no = ?1 AND workgroup = ?2 ORDER BY uid")
+            .prepare_cached(
+                "SELECT uid FROM workgroup_members WHERE account_no = ?1 AND workgroup = ?2 ORDER BY uid",
+            )
             .and_then(|mut s| s.query_map(params![no, group.0], |r| r.get::<_, i64>(0).map(id_of))?.collect())
             .map_err(backend)
     }
@@ -60,13 +62,8 @@ impl WorkgroupStore for SqliteTx<'_> {
             return Ok(Vec::new());
         };
         self.conn()
-            .prepare_cached(
-                "SELECT workgroup FROM workgroup_members WHERE uid = ?1 ORDER BY workgroup",
-            )
-            .and_then(|mut s| {
-                s.query_map([uid(no, user)], |r| r.get(0).map(WorkgroupId))?
-                    .collect()
-            })
+            .prepare_cached("SELECT workgroup FROM workgroup_members WHERE uid = ?1 ORDER BY workgroup")
+            .and_then(|mut s| s.query_map([uid(no, user)], |r| r.get(0).map(WorkgroupId))?.collect())
             .map_err(backend)
     }
 
@@ -112,7 +109,9 @@ impl WorkgroupStore for SqliteTx<'_> {
     ) -> StoreResult<()> {
         let no = self.no_for_write(account)?;
         self.conn()
-            .prepare_cached("INSERT OR IGNORE INTO workgroup_members (account_no, workgroup, uid) VALUES (?1, ?2, ?3)")
+            .prepare_cached(
+                "INSERT OR IGNORE INTO workgroup_members (account_no, workgroup, uid) VALUES (?1, ?2, ?3)",
+            )
             .and_then(|mut s| s.execute(params![no, group.0, uid(no, user)]))
             .map_err(backend)?;
         Ok(())
@@ -126,7 +125,9 @@ impl WorkgroupStore for SqliteTx<'_> {
     ) -> StoreResult<()> {
         let no = self.no_for_write(account)?;
         self.conn()
-            .prepare_cached("DELETE FROM workgroup_members WHERE account_no = ?1 AND workgroup = ?2 AND uid = ?3")
+            .prepare_cached(
+                "DELETE FROM workgroup_members WHERE account_no = ?1 AND workgroup = ?2 AND uid = ?3",
+            )
             .and_then(|mut s| s.execute(params![no, group.0, uid(no, user)]))
             .map_err(backend)?;
         Ok(())

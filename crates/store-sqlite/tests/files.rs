@@ -16,26 +16,14 @@ fn committed_writes_survive_reopening() {
         let db = SqliteDb::open(&path).unwrap();
         let f = Fixture::new(&db);
         let eve = f.employee("Eve", "Durable", &[1]);
-        users::update_user(
-            f.ctx(),
-            &f.admin,
-            eve,
-            &patch(&[(UserField::WorkPosition, "Keeper")]),
-        )
-        .unwrap();
+        users::update_user(f.ctx(), &f.admin, eve, &patch(&[(UserField::WorkPosition, "Keeper")])).unwrap();
         (f.account, eve)
     };
     let db = SqliteDb::open(&path).unwrap();
     let tx = db.read().unwrap();
     let u = tx.user(account, eve).unwrap().unwrap();
     assert_eq!(u.text(UserField::WorkPosition), "Keeper");
-    assert_eq!(
-        tx.user(account, UserId(1))
-            .unwrap()
-            .unwrap()
-            .text(UserField::Name),
-        "Ada"
-    );
+    assert_eq!(tx.user(account, UserId(1)).unwrap().unwrap().text(UserField::Name), "Ada");
 }
 
 #[test]
@@ -43,20 +31,13 @@ fn refuses_a_foreign_sqlite_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("other.db");
     let other = rusqlite::Connection::open(&path).unwrap();
-    other
-        .execute_batch("CREATE TABLE notes(body TEXT); INSERT INTO notes VALUES ('keep me');")
-        .unwrap();
+    other.execute_batch("CREATE TABLE notes(body TEXT); INSERT INTO notes VALUES ('keep me');").unwrap();
     drop(other);
     let err = SqliteDb::open(&path).unwrap_err();
-    assert!(
-        matches!(&err, StoreError::Incompatible(m) if m.contains("not a Cardfile database")),
-        "{err}"
-    );
+    assert!(matches!(&err, StoreError::Incompatible(m) if m.contains("not a Cardfile database")), "{err}");
     // Untouched.
     let other = rusqlite::Connection::open(&path).unwrap();
-    let body: String = other
-        .query_row("SELECT body FROM notes", [], |r| r.get(0))
-        .unwrap();
+    let body: String = other.query_row("SELECT body FROM notes", [], |r| r.get(0)).unwrap();
     assert_eq!(body, "keep me");
 }
 
@@ -66,14 +47,10 @@ fn refuses_a_file_from_a_newer_cardfile() {
     let path = dir.path().join("cardfile.db");
     drop(SqliteDb::open(&path).unwrap());
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch(&format!("PRAGMA user_version = {}", SCHEMA_VERSION + 1))
-        .unwrap();
+    conn.execute_batch(&format!("PRAGMA user_version = {}", SCHEMA_VERSION + 1)).unwrap();
     drop(conn);
     let err = SqliteDb::open(&path).unwrap_err();
-    assert!(
-        matches!(&err, StoreError::Incompatible(m) if m.contains("newer Cardfile")),
-        "{err}"
-    );
+    assert!(matches!(&err, StoreError::Incompatible(m) if m.contains("newer Cardfile")), "{err}");
 }
 
 #[test]
@@ -85,16 +62,9 @@ fn readers_keep_their_snapshot_while_a_writer_commits() {
     assert_eq!(snapshot.user(f.account, UserId(2)).unwrap(), None);
     // A writer on another thread is not blocked by the open reader.
     std::thread::scope(|s| {
-        s.spawn(|| f.employee("Late", "Comer", &[1]))
-            .join()
-            .unwrap();
+        s.spawn(|| f.employee("Late", "Comer", &[1])).join().unwrap();
     });
     assert_eq!(snapshot.user(f.account, UserId(2)).unwrap(), None);
     drop(snapshot);
-    assert!(db
-        .read()
-        .unwrap()
-        .user(f.account, UserId(2))
-        .unwrap()
-        .is_some());
+    assert!(db.read().unwrap().user(f.account, UserId(2)).unwrap().is_some());
 }

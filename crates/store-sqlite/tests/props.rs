@@ -56,10 +56,7 @@ fn populate<'a>(db: &'a dyn Database, seed: &[u8]) -> (Fixture<'a>, Fixture<'a>)
                 (UserField::LastName, w(1)),
                 (UserField::WorkPosition, w(2)),
                 (UserField::PersonalCity, w(3)),
-                (
-                    UserField::PersonalBirthday,
-                    if s % 4 == 0 { "" } else { &birthday },
-                ),
+                (UserField::PersonalBirthday, if s % 4 == 0 { "" } else { &birthday }),
                 (UserField::Active, if s % 5 == 0 { "N" } else { "Y" }),
             ]);
             users::update_user(fx.ctx(), &fx.admin, id, &p).unwrap();
@@ -101,15 +98,8 @@ fn value_for(field: UserField, op: Op, pick: usize) -> Value {
 }
 
 fn ids(db: &dyn Database, f: &Fixture<'_>, q: &UserQuery) -> (Vec<u32>, Option<u64>) {
-    let page = db
-        .read()
-        .unwrap()
-        .query_users(f.account, q, Audience::Everyone)
-        .unwrap();
-    assert!(
-        page.items.iter().all(|u| u.account == f.account),
-        "a row of another account"
-    );
+    let page = db.read().unwrap().query_users(f.account, q, Audience::Everyone).unwrap();
+    assert!(page.items.iter().all(|u| u.account == f.account), "a row of another account");
     (page.items.iter().map(|u| u.id.0).collect(), page.total)
 }
 

@@ -97,11 +97,7 @@ impl Tree {
             let d = self.by_id.get(&next?)?;
             steps += 1;
             // A corrupt store could hold a cycle; never loop forever over it.
-            next = if steps > self.by_id.len() {
-                None
-            } else {
-                d.parent
-            };
+            next = if steps > self.by_id.len() { None } else { d.parent };
             Some(d)
         })
     }
@@ -111,10 +107,7 @@ impl Tree {
     pub fn supervisors(&self, user: UserId, departments: &[DepartmentId]) -> Vec<UserId> {
         let mut out: Vec<UserId> = departments
             .iter()
-            .filter_map(|&d| {
-                self.path_to_root(d)
-                    .find_map(|dep| dep.head.filter(|&h| h != user))
-            })
+            .filter_map(|&d| self.path_to_root(d).find_map(|dep| dep.head.filter(|&h| h != user)))
             .collect();
         out.sort_unstable();
         out.dedup();
@@ -129,12 +122,8 @@ impl Tree {
     /// headed by the one member who then reports upwards).
     pub fn reporting_lines(&self, head: UserId) -> Vec<(DepartmentId, Option<UserId>)> {
         let mut out = Vec::new();
-        let mut stack: Vec<(DepartmentId, Option<UserId>)> = self
-            .by_id
-            .values()
-            .filter(|d| d.head == Some(head))
-            .map(|d| (d.id, None))
-            .collect();
+        let mut stack: Vec<(DepartmentId, Option<UserId>)> =
+            self.by_id.values().filter(|d| d.head == Some(head)).map(|d| (d.id, None)).collect();
         let mut seen = BTreeSet::new();
         while let Some((id, only)) = stack.pop() {
             if !seen.insert((id, only)) {
@@ -180,20 +169,13 @@ mod tests {
     #[test]
     fn supervisor_is_nearest_other_head() {
         // 1 (head 1) > 2 (no head) > 3 (head 3)
-        let t = Tree::new([
-            dep(1, None, Some(1)),
-            dep(2, Some(1), None),
-            dep(3, Some(2), Some(3)),
-        ]);
+        let t = Tree::new([dep(1, None, Some(1)), dep(2, Some(1), None), dep(3, Some(2), Some(3))]);
         let d = |i| DepartmentId(i);
         assert_eq!(t.supervisors(UserId(9), &[d(3)]), vec![UserId(3)]);
         assert_eq!(t.supervisors(UserId(3), &[d(3)]), vec![UserId(1)]);
         assert_eq!(t.supervisors(UserId(9), &[d(2)]), vec![UserId(1)]);
         assert_eq!(t.supervisors(UserId(1), &[d(1)]), Vec::<UserId>::new());
-        assert_eq!(
-            t.supervisors(UserId(9), &[d(2), d(3)]),
-            vec![UserId(1), UserId(3)]
-        );
+        assert_eq!(t.supervisors(UserId(9), &[d(2), d(3)]), vec![UserId(1), UserId(3)]);
     }
 
     #[test]

@@ -28,13 +28,8 @@ pub enum Role {
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 5] = [
-        Role::Administrator,
-        Role::Employee,
-        Role::Integrator,
-        Role::Extranet,
-        Role::CollabGuest,
-    ];
+    pub const ALL: [Role; 5] =
+        [Role::Administrator, Role::Employee, Role::Integrator, Role::Extranet, Role::CollabGuest];
 
     /// A stable code for storage and the CLI.
     pub fn code(self) -> &'static str {
@@ -172,11 +167,8 @@ impl User {
                 Value::IntList(self.departments.iter().map(|d| i64::from(d.0)).collect())
             }
             FieldKind::Date => {
-                let d = if field == UserField::PersonalBirthday {
-                    self.birthday
-                } else {
-                    self.employment_date
-                };
+                let d =
+                    if field == UserField::PersonalBirthday { self.birthday } else { self.employment_date };
                 d.map_or(Value::Null, Value::Date)
             }
             FieldKind::DateTime => {
@@ -189,10 +181,7 @@ impl User {
                 t.map_or(Value::Null, Value::DateTime)
             }
             FieldKind::Derived => Value::Null,
-            _ => self
-                .text
-                .get(&field)
-                .map_or(Value::Null, |s| Value::Text(s.clone())),
+            _ => self.text.get(&field).map_or(Value::Null, |s| Value::Text(s.clone())),
         }
     }
 
@@ -269,9 +258,7 @@ impl UserPatch {
     /// The departments the patch sets, if any.
     pub fn departments(&self) -> Option<Vec<DepartmentId>> {
         match self.values.get(&UserField::UfDepartment) {
-            Some(Value::IntList(ids)) => {
-                Some(ids.iter().map(|&i| DepartmentId(i as u32)).collect())
-            }
+            Some(Value::IntList(ids)) => Some(ids.iter().map(|&i| DepartmentId(i as u32)).collect()),
             _ => None,
         }
     }

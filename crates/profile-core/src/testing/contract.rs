@@ -69,11 +69,7 @@ impl<'a> Fixture<'a> {
         for _ in 0..(slug.len() * 1000) {
             crate::ports::IdGen::uuid(&ids);
         }
-        let ctx = Ctx {
-            db,
-            clock: &clock,
-            ids: &ids,
-        };
+        let ctx = Ctx { db, clock: &clock, ids: &ids };
         let created = accounts::create_account(
             ctx,
             CreateAccountRequest {
@@ -87,71 +83,39 @@ impl<'a> Fixture<'a> {
             },
         )
         .unwrap();
-        let admin =
-            users::actor_for(ctx, created.account.id, created.admin.id, ScopeSet::all()).unwrap();
-        Fixture {
-            db,
-            account: created.account.id,
-            admin,
-            clock,
-            ids,
-        }
+        let admin = users::actor_for(ctx, created.account.id, created.admin.id, ScopeSet::all()).unwrap();
+        Fixture { db, account: created.account.id, admin, clock, ids }
     }
 
     pub fn ctx(&self) -> Ctx<'_> {
-        Ctx {
-            db: self.db,
-            clock: &self.clock,
-            ids: &self.ids,
-        }
+        Ctx { db: self.db, clock: &self.clock, ids: &self.ids }
     }
 
     pub fn actor(&self, user: UserId, scopes: &[Scope]) -> Actor {
-        users::actor_for(
-            self.ctx(),
-            self.account,
-            user,
-            scopes.iter().copied().collect(),
-        )
-        .unwrap()
+        users::actor_for(self.ctx(), self.account, user, scopes.iter().copied().collect()).unwrap()
     }
 
     pub fn dept(&self, name: &str, parent: u32) -> DepartmentId {
         departments::add_department(
             self.ctx(),
             &self.admin,
-            NewDepartment {
-                name: name.into(),
-                parent: Some(DepartmentId(parent)),
-                sort: None,
-                head: None,
-            },
+            NewDepartment { name: name.into(), parent: Some(DepartmentId(parent)), sort: None, head: None },
         )
         .unwrap()
         .id
     }
 
     pub fn employee(&self, name: &str, last: &str, deps: &[u32]) -> UserId {
-        let email = format!(
-            "{}.{}@{}.test",
-            name.to_lowercase(),
-            last.to_lowercase(),
-            self.account.0.as_u128()
-        );
+        let email =
+            format!("{}.{}@{}.test", name.to_lowercase(), last.to_lowercase(), self.account.0.as_u128());
         let mut raw = vec![
             (UserField::Name, Value::text(name)),
             (UserField::LastName, Value::text(last)),
             (UserField::Email, Value::text(email)),
         ];
-        raw.push((
-            UserField::UfDepartment,
-            Value::IntList(deps.iter().map(|&d| i64::from(d)).collect()),
-        ));
-        let new = NewUser {
-            role: Role::Employee,
-            fields: UserPatch::parse(raw).unwrap(),
-            workgroups: vec![],
-        };
+        raw.push((UserField::UfDepartment, Value::IntList(deps.iter().map(|&d| i64::from(d)).collect())));
+        let new =
+            NewUser { role: Role::Employee, fields: UserPatch::parse(raw).unwrap(), workgroups: vec![] };
         users::create_user(self.ctx(), &self.admin, new).unwrap().id
     }
 
@@ -160,10 +124,7 @@ impl<'a> Fixture<'a> {
             role: Role::Extranet,
             fields: patch(&[
                 (UserField::Name, name),
-                (
-                    UserField::Email,
-                    &format!("{}@partner.test", name.to_lowercase()),
-                ),
+                (UserField::Email, &format!("{}@partner.test", name.to_lowercase())),
             ]),
             workgroups: groups.to_vec(),
         };
@@ -171,30 +132,17 @@ impl<'a> Fixture<'a> {
     }
 
     pub fn set_head(&self, dept: DepartmentId, head: Option<UserId>) {
-        let p = DepartmentPatch {
-            head: Some(head),
-            ..Default::default()
-        };
+        let p = DepartmentPatch { head: Some(head), ..Default::default() };
         departments::update_department(self.ctx(), &self.admin, dept, p).unwrap();
     }
 
     pub fn query(&self, filter: UserFilter) -> UserQuery {
-        UserQuery {
-            filter,
-            sort: vec![],
-            page: PageRequest::default(),
-            now: self.clock.now(),
-        }
+        UserQuery { filter, sort: vec![], page: PageRequest::default(), now: self.clock.now() }
     }
 
     pub fn ids_of(&self, audience: Audience, q: &UserQuery) -> Vec<u32> {
         let tx = self.db.read().unwrap();
-        tx.query_users(self.account, q, audience)
-            .unwrap()
-            .items
-            .iter()
-            .map(|u| u.id.0)
-            .collect()
+        tx.query_users(self.account, q, audience).unwrap().items.iter().map(|u| u.id.0).collect()
     }
 }
 
@@ -231,12 +179,7 @@ pub fn accounts_round_trip(db: &dyn Database) {
     tx.insert_account(&a).unwrap();
     let mut dup = a.clone();
     dup.id = AccountId(uuid::Uuid::from_u128(8));
-    assert_eq!(
-        tx.insert_account(&dup),
-        Err(StoreError::UniqueViolation {
-            what: "slug".into()
-        })
-    );
+    assert_eq!(tx.insert_account(&dup), Err(StoreError::UniqueViolation { what: "slug".into() }));
     tx.commit().unwrap();
     let tx = db.read().unwrap();
     assert_eq!(tx.account(a.id).unwrap(), Some(a.clone()));
@@ -273,32 +216,16 @@ pub fn sequences_per_account(db: &dyn Database) {
 
 pub fn transactions_commit_or_nothing(db: &dyn Database) {
     let f = Fixture::new(db);
-    let mut u = db
-        .read()
-        .unwrap()
-        .user(f.account, UserId(1))
-        .unwrap()
-        .unwrap();
+    let mut u = db.read().unwrap().user(f.account, UserId(1)).unwrap().unwrap();
     u.text.insert(UserField::WorkPosition, "Chief".into());
     {
         let mut tx = db.write().unwrap();
         tx.update_user(&u).unwrap();
-        assert_eq!(
-            tx.user(f.account, UserId(1))
-                .unwrap()
-                .unwrap()
-                .text(UserField::WorkPosition),
-            "Chief"
-        );
+        assert_eq!(tx.user(f.account, UserId(1)).unwrap().unwrap().text(UserField::WorkPosition), "Chief");
         // dropped without commit
     }
     assert_eq!(
-        db.read()
-            .unwrap()
-            .user(f.account, UserId(1))
-            .unwrap()
-            .unwrap()
-            .text(UserField::WorkPosition),
+        db.read().unwrap().user(f.account, UserId(1)).unwrap().unwrap().text(UserField::WorkPosition),
         ""
     );
     let mut ro = db.read().unwrap();
@@ -310,22 +237,10 @@ pub fn transactions_commit_or_nothing(db: &dyn Database) {
     let mut tx = db.write().unwrap();
     tx.update_user(&u).unwrap();
     tx.commit().unwrap();
-    assert_eq!(
-        snapshot
-            .user(f.account, UserId(1))
-            .unwrap()
-            .unwrap()
-            .text(UserField::WorkPosition),
-        ""
-    );
+    assert_eq!(snapshot.user(f.account, UserId(1)).unwrap().unwrap().text(UserField::WorkPosition), "");
     drop(snapshot);
     assert_eq!(
-        db.read()
-            .unwrap()
-            .user(f.account, UserId(1))
-            .unwrap()
-            .unwrap()
-            .text(UserField::WorkPosition),
+        db.read().unwrap().user(f.account, UserId(1)).unwrap().unwrap().text(UserField::WorkPosition),
         "Chief"
     );
 }
@@ -367,19 +282,10 @@ pub fn user_round_trip_every_field(db: &dyn Database) {
     let tx = db.read().unwrap();
     assert_eq!(tx.user(f.account, u.id).unwrap(), Some(u.clone()));
     assert_eq!(tx.user(f.account, UserId(999)).unwrap(), None);
-    assert_eq!(
-        tx.user_by_email(f.account, "person7@example.com").unwrap(),
-        Some(u.id)
-    );
-    assert_eq!(
-        tx.user_by_email(f.account, "nobody@example.com").unwrap(),
-        None
-    );
+    assert_eq!(tx.user_by_email(f.account, "person7@example.com").unwrap(), Some(u.id));
+    assert_eq!(tx.user_by_email(f.account, "nobody@example.com").unwrap(), None);
     assert_eq!(tx.department_members(f.account, d2).unwrap(), vec![u.id]);
-    assert_eq!(
-        tx.department_members(f.account, DepartmentId(1)).unwrap(),
-        vec![UserId(1), u.id]
-    );
+    assert_eq!(tx.department_members(f.account, DepartmentId(1)).unwrap(), vec![UserId(1), u.id]);
     assert_eq!(tx.count_active_admins(f.account).unwrap(), 1);
     drop(tx);
     // Clearing fields and moving departments round-trips too.
@@ -394,14 +300,8 @@ pub fn user_round_trip_every_field(db: &dyn Database) {
     tx.commit().unwrap();
     let tx = db.read().unwrap();
     assert_eq!(tx.user(f.account, u.id).unwrap(), Some(v));
-    assert_eq!(
-        tx.department_members(f.account, DepartmentId(1)).unwrap(),
-        vec![UserId(1)]
-    );
-    assert_eq!(
-        tx.user_by_email(f.account, "person7@example.com").unwrap(),
-        None
-    );
+    assert_eq!(tx.department_members(f.account, DepartmentId(1)).unwrap(), vec![UserId(1)]);
+    assert_eq!(tx.user_by_email(f.account, "person7@example.com").unwrap(), None);
 }
 
 pub fn user_email_unique(db: &dyn Database) {
@@ -412,22 +312,10 @@ pub fn user_email_unique(db: &dyn Database) {
     drop(tx);
     dup.id = UserId(50);
     let mut tx = db.write().unwrap();
-    assert_eq!(
-        tx.insert_user(&dup),
-        Err(StoreError::UniqueViolation {
-            what: "EMAIL".into()
-        })
-    );
+    assert_eq!(tx.insert_user(&dup), Err(StoreError::UniqueViolation { what: "EMAIL".into() }));
     let mut admin = tx.user(f.account, UserId(1)).unwrap().unwrap();
-    admin
-        .text
-        .insert(UserField::Email, dup.text(UserField::Email).to_string());
-    assert_eq!(
-        tx.update_user(&admin),
-        Err(StoreError::UniqueViolation {
-            what: "EMAIL".into()
-        })
-    );
+    admin.text.insert(UserField::Email, dup.text(UserField::Email).to_string());
+    assert_eq!(tx.update_user(&admin), Err(StoreError::UniqueViolation { what: "EMAIL".into() }));
     // The same email in another account is fine.
     drop(tx);
     let g = Fixture::with_slug(db, "globex");
@@ -450,10 +338,7 @@ pub fn bulk_insert(db: &dyn Database) {
                 (UserField::LastName, Value::text("Loader")),
                 (UserField::Email, Value::text(format!("bulk{i}@acme.test"))),
                 (UserField::WorkPosition, Value::text("Clerk")),
-                (
-                    UserField::UfDepartment,
-                    Value::IntList(vec![i64::from(d.0)]),
-                ),
+                (UserField::UfDepartment, Value::IntList(vec![i64::from(d.0)])),
             ])
             .unwrap(),
             workgroups: vec![],
@@ -462,25 +347,14 @@ pub fn bulk_insert(db: &dyn Database) {
     let ids = users::create_users_bulk(f.ctx(), &f.admin, rows.clone()).unwrap();
     assert_eq!(ids.len(), 120);
     assert_eq!(ids[0], UserId(2));
-    assert_eq!(
-        db.read()
-            .unwrap()
-            .department_members(f.account, d)
-            .unwrap()
-            .len(),
-        120
-    );
+    assert_eq!(db.read().unwrap().department_members(f.account, d).unwrap().len(), 120);
     let u = db.read().unwrap().user(f.account, ids[5]).unwrap().unwrap();
     assert_eq!(u.text(UserField::Name), "Bulk5");
     // Bulk-loaded users are searchable like any other.
     let q = f.query(UserFilter::default().with_find("bulk57").unwrap());
     assert_eq!(f.ids_of(Audience::Everyone, &q), vec![ids[57].0]);
     let q = f.query(UserFilter::default().with_find("bulk5").unwrap());
-    assert_eq!(
-        f.ids_of(Audience::Everyone, &q).len(),
-        11,
-        "bulk5 and bulk50..59"
-    );
+    assert_eq!(f.ids_of(Audience::Everyone, &q).len(), 11, "bulk5 and bulk50..59");
     // A bad row anywhere writes nothing.
     let mut bad = rows[..3].to_vec();
     bad[2].fields = patch(&[
@@ -490,14 +364,7 @@ pub fn bulk_insert(db: &dyn Database) {
     ]);
     let err = users::create_users_bulk(f.ctx(), &f.admin, bad).unwrap_err();
     assert!(matches!(err, CoreError::Conflict { .. }), "{err:?}");
-    assert_eq!(
-        db.read()
-            .unwrap()
-            .department_members(f.account, d)
-            .unwrap()
-            .len(),
-        120
-    );
+    assert_eq!(db.read().unwrap().department_members(f.account, d).unwrap().len(), 120);
 }
 
 pub fn departments_round_trip(db: &dyn Database) {
@@ -517,27 +384,24 @@ pub fn departments_round_trip(db: &dyn Database) {
     let mut tx = db.write().unwrap();
     tx.insert_department(&d).unwrap();
     tx.commit().unwrap();
-    assert_eq!(
-        db.read().unwrap().department(f.account, d.id).unwrap(),
-        Some(d.clone())
-    );
+    assert_eq!(db.read().unwrap().department(f.account, d.id).unwrap(), Some(d.clone()));
+    let tx = db.read().unwrap();
+    assert_eq!(tx.child_departments(f.account, root.id).unwrap(), vec![d.clone()]);
+    assert_eq!(tx.child_departments(f.account, d.id).unwrap(), vec![]);
+    assert_eq!(tx.departments_headed_by(f.account, UserId(1)).unwrap(), vec![d.clone()]);
+    assert_eq!(tx.departments_headed_by(f.account, UserId(2)).unwrap(), vec![]);
+    drop(tx);
     let mut e = d.clone();
     e.head = None;
     e.name = "Neun".into();
     let mut tx = db.write().unwrap();
     tx.update_department(&e).unwrap();
     tx.commit().unwrap();
-    assert_eq!(
-        db.read().unwrap().departments(f.account).unwrap(),
-        vec![root.clone(), e]
-    );
+    assert_eq!(db.read().unwrap().departments(f.account).unwrap(), vec![root.clone(), e]);
     let mut tx = db.write().unwrap();
     tx.delete_department(f.account, d.id).unwrap();
     tx.commit().unwrap();
-    assert_eq!(
-        db.read().unwrap().departments(f.account).unwrap(),
-        vec![root]
-    );
+    assert_eq!(db.read().unwrap().departments(f.account).unwrap(), vec![root]);
 }
 
 pub fn workgroup_membership(db: &dyn Database) {
@@ -600,13 +464,7 @@ fn filter_fixture(db: &dyn Database) -> (Fixture<'_>, [u32; 3], DepartmentId) {
             (UserField::PersonalCity, "Berlin"),
         ]),
     );
-    set(
-        b,
-        patch(&[
-            (UserField::PersonalBirthday, "1985-06-30"),
-            (UserField::WorkPosition, "Engineer"),
-        ]),
-    );
+    set(b, patch(&[(UserField::PersonalBirthday, "1985-06-30"), (UserField::WorkPosition, "Engineer")]));
     set(
         c,
         patch(&[
@@ -629,41 +487,15 @@ pub fn filters_every_operator(db: &dyn Database) {
     assert_eq!(all(cond(F::LastName, Op::Ge, t("Berg"))), vec![a, c]);
     assert_eq!(all(cond(F::LastName, Op::Lt, t("Berg"))), vec![1, b]);
     assert_eq!(all(cond(F::LastName, Op::Le, t("Adams"))), vec![b]);
-    assert_eq!(
-        all(cond(F::WorkPosition, Op::Contains, t("SALES"))),
-        vec![a, c]
-    );
-    assert_eq!(
-        all(cond(F::WorkPosition, Op::NotContains, t("sales"))),
-        vec![1, b]
-    );
-    assert_eq!(
-        all(cond(F::WorkPosition, Op::Like, t("sales%"))),
-        vec![a, c]
-    );
+    assert_eq!(all(cond(F::WorkPosition, Op::Contains, t("SALES"))), vec![a, c]);
+    assert_eq!(all(cond(F::WorkPosition, Op::NotContains, t("sales"))), vec![1, b]);
+    assert_eq!(all(cond(F::WorkPosition, Op::Like, t("sales%"))), vec![a, c]);
     assert_eq!(all(cond(F::WorkPosition, Op::Like, t("%er"))), vec![a, b]);
+    assert_eq!(all(cond(F::WorkPosition, Op::NotLike, t("%er"))), vec![1, c]);
+    assert_eq!(all(cond(F::WorkPosition, Op::Contains, t("50%_"))), Vec::<u32>::new());
+    assert_eq!(all(cond(F::Name, Op::In, Value::TextList(vec!["Anna".into(), "Carl".into()]))), vec![a, c]);
     assert_eq!(
-        all(cond(F::WorkPosition, Op::NotLike, t("%er"))),
-        vec![1, c]
-    );
-    assert_eq!(
-        all(cond(F::WorkPosition, Op::Contains, t("50%_"))),
-        Vec::<u32>::new()
-    );
-    assert_eq!(
-        all(cond(
-            F::Name,
-            Op::In,
-            Value::TextList(vec!["Anna".into(), "Carl".into()])
-        )),
-        vec![a, c]
-    );
-    assert_eq!(
-        all(cond(
-            F::Name,
-            Op::NotIn,
-            Value::TextList(vec!["Anna".into(), "Carl".into()])
-        )),
+        all(cond(F::Name, Op::NotIn, Value::TextList(vec!["Anna".into(), "Carl".into()]))),
         vec![1, b]
     );
     // Empty text is a value: equal to "", and below every other string.
@@ -671,35 +503,13 @@ pub fn filters_every_operator(db: &dyn Database) {
     assert_eq!(all(cond(F::PersonalCity, Op::Ne, t(""))), vec![a, c]);
     assert_eq!(all(cond(F::PersonalCity, Op::Lt, t("Bonn"))), vec![1, a, b]);
     assert_eq!(all(cond(F::Id, Op::Gt, t("2"))), vec![b, c]);
-    assert_eq!(
-        all(cond(F::Id, Op::In, Value::IntList(vec![1, i64::from(c)]))),
-        vec![1, c]
-    );
-    assert_eq!(
-        all(cond(
-            F::Id,
-            Op::NotIn,
-            Value::IntList(vec![1, i64::from(c)])
-        )),
-        vec![a, b]
-    );
+    assert_eq!(all(cond(F::Id, Op::In, Value::IntList(vec![1, i64::from(c)]))), vec![1, c]);
+    assert_eq!(all(cond(F::Id, Op::NotIn, Value::IntList(vec![1, i64::from(c)]))), vec![a, b]);
     assert_eq!(all(cond(F::Id, Op::Le, t("2"))), vec![1, a]);
-    assert_eq!(
-        all(cond(F::PersonalBirthday, Op::Lt, t("1989-01-01"))),
-        vec![b]
-    );
-    assert_eq!(
-        all(cond(F::PersonalBirthday, Op::Ge, t("1985-06-30"))),
-        vec![a, b]
-    );
-    assert_eq!(
-        all(cond(F::PersonalBirthday, Op::Eq, t("1990-01-01"))),
-        vec![a]
-    );
-    assert_eq!(
-        all(cond(F::PersonalBirthday, Op::Ne, t("1990-01-01"))),
-        vec![1, b, c]
-    );
+    assert_eq!(all(cond(F::PersonalBirthday, Op::Lt, t("1989-01-01"))), vec![b]);
+    assert_eq!(all(cond(F::PersonalBirthday, Op::Ge, t("1985-06-30"))), vec![a, b]);
+    assert_eq!(all(cond(F::PersonalBirthday, Op::Eq, t("1990-01-01"))), vec![a]);
+    assert_eq!(all(cond(F::PersonalBirthday, Op::Ne, t("1990-01-01"))), vec![1, b, c]);
     assert_eq!(
         all(cond(
             F::PersonalBirthday,
@@ -708,57 +518,29 @@ pub fn filters_every_operator(db: &dyn Database) {
         )),
         vec![b]
     );
-    assert_eq!(
-        all(cond(F::DateRegister, Op::Ge, t("2026-01-02"))),
-        vec![1, a, b, c]
-    );
-    assert_eq!(
-        all(cond(
-            F::DateRegister,
-            Op::Gt,
-            t("2026-01-02T03:04:05+00:00")
-        )),
-        Vec::<u32>::new()
-    );
+    assert_eq!(all(cond(F::DateRegister, Op::Ge, t("2026-01-02"))), vec![1, a, b, c]);
+    assert_eq!(all(cond(F::DateRegister, Op::Gt, t("2026-01-02T03:04:05+00:00"))), Vec::<u32>::new());
     let dep = d.0.to_string();
     assert_eq!(all(cond(F::UfDepartment, Op::Eq, t(&dep))), vec![b, c]);
-    assert_eq!(
-        all(cond(F::UfDepartment, Op::In, Value::IntList(vec![1]))),
-        vec![1, a, c]
-    );
+    assert_eq!(all(cond(F::UfDepartment, Op::In, Value::IntList(vec![1]))), vec![1, a, c]);
     assert_eq!(all(cond(F::UfDepartment, Op::Ne, t(&dep))), vec![1, a]);
     assert_eq!(all(cond(F::Active, Op::Eq, t("Y"))), vec![1, a, b]);
     assert_eq!(all(cond(F::Active, Op::Eq, t("false"))), vec![c]);
-    assert_eq!(
-        all(cond(F::UserType, Op::Eq, t("employee"))),
-        vec![1, a, b, c]
-    );
-    assert_eq!(
-        all(cond(F::UserType, Op::Eq, t("extranet"))),
-        Vec::<u32>::new()
-    );
+    assert_eq!(all(cond(F::UserType, Op::Eq, t("employee"))), vec![1, a, b, c]);
+    assert_eq!(all(cond(F::UserType, Op::Eq, t("extranet"))), Vec::<u32>::new());
     assert_eq!(all(cond(F::IsOnline, Op::Eq, t("Y"))), Vec::<u32>::new());
     // Conditions combine with AND.
-    let both =
-        only(cond(F::WorkPosition, Op::Contains, t("sales"))).and(cond(F::Active, Op::Eq, t("Y")));
+    let both = only(cond(F::WorkPosition, Op::Contains, t("sales"))).and(cond(F::Active, Op::Eq, t("Y")));
     assert_eq!(f.ids_of(Audience::Everyone, &f.query(both)), vec![a]);
     // IS_ONLINE follows the last activity.
-    let mut u = db
-        .read()
-        .unwrap()
-        .user(f.account, UserId(b))
-        .unwrap()
-        .unwrap();
+    let mut u = db.read().unwrap().user(f.account, UserId(b)).unwrap().unwrap();
     u.last_activity = Some(f.clock.now() - Duration::minutes(5));
     let mut tx = db.write().unwrap();
     tx.update_user(&u).unwrap();
     tx.commit().unwrap();
     assert_eq!(all(cond(F::IsOnline, Op::Eq, t("Y"))), vec![b]);
     assert_eq!(all(cond(F::IsOnline, Op::Eq, t("N"))), vec![1, a, c]);
-    assert_eq!(
-        all(cond(F::LastActivityDate, Op::Gt, t("2020-01-01"))),
-        vec![b]
-    );
+    assert_eq!(all(cond(F::LastActivityDate, Op::Gt, t("2020-01-01"))), vec![b]);
 }
 
 pub fn sort_and_offset_paging(db: &dyn Database) {
@@ -771,15 +553,9 @@ pub fn sort_and_offset_paging(db: &dyn Database) {
     let mut q = f.query(UserFilter::default());
     q.sort = vec![SortKey::new(UserField::LastName, false).unwrap()];
     // Ties fall back to ID; the admin's "Admin" sorts first.
-    assert_eq!(
-        f.ids_of(Audience::Everyone, &q),
-        vec![1, ids[1], ids[3], ids[4], ids[2], ids[0]]
-    );
+    assert_eq!(f.ids_of(Audience::Everyone, &q), vec![1, ids[1], ids[3], ids[4], ids[2], ids[0]]);
     q.sort = vec![SortKey::new(UserField::LastName, true).unwrap()];
-    assert_eq!(
-        f.ids_of(Audience::Everyone, &q),
-        vec![ids[0], ids[2], ids[4], ids[1], ids[3], 1]
-    );
+    assert_eq!(f.ids_of(Audience::Everyone, &q), vec![ids[0], ids[2], ids[4], ids[1], ids[3], 1]);
     assert!(SortKey::new(UserField::UfDepartment, false).is_err());
     // 120 more users: pages of 50 with a total, the last page short.
     for i in 0..120 {
@@ -788,27 +564,16 @@ pub fn sort_and_offset_paging(db: &dyn Database) {
     let mut q = f.query(only(cond(UserField::LastName, Op::Eq, Value::text("Many"))));
     let tx = db.read().unwrap();
     let p1 = tx.query_users(f.account, &q, Audience::Everyone).unwrap();
-    assert_eq!(
-        (p1.items.len(), p1.total, p1.next(0)),
-        (50, Some(120), Some(50))
-    );
+    assert_eq!((p1.items.len(), p1.total, p1.next(0)), (50, Some(120), Some(50)));
     q.page = PageRequest::from_start(100).unwrap();
     let p3 = tx.query_users(f.account, &q, Audience::Everyone).unwrap();
-    assert_eq!(
-        (p3.items.len(), p3.total, p3.next(100)),
-        (20, Some(120), None)
-    );
+    assert_eq!((p3.items.len(), p3.total, p3.next(100)), (20, Some(120), None));
     q.page = PageRequest::from_start(-1).unwrap();
     let fast = tx.query_users(f.account, &q, Audience::Everyone).unwrap();
     assert_eq!((fast.items.len(), fast.total), (50, None));
     assert_eq!(fast.items, p1.items);
     q.page = PageRequest::from_start(500).unwrap();
-    assert_eq!(
-        tx.query_users(f.account, &q, Audience::Everyone)
-            .unwrap()
-            .items,
-        vec![]
-    );
+    assert_eq!(tx.query_users(f.account, &q, Audience::Everyone).unwrap().items, vec![]);
 }
 
 pub fn cursor_paging(db: &dyn Database) {
@@ -838,19 +603,10 @@ pub fn quick_search(db: &dyn Database) {
     let a = f.employee("Marta", "Kowalski", &[1]).0;
     let b = f.employee("Mark", "Smith", &[labs.0]).0;
     let c = f.employee("Olga", "Markova", &[1]).0;
-    users::update_user(
-        f.ctx(),
-        &f.admin,
-        UserId(c),
-        &patch(&[(UserField::WorkPosition, "Chief Engineer")]),
-    )
-    .unwrap();
-    let find = |text: &str| {
-        f.ids_of(
-            Audience::Everyone,
-            &f.query(UserFilter::default().with_find(text).unwrap()),
-        )
-    };
+    users::update_user(f.ctx(), &f.admin, UserId(c), &patch(&[(UserField::WorkPosition, "Chief Engineer")]))
+        .unwrap();
+    let find =
+        |text: &str| f.ids_of(Audience::Everyone, &f.query(UserFilter::default().with_find(text).unwrap()));
     assert_eq!(find("mar"), vec![a, b, c]);
     assert_eq!(find("MARK"), vec![b, c]);
     assert_eq!(find("mark smi"), vec![b]);
@@ -864,10 +620,7 @@ pub fn quick_search(db: &dyn Database) {
     // Words match from their start only.
     assert_eq!(find("arta"), Vec::<u32>::new());
     // A department rename is searchable at once; so is a user's move.
-    let p = DepartmentPatch {
-        name: Some("Quantum Lab".into()),
-        ..Default::default()
-    };
+    let p = DepartmentPatch { name: Some("Quantum Lab".into()), ..Default::default() };
     departments::update_department(f.ctx(), &f.admin, labs, p).unwrap();
     assert_eq!(find("research"), Vec::<u32>::new());
     assert_eq!(find("quant"), vec![b]);
@@ -879,21 +632,10 @@ pub fn quick_search(db: &dyn Database) {
     )
     .unwrap();
     assert_eq!(find("quant"), vec![a, b]);
-    users::update_user(
-        f.ctx(),
-        &f.admin,
-        UserId(a),
-        &patch(&[(UserField::Name, "Berta")]),
-    )
-    .unwrap();
+    users::update_user(f.ctx(), &f.admin, UserId(a), &patch(&[(UserField::Name, "Berta")])).unwrap();
     assert_eq!(find("berta"), vec![a]);
-    users::update_user(
-        f.ctx(),
-        &f.admin,
-        UserId(a),
-        &patch(&[(UserField::LastName, "Müller-Łódź")]),
-    )
-    .unwrap();
+    users::update_user(f.ctx(), &f.admin, UserId(a), &patch(&[(UserField::LastName, "Müller-Łódź")]))
+        .unwrap();
     assert_eq!(find("muller lodz"), vec![a], "diacritics fold");
     assert_eq!(find("marta"), vec![a], "still found by the email address");
     // FIND counts and pages like any other filter, and combines with conditions.
@@ -909,24 +651,15 @@ pub fn quick_search(db: &dyn Database) {
         Op::Eq,
         Value::text("Zelda7"),
     ));
-    assert_eq!(
-        tx.query_users(f.account, &f.query(narrowed), Audience::Everyone)
-            .unwrap()
-            .total,
-        Some(1)
-    );
+    assert_eq!(tx.query_users(f.account, &f.query(narrowed), Audience::Everyone).unwrap().total, Some(1));
 }
 
 pub fn visibility(db: &dyn Database) {
     let f = Fixture::new(db);
     let emp = f.employee("Eve", "Emp", &[1]);
     let other = f.employee("Oli", "Other", &[1]);
-    let g1 = workgroups::create_workgroup(f.ctx(), &f.admin, "Partners")
-        .unwrap()
-        .id;
-    let g2 = workgroups::create_workgroup(f.ctx(), &f.admin, "Vendors")
-        .unwrap()
-        .id;
+    let g1 = workgroups::create_workgroup(f.ctx(), &f.admin, "Partners").unwrap().id;
+    let g2 = workgroups::create_workgroup(f.ctx(), &f.admin, "Vendors").unwrap().id;
     workgroups::add_workgroup_member(f.ctx(), &f.admin, g1, emp).unwrap();
     let x1 = f.extranet("Xena", &[g1]);
     let x2 = f.extranet("Xavi", &[g2]);
@@ -935,10 +668,7 @@ pub fn visibility(db: &dyn Database) {
         &f.admin,
         NewUser {
             role: Role::Integrator,
-            fields: patch(&[
-                (UserField::Email, "i@partner.test"),
-                (UserField::UfDepartment, "1"),
-            ]),
+            fields: patch(&[(UserField::Email, "i@partner.test"), (UserField::UfDepartment, "1")]),
             workgroups: vec![],
         },
     )
@@ -946,48 +676,36 @@ pub fn visibility(db: &dyn Database) {
     .id;
     let q = f.query(UserFilter::default());
     let ids = |a: Audience| f.ids_of(a, &q);
-    assert_eq!(
-        ids(Audience::Everyone),
-        vec![1, emp.0, other.0, x1.0, x2.0, integ.0]
-    );
-    assert_eq!(
-        ids(Audience::Intranet { viewer: emp }),
-        vec![1, emp.0, other.0, x1.0]
-    );
-    assert_eq!(
-        ids(Audience::Intranet { viewer: other }),
-        vec![1, emp.0, other.0]
-    );
-    assert_eq!(
-        ids(Audience::Intranet { viewer: integ }),
-        vec![1, emp.0, other.0, integ.0]
-    );
+    assert_eq!(ids(Audience::Everyone), vec![1, emp.0, other.0, x1.0, x2.0, integ.0]);
+    assert_eq!(ids(Audience::Intranet { viewer: emp }), vec![1, emp.0, other.0, x1.0]);
+    assert_eq!(ids(Audience::Intranet { viewer: other }), vec![1, emp.0, other.0]);
+    assert_eq!(ids(Audience::Intranet { viewer: integ }), vec![1, emp.0, other.0, integ.0]);
     assert_eq!(ids(Audience::Extranet { viewer: x1 }), vec![emp.0, x1.0]);
     assert_eq!(ids(Audience::Extranet { viewer: x2 }), vec![x2.0]);
-    // Counts and FIND honour visibility too.
+    // Counts and FIND honour visibility too, and so does filtering a list of IDs.
     let tx = db.read().unwrap();
-    let counted = tx
-        .query_users(f.account, &q, Audience::Intranet { viewer: other })
-        .unwrap();
+    let every = [UserId(999), integ, x2, x1, other, emp, UserId(1), x1];
+    assert_eq!(
+        tx.visible_users(f.account, &every, Audience::Everyone).unwrap(),
+        vec![UserId(1), emp, other, x1, x2, integ]
+    );
+    assert_eq!(
+        tx.visible_users(f.account, &every, Audience::Intranet { viewer: emp }).unwrap(),
+        vec![UserId(1), emp, other, x1]
+    );
+    assert_eq!(
+        tx.visible_users(f.account, &every, Audience::Extranet { viewer: x1 }).unwrap(),
+        vec![emp, x1]
+    );
+    let counted = tx.query_users(f.account, &q, Audience::Intranet { viewer: other }).unwrap();
     assert_eq!(counted.total, Some(3));
     let fq = f.query(UserFilter::default().with_find("x").unwrap());
-    assert_eq!(
-        tx.query_users(f.account, &fq, Audience::Intranet { viewer: emp })
-            .unwrap()
-            .total,
-        Some(1)
-    );
-    assert_eq!(
-        tx.query_users(f.account, &fq, Audience::Everyone)
-            .unwrap()
-            .total,
-        Some(2)
-    );
+    assert_eq!(tx.query_users(f.account, &fq, Audience::Intranet { viewer: emp }).unwrap().total, Some(1));
+    assert_eq!(tx.query_users(f.account, &fq, Audience::Everyone).unwrap().total, Some(2));
     drop(tx);
     // Through the use case, an invisible user is "not found", exactly like a missing one.
     let as_other = f.actor(other, &[Scope::User]);
-    let missing =
-        users::get_user(f.ctx(), &as_other, UserId(999), &Select::All, false).unwrap_err();
+    let missing = users::get_user(f.ctx(), &as_other, UserId(999), &Select::All, false).unwrap_err();
     let hidden = users::get_user(f.ctx(), &as_other, x1, &Select::All, false).unwrap_err();
     assert_eq!(
         format!("{missing:?}").replace("999", "N"),
@@ -1011,11 +729,7 @@ pub fn accounts_are_isolated(db: &dyn Database) {
         let page = tx.query_users(fx.account, &q, Audience::Everyone).unwrap();
         assert_eq!(page.total, Some(1));
         assert!(page.items.iter().all(|u| u.account == fx.account));
-        assert!(tx
-            .departments(fx.account)
-            .unwrap()
-            .iter()
-            .all(|d| d.account == fx.account));
+        assert!(tx.departments(fx.account).unwrap().iter().all(|d| d.account == fx.account));
         assert_ne!(fx.account, other.account);
     }
     drop(tx);
@@ -1023,13 +737,8 @@ pub fn accounts_are_isolated(db: &dyn Database) {
     let gd = g.dept("Globex Only", 1);
     let err = departments::get_department(f.ctx(), &f.admin, gd).unwrap_err();
     assert!(matches!(err, CoreError::NotFound { .. }));
-    let err = users::update_user(
-        f.ctx(),
-        &f.admin,
-        UserId(99),
-        &patch(&[(UserField::Name, "X")]),
-    )
-    .unwrap_err();
+    let err =
+        users::update_user(f.ctx(), &f.admin, UserId(99), &patch(&[(UserField::Name, "X")])).unwrap_err();
     assert!(matches!(err, CoreError::NotFound { .. }));
 }
 
@@ -1038,43 +747,19 @@ pub fn accounts_are_isolated(db: &dyn Database) {
 pub fn uc_bootstrap_account(db: &dyn Database) {
     let f = Fixture::new(db);
     let acct = accounts::get_account(f.ctx(), &f.admin).unwrap();
-    assert_eq!(
-        (acct.slug.as_str(), acct.name.as_str(), acct.renamed),
-        ("acme", "acme Inc", false)
-    );
-    let admin = db
-        .read()
-        .unwrap()
-        .user(f.account, UserId(1))
-        .unwrap()
-        .unwrap();
+    assert_eq!((acct.slug.as_str(), acct.name.as_str(), acct.renamed), ("acme", "acme Inc", false));
+    let admin = db.read().unwrap().user(f.account, UserId(1)).unwrap().unwrap();
     assert_eq!(
         (admin.role, admin.departments.as_slice(), admin.active),
         (Role::Administrator, &[DepartmentId(1)][..], true)
     );
-    let dup = CreateAccountRequest {
-        slug: "acme".into(),
-        name: "Again".into(),
-        admin: UserPatch::default(),
-    };
-    assert!(matches!(
-        accounts::create_account(f.ctx(), dup),
-        Err(CoreError::Conflict { .. })
-    ));
-    let bad = CreateAccountRequest {
-        slug: "Not A Slug".into(),
-        name: "x".into(),
-        admin: UserPatch::default(),
-    };
-    assert!(matches!(
-        accounts::create_account(f.ctx(), bad),
-        Err(CoreError::Validation { .. })
-    ));
+    let dup = CreateAccountRequest { slug: "acme".into(), name: "Again".into(), admin: UserPatch::default() };
+    assert!(matches!(accounts::create_account(f.ctx(), dup), Err(CoreError::Conflict { .. })));
+    let bad =
+        CreateAccountRequest { slug: "Not A Slug".into(), name: "x".into(), admin: UserPatch::default() };
+    assert!(matches!(accounts::create_account(f.ctx(), bad), Err(CoreError::Validation { .. })));
     assert_eq!(accounts::list_accounts(f.ctx()).unwrap().len(), 1);
-    assert_eq!(
-        accounts::find_account(f.ctx(), "acme").unwrap().id,
-        f.account
-    );
+    assert_eq!(accounts::find_account(f.ctx(), "acme").unwrap().id, f.account);
     assert!(accounts::find_account(f.ctx(), "nope").is_err());
 }
 
@@ -1082,24 +767,11 @@ pub fn uc_account_rename_and_settings(db: &dyn Database) {
     let f = Fixture::new(db);
     let emp = f.employee("Eve", "Emp", &[1]);
     let as_emp = f.actor(emp, &[Scope::User]);
-    assert!(matches!(
-        accounts::rename_account(f.ctx(), &as_emp, "Mine"),
-        Err(CoreError::Forbidden { .. })
-    ));
+    assert!(matches!(accounts::rename_account(f.ctx(), &as_emp, "Mine"), Err(CoreError::Forbidden { .. })));
+    assert_eq!(accounts::rename_account(f.ctx(), &f.admin, "  Acme Corp ").unwrap().name, "Acme Corp");
+    assert!(matches!(accounts::rename_account(f.ctx(), &f.admin, "Again"), Err(CoreError::Conflict { .. })));
     assert_eq!(
-        accounts::rename_account(f.ctx(), &f.admin, "  Acme Corp ")
-            .unwrap()
-            .name,
-        "Acme Corp"
-    );
-    assert!(matches!(
-        accounts::rename_account(f.ctx(), &f.admin, "Again"),
-        Err(CoreError::Conflict { .. })
-    ));
-    assert_eq!(
-        accounts::rename_account(f.ctx(), &Actor::operator(f.account), "Operator may")
-            .unwrap()
-            .name,
+        accounts::rename_account(f.ctx(), &Actor::operator(f.account), "Operator may").unwrap().name,
         "Operator may"
     );
     let s = AccountSettings {
@@ -1107,17 +779,9 @@ pub fn uc_account_rename_and_settings(db: &dyn Database) {
         greeting: " Hi ".into(),
         ..Default::default()
     };
-    let saved = accounts::update_account_settings(f.ctx(), &f.admin, s)
-        .unwrap()
-        .settings;
-    assert_eq!(
-        (saved.whitelisted_domains, saved.greeting.as_str()),
-        (vec!["acme.test".to_string()], "Hi")
-    );
-    let bad = AccountSettings {
-        whitelisted_domains: vec!["not a domain".into()],
-        ..Default::default()
-    };
+    let saved = accounts::update_account_settings(f.ctx(), &f.admin, s).unwrap().settings;
+    assert_eq!((saved.whitelisted_domains, saved.greeting.as_str()), (vec!["acme.test".to_string()], "Hi"));
+    let bad = AccountSettings { whitelisted_domains: vec!["not a domain".into()], ..Default::default() };
     assert!(matches!(
         accounts::update_account_settings(f.ctx(), &f.admin, bad),
         Err(CoreError::Validation { .. })
@@ -1125,20 +789,11 @@ pub fn uc_account_rename_and_settings(db: &dyn Database) {
     // Invite policy: employees may create users only when everyone may invite.
     let new = || NewUser {
         role: Role::Employee,
-        fields: patch(&[
-            (UserField::Email, "n@acme.test"),
-            (UserField::UfDepartment, "1"),
-        ]),
+        fields: patch(&[(UserField::Email, "n@acme.test"), (UserField::UfDepartment, "1")]),
         workgroups: vec![],
     };
-    assert!(matches!(
-        users::create_user(f.ctx(), &as_emp, new()),
-        Err(CoreError::Forbidden { .. })
-    ));
-    let open = AccountSettings {
-        invite_policy: InvitePolicy::Everyone,
-        ..Default::default()
-    };
+    assert!(matches!(users::create_user(f.ctx(), &as_emp, new()), Err(CoreError::Forbidden { .. })));
+    let open = AccountSettings { invite_policy: InvitePolicy::Everyone, ..Default::default() };
     accounts::update_account_settings(f.ctx(), &f.admin, open).unwrap();
     assert!(users::create_user(f.ctx(), &as_emp, new()).is_ok());
 }
@@ -1146,99 +801,35 @@ pub fn uc_account_rename_and_settings(db: &dyn Database) {
 pub fn uc_create_user_rules(db: &dyn Database) {
     let f = Fixture::new(db);
     let mk = |role, pairs: &[(UserField, &str)], groups: Vec<WorkgroupId>| {
-        users::create_user(
-            f.ctx(),
-            &f.admin,
-            NewUser {
-                role,
-                fields: patch(pairs),
-                workgroups: groups,
-            },
-        )
+        users::create_user(f.ctx(), &f.admin, NewUser { role, fields: patch(pairs), workgroups: groups })
     };
     let err = mk(Role::Employee, &[(UserField::Email, "a@acme.test")], vec![]).unwrap_err();
-    assert!(
-        matches!(&err, CoreError::Validation { field, .. } if field == "UF_DEPARTMENT"),
-        "{err:?}"
-    );
-    let err = mk(
-        Role::Employee,
-        &[
-            (UserField::Email, "a@acme.test"),
-            (UserField::UfDepartment, "77"),
-        ],
-        vec![],
-    )
-    .unwrap_err();
-    assert!(
-        matches!(&err, CoreError::Validation { field, .. } if field == "UF_DEPARTMENT"),
-        "{err:?}"
-    );
+    assert!(matches!(&err, CoreError::Validation { field, .. } if field == "UF_DEPARTMENT"), "{err:?}");
+    let err =
+        mk(Role::Employee, &[(UserField::Email, "a@acme.test"), (UserField::UfDepartment, "77")], vec![])
+            .unwrap_err();
+    assert!(matches!(&err, CoreError::Validation { field, .. } if field == "UF_DEPARTMENT"), "{err:?}");
     let err = mk(Role::Employee, &[(UserField::UfDepartment, "1")], vec![]).unwrap_err();
-    assert!(
-        matches!(&err, CoreError::Validation { field, .. } if field == "EMAIL"),
-        "{err:?}"
-    );
-    let ok = mk(
-        Role::Employee,
-        &[
-            (UserField::Email, "A@Acme.test"),
-            (UserField::UfDepartment, "1"),
-        ],
-        vec![],
-    )
-    .unwrap();
+    assert!(matches!(&err, CoreError::Validation { field, .. } if field == "EMAIL"), "{err:?}");
+    let ok = mk(Role::Employee, &[(UserField::Email, "A@Acme.test"), (UserField::UfDepartment, "1")], vec![])
+        .unwrap();
     assert_eq!(ok.text(UserField::Email), "a@acme.test");
-    let err = mk(
-        Role::Employee,
-        &[
-            (UserField::Email, "a@acme.test"),
-            (UserField::UfDepartment, "1"),
-        ],
-        vec![],
-    )
-    .unwrap_err();
-    assert!(
-        matches!(&err, CoreError::Conflict { field, .. } if field == "EMAIL"),
-        "{err:?}"
-    );
+    let err =
+        mk(Role::Employee, &[(UserField::Email, "a@acme.test"), (UserField::UfDepartment, "1")], vec![])
+            .unwrap_err();
+    assert!(matches!(&err, CoreError::Conflict { field, .. } if field == "EMAIL"), "{err:?}");
     // External users: a workgroup is required, departments are refused, the group turns external.
     let err = mk(Role::Extranet, &[(UserField::Email, "x@p.test")], vec![]).unwrap_err();
-    assert!(
-        matches!(&err, CoreError::Validation { field, .. } if field == "SONET_GROUP_ID"),
-        "{err:?}"
-    );
+    assert!(matches!(&err, CoreError::Validation { field, .. } if field == "SONET_GROUP_ID"), "{err:?}");
     let g = workgroups::create_workgroup(f.ctx(), &f.admin, "Ext").unwrap();
     assert!(!g.external);
-    let err = mk(
-        Role::Extranet,
-        &[
-            (UserField::Email, "x@p.test"),
-            (UserField::UfDepartment, "1"),
-        ],
-        vec![g.id],
-    )
-    .unwrap_err();
-    assert!(
-        matches!(&err, CoreError::Validation { field, .. } if field == "UF_DEPARTMENT"),
-        "{err:?}"
-    );
-    let err = mk(
-        Role::Extranet,
-        &[(UserField::Email, "x@p.test")],
-        vec![WorkgroupId(99)],
-    )
-    .unwrap_err();
-    assert!(
-        matches!(&err, CoreError::Validation { field, .. } if field == "SONET_GROUP_ID"),
-        "{err:?}"
-    );
-    let x = mk(
-        Role::Extranet,
-        &[(UserField::Email, "x@p.test")],
-        vec![g.id],
-    )
-    .unwrap();
+    let err =
+        mk(Role::Extranet, &[(UserField::Email, "x@p.test"), (UserField::UfDepartment, "1")], vec![g.id])
+            .unwrap_err();
+    assert!(matches!(&err, CoreError::Validation { field, .. } if field == "UF_DEPARTMENT"), "{err:?}");
+    let err = mk(Role::Extranet, &[(UserField::Email, "x@p.test")], vec![WorkgroupId(99)]).unwrap_err();
+    assert!(matches!(&err, CoreError::Validation { field, .. } if field == "SONET_GROUP_ID"), "{err:?}");
+    let x = mk(Role::Extranet, &[(UserField::Email, "x@p.test")], vec![g.id]).unwrap();
     let tx = db.read().unwrap();
     assert!(tx.workgroup(f.account, g.id).unwrap().unwrap().external);
     assert_eq!(tx.workgroup_members(f.account, g.id).unwrap(), vec![x.id]);
@@ -1249,25 +840,16 @@ pub fn uc_create_user_rules(db: &dyn Database) {
     accounts::update_account_settings(
         f.ctx(),
         &f.admin,
-        AccountSettings {
-            invite_policy: InvitePolicy::Everyone,
-            ..Default::default()
-        },
+        AccountSettings { invite_policy: InvitePolicy::Everyone, ..Default::default() },
     )
     .unwrap();
     let as_emp = f.actor(ok.id, &[Scope::User]);
     let new = NewUser {
         role: Role::Administrator,
-        fields: patch(&[
-            (UserField::Email, "boss@acme.test"),
-            (UserField::UfDepartment, "1"),
-        ]),
+        fields: patch(&[(UserField::Email, "boss@acme.test"), (UserField::UfDepartment, "1")]),
         workgroups: vec![],
     };
-    assert!(matches!(
-        users::create_user(f.ctx(), &as_emp, new),
-        Err(CoreError::Forbidden { .. })
-    ));
+    assert!(matches!(users::create_user(f.ctx(), &as_emp, new), Err(CoreError::Forbidden { .. })));
 }
 
 pub fn uc_update_user_rules(db: &dyn Database) {
@@ -1280,17 +862,12 @@ pub fn uc_update_user_rules(db: &dyn Database) {
         f.ctx(),
         &as_eve,
         eve,
-        &patch(&[
-            (UserField::WorkPosition, "Lead"),
-            (UserField::PersonalMobile, "+49 170 1234567"),
-        ]),
+        &patch(&[(UserField::WorkPosition, "Lead"), (UserField::PersonalMobile, "+49 170 1234567")]),
     )
     .unwrap();
     assert_eq!(u.text(UserField::WorkPosition), "Lead");
-    for refused in [
-        patch(&[(UserField::Active, "N")]),
-        patch(&[(UserField::UfDepartment, &d.0.to_string())]),
-    ] {
+    for refused in [patch(&[(UserField::Active, "N")]), patch(&[(UserField::UfDepartment, &d.0.to_string())])]
+    {
         assert!(matches!(
             users::update_user(f.ctx(), &as_eve, eve, &refused),
             Err(CoreError::Forbidden { .. })
@@ -1307,86 +884,40 @@ pub fn uc_update_user_rules(db: &dyn Database) {
     ));
     // Bad input changes nothing.
     assert!(UserPatch::parse([(UserField::Name, Value::text("x".repeat(26)))]).is_err());
-    let bobs_email = db
-        .read()
-        .unwrap()
-        .user(f.account, bob)
-        .unwrap()
-        .unwrap()
-        .text(UserField::Email)
-        .to_string();
+    let bobs_email =
+        db.read().unwrap().user(f.account, bob).unwrap().unwrap().text(UserField::Email).to_string();
     let err = users::update_user(
         f.ctx(),
         &as_eve,
         eve,
-        &patch(&[
-            (UserField::Email, &bobs_email),
-            (UserField::Name, "Changed"),
-        ]),
+        &patch(&[(UserField::Email, &bobs_email), (UserField::Name, "Changed")]),
     )
     .unwrap_err();
-    assert!(
-        matches!(&err, CoreError::Conflict { field, .. } if field == "EMAIL"),
-        "{err:?}"
-    );
-    assert_eq!(
-        db.read()
-            .unwrap()
-            .user(f.account, eve)
-            .unwrap()
-            .unwrap()
-            .text(UserField::Name),
-        "Eve"
-    );
-    let err = users::update_user(
-        f.ctx(),
-        &f.admin,
-        bob,
-        &patch(&[(UserField::UfDepartment, "")]),
-    )
-    .unwrap_err();
-    assert!(
-        matches!(&err, CoreError::Validation { field, .. } if field == "UF_DEPARTMENT"),
-        "{err:?}"
-    );
+    assert!(matches!(&err, CoreError::Conflict { field, .. } if field == "EMAIL"), "{err:?}");
+    assert_eq!(db.read().unwrap().user(f.account, eve).unwrap().unwrap().text(UserField::Name), "Eve");
+    let err =
+        users::update_user(f.ctx(), &f.admin, bob, &patch(&[(UserField::UfDepartment, "")])).unwrap_err();
+    assert!(matches!(&err, CoreError::Validation { field, .. } if field == "UF_DEPARTMENT"), "{err:?}");
     // Dismiss and reinstate; a dismissed user's credentials stop working.
     f.clock.advance(Duration::seconds(30));
-    let gone =
-        users::update_user(f.ctx(), &f.admin, bob, &patch(&[(UserField::Active, "N")])).unwrap();
+    let gone = users::update_user(f.ctx(), &f.admin, bob, &patch(&[(UserField::Active, "N")])).unwrap();
     assert!(!gone.active);
     assert_eq!(gone.updated_at, f.clock.now());
     assert!(matches!(
         users::actor_for(f.ctx(), f.account, bob, ScopeSet::all()),
         Err(CoreError::Unauthorized { .. })
     ));
-    assert!(
-        users::update_user(f.ctx(), &f.admin, bob, &patch(&[(UserField::Active, "Y")]))
-            .unwrap()
-            .active
-    );
+    assert!(users::update_user(f.ctx(), &f.admin, bob, &patch(&[(UserField::Active, "Y")])).unwrap().active);
     assert!(users::actor_for(f.ctx(), f.account, bob, ScopeSet::all()).is_ok());
     // The last active administrator cannot be dismissed.
-    let err = users::update_user(
-        f.ctx(),
-        &f.admin,
-        UserId(1),
-        &patch(&[(UserField::Active, "N")]),
-    )
-    .unwrap_err();
-    assert!(
-        matches!(&err, CoreError::Conflict { field, .. } if field == "ACTIVE"),
-        "{err:?}"
-    );
+    let err =
+        users::update_user(f.ctx(), &f.admin, UserId(1), &patch(&[(UserField::Active, "N")])).unwrap_err();
+    assert!(matches!(&err, CoreError::Conflict { field, .. } if field == "ACTIVE"), "{err:?}");
     // An update that changes nothing leaves TIMESTAMP_X alone.
     let before = db.read().unwrap().user(f.account, eve).unwrap().unwrap();
     f.clock.advance(Duration::seconds(30));
-    let same = users::update_user(
-        f.ctx(),
-        &as_eve,
-        eve,
-        &patch(&[(UserField::WorkPosition, "Lead")]),
-    )
-    .unwrap();
+    let same =
+        users::update_user(f.ctx(), &as_eve, eve, &patch(&[(UserField::WorkPosition, "Lead")])).unwrap();
     assert_eq!(same.updated_at, before.updated_at);
 }
 
@@ -1399,49 +930,23 @@ pub fn uc_department_rules(db: &dyn Database) {
         departments::add_department(
             f.ctx(),
             &f.admin,
-            NewDepartment {
-                name: name.into(),
-                parent: parent.map(DepartmentId),
-                sort: None,
-                head: None,
-            },
+            NewDepartment { name: name.into(), parent: parent.map(DepartmentId), sort: None, head: None },
         )
     };
-    assert!(matches!(
-        add("Second root", None),
-        Err(CoreError::Conflict { .. })
-    ));
-    assert!(matches!(
-        add("Orphan", Some(99)),
-        Err(CoreError::Conflict { .. })
-    ));
-    assert!(matches!(
-        add("  ", Some(1)),
-        Err(CoreError::Validation { .. })
-    ));
+    assert!(matches!(add("Second root", None), Err(CoreError::Conflict { .. })));
+    assert!(matches!(add("Orphan", Some(99)), Err(CoreError::Conflict { .. })));
+    assert!(matches!(add("  ", Some(1)), Err(CoreError::Validation { .. })));
     let mv = |id: DepartmentId, parent: u32| {
         departments::update_department(
             f.ctx(),
             &f.admin,
             id,
-            DepartmentPatch {
-                parent: Some(DepartmentId(parent)),
-                ..Default::default()
-            },
+            DepartmentPatch { parent: Some(DepartmentId(parent)), ..Default::default() },
         )
     };
-    assert!(
-        matches!(mv(a, c.0), Err(CoreError::Conflict { .. })),
-        "into own subtree"
-    );
-    assert!(
-        matches!(mv(a, a.0), Err(CoreError::Conflict { .. })),
-        "under itself"
-    );
-    assert!(
-        matches!(mv(DepartmentId(1), a.0), Err(CoreError::Conflict { .. })),
-        "root stays root"
-    );
+    assert!(matches!(mv(a, c.0), Err(CoreError::Conflict { .. })), "into own subtree");
+    assert!(matches!(mv(a, a.0), Err(CoreError::Conflict { .. })), "under itself");
+    assert!(matches!(mv(DepartmentId(1), a.0), Err(CoreError::Conflict { .. })), "root stays root");
     assert!(matches!(mv(a, 99), Err(CoreError::Validation { .. })));
     assert_eq!(mv(c, a.0).unwrap().parent, Some(a));
     // Heads must be intranet users of the account.
@@ -1454,10 +959,7 @@ pub fn uc_department_rules(db: &dyn Database) {
             f.ctx(),
             &f.admin,
             b,
-            DepartmentPatch {
-                head: Some(Some(UserId(u))),
-                ..Default::default()
-            },
+            DepartmentPatch { head: Some(Some(UserId(u))), ..Default::default() },
         )
     };
     assert!(matches!(head(x.0), Err(CoreError::Validation { .. })));
@@ -1465,29 +967,17 @@ pub fn uc_department_rules(db: &dyn Database) {
     assert_eq!(head(1).unwrap().head, Some(UserId(1)));
     // Deleting: not the root, not with children, not with members.
     let del = |id: DepartmentId| departments::delete_department(f.ctx(), &f.admin, id);
-    assert!(matches!(
-        del(DepartmentId(1)),
-        Err(CoreError::Conflict { .. })
-    ));
+    assert!(matches!(del(DepartmentId(1)), Err(CoreError::Conflict { .. })));
     assert!(matches!(del(a), Err(CoreError::Conflict { .. })));
     let m = f.employee("Mem", "Ber", &[b.0]);
     assert!(matches!(del(b), Err(CoreError::Conflict { .. })));
-    users::update_user(
-        f.ctx(),
-        &f.admin,
-        m,
-        &patch(&[(UserField::UfDepartment, "1")]),
-    )
-    .unwrap();
+    users::update_user(f.ctx(), &f.admin, m, &patch(&[(UserField::UfDepartment, "1")])).unwrap();
     del(b).unwrap();
     assert!(matches!(del(b), Err(CoreError::NotFound { .. })));
     // Reading, listing in tree order, filtering, sorting.
     let emp = f.employee("Eve", "Emp", &[1]);
     let as_emp = f.actor(emp, &[Scope::Department]);
-    assert!(matches!(
-        add_as(&f, &as_emp),
-        Err(CoreError::Forbidden { .. })
-    ));
+    assert!(matches!(add_as(&f, &as_emp), Err(CoreError::Forbidden { .. })));
     let no_scope = f.actor(emp, &[Scope::User]);
     assert!(matches!(
         departments::get_department(f.ctx(), &no_scope, a),
@@ -1498,14 +988,10 @@ pub fn uc_department_rules(db: &dyn Database) {
         f.ctx(),
         &f.admin,
         z,
-        DepartmentPatch {
-            sort: Some(100),
-            ..Default::default()
-        },
+        DepartmentPatch { sort: Some(100), ..Default::default() },
     )
     .unwrap();
-    let list =
-        departments::list_departments(f.ctx(), &as_emp, &DepartmentQuery::default()).unwrap();
+    let list = departments::list_departments(f.ctx(), &as_emp, &DepartmentQuery::default()).unwrap();
     let order: Vec<u32> = list.items.iter().map(|d| d.id.0).collect();
     assert_eq!(order, vec![1, z.0, a.0, c.0]);
     assert_eq!(list.total, Some(4));
@@ -1527,12 +1013,7 @@ fn add_as(f: &Fixture<'_>, actor: &Actor) -> Result<Department, CoreError> {
     departments::add_department(
         f.ctx(),
         actor,
-        NewDepartment {
-            name: "X".into(),
-            parent: Some(DepartmentId(1)),
-            sort: None,
-            head: None,
-        },
+        NewDepartment { name: "X".into(), parent: Some(DepartmentId(1)), sort: None, head: None },
     )
 }
 
@@ -1555,11 +1036,7 @@ pub fn uc_supervisors_and_subordinates(db: &dyn Database) {
     let sub = |u: UserId| users::subordinates_of(f.ctx(), &f.admin, u).unwrap();
     assert_eq!(sup(e1), vec![e]);
     assert_eq!(sup(e), vec![h], "a head reports to the next head up");
-    assert_eq!(
-        sup(s1),
-        vec![h],
-        "a department without a head reports to the next head up"
-    );
+    assert_eq!(sup(s1), vec![h], "a department without a head reports to the next head up");
     assert_eq!(sup(both), vec![h, i]);
     assert_eq!(sup(h), Vec::<UserId>::new());
     assert_eq!(sub(h), vec![UserId(1), e, s1, i, both]);
@@ -1579,10 +1056,7 @@ pub fn uc_projection_by_scope(db: &dyn Database) {
         f.ctx(),
         &f.admin,
         eve,
-        &patch(&[
-            (UserField::WorkPhone, "+1 555 0100"),
-            (UserField::PersonalWww, "https://eve.example"),
-        ]),
+        &patch(&[(UserField::WorkPhone, "+1 555 0100"), (UserField::PersonalWww, "https://eve.example")]),
     )
     .unwrap();
     let view = |scopes: &[Scope], select: &Select| {
@@ -1593,33 +1067,20 @@ pub fn uc_projection_by_scope(db: &dyn Database) {
     assert!(brief.get(UserField::Email).is_none());
     assert!(brief.get(UserField::WorkPhone).is_none());
     let basic = view(&[Scope::UserBasic], &Select::All);
-    assert_eq!(
-        basic.get(UserField::WorkPhone),
-        Some(&Value::text("+1 555 0100"))
-    );
+    assert_eq!(basic.get(UserField::WorkPhone), Some(&Value::text("+1 555 0100")));
     assert!(basic.get(UserField::PersonalWww).is_none());
     assert!(basic.get(UserField::LastLogin).is_none());
     let full = view(&[Scope::User], &Select::All);
-    assert_eq!(
-        full.get(UserField::PersonalWww),
-        Some(&Value::text("https://eve.example"))
-    );
+    assert_eq!(full.get(UserField::PersonalWww), Some(&Value::text("https://eve.example")));
     assert_eq!(full.fields.len(), UserField::ALL.len());
     let picked = view(&[Scope::UserBrief], &Select::parse(["NAME", "EMAIL"]));
     let codes: Vec<&str> = picked.fields.iter().map(|(f, _)| f.code()).collect();
     assert_eq!(codes, vec!["ID", "NAME"]);
     assert!(matches!(
-        users::get_user(
-            f.ctx(),
-            &f.actor(UserId(1), &[Scope::Department]),
-            eve,
-            &Select::All,
-            false
-        ),
+        users::get_user(f.ctx(), &f.actor(UserId(1), &[Scope::Department]), eve, &Select::All, false),
         Err(CoreError::InsufficientScope { .. })
     ));
-    let me =
-        users::current_user(f.ctx(), &f.actor(eve, &[Scope::UserBrief]), &Select::All).unwrap();
+    let me = users::current_user(f.ctx(), &f.actor(eve, &[Scope::UserBrief]), &Select::All).unwrap();
     assert_eq!(me.id, eve);
     assert!(users::current_user(f.ctx(), &Actor::operator(f.account), &Select::All).is_err());
 }
@@ -1629,78 +1090,32 @@ pub fn uc_change_role(db: &dyn Database) {
     let eve = f.employee("Eve", "Emp", &[1]);
     let g = workgroups::create_workgroup(f.ctx(), &f.admin, "G").unwrap();
     let ch = |u: UserId, role: Role, deps: Vec<DepartmentId>| {
-        users::change_role(
-            f.ctx(),
-            &f.admin,
-            u,
-            RoleChange {
-                role,
-                departments: deps,
-            },
-        )
+        users::change_role(f.ctx(), &f.admin, u, RoleChange { role, departments: deps })
     };
     assert!(
-        matches!(
-            ch(eve, Role::Extranet, vec![]),
-            Err(CoreError::Validation { .. })
-        ),
+        matches!(ch(eve, Role::Extranet, vec![]), Err(CoreError::Validation { .. })),
         "needs a workgroup"
     );
     workgroups::add_workgroup_member(f.ctx(), &f.admin, g.id, eve).unwrap();
     f.set_head(DepartmentId(1), Some(eve));
-    assert!(
-        matches!(
-            ch(eve, Role::Extranet, vec![]),
-            Err(CoreError::Conflict { .. })
-        ),
-        "heads a department"
-    );
+    assert!(matches!(ch(eve, Role::Extranet, vec![]), Err(CoreError::Conflict { .. })), "heads a department");
     f.set_head(DepartmentId(1), None);
     let x = ch(eve, Role::Extranet, vec![]).unwrap();
     assert_eq!((x.role, x.departments.len()), (Role::Extranet, 0));
+    assert!(db.read().unwrap().workgroup(f.account, g.id).unwrap().unwrap().external);
     assert!(
-        db.read()
-            .unwrap()
-            .workgroup(f.account, g.id)
-            .unwrap()
-            .unwrap()
-            .external
-    );
-    assert!(
-        matches!(
-            ch(eve, Role::Employee, vec![]),
-            Err(CoreError::Validation { .. })
-        ),
+        matches!(ch(eve, Role::Employee, vec![]), Err(CoreError::Validation { .. })),
         "needs departments"
     );
     assert_eq!(
-        ch(eve, Role::Administrator, vec![DepartmentId(1)])
-            .unwrap()
-            .departments,
+        ch(eve, Role::Administrator, vec![DepartmentId(1)]).unwrap().departments,
         vec![DepartmentId(1)]
     );
-    assert!(
-        ch(UserId(1), Role::Employee, vec![]).is_ok(),
-        "another admin exists now"
-    );
-    assert!(
-        matches!(
-            ch(eve, Role::Employee, vec![]),
-            Err(CoreError::Conflict { .. })
-        ),
-        "last admin"
-    );
+    assert!(ch(UserId(1), Role::Employee, vec![]).is_ok(), "another admin exists now");
+    assert!(matches!(ch(eve, Role::Employee, vec![]), Err(CoreError::Conflict { .. })), "last admin");
     let as_emp = f.actor(UserId(1), &[Scope::User]);
     assert!(matches!(
-        users::change_role(
-            f.ctx(),
-            &as_emp,
-            eve,
-            RoleChange {
-                role: Role::Employee,
-                departments: vec![]
-            }
-        ),
+        users::change_role(f.ctx(), &as_emp, eve, RoleChange { role: Role::Employee, departments: vec![] }),
         Err(CoreError::Forbidden { .. })
     ));
 }
@@ -1710,46 +1125,21 @@ pub fn uc_workgroups(db: &dyn Database) {
     let eve = f.employee("Eve", "Emp", &[1]);
     let g1 = workgroups::create_workgroup(f.ctx(), &f.admin, "One").unwrap();
     let g2 = workgroups::create_workgroup(f.ctx(), &f.admin, "Two").unwrap();
-    assert!(matches!(
-        workgroups::create_workgroup(f.ctx(), &f.admin, ""),
-        Err(CoreError::Validation { .. })
-    ));
+    assert!(matches!(workgroups::create_workgroup(f.ctx(), &f.admin, ""), Err(CoreError::Validation { .. })));
     let x = f.extranet("Xan", &[g1.id]);
     let as_x = f.actor(x, &[Scope::User]);
-    assert!(matches!(
-        workgroups::create_workgroup(f.ctx(), &as_x, "Mine"),
-        Err(CoreError::Forbidden { .. })
-    ));
-    assert_eq!(
-        workgroups::list_workgroups(f.ctx(), &as_x).unwrap().len(),
-        1
-    );
-    assert_eq!(
-        workgroups::list_workgroups(f.ctx(), &f.admin)
-            .unwrap()
-            .len(),
-        2
-    );
+    assert!(matches!(workgroups::create_workgroup(f.ctx(), &as_x, "Mine"), Err(CoreError::Forbidden { .. })));
+    assert_eq!(workgroups::list_workgroups(f.ctx(), &as_x).unwrap().len(), 1);
+    assert_eq!(workgroups::list_workgroups(f.ctx(), &f.admin).unwrap().len(), 2);
     assert!(workgroups::workgroup_members(f.ctx(), &as_x, g2.id).is_err());
-    assert_eq!(
-        workgroups::workgroup_members(f.ctx(), &as_x, g1.id).unwrap(),
-        vec![x]
-    );
+    assert_eq!(workgroups::workgroup_members(f.ctx(), &as_x, g1.id).unwrap(), vec![x]);
     let as_eve = f.actor(eve, &[Scope::User]);
     assert!(matches!(
         workgroups::add_workgroup_member(f.ctx(), &as_eve, g2.id, eve),
         Err(CoreError::Forbidden { .. })
     ));
-    assert!(
-        !workgroups::add_workgroup_member(f.ctx(), &f.admin, g2.id, eve)
-            .unwrap()
-            .external
-    );
-    assert!(
-        workgroups::add_workgroup_member(f.ctx(), &f.admin, g2.id, x)
-            .unwrap()
-            .external
-    );
+    assert!(!workgroups::add_workgroup_member(f.ctx(), &f.admin, g2.id, eve).unwrap().external);
+    assert!(workgroups::add_workgroup_member(f.ctx(), &f.admin, g2.id, x).unwrap().external);
     workgroups::remove_workgroup_member(f.ctx(), &f.admin, g1.id, x).unwrap();
     assert!(matches!(
         workgroups::remove_workgroup_member(f.ctx(), &f.admin, g2.id, x),
@@ -1767,21 +1157,12 @@ pub fn uc_query_scope_rules(db: &dyn Database) {
     let brief = f.actor(UserId(1), &[Scope::UserBrief]);
     let by_email = f.query(only(cond(UserField::Email, Op::Eq, Value::text("x@y.z"))));
     let err = users::find_users(f.ctx(), &brief, &by_email, &Select::All, false).unwrap_err();
-    assert!(
-        matches!(&err, CoreError::Validation { field, .. } if field == "EMAIL"),
-        "{err:?}"
-    );
+    assert!(matches!(&err, CoreError::Validation { field, .. } if field == "EMAIL"), "{err:?}");
     let mut sorted = f.query(UserFilter::default());
     sorted.sort = vec![SortKey::new(UserField::Email, false).unwrap()];
     assert!(users::find_users(f.ctx(), &brief, &sorted, &Select::All, false).is_err());
-    let page = users::find_users(
-        f.ctx(),
-        &brief,
-        &f.query(UserFilter::default()),
-        &Select::All,
-        false,
-    )
-    .unwrap();
+    let page =
+        users::find_users(f.ctx(), &brief, &f.query(UserFilter::default()), &Select::All, false).unwrap();
     assert_eq!(page.total, Some(2));
     assert!(page.items.iter().all(|v| v.get(UserField::Email).is_none()));
 }
@@ -1790,12 +1171,8 @@ pub fn uc_query_scope_rules(db: &dyn Database) {
 /// changes and moves (stores may keep counts of their own; they must stay exact).
 pub fn search_totals(db: &dyn Database) {
     let f = Fixture::new(db);
-    let g_shared = workgroups::create_workgroup(f.ctx(), &f.admin, "Shared")
-        .unwrap()
-        .id;
-    let g_other = workgroups::create_workgroup(f.ctx(), &f.admin, "Other")
-        .unwrap()
-        .id;
+    let g_shared = workgroups::create_workgroup(f.ctx(), &f.admin, "Shared").unwrap().id;
+    let g_other = workgroups::create_workgroup(f.ctx(), &f.admin, "Other").unwrap().id;
     let viewer = f.employee("Vera", "Viewer", &[1]);
     workgroups::add_workgroup_member(f.ctx(), &f.admin, g_shared, viewer).unwrap();
     let mut quinns = vec![];
@@ -1806,11 +1183,7 @@ pub fn search_totals(db: &dyn Database) {
     let hidden = f.extranet("Quinny", &[g_other]);
     let total = |audience: Audience, text: &str| {
         let q = f.query(UserFilter::default().with_find(text).unwrap());
-        let page = db
-            .read()
-            .unwrap()
-            .query_users(f.account, &q, audience)
-            .unwrap();
+        let page = db.read().unwrap().query_users(f.account, &q, audience).unwrap();
         assert!(page.items.len() <= 50);
         page.total.unwrap()
     };
@@ -1818,33 +1191,17 @@ pub fn search_totals(db: &dyn Database) {
     assert_eq!(total(Audience::Everyone, "qu"), 57);
     assert_eq!(total(intranet, "qu"), 56);
     assert_eq!(total(Audience::Extranet { viewer: seen }, "qu"), 1);
-    assert_eq!(
-        total(intranet, "quinn"),
-        56,
-        "longer words are counted from the index"
-    );
+    assert_eq!(total(intranet, "quinn"), 56, "longer words are counted from the index");
     // A rename out of the prefix, a dismissal (still listed), a role change to external.
-    let rex = patch(&[
-        (UserField::Name, "Rex"),
-        (UserField::Email, "rex@acme.test"),
-    ]);
+    let rex = patch(&[(UserField::Name, "Rex"), (UserField::Email, "rex@acme.test")]);
     users::update_user(f.ctx(), &f.admin, quinns[0], &rex).unwrap();
-    users::update_user(
-        f.ctx(),
-        &f.admin,
-        quinns[1],
-        &patch(&[(UserField::Active, "N")]),
-    )
-    .unwrap();
+    users::update_user(f.ctx(), &f.admin, quinns[1], &patch(&[(UserField::Active, "N")])).unwrap();
     workgroups::add_workgroup_member(f.ctx(), &f.admin, g_other, quinns[2]).unwrap();
     users::change_role(
         f.ctx(),
         &f.admin,
         quinns[2],
-        RoleChange {
-            role: Role::Extranet,
-            departments: vec![],
-        },
+        RoleChange { role: Role::Extranet, departments: vec![] },
     )
     .unwrap();
     assert_eq!(total(Audience::Everyone, "qu"), 56);
@@ -1852,13 +1209,8 @@ pub fn search_totals(db: &dyn Database) {
     // Department names count too, and follow renames.
     let d = f.dept("Quality", 1);
     for u in &quinns[10..12] {
-        users::update_user(
-            f.ctx(),
-            &f.admin,
-            *u,
-            &patch(&[(UserField::UfDepartment, &d.0.to_string())]),
-        )
-        .unwrap();
+        users::update_user(f.ctx(), &f.admin, *u, &patch(&[(UserField::UfDepartment, &d.0.to_string())]))
+            .unwrap();
     }
     let e = f.employee("Zoe", "Zed", &[d.0]);
     assert_eq!(total(Audience::Everyone, "qual"), 3);
@@ -1867,10 +1219,7 @@ pub fn search_totals(db: &dyn Database) {
         f.ctx(),
         &f.admin,
         d,
-        DepartmentPatch {
-            name: Some("Assurance".into()),
-            ..Default::default()
-        },
+        DepartmentPatch { name: Some("Assurance".into()), ..Default::default() },
     )
     .unwrap();
     assert_eq!(total(Audience::Everyone, "qual"), 0);

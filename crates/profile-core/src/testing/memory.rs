@@ -11,9 +11,7 @@ use crate::model::account::Account;
 use crate::model::department::Department;
 use crate::model::user::{Role, User};
 use crate::model::workgroup::Workgroup;
-use crate::ports::{
-    AccountStore, Database, DepartmentStore, StoreResult, Tx, UserStore, WorkgroupStore,
-};
+use crate::ports::{AccountStore, Database, DepartmentStore, StoreResult, Tx, UserStore, WorkgroupStore};
 use crate::query::{user_search_words, Page, UserQuery, PAGE_SIZE};
 
 #[derive(Debug, Clone, Default)]
@@ -40,10 +38,7 @@ impl MemoryDb {
     }
 
     fn snapshot(&self) -> StoreResult<State> {
-        self.state
-            .lock()
-            .map(|s| s.clone())
-            .map_err(|_| StoreError::Backend("poisoned".into()))
+        self.state.lock().map(|s| s.clone()).map_err(|_| StoreError::Backend("poisoned".into()))
     }
 }
 
@@ -55,23 +50,12 @@ struct MemTx<'a> {
 
 impl Database for MemoryDb {
     fn read(&self) -> StoreResult<Box<dyn Tx + '_>> {
-        Ok(Box::new(MemTx {
-            db: self,
-            state: self.snapshot()?,
-            _writer: None,
-        }))
+        Ok(Box::new(MemTx { db: self, state: self.snapshot()?, _writer: None }))
     }
 
     fn write(&self) -> StoreResult<Box<dyn Tx + '_>> {
-        let guard = self
-            .writer
-            .lock()
-            .map_err(|_| StoreError::Backend("poisoned".into()))?;
-        Ok(Box::new(MemTx {
-            db: self,
-            state: self.snapshot()?,
-            _writer: Some(guard),
-        }))
+        let guard = self.writer.lock().map_err(|_| StoreError::Backend("poisoned".into()))?;
+        Ok(Box::new(MemTx { db: self, state: self.snapshot()?, _writer: Some(guard) }))
     }
 }
 
@@ -104,20 +88,18 @@ impl MemTx<'_> {
     fn email_taken(&self, user: &User) -> bool {
         let email = user.text(UserField::Email);
         !email.is_empty()
-            && self.state.users.values().any(|u| {
-                u.account == user.account && u.id != user.id && u.text(UserField::Email) == email
-            })
+            && self
+                .state
+                .users
+                .values()
+                .any(|u| u.account == user.account && u.id != user.id && u.text(UserField::Email) == email)
     }
 }
 
 impl Tx for MemTx<'_> {
     fn commit(self: Box<Self>) -> StoreResult<()> {
         if self._writer.is_some() {
-            let mut s = self
-                .db
-                .state
-                .lock()
-                .map_err(|_| StoreError::Backend("poisoned".into()))?;
+            let mut s = self.db.state.lock().map_err(|_| StoreError::Backend("poisoned".into()))?;
             *s = self.state;
         }
         Ok(())
@@ -130,12 +112,7 @@ impl AccountStore for MemTx<'_> {
     }
 
     fn account_by_slug(&self, slug: &str) -> StoreResult<Option<Account>> {
-        Ok(self
-            .state
-            .accounts
-            .values()
-            .find(|a| a.slug == slug)
-            .cloned())
+        Ok(self.state.accounts.values().find(|a| a.slug == slug).cloned())
     }
 
     fn accounts(&self) -> StoreResult<Vec<Account>> {
@@ -147,9 +124,7 @@ impl AccountStore for MemTx<'_> {
     fn insert_account(&mut self, account: &Account) -> StoreResult<()> {
         self.writable()?;
         if self.state.accounts.values().any(|a| a.slug == account.slug) {
-            return Err(StoreError::UniqueViolation {
-                what: "slug".into(),
-            });
+            return Err(StoreError::UniqueViolation { what: "slug".into() });
         }
         self.state.accounts.insert(account.id, account.clone());
         Ok(())
@@ -161,15 +136,12 @@ impl AccountStore for MemTx<'_> {
         Ok(())
     }
 
-    fn next_id(&mut self, account: AccountId, sequence: Sequence) -> StoreResult<u32> {
+    fn next_ids(&mut self, account: AccountId, sequence: Sequence, count: u32) -> StoreResult<u32> {
         self.writable()?;
-        let n = self
-            .state
-            .sequences
-            .entry((account, sequence as u8))
-            .or_insert(0);
-        *n += 1;
-        Ok(*n)
+        let n = self.state.sequences.entry((account, sequence as u8)).or_insert(0);
+        let first = *n + 1;
+        *n += count;
+        Ok(first)
     }
 }
 
@@ -187,21 +159,14 @@ impl UserStore for MemTx<'_> {
             .map(|u| u.id))
     }
 
-    fn query_users(
-        &self,
-        account: AccountId,
-        q: &UserQuery,
-        audience: Audience,
-    ) -> StoreResult<Page<User>> {
+    fn query_users(&self, account: AccountId, q: &UserQuery, audience: Audience) -> StoreResult<Page<User>> {
         let mut rows: Vec<&User> = self
             .state
             .users
             .range((account, UserId(0))..=(account, UserId(u32::MAX)))
             .map(|(_, u)| u)
             .filter(|u| {
-                let shares = audience
-                    .viewer()
-                    .is_some_and(|v| v != u.id && self.shares(account, v, u.id));
+                let shares = audience.viewer().is_some_and(|v| v != u.id && self.shares(account, v, u.id));
                 audience.can_see(u, shares)
             })
             .filter(|u| q.filter.conditions.iter().all(|c| c.matches(u, q.now)))
@@ -216,23 +181,11 @@ impl UserStore for MemTx<'_> {
                 .then(a.id.cmp(&b.id))
         });
         let total = rows.len() as u64;
-        let items = rows
-            .into_iter()
-            .skip(q.page.start as usize)
-            .take(PAGE_SIZE)
-            .cloned()
-            .collect();
-        Ok(Page {
-            items,
-            total: q.page.count_total.then_some(total),
-        })
+        let items = rows.into_iter().skip(q.page.start as usize).take(PAGE_SIZE).cloned().collect();
+        Ok(Page { items, total: q.page.count_total.then_some(total) })
     }
 
-    fn department_members(
-        &self,
-        account: AccountId,
-        department: DepartmentId,
-    ) -> StoreResult<Vec<UserId>> {
+    fn department_members(&self, account: AccountId, department: DepartmentId) -> StoreResult<Vec<UserId>> {
         Ok(self
             .state
             .users
@@ -240,6 +193,26 @@ impl UserStore for MemTx<'_> {
             .filter(|u| u.account == account && u.departments.contains(&department))
             .map(|u| u.id)
             .collect())
+    }
+
+    fn visible_users(
+        &self,
+        account: AccountId,
+        ids: &[UserId],
+        audience: Audience,
+    ) -> StoreResult<Vec<UserId>> {
+        let mut out: Vec<UserId> = ids
+            .iter()
+            .filter_map(|id| self.state.users.get(&(account, *id)))
+            .filter(|u| {
+                let shares = audience.viewer().is_some_and(|v| v != u.id && self.shares(account, v, u.id));
+                audience.can_see(u, shares)
+            })
+            .map(|u| u.id)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
     }
 
     fn count_active_admins(&self, account: AccountId) -> StoreResult<u64> {
@@ -254,16 +227,12 @@ impl UserStore for MemTx<'_> {
     fn insert_user(&mut self, user: &User) -> StoreResult<()> {
         self.writable()?;
         if self.email_taken(user) {
-            return Err(StoreError::UniqueViolation {
-                what: "EMAIL".into(),
-            });
+            return Err(StoreError::UniqueViolation { what: "EMAIL".into() });
         }
         if self.state.users.contains_key(&(user.account, user.id)) {
             return Err(StoreError::UniqueViolation { what: "ID".into() });
         }
-        self.state
-            .users
-            .insert((user.account, user.id), user.clone());
+        self.state.users.insert((user.account, user.id), user.clone());
         Ok(())
     }
 
@@ -281,13 +250,9 @@ impl UserStore for MemTx<'_> {
     fn update_user(&mut self, user: &User) -> StoreResult<()> {
         self.writable()?;
         if self.email_taken(user) {
-            return Err(StoreError::UniqueViolation {
-                what: "EMAIL".into(),
-            });
+            return Err(StoreError::UniqueViolation { what: "EMAIL".into() });
         }
-        self.state
-            .users
-            .insert((user.account, user.id), user.clone());
+        self.state.users.insert((user.account, user.id), user.clone());
         Ok(())
     }
 }
@@ -306,11 +271,17 @@ impl DepartmentStore for MemTx<'_> {
             .collect())
     }
 
+    fn child_departments(&self, account: AccountId, parent: DepartmentId) -> StoreResult<Vec<Department>> {
+        Ok(self.departments(account)?.into_iter().filter(|d| d.parent == Some(parent)).collect())
+    }
+
+    fn departments_headed_by(&self, account: AccountId, head: UserId) -> StoreResult<Vec<Department>> {
+        Ok(self.departments(account)?.into_iter().filter(|d| d.head == Some(head)).collect())
+    }
+
     fn insert_department(&mut self, department: &Department) -> StoreResult<()> {
         self.writable()?;
-        self.state
-            .departments
-            .insert((department.account, department.id), department.clone());
+        self.state.departments.insert((department.account, department.id), department.clone());
         Ok(())
     }
 
@@ -331,20 +302,10 @@ impl WorkgroupStore for MemTx<'_> {
     }
 
     fn workgroups(&self, account: AccountId) -> StoreResult<Vec<Workgroup>> {
-        Ok(self
-            .state
-            .groups
-            .values()
-            .filter(|g| g.account == account)
-            .cloned()
-            .collect())
+        Ok(self.state.groups.values().filter(|g| g.account == account).cloned().collect())
     }
 
-    fn workgroup_members(
-        &self,
-        account: AccountId,
-        group: WorkgroupId,
-    ) -> StoreResult<Vec<UserId>> {
+    fn workgroup_members(&self, account: AccountId, group: WorkgroupId) -> StoreResult<Vec<UserId>> {
         Ok(self
             .state
             .members
@@ -370,9 +331,7 @@ impl WorkgroupStore for MemTx<'_> {
 
     fn insert_workgroup(&mut self, group: &Workgroup) -> StoreResult<()> {
         self.writable()?;
-        self.state
-            .groups
-            .insert((group.account, group.id), group.clone());
+        self.state.groups.insert((group.account, group.id), group.clone());
         Ok(())
     }
 

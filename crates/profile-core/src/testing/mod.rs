@@ -22,9 +22,7 @@ pub struct FixedClock(Mutex<DateTime<Utc>>);
 impl FixedClock {
     /// A clock at 2026-01-02T03:04:05Z.
     pub fn new() -> FixedClock {
-        FixedClock(Mutex::new(
-            DateTime::from_timestamp(1_767_323_045, 0).unwrap_or_default(),
-        ))
+        FixedClock(Mutex::new(DateTime::from_timestamp(1_767_323_045, 0).unwrap_or_default()))
     }
 
     /// Moves the clock forward.

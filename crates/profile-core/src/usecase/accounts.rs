@@ -43,10 +43,7 @@ pub struct AccountCreated {
 /// # Errors
 /// [`CoreError::Validation`] on `slug`, `name` or an administrator field; [`CoreError::Conflict`]
 /// on `slug` when it is taken.
-pub fn create_account(
-    ctx: Ctx<'_>,
-    req: CreateAccountRequest,
-) -> Result<AccountCreated, CoreError> {
+pub fn create_account(ctx: Ctx<'_>, req: CreateAccountRequest) -> Result<AccountCreated, CoreError> {
     let slug = req.slug.trim().to_string();
     validate::slug(&slug).map_err(|r| CoreError::invalid("slug", r))?;
     let name = check_name("name", &req.name, ACCOUNT_NAME_MAX)?;
@@ -61,9 +58,7 @@ pub fn create_account(
     };
     let mut tx = ctx.db.write()?;
     tx.insert_account(&account).map_err(|e| match e {
-        StoreError::UniqueViolation { .. } => {
-            CoreError::conflict("slug", "an account with this slug exists")
-        }
+        StoreError::UniqueViolation { .. } => CoreError::conflict("slug", "an account with this slug exists"),
         e => e.into(),
     })?;
     let root = Department {
@@ -75,22 +70,14 @@ pub fn create_account(
         head: None,
     };
     tx.insert_department(&root)?;
-    let mut admin = User::new(
-        account.id,
-        UserId(tx.next_id(account.id, Sequence::User)?),
-        Role::Administrator,
-        now,
-    );
+    let mut admin =
+        User::new(account.id, UserId(tx.next_id(account.id, Sequence::User)?), Role::Administrator, now);
     admin.apply(&req.admin);
     admin.active = true;
     admin.departments = vec![root.id];
     tx.insert_user(&admin)?;
     tx.commit()?;
-    Ok(AccountCreated {
-        account,
-        root,
-        admin,
-    })
+    Ok(AccountCreated { account, root, admin })
 }
 
 /// Every account on the server (operator only: there is no actor across accounts).
@@ -106,10 +93,7 @@ pub fn list_accounts(ctx: Ctx<'_>) -> Result<Vec<Account>, CoreError> {
 /// # Errors
 /// [`CoreError::NotFound`] when there is none.
 pub fn find_account(ctx: Ctx<'_>, slug: &str) -> Result<Account, CoreError> {
-    ctx.db
-        .read()?
-        .account_by_slug(slug.trim())?
-        .ok_or_else(|| CoreError::not_found("account", slug))
+    ctx.db.read()?.account_by_slug(slug.trim())?.ok_or_else(|| CoreError::not_found("account", slug))
 }
 
 /// The actor's own account.
@@ -117,10 +101,7 @@ pub fn find_account(ctx: Ctx<'_>, slug: &str) -> Result<Account, CoreError> {
 /// # Errors
 /// [`CoreError::NotFound`] when it is gone.
 pub fn get_account(ctx: Ctx<'_>, actor: &Actor) -> Result<Account, CoreError> {
-    ctx.db
-        .read()?
-        .account(actor.account)?
-        .ok_or_else(|| CoreError::not_found("account", actor.account))
+    ctx.db.read()?.account(actor.account)?.ok_or_else(|| CoreError::not_found("account", actor.account))
 }
 
 /// Renames the account. An administrator may do this once; the operator any time.
@@ -132,15 +113,11 @@ pub fn rename_account(ctx: Ctx<'_>, actor: &Actor, name: &str) -> Result<Account
     actor.require_admin()?;
     let name = check_name("name", name, ACCOUNT_NAME_MAX)?;
     let mut tx = ctx.db.write()?;
-    let mut account = tx
-        .account(actor.account)?
-        .ok_or_else(|| CoreError::not_found("account", actor.account))?;
+    let mut account =
+        tx.account(actor.account)?.ok_or_else(|| CoreError::not_found("account", actor.account))?;
     if actor.user.is_some() {
         if account.renamed {
-            return Err(CoreError::conflict(
-                "name",
-                "the account has already been renamed once",
-            ));
+            return Err(CoreError::conflict("name", "the account has already been renamed once"));
         }
         account.renamed = true;
     }
@@ -165,9 +142,8 @@ pub fn update_account_settings(
     let mut domains = Vec::with_capacity(settings.whitelisted_domains.len());
     for d in &settings.whitelisted_domains {
         let d = d.trim().trim_start_matches('@').to_lowercase();
-        validate::email(&format!("x@{d}")).map_err(|_| {
-            CoreError::invalid("whitelisted_domains", format!("{d:?} is not a domain name"))
-        })?;
+        validate::email(&format!("x@{d}"))
+            .map_err(|_| CoreError::invalid("whitelisted_domains", format!("{d:?} is not a domain name")))?;
         domains.push(d);
     }
     domains.sort();
@@ -175,15 +151,11 @@ pub fn update_account_settings(
     settings.whitelisted_domains = domains;
     settings.greeting = settings.greeting.trim().to_string();
     if settings.greeting.chars().count() > GREETING_MAX {
-        return Err(CoreError::invalid(
-            "greeting",
-            format!("longer than {GREETING_MAX} characters"),
-        ));
+        return Err(CoreError::invalid("greeting", format!("longer than {GREETING_MAX} characters")));
     }
     let mut tx = ctx.db.write()?;
-    let mut account = tx
-        .account(actor.account)?
-        .ok_or_else(|| CoreError::not_found("account", actor.account))?;
+    let mut account =
+        tx.account(actor.account)?.ok_or_else(|| CoreError::not_found("account", actor.account))?;
     account.settings = settings;
     tx.update_account(&account)?;
     tx.commit()?;

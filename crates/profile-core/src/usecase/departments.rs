@@ -40,9 +40,7 @@ fn require_write(actor: &Actor) -> Result<(), CoreError> {
     if actor.is_admin() {
         Ok(())
     } else {
-        Err(CoreError::forbidden(
-            "only administrators edit the company structure",
-        ))
+        Err(CoreError::forbidden("only administrators edit the company structure"))
     }
 }
 
@@ -50,20 +48,31 @@ fn check_head(tx: &dyn Tx, actor: &Actor, head: Option<UserId>) -> Result<(), Co
     let Some(head) = head else { return Ok(()) };
     match tx.user(actor.account, head)? {
         Some(u) if !u.role.is_external() => Ok(()),
-        Some(_) => Err(CoreError::invalid(
-            "UF_HEAD",
-            "an external user cannot head a department",
-        )),
-        None => Err(CoreError::invalid(
-            "UF_HEAD",
-            format!("user {head} does not exist"),
-        )),
+        Some(_) => Err(CoreError::invalid("UF_HEAD", "an external user cannot head a department")),
+        None => Err(CoreError::invalid("UF_HEAD", format!("user {head} does not exist"))),
     }
 }
 
+/// Whether `candidate` is `ancestor` or lies below it, walking up from `candidate`.
+fn is_at_or_below(
+    tx: &dyn Tx,
+    actor: &Actor,
+    candidate: DepartmentId,
+    ancestor: DepartmentId,
+) -> Result<bool, CoreError> {
+    let mut next = Some(candidate);
+    for _ in 0..10_000 {
+        let Some(d) = next else { return Ok(false) };
+        if d == ancestor {
+            return Ok(true);
+        }
+        next = tx.department(actor.account, d)?.and_then(|d| d.parent);
+    }
+    Ok(true) // a cycle already: refuse rather than make it worse
+}
+
 fn load(tx: &dyn Tx, actor: &Actor, id: DepartmentId) -> Result<Department, CoreError> {
-    tx.department(actor.account, id)?
-        .ok_or_else(|| CoreError::not_found("department", id))
+    tx.department(actor.account, id)?.ok_or_else(|| CoreError::not_found("department", id))
 }
 
 /// Adds a department under an existing parent.
@@ -72,17 +81,12 @@ fn load(tx: &dyn Tx, actor: &Actor, id: DepartmentId) -> Result<Department, Core
 /// [`CoreError::InsufficientScope`], [`CoreError::Forbidden`], [`CoreError::Validation`] on
 /// `NAME` or `UF_HEAD`, [`CoreError::Conflict`] on `PARENT` when it is missing or unknown (there
 /// is exactly one root).
-pub fn add_department(
-    ctx: Ctx<'_>,
-    actor: &Actor,
-    new: NewDepartment,
-) -> Result<Department, CoreError> {
+pub fn add_department(ctx: Ctx<'_>, actor: &Actor, new: NewDepartment) -> Result<Department, CoreError> {
     require_write(actor)?;
     let name = check_name("NAME", &new.name, DEPARTMENT_NAME_MAX)?;
     let mut tx = ctx.db.write()?;
     let parent = new.parent.ok_or_else(only_one_root)?;
-    tx.department(actor.account, parent)?
-        .ok_or_else(only_one_root)?;
+    tx.department(actor.account, parent)?.ok_or_else(only_one_root)?;
     check_head(&*tx, actor, new.head)?;
     let department = Department {
         account: actor.account,
@@ -108,11 +112,7 @@ fn only_one_root() -> CoreError {
 ///
 /// # Errors
 /// [`CoreError::InsufficientScope`], [`CoreError::NotFound`].
-pub fn get_department(
-    ctx: Ctx<'_>,
-    actor: &Actor,
-    id: DepartmentId,
-) -> Result<Department, CoreError> {
+pub fn get_department(ctx: Ctx<'_>, actor: &Actor, id: DepartmentId) -> Result<Department, CoreError> {
     actor.require(Scope::Department)?;
     load(&*ctx.db.read()?, actor, id)
 }
@@ -190,16 +190,10 @@ pub fn list_departments(
     let tree = Tree::new(ctx.db.read()?.departments(actor.account)?);
     let keep = |d: &&Department| {
         q.ids.as_ref().is_none_or(|v| v.contains(&d.id))
-            && q.names
-                .as_ref()
-                .is_none_or(|v| v.iter().any(|n| n == &d.name))
+            && q.names.as_ref().is_none_or(|v| v.iter().any(|n| n == &d.name))
             && q.sorts.as_ref().is_none_or(|v| v.contains(&d.sort))
-            && q.parents
-                .as_ref()
-                .is_none_or(|v| d.parent.is_some_and(|p| v.contains(&p)))
-            && q.heads
-                .as_ref()
-                .is_none_or(|v| d.head.is_some_and(|h| v.contains(&h)))
+            && q.parents.as_ref().is_none_or(|v| d.parent.is_some_and(|p| v.contains(&p)))
+            && q.heads.as_ref().is_none_or(|v| d.head.is_some_and(|h| v.contains(&h)))
     };
     let mut rows: Vec<&Department> = tree.preorder().into_iter().filter(keep).collect();
     if let Some((col, desc)) = q.sort {
@@ -213,16 +207,9 @@ pub fn list_departments(
         });
     }
     let total = rows.len() as u64;
-    let items: Vec<Department> = rows
-        .into_iter()
-        .skip(q.page.start as usize)
-        .take(PAGE_SIZE)
-        .cloned()
-        .collect();
-    Ok(Page {
-        items,
-        total: q.page.count_total.then_some(total),
-    })
+    let items: Vec<Department> =
+        rows.into_iter().skip(q.page.start as usize).take(PAGE_SIZE).cloned().collect();
+    Ok(Page { items, total: q.page.count_total.then_some(total) })
 }
 
 /// Changes a department: name, sort, head, or parent (moving its whole subtree). A move that
@@ -239,30 +226,19 @@ pub fn update_department(
     patch: DepartmentPatch,
 ) -> Result<Department, CoreError> {
     require_write(actor)?;
-    let name = patch
-        .name
-        .as_deref()
-        .map(|n| check_name("NAME", n, DEPARTMENT_NAME_MAX))
-        .transpose()?;
+    let name = patch.name.as_deref().map(|n| check_name("NAME", n, DEPARTMENT_NAME_MAX)).transpose()?;
     let mut tx = ctx.db.write()?;
     let mut dep = load(&*tx, actor, id)?;
     if let Some(parent) = patch.parent {
         if dep.parent.is_none() {
             if parent != dep.id {
-                return Err(CoreError::conflict(
-                    "PARENT",
-                    "the root department cannot be moved",
-                ));
+                return Err(CoreError::conflict("PARENT", "the root department cannot be moved"));
             }
         } else {
-            let tree = Tree::new(tx.departments(actor.account)?);
-            if tree.get(parent).is_none() {
-                return Err(CoreError::invalid(
-                    "PARENT",
-                    format!("department {parent} does not exist"),
-                ));
+            if tx.department(actor.account, parent)?.is_none() {
+                return Err(CoreError::invalid("PARENT", format!("department {parent} does not exist")));
             }
-            if tree.is_in_subtree(parent, id) {
+            if is_at_or_below(&*tx, actor, parent, id)? {
                 return Err(CoreError::conflict(
                     "PARENT",
                     "a department cannot move under itself or its own subtree",
@@ -297,16 +273,9 @@ pub fn delete_department(ctx: Ctx<'_>, actor: &Actor, id: DepartmentId) -> Resul
     let mut tx = ctx.db.write()?;
     let dep = load(&*tx, actor, id)?;
     if dep.parent.is_none() {
-        return Err(CoreError::conflict(
-            "ID",
-            "the root department cannot be deleted",
-        ));
+        return Err(CoreError::conflict("ID", "the root department cannot be deleted"));
     }
-    let children = tx
-        .departments(actor.account)?
-        .iter()
-        .filter(|d| d.parent == Some(id))
-        .count();
+    let children = tx.departments(actor.account)?.iter().filter(|d| d.parent == Some(id)).count();
     if children > 0 {
         return Err(CoreError::conflict(
             "ID",

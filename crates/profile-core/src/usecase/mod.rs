@@ -32,16 +32,10 @@ pub(crate) fn check_name(field: &str, name: &str, max: usize) -> Result<String, 
         return Err(crate::CoreError::invalid(field, "must not be empty"));
     }
     if name.chars().count() > max {
-        return Err(crate::CoreError::invalid(
-            field,
-            format!("longer than {max} characters"),
-        ));
+        return Err(crate::CoreError::invalid(field, format!("longer than {max} characters")));
     }
     if name.chars().any(char::is_control) {
-        return Err(crate::CoreError::invalid(
-            field,
-            "contains control characters",
-        ));
+        return Err(crate::CoreError::invalid(field, "contains control characters"));
     }
     Ok(name.to_string())
 }

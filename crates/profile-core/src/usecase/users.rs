@@ -8,7 +8,6 @@ use crate::access::{self, Actor, Audience, Scope, ScopeSet, Select, Tier, UserVi
 use crate::error::{CoreError, StoreError};
 use crate::field::UserField;
 use crate::ids::{AccountId, DepartmentId, Sequence, UserId, WorkgroupId};
-use crate::model::department::Tree;
 use crate::model::user::{Role, User, UserPatch};
 use crate::ports::Tx;
 use crate::query::{Page, UserQuery};
@@ -37,18 +36,9 @@ pub fn actor_for(
 ) -> Result<Actor, CoreError> {
     let tx = ctx.db.read()?;
     match tx.user(account, user)? {
-        Some(u) if u.active => Ok(Actor {
-            account,
-            user: Some(user),
-            role: u.role,
-            scopes,
-        }),
-        Some(_) => Err(CoreError::Unauthorized {
-            reason: "the user is dismissed".into(),
-        }),
-        None => Err(CoreError::Unauthorized {
-            reason: "no such user".into(),
-        }),
+        Some(u) if u.active => Ok(Actor { account, user: Some(user), role: u.role, scopes }),
+        Some(_) => Err(CoreError::Unauthorized { reason: "the user is dismissed".into() }),
+        None => Err(CoreError::Unauthorized { reason: "no such user".into() }),
     }
 }
 
@@ -62,7 +52,7 @@ pub fn actor_for(
 pub fn create_user(ctx: Ctx<'_>, actor: &Actor, new: NewUser) -> Result<User, CoreError> {
     let mut tx = ctx.db.write()?;
     let groups = new.workgroups.clone();
-    let user = prepare_new_user(&mut *tx, ctx, actor, new, 0)?;
+    let user = prepare_new_user(&mut *tx, ctx, actor, new)?;
     tx.insert_user(&user).map_err(email_conflict)?;
     for g in groups {
         super::workgroups::add_member_unchecked(&mut *tx, &user, g)?;
@@ -72,32 +62,55 @@ pub fn create_user(ctx: Ctx<'_>, actor: &Actor, new: NewUser) -> Result<User, Co
 }
 
 /// Creates many users in one unit of work, through the store's bulk path: all of them or, on
-/// the first invalid one, none. Workgroups are not joined here (bulk loads are intranet users).
+/// the first invalid one, none. The same rules as [`create_user`], checked once per batch where
+/// they can be (access, departments) and by the store's unique index for emails. Bulk loads take
+/// intranet users only; workgroups are joined one by one.
 ///
 /// # Errors
 /// As [`create_user`]; a field error names the row as `row N: FIELD` (0-based).
-pub fn create_users_bulk(
-    ctx: Ctx<'_>,
-    actor: &Actor,
-    rows: Vec<NewUser>,
-) -> Result<Vec<UserId>, CoreError> {
+pub fn create_users_bulk(ctx: Ctx<'_>, actor: &Actor, rows: Vec<NewUser>) -> Result<Vec<UserId>, CoreError> {
     let mut tx = ctx.db.write()?;
-    let mut users = Vec::with_capacity(rows.len());
+    let account = tx.account(actor.account)?.ok_or_else(|| CoreError::not_found("account", actor.account))?;
+    access::check_invite(actor, &account)?;
+    let now = ctx.clock.now();
+    let count =
+        u32::try_from(rows.len()).map_err(|_| CoreError::invalid("rows", "too many rows in one load"))?;
+    let first = tx.next_ids(actor.account, Sequence::User, count)?;
+    let mut known_departments = BTreeSet::new();
     let mut emails = BTreeSet::new();
+    let mut users = Vec::with_capacity(rows.len());
     for (i, new) in rows.into_iter().enumerate() {
+        let at = |field: &str| format!("row {i}: {field}");
         if !new.workgroups.is_empty() || new.role.is_external() {
+            return Err(CoreError::invalid(at("role"), "bulk loads take intranet users only"));
+        }
+        if new.role.is_admin() && !actor.is_admin() {
+            return Err(CoreError::forbidden("only administrators create administrators"));
+        }
+        let mut user = User::new(actor.account, UserId(first + i as u32), new.role, now);
+        user.apply(&new.fields);
+        user.active = true;
+        check_contact(&user, &at)?;
+        if user.departments.is_empty() {
             return Err(CoreError::invalid(
-                format!("row {i}: role"),
-                "bulk loads take intranet users only",
+                at("UF_DEPARTMENT"),
+                "an intranet user needs at least one department",
             ));
         }
-        let user = prepare_new_user(&mut *tx, ctx, actor, new, i)?;
+        for &d in &user.departments {
+            if !known_departments.contains(&d) {
+                if tx.department(actor.account, d)?.is_none() {
+                    return Err(CoreError::invalid(
+                        at("UF_DEPARTMENT"),
+                        format!("department {d} does not exist"),
+                    ));
+                }
+                known_departments.insert(d);
+            }
+        }
         let email = user.text(UserField::Email);
         if !email.is_empty() && !emails.insert(email.to_string()) {
-            return Err(CoreError::conflict(
-                format!("row {i}: EMAIL"),
-                "appears twice in the load",
-            ));
+            return Err(CoreError::conflict(at("EMAIL"), "appears twice in the load"));
         }
         users.push(user);
     }
@@ -106,62 +119,34 @@ pub fn create_users_bulk(
     Ok(users.into_iter().map(|u| u.id).collect())
 }
 
-fn prepare_new_user(
-    tx: &mut dyn Tx,
-    ctx: Ctx<'_>,
-    actor: &Actor,
-    new: NewUser,
-    row: usize,
-) -> Result<User, CoreError> {
-    let at = |field: &str| {
-        if row == 0 {
-            field.to_string()
-        } else {
-            format!("row {row}: {field}")
-        }
-    };
-    let account = tx
-        .account(actor.account)?
-        .ok_or_else(|| CoreError::not_found("account", actor.account))?;
+fn check_contact(user: &User, at: &dyn Fn(&str) -> String) -> Result<(), CoreError> {
+    if user.text(UserField::Email).is_empty() && user.text(UserField::PersonalMobile).is_empty() {
+        return Err(CoreError::invalid(at("EMAIL"), "an email address (or a mobile phone) is required"));
+    }
+    Ok(())
+}
+
+fn prepare_new_user(tx: &mut dyn Tx, ctx: Ctx<'_>, actor: &Actor, new: NewUser) -> Result<User, CoreError> {
+    let at = |field: &str| field.to_string();
+    let account = tx.account(actor.account)?.ok_or_else(|| CoreError::not_found("account", actor.account))?;
     access::check_invite(actor, &account)?;
     if new.role.is_admin() && !actor.is_admin() {
-        return Err(CoreError::forbidden(
-            "only administrators create administrators",
-        ));
-    }
-    let email = new
-        .fields
-        .get(UserField::Email)
-        .is_some_and(|v| *v != crate::Value::Null);
-    let mobile = new
-        .fields
-        .get(UserField::PersonalMobile)
-        .is_some_and(|v| *v != crate::Value::Null);
-    if !email && !mobile {
-        return Err(CoreError::invalid(
-            at("EMAIL"),
-            "an email address (or a mobile phone) is required",
-        ));
+        return Err(CoreError::forbidden("only administrators create administrators"));
     }
     let mut user = User::new(actor.account, UserId(0), new.role, ctx.clock.now());
     user.apply(&new.fields);
     user.active = true;
+    check_contact(&user, &at)?;
     check_departments(tx, &user, &new.workgroups, &at)?;
     if let Some(email) = user.text.get(&UserField::Email) {
         if tx.user_by_email(actor.account, email)?.is_some() {
-            return Err(CoreError::conflict(
-                at("EMAIL"),
-                "a user with this email already exists",
-            ));
+            return Err(CoreError::conflict(at("EMAIL"), "a user with this email already exists"));
         }
     }
     user.id = UserId(tx.next_id(actor.account, Sequence::User)?);
     for &g in &new.workgroups {
         if tx.workgroup(actor.account, g)?.is_none() {
-            return Err(CoreError::invalid(
-                at("SONET_GROUP_ID"),
-                format!("workgroup {g} does not exist"),
-            ));
+            return Err(CoreError::invalid(at("SONET_GROUP_ID"), format!("workgroup {g} does not exist")));
         }
     }
     Ok(user)
@@ -176,10 +161,7 @@ fn check_departments(
 ) -> Result<(), CoreError> {
     if user.role.is_external() {
         if !user.departments.is_empty() {
-            return Err(CoreError::invalid(
-                at("UF_DEPARTMENT"),
-                "external users belong to no department",
-            ));
+            return Err(CoreError::invalid(at("UF_DEPARTMENT"), "external users belong to no department"));
         }
         if workgroups.is_empty() {
             return Err(CoreError::invalid(
@@ -197,10 +179,7 @@ fn check_departments(
     }
     for &d in &user.departments {
         if tx.department(user.account, d)?.is_none() {
-            return Err(CoreError::invalid(
-                at("UF_DEPARTMENT"),
-                format!("department {d} does not exist"),
-            ));
+            return Err(CoreError::invalid(at("UF_DEPARTMENT"), format!("department {d} does not exist")));
         }
     }
     Ok(())
@@ -243,9 +222,7 @@ pub fn get_user(
 ) -> Result<UserView, CoreError> {
     let tier = actor.user_read_tier()?;
     let tx = ctx.db.read()?;
-    let user = tx
-        .user(actor.account, id)?
-        .ok_or_else(|| CoreError::not_found("user", id))?;
+    let user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
     if !visible(&*tx, actor.audience(admin_mode), &user)? {
         return Err(CoreError::not_found("user", id));
     }
@@ -257,9 +234,7 @@ pub fn get_user(
 /// # Errors
 /// As [`get_user`]; the operator has no user of its own ([`CoreError::NotFound`]).
 pub fn current_user(ctx: Ctx<'_>, actor: &Actor, select: &Select) -> Result<UserView, CoreError> {
-    let me = actor
-        .user
-        .ok_or_else(|| CoreError::not_found("user", "current"))?;
+    let me = actor.user.ok_or_else(|| CoreError::not_found("user", "current"))?;
     get_user(ctx, actor, me, select, false)
 }
 
@@ -284,18 +259,10 @@ pub fn find_users(
 }
 
 fn check_query_tier(query: &UserQuery, tier: Tier) -> Result<(), CoreError> {
-    let fields = query
-        .filter
-        .conditions
-        .iter()
-        .map(|c| c.field())
-        .chain(query.sort.iter().map(|s| s.field));
+    let fields = query.filter.conditions.iter().map(|c| c.field()).chain(query.sort.iter().map(|s| s.field));
     for f in fields {
         if f.tier() > tier {
-            return Err(CoreError::invalid(
-                f.code(),
-                "the credential's scope does not cover this field",
-            ));
+            return Err(CoreError::invalid(f.code(), "the credential's scope does not cover this field"));
         }
     }
     Ok(())
@@ -308,17 +275,10 @@ fn check_query_tier(query: &UserQuery, tier: Tier) -> Result<(), CoreError> {
 /// # Errors
 /// [`CoreError::InsufficientScope`], [`CoreError::Forbidden`], [`CoreError::NotFound`],
 /// [`CoreError::Validation`] naming the field, [`CoreError::Conflict`] on `EMAIL` or `ACTIVE`.
-pub fn update_user(
-    ctx: Ctx<'_>,
-    actor: &Actor,
-    id: UserId,
-    patch: &UserPatch,
-) -> Result<User, CoreError> {
+pub fn update_user(ctx: Ctx<'_>, actor: &Actor, id: UserId, patch: &UserPatch) -> Result<User, CoreError> {
     access::check_user_write(actor, id, patch)?;
     let mut tx = ctx.db.write()?;
-    let mut user = tx
-        .user(actor.account, id)?
-        .ok_or_else(|| CoreError::not_found("user", id))?;
+    let mut user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
     let was_active = user.active;
     if !user.apply(patch) {
         return Ok(user);
@@ -332,23 +292,11 @@ pub fn update_user(
         && user.role == Role::Administrator
         && tx.count_active_admins(user.account)? <= 1
     {
-        return Err(CoreError::conflict(
-            "ACTIVE",
-            "the last active administrator cannot be dismissed",
-        ));
+        return Err(CoreError::conflict("ACTIVE", "the last active administrator cannot be dismissed"));
     }
-    if let (true, Some(email)) = (
-        patch.touches(UserField::Email),
-        user.text.get(&UserField::Email),
-    ) {
-        if tx
-            .user_by_email(user.account, email)?
-            .is_some_and(|other| other != id)
-        {
-            return Err(CoreError::conflict(
-                "EMAIL",
-                "a user with this email already exists",
-            ));
+    if let (true, Some(email)) = (patch.touches(UserField::Email), user.text.get(&UserField::Email)) {
+        if tx.user_by_email(user.account, email)?.is_some_and(|other| other != id) {
+            return Err(CoreError::conflict("EMAIL", "a user with this email already exists"));
         }
     }
     user.updated_at = ctx.clock.now();
@@ -373,35 +321,20 @@ pub struct RoleChange {
 /// # Errors
 /// [`CoreError::Forbidden`], [`CoreError::NotFound`], [`CoreError::Validation`],
 /// [`CoreError::Conflict`] on `role`.
-pub fn change_role(
-    ctx: Ctx<'_>,
-    actor: &Actor,
-    id: UserId,
-    change: RoleChange,
-) -> Result<User, CoreError> {
+pub fn change_role(ctx: Ctx<'_>, actor: &Actor, id: UserId, change: RoleChange) -> Result<User, CoreError> {
     actor.require(Scope::User)?;
     actor.require_admin()?;
     let mut tx = ctx.db.write()?;
-    let mut user = tx
-        .user(actor.account, id)?
-        .ok_or_else(|| CoreError::not_found("user", id))?;
+    let mut user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
     if user.role == change.role {
         return Ok(user);
     }
-    if user.role == Role::Administrator && user.active && tx.count_active_admins(user.account)? <= 1
-    {
-        return Err(CoreError::conflict(
-            "role",
-            "the last active administrator keeps the role",
-        ));
+    if user.role == Role::Administrator && user.active && tx.count_active_admins(user.account)? <= 1 {
+        return Err(CoreError::conflict("role", "the last active administrator keeps the role"));
     }
     let groups = tx.user_workgroups(user.account, id)?;
     if change.role.is_external() {
-        let heads = tx
-            .departments(user.account)?
-            .into_iter()
-            .filter(|d| d.head == Some(id))
-            .count();
+        let heads = tx.departments(user.account)?.into_iter().filter(|d| d.head == Some(id)).count();
         if heads > 0 {
             return Err(CoreError::conflict(
                 "role",
@@ -428,8 +361,9 @@ pub fn change_role(
     Ok(user)
 }
 
-/// The supervisors of a user, derived from the structure (decisions.md "Supervisors"), limited
-/// to those the reader may see.
+/// The supervisors of a user, derived from the structure (decisions.md "Supervisors"): for each
+/// of their departments, the head of the nearest department on the way to the root whose head
+/// is not the user. Only those the reader may see are returned.
 ///
 /// # Errors
 /// [`CoreError::InsufficientScope`], [`CoreError::NotFound`].
@@ -437,23 +371,29 @@ pub fn supervisors_of(ctx: Ctx<'_>, actor: &Actor, id: UserId) -> Result<Vec<Use
     actor.user_read_tier()?;
     let tx = ctx.db.read()?;
     let audience = actor.audience(false);
-    let user = tx
-        .user(actor.account, id)?
-        .filter(|u| visible(&*tx, audience, u).unwrap_or(false));
-    let user = user.ok_or_else(|| CoreError::not_found("user", id))?;
-    let tree = Tree::new(tx.departments(actor.account)?);
-    let mut out = Vec::new();
-    for s in tree.supervisors(id, &user.departments) {
-        if let Some(u) = tx.user(actor.account, s)? {
-            if visible(&*tx, audience, &u)? {
-                out.push(s);
+    let user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
+    if !visible(&*tx, audience, &user)? {
+        return Err(CoreError::not_found("user", id));
+    }
+    let mut found = Vec::new();
+    for &start in &user.departments {
+        let mut next = Some(start);
+        // The depth is bounded by the number of departments; a corrupt cycle cannot hang us.
+        for _ in 0..10_000 {
+            let Some(d) = next.map(|d| tx.department(actor.account, d)).transpose()?.flatten() else { break };
+            if let Some(h) = d.head.filter(|&h| h != id) {
+                found.push(h);
+                break;
             }
+            next = d.parent;
         }
     }
-    Ok(out)
+    Ok(tx.visible_users(actor.account, &found, audience)?)
 }
 
-/// The direct subordinates of a user: everyone whose supervisors include them, by ID.
+/// The direct subordinates of a user: everyone whose supervisors include them. Walks down from
+/// each department they head, through departments without a head (whose members report to
+/// them) and departments headed by someone else (whose head, if a member, reports to them).
 ///
 /// # Errors
 /// [`CoreError::InsufficientScope`], [`CoreError::NotFound`].
@@ -461,38 +401,35 @@ pub fn subordinates_of(ctx: Ctx<'_>, actor: &Actor, id: UserId) -> Result<Vec<Us
     actor.user_read_tier()?;
     let tx = ctx.db.read()?;
     let audience = actor.audience(false);
-    let head = tx
-        .user(actor.account, id)?
-        .filter(|u| visible(&*tx, audience, u).unwrap_or(false));
-    head.ok_or_else(|| CoreError::not_found("user", id))?;
-    let tree = Tree::new(tx.departments(actor.account)?);
+    let head = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
+    if !visible(&*tx, audience, &head)? {
+        return Err(CoreError::not_found("user", id));
+    }
+    // (department, Some(k)): only member k qualifies there; (department, None): every member.
+    let mut stack: Vec<(DepartmentId, Option<UserId>)> =
+        tx.departments_headed_by(actor.account, id)?.into_iter().map(|d| (d.id, None)).collect();
+    let mut seen = BTreeSet::new();
     let mut out = BTreeSet::new();
-    for (dep, only) in tree.reporting_lines(id) {
+    while let Some((dep, only)) = stack.pop() {
+        if !seen.insert((dep, only)) {
+            continue;
+        }
+        let members = tx.department_members(actor.account, dep)?;
         match only {
-            Some(k) if k != id => {
-                if tx.department_members(actor.account, dep)?.contains(&k) {
-                    out.insert(k);
-                }
-            }
-            Some(_) => {}
-            None => out.extend(
-                tx.department_members(actor.account, dep)?
-                    .into_iter()
-                    .filter(|&u| u != id),
-            ),
+            Some(k) => out.extend(members.into_iter().filter(|&m| m == k && m != id)),
+            None => out.extend(members.into_iter().filter(|&m| m != id)),
+        }
+        for child in tx.child_departments(actor.account, dep)? {
+            let next = match (child.head, only) {
+                (Some(h), _) if h == id => continue, // its own walk starts there
+                (None, only) => only,
+                (Some(h), None) => Some(h),
+                (Some(h), Some(k)) if h == k => Some(k),
+                (Some(_), Some(_)) => continue,
+            };
+            stack.push((child.id, next));
         }
     }
-    // Subordinates are intranet users (external users have no department); apply visibility for
-    // integrators, who stay hidden from non-administrators.
-    let mut visible_ids = Vec::with_capacity(out.len());
-    for u in out {
-        if audience == Audience::Everyone {
-            visible_ids.push(u);
-        } else if let Some(user) = tx.user(actor.account, u)? {
-            if visible(&*tx, audience, &user)? {
-                visible_ids.push(u);
-            }
-        }
-    }
-    Ok(visible_ids)
+    let out: Vec<UserId> = out.into_iter().collect();
+    Ok(tx.visible_users(actor.account, &out, audience)?)
 }

@@ -19,9 +19,7 @@ pub const WORKGROUP_NAME_MAX: usize = 255;
 pub fn create_workgroup(ctx: Ctx<'_>, actor: &Actor, name: &str) -> Result<Workgroup, CoreError> {
     actor.require(Scope::User)?;
     if actor.role.is_external() {
-        return Err(CoreError::forbidden(
-            "external users cannot create workgroups",
-        ));
+        return Err(CoreError::forbidden("external users cannot create workgroups"));
     }
     let name = check_name("NAME", name, WORKGROUP_NAME_MAX)?;
     let mut tx = ctx.db.write()?;
@@ -58,15 +56,10 @@ pub fn list_workgroups(ctx: Ctx<'_>, actor: &Actor) -> Result<Vec<Workgroup>, Co
 ///
 /// # Errors
 /// [`CoreError::InsufficientScope`], [`CoreError::NotFound`].
-pub fn workgroup_members(
-    ctx: Ctx<'_>,
-    actor: &Actor,
-    group: WorkgroupId,
-) -> Result<Vec<UserId>, CoreError> {
+pub fn workgroup_members(ctx: Ctx<'_>, actor: &Actor, group: WorkgroupId) -> Result<Vec<UserId>, CoreError> {
     actor.user_read_tier()?;
     let tx = ctx.db.read()?;
-    tx.workgroup(actor.account, group)?
-        .ok_or_else(|| CoreError::not_found("workgroup", group))?;
+    tx.workgroup(actor.account, group)?.ok_or_else(|| CoreError::not_found("workgroup", group))?;
     let members = tx.workgroup_members(actor.account, group)?;
     if actor.role.is_external() && !actor.user.is_some_and(|me| members.contains(&me)) {
         return Err(CoreError::not_found("workgroup", group));
@@ -87,9 +80,7 @@ pub fn add_workgroup_member(
     actor.require(Scope::User)?;
     actor.require_admin()?;
     let mut tx = ctx.db.write()?;
-    let member = tx
-        .user(actor.account, user)?
-        .ok_or_else(|| CoreError::not_found("user", user))?;
+    let member = tx.user(actor.account, user)?.ok_or_else(|| CoreError::not_found("user", user))?;
     let group = add_member_unchecked(&mut *tx, &member, group)?;
     tx.commit()?;
     Ok(group)
@@ -109,11 +100,8 @@ pub fn remove_workgroup_member(
     actor.require(Scope::User)?;
     actor.require_admin()?;
     let mut tx = ctx.db.write()?;
-    tx.workgroup(actor.account, group)?
-        .ok_or_else(|| CoreError::not_found("workgroup", group))?;
-    let member = tx
-        .user(actor.account, user)?
-        .ok_or_else(|| CoreError::not_found("user", user))?;
+    tx.workgroup(actor.account, group)?.ok_or_else(|| CoreError::not_found("workgroup", group))?;
+    let member = tx.user(actor.account, user)?.ok_or_else(|| CoreError::not_found("user", user))?;
     let groups = tx.user_workgroups(actor.account, user)?;
     if member.role.is_external() && groups == [group] {
         return Err(CoreError::conflict(
@@ -132,9 +120,8 @@ pub(crate) fn add_member_unchecked(
     member: &User,
     group: WorkgroupId,
 ) -> Result<Workgroup, CoreError> {
-    let mut g = tx
-        .workgroup(member.account, group)?
-        .ok_or_else(|| CoreError::not_found("workgroup", group))?;
+    let mut g =
+        tx.workgroup(member.account, group)?.ok_or_else(|| CoreError::not_found("workgroup", group))?;
     tx.add_workgroup_member(member.account, group, member.id)?;
     if member.role.is_external() && !g.external {
         g.external = true;

@@ -1,0 +1,331 @@
+//! `bench`: seeds a Cardfile database on disk with realistic users and measures, through the
+//! profile-core use cases on store-sqlite, the figures `docs/benchmarks.md` records.
+//! Run it through `cargo xtask bench` (release build), not directly in a debug build.
+//!
+//! Usage: `bench --users N [--db PATH] [--samples N]`
+
+mod data;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use data::Rng;
+use profile_core::access::{Actor, Scope, ScopeSet, Select};
+use profile_core::field::UserField;
+use profile_core::ids::{DepartmentId, UserId};
+use profile_core::model::user::{Role, UserPatch};
+use profile_core::ports::{Database, RandomIds, SystemClock};
+use profile_core::query::{Condition, Op, PageRequest, SortKey, UserFilter, UserQuery};
+use profile_core::usecase::accounts::{self, CreateAccountRequest};
+use profile_core::usecase::departments::{self, NewDepartment};
+use profile_core::usecase::users::{self, NewUser};
+use profile_core::usecase::Ctx;
+use profile_core::Value;
+use store_sqlite::SqliteDb;
+
+const BATCH: usize = 10_000;
+
+struct Args {
+    users: usize,
+    db: PathBuf,
+    samples: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args { users: 10_000, db: std::env::temp_dir().join("cardfile-bench.db"), samples: 2_000 };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut val = || it.next().ok_or_else(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--users" => args.users = val()?.parse().map_err(|e| format!("--users: {e}"))?,
+            "--db" => args.db = PathBuf::from(val()?),
+            "--samples" => args.samples = val()?.parse().map_err(|e| format!("--samples: {e}"))?,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(args)
+}
+
+/// Latency percentiles of a sample.
+struct Stats {
+    p50: Duration,
+    p99: Duration,
+    mean: Duration,
+}
+
+fn stats(mut v: Vec<Duration>) -> Stats {
+    v.sort_unstable();
+    let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
+    let mean = v.iter().sum::<Duration>() / v.len().max(1) as u32;
+    Stats { p50: at(0.50), p99: at(0.99), mean }
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+fn remove_db(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("bench: {e}\nusage: bench --users N [--db PATH] [--samples N]");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(&args) {
+        eprintln!("bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    remove_db(&args.db);
+    let db = SqliteDb::open(&args.db)?;
+    let ctx = Ctx { db: &db, clock: &SystemClock, ids: &RandomIds };
+    let mut rng = Rng::new(0x0C0F_FEE5);
+    let n = args.users;
+
+    // The account, and a department tree of about one department per 200 users:
+    // root > 20 divisions > teams.
+    let created = accounts::create_account(
+        ctx,
+        CreateAccountRequest {
+            slug: "bench".into(),
+            name: "Bench Corp".into(),
+            admin: patch(&[(UserField::Email, "admin@bench.example")]),
+        },
+    )?;
+    let admin = users::actor_for(ctx, created.account.id, created.admin.id, ScopeSet::all())?;
+    let divisions: Vec<DepartmentId> = (0..20)
+        .map(|i| {
+            add_dept(
+                ctx,
+                &admin,
+                format!("{} Division", data::FUNCTIONS[i % data::FUNCTIONS.len()]),
+                DepartmentId(1),
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    let teams_wanted = (n / 200).max(20);
+    let mut teams = Vec::with_capacity(teams_wanted);
+    for t in 0..teams_wanted {
+        let div = divisions[t % divisions.len()];
+        let name = format!(
+            "{} {} {}",
+            data::FUNCTIONS[rng.below(data::FUNCTIONS.len())],
+            data::PLACES[rng.below(data::PLACES.len())],
+            t
+        );
+        teams.push(add_dept(ctx, &admin, name, div)?);
+    }
+
+    // Bulk insert, 10k users a transaction, through the use case.
+    let mut members: Vec<Vec<UserId>> = vec![Vec::new(); teams.len()];
+    // Only the library call is timed; building the rows is the caller's work.
+    let mut insert_time = Duration::ZERO;
+    let mut next_id = 2u32;
+    let mut done = 0;
+    while done < n {
+        let size = BATCH.min(n - done);
+        let mut rows = Vec::with_capacity(size);
+        for i in 0..size {
+            let first = rng.pick_skewed(data::FIRST);
+            let last = rng.pick_skewed(data::LAST);
+            let team = rng.below(teams.len());
+            members[team].push(UserId(next_id + i as u32));
+            let email = format!("{}.{}{}@bench.example", ascii(first), ascii(last), done + i);
+            let phone = format!("+1 555 {:03} {:04}", rng.below(1000), rng.below(10_000));
+            let fields = UserPatch::parse([
+                (UserField::Name, Value::text(first)),
+                (UserField::LastName, Value::text(last)),
+                (UserField::Email, Value::text(email)),
+                (UserField::WorkPosition, Value::text(rng.pick(data::POSITIONS))),
+                (UserField::WorkPhone, Value::text(phone)),
+                (UserField::PersonalCity, Value::text(rng.pick(data::PLACES))),
+                (UserField::UfDepartment, Value::IntList(vec![i64::from(teams[team].0)])),
+            ])?;
+            rows.push(NewUser { role: Role::Employee, fields, workgroups: vec![] });
+        }
+        let started = Instant::now();
+        let ids = users::create_users_bulk(ctx, &admin, rows)?;
+        insert_time += started.elapsed();
+        next_id += ids.len() as u32;
+        done += size;
+    }
+    let insert_secs = insert_time.as_secs_f64();
+    let insert_rate = n as f64 / insert_secs;
+
+    // Heads: a member of each team heads it; divisions are headed by their first team's head.
+    let mut heads = Vec::new();
+    {
+        let mut tx = db.write()?;
+        for (t, team) in teams.iter().enumerate() {
+            if let (Some(&head), Some(mut d)) =
+                (members[t].first(), tx.department(created.account.id, *team)?)
+            {
+                d.head = Some(head);
+                tx.update_department(&d)?;
+                heads.push(head);
+            }
+        }
+        tx.commit()?;
+    }
+    db.optimize()?;
+    let size = db_size(&args.db);
+
+    let reader = Actor {
+        account: created.account.id,
+        user: Some(UserId(2)),
+        role: Role::Employee,
+        scopes: [Scope::User, Scope::Department].into_iter().collect(),
+    };
+    let samples = args.samples;
+    let total_users = n as u32 + 1;
+
+    // get by ID, projection included.
+    let mut t = Vec::with_capacity(samples * 10);
+    for _ in 0..samples * 10 {
+        let id = UserId(1 + rng.below(total_users as usize) as u32);
+        let s = Instant::now();
+        let v = users::get_user(ctx, &reader, id, &Select::All, false)?;
+        t.push(s.elapsed());
+        std::hint::black_box(v);
+    }
+    let get = stats(t);
+
+    // A department's page of 50 sorted by last name.
+    let mut t = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let team = teams[rng.below(teams.len())];
+        let filter = UserFilter::default().and(Condition::parse(
+            UserField::UfDepartment,
+            Op::Eq,
+            &Value::Int(i64::from(team.0)),
+        )?);
+        let q = UserQuery {
+            filter,
+            sort: vec![SortKey::new(UserField::LastName, false)?],
+            page: PageRequest::default(),
+            now: ctx.clock.now(),
+        };
+        let s = Instant::now();
+        let page = users::find_users(ctx, &reader, &q, &Select::All, false)?;
+        t.push(s.elapsed());
+        std::hint::black_box(page);
+    }
+    let dept_page = stats(t);
+
+    // FIND with 2-4 letter prefixes of seeded names, total included.
+    let mut t = Vec::with_capacity(samples);
+    let mut totals = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let name = if rng.below(2) == 0 { rng.pick_skewed(data::FIRST) } else { rng.pick_skewed(data::LAST) };
+        let chars: Vec<char> = name.chars().filter(|c| c.is_alphanumeric()).collect();
+        let len = (2 + rng.below(3)).min(chars.len());
+        let prefix: String = chars[..len].iter().collect();
+        let q = UserQuery {
+            filter: UserFilter::default().with_find(&prefix)?,
+            sort: vec![],
+            page: PageRequest::default(),
+            now: ctx.clock.now(),
+        };
+        let s = Instant::now();
+        let page = users::find_users(ctx, &reader, &q, &Select::All, false)?;
+        t.push(s.elapsed());
+        totals.push(page.total.unwrap_or(0));
+    }
+    let find = stats(t);
+    totals.sort_unstable();
+
+    // Direct subordinates of a head.
+    let mut t = Vec::with_capacity(samples);
+    let mut found = 0;
+    for _ in 0..samples {
+        let head = heads[rng.below(heads.len())];
+        let s = Instant::now();
+        let subs = users::subordinates_of(ctx, &reader, head)?;
+        t.push(s.elapsed());
+        found += subs.len();
+    }
+    let subs = stats(t);
+
+    let per_user = size as f64 / f64::from(total_users);
+    println!("| users | {n} |");
+    println!("|---|---|");
+    println!("| bulk insert | {insert_rate:.0} users/s ({n} users in {insert_secs:.1} s, {BATCH} a transaction, synchronous=FULL) |");
+    println!(
+        "| get by ID (projection included) | p50 {} · p99 {} · mean {} |",
+        us(get.p50),
+        us(get.p99),
+        us(get.mean)
+    );
+    println!(
+        "| department page of 50 by last name | p50 {} · p99 {} |",
+        ms(dept_page.p50),
+        ms(dept_page.p99)
+    );
+    println!(
+        "| FIND 2-4 letter prefix, with total | p50 {} · p99 {} (totals: median {}, max {}) |",
+        ms(find.p50),
+        ms(find.p99),
+        totals[totals.len() / 2],
+        totals[totals.len() - 1]
+    );
+    println!(
+        "| direct subordinates of a head | p50 {} · p99 {} (avg {} found) |",
+        ms(subs.p50),
+        ms(subs.p99),
+        found / samples.max(1)
+    );
+    println!("| database size | {:.1} MB, {per_user:.0} bytes/user |", size as f64 / 1e6);
+    Ok(())
+}
+
+fn add_dept(
+    ctx: Ctx<'_>,
+    admin: &Actor,
+    name: String,
+    parent: DepartmentId,
+) -> Result<DepartmentId, profile_core::CoreError> {
+    departments::add_department(
+        ctx,
+        admin,
+        NewDepartment { name, parent: Some(parent), sort: None, head: None },
+    )
+    .map(|d| d.id)
+}
+
+fn patch(pairs: &[(UserField, &str)]) -> UserPatch {
+    UserPatch::parse(pairs.iter().map(|(f, v)| (*f, Value::text(*v)))).unwrap_or_default()
+}
+
+/// An email-safe spelling of a name.
+fn ascii(s: &str) -> String {
+    profile_core::query::search_words(s).join("")
+}
+
+/// The database's size on disk, after a checkpoint.
+fn db_size(path: &Path) -> u64 {
+    if let Ok(c) = std::fs::metadata(path) {
+        let wal = {
+            let mut p = path.as_os_str().to_owned();
+            p.push("-wal");
+            std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+        };
+        c.len() + wal
+    } else {
+        0
+    }
+}
