@@ -29,10 +29,17 @@ struct Args {
     users: usize,
     db: PathBuf,
     samples: usize,
+    /// Measure the reads on a database an earlier run seeded (no insert figure then).
+    reuse: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { users: 10_000, db: std::env::temp_dir().join("cardfile-bench.db"), samples: 2_000 };
+    let mut args = Args {
+        users: 10_000,
+        db: std::env::temp_dir().join("cardfile-bench.db"),
+        samples: 2_000,
+        reuse: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut val = || it.next().ok_or_else(|| format!("{a} needs a value"));
@@ -40,6 +47,7 @@ fn parse_args() -> Result<Args, String> {
             "--users" => args.users = val()?.parse().map_err(|e| format!("--users: {e}"))?,
             "--db" => args.db = PathBuf::from(val()?),
             "--samples" => args.samples = val()?.parse().map_err(|e| format!("--samples: {e}"))?,
+            "--reuse" => args.reuse = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -91,6 +99,9 @@ fn main() {
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    if args.reuse {
+        return reads_only(args);
+    }
     remove_db(&args.db);
     let db = SqliteDb::open(&args.db)?;
     let ctx = Ctx { db: &db, clock: &SystemClock, ids: &RandomIds };
@@ -183,10 +194,40 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         tx.commit()?;
     }
     db.optimize()?;
-    let size = db_size(&args.db);
 
+    measure(&db, args, created.account.id, &teams, &heads, Some(insert_rate), Some(insert_secs))
+}
+
+/// Measures the reads on a database seeded by an earlier run.
+fn reads_only(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let db = SqliteDb::open(&args.db)?;
+    let ctx = Ctx { db: &db, clock: &SystemClock, ids: &RandomIds };
+    let account = accounts::find_account(ctx, "bench")?;
+    let all = db.read()?.departments(account.id)?;
+    let divisions: Vec<DepartmentId> =
+        all.iter().filter(|d| d.parent == Some(DepartmentId(1))).map(|d| d.id).collect();
+    let teams: Vec<DepartmentId> =
+        all.iter().filter(|d| d.parent.is_some_and(|p| divisions.contains(&p))).map(|d| d.id).collect();
+    let heads: Vec<UserId> = all.iter().filter_map(|d| d.head).collect();
+    measure(&db, args, account.id, &teams, &heads, None, None)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn measure(
+    db: &SqliteDb,
+    args: &Args,
+    account: profile_core::ids::AccountId,
+    teams: &[DepartmentId],
+    heads: &[UserId],
+    insert_rate: Option<f64>,
+    insert_secs: Option<f64>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let ctx = Ctx { db, clock: &SystemClock, ids: &RandomIds };
+    let mut rng = Rng::new(0x5EED);
+    let n = args.users;
+    let size = db_size(&args.db);
     let reader = Actor {
-        account: created.account.id,
+        account,
         user: Some(UserId(2)),
         role: Role::Employee,
         scopes: [Scope::User, Scope::Department].into_iter().collect(),
@@ -264,7 +305,9 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let per_user = size as f64 / f64::from(total_users);
     println!("| users | {n} |");
     println!("|---|---|");
-    println!("| bulk insert | {insert_rate:.0} users/s ({n} users in {insert_secs:.1} s, {BATCH} a transaction, synchronous=FULL) |");
+    if let (Some(rate), Some(secs)) = (insert_rate, insert_secs) {
+        println!("| bulk insert | {rate:.0} users/s ({n} users in {secs:.1} s, {BATCH} a transaction, synchronous=FULL) |");
+    }
     println!(
         "| get by ID (projection included) | p50 {} · p99 {} · mean {} |",
         us(get.p50),

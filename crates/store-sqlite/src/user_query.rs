@@ -349,17 +349,30 @@ pub(crate) fn run(
 
     // Two phases: order narrow rows (rowid and sort keys) down to the page, then read the page's
     // full rows. Sorting whole 60-column records for every match cost 4x more.
+    // A query that must sort visits every match anyway: it counts them in the same pass
+    // (`count(*) OVER ()`). One read in rowid order stops after the page, so it counts apart.
+    let sorted = !q.sort.is_empty();
+    let window = if sorted && q.page.count_total { ", count(*) OVER ()" } else { "" };
     let sql = format!(
-        "SELECT u.uid FROM {from} WHERE {} ORDER BY {} LIMIT {PAGE_SIZE} OFFSET ?",
+        "SELECT u.uid{window} FROM {from} WHERE {} ORDER BY {} LIMIT {PAGE_SIZE} OFFSET ?",
         b.where_sql(),
         order.join(", ")
     );
     let mut params = b.params.clone();
     params.extend(order_params);
     params.push(Sql::Integer(i64::try_from(q.page.start).unwrap_or(i64::MAX)));
+    let mut counted_in_page = None;
     let uids: Vec<i64> = conn
         .prepare_cached(&sql)
-        .and_then(|mut s| s.query_map(params_from_iter(params), |r| r.get(0))?.collect::<Result<Vec<_>, _>>())
+        .and_then(|mut s| {
+            s.query_map(params_from_iter(params), |r| {
+                if !window.is_empty() {
+                    counted_in_page = Some(r.get::<_, i64>(1)?);
+                }
+                r.get(0)
+            })?
+            .collect::<Result<Vec<_>, _>>()
+        })
         .map_err(backend)?;
     let mut read = conn
         .prepare_cached(&format!("SELECT {} FROM users u WHERE u.uid = ?1", select_columns()))
@@ -372,6 +385,8 @@ pub(crate) fn run(
 
     let total = if !q.page.count_total {
         None
+    } else if let Some(n) = counted_in_page {
+        Some(n as u64)
     } else if let Some(n) = counted_total(conn, no, q, audience, &items)? {
         Some(n)
     } else {
