@@ -103,8 +103,22 @@ pub enum Tier {
     Full,
 }
 
+/// Fields only administrators change, even on their own profile: employment facts and the
+/// external key, not personal details.
+pub const ADMIN_ONLY_FIELDS: [UserField; 5] = [
+    UserField::Active,
+    UserField::UfDepartment,
+    UserField::XmlId,
+    UserField::UfEmploymentDate,
+    UserField::UfTimeman,
+];
+
 /// Who performs a use case: a user of an account acting through a credential with scopes, or
 /// the server's operator (the CLI), who acts as an administrator with every scope.
+///
+/// Build one per request with [`crate::usecase::users::actor_for`]: it reads the user's current
+/// role and refuses a dismissed user, so a demotion or a dismissal takes effect at once. An
+/// `Actor` kept across requests would carry a stale role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     /// The account the credential belongs to; every use case stays inside it.
@@ -222,7 +236,8 @@ impl Audience {
 }
 
 /// Checks that `actor` may apply `patch` to `target`: administrators may change anyone; a user
-/// may change their own profile but not `ACTIVE` or `UF_DEPARTMENT` (decisions.md "Input").
+/// may change their own profile but not the [`ADMIN_ONLY_FIELDS`] (`ACTIVE`, `UF_DEPARTMENT`,
+/// `XML_ID`, `UF_EMPLOYMENT_DATE`, `UF_TIMEMAN`; decisions.md "Input").
 /// Writes need the `user` scope.
 ///
 /// # Errors
@@ -235,7 +250,7 @@ pub fn check_user_write(actor: &Actor, target: UserId, patch: &UserPatch) -> Res
     if !actor.is(target) {
         return Err(CoreError::forbidden("only administrators change other users"));
     }
-    for field in [UserField::Active, UserField::UfDepartment] {
+    for field in ADMIN_ONLY_FIELDS {
         if patch.touches(field) {
             return Err(CoreError::forbidden(format!(
                 "{} can be changed by administrators only",

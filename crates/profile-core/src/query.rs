@@ -15,6 +15,12 @@ use crate::value::Value;
 /// Rows per page, fixed by the protocol.
 pub const PAGE_SIZE: usize = 50;
 
+/// The most values an IN list of a filter may hold.
+pub const FILTER_LIST_MAX: usize = 1000;
+
+/// The longest value a filter may compare with, in characters.
+pub const FILTER_VALUE_MAX: usize = 1000;
+
 /// The most words a `FIND` may hold.
 pub const FIND_MAX_WORDS: usize = 8;
 
@@ -158,7 +164,7 @@ impl Condition {
 
     /// The normalised value: `Int`/`IntList` for IDs and departments, `Bool` for `ACTIVE` and
     /// `IS_ONLINE`, `Text`/`TextList` for text and `USER_TYPE`, `Date`/`DateTime` for dates
-    /// (a list of dates is a `TextList` of `YYYY-MM-DD` / `YYYY-MM-DDThh:mm:ss` texts).
+    /// (a list of dates is an `IntList` of their [`date_key`]s).
     pub fn value(&self) -> &Value {
         &self.value
     }
@@ -204,6 +210,12 @@ impl Condition {
             }
         };
         let items = list_of(raw);
+        if items.len() > FILTER_LIST_MAX {
+            return Err(bad(&format!("at most {FILTER_LIST_MAX} values")));
+        }
+        if items.iter().any(|s| s.chars().count() > FILTER_VALUE_MAX) {
+            return Err(bad(&format!("a value is longer than {FILTER_VALUE_MAX} characters")));
+        }
         if matches!(raw, Value::Null | Value::Date(_) | Value::DateTime(_))
             && !matches!(kind, FieldKind::Date | FieldKind::DateTime)
         {
@@ -249,22 +261,20 @@ impl Condition {
                         parse_datetime(s).map(Value::DateTime)
                     }
                 };
-                match raw {
-                    Value::Date(d) if kind == FieldKind::Date => Value::Date(*d),
-                    Value::DateTime(t) if kind == FieldKind::DateTime => Value::DateTime(*t),
-                    _ => {
-                        let parsed = items
-                            .iter()
-                            .map(|s| parse(s))
-                            .collect::<Option<Vec<_>>>()
-                            .ok_or_else(|| bad("not a date"))?;
-                        if matches!(op, Op::In | Op::NotIn) {
-                            // Lists of dates are kept as their canonical text, parsed per use.
-                            Value::TextList(parsed.iter().map(canonical_date_text).collect())
-                        } else {
-                            parsed.into_iter().next().ok_or_else(|| bad("not a date"))?
-                        }
-                    }
+                let parsed = match raw {
+                    Value::Date(d) if kind == FieldKind::Date => vec![Value::Date(*d)],
+                    Value::DateTime(t) if kind == FieldKind::DateTime => vec![Value::DateTime(*t)],
+                    _ => items
+                        .iter()
+                        .map(|s| parse(s))
+                        .collect::<Option<Vec<_>>>()
+                        .ok_or_else(|| bad("not a date"))?,
+                };
+                if matches!(op, Op::In | Op::NotIn) {
+                    // A list of dates is kept as their keys (days, or seconds), as stores keep them.
+                    Value::IntList(parsed.iter().filter_map(date_key).collect())
+                } else {
+                    parsed.into_iter().next().ok_or_else(|| bad("not a date"))?
                 }
             }
             _ => {
@@ -295,10 +305,10 @@ impl Condition {
                 if actual == Value::Null {
                     return self.op.is_negative();
                 }
-                let a = canonical_date_text(&actual);
+                let a = date_key(&actual);
                 match &self.value {
-                    Value::TextList(list) => list.contains(&a),
-                    v => compare_op(self.op, a.as_str().cmp(canonical_date_text(v).as_str())),
+                    Value::IntList(list) => a.is_some_and(|a| list.contains(&a)),
+                    v => compare_op(self.op, a.cmp(&date_key(v))),
                 }
             }
             FieldKind::Id => {
@@ -381,16 +391,17 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
         .ok()
         .or_else(|| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok().map(|t| t.and_utc()))
+        .or_else(|| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").ok().map(|t| t.and_utc()))
         .or_else(|| validate::date(s).map(|d| d.and_time(NaiveTime::MIN).and_utc()))
 }
 
-/// The canonical text of a date or date-time value; it sorts like the value.
-fn canonical_date_text(v: &Value) -> String {
+/// The integer a date (days since 0001-01-01) or date-time (Unix seconds) is stored and compared
+/// as; it orders like the value.
+pub fn date_key(v: &Value) -> Option<i64> {
     match v {
-        Value::Date(d) => d.format("%Y-%m-%d").to_string(),
-        Value::DateTime(t) => t.format("%Y-%m-%dT%H:%M:%S").to_string(),
-        Value::Text(s) => s.clone(),
-        _ => String::new(),
+        Value::Date(d) => Some(i64::from(chrono::Datelike::num_days_from_ce(d))),
+        Value::DateTime(t) => Some(t.timestamp()),
+        _ => None,
     }
 }
 
@@ -416,6 +427,9 @@ impl UserFilter {
     /// # Errors
     /// [`CoreError::Validation`] on `FIND` when it holds more than [`FIND_MAX_WORDS`] words.
     pub fn with_find(mut self, text: &str) -> Result<UserFilter, CoreError> {
+        if text.chars().count() > FILTER_VALUE_MAX {
+            return Err(CoreError::invalid("FIND", format!("longer than {FILTER_VALUE_MAX} characters")));
+        }
         self.find = search_words(text);
         if self.find.len() > FIND_MAX_WORDS {
             return Err(CoreError::invalid("FIND", format!("at most {FIND_MAX_WORDS} words")));
@@ -538,7 +552,7 @@ impl SortKey {
                 Value::Int(i) => (1, String::new(), i),
                 Value::Bool(b) => (1, String::new(), i64::from(b)),
                 Value::Text(s) => (1, s, 0),
-                v => (1, canonical_date_text(&v), 0),
+                v => (1, String::new(), date_key(&v).unwrap_or(0)),
             }
         };
         let ord = key(a).cmp(&key(b));

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 
 /// Checks an email address: one `@`, a non-empty local part, a domain with a dot, no spaces,
-/// at most 255 characters (64 for the local part).
+/// at most 255 bytes (64 for the local part), as SMTP counts them.
 ///
 /// # Errors
 /// A short reason when the address is malformed.
@@ -53,7 +53,8 @@ pub fn phone(s: &str) -> Result<(), &'static str> {
     if !body.chars().all(|c| c.is_ascii_digit() || " -.()".contains(c)) {
         return Err(REASON);
     }
-    let digits = s.chars().filter(char::is_ascii_digit).count();
+    // The extension does not count towards the number's length.
+    let digits = main.chars().filter(char::is_ascii_digit).count();
     if (3..=20).contains(&digits) {
         Ok(())
     } else {

@@ -5,7 +5,19 @@ use profile_core::ids::{AccountId, Sequence};
 use profile_core::model::account::{Account, AccountSettings, InvitePolicy, RegistrationType};
 use profile_core::ports::{AccountStore, StoreResult};
 use profile_core::StoreError;
+use rusqlite::types::FromSqlError;
 use rusqlite::{params, Connection, OptionalExtension, Row};
+
+/// A conversion failure on a column, as rusqlite reports one.
+trait IntoColumn {
+    fn into_column(self, i: usize) -> rusqlite::Error;
+}
+
+impl IntoColumn for FromSqlError {
+    fn into_column(self, i: usize) -> rusqlite::Error {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Blob, Box::new(self))
+    }
+}
 use uuid::Uuid;
 
 use crate::error::backend;
@@ -24,7 +36,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     let id: Vec<u8> = r.get(0)?;
     let domains: String = r.get(6)?;
     Ok(Account {
-        id: AccountId(Uuid::from_slice(&id).unwrap_or_default()),
+        id: AccountId(Uuid::from_slice(&id).map_err(|e| FromSqlError::Other(Box::new(e)).into_column(0))?),
         slug: r.get(1)?,
         name: r.get(2)?,
         renamed: r.get(3)?,
@@ -137,8 +149,12 @@ impl AccountStore for SqliteTx<'_> {
             ))
             .and_then(|mut s| s.query_row(params![no, count], |r| r.get(0)))
             .map_err(backend)?;
-        u32::try_from(last)
-            .map(|last| last + 1 - count)
-            .map_err(|_| StoreError::Backend(format!("{column} exhausted")))
+        // The block is last - count + 1 ..= last; every ID of it must fit a u32.
+        let first = last - i64::from(count) + 1;
+        match (u32::try_from(last), u32::try_from(first)) {
+            (Ok(_), Ok(first)) if count > 0 && first > 0 => Ok(first),
+            _ if count == 0 => Err(StoreError::Backend("asked for no IDs".into())),
+            _ => Err(StoreError::Backend(format!("{column} exhausted"))),
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use profile_core::ids::{AccountId, DepartmentId, UserId};
 use profile_core::model::department::Department;
-use profile_core::ports::{DepartmentStore, StoreResult};
+use profile_core::ports::{DepartmentStore, StoreResult, UserStore};
 use rusqlite::{params, OptionalExtension};
 
 use crate::error::backend;
@@ -76,7 +76,7 @@ impl DepartmentStore for SqliteTx<'_> {
         let members = if renamed { users::members(self.conn(), no, d.id)? } else { Vec::new() };
         let mut old = Vec::with_capacity(members.len());
         for &uid in &members {
-            if let Some(u) = users::load(self, d.account, uid)? {
+            if let Some(u) = self.user(d.account, uid)? {
                 old.push((uid, search::class(u.role), search::words_of(self, no, &u)?));
             }
         }
@@ -86,7 +86,7 @@ impl DepartmentStore for SqliteTx<'_> {
             .map_err(backend)?;
         // …and back in under the new one.
         for (uid, class, words) in old {
-            if let Some(u) = users::load(self, d.account, uid)? {
+            if let Some(u) = self.user(d.account, uid)? {
                 search::replace(
                     self.conn(),
                     no,

@@ -101,6 +101,8 @@ impl SqliteDb {
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> StoreResult<SqliteDb> {
         let path = path.as_ref().to_path_buf();
         let mut writer = Connection::open(&path).map_err(backend)?;
+        // Look before touching: a foreign file must not even be switched to WAL.
+        schema::check(&writer)?;
         configure(&writer, &options, false)?;
         schema::migrate(&mut writer)?;
         Ok(SqliteDb {
@@ -117,18 +119,21 @@ impl SqliteDb {
         &self.path
     }
 
-    /// Rebuilds the quick-search index in its most compact form (after a bulk load).
+    /// Rebuilds the quick-search index in its most compact form, refreshes the planner's
+    /// statistics and folds the WAL back into the file (after a bulk load).
     ///
     /// # Errors
     /// [`StoreError::Backend`].
     pub fn optimize(&self) -> StoreResult<()> {
-        let conn = self.writer.lock().map_err(|_| StoreError::Backend("writer lock poisoned".into()))?;
-        conn.execute_batch("INSERT INTO user_fts(user_fts) VALUES('optimize'); PRAGMA optimize;")
-            .map_err(backend)
+        let conn = self.writer();
+        conn.execute_batch(
+            "INSERT INTO user_fts(user_fts) VALUES('optimize'); PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);",
+        )
+        .map_err(backend)
     }
 
     fn reader(&self) -> StoreResult<Connection> {
-        let pooled = self.readers.lock().map_err(|_| StoreError::Backend("pool poisoned".into()))?.pop();
+        let pooled = self.readers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
         match pooled {
             Some(c) => Ok(c),
             None => {
@@ -150,16 +155,29 @@ impl SqliteDb {
         }
     }
 
-    /// The internal number of an account (cached: accounts are never deleted).
-    pub(crate) fn account_no(&self, conn: &Connection, account: AccountId) -> StoreResult<Option<i64>> {
+    /// The internal number of an account. Accounts are never deleted, so numbers read from
+    /// committed state are cached; the writer may see an account its transaction has not
+    /// committed yet, so what it reads is never cached.
+    pub(crate) fn account_no(
+        &self,
+        conn: &Connection,
+        account: AccountId,
+        committed: bool,
+    ) -> StoreResult<Option<i64>> {
         if let Some(no) = self.account_numbers.read().ok().and_then(|m| m.get(&account).copied()) {
             return Ok(Some(no));
         }
         let no = accounts::lookup_no(conn, account)?;
-        if let (Some(no), Ok(mut m)) = (no, self.account_numbers.write()) {
+        if let (true, Some(no), Ok(mut m)) = (committed, no, self.account_numbers.write()) {
             m.insert(account, no);
         }
         Ok(no)
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        // A panic while writing poisons the mutex; the transaction was rolled back on unwind
+        // (SqliteTx::drop), so the connection is sound and later writes may go on.
+        self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -227,7 +245,7 @@ impl SqliteTx<'_> {
     }
 
     pub(crate) fn no(&self, account: AccountId) -> StoreResult<Option<i64>> {
-        self.db.account_no(self.conn(), account)
+        self.db.account_no(self.conn(), account, matches!(self.held, Held::Reader(_)))
     }
 
     /// The account's number, for writes: a write to an unknown account is a bug upstream.
@@ -246,10 +264,11 @@ fn unreachable_conn() -> &'static Connection {
 impl Drop for SqliteTx<'_> {
     fn drop(&mut self) {
         if self.open {
-            let _ = self.conn().execute_batch("ROLLBACK");
+            let _ = self.conn().prepare_cached("ROLLBACK").and_then(|mut s| s.execute([]));
         }
         if let Held::Reader(conn) = &mut self.held {
-            if let Some(c) = conn.take() {
+            // Only a connection that is back in autocommit mode (no snapshot held) is reused.
+            if let Some(c) = conn.take().filter(Connection::is_autocommit) {
                 self.db.give_back(c);
             }
         }
@@ -273,7 +292,7 @@ impl Database for SqliteDb {
     }
 
     fn write(&self) -> StoreResult<Box<dyn Tx + '_>> {
-        let guard = self.writer.lock().map_err(|_| StoreError::Backend("writer lock poisoned".into()))?;
+        let guard = self.writer();
         guard.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])).map_err(backend)?;
         Ok(Box::new(SqliteTx { db: self, held: Held::Writer(guard), open: true }))
     }

@@ -15,38 +15,54 @@ const MIGRATIONS: &[&str] = &[include_str!("../migrations/001_initial.sql")];
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// Brings the file's schema to [`SCHEMA_VERSION`], or refuses a file it must not touch.
-pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
+/// Refuses a file Cardfile must not touch, before anything is written to it: not SQLite at
+/// all, another program's database, or a newer Cardfile's.
+pub(crate) fn check(conn: &Connection) -> StoreResult<()> {
+    let not_sqlite = |e: rusqlite::Error| match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
+            StoreError::Incompatible("this file is not an SQLite database; refusing to touch it".into())
+        }
+        e => backend(e),
+    };
     let pragma = |name: &str| -> StoreResult<i64> {
-        conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0)).map_err(backend)
+        conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0)).map_err(not_sqlite)
     };
     let app = pragma("application_id")?;
     let version = pragma("user_version")?;
     let objects: i64 =
-        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).map_err(backend)?;
+        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).map_err(not_sqlite)?;
     if app != APPLICATION_ID && !(app == 0 && objects == 0) {
         return Err(StoreError::Incompatible(
             "this file is not a Cardfile database (another program's SQLite file?); refusing to touch it"
                 .into(),
         ));
     }
-    if version > SCHEMA_VERSION {
+    if !(0..=SCHEMA_VERSION).contains(&version) {
         return Err(StoreError::Incompatible(format!(
             "the database has schema version {version}, written by a newer Cardfile; this build knows up to \
              version {SCHEMA_VERSION}. Upgrade Cardfile, or restore a backup made by this version"
         )));
     }
+    Ok(())
+}
+
+/// Brings the file's schema to [`SCHEMA_VERSION`]. The version is read again inside the write
+/// transaction, so two processes opening a new file at once do not both migrate it.
+pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+    check(&tx)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction().map_err(backend)?;
         tx.execute_batch(sql).map_err(backend)?;
         tx.execute_batch(&format!("PRAGMA application_id={APPLICATION_ID}; PRAGMA user_version={};", i + 1))
             .map_err(backend)?;
+    }
+    if version < SCHEMA_VERSION {
         tx.execute(
             "INSERT INTO meta(key, value) VALUES('written_by', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1",
             [concat!("cardfile store-sqlite ", env!("CARGO_PKG_VERSION"))],
         )
         .map_err(backend)?;
-        tx.commit().map_err(backend)?;
     }
-    Ok(())
+    tx.commit().map_err(backend)
 }

@@ -2,13 +2,12 @@
 //! empty text (stored as NULL) is the empty string, negative operators match empty values, IDs
 //! are rowid ranges, quick search drives the query from the FTS index in ID order.
 
-use chrono::Datelike;
 use profile_core::access::Audience;
 use profile_core::field::{FieldKind, UserField};
 use profile_core::ids::{AccountId, UserId};
 use profile_core::model::user::{Role, User, UserType, ONLINE_WINDOW};
 use profile_core::ports::StoreResult;
-use profile_core::query::{Condition, Op, Page, UserQuery, COUNTED_PREFIX_MAX, PAGE_SIZE};
+use profile_core::query::{date_key, Condition, Op, Page, UserQuery, COUNTED_PREFIX_MAX, PAGE_SIZE};
 use profile_core::Value;
 use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Connection};
@@ -161,19 +160,6 @@ fn int_condition(b: &mut Sqlb, expr: &str, op: Op, value: Option<i64>, list: Opt
     }
 }
 
-/// The stored integer of a date or date-time filter value.
-fn stored(kind: FieldKind, v: &Value) -> Option<i64> {
-    match v {
-        Value::Date(d) => Some(i64::from(d.num_days_from_ce())),
-        Value::DateTime(t) => Some(t.timestamp()),
-        Value::Text(s) if kind == FieldKind::Date => {
-            profile_core::validate::date(s).map(|d| i64::from(d.num_days_from_ce()))
-        }
-        Value::Text(s) => profile_core::query::parse_datetime(s).map(|t| t.timestamp()),
-        _ => None,
-    }
-}
-
 fn date_column(field: UserField) -> &'static str {
     match field {
         UserField::PersonalBirthday => "u.birthday",
@@ -193,7 +179,8 @@ fn roles_of(types: &[&str]) -> Vec<i64> {
         .collect()
 }
 
-fn condition(b: &mut Sqlb, no: i64, c: &Condition, now_secs: i64) {
+/// `online_since`: the first whole second of activity that still counts as online.
+fn condition(b: &mut Sqlb, no: i64, c: &Condition, online_since: i64) {
     let (op, value) = (c.op(), c.value());
     match c.field().kind() {
         FieldKind::Id => {
@@ -230,7 +217,7 @@ fn condition(b: &mut Sqlb, no: i64, c: &Condition, now_secs: i64) {
         }
         FieldKind::Online => {
             let want = matches!(value, Value::Bool(true)) != op.is_negative();
-            let since = now_secs - ONLINE_WINDOW.num_seconds();
+            let since = online_since;
             if want {
                 b.push("u.last_activity >= ?", [Sql::Integer(since)]);
             } else {
@@ -247,15 +234,11 @@ fn condition(b: &mut Sqlb, no: i64, c: &Condition, now_secs: i64) {
             let in_list = if op.is_negative() { Op::NotIn } else { Op::In };
             int_condition(b, "u.role", in_list, None, Some(roles));
         }
-        kind @ (FieldKind::Date | FieldKind::DateTime) => {
+        FieldKind::Date | FieldKind::DateTime => {
             let col = date_column(c.field());
             match value {
-                Value::TextList(l) => {
-                    let vals: Vec<i64> =
-                        l.iter().filter_map(|s| stored(kind, &Value::Text(s.clone()))).collect();
-                    int_condition(b, col, op, None, Some(vals));
-                }
-                v => int_condition(b, col, op, stored(kind, v), None),
+                Value::IntList(keys) => int_condition(b, col, op, None, Some(keys.clone())),
+                v => int_condition(b, col, op, date_key(v), None),
             }
         }
         k if k.is_text() => text_condition(b, &column(c.field()), op, value),
@@ -309,7 +292,10 @@ pub(crate) fn run(
     audience: Audience,
 ) -> StoreResult<Page<User>> {
     let (lo, hi) = bounds(no);
-    let now = q.now.timestamp();
+    // Online means active at or after now - window; stored activity is whole seconds, so the
+    // first qualifying second is that instant rounded up.
+    let threshold = q.now - ONLINE_WINDOW;
+    let online_since = threshold.timestamp() + i64::from(threshold.timestamp_subsec_nanos() > 0);
     let find = &q.filter.find;
     let mut b = Sqlb::default();
     // Extranet viewers see few users: drive from those and probe the index, never the reverse.
@@ -332,7 +318,7 @@ pub(crate) fn run(
         "users u"
     };
     for c in &q.filter.conditions {
-        condition(&mut b, no, c, now);
+        condition(&mut b, no, c, online_since);
     }
     visibility(&mut b, no, audience);
 
@@ -341,7 +327,7 @@ pub(crate) fn run(
     for k in &q.sort {
         let expr = sort_expr(k.field);
         if expr.contains('?') {
-            order_params.push(Sql::Integer(now - ONLINE_WINDOW.num_seconds()));
+            order_params.push(Sql::Integer(online_since));
         }
         order.push(format!("{expr} {}", if k.descending { "DESC" } else { "ASC" }));
     }

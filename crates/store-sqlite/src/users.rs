@@ -43,14 +43,15 @@ pub(crate) fn role_code(role: Role) -> i64 {
     }
 }
 
-fn role_from(code: i64) -> Role {
-    match code {
-        0 => Role::Administrator,
-        2 => Role::Integrator,
-        3 => Role::Extranet,
-        4 => Role::CollabGuest,
-        _ => Role::Employee,
-    }
+/// Reads a stored role; an unknown code is an error, never silently some role.
+fn role_from(code: i64) -> rusqlite::Result<Role> {
+    Role::ALL.into_iter().find(|&r| role_code(r) == code).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            1,
+            rusqlite::types::Type::Integer,
+            format!("unknown role {code}").into(),
+        )
+    })
 }
 
 /// The column a text field is kept in.
@@ -136,7 +137,7 @@ pub(crate) fn from_row(account: AccountId, r: &Row<'_>) -> rusqlite::Result<User
     let mut user = User {
         account,
         id: id_of(r.get(0)?),
-        role: role_from(r.get(1)?),
+        role: role_from(r.get(1)?)?,
         active: r.get(2)?,
         departments: deps
             .iter()
@@ -157,10 +158,6 @@ pub(crate) fn from_row(account: AccountId, r: &Row<'_>) -> rusqlite::Result<User
         }
     }
     Ok(user)
-}
-
-pub(crate) fn load(tx: &SqliteTx<'_>, account: AccountId, id: UserId) -> StoreResult<Option<User>> {
-    tx.user(account, id)
 }
 
 pub(crate) fn members(conn: &Connection, no: i64, department: DepartmentId) -> StoreResult<Vec<UserId>> {
@@ -305,12 +302,13 @@ impl UserStore for SqliteTx<'_> {
             self.conn().execute_batch("PRAGMA cache_size=-262144").map_err(backend)?;
         }
         let result = self.insert_batch(users);
-        if big {
-            self.conn()
-                .execute_batch(&format!("PRAGMA cache_size={}", crate::WRITER_CACHE))
-                .map_err(backend)?;
-        }
-        result
+        let reset = if big {
+            self.conn().execute_batch(&format!("PRAGMA cache_size={}", crate::WRITER_CACHE))
+        } else {
+            Ok(())
+        };
+        // The insert's own error (an email conflict, say) matters more than the reset's.
+        result.and(reset.map_err(backend))
     }
 
     fn update_user(&mut self, user: &User) -> StoreResult<()> {

@@ -35,10 +35,28 @@ fn refuses_a_foreign_sqlite_file() {
     drop(other);
     let err = SqliteDb::open(&path).unwrap_err();
     assert!(matches!(&err, StoreError::Incompatible(m) if m.contains("not a Cardfile database")), "{err}");
-    // Untouched.
+    // Untouched: same content, still in its own journal mode, no WAL beside it.
+    assert!(!dir.path().join("other.db-wal").exists());
     let other = rusqlite::Connection::open(&path).unwrap();
     let body: String = other.query_row("SELECT body FROM notes", [], |r| r.get(0)).unwrap();
     assert_eq!(body, "keep me");
+    let mode: String = other.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "delete");
+}
+
+#[test]
+fn refuses_a_file_that_is_not_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(
+        &path,
+        "these are my notes, not a database, and they are long enough to have a header".repeat(20),
+    )
+    .unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let err = SqliteDb::open(&path).unwrap_err();
+    assert!(matches!(&err, StoreError::Incompatible(m) if m.contains("not an SQLite database")), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 
 #[test]

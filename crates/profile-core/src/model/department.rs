@@ -113,41 +113,6 @@ impl Tree {
         out.dedup();
         out
     }
-
-    /// The departments whose members may have `head` as their supervisor, with which member
-    /// qualifies in each: `Some(k)` means only user `k` (the department's own head, who reports
-    /// upwards), `None` means every member. Members equal to `head` are the caller's to skip.
-    ///
-    /// A walk down from each department `head` leads, through departments without a head (or
-    /// headed by the one member who then reports upwards).
-    pub fn reporting_lines(&self, head: UserId) -> Vec<(DepartmentId, Option<UserId>)> {
-        let mut out = Vec::new();
-        let mut stack: Vec<(DepartmentId, Option<UserId>)> =
-            self.by_id.values().filter(|d| d.head == Some(head)).map(|d| (d.id, None)).collect();
-        let mut seen = BTreeSet::new();
-        while let Some((id, only)) = stack.pop() {
-            if !seen.insert((id, only)) {
-                continue;
-            }
-            out.push((id, only));
-            for &child in self.children(id) {
-                let Some(c) = self.by_id.get(&child) else {
-                    continue;
-                };
-                let next = match (c.head, only) {
-                    (Some(h), _) if h == head => continue, // its own walk starts there
-                    (None, only) => Some(only),
-                    (Some(h), None) => Some(Some(h)),
-                    (Some(h), Some(k)) if h == k => Some(Some(k)),
-                    (Some(_), Some(_)) => None,
-                };
-                if let Some(next) = next {
-                    stack.push((child, next));
-                }
-            }
-        }
-        out
-    }
 }
 
 #[cfg(test)]

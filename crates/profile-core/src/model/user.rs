@@ -254,17 +254,4 @@ impl UserPatch {
     pub fn fields(&self) -> impl Iterator<Item = UserField> + '_ {
         self.values.keys().copied()
     }
-
-    /// The departments the patch sets, if any.
-    pub fn departments(&self) -> Option<Vec<DepartmentId>> {
-        match self.values.get(&UserField::UfDepartment) {
-            Some(Value::IntList(ids)) => Some(ids.iter().map(|&i| DepartmentId(i as u32)).collect()),
-            _ => None,
-        }
-    }
-
-    /// Removes a field from the patch.
-    pub fn remove(&mut self, field: UserField) -> Option<Value> {
-        self.values.remove(&field)
-    }
 }

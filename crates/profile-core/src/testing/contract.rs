@@ -363,8 +363,13 @@ pub fn bulk_insert(db: &dyn Database) {
         (UserField::UfDepartment, "1"),
     ]);
     let err = users::create_users_bulk(f.ctx(), &f.admin, bad).unwrap_err();
-    assert!(matches!(err, CoreError::Conflict { .. }), "{err:?}");
+    assert!(matches!(&err, CoreError::Conflict { field, .. } if field == "row 2: EMAIL"), "{err:?}");
     assert_eq!(db.read().unwrap().department_members(f.account, d).unwrap().len(), 120);
+    // An email another user already has is named by its row too.
+    let mut taken = rows[..2].to_vec();
+    taken[0].fields = patch(&[(UserField::Email, "fresh@acme.test"), (UserField::UfDepartment, "1")]);
+    let err = users::create_users_bulk(f.ctx(), &f.admin, taken).unwrap_err();
+    assert!(matches!(&err, CoreError::Conflict { field, .. } if field == "row 1: EMAIL"), "{err:?}");
 }
 
 pub fn departments_round_trip(db: &dyn Database) {
@@ -541,6 +546,17 @@ pub fn filters_every_operator(db: &dyn Database) {
     assert_eq!(all(cond(F::IsOnline, Op::Eq, t("Y"))), vec![b]);
     assert_eq!(all(cond(F::IsOnline, Op::Eq, t("N"))), vec![1, a, c]);
     assert_eq!(all(cond(F::LastActivityDate, Op::Gt, t("2020-01-01"))), vec![b]);
+    // Date-time lists compare to the second; a single date with @ is a one-item list.
+    let exact = Value::TextList(vec!["2026-01-02T03:04:05+00:00".into(), "1999-01-01".into()]);
+    assert_eq!(all(cond(F::DateRegister, Op::In, exact.clone())), vec![1, a, b, c], "the time part counts");
+    assert_eq!(all(cond(F::DateRegister, Op::NotIn, exact)), Vec::<u32>::new());
+    let midnight = Value::TextList(vec!["2026-01-02".into()]);
+    assert_eq!(all(cond(F::DateRegister, Op::In, midnight)), Vec::<u32>::new(), "midnight is another second");
+    let one_day = Value::Date(NaiveDate::from_ymd_opt(1990, 1, 1).unwrap());
+    assert_eq!(all(cond(F::PersonalBirthday, Op::In, one_day.clone())), vec![a]);
+    assert_eq!(all(cond(F::PersonalBirthday, Op::NotIn, one_day)), vec![1, b, c]);
+    let huge = Value::IntList((0..1001).collect());
+    assert!(Condition::parse(F::Id, Op::In, &huge).is_err(), "lists are bounded");
 }
 
 pub fn sort_and_offset_paging(db: &dyn Database) {
@@ -796,6 +812,15 @@ pub fn uc_account_rename_and_settings(db: &dyn Database) {
     let open = AccountSettings { invite_policy: InvitePolicy::Everyone, ..Default::default() };
     accounts::update_account_settings(f.ctx(), &f.admin, open).unwrap();
     assert!(users::create_user(f.ctx(), &as_emp, new()).is_ok());
+    // Account settings need the write scope, even for an administrator.
+    let admin_brief = f.actor(UserId(1), &[Scope::UserBrief, Scope::Department]);
+    assert!(matches!(
+        accounts::rename_account(f.ctx(), &admin_brief, "X"),
+        Err(CoreError::InsufficientScope { .. })
+    ));
+    let s = AccountSettings::default();
+    let err = accounts::update_account_settings(f.ctx(), &admin_brief, s).unwrap_err();
+    assert!(matches!(err, CoreError::InsufficientScope { .. }));
 }
 
 pub fn uc_create_user_rules(db: &dyn Database) {
@@ -850,6 +875,16 @@ pub fn uc_create_user_rules(db: &dyn Database) {
         workgroups: vec![],
     };
     assert!(matches!(users::create_user(f.ctx(), &as_emp, new), Err(CoreError::Forbidden { .. })));
+    // Inviters who are not administrators bring people only into workgroups they belong to.
+    let into = |email: &str| NewUser {
+        role: Role::Employee,
+        fields: patch(&[(UserField::Email, email), (UserField::UfDepartment, "1")]),
+        workgroups: vec![g.id],
+    };
+    let err = users::create_user(f.ctx(), &as_emp, into("in1@acme.test")).unwrap_err();
+    assert!(matches!(err, CoreError::Forbidden { .. }), "{err:?}");
+    workgroups::add_workgroup_member(f.ctx(), &f.admin, g.id, ok.id).unwrap();
+    assert!(users::create_user(f.ctx(), &as_emp, into("in2@acme.test")).is_ok());
 }
 
 pub fn uc_update_user_rules(db: &dyn Database) {
@@ -919,6 +954,15 @@ pub fn uc_update_user_rules(db: &dyn Database) {
     let same =
         users::update_user(f.ctx(), &as_eve, eve, &patch(&[(UserField::WorkPosition, "Lead")])).unwrap();
     assert_eq!(same.updated_at, before.updated_at);
+    // Employment facts are the administrators' to change; nobody may become unreachable.
+    for admin_only in [UserField::XmlId, UserField::UfEmploymentDate, UserField::UfTimeman] {
+        let value = if admin_only == UserField::UfEmploymentDate { "2020-01-01" } else { "X1" };
+        let err = users::update_user(f.ctx(), &as_eve, eve, &patch(&[(admin_only, value)])).unwrap_err();
+        assert!(matches!(err, CoreError::Forbidden { .. }), "{admin_only:?}");
+    }
+    let unreachable = patch(&[(UserField::Email, ""), (UserField::PersonalMobile, "")]);
+    let err = users::update_user(f.ctx(), &as_eve, eve, &unreachable).unwrap_err();
+    assert!(matches!(&err, CoreError::Validation { field, .. } if field == "EMAIL"), "{err:?}");
 }
 
 pub fn uc_department_rules(db: &dyn Database) {
@@ -1007,6 +1051,26 @@ pub fn uc_department_rules(db: &dyn Database) {
         .map(|d| d.name)
         .collect();
     assert_eq!(names, vec!["Zeta", "A"]);
+    // Heads are visible, active intranet users.
+    let head = |u: UserId| {
+        let p = DepartmentPatch { head: Some(Some(u)), ..Default::default() };
+        departments::update_department(f.ctx(), &f.admin, z, p)
+    };
+    let integ = users::create_user(
+        f.ctx(),
+        &f.admin,
+        NewUser {
+            role: Role::Integrator,
+            fields: patch(&[(UserField::Email, "i@p.test"), (UserField::UfDepartment, "1")]),
+            workgroups: vec![],
+        },
+    )
+    .unwrap()
+    .id;
+    assert!(matches!(head(integ), Err(CoreError::Validation { .. })), "integrators are hidden");
+    let gone = f.employee("Gone", "Away", &[1]);
+    users::update_user(f.ctx(), &f.admin, gone, &patch(&[(UserField::Active, "N")])).unwrap();
+    assert!(matches!(head(gone), Err(CoreError::Validation { .. })), "dismissed");
 }
 
 fn add_as(f: &Fixture<'_>, actor: &Actor) -> Result<Department, CoreError> {
@@ -1149,6 +1213,12 @@ pub fn uc_workgroups(db: &dyn Database) {
         workgroups::add_workgroup_member(f.ctx(), &f.admin, WorkgroupId(99), eve),
         Err(CoreError::NotFound { .. })
     ));
+    // Someone who shares no group with an external member does not see them in a member list.
+    let outsider = f.employee("Out", "Sider", &[1]);
+    let as_outsider = f.actor(outsider, &[Scope::User]);
+    assert_eq!(workgroups::workgroup_members(f.ctx(), &as_outsider, g2.id).unwrap(), vec![eve]);
+    let operator = Actor::operator(f.account);
+    assert_eq!(workgroups::workgroup_members(f.ctx(), &operator, g2.id).unwrap(), vec![eve, x]);
 }
 
 pub fn uc_query_scope_rules(db: &dyn Database) {

@@ -107,9 +107,11 @@ pub fn get_account(ctx: Ctx<'_>, actor: &Actor) -> Result<Account, CoreError> {
 /// Renames the account. An administrator may do this once; the operator any time.
 ///
 /// # Errors
-/// [`CoreError::Forbidden`] for non-administrators; [`CoreError::Validation`] on `name`;
+/// [`CoreError::InsufficientScope`] without the `user` scope; [`CoreError::Forbidden`] for
+/// non-administrators; [`CoreError::Validation`] on `name`;
 /// [`CoreError::Conflict`] on `name` when the one rename was used.
 pub fn rename_account(ctx: Ctx<'_>, actor: &Actor, name: &str) -> Result<Account, CoreError> {
+    actor.require(crate::access::Scope::User)?;
     actor.require_admin()?;
     let name = check_name("name", name, ACCOUNT_NAME_MAX)?;
     let mut tx = ctx.db.write()?;
@@ -137,6 +139,7 @@ pub fn update_account_settings(
     actor: &Actor,
     settings: AccountSettings,
 ) -> Result<Account, CoreError> {
+    actor.require(crate::access::Scope::User)?;
     actor.require_admin()?;
     let mut settings = settings;
     let mut domains = Vec::with_capacity(settings.whitelisted_domains.len());

@@ -47,9 +47,16 @@ fn require_write(actor: &Actor) -> Result<(), CoreError> {
 fn check_head(tx: &dyn Tx, actor: &Actor, head: Option<UserId>) -> Result<(), CoreError> {
     let Some(head) = head else { return Ok(()) };
     match tx.user(actor.account, head)? {
-        Some(u) if !u.role.is_external() => Ok(()),
-        Some(_) => Err(CoreError::invalid("UF_HEAD", "an external user cannot head a department")),
         None => Err(CoreError::invalid("UF_HEAD", format!("user {head} does not exist"))),
+        Some(u) if u.role.is_external() => {
+            Err(CoreError::invalid("UF_HEAD", "an external user cannot head a department"))
+        }
+        // Integrators are hidden from the directory; a head everyone sees must be visible.
+        Some(u) if u.role == crate::model::user::Role::Integrator => {
+            Err(CoreError::invalid("UF_HEAD", "an integrator cannot head a department"))
+        }
+        Some(u) if !u.active => Err(CoreError::invalid("UF_HEAD", "a dismissed user cannot become a head")),
+        Some(_) => Ok(()),
     }
 }
 
@@ -275,7 +282,7 @@ pub fn delete_department(ctx: Ctx<'_>, actor: &Actor, id: DepartmentId) -> Resul
     if dep.parent.is_none() {
         return Err(CoreError::conflict("ID", "the root department cannot be deleted"));
     }
-    let children = tx.departments(actor.account)?.iter().filter(|d| d.parent == Some(id)).count();
+    let children = tx.child_departments(actor.account, id)?.len();
     if children > 0 {
         return Err(CoreError::conflict(
             "ID",

@@ -52,6 +52,17 @@ pub fn actor_for(
 pub fn create_user(ctx: Ctx<'_>, actor: &Actor, new: NewUser) -> Result<User, CoreError> {
     let mut tx = ctx.db.write()?;
     let groups = new.workgroups.clone();
+    // Inviters who are not administrators may bring people only into their own workgroups.
+    if !actor.is_admin() {
+        for &g in &groups {
+            let mine = actor
+                .user
+                .is_some_and(|me| tx.workgroup_members(actor.account, g).is_ok_and(|m| m.contains(&me)));
+            if !mine {
+                return Err(CoreError::forbidden(format!("you are not a member of workgroup {g}")));
+            }
+        }
+    }
     let user = prepare_new_user(&mut *tx, ctx, actor, new)?;
     tx.insert_user(&user).map_err(email_conflict)?;
     for g in groups {
@@ -114,9 +125,36 @@ pub fn create_users_bulk(ctx: Ctx<'_>, actor: &Actor, rows: Vec<NewUser>) -> Res
         }
         users.push(user);
     }
-    tx.insert_users(&users).map_err(email_conflict)?;
+    match tx.insert_users(&users) {
+        Ok(()) => {}
+        Err(StoreError::UniqueViolation { .. }) => {
+            drop(tx);
+            return Err(taken_email_row(ctx, actor, &users));
+        }
+        Err(e) => return Err(e.into()),
+    }
     tx.commit()?;
     Ok(users.into_iter().map(|u| u.id).collect())
+}
+
+/// After the store refused a load for a taken email: which row it was, from committed state.
+fn taken_email_row(ctx: Ctx<'_>, actor: &Actor, users: &[User]) -> CoreError {
+    let found = ctx.db.read().map_err(CoreError::from).and_then(|tx| {
+        for (i, u) in users.iter().enumerate() {
+            let email = u.text(UserField::Email);
+            if !email.is_empty() && tx.user_by_email(actor.account, email)?.is_some() {
+                return Ok(Some(i));
+            }
+        }
+        Ok(None)
+    });
+    match found {
+        Ok(Some(i)) => {
+            CoreError::conflict(format!("row {i}: EMAIL"), "a user with this email already exists")
+        }
+        Ok(None) => CoreError::conflict("EMAIL", "a user with this email already exists"),
+        Err(e) => e,
+    }
 }
 
 fn check_contact(user: &User, at: &dyn Fn(&str) -> String) -> Result<(), CoreError> {
@@ -283,6 +321,9 @@ pub fn update_user(ctx: Ctx<'_>, actor: &Actor, id: UserId, patch: &UserPatch) -
     if !user.apply(patch) {
         return Ok(user);
     }
+    if patch.touches(UserField::Email) || patch.touches(UserField::PersonalMobile) {
+        check_contact(&user, &|f: &str| f.to_string())?;
+    }
     if patch.touches(UserField::UfDepartment) {
         let groups = tx.user_workgroups(user.account, user.id)?;
         check_departments(&*tx, &user, &groups, &|f: &str| f.to_string())?;
@@ -334,8 +375,7 @@ pub fn change_role(ctx: Ctx<'_>, actor: &Actor, id: UserId, change: RoleChange) 
     }
     let groups = tx.user_workgroups(user.account, id)?;
     if change.role.is_external() {
-        let heads = tx.departments(user.account)?.into_iter().filter(|d| d.head == Some(id)).count();
-        if heads > 0 {
+        if !tx.departments_headed_by(user.account, id)?.is_empty() {
             return Err(CoreError::conflict(
                 "role",
                 "the user heads a department; appoint another head first",

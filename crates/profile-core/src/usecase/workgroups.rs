@@ -64,7 +64,8 @@ pub fn workgroup_members(ctx: Ctx<'_>, actor: &Actor, group: WorkgroupId) -> Res
     if actor.role.is_external() && !actor.user.is_some_and(|me| members.contains(&me)) {
         return Err(CoreError::not_found("workgroup", group));
     }
-    Ok(members)
+    // Members the reader may not see stay out of the list too.
+    Ok(tx.visible_users(actor.account, &members, actor.audience(false))?)
 }
 
 /// Adds a user to a workgroup (administrators only). An external member makes the group external.
