@@ -51,6 +51,9 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown argument {other}")),
         }
     }
+    if args.users == 0 || args.samples == 0 {
+        return Err("--users and --samples must be at least 1".into());
+    }
     Ok(args)
 }
 
