@@ -411,8 +411,12 @@ pub struct UserFilter {
     /// The conditions (AND).
     pub conditions: Vec<Condition>,
     /// The quick-search words, lower-cased; each must prefix some word of the user's names,
-    /// email, position or department names.
+    /// position, department names or (with [`UserFilter::find_email`]) email.
     pub find: Vec<String>,
+    /// Whether the quick search also looks at the local part of emails. `EMAIL` is a contact
+    /// field: readers below the `user_basic` tier must not be able to probe it, so
+    /// `find_users` turns this off for them.
+    pub find_email: bool,
 }
 
 impl UserFilter {
@@ -431,15 +435,22 @@ impl UserFilter {
             return Err(CoreError::invalid("FIND", format!("longer than {FILTER_VALUE_MAX} characters")));
         }
         self.find = search_words(text);
+        self.find_email = true;
         if self.find.len() > FIND_MAX_WORDS {
             return Err(CoreError::invalid("FIND", format!("at most {FIND_MAX_WORDS} words")));
         }
         Ok(self)
     }
 
-    /// Reference semantics of the quick search: `words` are the user's searchable words.
+    /// Reference semantics of the quick search: `words` are the user's searchable words, as
+    /// [`user_search_words`] gives them (email words marked).
     pub fn find_matches(&self, words: &[String]) -> bool {
-        self.find.iter().all(|q| words.iter().any(|w| w.starts_with(q.as_str())))
+        self.find.iter().all(|q| {
+            words.iter().any(|w| match w.strip_prefix(EMAIL_WORD_MARK) {
+                Some(email_word) => self.find_email && email_word.starts_with(q.as_str()),
+                None => w.starts_with(q.as_str()),
+            })
+        })
     }
 }
 
@@ -453,10 +464,21 @@ pub fn search_words(text: &str) -> Vec<String> {
 /// from the index itself (they match few users).
 pub const COUNTED_PREFIX_MAX: usize = 4;
 
-/// The distinct prefixes of 1 to [`COUNTED_PREFIX_MAX`] characters of `words`.
-pub fn search_prefixes(words: &[String]) -> std::collections::BTreeSet<&str> {
+/// The first character of every word taken from an email address, in
+/// [`user_search_words`]. A private-use character: typed text never contains it (search words
+/// are letters and digits), so only a search that asks for email words finds them.
+pub const EMAIL_WORD_MARK: char = '\u{E000}';
+
+/// The distinct prefixes of 1 to [`COUNTED_PREFIX_MAX`] characters of `words` (email words,
+/// unmarked, only when `with_email`): what a one-word quick search can match.
+pub fn search_prefixes(words: &[String], with_email: bool) -> std::collections::BTreeSet<&str> {
     let mut out = std::collections::BTreeSet::new();
     for w in words {
+        let w = match w.strip_prefix(EMAIL_WORD_MARK) {
+            Some(email_word) if with_email => email_word,
+            Some(_) => continue,
+            None => w.as_str(),
+        };
         for (i, c) in w.char_indices().take(COUNTED_PREFIX_MAX) {
             out.insert(&w[..i + c.len_utf8()]);
         }
@@ -464,8 +486,9 @@ pub fn search_prefixes(words: &[String]) -> std::collections::BTreeSet<&str> {
     out
 }
 
-/// The words a user is found by: names, the local part of the email (a shared domain would make
-/// every user match `co` or `ex`), position, and the names of their departments.
+/// The words a user is found by: names, position, the names of their departments, and the
+/// local part of the email (a shared domain would make every user match `co` or `ex`), whose
+/// words carry [`EMAIL_WORD_MARK`].
 pub fn user_search_words<'a>(
     user: &User,
     department_names: impl IntoIterator<Item = &'a str>,
@@ -476,12 +499,12 @@ pub fn user_search_words<'a>(
         user.text(UserField::Name),
         user.text(UserField::LastName),
         user.text(UserField::SecondName),
-        local,
         user.text(UserField::WorkPosition),
     ]
     .iter()
     .flat_map(|t| search_words(t))
     .collect();
+    words.extend(search_words(local).into_iter().map(|w| format!("{EMAIL_WORD_MARK}{w}")));
     for name in department_names {
         words.extend(search_words(name));
     }
@@ -655,7 +678,7 @@ mod tests {
     fn search_words_fold_and_prefix() {
         assert_eq!(search_words("José Ñúñez-Straße"), vec!["jose", "nunez", "strasse"]);
         let words = vec!["anna".to_string(), "an".to_string()];
-        let p: Vec<&str> = search_prefixes(&words).into_iter().collect();
+        let p: Vec<&str> = search_prefixes(&words, true).into_iter().collect();
         assert_eq!(p, vec!["a", "an", "ann", "anna"]);
     }
 

@@ -152,12 +152,14 @@ CREATE VIRTUAL TABLE user_fts USING fts5(
 );
 
 -- How many users of an account match each 1-4 character prefix, per audience class
--- (0 = administrators and employees, 1 = integrators and external users), so that a quick
+-- (0 = administrators and employees, 1 = integrators and external users) and per tier
+-- (0 = without email words, for readers below user_basic; 1 = with them), so that a quick
 -- search's total is one lookup instead of counting up to a million index entries.
 CREATE TABLE search_prefix_counts (
     account_no INTEGER NOT NULL,
     class INTEGER NOT NULL,
+    tier INTEGER NOT NULL,
     prefix TEXT NOT NULL,
     n INTEGER NOT NULL,
-    PRIMARY KEY (account_no, class, prefix)
+    PRIMARY KEY (account_no, class, tier, prefix)
 ) WITHOUT ROWID;

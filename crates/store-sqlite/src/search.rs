@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use profile_core::ids::{DepartmentId, UserId};
 use profile_core::model::user::{Role, User};
 use profile_core::ports::StoreResult;
-use profile_core::query::{search_prefixes, user_search_words};
+use profile_core::query::{search_prefixes, user_search_words, EMAIL_WORD_MARK};
+use profile_core::StoreError;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::backend;
@@ -69,19 +70,21 @@ pub(crate) fn replace(
     deltas.flush(conn, no)
 }
 
-/// Changes to the prefix counts (one map per class), summed before they are written.
+/// Changes to the prefix counts, one map per (class, tier), summed before they are written.
 #[derive(Default)]
-pub(crate) struct Deltas([HashMap<String, i64>; 2]);
+pub(crate) struct Deltas([HashMap<String, i64>; 4]);
 
 impl Deltas {
     pub(crate) fn add(&mut self, class: i64, words: &[String], by: i64) {
-        let map = &mut self.0[usize::from(class != 0)];
-        for p in search_prefixes(words) {
-            // Most prefixes are already there: look up by &str, allocate only for new ones.
-            match map.get_mut(p) {
-                Some(n) => *n += by,
-                None => {
-                    map.insert(p.to_string(), by);
+        for tier in [0usize, 1] {
+            let map = &mut self.0[usize::from(class != 0) * 2 + tier];
+            for p in search_prefixes(words, tier == 1) {
+                // Most prefixes are already there: look up by &str, allocate only for new ones.
+                match map.get_mut(p) {
+                    Some(n) => *n += by,
+                    None => {
+                        map.insert(p.to_string(), by);
+                    }
                 }
             }
         }
@@ -90,14 +93,15 @@ impl Deltas {
     pub(crate) fn flush(self, conn: &Connection, no: i64) -> StoreResult<()> {
         let mut upsert = conn
             .prepare_cached(
-                "INSERT INTO search_prefix_counts (account_no, class, prefix, n) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (account_no, class, prefix) DO UPDATE SET n = n + excluded.n",
+                "INSERT INTO search_prefix_counts (account_no, class, tier, prefix, n) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (account_no, class, tier, prefix) DO UPDATE SET n = n + excluded.n",
             )
             .map_err(backend)?;
-        for (class, map) in self.0.into_iter().enumerate() {
+        for (slot, map) in self.0.into_iter().enumerate() {
+            let (class, tier) = ((slot / 2) as i64, (slot % 2) as i64);
             for (prefix, n) in map {
                 if n != 0 {
-                    upsert.execute(params![no, class as i64, prefix, n]).map_err(backend)?;
+                    upsert.execute(params![no, class, tier, prefix, n]).map_err(backend)?;
                 }
             }
         }
@@ -105,23 +109,43 @@ impl Deltas {
     }
 }
 
-/// How many users of `class` in the account match a one-word prefix of up to four characters.
-pub(crate) fn counted(conn: &Connection, no: i64, classes: &[i64], prefix: &str) -> StoreResult<u64> {
+/// How many users of the given classes match a one-word prefix of up to four characters, with
+/// or without email words.
+pub(crate) fn counted(
+    conn: &Connection,
+    no: i64,
+    classes: &[i64],
+    with_email: bool,
+    prefix: &str,
+) -> StoreResult<u64> {
     let mut total = 0;
     for &c in classes {
         let n: i64 = conn
             .prepare_cached(
-                "SELECT n FROM search_prefix_counts WHERE account_no = ?1 AND class = ?2 AND prefix = ?3",
+                "SELECT n FROM search_prefix_counts WHERE account_no = ?1 AND class = ?2 AND tier = ?3 AND prefix = ?4",
             )
-            .and_then(|mut s| s.query_row(params![no, c, prefix], |r| r.get(0)).optional())
+            .and_then(|mut s| s.query_row(params![no, c, i64::from(with_email), prefix], |r| r.get(0)).optional())
             .map_err(backend)?
             .unwrap_or(0);
-        total += n.max(0) as u64;
+        total +=
+            u64::try_from(n).map_err(|_| StoreError::Backend(format!("negative count for {prefix:?}")))?;
     }
     Ok(total)
 }
 
-/// The FTS5 query for quick-search words: every word as a prefix, all required.
-pub(crate) fn match_expression(words: &[String]) -> String {
-    words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" ")
+/// The FTS5 query for quick-search words: every word as a prefix, all required; email words
+/// (stored with [`EMAIL_WORD_MARK`]) match too when `with_email`.
+pub(crate) fn match_expression(words: &[String], with_email: bool) -> String {
+    words
+        .iter()
+        .map(|w| {
+            if with_email {
+                format!("(\"{w}\"* OR \"{EMAIL_WORD_MARK}{w}\"*)")
+            } else {
+                format!("\"{w}\"*")
+            }
+        })
+        .collect::<Vec<_>>()
+        // FTS5 ANDs bare phrases implicitly, but not parenthesised groups.
+        .join(" AND ")
 }

@@ -303,7 +303,7 @@ pub(crate) fn run(
     let from = if fts_drives {
         b.push(
             "user_fts MATCH ? AND user_fts.rowid BETWEEN ? AND ?",
-            [text(&search::match_expression(find)), Sql::Integer(lo), Sql::Integer(hi)],
+            [text(&search::match_expression(find, q.filter.find_email)), Sql::Integer(lo), Sql::Integer(hi)],
         );
         // CROSS JOIN pins the loop order: the index yields matches in ID order.
         "user_fts CROSS JOIN users u ON u.uid = user_fts.rowid"
@@ -312,7 +312,7 @@ pub(crate) fn run(
         if !find.is_empty() {
             b.push(
                 "EXISTS (SELECT 1 FROM user_fts WHERE user_fts MATCH ? AND rowid = u.uid)",
-                [text(&search::match_expression(find))],
+                [text(&search::match_expression(find, q.filter.find_email))],
             );
         }
         "users u"
@@ -405,10 +405,10 @@ fn counted_total(
         return Ok(Some(items.len() as u64));
     }
     match audience {
-        Audience::Everyone => Ok(Some(search::counted(conn, no, &[0, 1], word)?)),
+        Audience::Everyone => Ok(Some(search::counted(conn, no, &[0, 1], q.filter.find_email, word)?)),
         Audience::Intranet { viewer } => {
             // Everyone of class 0, plus the restricted users this viewer may see that match.
-            let open = search::counted(conn, no, &[0], word)?;
+            let open = search::counted(conn, no, &[0], q.filter.find_email, word)?;
             let mut b = Sqlb::default();
             // No rowid range here (the planner would scan it instead of seeking the role
             // index), and a positive IN, so the (account_no, role) index seeks straight to the few users.
@@ -420,7 +420,7 @@ fn counted_total(
             visibility(&mut b, no, Audience::Intranet { viewer });
             b.push(
                 "EXISTS (SELECT 1 FROM user_fts WHERE user_fts MATCH ? AND rowid = u.uid)",
-                [text(&search::match_expression(&q.filter.find))],
+                [text(&search::match_expression(&q.filter.find, q.filter.find_email))],
             );
             let sql = format!("SELECT count(*) FROM users u WHERE {}", b.where_sql());
             let restricted: i64 = conn

@@ -148,7 +148,7 @@ proptest! {
         conds in prop::collection::vec((0usize..FIELDS.len(), 0usize..OPS.len(), 0usize..64), 0..3),
         sort in prop::option::of((0usize..FIELDS.len(), any::<bool>())),
         start in 0u64..30,
-        find in prop::option::of(0usize..FINDS.len()),
+        find in prop::option::of((0usize..FINDS.len(), any::<bool>())),
         who in 0usize..5,
         now_nanos in 0u32..1_000_000_000,
     ) {
@@ -164,8 +164,9 @@ proptest! {
                 filter = filter.and(c);
             }
         }
-        if let Some(i) = find {
+        if let Some((i, email)) = find {
             filter = filter.with_find(FINDS[i]).unwrap();
+            filter.find_email = email;
         }
         let sort = sort.and_then(|(i, desc)| SortKey::new(FIELDS[i], desc).ok()).into_iter().collect();
         // A "now" with sub-seconds: IS_ONLINE must agree to the second.

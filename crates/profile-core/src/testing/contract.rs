@@ -1296,4 +1296,31 @@ pub fn search_totals(db: &dyn Database) {
     assert_eq!(total(Audience::Everyone, "qu"), 56);
     assert_eq!(total(Audience::Everyone, "as"), 3);
     let _ = (hidden, e);
+    // Email words count only for readers who may see emails.
+    for i in 0..52 {
+        let fields = patch(&[
+            (UserField::Name, &format!("Mailer{i}")),
+            (UserField::Email, &format!("ywork{i}@acme.test")),
+            (UserField::UfDepartment, "1"),
+        ]);
+        users::create_user(f.ctx(), &f.admin, NewUser { role: Role::Employee, fields, workgroups: vec![] })
+            .unwrap();
+    }
+    let with_and_without = |text: &str| {
+        let tx = db.read().unwrap();
+        let mut q = f.query(UserFilter::default().with_find(text).unwrap());
+        let with = tx.query_users(f.account, &q, intranet).unwrap().total.unwrap();
+        q.filter.find_email = false;
+        let without = tx.query_users(f.account, &q, intranet).unwrap().total.unwrap();
+        (with, without)
+    };
+    assert_eq!(with_and_without("yw"), (52, 0));
+    assert_eq!(with_and_without("ywork1"), (11, 0));
+    assert_eq!(with_and_without("mailer"), (52, 52));
+    // Through the use case, the reader's tier decides.
+    let brief = f.actor(viewer, &[Scope::UserBrief]);
+    let basic = f.actor(viewer, &[Scope::UserBasic]);
+    let q = f.query(UserFilter::default().with_find("ywork").unwrap());
+    assert_eq!(users::find_users(f.ctx(), &brief, &q, &Select::All, false).unwrap().total, Some(0));
+    assert_eq!(users::find_users(f.ctx(), &basic, &q, &Select::All, false).unwrap().total, Some(52));
 }

@@ -292,7 +292,14 @@ pub fn find_users(
     let tier = actor.user_read_tier()?;
     check_query_tier(query, tier)?;
     let tx = ctx.db.read()?;
-    let page = tx.query_users(actor.account, query, actor.audience(admin_mode))?;
+    let page = if query.filter.find_email && tier < Tier::Basic {
+        // Emails are contact details: a brief-tier reader's search must not probe them.
+        let mut q = query.clone();
+        q.filter.find_email = false;
+        tx.query_users(actor.account, &q, actor.audience(admin_mode))?
+    } else {
+        tx.query_users(actor.account, query, actor.audience(admin_mode))?
+    };
     Ok(page.map(|u| access::project(&u, tier, select, query.now)))
 }
 
