@@ -238,6 +238,21 @@ fn measure(
     let samples = args.samples;
     let total_users = n as u32 + 1;
 
+    // Warm-up: touch what the measured reads will touch, so a fresh process is not measured
+    // cold (every figure below is steady-state).
+    for _ in 0..samples {
+        let id = UserId(1 + rng.below(total_users as usize) as u32);
+        std::hint::black_box(users::get_user(ctx, &reader, id, &Select::All, false)?);
+        let team = teams[rng.below(teams.len())];
+        let filter = UserFilter::default().and(Condition::parse(
+            UserField::UfDepartment,
+            Op::Eq,
+            &Value::Int(i64::from(team.0)),
+        )?);
+        let q = UserQuery { filter, sort: vec![], page: PageRequest::default(), now: ctx.clock.now() };
+        std::hint::black_box(users::find_users(ctx, &reader, &q, &Select::All, false)?);
+    }
+
     // get by ID, projection included.
     let mut t = Vec::with_capacity(samples * 10);
     for _ in 0..samples * 10 {

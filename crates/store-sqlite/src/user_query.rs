@@ -246,7 +246,8 @@ fn condition(b: &mut Sqlb, no: i64, c: &Condition, online_since: i64) {
     }
 }
 
-fn visibility(b: &mut Sqlb, no: i64, audience: Audience) {
+/// The audience's condition on rows of alias `t` (which has `uid` and `role` columns).
+fn visibility(b: &mut Sqlb, no: i64, audience: Audience, t: &str) {
     let open = format!("{}, {}", role_code(Role::Administrator), role_code(Role::Employee));
     let external = format!("{}, {}", role_code(Role::Extranet), role_code(Role::CollabGuest));
     match audience {
@@ -254,7 +255,7 @@ fn visibility(b: &mut Sqlb, no: i64, audience: Audience) {
         Audience::Intranet { viewer } => {
             let v = uid(no, viewer);
             b.push(
-                format!("(u.role IN ({open}) OR u.uid = ? OR (u.role IN ({external}) AND u.uid IN ({CO_MEMBERS})))"),
+                format!("({t}.role IN ({open}) OR {t}.uid = ? OR ({t}.role IN ({external}) AND {t}.uid IN ({CO_MEMBERS})))"),
                 [Sql::Integer(v), Sql::Integer(v)],
             );
         }
@@ -262,7 +263,7 @@ fn visibility(b: &mut Sqlb, no: i64, audience: Audience) {
             let v = uid(no, viewer);
             b.push(
                 format!(
-                    "u.uid IN ({CO_MEMBERS} UNION SELECT ?) AND (u.uid = ? OR u.role <> {})",
+                    "{t}.uid IN ({CO_MEMBERS} UNION SELECT ?) AND ({t}.uid = ? OR {t}.role <> {})",
                     role_code(Role::Integrator)
                 ),
                 [Sql::Integer(v), Sql::Integer(v), Sql::Integer(v)],
@@ -291,6 +292,9 @@ pub(crate) fn run(
     q: &UserQuery,
     audience: Audience,
 ) -> StoreResult<Page<User>> {
+    if let Some(page) = department_page(conn, account, no, q, audience)? {
+        return Ok(page);
+    }
     let (lo, hi) = bounds(no);
     // Online means active at or after now - window; stored activity is whole seconds, so the
     // first qualifying second is that instant rounded up.
@@ -320,7 +324,7 @@ pub(crate) fn run(
     for c in &q.filter.conditions {
         condition(&mut b, no, c, online_since);
     }
-    visibility(&mut b, no, audience);
+    visibility(&mut b, no, audience, "u");
 
     let mut order = Vec::new();
     let mut order_params = Vec::new();
@@ -360,14 +364,7 @@ pub(crate) fn run(
             .collect::<Result<Vec<_>, _>>()
         })
         .map_err(backend)?;
-    let mut read = conn
-        .prepare_cached(&format!("SELECT {} FROM users u WHERE u.uid = ?1", select_columns()))
-        .map_err(backend)?;
-    let items = uids
-        .iter()
-        .map(|u| read.query_row([u], |r| from_row(account, r)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(backend)?;
+    let items = read_rows(conn, account, &uids)?;
 
     let total = if !q.page.count_total {
         None
@@ -417,7 +414,7 @@ fn counted_total(
                 format!("u.account_no = ? AND u.role IN ({})", marks(restricted.len())),
                 std::iter::once(Sql::Integer(no)).chain(restricted.map(|r| Sql::Integer(role_code(r)))),
             );
-            visibility(&mut b, no, Audience::Intranet { viewer });
+            visibility(&mut b, no, Audience::Intranet { viewer }, "u");
             b.push(
                 "EXISTS (SELECT 1 FROM user_fts WHERE user_fts MATCH ? AND rowid = u.uid)",
                 [text(&search::match_expression(&q.filter.find, q.filter.find_email))],
@@ -447,7 +444,7 @@ pub(crate) fn visible(
     for chunk in uids.chunks(500) {
         let mut b = Sqlb::default();
         b.push(format!("u.uid IN ({})", marks(chunk.len())), chunk.iter().map(|&u| Sql::Integer(u)));
-        visibility(&mut b, no, audience);
+        visibility(&mut b, no, audience, "u");
         let sql = format!("SELECT u.uid FROM users u WHERE {} ORDER BY u.uid", b.where_sql());
         let found: Vec<i64> = conn
             .prepare_cached(&sql)
@@ -458,4 +455,81 @@ pub(crate) fn visible(
         out.extend(found.into_iter().map(crate::users::id_of));
     }
     Ok(out)
+}
+
+/// The full rows of `uids`, in that order.
+fn read_rows(conn: &Connection, account: AccountId, uids: &[i64]) -> StoreResult<Vec<User>> {
+    let mut read = conn
+        .prepare_cached(&format!("SELECT {} FROM users u WHERE u.uid = ?1", select_columns()))
+        .map_err(backend)?;
+    uids.iter()
+        .map(|u| read.query_row([u], |r| from_row(account, r)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)
+}
+
+/// One department's members, by last name or by ID, for everyone or an intranet viewer: the
+/// directory's most common page, read and counted from `user_departments` alone (memberships
+/// carry the last name and the role). Other queries return `None` and take the general path.
+fn department_page(
+    conn: &Connection,
+    account: AccountId,
+    no: i64,
+    q: &UserQuery,
+    audience: Audience,
+) -> StoreResult<Option<Page<User>>> {
+    let [c] = q.filter.conditions.as_slice() else { return Ok(None) };
+    if !q.filter.find.is_empty()
+        || c.field() != UserField::UfDepartment
+        || matches!(audience, Audience::Extranet { .. })
+    {
+        return Ok(None);
+    }
+    let department = match (c.op(), c.value()) {
+        (Op::Eq, Value::Int(d)) => *d,
+        (Op::In, Value::IntList(l)) if l.len() == 1 => l[0],
+        _ => return Ok(None),
+    };
+    let order = match q.sort.as_slice() {
+        [] => "d.uid ASC",
+        [k] if k.field == UserField::LastName && !k.descending => "d.last_name ASC, d.uid ASC",
+        [k] if k.field == UserField::LastName => "d.last_name DESC, d.uid ASC",
+        _ => return Ok(None),
+    };
+    let mut b = Sqlb::default();
+    b.push("d.account_no = ? AND d.department = ?", [Sql::Integer(no), Sql::Integer(department)]);
+    visibility(&mut b, no, audience, "d");
+    let window = if q.page.count_total { ", count(*) OVER ()" } else { "" };
+    let sql = format!(
+        "SELECT d.uid{window} FROM user_departments d WHERE {} ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET ?",
+        b.where_sql()
+    );
+    let mut params = b.params.clone();
+    params.push(Sql::Integer(i64::try_from(q.page.start).unwrap_or(i64::MAX)));
+    let mut counted = None;
+    let uids: Vec<i64> = conn
+        .prepare_cached(&sql)
+        .and_then(|mut s| {
+            s.query_map(params_from_iter(params), |r| {
+                if !window.is_empty() {
+                    counted = Some(r.get::<_, i64>(1)?);
+                }
+                r.get(0)
+            })?
+            .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(backend)?;
+    let total = match (q.page.count_total, counted) {
+        (false, _) => None,
+        (true, Some(n)) => Some(n as u64),
+        (true, None) => {
+            let sql = format!("SELECT count(*) FROM user_departments d WHERE {}", b.where_sql());
+            let n: i64 = conn
+                .prepare_cached(&sql)
+                .and_then(|mut s| s.query_row(params_from_iter(b.params.iter()), |r| r.get(0)))
+                .map_err(backend)?;
+            Some(n as u64)
+        }
+    };
+    Ok(Some(Page { items: read_rows(conn, account, &uids)?, total }))
 }

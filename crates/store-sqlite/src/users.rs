@@ -172,22 +172,21 @@ fn write_memberships(conn: &Connection, no: i64, user: &User) -> StoreResult<()>
     let u = uid(no, user.id);
     let mut add = conn
         .prepare_cached(
-            "INSERT OR IGNORE INTO user_departments (account_no, department, uid) VALUES (?1, ?2, ?3)",
+            "INSERT OR IGNORE INTO user_departments (account_no, department, last_name, uid, role) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )
         .map_err(backend)?;
     for d in &user.departments {
-        add.execute(params![no, d.0, u]).map_err(backend)?;
+        add.execute(params![no, d.0, user.text(UserField::LastName), u, role_code(user.role)])
+            .map_err(backend)?;
     }
     Ok(())
 }
 
 fn clear_memberships(conn: &Connection, no: i64, old: &User) -> StoreResult<()> {
-    let mut del = conn
-        .prepare_cached("DELETE FROM user_departments WHERE account_no = ?1 AND department = ?2 AND uid = ?3")
+    conn.prepare_cached("DELETE FROM user_departments WHERE uid = ?1")
+        .and_then(|mut s| s.execute([uid(no, old.id)]))
         .map_err(backend)?;
-    for d in &old.departments {
-        del.execute(params![no, d.0, uid(no, old.id)]).map_err(backend)?;
-    }
     Ok(())
 }
 
@@ -321,7 +320,9 @@ impl UserStore for SqliteTx<'_> {
         conn.prepare_cached(update_sql())
             .and_then(|mut s| s.execute(params_from_iter(row_params(no, user))))
             .map_err(backend)?;
-        if old.departments != user.departments {
+        // Memberships carry the department list, the last name and the role.
+        let membership = |u: &User| (u.departments.clone(), u.text(UserField::LastName).to_string(), u.role);
+        if membership(&old) != membership(user) {
             clear_memberships(conn, no, &old)?;
             write_memberships(conn, no, user)?;
         }
