@@ -73,6 +73,22 @@ const PREFIXES: [(&str, Op); 15] = [
 ];
 
 impl Op {
+    /// Every operator.
+    pub const ALL: [Op; 12] = [
+        Op::Eq,
+        Op::Ne,
+        Op::Gt,
+        Op::Ge,
+        Op::Lt,
+        Op::Le,
+        Op::Contains,
+        Op::NotContains,
+        Op::Like,
+        Op::NotLike,
+        Op::In,
+        Op::NotIn,
+    ];
+
     /// The canonical prefix that [`FilterKey::parse`] reads back as this operator.
     pub fn prefix(self) -> &'static str {
         match self {

@@ -15,20 +15,7 @@ use profile_core::usecase::departments::{self, DepartmentPatch};
 use profile_core::usecase::users;
 use proptest::prelude::*;
 
-const OPS: [Op; 12] = [
-    Op::Eq,
-    Op::Ne,
-    Op::Gt,
-    Op::Ge,
-    Op::Lt,
-    Op::Le,
-    Op::Contains,
-    Op::NotContains,
-    Op::Like,
-    Op::NotLike,
-    Op::In,
-    Op::NotIn,
-];
+const OPS: [Op; 12] = Op::ALL;
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]

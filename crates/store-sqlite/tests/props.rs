@@ -34,20 +34,7 @@ const FIELDS: [UserField; 12] = [
     UserField::IsOnline,
     UserField::LastActivityDate,
 ];
-const OPS: [Op; 12] = [
-    Op::Eq,
-    Op::Ne,
-    Op::Gt,
-    Op::Ge,
-    Op::Lt,
-    Op::Le,
-    Op::Contains,
-    Op::NotContains,
-    Op::Like,
-    Op::NotLike,
-    Op::In,
-    Op::NotIn,
-];
+const OPS: [Op; 12] = Op::ALL;
 
 /// 24 employees with varied values, registered seconds apart, some recently active; two external
 /// users who share a workgroup with user 2 and one who does not; an integrator. The same in a
