@@ -29,7 +29,7 @@ mod workgroups;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::{Condvar, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use profile_core::ids::AccountId;
@@ -57,7 +57,7 @@ pub enum Durability {
 pub struct Options {
     /// Commit durability.
     pub durability: Durability,
-    /// How many idle read connections to keep.
+    /// How many read connections may be open at once (readers beyond wait for one).
     pub readers: usize,
     /// How long a connection waits for a lock before failing.
     pub busy_timeout: Duration,
@@ -74,8 +74,15 @@ pub struct SqliteDb {
     path: PathBuf,
     options: Options,
     writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<Readers>,
+    reader_freed: Condvar,
     account_numbers: RwLock<HashMap<AccountId, i64>>,
+}
+
+/// The read connections: idle ones, and how many exist (idle or in use).
+struct Readers {
+    idle: Vec<Connection>,
+    open: usize,
 }
 
 impl std::fmt::Debug for SqliteDb {
@@ -109,7 +116,8 @@ impl SqliteDb {
             path,
             options,
             writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
+            readers: Mutex::new(Readers { idle: Vec::new(), open: 0 }),
+            reader_freed: Condvar::new(),
             account_numbers: RwLock::new(HashMap::new()),
         })
     }
@@ -132,27 +140,51 @@ impl SqliteDb {
         .map_err(backend)
     }
 
+    /// A read connection: an idle one, a new one while fewer than `Options::readers` are open,
+    /// or the next one given back (waiting at most the busy timeout).
     fn reader(&self) -> StoreResult<Connection> {
-        let pooled = self.readers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
-        match pooled {
-            Some(c) => Ok(c),
-            None => {
-                let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                    | OpenFlags::SQLITE_OPEN_URI;
-                let c = Connection::open_with_flags(&self.path, flags).map_err(backend)?;
-                configure(&c, &self.options, true)?;
-                Ok(c)
+        let deadline = std::time::Instant::now() + self.options.busy_timeout;
+        let mut pool = self.readers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        loop {
+            if let Some(c) = pool.idle.pop() {
+                return Ok(c);
             }
+            if pool.open < self.options.readers.max(1) {
+                pool.open += 1;
+                drop(pool);
+                return self.open_reader().inspect_err(|_| self.forget_reader());
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(StoreError::Backend("every read connection is busy".into()));
+            }
+            pool = self
+                .reader_freed
+                .wait_timeout(pool, left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
         }
     }
 
+    fn open_reader(&self) -> StoreResult<Connection> {
+        let flags =
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let c = Connection::open_with_flags(&self.path, flags).map_err(backend)?;
+        configure(&c, &self.options, true)?;
+        Ok(c)
+    }
+
     fn give_back(&self, conn: Connection) {
-        if let Ok(mut pool) = self.readers.lock() {
-            if pool.len() < self.options.readers {
-                pool.push(conn);
-            }
-        }
+        self.readers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).idle.push(conn);
+        self.reader_freed.notify_one();
+    }
+
+    /// A read connection was closed instead of given back.
+    fn forget_reader(&self) {
+        let mut pool = self.readers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        pool.open = pool.open.saturating_sub(1);
+        drop(pool);
+        self.reader_freed.notify_one();
     }
 
     /// The internal number of an account. Accounts are never deleted, so numbers read from
@@ -268,8 +300,10 @@ impl Drop for SqliteTx<'_> {
         }
         if let Held::Reader(conn) = &mut self.held {
             // Only a connection that is back in autocommit mode (no snapshot held) is reused.
-            if let Some(c) = conn.take().filter(Connection::is_autocommit) {
-                self.db.give_back(c);
+            match conn.take() {
+                Some(c) if c.is_autocommit() => self.db.give_back(c),
+                Some(_) => self.db.forget_reader(),
+                None => {}
             }
         }
     }

@@ -86,3 +86,32 @@ fn readers_keep_their_snapshot_while_a_writer_commits() {
     drop(snapshot);
     assert!(db.read().unwrap().user(f.account, UserId(2)).unwrap().is_some());
 }
+
+#[test]
+fn read_connections_are_bounded_and_reused() {
+    use store_sqlite::Options;
+    let dir = tempfile::tempdir().unwrap();
+    let options =
+        Options { readers: 2, busy_timeout: std::time::Duration::from_millis(200), ..Options::default() };
+    let db = SqliteDb::open_with(dir.path().join("c.db"), options).unwrap();
+    let a = db.read().unwrap();
+    let b = db.read().unwrap();
+    // A third reader waits for one of the two, and gives up after the busy timeout.
+    let err = db.read().err().unwrap();
+    assert!(matches!(&err, StoreError::Backend(m) if m.contains("busy")), "{err}");
+    drop((a, b));
+    // A reader given back on another thread wakes one that waits.
+    let held = db.read().unwrap();
+    let (taken, go) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let other = db.read().unwrap();
+            taken.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            drop(other);
+        });
+        go.recv().unwrap();
+        assert!(db.read().is_ok(), "woken when the other thread gave its reader back");
+    });
+    drop(held);
+}
