@@ -52,17 +52,6 @@ pub fn actor_for(
 pub fn create_user(ctx: Ctx<'_>, actor: &Actor, new: NewUser) -> Result<User, CoreError> {
     let mut tx = ctx.db.write()?;
     let groups = new.workgroups.clone();
-    // Inviters who are not administrators may bring people only into their own workgroups.
-    if !actor.is_admin() {
-        for &g in &groups {
-            let mine = actor
-                .user
-                .is_some_and(|me| tx.workgroup_members(actor.account, g).is_ok_and(|m| m.contains(&me)));
-            if !mine {
-                return Err(CoreError::forbidden(format!("you are not a member of workgroup {g}")));
-            }
-        }
-    }
     let user = prepare_new_user(&mut *tx, ctx, actor, new)?;
     tx.insert_user(&user).map_err(email_conflict)?;
     for g in groups {
@@ -75,7 +64,7 @@ pub fn create_user(ctx: Ctx<'_>, actor: &Actor, new: NewUser) -> Result<User, Co
 /// Creates many users in one unit of work, through the store's bulk path: all of them or, on
 /// the first invalid one, none. The same rules as [`create_user`], checked once per batch where
 /// they can be (access, departments) and by the store's unique index for emails. Bulk loads take
-/// intranet users only; workgroups are joined one by one.
+/// intranet users without workgroups; add those with [`create_user`].
 ///
 /// # Errors
 /// As [`create_user`]; a field error names the row as `row N: FIELD` (0-based).
@@ -168,6 +157,15 @@ fn prepare_new_user(tx: &mut dyn Tx, ctx: Ctx<'_>, actor: &Actor, new: NewUser) 
     let at = |field: &str| field.to_string();
     let account = tx.account(actor.account)?.ok_or_else(|| CoreError::not_found("account", actor.account))?;
     access::check_invite(actor, &account)?;
+    // Inviters who are not administrators bring people only into their own workgroups.
+    if !actor.is_admin() {
+        for &g in &new.workgroups {
+            let members = tx.workgroup_members(actor.account, g)?;
+            if !actor.user.is_some_and(|me| members.contains(&me)) {
+                return Err(CoreError::forbidden(format!("you are not a member of workgroup {g}")));
+            }
+        }
+    }
     if new.role.is_admin() && !actor.is_admin() {
         return Err(CoreError::forbidden("only administrators create administrators"));
     }
