@@ -83,6 +83,8 @@ pub struct SqliteDb {
 struct Readers {
     idle: Vec<Connection>,
     open: usize,
+    /// Callers waiting for a connection; only then is a wake-up (a system call) worth sending.
+    waiting: usize,
 }
 
 impl std::fmt::Debug for SqliteDb {
@@ -116,7 +118,7 @@ impl SqliteDb {
             path,
             options,
             writer: Mutex::new(writer),
-            readers: Mutex::new(Readers { idle: Vec::new(), open: 0 }),
+            readers: Mutex::new(Readers { idle: Vec::new(), open: 0, waiting: 0 }),
             reader_freed: Condvar::new(),
             account_numbers: RwLock::new(HashMap::new()),
         })
@@ -158,11 +160,13 @@ impl SqliteDb {
             if left.is_zero() {
                 return Err(StoreError::Backend("every read connection is busy".into()));
             }
+            pool.waiting += 1;
             pool = self
                 .reader_freed
                 .wait_timeout(pool, left)
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .0;
+            pool.waiting -= 1;
         }
     }
 
@@ -175,16 +179,20 @@ impl SqliteDb {
     }
 
     fn give_back(&self, conn: Connection) {
-        self.readers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).idle.push(conn);
-        self.reader_freed.notify_one();
+        let mut pool = self.readers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        pool.idle.push(conn);
+        if pool.waiting > 0 {
+            self.reader_freed.notify_one();
+        }
     }
 
     /// A read connection was closed instead of given back.
     fn forget_reader(&self) {
         let mut pool = self.readers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         pool.open = pool.open.saturating_sub(1);
-        drop(pool);
-        self.reader_freed.notify_one();
+        if pool.waiting > 0 {
+            self.reader_freed.notify_one();
+        }
     }
 
     /// The internal number of an account. Accounts are never deleted, so numbers read from

@@ -312,7 +312,12 @@ pub(crate) fn run(
         // CROSS JOIN pins the loop order: the index yields matches in ID order.
         "user_fts CROSS JOIN users u ON u.uid = user_fts.rowid"
     } else {
-        b.push("u.uid BETWEEN ? AND ?", [Sql::Integer(lo), Sql::Integer(hi)]);
+        // Both bounds say the same; account_no lets (account_no, field) indexes seek and keep
+        // their order, the rowid range keeps ID-ordered reads a range scan.
+        b.push(
+            "u.account_no = ? AND u.uid BETWEEN ? AND ?",
+            [Sql::Integer(no), Sql::Integer(lo), Sql::Integer(hi)],
+        );
         if !find.is_empty() {
             b.push(
                 "EXISTS (SELECT 1 FROM user_fts WHERE user_fts MATCH ? AND rowid = u.uid)",
