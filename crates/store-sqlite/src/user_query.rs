@@ -347,28 +347,10 @@ pub(crate) fn run(
     // A query that must sort visits every match anyway: it counts them in the same pass
     // (`count(*) OVER ()`). One read in rowid order stops after the page, so it counts apart.
     let sorted = !q.sort.is_empty();
-    let window = if sorted && q.page.count_total { ", count(*) OVER ()" } else { "" };
-    let sql = format!(
-        "SELECT u.uid{window} FROM {from} WHERE {} ORDER BY {} LIMIT {PAGE_SIZE} OFFSET ?",
-        b.where_sql(),
-        order.join(", ")
-    );
+    let select = format!("u.uid FROM {from} WHERE {} ORDER BY {}", b.where_sql(), order.join(", "));
     let mut params = b.params.clone();
     params.extend(order_params);
-    params.push(Sql::Integer(i64::try_from(q.page.start).unwrap_or(i64::MAX)));
-    let mut counted_in_page = None;
-    let uids: Vec<i64> = conn
-        .prepare_cached(&sql)
-        .and_then(|mut s| {
-            s.query_map(params_from_iter(params), |r| {
-                if !window.is_empty() {
-                    counted_in_page = Some(r.get::<_, i64>(1)?);
-                }
-                r.get(0)
-            })?
-            .collect::<Result<Vec<_>, _>>()
-        })
-        .map_err(backend)?;
+    let (uids, counted_in_page) = page_rowids(conn, &select, params, q, sorted && q.page.count_total)?;
     let items = read_rows(conn, account, &uids)?;
 
     let total = if !q.page.count_total {
@@ -504,26 +486,8 @@ fn department_page(
     let mut b = Sqlb::default();
     b.push("d.account_no = ? AND d.department = ?", [Sql::Integer(no), Sql::Integer(department)]);
     visibility(&mut b, no, audience, "d");
-    let window = if q.page.count_total { ", count(*) OVER ()" } else { "" };
-    let sql = format!(
-        "SELECT d.uid{window} FROM user_departments d WHERE {} ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET ?",
-        b.where_sql()
-    );
-    let mut params = b.params.clone();
-    params.push(Sql::Integer(i64::try_from(q.page.start).unwrap_or(i64::MAX)));
-    let mut counted = None;
-    let uids: Vec<i64> = conn
-        .prepare_cached(&sql)
-        .and_then(|mut s| {
-            s.query_map(params_from_iter(params), |r| {
-                if !window.is_empty() {
-                    counted = Some(r.get::<_, i64>(1)?);
-                }
-                r.get(0)
-            })?
-            .collect::<Result<Vec<_>, _>>()
-        })
-        .map_err(backend)?;
+    let select = format!("d.uid FROM user_departments d WHERE {} ORDER BY {order}", b.where_sql());
+    let (uids, counted) = page_rowids(conn, &select, b.params.clone(), q, q.page.count_total)?;
     let total = match (q.page.count_total, counted) {
         (false, _) => None,
         (true, Some(n)) => Some(n as u64),
@@ -537,4 +501,34 @@ fn department_page(
         }
     };
     Ok(Some(Page { items: read_rows(conn, account, &uids)?, total }))
+}
+
+/// Runs `SELECT <select> LIMIT 50 OFFSET start` (`select` begins with the rowid column and holds
+/// FROM, WHERE and ORDER BY) and returns the page's rowids. With `count`, the same pass also
+/// counts every match (`count(*) OVER ()`); the count is `None` when the page is empty.
+fn page_rowids(
+    conn: &Connection,
+    select: &str,
+    mut params: Vec<Sql>,
+    q: &UserQuery,
+    count: bool,
+) -> StoreResult<(Vec<i64>, Option<i64>)> {
+    let (first, rest) = select.split_once(' ').unwrap_or((select, ""));
+    let window = if count { ", count(*) OVER ()" } else { "" };
+    let sql = format!("SELECT {first}{window} {rest} LIMIT {PAGE_SIZE} OFFSET ?");
+    params.push(Sql::Integer(i64::try_from(q.page.start).unwrap_or(i64::MAX)));
+    let mut counted = None;
+    let rowids = conn
+        .prepare_cached(&sql)
+        .and_then(|mut s| {
+            s.query_map(params_from_iter(params), |r| {
+                if count {
+                    counted = Some(r.get::<_, i64>(1)?);
+                }
+                r.get(0)
+            })?
+            .collect::<Result<Vec<i64>, _>>()
+        })
+        .map_err(backend)?;
+    Ok((rowids, counted))
 }
