@@ -1,7 +1,7 @@
 //! `cargo xtask` — Cardfile's chores, written in Rust so they run the same everywhere.
 //!
-//! - `cargo xtask ci`: format check, clippy with `-D warnings`, the whole test suite, and
-//!   `cargo deny check bans licenses sources` (installing cargo-deny when it is missing). Prints
+//! - `cargo xtask ci`: format check, clippy with `-D warnings`, the whole test suite, the docs
+//!   (rustdoc warnings are errors), and `cargo deny check bans licenses sources` (installing cargo-deny when it is missing). Prints
 //!   how long each phase took. This is the test command of the README and of `.ci/run`.
 //! - `cargo xtask bench [--quick]`: builds the benchmark harness in release mode and runs it at
 //!   100k and 1M users (`--quick`: 10k), writing `target/bench/report.md`.
@@ -63,6 +63,9 @@ fn ci() -> Result<(), String> {
     let mut test = cargo();
     test.args(["test", "--workspace", "--all-features"]);
     phase("test", test)?;
+    let mut doc = cargo();
+    doc.args(["doc", "--workspace", "--no-deps", "--all-features"]).env("RUSTDOCFLAGS", "-D warnings");
+    phase("doc", doc)?;
     ensure_cargo_deny()?;
     let mut deny = cargo();
     deny.args(["deny", "--all-features", "check", "bans", "licenses", "sources"]);
