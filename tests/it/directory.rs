@@ -98,9 +98,9 @@ fn a_company_directory_from_first_run_to_restart() {
         .unwrap();
 
         // The structure answers who reports to whom.
-        assert_eq!(users::supervisors_of(ctx, &admin, janet).unwrap(), vec![steven]);
-        assert_eq!(users::supervisors_of(ctx, &admin, steven).unwrap(), vec![andrew]);
-        assert_eq!(users::subordinates_of(ctx, &admin, andrew).unwrap(), vec![steven]);
+        assert_eq!(users::supervisors_of(ctx, &admin, janet, false).unwrap(), vec![steven]);
+        assert_eq!(users::supervisors_of(ctx, &admin, steven, false).unwrap(), vec![andrew]);
+        assert_eq!(users::subordinates_of(ctx, &admin, andrew, false).unwrap(), vec![steven]);
 
         // A colleague with a brief-scope credential searches and reads, and sees no contacts.
         let reader = users::actor_for(ctx, account, janet, [Scope::UserBrief].into_iter().collect()).unwrap();

@@ -314,7 +314,7 @@ fn measure(
     for _ in 0..samples {
         let head = heads[rng.below(heads.len())];
         let s = Instant::now();
-        let subs = users::subordinates_of(ctx, &reader, head)?;
+        let subs = users::subordinates_of(ctx, &reader, head, false)?;
         t.push(s.elapsed());
         found += subs.len();
     }

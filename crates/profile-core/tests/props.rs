@@ -82,7 +82,7 @@ proptest! {
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let got = users::subordinates_of(f.ctx(), &f.admin, h).unwrap();
+            let got = users::subordinates_of(f.ctx(), &f.admin, h, false).unwrap();
             prop_assert_eq!(got, expected, "subordinates of {:?}", h);
         }
     }

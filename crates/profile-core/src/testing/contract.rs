@@ -1096,8 +1096,8 @@ pub fn uc_supervisors_and_subordinates(db: &dyn Database) {
     f.set_head(DepartmentId(1), Some(h));
     f.set_head(east, Some(e));
     f.set_head(it, Some(i));
-    let sup = |u: UserId| users::supervisors_of(f.ctx(), &f.admin, u).unwrap();
-    let sub = |u: UserId| users::subordinates_of(f.ctx(), &f.admin, u).unwrap();
+    let sup = |u: UserId| users::supervisors_of(f.ctx(), &f.admin, u, false).unwrap();
+    let sub = |u: UserId| users::subordinates_of(f.ctx(), &f.admin, u, false).unwrap();
     assert_eq!(sup(e1), vec![e]);
     assert_eq!(sup(e), vec![h], "a head reports to the next head up");
     assert_eq!(sup(s1), vec![h], "a department without a head reports to the next head up");
@@ -1108,9 +1108,33 @@ pub fn uc_supervisors_and_subordinates(db: &dyn Database) {
     assert_eq!(sub(i), vec![both]);
     assert_eq!(sub(e1), Vec::<UserId>::new());
     assert!(matches!(
-        users::subordinates_of(f.ctx(), &f.admin, UserId(999)),
+        users::subordinates_of(f.ctx(), &f.admin, UserId(999), false),
         Err(CoreError::NotFound { .. })
     ));
+    // An integrator who reports to I is hidden, unless an administrator asks in ADMIN_MODE.
+    let integ = users::create_user(
+        f.ctx(),
+        &f.admin,
+        NewUser {
+            role: Role::Integrator,
+            fields: patch(&[
+                (UserField::Email, "int@partner.test"),
+                (UserField::UfDepartment, &it.0.to_string()),
+            ]),
+            workgroups: vec![],
+        },
+    )
+    .unwrap()
+    .id;
+    assert_eq!(users::subordinates_of(f.ctx(), &f.admin, i, false).unwrap(), vec![both]);
+    assert_eq!(users::subordinates_of(f.ctx(), &f.admin, i, true).unwrap(), vec![both, integ]);
+    let as_emp = f.actor(e1, &[Scope::User]);
+    assert_eq!(
+        users::subordinates_of(f.ctx(), &as_emp, i, true).unwrap(),
+        vec![both],
+        "ADMIN_MODE is for administrators"
+    );
+    assert!(users::supervisors_of(f.ctx(), &as_emp, integ, false).is_err(), "a hidden user is not found");
 }
 
 pub fn uc_projection_by_scope(db: &dyn Database) {

@@ -408,14 +408,19 @@ pub fn change_role(ctx: Ctx<'_>, actor: &Actor, id: UserId, change: RoleChange) 
 
 /// The supervisors of a user, derived from the structure (decisions.md "Supervisors"): for each
 /// of their departments, the head of the nearest department on the way to the root whose head
-/// is not the user. Only those the reader may see are returned.
+/// is not the user. Only those the reader may see are returned (`admin_mode` as in [`get_user`]).
 ///
 /// # Errors
 /// [`CoreError::InsufficientScope`], [`CoreError::NotFound`].
-pub fn supervisors_of(ctx: Ctx<'_>, actor: &Actor, id: UserId) -> Result<Vec<UserId>, CoreError> {
+pub fn supervisors_of(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    id: UserId,
+    admin_mode: bool,
+) -> Result<Vec<UserId>, CoreError> {
     actor.user_read_tier()?;
     let tx = ctx.db.read()?;
-    let audience = actor.audience(false);
+    let audience = actor.audience(admin_mode);
     let user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
     if !visible(&*tx, audience, &user)? {
         return Err(CoreError::not_found("user", id));
@@ -439,13 +444,19 @@ pub fn supervisors_of(ctx: Ctx<'_>, actor: &Actor, id: UserId) -> Result<Vec<Use
 /// The direct subordinates of a user: everyone whose supervisors include them. Walks down from
 /// each department they head, through departments without a head (whose members report to
 /// them) and departments headed by someone else (whose head, if a member, reports to them).
+/// Only those the reader may see are returned (`admin_mode` as in [`get_user`]).
 ///
 /// # Errors
 /// [`CoreError::InsufficientScope`], [`CoreError::NotFound`].
-pub fn subordinates_of(ctx: Ctx<'_>, actor: &Actor, id: UserId) -> Result<Vec<UserId>, CoreError> {
+pub fn subordinates_of(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    id: UserId,
+    admin_mode: bool,
+) -> Result<Vec<UserId>, CoreError> {
     actor.user_read_tier()?;
     let tx = ctx.db.read()?;
-    let audience = actor.audience(false);
+    let audience = actor.audience(admin_mode);
     let head = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
     if !visible(&*tx, audience, &head)? {
         return Err(CoreError::not_found("user", id));
