@@ -485,21 +485,27 @@ pub const COUNTED_PREFIX_MAX: usize = 4;
 /// are letters and digits), so only a search that asks for email words finds them.
 pub const EMAIL_WORD_MARK: char = '\u{E000}';
 
-/// The distinct prefixes of 1 to [`COUNTED_PREFIX_MAX`] characters of `words` (email words,
-/// unmarked, only when `with_email`): what a one-word quick search can match.
-pub fn search_prefixes(words: &[String], with_email: bool) -> std::collections::BTreeSet<&str> {
-    let mut out = std::collections::BTreeSet::new();
+/// The distinct prefixes of 1 to [`COUNTED_PREFIX_MAX`] characters that a one-word quick
+/// search can match in `words`: those of ordinary words, and (apart, unmarked) those that only
+/// email words have. Both sorted.
+pub fn search_prefixes(words: &[String]) -> (Vec<&str>, Vec<&str>) {
+    let mut plain = Vec::with_capacity(words.len() * COUNTED_PREFIX_MAX);
+    let mut email = Vec::new();
     for w in words {
-        let w = match w.strip_prefix(EMAIL_WORD_MARK) {
-            Some(email_word) if with_email => email_word,
-            Some(_) => continue,
-            None => w.as_str(),
+        let (into, w) = match w.strip_prefix(EMAIL_WORD_MARK) {
+            Some(email_word) => (&mut email, email_word),
+            None => (&mut plain, w.as_str()),
         };
         for (i, c) in w.char_indices().take(COUNTED_PREFIX_MAX) {
-            out.insert(&w[..i + c.len_utf8()]);
+            into.push(&w[..i + c.len_utf8()]);
         }
     }
-    out
+    plain.sort_unstable();
+    plain.dedup();
+    email.sort_unstable();
+    email.dedup();
+    email.retain(|p| plain.binary_search(p).is_err());
+    (plain, email)
 }
 
 /// The words a user is found by: names, position, the names of their departments, and the
@@ -693,9 +699,15 @@ mod tests {
     #[test]
     fn search_words_fold_and_prefix() {
         assert_eq!(search_words("José Ñúñez-Straße"), vec!["jose", "nunez", "strasse"]);
-        let words = vec!["anna".to_string(), "an".to_string()];
-        let p: Vec<&str> = search_prefixes(&words, true).into_iter().collect();
-        assert_eq!(p, vec!["a", "an", "ann", "anna"]);
+        let words = vec![
+            "anna".to_string(),
+            "an".to_string(),
+            format!("{EMAIL_WORD_MARK}ann"),
+            format!("{EMAIL_WORD_MARK}bo"),
+        ];
+        let (plain, email) = search_prefixes(&words);
+        assert_eq!(plain, vec!["a", "an", "ann", "anna"]);
+        assert_eq!(email, vec!["b", "bo"]);
     }
 
     #[test]

@@ -76,9 +76,12 @@ pub(crate) struct Deltas([HashMap<String, i64>; 4]);
 
 impl Deltas {
     pub(crate) fn add(&mut self, class: i64, words: &[String], by: i64) {
-        for tier in [0usize, 1] {
-            let map = &mut self.0[usize::from(class != 0) * 2 + tier];
-            for p in search_prefixes(words, tier == 1) {
+        let (plain, email_only) = search_prefixes(words);
+        let slot = usize::from(class != 0) * 2;
+        // Tier 0 counts ordinary words; tier 1 counts them and the email-only prefixes.
+        for (tier, prefixes) in [(0, &plain[..]), (1, &plain[..]), (1, &email_only[..])] {
+            let map = &mut self.0[slot + tier];
+            for &p in prefixes {
                 // Most prefixes are already there: look up by &str, allocate only for new ones.
                 match map.get_mut(p) {
                     Some(n) => *n += by,
