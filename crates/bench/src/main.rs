@@ -243,13 +243,7 @@ fn measure(
     for _ in 0..samples {
         let id = UserId(1 + rng.below(total_users as usize) as u32);
         std::hint::black_box(users::get_user(ctx, &reader, id, &Select::All, false)?);
-        let team = teams[rng.below(teams.len())];
-        let filter = UserFilter::default().and(Condition::parse(
-            UserField::UfDepartment,
-            Op::Eq,
-            &Value::Int(i64::from(team.0)),
-        )?);
-        let q = UserQuery { filter, sort: vec![], page: PageRequest::default(), now: ctx.clock.now() };
+        let q = department_page(teams[rng.below(teams.len())], ctx.clock.now())?;
         std::hint::black_box(users::find_users(ctx, &reader, &q, &Select::All, false)?);
     }
 
@@ -267,18 +261,7 @@ fn measure(
     // A department's page of 50 sorted by last name.
     let mut t = Vec::with_capacity(samples);
     for _ in 0..samples {
-        let team = teams[rng.below(teams.len())];
-        let filter = UserFilter::default().and(Condition::parse(
-            UserField::UfDepartment,
-            Op::Eq,
-            &Value::Int(i64::from(team.0)),
-        )?);
-        let q = UserQuery {
-            filter,
-            sort: vec![SortKey::new(UserField::LastName, false)?],
-            page: PageRequest::default(),
-            now: ctx.clock.now(),
-        };
+        let q = department_page(teams[rng.below(teams.len())], ctx.clock.now())?;
         let s = Instant::now();
         let page = users::find_users(ctx, &reader, &q, &Select::All, false)?;
         t.push(s.elapsed());
@@ -352,6 +335,24 @@ fn measure(
     );
     println!("| database size | {:.1} MB, {per_user:.0} bytes/user |", size as f64 / 1e6);
     Ok(())
+}
+
+/// The first page of a department's members sorted by last name, as a directory shows it.
+fn department_page(
+    team: DepartmentId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<UserQuery, profile_core::CoreError> {
+    let filter = UserFilter::default().and(Condition::parse(
+        UserField::UfDepartment,
+        Op::Eq,
+        &Value::Int(i64::from(team.0)),
+    )?);
+    Ok(UserQuery {
+        filter,
+        sort: vec![SortKey::new(UserField::LastName, false)?],
+        page: PageRequest::default(),
+        now,
+    })
 }
 
 fn add_dept(

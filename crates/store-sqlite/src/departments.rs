@@ -77,24 +77,24 @@ impl DepartmentStore for SqliteTx<'_> {
         let mut old = Vec::with_capacity(members.len());
         for &uid in &members {
             if let Some(u) = self.user(d.account, uid)? {
-                old.push((uid, search::class(u.role), search::words_of(self, no, &u)?));
+                let words = search::words_of(self, no, &u)?;
+                old.push((u, words));
             }
         }
         self.conn()
             .prepare_cached("UPDATE departments SET name = ?3, sort = ?4, parent = ?5, head = ?6 WHERE account_no = ?1 AND id = ?2")
             .and_then(|mut s| s.execute(params![no, d.id.0, d.name, d.sort, d.parent.map(|p| p.0), d.head.map(|h| h.0)]))
             .map_err(backend)?;
-        // …and back in under the new one.
-        for (uid, class, words) in old {
-            if let Some(u) = self.user(d.account, uid)? {
-                search::replace(
-                    self.conn(),
-                    no,
-                    uid,
-                    (class, &words),
-                    (class, &search::words_of(self, no, &u)?),
-                )?;
-            }
+        // …and back in under the new one (the user rows themselves do not change).
+        for (u, words) in old {
+            let class = search::class(u.role);
+            search::replace(
+                self.conn(),
+                no,
+                u.id,
+                (class, &words),
+                (class, &search::words_of(self, no, &u)?),
+            )?;
         }
         Ok(())
     }
