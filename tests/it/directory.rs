@@ -8,6 +8,7 @@ use profile_core::ids::{DepartmentId, UserId};
 use profile_core::model::user::{Role, UserPatch};
 use profile_core::ports::{Clock, IdGen, RandomIds};
 use profile_core::query::{Condition, Op, PageRequest, SortKey, UserFilter, UserQuery};
+use profile_core::secret::Argon2id;
 use profile_core::usecase::accounts::{self, CreateAccountRequest};
 use profile_core::usecase::departments::{self, DepartmentPatch, DepartmentQuery, NewDepartment};
 use profile_core::usecase::users::{self, NewUser};
@@ -36,7 +37,13 @@ fn a_company_directory_from_first_run_to_restart() {
     let account;
     {
         let db = SqliteDb::open(&path).unwrap();
-        let ctx = Ctx { db: &db, clock: &clock, ids: &ids as &dyn IdGen };
+        let ctx = Ctx {
+            db: &db,
+            clock: &clock,
+            ids: &ids as &dyn IdGen,
+            passwords: &Argon2id::FAST_INSECURE,
+            base_url: "http://127.0.0.1:8080",
+        };
         let created = accounts::create_account(
             ctx,
             CreateAccountRequest {
@@ -145,7 +152,13 @@ fn a_company_directory_from_first_run_to_restart() {
 
     // After a restart, every acknowledged write is there.
     let db = SqliteDb::open(&path).unwrap();
-    let ctx = Ctx { db: &db, clock: &clock, ids: &ids as &dyn IdGen };
+    let ctx = Ctx {
+        db: &db,
+        clock: &clock,
+        ids: &ids as &dyn IdGen,
+        passwords: &Argon2id::FAST_INSECURE,
+        base_url: "http://127.0.0.1:8080",
+    };
     let admin = users::actor_for(ctx, account, UserId(1), ScopeSet::all()).unwrap();
     let tree = departments::list_departments(ctx, &admin, &DepartmentQuery::default()).unwrap();
     let names: Vec<&str> = tree.items.iter().map(|d| d.name.as_str()).collect();

@@ -16,11 +16,15 @@ use profile_core::ids::{DepartmentId, UserId};
 use profile_core::model::user::{Role, UserPatch};
 use profile_core::ports::{Database, RandomIds, SystemClock};
 use profile_core::query::{Condition, Op, PageRequest, SortKey, UserFilter, UserQuery};
+use profile_core::secret::Argon2id;
 use profile_core::usecase::accounts::{self, CreateAccountRequest};
 use profile_core::usecase::departments::{self, NewDepartment};
 use profile_core::usecase::users::{self, NewUser};
 use profile_core::usecase::Ctx;
 use profile_core::Value;
+
+/// Links in messages (the bench sends none).
+const BASE_URL: &str = "http://127.0.0.1:8080";
 use store_sqlite::SqliteDb;
 
 const BATCH: usize = 10_000;
@@ -107,7 +111,13 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     remove_db(&args.db);
     let db = SqliteDb::open(&args.db)?;
-    let ctx = Ctx { db: &db, clock: &SystemClock, ids: &RandomIds };
+    let ctx = Ctx {
+        db: &db,
+        clock: &SystemClock,
+        ids: &RandomIds,
+        passwords: &Argon2id::PRODUCTION,
+        base_url: BASE_URL,
+    };
     let mut rng = Rng::new(0x0C0F_FEE5);
     let n = args.users;
 
@@ -204,7 +214,13 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
 /// Measures the reads on a database seeded by an earlier run.
 fn reads_only(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let db = SqliteDb::open(&args.db)?;
-    let ctx = Ctx { db: &db, clock: &SystemClock, ids: &RandomIds };
+    let ctx = Ctx {
+        db: &db,
+        clock: &SystemClock,
+        ids: &RandomIds,
+        passwords: &Argon2id::PRODUCTION,
+        base_url: BASE_URL,
+    };
     let account = accounts::find_account(ctx, "bench")?;
     let all = db.read()?.departments(account.id)?;
     let divisions: Vec<DepartmentId> =
@@ -225,7 +241,13 @@ fn measure(
     insert_rate: Option<f64>,
     insert_secs: Option<f64>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let ctx = Ctx { db, clock: &SystemClock, ids: &RandomIds };
+    let ctx = Ctx {
+        db,
+        clock: &SystemClock,
+        ids: &RandomIds,
+        passwords: &Argon2id::PRODUCTION,
+        base_url: BASE_URL,
+    };
     let mut rng = Rng::new(0x5EED);
     let n = args.users;
     let size = db_size(&args.db);

@@ -44,11 +44,17 @@ pub enum CoreError {
         /// Which rule refused it.
         reason: String,
     },
-    /// The acting user cannot act: unknown or dismissed. Their credentials stop working at once.
-    #[error("not authorised: {reason}")]
+    /// Authentication failed: the credential, login or code is not good (see [`AuthFailure`]).
+    #[error("not authorised: {failure}")]
     Unauthorized {
         /// Why.
-        reason: String,
+        failure: AuthFailure,
+    },
+    /// Too many failed attempts: try again later.
+    #[error("too many failed attempts; try again in {retry_after_secs} s")]
+    TooManyAttempts {
+        /// Seconds until the next attempt is checked.
+        retry_after_secs: i64,
     },
     /// The storage failed. Nothing was changed.
     #[error("storage failure: {0}")]
@@ -71,9 +77,42 @@ impl CoreError {
         CoreError::Forbidden { reason: reason.into() }
     }
 
+    /// Shorthand for [`CoreError::Unauthorized`].
+    pub fn unauthorized(failure: AuthFailure) -> Self {
+        CoreError::Unauthorized { failure }
+    }
+
     /// Shorthand for [`CoreError::NotFound`].
     pub fn not_found(entity: &'static str, id: impl fmt::Display) -> Self {
         CoreError::NotFound { entity, id: id.to_string() }
+    }
+}
+
+/// Why authentication failed. The kinds are what the REST error table tells apart; none of them
+/// says whether a login exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// The token is unknown or revoked.
+    UnknownCredential,
+    /// A webhook URL names another user than the token's owner.
+    WrongOwner,
+    /// The credential has expired.
+    Expired,
+    /// The acting user is dismissed, or no longer exists: their credentials stop working at once.
+    Dismissed,
+    /// The login, password, second factor or code is wrong (which of them, is not said).
+    BadLogin,
+}
+
+impl fmt::Display for AuthFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AuthFailure::UnknownCredential => "unknown or revoked credential",
+            AuthFailure::WrongOwner => "the credential belongs to another user",
+            AuthFailure::Expired => "the credential has expired",
+            AuthFailure::Dismissed => "the user is dismissed",
+            AuthFailure::BadLogin => "wrong login or password",
+        })
     }
 }
 

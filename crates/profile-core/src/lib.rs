@@ -20,6 +20,8 @@ pub mod ids;
 pub mod model;
 pub mod ports;
 pub mod query;
+pub mod secret;
+pub mod totp;
 pub mod usecase;
 pub mod validate;
 pub mod value;
@@ -27,5 +29,5 @@ pub mod value;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use error::{CoreError, StoreError};
+pub use error::{AuthFailure, CoreError, StoreError};
 pub use value::Value;

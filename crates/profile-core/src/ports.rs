@@ -9,10 +9,15 @@ use crate::access::Audience;
 use crate::error::StoreError;
 use crate::ids::{AccountId, DepartmentId, Sequence, UserId, WorkgroupId};
 use crate::model::account::Account;
+use crate::model::credential::{Credential, CredentialId};
 use crate::model::department::Department;
+use crate::model::identity::{ConfirmationCode, Identity, IdentityId, Login, LoginFailures, Membership};
+use crate::model::invitation::{Invitation, InvitationId, RegistrationLink, RegistrationRequest};
+use crate::model::message::Message;
 use crate::model::user::User;
 use crate::model::workgroup::Workgroup;
 use crate::query::{Page, UserQuery};
+use crate::secret::SecretHash;
 
 /// Result of a port call.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -23,10 +28,14 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }
 
-/// New UUIDs, for the records that are not numbered per account.
+/// Randomness: new UUIDs for the records that are not numbered per account, and the random
+/// bytes of tokens, codes and salts. Production uses [`RandomIds`], the operating system's
+/// CSPRNG.
 pub trait IdGen: Send + Sync {
     /// A fresh, unique UUID.
     fn uuid(&self) -> Uuid;
+    /// Fills `buf` with random bytes.
+    fn fill(&self, buf: &mut [u8]);
 }
 
 /// The system clock.
@@ -49,6 +58,14 @@ pub struct RandomIds;
 impl IdGen for RandomIds {
     fn uuid(&self) -> Uuid {
         Uuid::new_v4()
+    }
+
+    fn fill(&self, buf: &mut [u8]) {
+        // The OS generator only fails when the system cannot provide randomness at all; tokens
+        // must never be predictable, so stop rather than go on without it.
+        if getrandom::fill(buf).is_err() {
+            std::process::abort();
+        }
     }
 }
 
@@ -155,10 +172,107 @@ pub trait WorkgroupStore {
     ) -> StoreResult<()>;
 }
 
+/// Identities, their memberships, login failures and confirmation codes.
+pub trait IdentityStore {
+    /// An identity by ID.
+    fn identity(&self, id: IdentityId) -> StoreResult<Option<Identity>>;
+    /// The identity whose login or confirmed contact is `handle`.
+    fn identity_by_handle(&self, handle: &Login) -> StoreResult<Option<Identity>>;
+    /// The identity a social login is linked to.
+    fn identity_by_social(&self, provider: &str, subject: &str) -> StoreResult<Option<Identity>>;
+    /// Stores a new identity ([`StoreError::UniqueViolation`] on `LOGIN` when one of its handles,
+    /// or on `SOCIAL` when one of its social logins, belongs to another identity).
+    fn insert_identity(&mut self, identity: &Identity) -> StoreResult<()>;
+    /// Replaces an identity, with the same uniqueness rules.
+    fn update_identity(&mut self, identity: &Identity) -> StoreResult<()>;
+    /// Removes an identity and its links to users (the user records stay).
+    fn delete_identity(&mut self, id: IdentityId) -> StoreResult<()>;
+    /// Links a user record to an identity ([`StoreError::UniqueViolation`] on `USER` when the
+    /// record is already linked).
+    fn link_user(&mut self, identity: IdentityId, membership: Membership) -> StoreResult<()>;
+    /// The identity a user record is linked to.
+    fn identity_of_user(&self, account: AccountId, user: UserId) -> StoreResult<Option<IdentityId>>;
+    /// The user records an identity is linked to, by account and user.
+    fn memberships(&self, identity: IdentityId) -> StoreResult<Vec<Membership>>;
+    /// The failed logins recorded for a handle (an email or phone, known or not).
+    fn login_failures(&self, handle: &str) -> StoreResult<Option<LoginFailures>>;
+    /// Records (or with `None`, forgets) the failed logins of a handle.
+    fn set_login_failures(&mut self, handle: &str, failures: Option<LoginFailures>) -> StoreResult<()>;
+    /// Stores a new confirmation code.
+    fn insert_code(&mut self, code: &ConfirmationCode) -> StoreResult<()>;
+    /// A confirmation code by ID.
+    fn code(&self, id: Uuid) -> StoreResult<Option<ConfirmationCode>>;
+    /// Replaces a confirmation code (attempts, use).
+    fn update_code(&mut self, code: &ConfirmationCode) -> StoreResult<()>;
+}
+
+/// Invitations, quick-registration links and registration requests.
+pub trait InvitationStore {
+    /// Stores a new invitation.
+    fn insert_invitation(&mut self, invitation: &Invitation) -> StoreResult<()>;
+    /// An invitation by ID.
+    fn invitation(&self, account: AccountId, id: InvitationId) -> StoreResult<Option<Invitation>>;
+    /// The invitation whose token hashes to `hash`, in any account.
+    fn invitation_by_token(&self, hash: &SecretHash) -> StoreResult<Option<Invitation>>;
+    /// Every invitation of the account, oldest first.
+    fn invitations(&self, account: AccountId) -> StoreResult<Vec<Invitation>>;
+    /// Pending invitations, in every account, that expire at or before `at`.
+    fn invitations_expiring(&self, at: DateTime<Utc>) -> StoreResult<Vec<Invitation>>;
+    /// Replaces an invitation (its state).
+    fn update_invitation(&mut self, invitation: &Invitation) -> StoreResult<()>;
+    /// The account's quick-registration link.
+    fn registration_link(&self, account: AccountId) -> StoreResult<Option<RegistrationLink>>;
+    /// The link whose token hashes to `hash`.
+    fn registration_link_by_token(&self, hash: &SecretHash) -> StoreResult<Option<RegistrationLink>>;
+    /// Sets (replaces) the account's link.
+    fn set_registration_link(&mut self, link: &RegistrationLink) -> StoreResult<()>;
+    /// Stores a new registration request.
+    fn insert_request(&mut self, request: &RegistrationRequest) -> StoreResult<()>;
+    /// A registration request by ID, in any account.
+    fn request(&self, id: Uuid) -> StoreResult<Option<RegistrationRequest>>;
+    /// The account's registration requests, oldest first.
+    fn requests(&self, account: AccountId) -> StoreResult<Vec<RegistrationRequest>>;
+    /// Replaces a registration request.
+    fn update_request(&mut self, request: &RegistrationRequest) -> StoreResult<()>;
+}
+
+/// REST credentials.
+pub trait CredentialStore {
+    /// Stores a new credential ([`StoreError::UniqueViolation`] on `TOKEN` for a hash collision).
+    fn insert_credential(&mut self, credential: &Credential) -> StoreResult<()>;
+    /// A credential by ID.
+    fn credential(&self, account: AccountId, id: CredentialId) -> StoreResult<Option<Credential>>;
+    /// The credential whose token hashes to `hash`, in any account.
+    fn credential_by_token(&self, hash: &SecretHash) -> StoreResult<Option<Credential>>;
+    /// The account's credentials, oldest first.
+    fn credentials(&self, account: AccountId) -> StoreResult<Vec<Credential>>;
+    /// Replaces a credential (revocation).
+    fn update_credential(&mut self, credential: &Credential) -> StoreResult<()>;
+}
+
+/// Messages to send.
+pub trait OutboxStore {
+    /// Queues a message.
+    fn enqueue(&mut self, message: &Message) -> StoreResult<()>;
+    /// The messages of an account, or with `None` of every account and none, oldest first.
+    fn messages(&self, account: Option<AccountId>) -> StoreResult<Vec<Message>>;
+    /// Marks a message as handed to its transport.
+    fn mark_sent(&mut self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+}
+
 /// A unit of work over every store. Reads see one consistent snapshot; writes become visible
 /// and durable together at [`Tx::commit`]. Dropping a `Tx` without committing discards its
 /// writes.
-pub trait Tx: AccountStore + UserStore + DepartmentStore + WorkgroupStore {
+pub trait Tx:
+    AccountStore
+    + UserStore
+    + DepartmentStore
+    + WorkgroupStore
+    + IdentityStore
+    + InvitationStore
+    + CredentialStore
+    + OutboxStore
+{
     /// Makes every write durable, or none of them.
     ///
     /// # Errors

@@ -136,7 +136,7 @@ pub fn is_boolean_word(s: &str) -> bool {
 }
 
 /// A network login: an email address or a phone number (normalised to `+` and digits).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Login {
     /// An email login, lower-cased.
     Email(String),
@@ -169,6 +169,26 @@ impl Login {
         match self {
             Login::Email(s) | Login::Phone(s) => s,
         }
+    }
+
+    /// Whether it is a phone number.
+    pub fn is_phone(&self) -> bool {
+        matches!(self, Login::Phone(_))
+    }
+
+    /// Rebuilds a login from [`Login::as_str`] (a stored value).
+    pub fn from_stored(s: &str) -> Option<Login> {
+        if s.contains('@') {
+            Some(Login::Email(s.to_string()))
+        } else {
+            s.strip_prefix('+').filter(|d| !d.is_empty()).map(|_| Login::Phone(s.to_string()))
+        }
+    }
+}
+
+impl std::fmt::Display for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -6,7 +6,15 @@ use profile_core::StoreError;
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
     if let rusqlite::Error::SqliteFailure(f, Some(msg)) = &e {
         if f.code == rusqlite::ErrorCode::ConstraintViolation && msg.contains("UNIQUE") {
-            let what = if msg.contains("email") {
+            let what = if msg.contains("identity_handles") {
+                "LOGIN"
+            } else if msg.contains("identity_socials") {
+                "SOCIAL"
+            } else if msg.contains("identity_users") {
+                "USER"
+            } else if msg.contains("credentials.hash") {
+                "TOKEN"
+            } else if msg.contains("email") {
                 "EMAIL"
             } else if msg.contains("slug") {
                 "slug"

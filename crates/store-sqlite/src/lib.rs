@@ -19,8 +19,12 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo))]
 
 mod accounts;
+mod codec;
+mod credentials;
 mod departments;
 mod error;
+mod identities;
+mod invitations;
 mod schema;
 mod search;
 mod user_query;

@@ -1,6 +1,11 @@
-//! The domain's records: accounts, users, departments, workgroups.
+//! The domain's records: accounts, users, departments, workgroups, identities, invitations,
+//! credentials and outgoing messages.
 
 pub mod account;
+pub mod credential;
 pub mod department;
+pub mod identity;
+pub mod invitation;
+pub mod message;
 pub mod user;
 pub mod workgroup;

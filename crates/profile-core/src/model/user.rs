@@ -240,6 +240,22 @@ impl UserPatch {
         Ok(UserPatch { values })
     }
 
+    /// Validates text values: a convenience over [`UserPatch::parse`].
+    ///
+    /// # Errors
+    /// As [`UserPatch::parse`].
+    pub fn from_text<'a, I>(raw: I) -> Result<UserPatch, crate::CoreError>
+    where
+        I: IntoIterator<Item = (UserField, &'a str)>,
+    {
+        UserPatch::parse(raw.into_iter().map(|(f, v)| (f, Value::Text(v.to_string()))))
+    }
+
+    /// Adds the values of `other`, which win over this patch's.
+    pub fn merge(&mut self, other: &UserPatch) {
+        self.values.extend(other.values.iter().map(|(f, v)| (*f, v.clone())));
+    }
+
     /// The validated value of a field, if the patch sets it.
     pub fn get(&self, field: UserField) -> Option<&Value> {
         self.values.get(&field)

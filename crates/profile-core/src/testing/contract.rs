@@ -17,6 +17,7 @@ use crate::model::user::{Role, User, UserPatch};
 use crate::model::workgroup::Workgroup;
 use crate::ports::{Clock, Database};
 use crate::query::{Condition, Op, PageRequest, SortKey, UserFilter, UserQuery};
+use crate::secret::Argon2id;
 use crate::testing::{CountingIds, FixedClock};
 use crate::usecase::accounts::{self, CreateAccountRequest};
 use crate::usecase::departments::{self, DepartmentPatch, DepartmentQuery, NewDepartment};
@@ -57,6 +58,11 @@ pub struct Fixture<'a> {
     pub admin: Actor,
 }
 
+/// The password hasher of the suite: argon2id at the cheapest cost.
+pub const TEST_HASHER: Argon2id = Argon2id::FAST_INSECURE;
+/// The base URL of links in the suite's messages.
+pub const BASE_URL: &str = "https://cardfile.test";
+
 impl<'a> Fixture<'a> {
     pub fn new(db: &'a dyn Database) -> Fixture<'a> {
         Fixture::with_slug(db, "acme")
@@ -64,12 +70,10 @@ impl<'a> Fixture<'a> {
 
     pub fn with_slug(db: &'a dyn Database, slug: &str) -> Fixture<'a> {
         let clock = FixedClock::new();
-        let ids = CountingIds::default();
-        // Distinct UUID ranges per account, so two fixtures on one database never collide.
-        for _ in 0..(slug.len() * 1000) {
-            crate::ports::IdGen::uuid(&ids);
-        }
-        let ctx = Ctx { db, clock: &clock, ids: &ids };
+        // Distinct UUID ranges and random bytes per account, so two fixtures on one database
+        // never collide.
+        let ids = CountingIds::starting_at(slug.len() as u64 * 1000);
+        let ctx = Ctx { db, clock: &clock, ids: &ids, passwords: &TEST_HASHER, base_url: BASE_URL };
         let created = accounts::create_account(
             ctx,
             CreateAccountRequest {
@@ -88,7 +92,7 @@ impl<'a> Fixture<'a> {
     }
 
     pub fn ctx(&self) -> Ctx<'_> {
-        Ctx { db: self.db, clock: &self.clock, ids: &self.ids }
+        Ctx { db: self.db, clock: &self.clock, ids: &self.ids, passwords: &TEST_HASHER, base_url: BASE_URL }
     }
 
     pub fn actor(&self, user: UserId, scopes: &[Scope]) -> Actor {

@@ -8,11 +8,23 @@ use crate::error::StoreError;
 use crate::field::UserField;
 use crate::ids::{AccountId, DepartmentId, Sequence, UserId, WorkgroupId};
 use crate::model::account::Account;
+use crate::model::credential::{Credential, CredentialId};
 use crate::model::department::Department;
+use crate::model::identity::{ConfirmationCode, Identity, IdentityId, Login, LoginFailures, Membership};
+use crate::model::invitation::{
+    Invitation, InvitationId, InvitationState, RegistrationLink, RegistrationRequest,
+};
+use crate::model::message::Message;
 use crate::model::user::{Role, User};
 use crate::model::workgroup::Workgroup;
-use crate::ports::{AccountStore, Database, DepartmentStore, StoreResult, Tx, UserStore, WorkgroupStore};
+use crate::ports::{
+    AccountStore, CredentialStore, Database, DepartmentStore, IdentityStore, InvitationStore, OutboxStore,
+    StoreResult, Tx, UserStore, WorkgroupStore,
+};
 use crate::query::{user_search_words, Page, UserQuery, PAGE_SIZE};
+use crate::secret::SecretHash;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 #[derive(Debug, Clone, Default)]
 struct State {
@@ -22,6 +34,16 @@ struct State {
     departments: BTreeMap<(AccountId, DepartmentId), Department>,
     groups: BTreeMap<(AccountId, WorkgroupId), Workgroup>,
     members: BTreeSet<(AccountId, WorkgroupId, UserId)>,
+    identities: BTreeMap<IdentityId, Identity>,
+    links: BTreeMap<(AccountId, UserId), IdentityId>,
+    failures: BTreeMap<String, LoginFailures>,
+    codes: BTreeMap<Uuid, ConfirmationCode>,
+    // Insertion order is "oldest first".
+    invitations: Vec<Invitation>,
+    registration_links: BTreeMap<AccountId, RegistrationLink>,
+    requests: Vec<RegistrationRequest>,
+    credentials: Vec<Credential>,
+    outbox: Vec<Message>,
 }
 
 /// An in-memory database with the reference semantics of every port.
@@ -358,6 +380,248 @@ impl WorkgroupStore for MemTx<'_> {
     ) -> StoreResult<()> {
         self.writable()?;
         self.state.members.remove(&(account, group, user));
+        Ok(())
+    }
+}
+
+fn unique(what: &str) -> StoreError {
+    StoreError::UniqueViolation { what: what.into() }
+}
+
+impl MemTx<'_> {
+    fn put_identity(&mut self, identity: &Identity) -> StoreResult<()> {
+        self.writable()?;
+        for other in self.state.identities.values().filter(|o| o.id != identity.id) {
+            if identity.handles().any(|h| other.handles().any(|o| o == h)) {
+                return Err(unique("LOGIN"));
+            }
+            if identity.socials.iter().any(|s| other.socials.contains(s)) {
+                return Err(unique("SOCIAL"));
+            }
+        }
+        self.state.identities.insert(identity.id, identity.clone());
+        Ok(())
+    }
+}
+
+impl IdentityStore for MemTx<'_> {
+    fn identity(&self, id: IdentityId) -> StoreResult<Option<Identity>> {
+        Ok(self.state.identities.get(&id).cloned())
+    }
+
+    fn identity_by_handle(&self, handle: &Login) -> StoreResult<Option<Identity>> {
+        Ok(self.state.identities.values().find(|i| i.handles().any(|h| h == handle)).cloned())
+    }
+
+    fn identity_by_social(&self, provider: &str, subject: &str) -> StoreResult<Option<Identity>> {
+        Ok(self
+            .state
+            .identities
+            .values()
+            .find(|i| i.socials.iter().any(|s| s.provider == provider && s.subject == subject))
+            .cloned())
+    }
+
+    fn insert_identity(&mut self, identity: &Identity) -> StoreResult<()> {
+        if self.state.identities.contains_key(&identity.id) {
+            return Err(unique("identity"));
+        }
+        self.put_identity(identity)
+    }
+
+    fn update_identity(&mut self, identity: &Identity) -> StoreResult<()> {
+        if !self.state.identities.contains_key(&identity.id) {
+            return Err(StoreError::Backend(format!("no identity {}", identity.id)));
+        }
+        self.put_identity(identity)
+    }
+
+    fn delete_identity(&mut self, id: IdentityId) -> StoreResult<()> {
+        self.writable()?;
+        self.state.identities.remove(&id);
+        self.state.links.retain(|_, i| *i != id);
+        self.state.codes.retain(|_, c| {
+            !matches!(c.purpose, crate::model::identity::CodePurpose::AddContact(i)
+                | crate::model::identity::CodePurpose::ChangeLogin(i)
+                | crate::model::identity::CodePurpose::ResetPassword(i) if i == id)
+        });
+        Ok(())
+    }
+
+    fn link_user(&mut self, identity: IdentityId, m: Membership) -> StoreResult<()> {
+        self.writable()?;
+        if self.state.links.contains_key(&(m.account, m.user)) {
+            return Err(unique("USER"));
+        }
+        self.state.links.insert((m.account, m.user), identity);
+        Ok(())
+    }
+
+    fn identity_of_user(&self, account: AccountId, user: UserId) -> StoreResult<Option<IdentityId>> {
+        Ok(self.state.links.get(&(account, user)).copied())
+    }
+
+    fn memberships(&self, identity: IdentityId) -> StoreResult<Vec<Membership>> {
+        let mut out: Vec<Membership> = self
+            .state
+            .links
+            .iter()
+            .filter(|(_, i)| **i == identity)
+            .map(|((account, user), _)| Membership { account: *account, user: *user })
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    fn login_failures(&self, handle: &str) -> StoreResult<Option<LoginFailures>> {
+        Ok(self.state.failures.get(handle).copied())
+    }
+
+    fn set_login_failures(&mut self, handle: &str, failures: Option<LoginFailures>) -> StoreResult<()> {
+        self.writable()?;
+        match failures {
+            Some(f) => self.state.failures.insert(handle.to_string(), f),
+            None => self.state.failures.remove(handle),
+        };
+        Ok(())
+    }
+
+    fn insert_code(&mut self, code: &ConfirmationCode) -> StoreResult<()> {
+        self.writable()?;
+        self.state.codes.insert(code.id, code.clone());
+        Ok(())
+    }
+
+    fn code(&self, id: Uuid) -> StoreResult<Option<ConfirmationCode>> {
+        Ok(self.state.codes.get(&id).cloned())
+    }
+
+    fn update_code(&mut self, code: &ConfirmationCode) -> StoreResult<()> {
+        self.insert_code(code)
+    }
+}
+
+impl InvitationStore for MemTx<'_> {
+    fn insert_invitation(&mut self, invitation: &Invitation) -> StoreResult<()> {
+        self.writable()?;
+        self.state.invitations.push(invitation.clone());
+        Ok(())
+    }
+
+    fn invitation(&self, account: AccountId, id: InvitationId) -> StoreResult<Option<Invitation>> {
+        Ok(self.state.invitations.iter().find(|i| i.account == account && i.id == id).cloned())
+    }
+
+    fn invitation_by_token(&self, hash: &SecretHash) -> StoreResult<Option<Invitation>> {
+        Ok(self.state.invitations.iter().find(|i| i.hash == *hash).cloned())
+    }
+
+    fn invitations(&self, account: AccountId) -> StoreResult<Vec<Invitation>> {
+        Ok(self.state.invitations.iter().filter(|i| i.account == account).cloned().collect())
+    }
+
+    fn invitations_expiring(&self, at: DateTime<Utc>) -> StoreResult<Vec<Invitation>> {
+        Ok(self
+            .state
+            .invitations
+            .iter()
+            .filter(|i| i.state == InvitationState::Pending && i.expires_at <= at)
+            .cloned()
+            .collect())
+    }
+
+    fn update_invitation(&mut self, invitation: &Invitation) -> StoreResult<()> {
+        self.writable()?;
+        if let Some(i) = self.state.invitations.iter_mut().find(|i| i.id == invitation.id) {
+            *i = invitation.clone();
+        }
+        Ok(())
+    }
+
+    fn registration_link(&self, account: AccountId) -> StoreResult<Option<RegistrationLink>> {
+        Ok(self.state.registration_links.get(&account).copied())
+    }
+
+    fn registration_link_by_token(&self, hash: &SecretHash) -> StoreResult<Option<RegistrationLink>> {
+        Ok(self.state.registration_links.values().find(|l| l.hash == *hash).copied())
+    }
+
+    fn set_registration_link(&mut self, link: &RegistrationLink) -> StoreResult<()> {
+        self.writable()?;
+        self.state.registration_links.insert(link.account, *link);
+        Ok(())
+    }
+
+    fn insert_request(&mut self, request: &RegistrationRequest) -> StoreResult<()> {
+        self.writable()?;
+        self.state.requests.push(request.clone());
+        Ok(())
+    }
+
+    fn request(&self, id: Uuid) -> StoreResult<Option<RegistrationRequest>> {
+        Ok(self.state.requests.iter().find(|r| r.id == id).cloned())
+    }
+
+    fn requests(&self, account: AccountId) -> StoreResult<Vec<RegistrationRequest>> {
+        Ok(self.state.requests.iter().filter(|r| r.account == account).cloned().collect())
+    }
+
+    fn update_request(&mut self, request: &RegistrationRequest) -> StoreResult<()> {
+        self.writable()?;
+        if let Some(r) = self.state.requests.iter_mut().find(|r| r.id == request.id) {
+            *r = request.clone();
+        }
+        Ok(())
+    }
+}
+
+impl CredentialStore for MemTx<'_> {
+    fn insert_credential(&mut self, credential: &Credential) -> StoreResult<()> {
+        self.writable()?;
+        if self.state.credentials.iter().any(|c| c.hash == credential.hash) {
+            return Err(unique("TOKEN"));
+        }
+        self.state.credentials.push(credential.clone());
+        Ok(())
+    }
+
+    fn credential(&self, account: AccountId, id: CredentialId) -> StoreResult<Option<Credential>> {
+        Ok(self.state.credentials.iter().find(|c| c.account == account && c.id == id).cloned())
+    }
+
+    fn credential_by_token(&self, hash: &SecretHash) -> StoreResult<Option<Credential>> {
+        Ok(self.state.credentials.iter().find(|c| c.hash == *hash).cloned())
+    }
+
+    fn credentials(&self, account: AccountId) -> StoreResult<Vec<Credential>> {
+        Ok(self.state.credentials.iter().filter(|c| c.account == account).cloned().collect())
+    }
+
+    fn update_credential(&mut self, credential: &Credential) -> StoreResult<()> {
+        self.writable()?;
+        if let Some(c) = self.state.credentials.iter_mut().find(|c| c.id == credential.id) {
+            *c = credential.clone();
+        }
+        Ok(())
+    }
+}
+
+impl OutboxStore for MemTx<'_> {
+    fn enqueue(&mut self, message: &Message) -> StoreResult<()> {
+        self.writable()?;
+        self.state.outbox.push(message.clone());
+        Ok(())
+    }
+
+    fn messages(&self, account: Option<AccountId>) -> StoreResult<Vec<Message>> {
+        Ok(self.state.outbox.iter().filter(|m| account.is_none() || m.account == account).cloned().collect())
+    }
+
+    fn mark_sent(&mut self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        self.writable()?;
+        if let Some(m) = self.state.outbox.iter_mut().find(|m| m.id == id) {
+            m.sent_at.get_or_insert(at);
+        }
         Ok(())
     }
 }

@@ -45,12 +45,35 @@ impl Clock for FixedClock {
     }
 }
 
-/// UUIDs from a counter: deterministic in tests.
+/// UUIDs from a counter, and random bytes from a second one: deterministic in tests.
 #[derive(Debug, Default)]
-pub struct CountingIds(AtomicU64);
+pub struct CountingIds {
+    next: AtomicU64,
+    fills: AtomicU64,
+    seed: u64,
+}
+
+impl CountingIds {
+    /// A generator whose UUIDs start after `n` and whose bytes differ from those of every
+    /// generator with another `n`: two of them can share a database.
+    pub fn starting_at(n: u64) -> CountingIds {
+        CountingIds { next: AtomicU64::new(n), fills: AtomicU64::new(0), seed: n }
+    }
+}
 
 impl IdGen for CountingIds {
     fn uuid(&self) -> Uuid {
-        Uuid::from_u128(u128::from(self.0.fetch_add(1, Ordering::Relaxed)) + 1)
+        Uuid::from_u128(u128::from(self.next.fetch_add(1, Ordering::Relaxed)) + 1)
+    }
+
+    /// Deterministic, never-repeating bytes: SHA-256 of the seed and a counter, block by block.
+    fn fill(&self, buf: &mut [u8]) {
+        use sha2::{Digest, Sha256};
+        for chunk in buf.chunks_mut(32) {
+            let n = self.fills.fetch_add(1, Ordering::Relaxed);
+            let block =
+                Sha256::new().chain_update(self.seed.to_be_bytes()).chain_update(n.to_be_bytes()).finalize();
+            chunk.copy_from_slice(&block[..chunk.len()]);
+        }
     }
 }

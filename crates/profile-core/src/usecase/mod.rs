@@ -2,11 +2,16 @@
 //! one unit of work. Adapters (REST, CLI) call these and nothing below them.
 
 pub mod accounts;
+pub mod credentials;
 pub mod departments;
+pub mod identities;
+pub mod invitations;
+pub mod outbox;
 pub mod users;
 pub mod workgroups;
 
 use crate::ports::{Clock, Database, IdGen};
+use crate::secret::PasswordHasher;
 
 /// What every use case runs with.
 #[derive(Clone, Copy)]
@@ -15,8 +20,13 @@ pub struct Ctx<'a> {
     pub db: &'a dyn Database,
     /// The clock.
     pub clock: &'a dyn Clock,
-    /// The UUID source.
+    /// The UUID and randomness source.
     pub ids: &'a dyn IdGen,
+    /// The password hasher (argon2id at production cost, cheaper in tests).
+    pub passwords: &'a dyn PasswordHasher,
+    /// The public base URL that links in messages start with (`https://cardfile.example.com`,
+    /// no trailing `/`).
+    pub base_url: &'a str,
 }
 
 impl std::fmt::Debug for Ctx<'_> {

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::access::{self, Actor, Audience, Scope, ScopeSet, Select, Tier, UserView};
-use crate::error::{CoreError, StoreError};
+use crate::error::{AuthFailure, CoreError, StoreError};
 use crate::field::UserField;
 use crate::ids::{AccountId, DepartmentId, Sequence, UserId, WorkgroupId};
 use crate::model::user::{Role, User, UserPatch};
@@ -37,8 +37,7 @@ pub fn actor_for(
     let tx = ctx.db.read()?;
     match tx.user(account, user)? {
         Some(u) if u.active => Ok(Actor { account, user: Some(user), role: u.role, scopes }),
-        Some(_) => Err(CoreError::Unauthorized { reason: "the user is dismissed".into() }),
-        None => Err(CoreError::Unauthorized { reason: "no such user".into() }),
+        Some(_) | None => Err(CoreError::unauthorized(AuthFailure::Dismissed)),
     }
 }
 
@@ -51,13 +50,24 @@ pub fn actor_for(
 /// the field, [`CoreError::Conflict`] on `EMAIL` when another user has it.
 pub fn create_user(ctx: Ctx<'_>, actor: &Actor, new: NewUser) -> Result<User, CoreError> {
     let mut tx = ctx.db.write()?;
+    let user = add_user(&mut *tx, ctx, actor, new)?;
+    tx.commit()?;
+    Ok(user)
+}
+
+/// [`create_user`] inside a caller's unit of work.
+pub(crate) fn add_user(
+    tx: &mut dyn Tx,
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    new: NewUser,
+) -> Result<User, CoreError> {
     let groups = new.workgroups.clone();
-    let user = prepare_new_user(&mut *tx, ctx, actor, new)?;
+    let user = prepare_new_user(tx, ctx, actor, new)?;
     tx.insert_user(&user).map_err(email_conflict)?;
     for g in groups {
-        super::workgroups::add_member_unchecked(&mut *tx, &user, g)?;
+        super::workgroups::add_member_unchecked(tx, &user, g)?;
     }
-    tx.commit()?;
     Ok(user)
 }
 

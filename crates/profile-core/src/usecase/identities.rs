@@ -1,0 +1,750 @@
+//! Network identities: logging in (with lockout and two-step authentication), passwords and
+//! their reset, contacts and login changes confirmed by code, social logins, application
+//! passwords, pushing name and photo to every account, and deletion.
+//!
+//! No answer here tells a caller whether a login exists: a wrong login and a wrong password fail
+//! alike, after the same password-hashing work; lockout counts failures per login whether or not
+//! it exists; a reset request answers the same either way.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::access::{Actor, ScopeSet};
+use crate::error::{AuthFailure, CoreError, StoreError};
+use crate::field::UserField;
+use crate::ids::{AccountId, UserId};
+use crate::model::identity::{
+    AppPassword, CodePurpose, ConfirmationCode, Identity, IdentityId, LockoutPolicy, Login, Membership,
+    SocialLink, Totp, CODE_ATTEMPTS, CODE_LIFETIME,
+};
+use crate::model::message::{Channel, Message, MessageKind};
+use crate::model::user::UserPatch;
+use crate::ports::Tx;
+use crate::secret::{self, same_bytes, SecretHash};
+use crate::totp;
+use crate::usecase::{check_name, Ctx};
+
+/// The shortest password.
+pub const PASSWORD_MIN: usize = 8;
+/// The longest password.
+pub const PASSWORD_MAX: usize = 256;
+/// How many recovery codes two-step set-up hands out.
+pub const RECOVERY_CODES: usize = 10;
+
+/// Checks a new password: 8–256 characters, not only spaces.
+///
+/// # Errors
+/// [`CoreError::Validation`] on `password`.
+pub fn check_password(password: &str) -> Result<(), CoreError> {
+    let n = password.chars().count();
+    if n < PASSWORD_MIN {
+        return Err(CoreError::invalid("password", format!("at least {PASSWORD_MIN} characters")));
+    }
+    if n > PASSWORD_MAX {
+        return Err(CoreError::invalid("password", format!("at most {PASSWORD_MAX} characters")));
+    }
+    if password.trim().is_empty() {
+        return Err(CoreError::invalid("password", "must not be only spaces"));
+    }
+    Ok(())
+}
+
+/// Parses a login handle.
+///
+/// # Errors
+/// [`CoreError::Validation`] on `field`.
+pub fn parse_login(field: &str, raw: &str) -> Result<Login, CoreError> {
+    Login::parse(raw).map_err(|r| CoreError::invalid(field, r))
+}
+
+pub(crate) fn hash_password(ctx: Ctx<'_>, password: &str) -> String {
+    let mut salt = [0u8; 16];
+    ctx.ids.fill(&mut salt);
+    ctx.passwords.hash(password, &salt)
+}
+
+/// A login attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginAttempt<'a> {
+    /// The login or a confirmed contact, as typed.
+    pub login: &'a str,
+    /// The password, or an application password.
+    pub password: &'a str,
+    /// A TOTP code or a recovery code, when two-step login is on.
+    pub second_factor: Option<&'a str>,
+}
+
+/// The result of a login attempt that did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// The identity is authenticated.
+    LoggedIn {
+        /// Who.
+        identity: IdentityId,
+        /// The accounts where they are an active user.
+        memberships: Vec<Membership>,
+    },
+    /// The password was right; two-step login needs a code too. Ask and try again with it.
+    SecondFactorNeeded,
+}
+
+/// Logs in with a login (or confirmed contact) and password. An application password logs in
+/// without the second factor (that is what it is for).
+///
+/// # Errors
+/// [`CoreError::TooManyAttempts`] while the login is delayed or locked (the password is not
+/// even checked); [`CoreError::Unauthorized`] with [`AuthFailure::BadLogin`] for an unknown
+/// login, a wrong password or a wrong second factor alike.
+pub fn log_in(
+    ctx: Ctx<'_>,
+    policy: &LockoutPolicy,
+    attempt: LoginAttempt<'_>,
+) -> Result<LoginOutcome, CoreError> {
+    let key = lockout_key(attempt.login);
+    let now = ctx.clock.now();
+    // Check outside the write lock: password hashing is slow on purpose.
+    let (identity, failures) = {
+        let tx = ctx.db.read()?;
+        let failures = tx.login_failures(&key)?;
+        if let Some(wait) = policy.wait(failures, now) {
+            return Err(CoreError::TooManyAttempts { retry_after_secs: wait.num_seconds().max(1) });
+        }
+        let identity = match Login::parse(attempt.login) {
+            Ok(login) => tx.identity_by_handle(&login)?,
+            Err(_) => None,
+        };
+        (identity, failures)
+    };
+    let verdict = identity.as_ref().map_or_else(
+        || {
+            // The same work as a real check, so timing does not tell unknown logins apart.
+            let _ = hash_password(ctx, attempt.password);
+            Verdict::Wrong
+        },
+        |id| check_secrets(ctx, id, attempt, now),
+    );
+    let mut tx = ctx.db.write()?;
+    match verdict {
+        Verdict::Wrong => {
+            tx.set_login_failures(&key, Some(policy.failed(failures, now)))?;
+            tx.commit()?;
+            Err(CoreError::unauthorized(AuthFailure::BadLogin))
+        }
+        Verdict::NeedsSecondFactor => Ok(LoginOutcome::SecondFactorNeeded),
+        Verdict::Right { totp_step, recovery_used } => {
+            let Some(mut identity) = identity else {
+                return Err(CoreError::unauthorized(AuthFailure::BadLogin));
+            };
+            if let Some(t) = identity.totp.as_mut() {
+                if let Some(step) = totp_step {
+                    t.last_step = Some(step);
+                }
+                if let Some(used) = recovery_used {
+                    t.recovery.retain(|h| *h != used);
+                }
+            }
+            if totp_step.is_some() || recovery_used.is_some() {
+                tx.update_identity(&identity)?;
+            }
+            tx.set_login_failures(&key, None)?;
+            let memberships = active_memberships(&*tx, identity.id)?;
+            tx.commit()?;
+            Ok(LoginOutcome::LoggedIn { identity: identity.id, memberships })
+        }
+    }
+}
+
+enum Verdict {
+    Wrong,
+    NeedsSecondFactor,
+    Right { totp_step: Option<i64>, recovery_used: Option<SecretHash> },
+}
+
+fn check_secrets(
+    ctx: Ctx<'_>,
+    identity: &Identity,
+    attempt: LoginAttempt<'_>,
+    now: DateTime<Utc>,
+) -> Verdict {
+    let app = SecretHash::of(attempt.password);
+    if identity.app_passwords.iter().any(|p| same_bytes(&p.hash.0, &app.0)) {
+        return Verdict::Right { totp_step: None, recovery_used: None };
+    }
+    let stored = identity.password.as_deref().unwrap_or("");
+    if !ctx.passwords.verify(attempt.password, stored) {
+        return Verdict::Wrong;
+    }
+    let Some(t) = identity.totp.as_ref().filter(|t| t.enabled) else {
+        return Verdict::Right { totp_step: None, recovery_used: None };
+    };
+    let Some(code) = attempt.second_factor else {
+        return Verdict::NeedsSecondFactor;
+    };
+    if let Some(step) = totp::verify(&t.secret, code, now, t.last_step) {
+        return Verdict::Right { totp_step: Some(step), recovery_used: None };
+    }
+    let h = SecretHash::of(&normalise_recovery(code));
+    if t.recovery.contains(&h) {
+        return Verdict::Right { totp_step: None, recovery_used: Some(h) };
+    }
+    Verdict::Wrong
+}
+
+/// Failures are counted per typed login, normalised when it parses, so a lock looks the same
+/// for logins that exist and logins that do not.
+fn lockout_key(raw: &str) -> String {
+    Login::parse(raw).map_or_else(|_| raw.trim().to_lowercase(), |l| l.as_str().to_string())
+}
+
+fn active_memberships(tx: &dyn Tx, identity: IdentityId) -> Result<Vec<Membership>, CoreError> {
+    let mut out = Vec::new();
+    for m in tx.memberships(identity)? {
+        if tx.user(m.account, m.user)?.is_some_and(|u| u.active) {
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// Enters an account as a logged-in identity (a browser session): records `LAST_LOGIN` and
+/// returns the actor, with every scope.
+///
+/// # Errors
+/// [`CoreError::NotFound`] on `account` when the identity is not an active user there.
+pub fn open_account(ctx: Ctx<'_>, identity: IdentityId, account: AccountId) -> Result<Actor, CoreError> {
+    let mut tx = ctx.db.write()?;
+    let membership = tx.memberships(identity)?.into_iter().find(|m| m.account == account);
+    let mut user = match membership {
+        Some(m) => tx.user(account, m.user)?.filter(|u| u.active),
+        None => None,
+    }
+    .ok_or_else(|| CoreError::not_found("account", account))?;
+    let now = ctx.clock.now();
+    user.last_login = Some(now);
+    user.last_activity = Some(now);
+    tx.update_user(&user)?;
+    tx.commit()?;
+    Ok(Actor { account, user: Some(user.id), role: user.role, scopes: ScopeSet::all() })
+}
+
+fn load(tx: &dyn Tx, id: IdentityId) -> Result<Identity, CoreError> {
+    tx.identity(id)?.ok_or_else(|| CoreError::not_found("identity", id))
+}
+
+fn require_password(ctx: Ctx<'_>, identity: &Identity, password: &str) -> Result<(), CoreError> {
+    if ctx.passwords.verify(password, identity.password.as_deref().unwrap_or("")) {
+        Ok(())
+    } else {
+        Err(CoreError::unauthorized(AuthFailure::BadLogin))
+    }
+}
+
+/// Changes the password; the current one is required.
+///
+/// # Errors
+/// [`CoreError::Unauthorized`] when `current` is wrong; [`CoreError::Validation`] on `password`.
+pub fn change_password(
+    ctx: Ctx<'_>,
+    identity: IdentityId,
+    current: &str,
+    new: &str,
+) -> Result<(), CoreError> {
+    check_password(new)?;
+    require_password(ctx, &load(&*ctx.db.read()?, identity)?, current)?;
+    let hash = hash_password(ctx, new);
+    // Re-read under the write lock, so nothing changed meanwhile is lost.
+    let mut tx = ctx.db.write()?;
+    let mut id = load(&*tx, identity)?;
+    id.password = Some(hash);
+    tx.update_identity(&id)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Issues a code for `purpose`, sent to `target`, in the caller's unit of work.
+pub(crate) fn issue_code(
+    tx: &mut dyn Tx,
+    ctx: Ctx<'_>,
+    purpose: CodePurpose,
+    target: &Login,
+    what: &str,
+) -> Result<Uuid, CoreError> {
+    let id = ctx.ids.uuid();
+    let code = secret::new_code(ctx.ids);
+    let now = ctx.clock.now();
+    tx.insert_code(&ConfirmationCode {
+        id,
+        purpose,
+        target: target.clone(),
+        hash: SecretHash::keyed(id.as_bytes(), &code),
+        created_at: now,
+        expires_at: now + CODE_LIFETIME,
+        attempts_left: CODE_ATTEMPTS,
+        used: false,
+    })?;
+    let minutes = CODE_LIFETIME.num_minutes();
+    tx.enqueue(&message(
+        ctx,
+        None,
+        MessageKind::ConfirmationCode,
+        target,
+        "Your confirmation code",
+        &format!("Your code {what}: {code}. It expires in {minutes} minutes. If you did not ask for it, ignore this message."),
+    ))?;
+    Ok(id)
+}
+
+/// Checks a code and marks it used. A wrong code costs an attempt, committed at once. Every
+/// failure (unknown, wrong, expired, used, out of attempts, another purpose) looks the same.
+pub(crate) fn consume_code<'a>(
+    mut tx: Box<dyn Tx + 'a>,
+    ctx: Ctx<'_>,
+    id: Uuid,
+    code: &str,
+    purpose: &dyn Fn(&CodePurpose) -> bool,
+) -> Result<(Box<dyn Tx + 'a>, ConfirmationCode), CoreError> {
+    let bad = || CoreError::unauthorized(AuthFailure::BadLogin);
+    let Some(mut stored) = tx.code(id)? else {
+        return Err(bad());
+    };
+    let now = ctx.clock.now();
+    if stored.used || stored.attempts_left == 0 || now >= stored.expires_at || !purpose(&stored.purpose) {
+        return Err(bad());
+    }
+    if !same_bytes(&SecretHash::keyed(id.as_bytes(), code.trim()).0, &stored.hash.0) {
+        stored.attempts_left -= 1;
+        tx.update_code(&stored)?;
+        tx.commit()?;
+        return Err(bad());
+    }
+    stored.used = true;
+    tx.update_code(&stored)?;
+    Ok((tx, stored))
+}
+
+/// Builds an outbox message to a login-shaped address.
+pub(crate) fn message(
+    ctx: Ctx<'_>,
+    account: Option<AccountId>,
+    kind: MessageKind,
+    to: &Login,
+    subject: &str,
+    body: &str,
+) -> Message {
+    let channel = if to.is_phone() { Channel::Sms } else { Channel::Email };
+    Message {
+        id: ctx.ids.uuid(),
+        account,
+        kind,
+        channel,
+        recipient: to.as_str().to_string(),
+        subject: if channel == Channel::Sms { String::new() } else { subject.to_string() },
+        body: body.to_string(),
+        created_at: ctx.clock.now(),
+        sent_at: None,
+    }
+}
+
+/// Asks for a password reset. The answer is a code ID whether or not the login exists; only
+/// when it does is a code sent to it.
+///
+/// # Errors
+/// [`CoreError::Validation`] on `login` when it is neither an email nor a phone number.
+pub fn request_password_reset(ctx: Ctx<'_>, login: &str) -> Result<Uuid, CoreError> {
+    let login = parse_login("login", login)?;
+    let mut tx = ctx.db.write()?;
+    match tx.identity_by_handle(&login)? {
+        Some(identity) => {
+            let id = issue_code(
+                &mut *tx,
+                ctx,
+                CodePurpose::ResetPassword(identity.id),
+                &login,
+                "to reset your password",
+            )?;
+            tx.commit()?;
+            Ok(id)
+        }
+        None => Ok(ctx.ids.uuid()),
+    }
+}
+
+/// Sets a new password with a reset code, and lifts any lockout of the login it was sent to.
+///
+/// # Errors
+/// [`CoreError::Unauthorized`] ([`AuthFailure::BadLogin`]) for any code failure;
+/// [`CoreError::Validation`] on `password`.
+pub fn reset_password(ctx: Ctx<'_>, code_id: Uuid, code: &str, new: &str) -> Result<(), CoreError> {
+    check_password(new)?;
+    let hash = hash_password(ctx, new);
+    let tx = ctx.db.write()?;
+    let (mut tx, used) =
+        consume_code(tx, ctx, code_id, code, &|p| matches!(p, CodePurpose::ResetPassword(_)))?;
+    let CodePurpose::ResetPassword(identity) = used.purpose else {
+        return Err(CoreError::unauthorized(AuthFailure::BadLogin));
+    };
+    let mut id = load(&*tx, identity)?;
+    id.password = Some(hash);
+    tx.update_identity(&id)?;
+    tx.set_login_failures(used.target.as_str(), None)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Starts adding an email or phone to an identity: a code goes to it. The answer is the same
+/// whether or not another identity has it already (that shows only at confirmation, to whoever
+/// received the code).
+///
+/// # Errors
+/// [`CoreError::Validation`] on `contact`; [`CoreError::NotFound`] for an unknown identity.
+pub fn request_contact(ctx: Ctx<'_>, identity: IdentityId, contact: &str) -> Result<Uuid, CoreError> {
+    let contact = parse_login("contact", contact)?;
+    let mut tx = ctx.db.write()?;
+    load(&*tx, identity)?;
+    let id =
+        issue_code(&mut *tx, ctx, CodePurpose::AddContact(identity), &contact, "to confirm this address")?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// Starts changing the login: a code goes to the new address or phone.
+///
+/// # Errors
+/// As [`request_contact`], on `login`.
+pub fn request_login_change(ctx: Ctx<'_>, identity: IdentityId, new_login: &str) -> Result<Uuid, CoreError> {
+    let login = parse_login("login", new_login)?;
+    let mut tx = ctx.db.write()?;
+    load(&*tx, identity)?;
+    let id =
+        issue_code(&mut *tx, ctx, CodePurpose::ChangeLogin(identity), &login, "to confirm your new login")?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// Confirms a contact or a login change with its code. With `push_to_accounts`, the address
+/// also becomes the contact email (`EMAIL`) or mobile (`PERSONAL_MOBILE`) of every user record
+/// of the identity.
+///
+/// # Errors
+/// [`CoreError::Unauthorized`] for any code failure; [`CoreError::Conflict`] on `LOGIN` when
+/// another identity has the address, or on `EMAIL` when another user of an account has it (then
+/// nothing changes and the code stays usable).
+pub fn confirm_code(
+    ctx: Ctx<'_>,
+    identity: IdentityId,
+    code_id: Uuid,
+    code: &str,
+    push_to_accounts: bool,
+) -> Result<Identity, CoreError> {
+    let tx = ctx.db.write()?;
+    let mine = |p: &CodePurpose| matches!(p, CodePurpose::AddContact(i) | CodePurpose::ChangeLogin(i) if *i == identity);
+    let (mut tx, used) = consume_code(tx, ctx, code_id, code, &mine)?;
+    let mut id = load(&*tx, identity)?;
+    let address = used.target.clone();
+    id.contacts.retain(|c| *c != address);
+    match used.purpose {
+        CodePurpose::ChangeLogin(_) => id.login = address.clone(),
+        _ if id.login == address => {}
+        _ => id.contacts.push(address.clone()),
+    }
+    tx.update_identity(&id).map_err(|e| match e {
+        StoreError::UniqueViolation { .. } => {
+            CoreError::conflict("LOGIN", "this address belongs to another network profile")
+        }
+        e => e.into(),
+    })?;
+    if push_to_accounts {
+        let field = if address.is_phone() { UserField::PersonalMobile } else { UserField::Email };
+        push(&mut *tx, ctx, id.id, &[(field, address.as_str())])?;
+    }
+    tx.commit()?;
+    Ok(id)
+}
+
+/// Writes `fields` into every user record of the identity.
+fn push(
+    tx: &mut dyn Tx,
+    ctx: Ctx<'_>,
+    identity: IdentityId,
+    fields: &[(UserField, &str)],
+) -> Result<(), CoreError> {
+    let patch = UserPatch::from_text(fields.iter().copied())?;
+    for m in tx.memberships(identity)? {
+        let Some(mut user) = tx.user(m.account, m.user)? else { continue };
+        if let Some((_, email)) = fields.iter().find(|(f, _)| *f == UserField::Email) {
+            if tx.user_by_email(m.account, &email.to_lowercase())?.is_some_and(|other| other != user.id) {
+                return Err(CoreError::conflict(
+                    "EMAIL",
+                    "another user of one of your accounts has this email",
+                ));
+            }
+        }
+        user.apply(&patch);
+        user.updated_at = ctx.clock.now();
+        tx.update_user(&user)?;
+    }
+    Ok(())
+}
+
+/// Name and photo of the network profile.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileEdit {
+    /// First name.
+    pub name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Photo reference.
+    pub photo: String,
+}
+
+/// Edits the network profile; with `push_to_accounts`, name, last name and photo are written to
+/// every account the identity belongs to.
+///
+/// # Errors
+/// [`CoreError::Validation`] naming `NAME`, `LAST_NAME` or `PERSONAL_PHOTO`.
+pub fn update_profile(
+    ctx: Ctx<'_>,
+    identity: IdentityId,
+    edit: ProfileEdit,
+    push_to_accounts: bool,
+) -> Result<Identity, CoreError> {
+    let fields = [
+        (UserField::Name, edit.name.trim()),
+        (UserField::LastName, edit.last_name.trim()),
+        (UserField::PersonalPhoto, edit.photo.trim()),
+    ];
+    // The same rules as the user fields they feed.
+    UserPatch::from_text(fields.iter().copied())?;
+    let mut tx = ctx.db.write()?;
+    let mut id = load(&*tx, identity)?;
+    id.name = fields[0].1.to_string();
+    id.last_name = fields[1].1.to_string();
+    id.photo = fields[2].1.to_string();
+    tx.update_identity(&id)?;
+    if push_to_accounts {
+        push(&mut *tx, ctx, identity, &fields)?;
+    }
+    tx.commit()?;
+    Ok(id)
+}
+
+/// Links a social login (already verified by the adapter that spoke to the provider).
+///
+/// # Errors
+/// [`CoreError::Conflict`] on `SOCIAL` when it is linked to another identity.
+pub fn link_social(
+    ctx: Ctx<'_>,
+    identity: IdentityId,
+    provider: &str,
+    subject: &str,
+) -> Result<(), CoreError> {
+    let link = SocialLink {
+        provider: check_name("provider", &provider.to_lowercase(), 50)?,
+        subject: check_name("subject", subject, 255)?,
+    };
+    let mut tx = ctx.db.write()?;
+    let mut id = load(&*tx, identity)?;
+    if id.socials.contains(&link) {
+        return Ok(());
+    }
+    id.socials.push(link);
+    tx.update_identity(&id).map_err(|e| match e {
+        StoreError::UniqueViolation { .. } => {
+            CoreError::conflict("SOCIAL", "this social login belongs to another network profile")
+        }
+        e => e.into(),
+    })?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Unlinks a social login. An identity keeps at least one way in: a password or another link.
+///
+/// # Errors
+/// [`CoreError::Conflict`] on `SOCIAL` when it is the last way to log in.
+pub fn unlink_social(
+    ctx: Ctx<'_>,
+    identity: IdentityId,
+    provider: &str,
+    subject: &str,
+) -> Result<(), CoreError> {
+    let mut tx = ctx.db.write()?;
+    let mut id = load(&*tx, identity)?;
+    id.socials.retain(|s| !(s.provider == provider.to_lowercase() && s.subject == subject));
+    if id.socials.is_empty() && id.password.is_none() {
+        return Err(CoreError::conflict("SOCIAL", "set a password before unlinking your last social login"));
+    }
+    tx.update_identity(&id)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Logs in through a linked social login (verified by the adapter).
+///
+/// # Errors
+/// [`CoreError::Unauthorized`] ([`AuthFailure::BadLogin`]) when no identity has it.
+pub fn log_in_social(ctx: Ctx<'_>, provider: &str, subject: &str) -> Result<LoginOutcome, CoreError> {
+    let tx = ctx.db.read()?;
+    let id = tx
+        .identity_by_social(&provider.to_lowercase(), subject)?
+        .ok_or(CoreError::unauthorized(AuthFailure::BadLogin))?;
+    let memberships = active_memberships(&*tx, id.id)?;
+    Ok(LoginOutcome::LoggedIn { identity: id.id, memberships })
+}
+
+/// Creates an application password; the password is returned once.
+///
+/// # Errors
+/// [`CoreError::Validation`] on `name`.
+pub fn create_app_password(
+    ctx: Ctx<'_>,
+    identity: IdentityId,
+    name: &str,
+) -> Result<(AppPassword, String), CoreError> {
+    let name = check_name("name", name, 100)?;
+    let password = secret::new_token(ctx.ids);
+    let app = AppPassword {
+        id: ctx.ids.uuid(),
+        name,
+        hash: SecretHash::of(&password),
+        created_at: ctx.clock.now(),
+    };
+    let mut tx = ctx.db.write()?;
+    let mut id = load(&*tx, identity)?;
+    id.app_passwords.push(app.clone());
+    tx.update_identity(&id)?;
+    tx.commit()?;
+    Ok((app, password))
+}
+
+/// Revokes an application password at once.
+///
+/// # Errors
+/// [`CoreError::NotFound`] when the identity has none with this ID.
+pub fn revoke_app_password(ctx: Ctx<'_>, identity: IdentityId, app: Uuid) -> Result<(), CoreError> {
+    let mut tx = ctx.db.write()?;
+    let mut id = load(&*tx, identity)?;
+    let before = id.app_passwords.len();
+    id.app_passwords.retain(|p| p.id != app);
+    if id.app_passwords.len() == before {
+        return Err(CoreError::not_found("app password", app));
+    }
+    tx.update_identity(&id)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// What an authenticator app needs to be set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpSetup {
+    /// The secret in base32.
+    pub secret: String,
+    /// The `otpauth://` URI for a QR code.
+    pub uri: String,
+}
+
+/// Starts two-step set-up: a new secret, not yet in force (replacing an unfinished set-up).
+///
+/// # Errors
+/// [`CoreError::Conflict`] on `totp` when it is already on.
+pub fn begin_totp(ctx: Ctx<'_>, identity: IdentityId, issuer: &str) -> Result<TotpSetup, CoreError> {
+    let mut tx = ctx.db.write()?;
+    let mut id = load(&*tx, identity)?;
+    if id.has_second_factor() {
+        return Err(CoreError::conflict("totp", "two-step login is already on"));
+    }
+    let mut secret = vec![0u8; totp::SECRET_LEN];
+    ctx.ids.fill(&mut secret);
+    let setup = TotpSetup {
+        secret: totp::base32(&secret),
+        uri: totp::provisioning_uri(&secret, issuer, id.login.as_str()),
+    };
+    id.totp = Some(Totp { secret, enabled: false, last_step: None, recovery: Vec::new() });
+    tx.update_identity(&id)?;
+    tx.commit()?;
+    Ok(setup)
+}
+
+/// Switches two-step login on once the owner enters a code from their app; returns the recovery
+/// codes, shown once.
+///
+/// # Errors
+/// [`CoreError::Conflict`] on `totp` without a set-up; [`CoreError::Unauthorized`] for a wrong code.
+pub fn enable_totp(ctx: Ctx<'_>, identity: IdentityId, code: &str) -> Result<Vec<String>, CoreError> {
+    let mut tx = ctx.db.write()?;
+    let mut id = load(&*tx, identity)?;
+    let Some(t) = id.totp.as_mut().filter(|t| !t.enabled) else {
+        return Err(CoreError::conflict("totp", "start the set-up first"));
+    };
+    let step = totp::verify(&t.secret, code, ctx.clock.now(), t.last_step)
+        .ok_or(CoreError::unauthorized(AuthFailure::BadLogin))?;
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code(ctx)).collect();
+    t.enabled = true;
+    t.last_step = Some(step);
+    t.recovery = codes.iter().map(|c| SecretHash::of(&normalise_recovery(c))).collect();
+    tx.update_identity(&id)?;
+    tx.commit()?;
+    Ok(codes)
+}
+
+/// Switches two-step login off; the password is required.
+///
+/// # Errors
+/// [`CoreError::Unauthorized`] for a wrong password.
+pub fn disable_totp(ctx: Ctx<'_>, identity: IdentityId, password: &str) -> Result<(), CoreError> {
+    require_password(ctx, &load(&*ctx.db.read()?, identity)?, password)?;
+    let mut tx = ctx.db.write()?;
+    let mut id = load(&*tx, identity)?;
+    id.totp = None;
+    tx.update_identity(&id)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// `xxxx-xxxx-xxxx`: 12 token characters, about 62 bits.
+fn recovery_code(ctx: Ctx<'_>) -> String {
+    let t = secret::new_token(ctx.ids);
+    format!("{}-{}-{}", &t[0..4], &t[4..8], &t[8..12])
+}
+
+fn normalise_recovery(code: &str) -> String {
+    code.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_lowercase()
+}
+
+/// Deletes an identity, which is allowed only once it is dismissed from every account. Its user
+/// records stay (dismissed); its logins become free.
+///
+/// # Errors
+/// [`CoreError::Unauthorized`] for a wrong password; [`CoreError::Conflict`] on `ACTIVE` while
+/// it is an active user somewhere.
+pub fn delete_identity(ctx: Ctx<'_>, identity: IdentityId, password: &str) -> Result<(), CoreError> {
+    let id = load(&*ctx.db.read()?, identity)?;
+    require_password(ctx, &id, password)?;
+    let mut tx = ctx.db.write()?;
+    if !active_memberships(&*tx, identity)?.is_empty() {
+        return Err(CoreError::conflict(
+            "ACTIVE",
+            "the profile is still an active user of an account; be dismissed from every account first",
+        ));
+    }
+    tx.delete_identity(identity)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The login of a user's identity, for the user themself and administrators (who can read it but
+/// never change it). `None` while the user has no identity (an invitation not yet accepted).
+///
+/// # Errors
+/// [`CoreError::Forbidden`] for anyone else; [`CoreError::NotFound`] for an unknown user.
+pub fn user_login(ctx: Ctx<'_>, actor: &Actor, user: UserId) -> Result<Option<Login>, CoreError> {
+    if !actor.is_admin() && !actor.is(user) {
+        return Err(CoreError::forbidden("only administrators see other users' logins"));
+    }
+    let tx = ctx.db.read()?;
+    tx.user(actor.account, user)?.ok_or_else(|| CoreError::not_found("user", user))?;
+    match tx.identity_of_user(actor.account, user)? {
+        Some(i) => Ok(tx.identity(i)?.map(|i| i.login)),
+        None => Ok(None),
+    }
+}

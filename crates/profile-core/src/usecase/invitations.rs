@@ -1,0 +1,636 @@
+//! How people join an account (seed 003, decisions.md "Users, invitations"): invitations by
+//! email and SMS, direct registration by an administrator, and the quick-registration link with
+//! its moderated queue. Every message goes to the outbox in the same unit of work as the change
+//! that caused it.
+
+use uuid::Uuid;
+
+use crate::access::{self, Actor, Scope};
+use crate::error::{AuthFailure, CoreError, StoreError};
+use crate::field::UserField;
+use crate::ids::{AccountId, DepartmentId, UserId, WorkgroupId};
+use crate::model::account::{Account, RegistrationType};
+use crate::model::identity::{CodePurpose, Identity, IdentityId, Login, Membership};
+use crate::model::invitation::{
+    Invitation, InvitationId, InvitationState, RegistrationLink, RegistrationRequest, RequestState,
+    INVITATION_LIFETIME,
+};
+use crate::model::message::MessageKind;
+use crate::model::user::{Role, User, UserPatch};
+use crate::ports::Tx;
+use crate::secret::{self, SecretHash};
+use crate::usecase::identities::{
+    check_password, consume_code, hash_password, issue_code, message, parse_login,
+};
+use crate::usecase::users::{add_user, NewUser};
+use crate::usecase::{check_name, Ctx};
+
+/// The longest custom invitation text.
+pub const INVITATION_TEXT_MAX: usize = 2000;
+
+/// Input of [`invite_by_email`] and [`invite_by_sms`].
+#[derive(Debug, Clone, Default)]
+pub struct Invite {
+    /// The email address or phone number the invitation goes to.
+    pub address: String,
+    /// Further fields of the new user record (`NAME`, `LAST_NAME`, `UF_DEPARTMENT` …).
+    pub fields: UserPatch,
+    /// Workgroups to join; an extranet invitation needs at least one.
+    pub workgroups: Vec<WorkgroupId>,
+    /// Invite an extranet user instead of an employee.
+    pub extranet: bool,
+    /// The text of the email (ignored for SMS, whose text is fixed).
+    pub text: Option<String>,
+}
+
+/// What an invitation made.
+#[derive(Debug, Clone)]
+pub struct Invited {
+    /// The user record, active and listed from now on.
+    pub user: User,
+    /// The invitation.
+    pub invitation: Invitation,
+}
+
+/// Invites someone by email: creates their user record (`EMAIL` is the invited address), an
+/// invitation with a single-use token, and the email with its link. Who may invite follows the
+/// account's setting.
+///
+/// # Errors
+/// [`CoreError::Forbidden`]/[`CoreError::InsufficientScope`] when the actor may not invite;
+/// [`CoreError::Validation`] naming the field; [`CoreError::Conflict`] on `EMAIL` when a user of
+/// the account has the address.
+pub fn invite_by_email(ctx: Ctx<'_>, actor: &Actor, invite: Invite) -> Result<Invited, CoreError> {
+    let address = parse_login("EMAIL", &invite.address)?;
+    if address.is_phone() {
+        return Err(CoreError::invalid("EMAIL", "an email invitation needs an email address"));
+    }
+    send_invitation(ctx, actor, address, invite)
+}
+
+/// Invites someone by SMS: as [`invite_by_email`], but the phone number (stored as
+/// `PERSONAL_MOBILE`) becomes the login, and the text is fixed.
+///
+/// # Errors
+/// As [`invite_by_email`], on `PERSONAL_MOBILE`.
+pub fn invite_by_sms(ctx: Ctx<'_>, actor: &Actor, invite: Invite) -> Result<Invited, CoreError> {
+    let address = parse_login("PERSONAL_MOBILE", &invite.address)?;
+    if !address.is_phone() {
+        return Err(CoreError::invalid("PERSONAL_MOBILE", "an SMS invitation needs a phone number"));
+    }
+    send_invitation(ctx, actor, address, Invite { text: None, ..invite })
+}
+
+fn send_invitation(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    address: Login,
+    invite: Invite,
+) -> Result<Invited, CoreError> {
+    let text = match invite.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) if t.chars().count() > INVITATION_TEXT_MAX => {
+            return Err(CoreError::invalid("text", format!("longer than {INVITATION_TEXT_MAX} characters")))
+        }
+        t => t.map(str::to_string),
+    };
+    let mut fields = invite.fields;
+    let field = if address.is_phone() { UserField::PersonalMobile } else { UserField::Email };
+    fields.merge(&UserPatch::from_text([(field, address.as_str())])?);
+    let mut tx = ctx.db.write()?;
+    let account = tx.account(actor.account)?.ok_or_else(|| CoreError::not_found("account", actor.account))?;
+    let now = ctx.clock.now();
+    let pending = tx.invitations(actor.account)?;
+    if pending.iter().any(|i| i.address == address && i.state_at(now) == InvitationState::Pending) {
+        return Err(CoreError::conflict(field.code(), "this address already has a pending invitation"));
+    }
+    let role = if invite.extranet { Role::Extranet } else { Role::Employee };
+    let user = add_user(&mut *tx, ctx, actor, NewUser { role, fields, workgroups: invite.workgroups })?;
+    let token = secret::new_token(ctx.ids);
+    let invitation = Invitation {
+        id: InvitationId(ctx.ids.uuid()),
+        account: actor.account,
+        user: user.id,
+        address: address.clone(),
+        hash: SecretHash::of(&token),
+        invited_by: actor.user,
+        created_at: now,
+        expires_at: now + INVITATION_LIFETIME,
+        state: InvitationState::Pending,
+    };
+    tx.insert_invitation(&invitation)?;
+    let link = format!("{}/invite/{token}", ctx.base_url);
+    let days = INVITATION_LIFETIME.num_days();
+    let body = if address.is_phone() {
+        format!("{}: you are invited. Join within {days} days: {link}", account.name)
+    } else {
+        let greeting =
+            text.unwrap_or_else(|| format!("You are invited to join {} on Cardfile.", account.name));
+        format!("{greeting}\n\nAccept the invitation within {days} days:\n{link}\n")
+    };
+    let subject = format!("Invitation to {}", account.name);
+    tx.enqueue(&message(ctx, Some(actor.account), MessageKind::Invitation, &address, &subject, &body))?;
+    tx.commit()?;
+    Ok(Invited { user, invitation })
+}
+
+/// How the holder of an invitation token accepts it.
+#[derive(Debug, Clone)]
+pub enum Acceptance {
+    /// Create a network profile whose login is the invited address.
+    NewIdentity {
+        /// Its password.
+        password: String,
+    },
+    /// Join with the profile the holder is logged in as (the token proves control of the invited
+    /// address).
+    Existing(IdentityId),
+}
+
+/// What accepting made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted {
+    /// The account joined.
+    pub account: AccountId,
+    /// The user record, now linked.
+    pub user: UserId,
+    /// The identity it is linked to.
+    pub identity: IdentityId,
+}
+
+/// Accepts an invitation: links its user record to a new or an existing identity. The token
+/// works once, and only while the invitation is pending and unexpired.
+///
+/// # Errors
+/// [`CoreError::Unauthorized`] ([`AuthFailure::UnknownCredential`]) for an unknown token;
+/// [`CoreError::Conflict`] on `token` once it was used, revoked or has expired, on `LOGIN` when
+/// a new profile is asked for an address that already has one (log in and accept with it), on
+/// `USER` when the profile already belongs to the account; [`CoreError::Validation`] on
+/// `password`.
+pub fn accept_invitation(ctx: Ctx<'_>, token: &str, acceptance: Acceptance) -> Result<Accepted, CoreError> {
+    let unknown = || CoreError::unauthorized(AuthFailure::UnknownCredential);
+    if !secret::is_token_shaped(token) {
+        return Err(unknown());
+    }
+    let who = match acceptance {
+        Acceptance::NewIdentity { password } => {
+            check_password(&password)?;
+            Who::New(hash_password(ctx, &password))
+        }
+        Acceptance::Existing(id) => Who::Existing(id),
+    };
+    let mut tx = ctx.db.write()?;
+    let mut invitation = tx.invitation_by_token(&SecretHash::of(token))?.ok_or_else(unknown)?;
+    let now = ctx.clock.now();
+    match invitation.state_at(now) {
+        InvitationState::Pending => {}
+        InvitationState::Expired => {
+            expire(&mut *tx, &mut invitation)?;
+            tx.commit()?;
+            return Err(CoreError::conflict("token", "the invitation has expired"));
+        }
+        s => return Err(CoreError::conflict("token", format!("the invitation is {}", s.code()))),
+    }
+    let mut user = tx
+        .user(invitation.account, invitation.user)?
+        .ok_or_else(|| CoreError::not_found("user", invitation.user))?;
+    let identity = match who {
+        Who::New(hash) => {
+            if tx.identity_by_handle(&invitation.address)?.is_some() {
+                return Err(CoreError::conflict(
+                    "LOGIN",
+                    "a network profile with this login exists: log in with it and accept again",
+                ));
+            }
+            let mut identity = Identity::new(IdentityId(ctx.ids.uuid()), invitation.address.clone(), now);
+            identity.password = Some(hash);
+            identity.name = user.text(UserField::Name).to_string();
+            identity.last_name = user.text(UserField::LastName).to_string();
+            tx.insert_identity(&identity).map_err(login_taken)?;
+            identity.id
+        }
+        // Re-read, so a profile deleted meanwhile is refused.
+        Who::Existing(id) => tx.identity(id)?.ok_or_else(|| CoreError::not_found("identity", id))?.id,
+    };
+    join(&mut *tx, identity, invitation.account, user.id)?;
+    invitation.state = InvitationState::Accepted { at: now, identity };
+    tx.update_invitation(&invitation)?;
+    user.updated_at = now;
+    tx.update_user(&user)?;
+    tx.commit()?;
+    Ok(Accepted { account: invitation.account, user: user.id, identity })
+}
+
+enum Who {
+    New(String),
+    Existing(IdentityId),
+}
+
+fn login_taken(e: StoreError) -> CoreError {
+    match e {
+        StoreError::UniqueViolation { .. } => {
+            CoreError::conflict("LOGIN", "this login belongs to another network profile")
+        }
+        e => e.into(),
+    }
+}
+
+/// Links a user record to an identity, refusing a second record of the same account.
+fn join(tx: &mut dyn Tx, identity: IdentityId, account: AccountId, user: UserId) -> Result<(), CoreError> {
+    if tx.memberships(identity)?.iter().any(|m| m.account == account) {
+        return Err(CoreError::conflict("USER", "this network profile already belongs to the account"));
+    }
+    tx.link_user(identity, Membership { account, user }).map_err(|e| match e {
+        StoreError::UniqueViolation { .. } => {
+            CoreError::conflict("USER", "the user already has a network profile")
+        }
+        e => e.into(),
+    })?;
+    Ok(())
+}
+
+fn expire(tx: &mut dyn Tx, invitation: &mut Invitation) -> Result<(), CoreError> {
+    invitation.state = InvitationState::Expired;
+    tx.update_invitation(invitation)?;
+    deactivate(tx, invitation.account, invitation.user)
+}
+
+fn deactivate(tx: &mut dyn Tx, account: AccountId, user: UserId) -> Result<(), CoreError> {
+    if let Some(mut u) = tx.user(account, user)? {
+        u.active = false;
+        tx.update_user(&u)?;
+    }
+    Ok(())
+}
+
+/// Revokes a pending invitation: the token stops working and the user record is deactivated.
+/// Administrators revoke any; others the ones they sent.
+///
+/// # Errors
+/// [`CoreError::NotFound`] when the actor may not see it; [`CoreError::Conflict`] on `state`
+/// when it is no longer pending.
+pub fn revoke_invitation(ctx: Ctx<'_>, actor: &Actor, id: InvitationId) -> Result<Invitation, CoreError> {
+    actor.require(Scope::User)?;
+    let mut tx = ctx.db.write()?;
+    let mut invitation = tx
+        .invitation(actor.account, id)?
+        .filter(|i| actor.is_admin() || i.invited_by.is_some_and(|by| actor.is(by)))
+        .ok_or_else(|| CoreError::not_found("invitation", id))?;
+    match invitation.state_at(ctx.clock.now()) {
+        InvitationState::Pending => {}
+        s => return Err(CoreError::conflict("state", format!("the invitation is {}", s.code()))),
+    }
+    invitation.state = InvitationState::Revoked { at: ctx.clock.now() };
+    tx.update_invitation(&invitation)?;
+    deactivate(&mut *tx, invitation.account, invitation.user)?;
+    tx.commit()?;
+    Ok(invitation)
+}
+
+/// Marks every pending invitation past its expiry as expired and deactivates its user record,
+/// in every account. The server runs it periodically; returns how many expired.
+///
+/// # Errors
+/// [`CoreError::Storage`].
+pub fn expire_invitations(ctx: Ctx<'_>) -> Result<usize, CoreError> {
+    let mut tx = ctx.db.write()?;
+    let due = tx.invitations_expiring(ctx.clock.now())?;
+    for mut invitation in due.iter().cloned() {
+        expire(&mut *tx, &mut invitation)?;
+    }
+    tx.commit()?;
+    Ok(due.len())
+}
+
+/// The account's invitations, oldest first, each with its state as of now. Administrators see
+/// all; other inviters the ones they sent.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`] without the `user` scope.
+pub fn list_invitations(ctx: Ctx<'_>, actor: &Actor) -> Result<Vec<Invitation>, CoreError> {
+    actor.require(Scope::User)?;
+    let now = ctx.clock.now();
+    let tx = ctx.db.read()?;
+    Ok(tx
+        .invitations(actor.account)?
+        .into_iter()
+        .filter(|i| actor.is_admin() || i.invited_by.is_some_and(|by| actor.is(by)))
+        .map(|mut i| {
+            i.state = i.state_at(now);
+            i
+        })
+        .collect())
+}
+
+/// Registers an employee directly: an active user record (never on the invited list) with a
+/// network profile whose login is `EMAIL`. A new profile gets a generated password, mailed
+/// through the outbox; an existing one is simply added to the account.
+///
+/// # Errors
+/// As [`invite_by_email`]; `EMAIL` is required.
+pub fn register_directly(ctx: Ctx<'_>, actor: &Actor, fields: UserPatch) -> Result<User, CoreError> {
+    let email = match fields.get(UserField::Email) {
+        Some(crate::Value::Text(e)) => parse_login("EMAIL", e)?,
+        _ => return Err(CoreError::invalid("EMAIL", "an email address is required")),
+    };
+    let password = secret::new_token(ctx.ids)[..16].to_string();
+    let hash = hash_password(ctx, &password);
+    let mut tx = ctx.db.write()?;
+    let account = tx.account(actor.account)?.ok_or_else(|| CoreError::not_found("account", actor.account))?;
+    let mut fields = fields;
+    if !fields.touches(UserField::UfDepartment) {
+        let root = root_department(&*tx, actor.account)?;
+        fields.merge(&UserPatch::from_text([(UserField::UfDepartment, root.0.to_string().as_str())])?);
+    }
+    let user =
+        add_user(&mut *tx, ctx, actor, NewUser { role: Role::Employee, fields, workgroups: Vec::new() })?;
+    let now = ctx.clock.now();
+    let (identity, body) = match tx.identity_by_handle(&email)? {
+        Some(existing) => (
+            existing.id,
+            format!("You have been added to {}. Log in with your network profile.", account.name),
+        ),
+        None => {
+            let mut identity = Identity::new(IdentityId(ctx.ids.uuid()), email.clone(), now);
+            identity.password = Some(hash);
+            identity.name = user.text(UserField::Name).to_string();
+            identity.last_name = user.text(UserField::LastName).to_string();
+            tx.insert_identity(&identity).map_err(login_taken)?;
+            let body = format!(
+                "You have been registered in {}.\n\nLogin: {}\nPassword: {password}\n\nLog in at {}/login and change the password.\n",
+                account.name, email, ctx.base_url
+            );
+            (identity.id, body)
+        }
+    };
+    join(&mut *tx, identity, actor.account, user.id)?;
+    let subject = format!("Your account at {}", account.name);
+    let kind = if body.contains(&password) { MessageKind::GeneratedPassword } else { MessageKind::Notice };
+    tx.enqueue(&message(ctx, Some(actor.account), kind, &email, &subject, &body))?;
+    tx.commit()?;
+    Ok(user)
+}
+
+fn root_department(tx: &dyn Tx, account: AccountId) -> Result<DepartmentId, CoreError> {
+    tx.departments(account)?
+        .into_iter()
+        .find(|d| d.parent.is_none())
+        .map(|d| d.id)
+        .ok_or_else(|| CoreError::not_found("department", "root"))
+}
+
+/// Makes a new quick-registration link for the account, replacing the old one (which stops
+/// working). Returns the URL, shown once. Administrators only.
+///
+/// # Errors
+/// [`CoreError::Forbidden`], [`CoreError::InsufficientScope`].
+pub fn create_registration_link(ctx: Ctx<'_>, actor: &Actor) -> Result<String, CoreError> {
+    actor.require(Scope::User)?;
+    actor.require_admin()?;
+    let token = secret::new_token(ctx.ids);
+    let mut tx = ctx.db.write()?;
+    tx.set_registration_link(&RegistrationLink {
+        account: actor.account,
+        hash: SecretHash::of(&token),
+        created_at: ctx.clock.now(),
+    })?;
+    tx.commit()?;
+    Ok(format!("{}/register/{token}", ctx.base_url))
+}
+
+/// The account behind a quick-registration token, for the registration page (its greeting).
+///
+/// # Errors
+/// [`CoreError::Unauthorized`] ([`AuthFailure::UnknownCredential`]) for an unknown or replaced token.
+pub fn registration_account(ctx: Ctx<'_>, token: &str) -> Result<Account, CoreError> {
+    let tx = ctx.db.read()?;
+    link_account(&*tx, token)
+}
+
+fn link_account(tx: &dyn Tx, token: &str) -> Result<Account, CoreError> {
+    let unknown = || CoreError::unauthorized(AuthFailure::UnknownCredential);
+    if !secret::is_token_shaped(token) {
+        return Err(unknown());
+    }
+    let link = tx.registration_link_by_token(&SecretHash::of(token))?.ok_or_else(unknown)?;
+    tx.account(link.account)?.ok_or_else(unknown)
+}
+
+/// A registration through the quick-registration link.
+#[derive(Debug, Clone)]
+pub struct SelfRegistration {
+    /// Email: the login of a new profile, and the contact email.
+    pub email: String,
+    /// First name.
+    pub name: String,
+    /// Last name.
+    pub last_name: String,
+    /// The password of a new profile (an existing profile keeps its own).
+    pub password: String,
+}
+
+/// Registers through the quick-registration link. A code goes to the email; the answer is the
+/// code's ID whatever the email is (so it tells nothing about existing profiles).
+///
+/// # Errors
+/// [`CoreError::Unauthorized`] for an unknown link; [`CoreError::Validation`] naming the field.
+pub fn register_with_link(ctx: Ctx<'_>, token: &str, form: SelfRegistration) -> Result<Uuid, CoreError> {
+    let email = parse_login("EMAIL", &form.email)?;
+    if email.is_phone() {
+        return Err(CoreError::invalid("EMAIL", "an email address is required"));
+    }
+    let name = check_name("NAME", &form.name, UserField::Name.max_len())?;
+    let last_name = check_name("LAST_NAME", &form.last_name, UserField::LastName.max_len())?;
+    check_password(&form.password)?;
+    let hash = hash_password(ctx, &form.password);
+    let mut tx = ctx.db.write()?;
+    let account = link_account(&*tx, token)?;
+    let request = RegistrationRequest {
+        id: ctx.ids.uuid(),
+        account: account.id,
+        email: email.as_str().to_string(),
+        name,
+        last_name,
+        password: Some(hash),
+        identity: None,
+        state: RequestState::Unconfirmed,
+        created_at: ctx.clock.now(),
+    };
+    tx.insert_request(&request)?;
+    let code = issue_code(
+        &mut *tx,
+        ctx,
+        CodePurpose::Registration(request.id),
+        &email,
+        &format!("to join {}", account.name),
+    )?;
+    tx.commit()?;
+    Ok(code)
+}
+
+/// Where a confirmed registration stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationOutcome {
+    /// The registrant is a user of the account now.
+    Joined(Accepted),
+    /// The account is moderated: an administrator decides.
+    AwaitingApproval {
+        /// The request.
+        request: Uuid,
+        /// The registrant's profile (they can log in; the account opens once approved).
+        identity: IdentityId,
+    },
+}
+
+/// Confirms a registration with the code sent to the email. The registrant's profile is created
+/// (or, when the email is already a login, that profile is used: the code proved control of it).
+/// A public account, or a moderated one whose whitelisted domains include the email's, adds the
+/// user at once; otherwise the request waits for an administrator.
+///
+/// # Errors
+/// [`CoreError::Unauthorized`] for any code failure; [`CoreError::Conflict`] on `EMAIL` when the
+/// profile already belongs to the account or a user of the account has the email.
+pub fn confirm_registration(
+    ctx: Ctx<'_>,
+    code_id: Uuid,
+    code: &str,
+) -> Result<RegistrationOutcome, CoreError> {
+    let tx = ctx.db.write()?;
+    let (mut tx, used) =
+        consume_code(tx, ctx, code_id, code, &|p| matches!(p, CodePurpose::Registration(_)))?;
+    let CodePurpose::Registration(request_id) = used.purpose else {
+        return Err(CoreError::unauthorized(AuthFailure::BadLogin));
+    };
+    let mut request =
+        tx.request(request_id)?.ok_or_else(|| CoreError::not_found("registration", request_id))?;
+    let account =
+        tx.account(request.account)?.ok_or_else(|| CoreError::not_found("account", request.account))?;
+    let now = ctx.clock.now();
+    let identity = match tx.identity_by_handle(&used.target)? {
+        Some(existing) => existing.id,
+        None => {
+            let mut identity = Identity::new(IdentityId(ctx.ids.uuid()), used.target.clone(), now);
+            identity.password = request.password.clone();
+            identity.name = request.name.clone();
+            identity.last_name = request.last_name.clone();
+            tx.insert_identity(&identity).map_err(login_taken)?;
+            identity.id
+        }
+    };
+    if tx.memberships(identity)?.iter().any(|m| m.account == account.id) {
+        return Err(CoreError::conflict("EMAIL", "you already belong to this account"));
+    }
+    request.identity = Some(identity);
+    request.password = None;
+    let domain = request.email.rsplit('@').next().unwrap_or("").to_string();
+    let automatic = account.settings.registration == RegistrationType::Public
+        || account.settings.whitelisted_domains.contains(&domain);
+    let outcome = if automatic {
+        let user = admit(&mut *tx, ctx, &account, &mut request)?;
+        RegistrationOutcome::Joined(Accepted { account: account.id, user, identity })
+    } else {
+        request.state = RequestState::Pending;
+        RegistrationOutcome::AwaitingApproval { request: request.id, identity }
+    };
+    tx.update_request(&request)?;
+    tx.commit()?;
+    Ok(outcome)
+}
+
+/// Creates the user record of a request (an employee in the root department) and links it.
+fn admit(
+    tx: &mut dyn Tx,
+    ctx: Ctx<'_>,
+    account: &Account,
+    request: &mut RegistrationRequest,
+) -> Result<UserId, CoreError> {
+    let Some(identity) = request.identity else {
+        return Err(CoreError::conflict("state", "the registration is not confirmed"));
+    };
+    let root = root_department(tx, account.id)?;
+    let fields = UserPatch::from_text([
+        (UserField::Email, request.email.as_str()),
+        (UserField::Name, request.name.as_str()),
+        (UserField::LastName, request.last_name.as_str()),
+        (UserField::UfDepartment, root.0.to_string().as_str()),
+    ])?;
+    let operator = Actor::operator(account.id);
+    let user =
+        add_user(tx, ctx, &operator, NewUser { role: Role::Employee, fields, workgroups: Vec::new() })?;
+    join(tx, identity, account.id, user.id)?;
+    request.state = RequestState::Approved { user: user.id };
+    Ok(user.id)
+}
+
+/// The account's registration requests (administrators).
+///
+/// # Errors
+/// [`CoreError::Forbidden`], [`CoreError::InsufficientScope`].
+pub fn list_registrations(ctx: Ctx<'_>, actor: &Actor) -> Result<Vec<RegistrationRequest>, CoreError> {
+    actor.require(Scope::User)?;
+    actor.require_admin()?;
+    Ok(ctx.db.read()?.requests(actor.account)?)
+}
+
+/// Approves a pending registration: the registrant becomes an employee of the account.
+///
+/// # Errors
+/// [`CoreError::NotFound`] for a request of another account; [`CoreError::Conflict`] on `state`
+/// when it is not pending, or on `EMAIL` when a user of the account has the email by now.
+pub fn approve_registration(ctx: Ctx<'_>, actor: &Actor, request: Uuid) -> Result<UserId, CoreError> {
+    decide(ctx, actor, request, true).map(|r| match r.state {
+        RequestState::Approved { user } => user,
+        _ => UserId(0),
+    })
+}
+
+/// Rejects a pending registration.
+///
+/// # Errors
+/// As [`approve_registration`].
+pub fn reject_registration(ctx: Ctx<'_>, actor: &Actor, request: Uuid) -> Result<(), CoreError> {
+    decide(ctx, actor, request, false).map(|_| ())
+}
+
+fn decide(ctx: Ctx<'_>, actor: &Actor, id: Uuid, approve: bool) -> Result<RegistrationRequest, CoreError> {
+    actor.require(Scope::User)?;
+    actor.require_admin()?;
+    let mut tx = ctx.db.write()?;
+    let mut request = tx
+        .request(id)?
+        .filter(|r| r.account == actor.account)
+        .ok_or_else(|| CoreError::not_found("registration", id))?;
+    if request.state != RequestState::Pending {
+        return Err(CoreError::conflict("state", format!("the registration is {}", request.state.code())));
+    }
+    let account = tx.account(actor.account)?.ok_or_else(|| CoreError::not_found("account", actor.account))?;
+    let to = Login::Email(request.email.clone());
+    if approve {
+        admit(&mut *tx, ctx, &account, &mut request)?;
+        let body =
+            format!("Your registration in {} was approved. Log in at {}/login.", account.name, ctx.base_url);
+        tx.enqueue(&message(
+            ctx,
+            Some(account.id),
+            MessageKind::Notice,
+            &to,
+            &format!("Welcome to {}", account.name),
+            &body,
+        ))?;
+    } else {
+        request.state = RequestState::Rejected;
+    }
+    tx.update_request(&request)?;
+    tx.commit()?;
+    Ok(request)
+}
+
+/// Who may invite, for adapters that want to hide the button: the same check the invitations
+/// make.
+///
+/// # Errors
+/// [`CoreError::Forbidden`], [`CoreError::InsufficientScope`].
+pub fn check_may_invite(ctx: Ctx<'_>, actor: &Actor) -> Result<(), CoreError> {
+    let tx = ctx.db.read()?;
+    let account = tx.account(actor.account)?.ok_or_else(|| CoreError::not_found("account", actor.account))?;
+    access::check_invite(actor, &account)
+}

@@ -1,0 +1,194 @@
+//! REST credentials and the outbox.
+
+use chrono::{DateTime, Utc};
+use profile_core::access::{Scope, ScopeSet};
+use profile_core::ids::{AccountId, UserId};
+use profile_core::model::credential::{Credential, CredentialId, CredentialKind};
+use profile_core::model::message::{Channel, Message, MessageKind};
+use profile_core::ports::{CredentialStore, OutboxStore, StoreResult};
+use profile_core::secret::SecretHash;
+use rusqlite::types::FromSqlError;
+use rusqlite::{params, OptionalExtension, Row};
+use uuid::Uuid;
+
+use crate::codec::{self, bytes};
+use crate::error::backend;
+use crate::SqliteTx;
+
+fn unknown(i: usize, what: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        i,
+        rusqlite::types::Type::Text,
+        Box::new(FromSqlError::Other(what.into())),
+    )
+}
+
+const CREDENTIAL_SELECT: &str =
+    "SELECT a.id, c.id, c.kind, c.name, c.owner, c.scopes, c.hash, c.created_at, \
+     c.expires_at, c.revoked_at FROM credentials c JOIN accounts a ON a.no = c.account_no";
+
+fn credential_row(r: &Row<'_>) -> rusqlite::Result<Credential> {
+    let kind: String = r.get(2)?;
+    let scopes: String = r.get(5)?;
+    Ok(Credential {
+        account: AccountId(codec::uuid(r, 0)?),
+        id: CredentialId(codec::uuid(r, 1)?),
+        kind: CredentialKind::from_code(&kind).ok_or_else(|| unknown(2, "unknown credential kind"))?,
+        name: r.get(3)?,
+        owner: UserId(r.get(4)?),
+        scopes: scopes.split_whitespace().filter_map(Scope::from_code).collect::<ScopeSet>(),
+        hash: codec::hash(r, 6)?,
+        created_at: codec::time(r, 7)?,
+        expires_at: codec::opt_time(r, 8)?,
+        revoked_at: codec::opt_time(r, 9)?,
+    })
+}
+
+impl CredentialStore for SqliteTx<'_> {
+    fn insert_credential(&mut self, c: &Credential) -> StoreResult<()> {
+        let no = self.no_for_write(c.account)?;
+        let scopes = c.scopes.iter().map(Scope::code).collect::<Vec<_>>().join(" ");
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO credentials (id, account_no, kind, name, owner, scopes, hash, created_at, expires_at, revoked_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    bytes(&c.id.0),
+                    no,
+                    c.kind.code(),
+                    c.name,
+                    c.owner.0,
+                    scopes,
+                    c.hash.0.as_slice(),
+                    c.created_at.timestamp(),
+                    c.expires_at.map(|t| t.timestamp()),
+                    c.revoked_at.map(|t| t.timestamp())
+                ])
+            })
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn credential(&self, account: AccountId, id: CredentialId) -> StoreResult<Option<Credential>> {
+        let Some(no) = self.no(account)? else {
+            return Ok(None);
+        };
+        self.conn()
+            .prepare_cached(&format!("{CREDENTIAL_SELECT} WHERE c.account_no = ?1 AND c.id = ?2"))
+            .and_then(|mut s| s.query_row(params![no, bytes(&id.0)], credential_row).optional())
+            .map_err(backend)
+    }
+
+    fn credential_by_token(&self, hash: &SecretHash) -> StoreResult<Option<Credential>> {
+        self.conn()
+            .prepare_cached(&format!("{CREDENTIAL_SELECT} WHERE c.hash = ?1"))
+            .and_then(|mut s| s.query_row([hash.0.as_slice()], credential_row).optional())
+            .map_err(backend)
+    }
+
+    fn credentials(&self, account: AccountId) -> StoreResult<Vec<Credential>> {
+        let Some(no) = self.no(account)? else {
+            return Ok(Vec::new());
+        };
+        self.conn()
+            .prepare_cached(&format!("{CREDENTIAL_SELECT} WHERE c.account_no = ?1 ORDER BY c.seq"))
+            .and_then(|mut s| s.query_map([no], credential_row)?.collect())
+            .map_err(backend)
+    }
+
+    fn update_credential(&mut self, c: &Credential) -> StoreResult<()> {
+        self.writable()?;
+        self.conn()
+            .prepare_cached(
+                "UPDATE credentials SET name = ?2, expires_at = ?3, revoked_at = ?4 WHERE id = ?1",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    bytes(&c.id.0),
+                    c.name,
+                    c.expires_at.map(|t| t.timestamp()),
+                    c.revoked_at.map(|t| t.timestamp())
+                ])
+            })
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+const MESSAGE_SELECT: &str =
+    "SELECT m.id, a.id, m.kind, m.channel, m.recipient, m.subject, m.body, m.created_at, \
+     m.sent_at FROM outbox m LEFT JOIN accounts a ON a.no = m.account_no";
+
+fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
+    let kind: String = r.get(2)?;
+    let channel: String = r.get(3)?;
+    Ok(Message {
+        id: codec::uuid(r, 0)?,
+        account: codec::opt_uuid(r, 1)?.map(AccountId),
+        kind: MessageKind::from_code(&kind).ok_or_else(|| unknown(2, "unknown message kind"))?,
+        channel: Channel::from_code(&channel).ok_or_else(|| unknown(3, "unknown channel"))?,
+        recipient: r.get(4)?,
+        subject: r.get(5)?,
+        body: r.get(6)?,
+        created_at: codec::time(r, 7)?,
+        sent_at: codec::opt_time(r, 8)?,
+    })
+}
+
+impl OutboxStore for SqliteTx<'_> {
+    fn enqueue(&mut self, m: &Message) -> StoreResult<()> {
+        self.writable()?;
+        let no = match m.account {
+            Some(a) => Some(self.no_for_write(a)?),
+            None => None,
+        };
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO outbox (id, account_no, kind, channel, recipient, subject, body, created_at, sent_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    bytes(&m.id),
+                    no,
+                    m.kind.code(),
+                    m.channel.code(),
+                    m.recipient,
+                    m.subject,
+                    m.body,
+                    m.created_at.timestamp(),
+                    m.sent_at.map(|t| t.timestamp())
+                ])
+            })
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn messages(&self, account: Option<AccountId>) -> StoreResult<Vec<Message>> {
+        let conn = self.conn();
+        match account {
+            None => conn
+                .prepare_cached(&format!("{MESSAGE_SELECT} ORDER BY m.seq"))
+                .and_then(|mut s| s.query_map([], message_row)?.collect()),
+            Some(a) => {
+                let Some(no) = self.no(a)? else {
+                    return Ok(Vec::new());
+                };
+                conn.prepare_cached(&format!("{MESSAGE_SELECT} WHERE m.account_no = ?1 ORDER BY m.seq"))
+                    .and_then(|mut s| s.query_map([no], message_row)?.collect())
+            }
+        }
+        .map_err(backend)
+    }
+
+    fn mark_sent(&mut self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        self.writable()?;
+        self.conn()
+            .prepare_cached("UPDATE outbox SET sent_at = coalesce(sent_at, ?2) WHERE id = ?1")
+            .and_then(|mut s| s.execute(params![bytes(&id), at.timestamp()]))
+            .map_err(backend)?;
+        Ok(())
+    }
+}
