@@ -25,6 +25,9 @@ use crate::usecase::users::{self, NewUser, RoleChange};
 use crate::usecase::{workgroups, Ctx};
 use crate::Value;
 
+mod joining;
+pub use joining::*;
+
 /// Generates one `#[test]` per contract case; `$make` builds a fresh empty database.
 #[macro_export]
 macro_rules! store_contract_tests {
@@ -36,7 +39,12 @@ macro_rules! store_contract_tests {
             quick_search, visibility, accounts_are_isolated, uc_bootstrap_account,
             uc_account_rename_and_settings, uc_create_user_rules, uc_update_user_rules,
             uc_department_rules, uc_supervisors_and_subordinates, uc_projection_by_scope,
-            uc_change_role, uc_workgroups, uc_query_scope_rules, search_totals);
+            uc_change_role, uc_workgroups, uc_query_scope_rules, search_totals,
+            identities_round_trip, invitations_round_trip, credentials_and_outbox_round_trip,
+            uc_invite_accept_log_in, uc_sms_invite, uc_invitation_revoke_and_expire,
+            uc_direct_registration, uc_quick_registration, uc_login_change_and_contacts,
+            uc_passwords_and_reset, uc_lockout, uc_two_step_and_app_passwords,
+            uc_socials_and_profile_push, uc_identity_deletion, uc_credentials, uc_outbox_access);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
