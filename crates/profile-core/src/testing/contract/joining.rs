@@ -27,7 +27,7 @@ use crate::usecase::identities::{self, LoginAttempt, LoginOutcome, ProfileEdit};
 use crate::usecase::invitations::{self, Acceptance, Invite, RegistrationOutcome, SelfRegistration};
 use crate::usecase::{accounts, outbox, users};
 
-const PASSWORD: &str = "correct horse battery";
+pub const PASSWORD: &str = "correct horse battery";
 
 fn login(s: &str) -> Login {
     Login::parse(s).unwrap()
@@ -41,7 +41,7 @@ fn bad_login(r: Result<impl std::fmt::Debug, CoreError>) {
 }
 
 /// The last message queued to `recipient`.
-fn last_message(f: &Fixture<'_>, recipient: &str) -> Message {
+pub fn last_message(f: &Fixture<'_>, recipient: &str) -> Message {
     let all = f.db.read().unwrap().messages(None).unwrap();
     all.into_iter()
         .rev()
@@ -50,19 +50,19 @@ fn last_message(f: &Fixture<'_>, recipient: &str) -> Message {
 }
 
 /// The token at the end of a link in a message (`…/invite/TOKEN`).
-fn link_token(m: &Message, path: &str) -> String {
+pub fn link_token(m: &Message, path: &str) -> String {
     let at = m.body.find(path).unwrap_or_else(|| panic!("no {path} link in {:?}", m.body)) + path.len();
     m.body[at..].chars().take_while(char::is_ascii_alphanumeric).collect()
 }
 
 /// The 6-digit code in a message.
-fn code_in(m: &Message) -> String {
+pub fn code_in(m: &Message) -> String {
     let digits: Vec<&str> = m.body.split(|c: char| !c.is_ascii_digit()).filter(|w| w.len() == 6).collect();
     assert_eq!(digits.len(), 1, "one code in {:?}", m.body);
     digits[0].to_string()
 }
 
-fn log_in(f: &Fixture<'_>, who: &str, password: &str) -> Result<LoginOutcome, CoreError> {
+pub fn log_in(f: &Fixture<'_>, who: &str, password: &str) -> Result<LoginOutcome, CoreError> {
     identities::log_in(
         f.ctx(),
         &LockoutPolicy::default(),
@@ -77,7 +77,7 @@ fn logged_in(r: Result<LoginOutcome, CoreError>) -> (IdentityId, Vec<Membership>
     }
 }
 
-fn invite(f: &Fixture<'_>, address: &str) -> invitations::Invited {
+pub fn invite(f: &Fixture<'_>, address: &str) -> invitations::Invited {
     invitations::invite_by_email(
         f.ctx(),
         &f.admin,
@@ -92,7 +92,7 @@ fn invite(f: &Fixture<'_>, address: &str) -> invitations::Invited {
 }
 
 /// Invites `address` and accepts with a new identity; returns the user and identity.
-fn joined(f: &Fixture<'_>, address: &str) -> (UserId, IdentityId) {
+pub fn joined(f: &Fixture<'_>, address: &str) -> (UserId, IdentityId) {
     let invited = invite(f, address);
     let token = link_token(&last_message(f, address), "/invite/");
     let a = invitations::accept_invitation(
