@@ -2,3 +2,4 @@
 //! database files, the way an embedding application uses it. One binary, one module per story.
 
 mod directory;
+mod joining;
