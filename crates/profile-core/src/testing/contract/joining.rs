@@ -1154,3 +1154,85 @@ pub fn uc_outbox_access(db: &dyn Database) {
     outbox::mark_sent(f.ctx(), mine[0].id).unwrap();
     assert!(outbox::list_messages(f.ctx(), &f.admin, false).unwrap()[0].sent_at.is_some());
 }
+
+pub fn uc_invite_rules(db: &dyn Database) {
+    let f = Fixture::new(db);
+    let emp = f.employee("Ines", "Viter", &[1]);
+    let employee = f.actor(emp, &[Scope::User]);
+    let by = |actor: &Actor, address: &str, extranet: bool, groups: Vec<crate::ids::WorkgroupId>| {
+        let fields = if extranet { patch(&[]) } else { patch(&[(UserField::UfDepartment, "1")]) };
+        invitations::invite_by_email(
+            f.ctx(),
+            actor,
+            Invite { address: address.into(), fields, workgroups: groups, extranet, ..Invite::default() },
+        )
+    };
+    // Administrators only, by default; everyone once the account allows it.
+    assert!(matches!(by(&employee, "e1@example.com", false, vec![]), Err(CoreError::Forbidden { .. })));
+    let reader = f.actor(emp, &[Scope::UserBasic]);
+    assert!(matches!(by(&reader, "e1@example.com", false, vec![]), Err(CoreError::InsufficientScope { .. })));
+    accounts::update_account_settings(
+        f.ctx(),
+        &f.admin,
+        AccountSettings {
+            invite_policy: crate::model::account::InvitePolicy::Everyone,
+            ..AccountSettings::default()
+        },
+    )
+    .unwrap();
+    let sent = by(&employee, "e1@example.com", false, vec![]).unwrap();
+    assert_eq!(sent.invitation.invited_by, Some(emp));
+    // Inviters see and revoke their own invitations; administrators all.
+    by(&f.admin, "e2@example.com", false, vec![]).unwrap();
+    assert_eq!(invitations::list_invitations(f.ctx(), &employee).unwrap().len(), 1);
+    assert_eq!(invitations::list_invitations(f.ctx(), &f.admin).unwrap().len(), 2);
+    invitations::revoke_invitation(f.ctx(), &employee, sent.invitation.id).unwrap();
+
+    // An extranet invitation needs a workgroup, which turns external.
+    let r = by(&f.admin, "x1@example.com", true, vec![]);
+    assert!(matches!(r, Err(CoreError::Validation { ref field, .. }) if field == "SONET_GROUP_ID"), "{r:?}");
+    let group = crate::usecase::workgroups::create_workgroup(f.ctx(), &f.admin, "Partners").unwrap();
+    let guest = by(&f.admin, "x1@example.com", true, vec![group.id]).unwrap();
+    assert_eq!(guest.user.role, crate::model::user::Role::Extranet);
+    let groups = crate::usecase::workgroups::list_workgroups(f.ctx(), &f.admin).unwrap();
+    assert!(groups.iter().any(|g| g.id == group.id && g.external));
+
+    // Bad input changes nothing: no user, no invitation, no message.
+    let before = (
+        invitations::list_invitations(f.ctx(), &f.admin).unwrap().len(),
+        f.db.read().unwrap().messages(None).unwrap().len(),
+    );
+    for bad in ["not an address", "+1 555 0100 300", ""] {
+        assert!(matches!(by(&f.admin, bad, false, vec![]), Err(CoreError::Validation { .. })), "{bad}");
+    }
+    let r = by(&f.admin, "d@example.com", false, vec![]).map(|_| ());
+    assert!(r.is_ok());
+    let long = invitations::invite_by_email(
+        f.ctx(),
+        &f.admin,
+        Invite {
+            address: "long@example.com".into(),
+            fields: patch(&[(UserField::UfDepartment, "1")]),
+            text: Some("x".repeat(invitations::INVITATION_TEXT_MAX + 1)),
+            ..Invite::default()
+        },
+    );
+    assert!(matches!(long, Err(CoreError::Validation { ref field, .. }) if field == "text"));
+    let missing_department = invitations::invite_by_email(
+        f.ctx(),
+        &f.admin,
+        Invite {
+            address: "nodept@example.com".into(),
+            fields: patch(&[(UserField::UfDepartment, "99")]),
+            ..Invite::default()
+        },
+    );
+    assert!(
+        matches!(missing_department, Err(CoreError::Validation { ref field, .. }) if field == "UF_DEPARTMENT")
+    );
+    let after = (
+        invitations::list_invitations(f.ctx(), &f.admin).unwrap().len(),
+        f.db.read().unwrap().messages(None).unwrap().len(),
+    );
+    assert_eq!(after, (before.0 + 1, before.1 + 1), "only the one good invitation landed");
+}
