@@ -24,6 +24,16 @@ impl Clock for At {
     }
 }
 
+fn ctx_for<'a>(db: &'a SqliteDb, clock: &'a At, ids: &'a RandomIds) -> Ctx<'a> {
+    Ctx {
+        db,
+        clock,
+        ids: ids as &dyn IdGen,
+        passwords: &Argon2id::FAST_INSECURE,
+        base_url: "http://127.0.0.1:8080",
+    }
+}
+
 fn fields(pairs: &[(UserField, &str)]) -> UserPatch {
     UserPatch::parse(pairs.iter().map(|(f, v)| (*f, Value::text(*v)))).unwrap()
 }
@@ -37,13 +47,7 @@ fn a_company_directory_from_first_run_to_restart() {
     let account;
     {
         let db = SqliteDb::open(&path).unwrap();
-        let ctx = Ctx {
-            db: &db,
-            clock: &clock,
-            ids: &ids as &dyn IdGen,
-            passwords: &Argon2id::FAST_INSECURE,
-            base_url: "http://127.0.0.1:8080",
-        };
+        let ctx = ctx_for(&db, &clock, &ids);
         let created = accounts::create_account(
             ctx,
             CreateAccountRequest {
@@ -152,13 +156,7 @@ fn a_company_directory_from_first_run_to_restart() {
 
     // After a restart, every acknowledged write is there.
     let db = SqliteDb::open(&path).unwrap();
-    let ctx = Ctx {
-        db: &db,
-        clock: &clock,
-        ids: &ids as &dyn IdGen,
-        passwords: &Argon2id::FAST_INSECURE,
-        base_url: "http://127.0.0.1:8080",
-    };
+    let ctx = ctx_for(&db, &clock, &ids);
     let admin = users::actor_for(ctx, account, UserId(1), ScopeSet::all()).unwrap();
     let tree = departments::list_departments(ctx, &admin, &DepartmentQuery::default()).unwrap();
     let names: Vec<&str> = tree.items.iter().map(|d| d.name.as_str()).collect();

@@ -23,8 +23,17 @@ use profile_core::usecase::users::{self, NewUser};
 use profile_core::usecase::Ctx;
 use profile_core::Value;
 
-/// Links in messages (the bench sends none).
-const BASE_URL: &str = "http://127.0.0.1:8080";
+/// The use-case context of every measurement: the system clock and randomness, production
+/// password hashing (the bench logs nobody in), and a base URL for links it never sends.
+fn ctx_for(db: &dyn Database) -> Ctx<'_> {
+    Ctx {
+        db,
+        clock: &SystemClock,
+        ids: &RandomIds,
+        passwords: &Argon2id::PRODUCTION,
+        base_url: "http://127.0.0.1:8080",
+    }
+}
 use store_sqlite::SqliteDb;
 
 const BATCH: usize = 10_000;
@@ -111,13 +120,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     remove_db(&args.db);
     let db = SqliteDb::open(&args.db)?;
-    let ctx = Ctx {
-        db: &db,
-        clock: &SystemClock,
-        ids: &RandomIds,
-        passwords: &Argon2id::PRODUCTION,
-        base_url: BASE_URL,
-    };
+    let ctx = ctx_for(&db);
     let mut rng = Rng::new(0x0C0F_FEE5);
     let n = args.users;
 
@@ -214,13 +217,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
 /// Measures the reads on a database seeded by an earlier run.
 fn reads_only(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let db = SqliteDb::open(&args.db)?;
-    let ctx = Ctx {
-        db: &db,
-        clock: &SystemClock,
-        ids: &RandomIds,
-        passwords: &Argon2id::PRODUCTION,
-        base_url: BASE_URL,
-    };
+    let ctx = ctx_for(&db);
     let account = accounts::find_account(ctx, "bench")?;
     let all = db.read()?.departments(account.id)?;
     let divisions: Vec<DepartmentId> =
@@ -241,13 +238,7 @@ fn measure(
     insert_rate: Option<f64>,
     insert_secs: Option<f64>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let ctx = Ctx {
-        db,
-        clock: &SystemClock,
-        ids: &RandomIds,
-        passwords: &Argon2id::PRODUCTION,
-        base_url: BASE_URL,
-    };
+    let ctx = ctx_for(db);
     let mut rng = Rng::new(0x5EED);
     let n = args.users;
     let size = db_size(&args.db);
