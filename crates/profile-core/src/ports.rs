@@ -256,7 +256,8 @@ pub trait OutboxStore {
     fn enqueue(&mut self, message: &Message) -> StoreResult<()>;
     /// The messages of an account, or with `None` of every account and none, oldest first.
     fn messages(&self, account: Option<AccountId>) -> StoreResult<Vec<Message>>;
-    /// Marks a message as handed to its transport.
+    /// Marks a message as handed to its transport and drops its body, which may hold a live
+    /// link, code or password (the first send time stays).
     fn mark_sent(&mut self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
 }
 

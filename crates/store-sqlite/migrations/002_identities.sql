@@ -1,6 +1,7 @@
 -- Cardfile schema 2: identities, invitations and registration, credentials, the outbox.
--- UUIDs are 16-byte blobs; secrets only ever appear as their SHA-256 (32-byte blobs) or, for
--- passwords, as argon2id PHC strings. Lists that are read "oldest first" carry an
+-- UUIDs are 16-byte blobs; stored secrets are their SHA-256 (32-byte blobs) or, for passwords,
+-- argon2id PHC strings. The exception: an unsent outbox message holds the link, code or password
+-- it delivers, until it is marked sent. Lists that are read "oldest first" carry an
 -- INTEGER PRIMARY KEY `seq` in insertion order.
 
 CREATE TABLE identities (

@@ -23,6 +23,10 @@ fn unknown(i: usize, what: &str) -> rusqlite::Error {
     )
 }
 
+fn scope_codes(scopes: ScopeSet) -> String {
+    scopes.iter().map(Scope::code).collect::<Vec<_>>().join(" ")
+}
+
 const CREDENTIAL_SELECT: &str =
     "SELECT a.id, c.id, c.kind, c.name, c.owner, c.scopes, c.hash, c.created_at, \
      c.expires_at, c.revoked_at FROM credentials c JOIN accounts a ON a.no = c.account_no";
@@ -47,7 +51,7 @@ fn credential_row(r: &Row<'_>) -> rusqlite::Result<Credential> {
 impl CredentialStore for SqliteTx<'_> {
     fn insert_credential(&mut self, c: &Credential) -> StoreResult<()> {
         let no = self.no_for_write(c.account)?;
-        let scopes = c.scopes.iter().map(Scope::code).collect::<Vec<_>>().join(" ");
+        let scopes = scope_codes(c.scopes);
         self.conn()
             .prepare_cached(
                 "INSERT INTO credentials (id, account_no, kind, name, owner, scopes, hash, created_at, expires_at, revoked_at) \
@@ -102,12 +106,18 @@ impl CredentialStore for SqliteTx<'_> {
         self.writable()?;
         self.conn()
             .prepare_cached(
-                "UPDATE credentials SET name = ?2, expires_at = ?3, revoked_at = ?4 WHERE id = ?1",
+                "UPDATE credentials SET kind = ?2, name = ?3, owner = ?4, scopes = ?5, hash = ?6, \
+                 created_at = ?7, expires_at = ?8, revoked_at = ?9 WHERE id = ?1",
             )
             .and_then(|mut s| {
                 s.execute(params![
                     bytes(&c.id.0),
+                    c.kind.code(),
                     c.name,
+                    c.owner.0,
+                    scope_codes(c.scopes),
+                    c.hash.0.as_slice(),
+                    c.created_at.timestamp(),
                     c.expires_at.map(|t| t.timestamp()),
                     c.revoked_at.map(|t| t.timestamp())
                 ])
@@ -186,7 +196,7 @@ impl OutboxStore for SqliteTx<'_> {
     fn mark_sent(&mut self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
         self.writable()?;
         self.conn()
-            .prepare_cached("UPDATE outbox SET sent_at = coalesce(sent_at, ?2) WHERE id = ?1")
+            .prepare_cached("UPDATE outbox SET sent_at = coalesce(sent_at, ?2), body = '' WHERE id = ?1")
             .and_then(|mut s| s.execute(params![bytes(&id), at.timestamp()]))
             .map_err(backend)?;
         Ok(())

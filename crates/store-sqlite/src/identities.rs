@@ -177,6 +177,20 @@ impl SqliteTx<'_> {
     }
 }
 
+impl SqliteTx<'_> {
+    /// Runs several statements as one: a failure (a taken handle, say) undoes all of them and
+    /// leaves the transaction as it was, as a port method promises.
+    fn in_savepoint(&mut self, f: impl FnOnce(&mut Self) -> StoreResult<()>) -> StoreResult<()> {
+        self.writable()?;
+        self.conn().execute_batch("SAVEPOINT port_call").map_err(backend)?;
+        let result = f(self);
+        let end =
+            if result.is_ok() { "RELEASE port_call" } else { "ROLLBACK TO port_call; RELEASE port_call" };
+        let ended = self.conn().execute_batch(end).map_err(backend);
+        result.and(ended)
+    }
+}
+
 fn purpose_parts(p: CodePurpose) -> (i64, Uuid) {
     match p {
         CodePurpose::AddContact(i) => (0, i.0),
@@ -220,11 +234,11 @@ impl IdentityStore for SqliteTx<'_> {
     }
 
     fn insert_identity(&mut self, identity: &Identity) -> StoreResult<()> {
-        self.write_identity(identity, true)
+        self.in_savepoint(|tx| tx.write_identity(identity, true))
     }
 
     fn update_identity(&mut self, identity: &Identity) -> StoreResult<()> {
-        self.write_identity(identity, false)
+        self.in_savepoint(|tx| tx.write_identity(identity, false))
     }
 
     fn delete_identity(&mut self, id: IdentityId) -> StoreResult<()> {

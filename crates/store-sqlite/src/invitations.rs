@@ -51,9 +51,8 @@ fn state_parts(s: InvitationState) -> (i64, Option<i64>, Option<Uuid>) {
     }
 }
 
-const REQUEST_SELECT: &str =
-    "SELECT a.id, r.id, r.email, r.name, r.last_name, r.password, r.identity, r.state, \
-     r.user_id, r.created_at FROM registration_requests r JOIN accounts a ON a.no = r.account_no";
+const REQUEST_SELECT: &str = "SELECT a.id, r.id, r.email, r.name, r.last_name, r.password, r.identity, r.state, \
+     r.user_id, r.created_at, r.link_hash FROM registration_requests r JOIN accounts a ON a.no = r.account_no";
 
 fn request_row(r: &Row<'_>) -> rusqlite::Result<RegistrationRequest> {
     let state = match r.get::<_, i64>(7)? {
@@ -72,6 +71,11 @@ fn request_row(r: &Row<'_>) -> rusqlite::Result<RegistrationRequest> {
         identity: codec::opt_uuid(r, 6)?.map(IdentityId),
         state,
         created_at: codec::time(r, 9)?,
+        // Requests older than schema 3 carry no link: no link matches them.
+        link: match r.get::<_, Option<Vec<u8>>>(10)? {
+            Some(_) => codec::hash(r, 10)?,
+            None => SecretHash([0; 32]),
+        },
     })
 }
 
@@ -204,8 +208,8 @@ impl InvitationStore for SqliteTx<'_> {
         let (state, user) = request_state_parts(r.state);
         self.conn()
             .prepare_cached(
-                "INSERT INTO registration_requests (id, account_no, email, name, last_name, password, identity, state, user_id, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO registration_requests (id, account_no, email, name, last_name, password, identity, state, user_id, created_at, link_hash) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -218,7 +222,8 @@ impl InvitationStore for SqliteTx<'_> {
                     r.identity.as_ref().map(|i| bytes(&i.0)),
                     state,
                     user,
-                    r.created_at.timestamp()
+                    r.created_at.timestamp(),
+                    r.link.0.as_slice()
                 ])
             })
             .map_err(backend)?;

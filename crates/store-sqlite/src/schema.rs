@@ -10,8 +10,11 @@ use crate::error::backend;
 const APPLICATION_ID: i64 = 0x4346_4431;
 
 /// The migrations, in order; entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/001_initial.sql"), include_str!("../migrations/002_identities.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/001_initial.sql"),
+    include_str!("../migrations/002_identities.sql"),
+    include_str!("../migrations/003_registration_link.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

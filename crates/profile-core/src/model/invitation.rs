@@ -124,6 +124,9 @@ pub struct RegistrationRequest {
     pub id: Uuid,
     /// The account.
     pub account: AccountId,
+    /// The link it came through: once the account's link is replaced or switched off, the
+    /// registration can no longer complete.
+    pub link: SecretHash,
     /// The registrant's email (lower-case): their login and contact email.
     pub email: String,
     /// First name.

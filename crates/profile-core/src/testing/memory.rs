@@ -621,6 +621,7 @@ impl OutboxStore for MemTx<'_> {
         self.writable()?;
         if let Some(m) = self.state.outbox.iter_mut().find(|m| m.id == id) {
             m.sent_at.get_or_insert(at);
+            m.body.clear();
         }
         Ok(())
     }

@@ -50,11 +50,12 @@ pub struct Authenticated {
 }
 
 /// Creates a webhook or an application token. Anyone may make webhooks for themselves;
-/// administrators make them for any active user, and alone make application tokens.
+/// administrators make them for any active user, and alone make application tokens. A credential
+/// never grants a scope its creator's own credential lacks.
 ///
 /// # Errors
 /// [`CoreError::Validation`] on `name`, `scopes`, `expires_at` or `owner`;
-/// [`CoreError::Forbidden`] when the actor may not.
+/// [`CoreError::Forbidden`] when the actor may not, or asks for a scope it lacks.
 pub fn create_credential(
     ctx: Ctx<'_>,
     actor: &Actor,
@@ -64,8 +65,16 @@ pub fn create_credential(
     if new.scopes == ScopeSet::default() {
         return Err(CoreError::invalid("scopes", "at least one scope is required"));
     }
+    if let Some(extra) = new.scopes.iter().find(|s| !actor.scopes.has(*s)) {
+        return Err(CoreError::forbidden(format!(
+            "a credential cannot grant the {} scope its creator does not hold",
+            extra.code()
+        )));
+    }
     let now = ctx.clock.now();
-    if new.expires_at.is_some_and(|t| t <= now) {
+    // Stores keep whole seconds: round down here, so every store expires it at the same moment.
+    let expires_at = new.expires_at.and_then(|t| DateTime::from_timestamp(t.timestamp(), 0));
+    if expires_at.is_some_and(|t| t <= now) {
         return Err(CoreError::invalid("expires_at", "must be in the future"));
     }
     let owner =
@@ -94,7 +103,7 @@ pub fn create_credential(
         scopes: new.scopes,
         hash: SecretHash::of(&token),
         created_at: now,
-        expires_at: new.expires_at,
+        expires_at,
         revoked_at: None,
     };
     tx.insert_credential(&credential).map_err(|e| match e {

@@ -14,8 +14,8 @@ use crate::error::{AuthFailure, CoreError, StoreError};
 use crate::field::UserField;
 use crate::ids::{AccountId, UserId};
 use crate::model::identity::{
-    AppPassword, CodePurpose, ConfirmationCode, Identity, IdentityId, LockoutPolicy, Login, Membership,
-    SocialLink, Totp, CODE_ATTEMPTS, CODE_LIFETIME,
+    AppPassword, CodePurpose, ConfirmationCode, Identity, IdentityId, LockoutPolicy, Login, LoginFailures,
+    Membership, SocialLink, Totp, CODE_ATTEMPTS, CODE_LIFETIME,
 };
 use crate::model::message::{Channel, Message, MessageKind};
 use crate::model::user::UserPatch;
@@ -91,6 +91,11 @@ pub enum LoginOutcome {
 /// Logs in with a login (or confirmed contact) and password. An application password logs in
 /// without the second factor (that is what it is for).
 ///
+/// The attempt is counted as a failure before the password is checked, under the write lock, so
+/// parallel guesses cannot outrun the lockout; a success clears the count. Everything the check
+/// relied on (password hash, application password, TOTP step, recovery code) is checked again
+/// under the write lock before the login is granted, so a concurrent change wins.
+///
 /// # Errors
 /// [`CoreError::TooManyAttempts`] while the login is delayed or locked (the password is not
 /// even checked); [`CoreError::Unauthorized`] with [`AuthFailure::BadLogin`] for an unknown
@@ -102,9 +107,8 @@ pub fn log_in(
 ) -> Result<LoginOutcome, CoreError> {
     let key = lockout_key(attempt.login);
     let now = ctx.clock.now();
-    // Check outside the write lock: password hashing is slow on purpose.
-    let (identity, failures) = {
-        let tx = ctx.db.read()?;
+    let identity = {
+        let mut tx = ctx.db.write()?;
         let failures = tx.login_failures(&key)?;
         if let Some(wait) = policy.wait(failures, now) {
             return Err(CoreError::TooManyAttempts { retry_after_secs: wait.num_seconds().max(1) });
@@ -113,51 +117,49 @@ pub fn log_in(
             Ok(login) => tx.identity_by_handle(&login)?,
             Err(_) => None,
         };
-        (identity, failures)
+        // Known or not, the same write: the answer's timing says nothing either.
+        tx.set_login_failures(&key, Some(policy.failed(failures, now)))?;
+        tx.commit()?;
+        identity
     };
-    let verdict = identity.as_ref().map_or_else(
-        || {
-            // The same work as a real check, so timing does not tell unknown logins apart.
-            let _ = hash_password(ctx, attempt.password);
-            Verdict::Wrong
-        },
-        |id| check_secrets(ctx, id, attempt, now),
-    );
-    let mut tx = ctx.db.write()?;
-    match verdict {
-        Verdict::Wrong => {
-            tx.set_login_failures(&key, Some(policy.failed(failures, now)))?;
+    let Some(identity) = identity else {
+        // The same work as a real check, so timing does not tell unknown logins apart.
+        let _ = hash_password(ctx, attempt.password);
+        return Err(CoreError::unauthorized(AuthFailure::BadLogin));
+    };
+    match check_secrets(ctx, &identity, attempt, now) {
+        Verdict::Wrong => Err(CoreError::unauthorized(AuthFailure::BadLogin)),
+        Verdict::NeedsSecondFactor => {
+            // The password was right: take back this attempt's count.
+            let mut tx = ctx.db.write()?;
+            let back = tx.login_failures(&key)?.and_then(|f| {
+                f.count.checked_sub(1).filter(|&c| c > 0).map(|count| LoginFailures { count, ..f })
+            });
+            tx.set_login_failures(&key, back)?;
             tx.commit()?;
-            Err(CoreError::unauthorized(AuthFailure::BadLogin))
+            Ok(LoginOutcome::SecondFactorNeeded)
         }
-        Verdict::NeedsSecondFactor => Ok(LoginOutcome::SecondFactorNeeded),
-        Verdict::Right { totp_step, recovery_used } => {
-            let Some(mut identity) = identity else {
-                return Err(CoreError::unauthorized(AuthFailure::BadLogin));
-            };
-            if let Some(t) = identity.totp.as_mut() {
-                if let Some(step) = totp_step {
-                    t.last_step = Some(step);
-                }
-                if let Some(used) = recovery_used {
-                    t.recovery.retain(|h| *h != used);
-                }
-            }
-            if totp_step.is_some() || recovery_used.is_some() {
-                tx.update_identity(&identity)?;
-            }
-            tx.set_login_failures(&key, None)?;
-            let memberships = active_memberships(&*tx, identity.id)?;
-            tx.commit()?;
-            Ok(LoginOutcome::LoggedIn { identity: identity.id, memberships })
-        }
+        Verdict::Right(checked) => finish_login(ctx, &key, identity.id, &checked),
     }
+}
+
+/// What a successful check relied on, to be confirmed under the write lock.
+#[derive(Default)]
+struct Checked {
+    /// The password hash that matched.
+    password: Option<String>,
+    /// The application password that matched.
+    app: Option<SecretHash>,
+    /// The TOTP step that matched.
+    totp_step: Option<i64>,
+    /// The recovery code that matched.
+    recovery: Option<SecretHash>,
 }
 
 enum Verdict {
     Wrong,
     NeedsSecondFactor,
-    Right { totp_step: Option<i64>, recovery_used: Option<SecretHash> },
+    Right(Checked),
 }
 
 fn check_secrets(
@@ -168,26 +170,79 @@ fn check_secrets(
 ) -> Verdict {
     let app = SecretHash::of(attempt.password);
     if identity.app_passwords.iter().any(|p| same_bytes(&p.hash.0, &app.0)) {
-        return Verdict::Right { totp_step: None, recovery_used: None };
+        return Verdict::Right(Checked { app: Some(app), ..Checked::default() });
     }
     let stored = identity.password.as_deref().unwrap_or("");
     if !ctx.passwords.verify(attempt.password, stored) {
         return Verdict::Wrong;
     }
+    second_factor(
+        identity,
+        attempt.second_factor,
+        now,
+        Checked { password: Some(stored.to_string()), ..Checked::default() },
+    )
+}
+
+/// The second factor, when two-step login is on.
+fn second_factor(identity: &Identity, code: Option<&str>, now: DateTime<Utc>, checked: Checked) -> Verdict {
     let Some(t) = identity.totp.as_ref().filter(|t| t.enabled) else {
-        return Verdict::Right { totp_step: None, recovery_used: None };
+        return Verdict::Right(checked);
     };
-    let Some(code) = attempt.second_factor else {
+    let Some(code) = code else {
         return Verdict::NeedsSecondFactor;
     };
     if let Some(step) = totp::verify(&t.secret, code, now, t.last_step) {
-        return Verdict::Right { totp_step: Some(step), recovery_used: None };
+        return Verdict::Right(Checked { totp_step: Some(step), ..checked });
     }
     let h = SecretHash::of(&normalise_recovery(code));
     if t.recovery.contains(&h) {
-        return Verdict::Right { totp_step: None, recovery_used: Some(h) };
+        return Verdict::Right(Checked { recovery: Some(h), ..checked });
     }
     Verdict::Wrong
+}
+
+/// Grants a checked login: re-reads the identity under the write lock, confirms what the check
+/// relied on, uses up the TOTP step or recovery code, and clears the failure count.
+fn finish_login(
+    ctx: Ctx<'_>,
+    key: &str,
+    identity: IdentityId,
+    checked: &Checked,
+) -> Result<LoginOutcome, CoreError> {
+    let bad = || CoreError::unauthorized(AuthFailure::BadLogin);
+    let mut tx = ctx.db.write()?;
+    let Some(mut id) = tx.identity(identity)? else {
+        return Err(bad());
+    };
+    let password_holds = checked.password.as_ref().is_none_or(|h| id.password.as_ref() == Some(h));
+    let app_holds = checked.app.is_none_or(|h| id.app_passwords.iter().any(|p| p.hash == h));
+    if !password_holds || !app_holds {
+        return Err(bad());
+    }
+    if checked.totp_step.is_some() || checked.recovery.is_some() {
+        let Some(t) = id.totp.as_mut().filter(|t| t.enabled) else {
+            return Err(bad());
+        };
+        if let Some(step) = checked.totp_step {
+            if t.last_step.is_some_and(|last| last >= step) {
+                return Err(bad());
+            }
+            t.last_step = Some(step);
+        }
+        if let Some(used) = checked.recovery {
+            let before = t.recovery.len();
+            t.recovery.retain(|h| *h != used);
+            if t.recovery.len() == before {
+                return Err(bad());
+            }
+        }
+        tx.update_identity(&id)?;
+    }
+    tx.set_login_failures(key, None)?;
+    let memberships = active_memberships(&*tx, id.id)?;
+    tx.commit()?;
+    Ok(LoginOutcome::LoggedIn { identity: id.id, memberships })
 }
 
 /// Failures are counted per typed login, normalised when it parses, so a lock looks the same
@@ -294,8 +349,10 @@ pub(crate) fn issue_code(
     Ok(id)
 }
 
-/// Checks a code and marks it used. A wrong code costs an attempt, committed at once. Every
-/// failure (unknown, wrong, expired, used, out of attempts, another purpose) looks the same.
+/// Checks a code and marks it used. A wrong code costs an attempt and counts as a failed login
+/// of the address it was sent to (so guessing codes runs into the same lockout as guessing
+/// passwords), committed at once. Every failure (unknown, wrong, expired, used, out of
+/// attempts, another purpose) looks the same.
 pub(crate) fn consume_code<'a>(
     mut tx: Box<dyn Tx + 'a>,
     ctx: Ctx<'_>,
@@ -308,12 +365,19 @@ pub(crate) fn consume_code<'a>(
         return Err(bad());
     };
     let now = ctx.clock.now();
+    let policy = LockoutPolicy::default();
+    let key = stored.target.as_str().to_string();
+    let failures = tx.login_failures(&key)?;
+    if let Some(wait) = policy.wait(failures, now) {
+        return Err(CoreError::TooManyAttempts { retry_after_secs: wait.num_seconds().max(1) });
+    }
     if stored.used || stored.attempts_left == 0 || now >= stored.expires_at || !purpose(&stored.purpose) {
         return Err(bad());
     }
     if !same_bytes(&SecretHash::keyed(id.as_bytes(), code.trim()).0, &stored.hash.0) {
         stored.attempts_left -= 1;
         tx.update_code(&stored)?;
+        tx.set_login_failures(&key, Some(policy.failed(failures, now)))?;
         tx.commit()?;
         return Err(bad());
     }
@@ -345,35 +409,53 @@ pub(crate) fn message(
     }
 }
 
-/// Asks for a password reset. The answer is a code ID whether or not the login exists; only
-/// when it does is a code sent to it.
+/// Asks for a password reset. The answer is a code ID whether or not the login exists, and the
+/// same write happens either way; only when the login exists is a code sent to it (otherwise
+/// the stored code can never match).
 ///
 /// # Errors
 /// [`CoreError::Validation`] on `login` when it is neither an email nor a phone number.
 pub fn request_password_reset(ctx: Ctx<'_>, login: &str) -> Result<Uuid, CoreError> {
     let login = parse_login("login", login)?;
     let mut tx = ctx.db.write()?;
-    match tx.identity_by_handle(&login)? {
-        Some(identity) => {
-            let id = issue_code(
-                &mut *tx,
-                ctx,
-                CodePurpose::ResetPassword(identity.id),
-                &login,
-                "to reset your password",
-            )?;
-            tx.commit()?;
-            Ok(id)
+    let id = match tx.identity_by_handle(&login)? {
+        Some(identity) => issue_code(
+            &mut *tx,
+            ctx,
+            CodePurpose::ResetPassword(identity.id),
+            &login,
+            "to reset your password",
+        )?,
+        None => {
+            let id = ctx.ids.uuid();
+            let mut never = [0u8; 32];
+            ctx.ids.fill(&mut never);
+            let now = ctx.clock.now();
+            tx.insert_code(&ConfirmationCode {
+                id,
+                purpose: CodePurpose::ResetPassword(IdentityId(ctx.ids.uuid())),
+                target: login,
+                // Random bytes, not the hash of any code: nothing matches them.
+                hash: SecretHash(never),
+                created_at: now,
+                expires_at: now + CODE_LIFETIME,
+                attempts_left: CODE_ATTEMPTS,
+                used: false,
+            })?;
+            id
         }
-        None => Ok(ctx.ids.uuid()),
-    }
+    };
+    tx.commit()?;
+    Ok(id)
 }
 
 /// Sets a new password with a reset code, and lifts any lockout of the login it was sent to.
+/// The code works only while that address still belongs to the identity.
 ///
 /// # Errors
 /// [`CoreError::Unauthorized`] ([`AuthFailure::BadLogin`]) for any code failure;
-/// [`CoreError::Validation`] on `password`.
+/// [`CoreError::TooManyAttempts`] while the address is locked; [`CoreError::Validation`] on
+/// `password`.
 pub fn reset_password(ctx: Ctx<'_>, code_id: Uuid, code: &str, new: &str) -> Result<(), CoreError> {
     check_password(new)?;
     let hash = hash_password(ctx, new);
@@ -383,7 +465,9 @@ pub fn reset_password(ctx: Ctx<'_>, code_id: Uuid, code: &str, new: &str) -> Res
     let CodePurpose::ResetPassword(identity) = used.purpose else {
         return Err(CoreError::unauthorized(AuthFailure::BadLogin));
     };
-    let mut id = load(&*tx, identity)?;
+    let Some(mut id) = tx.identity(identity)?.filter(|i| i.handles().any(|h| *h == used.target)) else {
+        return Err(CoreError::unauthorized(AuthFailure::BadLogin));
+    };
     id.password = Some(hash);
     tx.update_identity(&id)?;
     tx.set_login_failures(used.target.as_str(), None)?;
@@ -579,17 +663,45 @@ pub fn unlink_social(
     Ok(())
 }
 
-/// Logs in through a linked social login (verified by the adapter).
+/// Logs in through a linked social login (verified by the adapter). Two-step login applies as
+/// with a password, and wrong second factors count toward the identity's lockout.
 ///
 /// # Errors
-/// [`CoreError::Unauthorized`] ([`AuthFailure::BadLogin`]) when no identity has it.
-pub fn log_in_social(ctx: Ctx<'_>, provider: &str, subject: &str) -> Result<LoginOutcome, CoreError> {
-    let tx = ctx.db.read()?;
-    let id = tx
+/// [`CoreError::Unauthorized`] ([`AuthFailure::BadLogin`]) when no identity has it or the second
+/// factor is wrong; [`CoreError::TooManyAttempts`] while locked.
+pub fn log_in_social(
+    ctx: Ctx<'_>,
+    policy: &LockoutPolicy,
+    provider: &str,
+    subject: &str,
+    second_factor_code: Option<&str>,
+) -> Result<LoginOutcome, CoreError> {
+    let now = ctx.clock.now();
+    let identity = ctx
+        .db
+        .read()?
         .identity_by_social(&provider.to_lowercase(), subject)?
         .ok_or(CoreError::unauthorized(AuthFailure::BadLogin))?;
-    let memberships = active_memberships(&*tx, id.id)?;
-    Ok(LoginOutcome::LoggedIn { identity: id.id, memberships })
+    let key = identity.login.as_str().to_string();
+    if !identity.has_second_factor() {
+        return finish_login(ctx, &key, identity.id, &Checked::default());
+    }
+    let Some(code) = second_factor_code else {
+        return Ok(LoginOutcome::SecondFactorNeeded);
+    };
+    {
+        let mut tx = ctx.db.write()?;
+        let failures = tx.login_failures(&key)?;
+        if let Some(wait) = policy.wait(failures, now) {
+            return Err(CoreError::TooManyAttempts { retry_after_secs: wait.num_seconds().max(1) });
+        }
+        tx.set_login_failures(&key, Some(policy.failed(failures, now)))?;
+        tx.commit()?;
+    }
+    match second_factor(&identity, Some(code), now, Checked::default()) {
+        Verdict::Right(checked) => finish_login(ctx, &key, identity.id, &checked),
+        _ => Err(CoreError::unauthorized(AuthFailure::BadLogin)),
+    }
 }
 
 /// Creates an application password; the password is returned once.

@@ -22,7 +22,7 @@ use crate::secret::{self, SecretHash};
 use crate::usecase::identities::{
     check_password, consume_code, hash_password, issue_code, message, parse_login,
 };
-use crate::usecase::users::{add_user, NewUser};
+use crate::usecase::users::{add_user, add_user_reusing, NewUser};
 use crate::usecase::{check_name, Ctx};
 
 /// The longest custom invitation text.
@@ -99,17 +99,42 @@ fn send_invitation(
     let mut tx = ctx.db.write()?;
     let account = tx.account(actor.account)?.ok_or_else(|| CoreError::not_found("account", actor.account))?;
     let now = ctx.clock.now();
-    let pending = tx.invitations(actor.account)?;
-    if pending.iter().any(|i| i.address == address && i.state_at(now) == InvitationState::Pending) {
+    let earlier = tx.invitations(actor.account)?;
+    if earlier.iter().any(|i| i.address == address && i.state_at(now) == InvitationState::Pending) {
         return Err(CoreError::conflict(field.code(), "this address already has a pending invitation"));
     }
+    // Inviting again after a revocation or expiry takes up the record that invitation made.
+    let mut reuse = None;
+    if let Some(last) = earlier.iter().rev().find(|i| i.address == address) {
+        let dead = matches!(last.state_at(now), InvitationState::Revoked { .. } | InvitationState::Expired);
+        if dead && tx.identity_of_user(actor.account, last.user)?.is_none() {
+            reuse = Some(last.user);
+        }
+    }
     let role = if invite.extranet { Role::Extranet } else { Role::Employee };
-    let user = add_user(&mut *tx, ctx, actor, NewUser { role, fields, workgroups: invite.workgroups })?;
+    let new = NewUser { role, fields, workgroups: invite.workgroups };
+    let user = add_user_reusing(&mut *tx, ctx, actor, new, reuse)?;
+    let invitation = issue_invitation(&mut *tx, ctx, actor, &account, user.id, &address, text)?;
+    tx.commit()?;
+    Ok(Invited { user, invitation })
+}
+
+/// Creates an invitation for an existing user record and queues its message.
+fn issue_invitation(
+    tx: &mut dyn Tx,
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    account: &Account,
+    user: UserId,
+    address: &Login,
+    text: Option<String>,
+) -> Result<Invitation, CoreError> {
+    let now = ctx.clock.now();
     let token = secret::new_token(ctx.ids);
     let invitation = Invitation {
         id: InvitationId(ctx.ids.uuid()),
-        account: actor.account,
-        user: user.id,
+        account: account.id,
+        user,
         address: address.clone(),
         hash: SecretHash::of(&token),
         invited_by: actor.user,
@@ -128,9 +153,8 @@ fn send_invitation(
         format!("{greeting}\n\nAccept the invitation within {days} days:\n{link}\n")
     };
     let subject = format!("Invitation to {}", account.name);
-    tx.enqueue(&message(ctx, Some(actor.account), MessageKind::Invitation, &address, &subject, &body))?;
-    tx.commit()?;
-    Ok(Invited { user, invitation })
+    tx.enqueue(&message(ctx, Some(account.id), MessageKind::Invitation, address, &subject, &body))?;
+    Ok(invitation)
 }
 
 /// How the holder of an invitation token accepts it.
@@ -321,9 +345,10 @@ pub fn list_invitations(ctx: Ctx<'_>, actor: &Actor) -> Result<Vec<Invitation>, 
         .collect())
 }
 
-/// Registers an employee directly: an active user record (never on the invited list) with a
-/// network profile whose login is `EMAIL`. A new profile gets a generated password, mailed
-/// through the outbox; an existing one is simply added to the account.
+/// Registers an employee directly: an active user record with a network profile whose login is
+/// `EMAIL`. A new profile gets a generated password, mailed through the outbox, and the user is
+/// never on the invited list. When the address already has a profile, its owner must prove
+/// control of it: the record is invited instead, and the profile joins when they accept.
 ///
 /// # Errors
 /// As [`invite_by_email`]; `EMAIL` is required.
@@ -343,29 +368,23 @@ pub fn register_directly(ctx: Ctx<'_>, actor: &Actor, fields: UserPatch) -> Resu
     }
     let user =
         add_user(&mut *tx, ctx, actor, NewUser { role: Role::Employee, fields, workgroups: Vec::new() })?;
-    let now = ctx.clock.now();
-    let (identity, body) = match tx.identity_by_handle(&email)? {
-        Some(existing) => (
-            existing.id,
-            format!("You have been added to {}. Log in with your network profile.", account.name),
-        ),
-        None => {
-            let mut identity = Identity::new(IdentityId(ctx.ids.uuid()), email.clone(), now);
-            identity.password = Some(hash);
-            identity.name = user.text(UserField::Name).to_string();
-            identity.last_name = user.text(UserField::LastName).to_string();
-            tx.insert_identity(&identity).map_err(login_taken)?;
-            let body = format!(
-                "You have been registered in {}.\n\nLogin: {}\nPassword: {password}\n\nLog in at {}/login and change the password.\n",
-                account.name, email, ctx.base_url
-            );
-            (identity.id, body)
-        }
-    };
-    join(&mut *tx, identity, actor.account, user.id)?;
+    if tx.identity_by_handle(&email)?.is_some() {
+        issue_invitation(&mut *tx, ctx, actor, &account, user.id, &email, None)?;
+        tx.commit()?;
+        return Ok(user);
+    }
+    let mut identity = Identity::new(IdentityId(ctx.ids.uuid()), email.clone(), ctx.clock.now());
+    identity.password = Some(hash);
+    identity.name = user.text(UserField::Name).to_string();
+    identity.last_name = user.text(UserField::LastName).to_string();
+    tx.insert_identity(&identity).map_err(login_taken)?;
+    join(&mut *tx, identity.id, actor.account, user.id)?;
+    let body = format!(
+        "You have been registered in {}.\n\nLogin: {}\nPassword: {password}\n\nLog in at {}/login and change the password.\n",
+        account.name, email, ctx.base_url
+    );
     let subject = format!("Your account at {}", account.name);
-    let kind = if body.contains(&password) { MessageKind::GeneratedPassword } else { MessageKind::Notice };
-    tx.enqueue(&message(ctx, Some(actor.account), kind, &email, &subject, &body))?;
+    tx.enqueue(&message(ctx, Some(actor.account), MessageKind::GeneratedPassword, &email, &subject, &body))?;
     tx.commit()?;
     Ok(user)
 }
@@ -397,22 +416,43 @@ pub fn create_registration_link(ctx: Ctx<'_>, actor: &Actor) -> Result<String, C
     Ok(format!("{}/register/{token}", ctx.base_url))
 }
 
+/// Switches the quick-registration link off: the current link stops working, and no new one
+/// exists until [`create_registration_link`] makes one. Administrators only.
+///
+/// # Errors
+/// [`CoreError::Forbidden`], [`CoreError::InsufficientScope`].
+pub fn disable_registration_link(ctx: Ctx<'_>, actor: &Actor) -> Result<(), CoreError> {
+    actor.require(Scope::User)?;
+    actor.require_admin()?;
+    let mut never = [0u8; 32];
+    ctx.ids.fill(&mut never);
+    let mut tx = ctx.db.write()?;
+    // A hash of no token: nothing can ever match it.
+    tx.set_registration_link(&RegistrationLink {
+        account: actor.account,
+        hash: SecretHash(never),
+        created_at: ctx.clock.now(),
+    })?;
+    tx.commit()?;
+    Ok(())
+}
+
 /// The account behind a quick-registration token, for the registration page (its greeting).
 ///
 /// # Errors
 /// [`CoreError::Unauthorized`] ([`AuthFailure::UnknownCredential`]) for an unknown or replaced token.
 pub fn registration_account(ctx: Ctx<'_>, token: &str) -> Result<Account, CoreError> {
     let tx = ctx.db.read()?;
-    link_account(&*tx, token)
+    link_account(&*tx, token).map(|(account, _)| account)
 }
 
-fn link_account(tx: &dyn Tx, token: &str) -> Result<Account, CoreError> {
+fn link_account(tx: &dyn Tx, token: &str) -> Result<(Account, SecretHash), CoreError> {
     let unknown = || CoreError::unauthorized(AuthFailure::UnknownCredential);
     if !secret::is_token_shaped(token) {
         return Err(unknown());
     }
     let link = tx.registration_link_by_token(&SecretHash::of(token))?.ok_or_else(unknown)?;
-    tx.account(link.account)?.ok_or_else(unknown)
+    Ok((tx.account(link.account)?.ok_or_else(unknown)?, link.hash))
 }
 
 /// A registration through the quick-registration link.
@@ -443,10 +483,11 @@ pub fn register_with_link(ctx: Ctx<'_>, token: &str, form: SelfRegistration) -> 
     check_password(&form.password)?;
     let hash = hash_password(ctx, &form.password);
     let mut tx = ctx.db.write()?;
-    let account = link_account(&*tx, token)?;
+    let (account, link) = link_account(&*tx, token)?;
     let request = RegistrationRequest {
         id: ctx.ids.uuid(),
         account: account.id,
+        link,
         email: email.as_str().to_string(),
         name,
         last_name,
@@ -504,6 +545,10 @@ pub fn confirm_registration(
         tx.request(request_id)?.ok_or_else(|| CoreError::not_found("registration", request_id))?;
     let account =
         tx.account(request.account)?.ok_or_else(|| CoreError::not_found("account", request.account))?;
+    // A link replaced or switched off since the registration started admits nobody.
+    if tx.registration_link(account.id)?.is_none_or(|l| l.hash != request.link) {
+        return Err(CoreError::conflict("token", "the registration link is no longer valid"));
+    }
     let now = ctx.clock.now();
     let identity = match tx.identity_by_handle(&used.target)? {
         Some(existing) => existing.id,

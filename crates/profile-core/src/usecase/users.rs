@@ -62,9 +62,25 @@ pub(crate) fn add_user(
     actor: &Actor,
     new: NewUser,
 ) -> Result<User, CoreError> {
+    add_user_reusing(tx, ctx, actor, new, None)
+}
+
+/// [`add_user`], or with `reuse`, the same checks writing over that record instead (an invited
+/// record whose invitation was revoked or expired, and that no identity is linked to).
+pub(crate) fn add_user_reusing(
+    tx: &mut dyn Tx,
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    new: NewUser,
+    reuse: Option<UserId>,
+) -> Result<User, CoreError> {
     let groups = new.workgroups.clone();
-    let user = prepare_new_user(tx, ctx, actor, new)?;
-    tx.insert_user(&user).map_err(email_conflict)?;
+    let user = prepare_new_user(tx, ctx, actor, new, reuse)?;
+    if reuse.is_some() {
+        tx.update_user(&user).map_err(email_conflict)?;
+    } else {
+        tx.insert_user(&user).map_err(email_conflict)?;
+    }
     for g in groups {
         super::workgroups::add_member_unchecked(tx, &user, g)?;
     }
@@ -163,7 +179,13 @@ fn check_contact(user: &User, at: &dyn Fn(&str) -> String) -> Result<(), CoreErr
     Ok(())
 }
 
-fn prepare_new_user(tx: &mut dyn Tx, ctx: Ctx<'_>, actor: &Actor, new: NewUser) -> Result<User, CoreError> {
+fn prepare_new_user(
+    tx: &mut dyn Tx,
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    new: NewUser,
+    reuse: Option<UserId>,
+) -> Result<User, CoreError> {
     let at = |field: &str| field.to_string();
     let account = tx.account(actor.account)?.ok_or_else(|| CoreError::not_found("account", actor.account))?;
     access::check_invite(actor, &account)?;
@@ -185,11 +207,14 @@ fn prepare_new_user(tx: &mut dyn Tx, ctx: Ctx<'_>, actor: &Actor, new: NewUser) 
     check_contact(&user, &at)?;
     check_departments(tx, &user, &new.workgroups, &at)?;
     if let Some(email) = user.text.get(&UserField::Email) {
-        if tx.user_by_email(actor.account, email)?.is_some() {
+        if tx.user_by_email(actor.account, email)?.is_some_and(|holder| Some(holder) != reuse) {
             return Err(CoreError::conflict(at("EMAIL"), "a user with this email already exists"));
         }
     }
-    user.id = UserId(tx.next_id(actor.account, Sequence::User)?);
+    user.id = match reuse {
+        Some(id) => id,
+        None => UserId(tx.next_id(actor.account, Sequence::User)?),
+    };
     for &g in &new.workgroups {
         if tx.workgroup(actor.account, g)?.is_none() {
             return Err(CoreError::invalid(at("SONET_GROUP_ID"), format!("workgroup {g} does not exist")));

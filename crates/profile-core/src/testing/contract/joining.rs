@@ -161,6 +161,7 @@ pub fn identities_round_trip(db: &dyn Database) {
     ann.app_passwords.clear();
     tx.update_identity(&ann).unwrap();
     let mut stolen = bob.clone();
+    stolen.name = "Robert".into();
     stolen.contacts.push(login("ann@example.com"));
     assert_eq!(
         tx.update_identity(&stolen).unwrap_err(),
@@ -313,6 +314,7 @@ pub fn invitations_round_trip(db: &dyn Database) {
     let req = |n: u128| RegistrationRequest {
         id: Uuid::from_u128(n),
         account: f.account,
+        link: SecretHash::of(&format!("link{n}")),
         email: format!("r{n}@example.com"),
         name: "Rita".into(),
         last_name: "Reg".into(),
@@ -397,7 +399,8 @@ pub fn credentials_and_outbox_round_trip(db: &dyn Database) {
     tx.mark_sent(Uuid::from_u128(3), now + Duration::hours(1)).unwrap();
     tx.commit().unwrap();
     let tx = db.read().unwrap();
-    let sent = Message { sent_at: Some(now), ..msg(3, Some(f.account)) };
+    // Once sent, the body (which may hold a live link, code or password) is dropped.
+    let sent = Message { sent_at: Some(now), body: String::new(), ..msg(3, Some(f.account)) };
     assert_eq!(tx.messages(Some(f.account)).unwrap(), vec![sent.clone()], "the first send time stays");
     assert_eq!(tx.messages(None).unwrap(), vec![sent, msg(1, None), msg(2, Some(other.account))]);
 }
@@ -569,12 +572,19 @@ pub fn uc_invitation_revoke_and_expire(db: &dyn Database) {
         invitations::revoke_invitation(f.ctx(), &f.admin, a.invitation.id),
         Err(CoreError::Conflict { .. })
     ));
+    // Inviting the address again takes up the same record, active again, with a new token.
+    let again = invite(&f, "a@example.com");
+    assert_eq!(again.user.id, a.user.id);
+    assert!(again.user.active);
+    let token_again = link_token(&last_message(&f, "a@example.com"), "/invite/");
+    assert_ne!(token_again, token_a);
+    invitations::revoke_invitation(f.ctx(), &f.admin, again.invitation.id).unwrap();
 
     // Past its expiry an invitation is expired, whether swept or tried.
     f.clock.advance(crate::model::invitation::INVITATION_LIFETIME + Duration::seconds(1));
     let states: Vec<_> =
         invitations::list_invitations(f.ctx(), &f.admin).unwrap().iter().map(|i| i.state.code()).collect();
-    assert_eq!(states, vec!["revoked", "expired", "expired"]);
+    assert_eq!(states, vec!["revoked", "expired", "expired", "revoked"]);
     let r = invitations::accept_invitation(
         f.ctx(),
         &token_b,
@@ -620,7 +630,7 @@ pub fn uc_direct_registration(db: &dyn Database) {
     let (_, m) = logged_in(log_in(&f, "dora@example.com", &password));
     assert_eq!(m, vec![Membership { account: f.account, user: user.id }]);
 
-    // Someone who already has a profile is added to the account; no password is sent.
+    // Someone who already has a profile must prove control of it: they are invited, not linked.
     let other = Fixture::with_slug(db, "globex");
     let again = invitations::register_directly(
         other.ctx(),
@@ -629,10 +639,14 @@ pub fn uc_direct_registration(db: &dyn Database) {
     )
     .unwrap();
     let mail = last_message(&other, "dora@example.com");
-    assert_eq!(mail.kind, MessageKind::Notice);
+    assert_eq!(mail.kind, MessageKind::Invitation);
     assert!(!mail.body.contains("Password"));
+    let (identity, m) = logged_in(log_in(&f, "dora@example.com", &password));
+    assert_eq!(m.len(), 1, "not a member of the second account before accepting");
+    assert_eq!(identities::user_login(other.ctx(), &other.admin, again.id).unwrap(), None);
+    let token = link_token(&mail, "/invite/");
+    invitations::accept_invitation(other.ctx(), &token, Acceptance::Existing(identity)).unwrap();
     let (_, m) = logged_in(log_in(&f, "dora@example.com", &password));
-    assert_eq!(m.len(), 2);
     assert!(m.contains(&Membership { account: other.account, user: again.id }));
 
     // Who may: administrators by default; an employee only when everyone may invite.
@@ -747,8 +761,23 @@ pub fn uc_quick_registration(db: &dyn Database) {
     assert!(invitations::confirm_registration(f.ctx(), code_id, &code).is_ok());
     bad_login(invitations::confirm_registration(f.ctx(), code_id, &code));
 
+    // A registration under way when the link is replaced cannot complete.
+    let code_id = invitations::register_with_link(
+        f.ctx(),
+        token,
+        SelfRegistration {
+            email: "slow@example.com".into(),
+            name: "S".into(),
+            last_name: "Low".into(),
+            password: PASSWORD.into(),
+        },
+    )
+    .unwrap();
+    let code = code_in(&last_message(&f, "slow@example.com"));
     // A new link replaces the old one.
     let new_link = invitations::create_registration_link(f.ctx(), &f.admin).unwrap();
+    let late = invitations::confirm_registration(f.ctx(), code_id, &code);
+    assert!(matches!(late, Err(CoreError::Conflict { ref field, .. }) if field == "token"), "{late:?}");
     assert_ne!(new_link, link);
     let old = invitations::register_with_link(
         f.ctx(),
@@ -773,6 +802,10 @@ pub fn uc_quick_registration(db: &dyn Database) {
         },
     );
     assert!(matches!(bad, Err(CoreError::Validation { ref field, .. }) if field == "EMAIL"));
+    // Switched off, the link admits nobody.
+    invitations::disable_registration_link(f.ctx(), &f.admin).unwrap();
+    let off = invitations::registration_account(f.ctx(), new_link.rsplit('/').next().unwrap());
+    assert!(matches!(off, Err(CoreError::Unauthorized { .. })));
 }
 
 pub fn uc_login_change_and_contacts(db: &dyn Database) {
@@ -785,8 +818,10 @@ pub fn uc_login_change_and_contacts(db: &dyn Database) {
     assert_eq!((mail.kind, mail.account), (MessageKind::ConfirmationCode, None));
     let code = code_in(&mail);
     let wrong = if code == "111111" { "222222" } else { "111111" };
+    // Five wrong tries kill the code (paced, so the address's lockout does not step in).
     for _ in 0..5 {
         bad_login(identities::confirm_code(f.ctx(), identity, code_id, wrong, false));
+        f.clock.advance(Duration::minutes(1));
     }
     bad_login(identities::confirm_code(f.ctx(), identity, code_id, &code, false));
 
@@ -842,9 +877,31 @@ pub fn uc_passwords_and_reset(db: &dyn Database) {
     bad_login(identities::reset_password(f.ctx(), code_id, &code, "reset password 3"));
     logged_in(log_in(&f, "pat@example.com", "reset password 2"));
 
+    // A reset code sent to a login that changed since then is dead.
+    let stale = identities::request_password_reset(f.ctx(), "pat@example.com").unwrap();
+    let stale_code = code_in(&last_message(&f, "pat@example.com"));
+    let change = identities::request_login_change(f.ctx(), identity, "pat@new.example").unwrap();
+    let change_code = code_in(&last_message(&f, "pat@new.example"));
+    identities::confirm_code(f.ctx(), identity, change, &change_code, false).unwrap();
+    bad_login(identities::reset_password(f.ctx(), stale, &stale_code, "reset password 5"));
+    logged_in(log_in(&f, "pat@new.example", "reset password 2"));
+
+    // Guessing codes runs into the lockout of the address, like guessing passwords.
+    let mut results = Vec::new();
+    for _ in 0..3 {
+        let id = identities::request_password_reset(f.ctx(), "pat@new.example").unwrap();
+        let real = code_in(&last_message(&f, "pat@new.example"));
+        let wrong = if real == "999999" { "999998" } else { "999999" };
+        for _ in 0..4 {
+            results.push(identities::reset_password(f.ctx(), id, wrong, "guessed password"));
+        }
+    }
+    assert!(results.iter().any(|r| matches!(r, Err(CoreError::TooManyAttempts { .. }))), "{results:?}");
+    f.clock.advance(Duration::hours(25));
+
     // Codes expire.
-    let code_id = identities::request_password_reset(f.ctx(), "pat@example.com").unwrap();
-    let code = code_in(&last_message(&f, "pat@example.com"));
+    let code_id = identities::request_password_reset(f.ctx(), "pat@new.example").unwrap();
+    let code = code_in(&last_message(&f, "pat@new.example"));
     f.clock.advance(crate::model::identity::CODE_LIFETIME);
     bad_login(identities::reset_password(f.ctx(), code_id, &code, "reset password 4"));
 }
@@ -957,12 +1014,25 @@ pub fn uc_socials_and_profile_push(db: &dyn Database) {
     let (_, someone) = joined(&f, "someone@example.com");
 
     identities::link_social(f.ctx(), identity, "Google", "g-123").unwrap();
-    let (who, _) = logged_in(identities::log_in_social(f.ctx(), "google", "g-123"));
+    let social = |f: &Fixture<'_>, code: Option<&str>| {
+        identities::log_in_social(f.ctx(), &LockoutPolicy::default(), "google", "g-123", code)
+    };
+    let (who, _) = logged_in(social(&f, None));
     assert_eq!(who, identity);
+    // Two-step login applies to social logins too.
+    identities::begin_totp(f.ctx(), identity, "Cardfile").unwrap();
+    let secret = f.db.read().unwrap().identity(identity).unwrap().unwrap().totp.unwrap().secret;
+    let code_now = |f: &Fixture<'_>| format!("{:06}", totp::code_at(&secret, totp::step_at(f.clock.now())));
+    identities::enable_totp(f.ctx(), identity, &code_now(&f)).unwrap();
+    assert_eq!(social(&f, None).unwrap(), LoginOutcome::SecondFactorNeeded);
+    bad_login(social(&f, Some(&code_now(&f))));
+    f.clock.advance(Duration::seconds(30));
+    logged_in(social(&f, Some(&code_now(&f))));
+    identities::disable_totp(f.ctx(), identity, PASSWORD).unwrap();
     let r = identities::link_social(f.ctx(), someone, "google", "g-123");
     assert!(matches!(r, Err(CoreError::Conflict { ref field, .. }) if field == "SOCIAL"));
     identities::unlink_social(f.ctx(), identity, "google", "g-123").unwrap();
-    bad_login(identities::log_in_social(f.ctx(), "google", "g-123"));
+    bad_login(social(&f, None));
 
     // Without push, the accounts keep their names; with it, every account gets the new ones.
     let edit = |name: &str| ProfileEdit {
@@ -1066,6 +1136,10 @@ pub fn uc_credentials(db: &dyn Database) {
         NewCredential { kind: CredentialKind::AppToken, ..webhook(None, &[Scope::User]) },
     );
     assert!(matches!(r, Err(CoreError::Forbidden { .. })));
+    let brief = f.actor(emp, &[Scope::UserBrief]);
+    let r = credentials::create_credential(f.ctx(), &brief, webhook(None, &[Scope::User]));
+    assert!(matches!(r, Err(CoreError::Forbidden { .. })), "no scope escalation: {r:?}");
+    assert!(credentials::create_credential(f.ctx(), &brief, webhook(None, &[Scope::UserBrief])).is_ok());
     let r = credentials::create_credential(f.ctx(), &f.admin, webhook(None, &[]));
     assert!(matches!(r, Err(CoreError::Validation { ref field, .. }) if field == "scopes"));
     let r = credentials::create_credential(
@@ -1107,9 +1181,10 @@ pub fn uc_credentials(db: &dyn Database) {
     );
 
     // Lists: administrators see all, others their own.
-    assert_eq!(credentials::list_credentials(f.ctx(), &f.admin).unwrap().len(), 2);
+    assert_eq!(credentials::list_credentials(f.ctx(), &f.admin).unwrap().len(), 3);
     let mine = credentials::list_credentials(f.ctx(), &employee).unwrap();
-    assert_eq!(mine.iter().map(|c| c.id).collect::<Vec<_>>(), vec![issued.credential.id]);
+    assert_eq!(mine.len(), 2);
+    assert_eq!(mine[0].id, issued.credential.id);
     assert!(credentials::list_credentials(other.ctx(), &other.admin).unwrap().is_empty());
 
     // Revocation, expiry and dismissal take effect at once.
