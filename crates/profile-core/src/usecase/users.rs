@@ -309,6 +309,47 @@ pub fn current_user(ctx: Ctx<'_>, actor: &Actor, select: &Select) -> Result<User
     get_user(ctx, actor, me, select, false)
 }
 
+/// The caller's own short profile (`profile`): names, gender, time zone, photo and whether they
+/// administer the account. It needs no user scope: every credential may know whose it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnProfile {
+    /// The user.
+    pub id: UserId,
+    /// Whether they administer the account.
+    pub admin: bool,
+    /// `NAME`.
+    pub name: String,
+    /// `LAST_NAME`.
+    pub last_name: String,
+    /// `PERSONAL_GENDER` (`M`, `F` or empty).
+    pub gender: String,
+    /// `TIME_ZONE` (empty when unset).
+    pub time_zone: String,
+    /// `PERSONAL_PHOTO` (empty when unset).
+    pub photo: String,
+}
+
+/// Reads [`OwnProfile`]; `None` for the operator and for a dismissed user.
+///
+/// # Errors
+/// [`CoreError::Storage`].
+pub fn own_profile(ctx: Ctx<'_>, actor: &Actor) -> Result<Option<OwnProfile>, CoreError> {
+    let Some(me) = actor.user else { return Ok(None) };
+    let Some(user) = ctx.db.read()?.user(actor.account, me)?.filter(|u| u.active) else {
+        return Ok(None);
+    };
+    let text = |f: UserField| user.text(f).to_string();
+    Ok(Some(OwnProfile {
+        id: user.id,
+        admin: user.role.is_admin(),
+        name: text(UserField::Name),
+        last_name: text(UserField::LastName),
+        gender: text(UserField::PersonalGender),
+        time_zone: text(UserField::TimeZone),
+        photo: text(UserField::PersonalPhoto),
+    }))
+}
+
 /// Runs a user query (`user.get`, `user.search`): only users the reader may see, each projected.
 /// Filtering or sorting by a field above the reader's tier is refused.
 ///

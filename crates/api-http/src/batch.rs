@@ -1,0 +1,219 @@
+//! `batch` (spec §1.7, sdk-wire-notes 8): up to 50 commands `method?query`, run in order, with
+//! `$result[key][...]` references to earlier results, `halt`, and the five `result_*` maps always
+//! present; the batch itself answers 200 whatever its commands do.
+
+use std::time::{Instant, SystemTime};
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use profile_core::usecase::credentials::Authenticated;
+use serde_json::{Map, Value};
+
+use crate::methods;
+use crate::params::{self, Params};
+use crate::reply::{self, ApiError, Reply};
+use crate::transport;
+use crate::AppState;
+
+/// At most this many commands.
+pub const MAX_COMMANDS: usize = 50;
+
+/// The commands, keyed as given (a list gets the keys `0..n`).
+fn commands(p: &Params) -> Result<Vec<(String, String)>, ApiError> {
+    let text = |k: &str, v: &Value| {
+        params::as_text(v)
+            .ok_or_else(|| ApiError::argument(&format!("cmd[{k}]"), "expected \"method?query\""))
+    };
+    match params::get_ci(p, "cmd") {
+        Some(Value::Object(m)) => m.iter().map(|(k, v)| Ok((k.clone(), text(k, v)?))).collect(),
+        Some(Value::Array(a)) => {
+            a.iter().enumerate().map(|(i, v)| Ok((i.to_string(), text(&i.to_string(), v)?))).collect()
+        }
+        Some(_) => Err(ApiError::argument("cmd", "expected a list or an object of commands")),
+        None => Err(ApiError::argument("cmd", "is required")),
+    }
+}
+
+/// A map as PHP's `json_encode` writes an array: `[]` when empty, a list when the keys are
+/// exactly `0..n-1`, an object otherwise.
+fn php_map(entries: Vec<(String, Value)>) -> Value {
+    if entries.iter().enumerate().all(|(i, (k, _))| *k == i.to_string()) {
+        Value::Array(entries.into_iter().map(|(_, v)| v).collect())
+    } else {
+        Value::Object(entries.into_iter().collect())
+    }
+}
+
+/// Follows `[a][b]...` from `$result` into the earlier results.
+fn resolve<'a>(results: &'a Map<String, Value>, path: &[String]) -> Option<&'a Value> {
+    let (first, rest) = path.split_first()?;
+    let mut v = results.get(first)?;
+    for seg in rest {
+        v = match v {
+            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            Value::Object(m) => m.get(seg)?,
+            _ => return None,
+        };
+    }
+    Some(v)
+}
+
+/// Finds `$result[..][..]` references in `s`: (start, end, path).
+fn references(s: &str) -> Vec<(usize, usize, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = s[from..].find("$result[").map(|i| from + i) {
+        let mut path = Vec::new();
+        let mut pos = at + "$result".len();
+        while s[pos..].starts_with('[') {
+            let Some(close) = s[pos..].find(']') else { break };
+            path.push(s[pos + 1..pos + close].to_string());
+            pos += close + 1;
+        }
+        if path.is_empty() {
+            from = at + 1;
+            continue;
+        }
+        out.push((at, pos, path));
+        from = pos;
+    }
+    out
+}
+
+/// Replaces references: a value that is one whole reference takes the referenced value (which
+/// may be a list); references inside text are spliced in as text. Unresolved references become
+/// empty, as PHP's nulls do.
+fn substitute(v: &Value, results: &Map<String, Value>) -> Value {
+    match v {
+        Value::String(s) => {
+            let refs = references(s);
+            match refs.as_slice() {
+                [] => v.clone(),
+                [(0, end, path)] if *end == s.len() => resolve(results, path).cloned().unwrap_or(Value::Null),
+                _ => {
+                    let mut out = String::new();
+                    let mut last = 0;
+                    for (start, end, path) in &refs {
+                        out.push_str(&s[last..*start]);
+                        if let Some(r) = resolve(results, path) {
+                            out.push_str(&params::as_text(r).unwrap_or_default());
+                        }
+                        last = *end;
+                    }
+                    out.push_str(&s[last..]);
+                    Value::String(out)
+                }
+            }
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|x| substitute(x, results)).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter().map(|(k, x)| (text_substitute(k, results), substitute(x, results))).collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn text_substitute(s: &str, results: &Map<String, Value>) -> String {
+    match substitute(&Value::String(s.to_string()), results) {
+        Value::String(t) => t,
+        other => params::as_text(&other).unwrap_or_default(),
+    }
+}
+
+/// Runs a batch.
+pub(crate) fn run(state: &AppState, auth: &Authenticated, p: &Params) -> Result<Reply, ApiError> {
+    let cmds = commands(p)?;
+    if cmds.len() > MAX_COMMANDS {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "ERROR_BATCH_LENGTH_EXCEEDED",
+            format!("Max batch length exceeded: at most {MAX_COMMANDS} commands"),
+        ));
+    }
+    let halt = match params::get_ci(p, "halt") {
+        None => false,
+        Some(v) => params::as_bool(v).ok_or_else(|| ApiError::argument("halt", "expected a boolean"))?,
+    };
+    let mut results = Map::new();
+    let (mut ok, mut errors, mut totals, mut nexts, mut times) = (vec![], vec![], vec![], vec![], vec![]);
+    for (key, command) in cmds {
+        let started = DateTime::<Utc>::from(SystemTime::now());
+        let clock = Instant::now();
+        let (method, query) = command.split_once('?').unwrap_or((command.as_str(), ""));
+        let method = method.trim().to_ascii_lowercase();
+        let outcome = if method == methods::BATCH {
+            Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "ERROR_BATCH_METHOD_NOT_ALLOWED",
+                "Method is not allowed for batch usage",
+            ))
+        } else {
+            let mut sub = params::parse_query(query);
+            sub.shift_remove("auth");
+            sub.shift_remove("access_token");
+            match substitute(&Value::Object(sub), &results) {
+                Value::Object(sub) => transport::call(state, auth, &method, &sub),
+                _ => Err(ApiError::argument(&format!("cmd[{key}]"), "bad parameters")),
+            }
+        };
+        let finished = started + chrono::Duration::from_std(clock.elapsed()).unwrap_or_default();
+        times.push((key.clone(), reply::time_object(started, finished)));
+        match outcome {
+            Ok(r) => {
+                if let Some(t) = r.total {
+                    totals.push((key.clone(), Value::from(t)));
+                }
+                if let Some(n) = r.next {
+                    nexts.push((key.clone(), Value::from(n)));
+                }
+                results.insert(key.clone(), r.result.clone());
+                ok.push((key, r.result));
+            }
+            Err(e) => {
+                errors.push((key, e.body()));
+                if halt {
+                    break;
+                }
+            }
+        }
+    }
+    let mut out = Map::new();
+    out.insert("result".into(), php_map(ok));
+    out.insert("result_error".into(), php_map(errors));
+    out.insert("result_total".into(), php_map(totals));
+    out.insert("result_next".into(), php_map(nexts));
+    out.insert("result_time".into(), php_map(times));
+    Ok(Reply::of(Value::Object(out)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn references_resolve_whole_and_spliced() {
+        let results = json!({"me": {"ID": "7", "UF_DEPARTMENT": [3, 4]}, "list": [{"ID": "9"}]});
+        let Value::Object(results) = results else { unreachable!() };
+        let v = json!({
+            "ID": "$result[me][ID]",
+            "deps": "$result[me][UF_DEPARTMENT]",
+            "text": "id=$result[list][0][ID]!",
+            "$result[me][ID]": "key",
+            "missing": "$result[nope][0]",
+            "plain": "no refs [here]"
+        });
+        assert_eq!(
+            substitute(&v, &results),
+            json!({"ID": "7", "deps": [3, 4], "text": "id=9!", "7": "key", "missing": null, "plain": "no refs [here]"})
+        );
+    }
+
+    #[test]
+    fn php_maps() {
+        assert_eq!(php_map(vec![]), json!([]));
+        assert_eq!(php_map(vec![("0".into(), json!(1)), ("1".into(), json!(2))]), json!([1, 2]));
+        assert_eq!(php_map(vec![("1".into(), json!(2))]), json!({"1": 2}));
+        assert_eq!(php_map(vec![("a".into(), json!(1))]), json!({"a": 1}));
+    }
+}

@@ -1,0 +1,86 @@
+//! Cardfile's Bitrix24-compatible REST API: `/rest/{user_id}/{token}/{method}` (incoming
+//! webhooks) and `/rest/{method}` (application tokens), the envelope and error table of
+//! decisions.md, `batch`, and the user and department methods.
+//!
+//! Handlers are thin: parse, call one `profile-core` use case, convert. Every access decision is
+//! made in the core; this crate only maps its answers onto the wire.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo))]
+
+mod batch;
+pub mod methods;
+pub mod params;
+mod rate;
+pub mod reply;
+mod transport;
+pub mod wire;
+
+use std::sync::Arc;
+
+use profile_core::ports::{Clock, Database, IdGen};
+use profile_core::secret::PasswordHasher;
+use profile_core::usecase::Ctx;
+
+pub use rate::RateLimit;
+pub use transport::router;
+
+/// How the API behaves.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The public base URL links in messages start with (no trailing `/`).
+    pub base_url: String,
+    /// Per-credential rate limit; `None` (the default for self-hosting) is no limit.
+    pub rate_limit: Option<RateLimit>,
+    /// Refuse plain-HTTP requests with `INVALID_REQUEST`.
+    pub require_https: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { base_url: "http://127.0.0.1:8080".into(), rate_limit: None, require_https: false }
+    }
+}
+
+/// What every request runs with.
+pub struct AppState {
+    /// The database.
+    pub db: Arc<dyn Database>,
+    /// The clock of the domain.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness.
+    pub ids: Arc<dyn IdGen>,
+    /// Password hashing.
+    pub passwords: Arc<dyn PasswordHasher>,
+    /// Behaviour.
+    pub config: Config,
+    buckets: rate::Buckets,
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(
+        db: Arc<dyn Database>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGen>,
+        passwords: Arc<dyn PasswordHasher>,
+        config: Config,
+    ) -> AppState {
+        AppState { db, clock, ids, passwords, config, buckets: rate::Buckets::default() }
+    }
+
+    /// The use-case context.
+    pub fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            db: &*self.db,
+            clock: &*self.clock,
+            ids: &*self.ids,
+            passwords: &*self.passwords,
+            base_url: &self.config.base_url,
+        }
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("config", &self.config).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,159 @@
+//! The method registry: every REST method with the scope it needs and its handler. Handlers
+//! are thin: read the parameters, call one profile-core use case, shape the result.
+
+mod department;
+mod system;
+mod user;
+
+use profile_core::access::{Actor, Scope};
+use profile_core::model::credential::Credential;
+use profile_core::usecase::Ctx;
+use serde_json::Value;
+
+use crate::params::{self, Params};
+use crate::reply::{ApiError, Reply};
+
+/// One call of a method, authenticated.
+pub struct Call<'a> {
+    /// The use-case context.
+    pub ctx: Ctx<'a>,
+    /// Who calls.
+    pub actor: &'a Actor,
+    /// Through which credential.
+    pub credential: &'a Credential,
+    /// The parameters, credentials removed.
+    pub params: &'a Params,
+}
+
+/// A method's handler.
+pub type Handler = fn(&Call<'_>) -> Result<Reply, ApiError>;
+
+/// The scope a method needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// None: the base methods.
+    Nothing,
+    /// Any user tier (`user`, `user_basic` or `user_brief`).
+    UserRead,
+    /// This scope.
+    Scope(Scope),
+}
+
+impl Need {
+    /// Whether an actor's credential covers it.
+    pub fn met_by(self, actor: &Actor) -> bool {
+        match self {
+            Need::Nothing => true,
+            Need::UserRead => actor.scopes.user_tier().is_some(),
+            Need::Scope(s) => actor.scopes.has(s),
+        }
+    }
+
+    /// The scope code `methods` and `scope` list the method under (empty for base methods).
+    pub fn code(self) -> &'static str {
+        match self {
+            Need::Nothing => "",
+            Need::UserRead => Scope::UserBrief.code(),
+            Need::Scope(s) => s.code(),
+        }
+    }
+}
+
+/// A registered method.
+pub struct Method {
+    /// Its lower-case name.
+    pub name: &'static str,
+    /// The scope it needs.
+    pub need: Need,
+    /// Whether it writes (writes run on the blocking pool).
+    pub writes: bool,
+    /// What it does.
+    pub handler: Handler,
+}
+
+/// Every method Cardfile serves.
+pub static METHODS: &[Method] = &[
+    Method { name: "user.get", need: Need::UserRead, writes: false, handler: user::get },
+    Method { name: "user.search", need: Need::UserRead, writes: false, handler: user::search },
+    Method { name: "user.current", need: Need::UserRead, writes: false, handler: user::current },
+    Method { name: "user.fields", need: Need::UserRead, writes: false, handler: user::fields },
+    Method { name: "user.add", need: Need::Scope(Scope::User), writes: true, handler: user::add },
+    Method { name: "user.update", need: Need::Scope(Scope::User), writes: true, handler: user::update },
+    Method { name: "user.admin", need: Need::Nothing, writes: false, handler: system::user_admin },
+    Method { name: "user.access", need: Need::Nothing, writes: false, handler: system::user_access },
+    Method {
+        name: "department.get",
+        need: Need::Scope(Scope::Department),
+        writes: false,
+        handler: department::get,
+    },
+    Method {
+        name: "department.fields",
+        need: Need::Scope(Scope::Department),
+        writes: false,
+        handler: department::fields,
+    },
+    Method {
+        name: "department.add",
+        need: Need::Scope(Scope::Department),
+        writes: true,
+        handler: department::add,
+    },
+    Method {
+        name: "department.update",
+        need: Need::Scope(Scope::Department),
+        writes: true,
+        handler: department::update,
+    },
+    Method {
+        name: "department.delete",
+        need: Need::Scope(Scope::Department),
+        writes: true,
+        handler: department::delete,
+    },
+    Method { name: "scope", need: Need::Nothing, writes: false, handler: system::scope },
+    Method { name: "methods", need: Need::Nothing, writes: false, handler: system::methods },
+    Method { name: "method.get", need: Need::Nothing, writes: false, handler: system::method_get },
+    Method { name: "server.time", need: Need::Nothing, writes: false, handler: system::server_time },
+    Method { name: "profile", need: Need::Nothing, writes: false, handler: system::profile },
+    Method { name: "app.info", need: Need::Nothing, writes: false, handler: system::app_info },
+];
+
+/// The name of the batch method, which the transport runs itself.
+pub const BATCH: &str = "batch";
+
+/// Finds a method by name, ignoring case.
+pub fn find(name: &str) -> Option<&'static Method> {
+    let name = name.to_ascii_lowercase();
+    METHODS.iter().find(|m| m.name == name)
+}
+
+/// A required integer parameter (top-level key, any case).
+fn required_int(p: &Params, key: &str) -> Result<i64, ApiError> {
+    match params::get_ci(p, key) {
+        None => Err(ApiError::argument(key, "is required")),
+        Some(v) => params::as_int(v).ok_or_else(|| ApiError::argument(key, "expected an integer")),
+    }
+}
+
+/// An optional integer parameter.
+fn optional_int(p: &Params, key: &str) -> Result<Option<i64>, ApiError> {
+    match params::get_ci(p, key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(v) => params::as_int(v).map(Some).ok_or_else(|| ApiError::argument(key, "expected an integer")),
+    }
+}
+
+/// An optional boolean parameter, leniently read.
+fn optional_bool(p: &Params, key: &str) -> Result<Option<bool>, ApiError> {
+    match params::get_ci(p, key) {
+        None => Ok(None),
+        Some(v) => params::as_bool(v).map(Some).ok_or_else(|| ApiError::argument(key, "expected a boolean")),
+    }
+}
+
+/// `start`/`START`: an offset, or -1 for no count.
+fn start(p: &Params) -> Result<i64, ApiError> {
+    Ok(optional_int(p, "start")?.unwrap_or(0))
+}

@@ -1,0 +1,225 @@
+//! `user.*` methods (spec §2).
+
+use profile_core::access::Select;
+use profile_core::field::UserField;
+use profile_core::ids::{UserId, WorkgroupId};
+use profile_core::model::user::UserPatch;
+use profile_core::query::{Condition, FilterKey, FilterTarget, PageRequest, SortKey, UserFilter, UserQuery};
+use profile_core::usecase::invitations::{self, Invite};
+use profile_core::usecase::users;
+use profile_core::Value as CoreValue;
+use serde_json::{json, Value};
+
+use super::{optional_bool, required_int, start, Call};
+use crate::params::{self, Params};
+use crate::reply::{ApiError, Reply};
+use crate::wire;
+
+/// A JSON value as a core value for filters and writes.
+fn core_value(key: &str, v: &Value) -> Result<CoreValue, ApiError> {
+    let scalar = |v: &Value| -> Option<String> { params::as_text(v) };
+    Ok(match v {
+        Value::Null => CoreValue::Null,
+        Value::Bool(b) => CoreValue::Bool(*b),
+        Value::Number(n) => n.as_i64().map_or_else(|| CoreValue::Text(n.to_string()), CoreValue::Int),
+        Value::String(s) => CoreValue::Text(s.clone()),
+        Value::Array(items) => list(key, items.iter(), scalar)?,
+        // A PHP list that arrived with explicit keys (`a[3]=x`) is still a list of values.
+        Value::Object(m) => list(key, m.values(), scalar)?,
+    })
+}
+
+fn list<'a>(
+    key: &str,
+    items: impl Iterator<Item = &'a Value>,
+    scalar: impl Fn(&Value) -> Option<String>,
+) -> Result<CoreValue, ApiError> {
+    let items: Vec<&Value> = items.collect();
+    if items.iter().all(|v| v.as_i64().is_some()) {
+        return Ok(CoreValue::IntList(items.iter().filter_map(|v| v.as_i64()).collect()));
+    }
+    items
+        .iter()
+        .map(|v| scalar(v).ok_or_else(|| ApiError::argument(key, "expected a list of values")))
+        .collect::<Result<Vec<_>, _>>()
+        .map(CoreValue::TextList)
+}
+
+/// The filter of `user.get`/`user.search`: `FILTER` (any case) when given; otherwise the
+/// top-level keys that name a filterable field (others are clients' own and ignored).
+fn filter(p: &Params) -> Result<UserFilter, ApiError> {
+    let (entries, explicit): (Vec<(&String, &Value)>, bool) = match params::get_ci(p, "FILTER") {
+        Some(Value::Object(m)) => (m.iter().collect(), true),
+        Some(Value::Array(a)) if a.is_empty() => (Vec::new(), true),
+        Some(Value::String(s)) if s.is_empty() => (Vec::new(), true),
+        Some(_) => return Err(ApiError::argument("FILTER", "expected an object of conditions")),
+        None => (p.iter().collect(), false),
+    };
+    let mut filter = UserFilter::default();
+    for (key, raw) in entries {
+        let Some(k) = FilterKey::parse(key) else {
+            if explicit {
+                return Err(ApiError::argument(&format!("FILTER[{key}]"), "no such filter field"));
+            }
+            continue;
+        };
+        match k.target {
+            FilterTarget::Find => {
+                let text = params::as_text(raw).ok_or_else(|| ApiError::argument("FIND", "expected text"))?;
+                filter = filter.with_find(&text)?;
+            }
+            FilterTarget::Field(field) => {
+                filter = filter.and(Condition::parse(field, k.op, &core_value(key, raw)?)?);
+            }
+        }
+    }
+    Ok(filter)
+}
+
+fn direction(key: &str, v: &Value) -> Result<bool, ApiError> {
+    match params::as_text(v).map(|s| s.trim().to_ascii_uppercase()).as_deref() {
+        Some("ASC") | Some("") => Ok(false),
+        Some("DESC") => Ok(true),
+        _ => Err(ApiError::argument(key, "expected ASC or DESC")),
+    }
+}
+
+fn sort_field(key: &str, name: &str) -> Result<UserField, ApiError> {
+    UserField::from_code(name.trim()).ok_or_else(|| ApiError::argument(key, format!("no such field {name}")))
+}
+
+/// `sort` + `order` strings (any case), or an `order` object `{"ID": "ASC"}`.
+fn sort(p: &Params) -> Result<Vec<SortKey>, ApiError> {
+    if let Some(Value::Object(m)) = params::get_ci(p, "order") {
+        return m
+            .iter()
+            .map(|(f, d)| Ok(SortKey::new(sort_field("order", f)?, direction("order", d)?)?))
+            .collect();
+    }
+    let Some(field) = params::get_ci(p, "sort") else {
+        return Ok(Vec::new());
+    };
+    let name = params::as_text(field).ok_or_else(|| ApiError::argument("sort", "expected a field name"))?;
+    if name.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let desc = match params::get_ci(p, "order") {
+        Some(d) => direction("order", d)?,
+        None => false,
+    };
+    Ok(vec![SortKey::new(sort_field("sort", &name)?, desc)?])
+}
+
+fn select(p: &Params) -> Result<Select, ApiError> {
+    match params::get_ci(p, "select") {
+        None => Ok(Select::All),
+        Some(Value::String(s)) => Ok(Select::parse(s.split(','))),
+        Some(Value::Array(a)) => Ok(Select::parse(a.iter().filter_map(Value::as_str))),
+        Some(Value::Object(m)) => Ok(Select::parse(m.values().filter_map(Value::as_str))),
+        Some(_) => Err(ApiError::argument("select", "expected a list of field names")),
+    }
+}
+
+/// `user.get`.
+pub fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let p = call.params;
+    let start = start(p)?;
+    let page = PageRequest::from_start(start)?;
+    let query = UserQuery { filter: filter(p)?, sort: sort(p)?, page, now: call.ctx.clock.now() };
+    let admin_mode = optional_bool(p, "ADMIN_MODE")?.unwrap_or(false);
+    let found = users::find_users(call.ctx, call.actor, &query, &select(p)?, admin_mode)?;
+    let next = found.next(page.start);
+    Ok(Reply { result: found.items.iter().map(wire::user).collect(), total: found.total, next })
+}
+
+/// `user.search`: the same handler (spec §2.6).
+pub fn search(call: &Call<'_>) -> Result<Reply, ApiError> {
+    get(call)
+}
+
+/// `user.current`.
+pub fn current(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let me = users::current_user(call.ctx, call.actor, &Select::All)?;
+    Ok(Reply::of(wire::user(&me)))
+}
+
+/// `user.fields`: every standard field the credential may read, with a label.
+pub fn fields(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let tier = call.actor.user_read_tier()?;
+    let labels = UserField::ALL
+        .iter()
+        .filter(|f| f.tier() <= tier)
+        .map(|f| (f.code().to_string(), Value::String(label(f.code()))))
+        .collect();
+    Ok(Reply::of(Value::Object(labels)))
+}
+
+/// `LAST_NAME` → `Last name`.
+fn label(code: &str) -> String {
+    let words = code.replace('_', " ").to_lowercase();
+    let mut chars = words.chars();
+    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
+/// The writable standard fields among the top-level keys, except those in `skip`; unknown keys
+/// are clients' own and ignored.
+fn patch(p: &Params, skip: &[UserField]) -> Result<UserPatch, ApiError> {
+    let mut raw = Vec::new();
+    for (key, v) in p {
+        let Some(field) = UserField::from_code(key) else { continue };
+        if skip.contains(&field) {
+            continue;
+        }
+        raw.push((field, core_value(key, v)?));
+    }
+    Ok(UserPatch::parse(raw)?)
+}
+
+fn groups(p: &Params) -> Result<Vec<WorkgroupId>, ApiError> {
+    let bad = || ApiError::argument("SONET_GROUP_ID", "expected workgroup IDs");
+    let ids: Vec<i64> = match params::get_ci(p, "SONET_GROUP_ID") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => {
+            a.iter().map(|v| params::as_int(v).ok_or_else(bad)).collect::<Result<_, _>>()?
+        }
+        Some(Value::Object(m)) => {
+            m.values().map(|v| params::as_int(v).ok_or_else(bad)).collect::<Result<_, _>>()?
+        }
+        Some(v) => vec![params::as_int(v).ok_or_else(bad)?],
+    };
+    ids.into_iter().map(|i| u32::try_from(i).map(WorkgroupId).map_err(|_| bad())).collect()
+}
+
+/// `user.add`: invites by email (spec §2.7). The result is the new user's ID.
+pub fn add(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let p = call.params;
+    let email = params::get_ci(p, "EMAIL")
+        .and_then(params::as_text)
+        .filter(|e| !e.trim().is_empty())
+        .ok_or_else(|| ApiError::argument("EMAIL", "wrong_email: an email address is required"))?;
+    let extranet = optional_bool(p, "EXTRANET")?.unwrap_or(false);
+    let text = match params::get_ci(p, "MESSAGE_TEXT") {
+        None => None,
+        Some(v) => {
+            Some(params::as_text(v).ok_or_else(|| ApiError::argument("MESSAGE_TEXT", "expected text"))?)
+        }
+    };
+    let invite = Invite {
+        address: email,
+        fields: patch(p, &[UserField::Id, UserField::Email, UserField::Active])?,
+        workgroups: groups(p)?,
+        extranet,
+        text,
+    };
+    let invited = invitations::invite_by_email(call.ctx, call.actor, invite)?;
+    Ok(Reply::of(json!(invited.user.id.get())))
+}
+
+/// `user.update`: `ID` and the fields to change; `ACTIVE` dismisses and reinstates.
+pub fn update(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let id = required_int(call.params, "ID")?;
+    let id = u32::try_from(id).map_err(|_| ApiError::argument("ID", "expected a user ID"))?;
+    let patch = patch(call.params, &[UserField::Id])?;
+    users::update_user(call.ctx, call.actor, UserId(id), &patch)?;
+    Ok(Reply::of(Value::Bool(true)))
+}

@@ -1,0 +1,206 @@
+//! The HTTP side: routes, request parsing, authentication, dispatch and the envelope (spec §1,
+//! §6; decisions.md "Credentials", "Input", "Errors").
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::any;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use profile_core::ids::UserId;
+use profile_core::usecase::credentials::{self, Authenticated};
+use profile_core::CoreError;
+use serde_json::Value;
+
+use crate::methods::{self, Call};
+use crate::params::{self, Params};
+use crate::reply::{self, ApiError, Reply};
+use crate::{batch, AppState};
+
+/// The REST router: `/rest/...`; anything else is an unknown method, in JSON.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new().route("/rest/{*path}", any(rest)).fallback(unknown_path).with_state(state)
+}
+
+async fn unknown_path(uri: Uri) -> Response {
+    let e = ApiError::method_not_found(uri.path());
+    reply::json_response(e.status, &e.body())
+}
+
+/// Whether the request came over TLS (set by the TLS acceptor as a request extension).
+#[derive(Debug, Clone, Copy)]
+pub struct Secure;
+
+async fn rest(
+    State(state): State<Arc<AppState>>,
+    Path(path): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    secure: Option<axum::Extension<Secure>>,
+    body: Bytes,
+) -> Response {
+    let started = DateTime::<Utc>::from(SystemTime::now());
+    let clock = Instant::now();
+    if state.config.require_https && secure.is_none() {
+        let e = ApiError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "Https required.");
+        return reply::json_response(e.status, &e.body());
+    }
+    let query = uri.query().unwrap_or("").to_string();
+    let worker = Arc::clone(&state);
+    let outcome = tokio::task::spawn_blocking(move || handle(&worker, &path, &query, &headers, &body)).await;
+    let outcome = outcome.unwrap_or_else(|e| Err(ApiError::internal(format!("handler task failed: {e}"))));
+    match outcome {
+        Ok(r) => {
+            let finished = started + chrono::Duration::from_std(clock.elapsed()).unwrap_or_default();
+            reply::json_response(
+                StatusCode::OK,
+                &reply::success_body(r, reply::time_object(started, finished)),
+            )
+        }
+        Err(e) => reply::json_response(e.status, &e.body()),
+    }
+}
+
+/// Where the credential is: in the path (a webhook) or in the parameters/headers (a token).
+enum Route {
+    Webhook { user: String, token: String, method: String },
+    Token { method: String },
+}
+
+fn route(path: &str) -> Result<Route, ApiError> {
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let method = |m: &str| {
+        let lower = m.to_ascii_lowercase();
+        lower.strip_suffix(".json").map(str::to_string).unwrap_or(lower)
+    };
+    match parts.as_slice() {
+        [m] if !m.is_empty() => Ok(Route::Token { method: method(m) }),
+        [user, token, m] if !m.is_empty() => {
+            Ok(Route::Webhook { user: (*user).to_string(), token: (*token).to_string(), method: method(m) })
+        }
+        _ => Err(ApiError::method_not_found(path)),
+    }
+}
+
+/// The parameters: the query string merged with the body (the body wins); credentials removed.
+fn parameters(query: &str, headers: &HeaderMap, body: &[u8]) -> Result<Params, ApiError> {
+    let from_query = params::parse_query(query);
+    let content_type =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let from_body = if body.iter().all(u8::is_ascii_whitespace) {
+        Params::new()
+    } else if content_type.starts_with("application/json") {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => return Err(ApiError::argument("body", "a JSON body must be an object of parameters")),
+            Err(e) => return Err(ApiError::argument("body", format!("not valid JSON ({e})"))),
+        }
+    } else if content_type.starts_with("multipart/") {
+        return Err(ApiError::argument("body", "multipart bodies are not supported; send JSON or a form"));
+    } else {
+        match std::str::from_utf8(body) {
+            Ok(text) => params::parse_query(text.trim()),
+            Err(_) => return Err(ApiError::argument("body", "a form body must be UTF-8")),
+        }
+    };
+    Ok(params::merge(from_query, from_body))
+}
+
+fn take_token(p: &mut Params, headers: &HeaderMap) -> Option<String> {
+    let mut token = None;
+    for key in ["auth", "access_token"] {
+        if let Some(v) = p.shift_remove(key) {
+            token = token.or_else(|| params::as_text(&v).filter(|t| !t.is_empty()));
+        }
+    }
+    token.or_else(|| {
+        let h = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, value) = h.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| value.trim().to_string())
+    })
+}
+
+fn handle(
+    state: &AppState,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
+    let route = route(path)?;
+    let mut p = parameters(query, headers, body)?;
+    let ctx = state.ctx();
+    let (auth, method) = match route {
+        Route::Webhook { user, token, method } => {
+            // The path names the credential; tokens in the parameters are ignored.
+            take_token(&mut p, &HeaderMap::new());
+            let webhook_error = |e: CoreError| match e {
+                CoreError::Unauthorized { failure } => ApiError::webhook_auth(failure),
+                e => ApiError::from(e),
+            };
+            let user = user
+                .parse::<u32>()
+                .map_err(|_| ApiError::webhook_auth(profile_core::AuthFailure::UnknownCredential))?;
+            (credentials::authenticate_webhook(ctx, UserId(user), &token).map_err(webhook_error)?, method)
+        }
+        Route::Token { method } => {
+            let Some(token) = take_token(&mut p, headers) else {
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "NO_AUTH_FOUND",
+                    "Wrong authorization data",
+                ));
+            };
+            (credentials::authenticate_app_token(ctx, &token)?, method)
+        }
+    };
+    if let Some(limit) = state.config.rate_limit {
+        if !state.buckets.admit(limit, auth.credential.id, Instant::now()) {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "QUERY_LIMIT_EXCEEDED",
+                "Too many requests",
+            ));
+        }
+    }
+    if method == methods::BATCH {
+        return batch::run(state, &auth, &p);
+    }
+    call(state, &auth, &method, &p)
+}
+
+/// Runs one method as the authenticated caller.
+pub(crate) fn call(
+    state: &AppState,
+    auth: &Authenticated,
+    method: &str,
+    p: &Params,
+) -> Result<Reply, ApiError> {
+    let m = methods::find(method).ok_or_else(|| ApiError::method_not_found(method))?;
+    if !m.need.met_by(&auth.actor) {
+        return Err(ApiError::insufficient_scope(m.need.code()));
+    }
+    (m.handler)(&Call { ctx: state.ctx(), actor: &auth.actor, credential: &auth.credential, params: p })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert!(matches!(route("user.get"), Ok(Route::Token { method }) if method == "user.get"));
+        assert!(matches!(route("User.Get.json/"), Ok(Route::Token { method }) if method == "user.get"));
+        assert!(matches!(
+            route("7/abc/user.current.json"),
+            Ok(Route::Webhook { user, token, method }) if user == "7" && token == "abc" && method == "user.current"
+        ));
+        assert!(route("a/b").is_err());
+        assert!(route("").is_err());
+        assert!(route("1/2/3/4").is_err());
+    }
+}

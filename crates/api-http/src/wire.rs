@@ -1,0 +1,55 @@
+//! Users and departments as JSON, with the value shapes clients depend on (spec §6.8): `ID` a
+//! string, `ACTIVE` a JSON boolean, `IS_ONLINE` `"Y"`/`"N"`, `UF_DEPARTMENT` an int array, dates
+//! ISO-8601 with an offset or `""`, never `null`; departments with `ID`, `PARENT` and `UF_HEAD`
+//! as strings and `SORT` a number, `PARENT`/`UF_HEAD` left out when empty.
+
+use chrono::{NaiveTime, SecondsFormat};
+use profile_core::access::UserView;
+use profile_core::field::{FieldKind, UserField};
+use profile_core::model::department::Department;
+use profile_core::Value as CoreValue;
+use serde_json::{Map, Value};
+
+fn value(field: UserField, v: &CoreValue) -> Value {
+    match (field.kind(), v) {
+        (FieldKind::Id, CoreValue::Int(i)) => Value::String(i.to_string()),
+        (FieldKind::Active, v) => Value::Bool(v.truthy()),
+        (FieldKind::Online, v) => Value::String(if v.truthy() { "Y" } else { "N" }.into()),
+        (FieldKind::Departments, CoreValue::IntList(ids)) => ids.iter().map(|&i| Value::from(i)).collect(),
+        (FieldKind::Departments, _) => Value::Array(Vec::new()),
+        (_, CoreValue::Null) => Value::String(String::new()),
+        (_, CoreValue::Bool(b)) => Value::Bool(*b),
+        (_, CoreValue::Int(i)) => Value::String(i.to_string()),
+        (_, CoreValue::Text(s)) => Value::String(s.clone()),
+        (_, CoreValue::Date(d)) => {
+            Value::String(d.and_time(NaiveTime::MIN).and_utc().to_rfc3339_opts(SecondsFormat::Secs, false))
+        }
+        (_, CoreValue::DateTime(t)) => Value::String(t.to_rfc3339_opts(SecondsFormat::Secs, false)),
+        (_, CoreValue::IntList(v)) => v.iter().map(|&i| Value::from(i)).collect(),
+        (_, CoreValue::TextList(v)) => v.iter().map(|s| Value::String(s.clone())).collect(),
+    }
+}
+
+/// A user as `user.get` returns it: the view's fields in catalogue order.
+pub fn user(view: &UserView) -> Value {
+    let mut out = Map::new();
+    for (field, v) in &view.fields {
+        out.insert(field.code().to_string(), value(*field, v));
+    }
+    Value::Object(out)
+}
+
+/// A department as `department.get` returns it.
+pub fn department(d: &Department) -> Value {
+    let mut out = Map::new();
+    out.insert("ID".into(), Value::String(d.id.to_string()));
+    out.insert("NAME".into(), Value::String(d.name.clone()));
+    out.insert("SORT".into(), Value::from(d.sort));
+    if let Some(p) = d.parent {
+        out.insert("PARENT".into(), Value::String(p.to_string()));
+    }
+    if let Some(h) = d.head {
+        out.insert("UF_HEAD".into(), Value::String(h.to_string()));
+    }
+    Value::Object(out)
+}
