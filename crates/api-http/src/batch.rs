@@ -7,6 +7,8 @@ use std::time::{Instant, SystemTime};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use profile_core::usecase::credentials::Authenticated;
+use profile_core::usecase::Ctx;
+use profile_core::CoreError;
 use serde_json::{Map, Value};
 
 use crate::methods;
@@ -134,6 +136,11 @@ pub(crate) fn run(state: &AppState, auth: &Authenticated, p: &Params) -> Result<
         None => false,
         Some(v) => params::as_bool(v).ok_or_else(|| ApiError::argument("halt", "expected a boolean"))?,
     };
+    // One transaction for the whole batch, a savepoint per command (decisions.md "Transport and
+    // durability"): a failing command rolls back alone, and the batch is acknowledged after one
+    // commit.
+    let unit = state.db.batch().map_err(|e| ApiError::from(CoreError::from(e)))?;
+    let ctx = Ctx { db: unit.as_database(), ..state.ctx() };
     let mut results = Map::new();
     let (mut ok, mut errors, mut totals, mut nexts, mut times) = (vec![], vec![], vec![], vec![], vec![]);
     for (key, command) in cmds {
@@ -152,7 +159,7 @@ pub(crate) fn run(state: &AppState, auth: &Authenticated, p: &Params) -> Result<
             sub.shift_remove("auth");
             sub.shift_remove("access_token");
             match substitute(&Value::Object(sub), &results) {
-                Value::Object(sub) => transport::call(state, auth, &method, &sub),
+                Value::Object(sub) => transport::call(ctx, auth, &method, &sub),
                 _ => Err(ApiError::argument(&format!("cmd[{key}]"), "bad parameters")),
             }
         };
@@ -177,6 +184,7 @@ pub(crate) fn run(state: &AppState, auth: &Authenticated, p: &Params) -> Result<
             }
         }
     }
+    unit.commit().map_err(|e| ApiError::from(CoreError::from(e)))?;
     let mut out = Map::new();
     out.insert("result".into(), php_map(ok));
     out.insert("result_error".into(), php_map(errors));

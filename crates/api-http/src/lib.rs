@@ -43,7 +43,7 @@ impl Default for Config {
 /// What every request runs with.
 pub struct AppState {
     /// The database.
-    pub db: Arc<dyn Database>,
+    pub db: Arc<dyn Database + Send + Sync>,
     /// The clock of the domain.
     pub clock: Arc<dyn Clock>,
     /// Randomness.
@@ -58,7 +58,7 @@ pub struct AppState {
 impl AppState {
     /// Builds the state.
     pub fn new(
-        db: Arc<dyn Database>,
+        db: Arc<dyn Database + Send + Sync>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGen>,
         passwords: Arc<dyn PasswordHasher>,

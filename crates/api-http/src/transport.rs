@@ -13,6 +13,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use profile_core::ids::UserId;
 use profile_core::usecase::credentials::{self, Authenticated};
+use profile_core::usecase::Ctx;
 use profile_core::CoreError;
 use serde_json::Value;
 
@@ -170,21 +171,16 @@ fn handle(
     if method == methods::BATCH {
         return batch::run(state, &auth, &p);
     }
-    call(state, &auth, &method, &p)
+    call(ctx, &auth, &method, &p)
 }
 
 /// Runs one method as the authenticated caller.
-pub(crate) fn call(
-    state: &AppState,
-    auth: &Authenticated,
-    method: &str,
-    p: &Params,
-) -> Result<Reply, ApiError> {
+pub(crate) fn call(ctx: Ctx<'_>, auth: &Authenticated, method: &str, p: &Params) -> Result<Reply, ApiError> {
     let m = methods::find(method).ok_or_else(|| ApiError::method_not_found(method))?;
     if !m.need.met_by(&auth.actor) {
         return Err(ApiError::insufficient_scope(m.need.code()));
     }
-    (m.handler)(&Call { ctx: state.ctx(), actor: &auth.actor, credential: &auth.credential, params: p })
+    (m.handler)(&Call { ctx, actor: &auth.actor, credential: &auth.credential, params: p })
 }
 
 #[cfg(test)]

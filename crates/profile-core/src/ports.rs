@@ -281,8 +281,9 @@ pub trait Tx:
     fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
-/// A database: hands out units of work.
-pub trait Database: Send + Sync {
+/// A database: hands out units of work. (Adapters that share one across threads ask for
+/// `dyn Database + Send + Sync`; a [`Batch`] is used on one thread and need not be either.)
+pub trait Database {
     /// A read-only unit (writes fail with [`StoreError::ReadOnly`]).
     ///
     /// # Errors
@@ -293,4 +294,24 @@ pub trait Database: Send + Sync {
     /// # Errors
     /// [`StoreError`] when no write transaction can be started.
     fn write(&self) -> StoreResult<Box<dyn Tx + '_>>;
+    /// A unit of work spanning several use cases (a REST `batch`): it holds the write lock, and
+    /// each unit it hands out is a savepoint inside it, so every use case commits or rolls back
+    /// on its own while all of them become durable together at [`Batch::commit`]. Units inside a
+    /// batch see the batch's earlier writes. One unit at a time; batches do not nest.
+    ///
+    /// # Errors
+    /// [`StoreError`] when no write transaction can be started, or inside a batch.
+    fn batch(&self) -> StoreResult<Box<dyn Batch + '_>>;
+}
+
+/// See [`Database::batch`].
+pub trait Batch: Database {
+    /// The batch as a database, for the use cases that run inside it.
+    fn as_database(&self) -> &dyn Database;
+    /// Makes every committed unit durable, or none of them. Dropped without commit, nothing the
+    /// batch did is kept.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the commit fails; then nothing was written.
+    fn commit(self: Box<Self>) -> StoreResult<()>;
 }

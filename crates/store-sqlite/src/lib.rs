@@ -31,13 +31,14 @@ mod user_query;
 mod users;
 mod workgroups;
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use profile_core::ids::AccountId;
-use profile_core::ports::{Database, StoreResult, Tx};
+use profile_core::ports::{Batch, Database, StoreResult, Tx};
 use profile_core::StoreError;
 use rusqlite::{Connection, OpenFlags};
 
@@ -261,6 +262,12 @@ fn configure(conn: &Connection, options: &Options, read_only: bool) -> StoreResu
 enum Held<'a> {
     Writer(MutexGuard<'a, Connection>),
     Reader(Option<Connection>),
+    /// A unit inside a batch: a savepoint on the batch's writer connection.
+    Unit {
+        conn: &'a Connection,
+        live: &'a Cell<bool>,
+        writable: bool,
+    },
 }
 
 /// A unit of work on one connection: `BEGIN IMMEDIATE` for writes, a deferred read transaction
@@ -276,6 +283,7 @@ impl SqliteTx<'_> {
         match &self.held {
             Held::Writer(g) => g,
             Held::Reader(Some(c)) => c,
+            Held::Unit { conn, .. } => conn,
             // The connection is only taken out in Drop.
             Held::Reader(None) => unreachable_conn(),
         }
@@ -283,8 +291,8 @@ impl SqliteTx<'_> {
 
     pub(crate) fn writable(&self) -> StoreResult<()> {
         match self.held {
-            Held::Writer(_) => Ok(()),
-            Held::Reader(_) => Err(StoreError::ReadOnly),
+            Held::Writer(_) | Held::Unit { writable: true, .. } => Ok(()),
+            Held::Reader(_) | Held::Unit { writable: false, .. } => Err(StoreError::ReadOnly),
         }
     }
 
@@ -308,7 +316,11 @@ fn unreachable_conn() -> &'static Connection {
 impl Drop for SqliteTx<'_> {
     fn drop(&mut self) {
         if self.open {
-            let _ = self.conn().prepare_cached("ROLLBACK").and_then(|mut s| s.execute([]));
+            let undo = if matches!(self.held, Held::Unit { .. }) { UNIT_ROLLBACK } else { "ROLLBACK" };
+            let _ = self.conn().execute_batch(undo);
+        }
+        if let Held::Unit { live, .. } = &self.held {
+            live.set(false);
         }
         if let Held::Reader(conn) = &mut self.held {
             // Only a connection that is back in autocommit mode (no snapshot held) is reused.
@@ -323,10 +335,79 @@ impl Drop for SqliteTx<'_> {
 
 impl Tx for SqliteTx<'_> {
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        let sql = if matches!(self.held, Held::Writer(_)) { "COMMIT" } else { "ROLLBACK" };
-        self.conn().prepare_cached(sql).and_then(|mut s| s.execute([])).map_err(backend)?;
+        let sql = match self.held {
+            Held::Writer(_) => "COMMIT",
+            Held::Reader(_) => "ROLLBACK",
+            Held::Unit { writable: true, .. } => UNIT_RELEASE,
+            Held::Unit { writable: false, .. } => UNIT_ROLLBACK,
+        };
+        self.conn().execute_batch(sql).map_err(backend)?;
         self.open = false;
         Ok(())
+    }
+}
+
+const UNIT_BEGIN: &str = "SAVEPOINT batch_unit";
+const UNIT_RELEASE: &str = "RELEASE batch_unit";
+const UNIT_ROLLBACK: &str = "ROLLBACK TO batch_unit; RELEASE batch_unit";
+
+/// A batch (see [`Database::batch`]): one `BEGIN IMMEDIATE` on the writer, a savepoint per unit,
+/// one commit (so one fsync) for all of them.
+pub struct SqliteBatch<'a> {
+    db: &'a SqliteDb,
+    guard: MutexGuard<'a, Connection>,
+    unit_live: Cell<bool>,
+    open: bool,
+}
+
+impl SqliteBatch<'_> {
+    fn unit(&self, writable: bool) -> StoreResult<Box<dyn Tx + '_>> {
+        if self.unit_live.replace(true) {
+            return Err(StoreError::Backend("one unit of work at a time inside a batch".into()));
+        }
+        if let Err(e) = self.guard.execute_batch(UNIT_BEGIN) {
+            self.unit_live.set(false);
+            return Err(backend(e));
+        }
+        Ok(Box::new(SqliteTx {
+            db: self.db,
+            held: Held::Unit { conn: &self.guard, live: &self.unit_live, writable },
+            open: true,
+        }))
+    }
+}
+
+impl Database for SqliteBatch<'_> {
+    fn read(&self) -> StoreResult<Box<dyn Tx + '_>> {
+        self.unit(false)
+    }
+
+    fn write(&self) -> StoreResult<Box<dyn Tx + '_>> {
+        self.unit(true)
+    }
+
+    fn batch(&self) -> StoreResult<Box<dyn Batch + '_>> {
+        Err(StoreError::Backend("batches do not nest".into()))
+    }
+}
+
+impl Batch for SqliteBatch<'_> {
+    fn as_database(&self) -> &dyn Database {
+        self
+    }
+
+    fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        self.guard.execute_batch("COMMIT").map_err(backend)?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Drop for SqliteBatch<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.guard.execute_batch("ROLLBACK");
+        }
     }
 }
 
@@ -341,5 +422,11 @@ impl Database for SqliteDb {
         let guard = self.writer();
         guard.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])).map_err(backend)?;
         Ok(Box::new(SqliteTx { db: self, held: Held::Writer(guard), open: true }))
+    }
+
+    fn batch(&self) -> StoreResult<Box<dyn Batch + '_>> {
+        let guard = self.writer();
+        guard.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])).map_err(backend)?;
+        Ok(Box::new(SqliteBatch { db: self, guard, unit_live: Cell::new(false), open: true }))
     }
 }

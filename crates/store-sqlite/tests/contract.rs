@@ -1,6 +1,6 @@
 //! The store contract suite against SQLite on a real temporary file.
 
-use profile_core::ports::{Database, StoreResult, Tx};
+use profile_core::ports::{Batch, Database, StoreResult, Tx};
 
 /// A database in a temporary directory that lives as long as the test.
 struct Temp {
@@ -15,6 +15,10 @@ impl Database for Temp {
 
     fn write(&self) -> StoreResult<Box<dyn Tx + '_>> {
         self.db.write()
+    }
+
+    fn batch(&self) -> StoreResult<Box<dyn Batch + '_>> {
+        self.db.batch()
     }
 }
 

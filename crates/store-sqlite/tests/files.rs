@@ -2,7 +2,8 @@
 
 use profile_core::field::UserField;
 use profile_core::ids::UserId;
-use profile_core::ports::Database;
+use profile_core::model::user::{Role, User};
+use profile_core::ports::{Clock, Database};
 use profile_core::testing::contract::{patch, Fixture};
 use profile_core::usecase::users;
 use profile_core::StoreError;
@@ -80,7 +81,16 @@ fn readers_keep_their_snapshot_while_a_writer_commits() {
     assert_eq!(snapshot.user(f.account, UserId(2)).unwrap(), None);
     // A writer on another thread is not blocked by the open reader.
     std::thread::scope(|s| {
-        s.spawn(|| f.employee("Late", "Comer", &[1])).join().unwrap();
+        let account = f.account;
+        let now = f.clock.now();
+        let db = &db;
+        s.spawn(move || {
+            let mut tx = db.write().unwrap();
+            tx.insert_user(&User::new(account, UserId(2), Role::Employee, now)).unwrap();
+            tx.commit().unwrap();
+        })
+        .join()
+        .unwrap();
     });
     assert_eq!(snapshot.user(f.account, UserId(2)).unwrap(), None);
     drop(snapshot);

@@ -1,6 +1,7 @@
 //! The in-memory fake: whole-state snapshots, copied on begin and swapped in on commit.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::access::Audience;
@@ -18,8 +19,8 @@ use crate::model::message::Message;
 use crate::model::user::{Role, User};
 use crate::model::workgroup::Workgroup;
 use crate::ports::{
-    AccountStore, CredentialStore, Database, DepartmentStore, IdentityStore, InvitationStore, OutboxStore,
-    StoreResult, Tx, UserStore, WorkgroupStore,
+    AccountStore, Batch, CredentialStore, Database, DepartmentStore, IdentityStore, InvitationStore,
+    OutboxStore, StoreResult, Tx, UserStore, WorkgroupStore,
 };
 use crate::query::{user_search_words, Page, UserQuery, PAGE_SIZE};
 use crate::secret::SecretHash;
@@ -65,25 +66,108 @@ impl MemoryDb {
 }
 
 struct MemTx<'a> {
-    db: &'a MemoryDb,
+    /// Where a commit puts the state: the database, or the batch it runs in.
+    target: &'a Mutex<State>,
     state: State,
+    writable: bool,
     _writer: Option<MutexGuard<'a, ()>>,
+    _unit: Option<UnitGuard<'a>>,
+}
+
+/// Marks a batch's one unit as live until dropped.
+struct UnitGuard<'a>(&'a AtomicBool);
+
+impl Drop for UnitGuard<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+fn lock(m: &Mutex<State>) -> StoreResult<std::sync::MutexGuard<'_, State>> {
+    m.lock().map_err(|_| StoreError::Backend("poisoned".into()))
 }
 
 impl Database for MemoryDb {
     fn read(&self) -> StoreResult<Box<dyn Tx + '_>> {
-        Ok(Box::new(MemTx { db: self, state: self.snapshot()?, _writer: None }))
+        Ok(Box::new(MemTx {
+            target: &self.state,
+            state: self.snapshot()?,
+            writable: false,
+            _writer: None,
+            _unit: None,
+        }))
     }
 
     fn write(&self) -> StoreResult<Box<dyn Tx + '_>> {
         let guard = self.writer.lock().map_err(|_| StoreError::Backend("poisoned".into()))?;
-        Ok(Box::new(MemTx { db: self, state: self.snapshot()?, _writer: Some(guard) }))
+        Ok(Box::new(MemTx {
+            target: &self.state,
+            state: self.snapshot()?,
+            writable: true,
+            _writer: Some(guard),
+            _unit: None,
+        }))
+    }
+
+    fn batch(&self) -> StoreResult<Box<dyn Batch + '_>> {
+        let guard = self.writer.lock().map_err(|_| StoreError::Backend("poisoned".into()))?;
+        Ok(Box::new(MemBatch {
+            db: self,
+            working: Mutex::new(self.snapshot()?),
+            unit_live: AtomicBool::new(false),
+            _writer: guard,
+        }))
+    }
+}
+
+/// A batch: a working copy of the state that units commit into, swapped in at the end.
+struct MemBatch<'a> {
+    db: &'a MemoryDb,
+    working: Mutex<State>,
+    unit_live: AtomicBool,
+    _writer: MutexGuard<'a, ()>,
+}
+
+impl MemBatch<'_> {
+    fn unit(&self, writable: bool) -> StoreResult<Box<dyn Tx + '_>> {
+        if self.unit_live.swap(true, Ordering::SeqCst) {
+            return Err(StoreError::Backend("one unit of work at a time inside a batch".into()));
+        }
+        let guard = UnitGuard(&self.unit_live);
+        let state = lock(&self.working)?.clone();
+        Ok(Box::new(MemTx { target: &self.working, state, writable, _writer: None, _unit: Some(guard) }))
+    }
+}
+
+impl Database for MemBatch<'_> {
+    fn read(&self) -> StoreResult<Box<dyn Tx + '_>> {
+        self.unit(false)
+    }
+
+    fn write(&self) -> StoreResult<Box<dyn Tx + '_>> {
+        self.unit(true)
+    }
+
+    fn batch(&self) -> StoreResult<Box<dyn Batch + '_>> {
+        Err(StoreError::Backend("batches do not nest".into()))
+    }
+}
+
+impl Batch for MemBatch<'_> {
+    fn as_database(&self) -> &dyn Database {
+        self
+    }
+
+    fn commit(self: Box<Self>) -> StoreResult<()> {
+        let working = lock(&self.working)?.clone();
+        *lock(&self.db.state)? = working;
+        Ok(())
     }
 }
 
 impl MemTx<'_> {
     fn writable(&self) -> StoreResult<()> {
-        if self._writer.is_some() {
+        if self.writable {
             Ok(())
         } else {
             Err(StoreError::ReadOnly)
@@ -120,9 +204,8 @@ impl MemTx<'_> {
 
 impl Tx for MemTx<'_> {
     fn commit(self: Box<Self>) -> StoreResult<()> {
-        if self._writer.is_some() {
-            let mut s = self.db.state.lock().map_err(|_| StoreError::Backend("poisoned".into()))?;
-            *s = self.state;
+        if self.writable {
+            *lock(self.target)? = self.state;
         }
         Ok(())
     }

@@ -1311,3 +1311,75 @@ pub fn uc_invite_rules(db: &dyn Database) {
     );
     assert_eq!(after, (before.0 + 1, before.1 + 1), "only the one good invitation landed");
 }
+
+pub fn batch_units(db: &dyn Database) {
+    let f = Fixture::new(db);
+    let new_user = |email: &str| crate::usecase::users::NewUser {
+        role: crate::model::user::Role::Employee,
+        fields: patch(&[(UserField::Email, email), (UserField::UfDepartment, "1")]),
+        workgroups: vec![],
+    };
+    let count = |db: &dyn Database| {
+        crate::usecase::users::find_users(
+            crate::usecase::Ctx { db, ..f.ctx() },
+            &f.admin,
+            &f.query(crate::query::UserFilter::default()),
+            &crate::access::Select::All,
+            true,
+        )
+        .unwrap()
+        .total
+        .unwrap()
+    };
+    let before = count(db);
+
+    // Dropped without commit: nothing stays.
+    {
+        let batch = db.batch().unwrap();
+        let ctx = crate::usecase::Ctx { db: batch.as_database(), ..f.ctx() };
+        crate::usecase::users::create_user(ctx, &f.admin, new_user("b1@example.com")).unwrap();
+        assert_eq!(count(batch.as_database()), before + 1, "a unit sees the batch's earlier writes");
+        assert!(batch.batch().is_err(), "batches do not nest");
+    }
+    assert_eq!(count(db), before);
+
+    // Committed: the good units stay, a failed unit rolls back alone.
+    let batch = db.batch().unwrap();
+    let ctx = crate::usecase::Ctx { db: batch.as_database(), ..f.ctx() };
+    crate::usecase::users::create_user(ctx, &f.admin, new_user("b1@example.com")).unwrap();
+    let dup = crate::usecase::users::create_user(ctx, &f.admin, new_user("b1@example.com"));
+    assert!(matches!(dup, Err(CoreError::Conflict { .. })), "{dup:?}");
+    let bad = crate::usecase::departments::add_department(
+        ctx,
+        &f.admin,
+        crate::usecase::departments::NewDepartment {
+            name: "".into(),
+            parent: Some(crate::ids::DepartmentId(1)),
+            sort: None,
+            head: None,
+        },
+    );
+    assert!(bad.is_err());
+    crate::usecase::users::create_user(ctx, &f.admin, new_user("b2@example.com")).unwrap();
+    {
+        let unit = batch.as_database().read().unwrap();
+        assert!(batch.as_database().write().is_err(), "one unit at a time");
+        drop(unit);
+    }
+    let mut unit = batch.as_database().read().unwrap();
+    assert!(
+        unit.insert_account(&crate::model::account::Account {
+            id: crate::ids::AccountId(Uuid::from_u128(77)),
+            slug: "nope".into(),
+            name: "Nope".into(),
+            renamed: false,
+            settings: AccountSettings::default(),
+            created_at: f.clock.now(),
+        })
+        .is_err(),
+        "a read unit stays read-only"
+    );
+    drop(unit);
+    batch.commit().unwrap();
+    assert_eq!(count(db), before + 2);
+}
