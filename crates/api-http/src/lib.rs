@@ -11,6 +11,7 @@ pub mod methods;
 pub mod params;
 mod rate;
 pub mod reply;
+mod serve;
 mod transport;
 pub mod wire;
 
@@ -21,6 +22,7 @@ use profile_core::secret::PasswordHasher;
 use profile_core::usecase::Ctx;
 
 pub use rate::RateLimit;
+pub use serve::{serve, Tls, DRAIN_TIMEOUT};
 pub use transport::router;
 
 /// How the API behaves.

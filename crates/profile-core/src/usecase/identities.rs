@@ -844,6 +844,49 @@ pub fn delete_identity(ctx: Ctx<'_>, identity: IdentityId, password: &str) -> Re
     Ok(())
 }
 
+/// Gives a user record a new network profile with `login` and a password (generated when
+/// `password` is `None`, and then returned, to be shown once). For the server's operator setting
+/// up an account (`cardfile init`), not for invitations.
+///
+/// # Errors
+/// [`CoreError::Forbidden`] for anyone but the operator; [`CoreError::NotFound`] for an unknown
+/// user; [`CoreError::Conflict`] on `USER` when the record already has a profile, or on `LOGIN`
+/// when another profile has the login; [`CoreError::Validation`] on `login` or `password`.
+pub fn set_up_login(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    user: UserId,
+    login: &str,
+    password: Option<&str>,
+) -> Result<(IdentityId, Option<String>), CoreError> {
+    if actor.user.is_some() {
+        return Err(CoreError::forbidden("only the server's operator sets up logins directly"));
+    }
+    let login = parse_login("login", login)?;
+    let generated = password.is_none().then(|| secret::new_token(ctx.ids)[..20].to_string());
+    let password = password.or(generated.as_deref()).unwrap_or_default();
+    check_password(password)?;
+    let hash = hash_password(ctx, password);
+    let mut tx = ctx.db.write()?;
+    let record = tx.user(actor.account, user)?.ok_or_else(|| CoreError::not_found("user", user))?;
+    if tx.identity_of_user(actor.account, user)?.is_some() {
+        return Err(CoreError::conflict("USER", "the user already has a network profile"));
+    }
+    let mut identity = Identity::new(IdentityId(ctx.ids.uuid()), login, ctx.clock.now());
+    identity.password = Some(hash);
+    identity.name = record.text(UserField::Name).to_string();
+    identity.last_name = record.text(UserField::LastName).to_string();
+    tx.insert_identity(&identity).map_err(|e| match e {
+        StoreError::UniqueViolation { .. } => {
+            CoreError::conflict("LOGIN", "another network profile has this login")
+        }
+        e => e.into(),
+    })?;
+    tx.link_user(identity.id, Membership { account: actor.account, user })?;
+    tx.commit()?;
+    Ok((identity.id, generated))
+}
+
 /// The login of a user's identity, for the user themself and administrators (who can read it but
 /// never change it). `None` while the user has no identity (an invitation not yet accepted).
 ///

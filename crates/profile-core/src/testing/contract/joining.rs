@@ -1383,3 +1383,27 @@ pub fn batch_units(db: &dyn Database) {
     batch.commit().unwrap();
     assert_eq!(count(db), before + 2);
 }
+
+pub fn uc_set_up_login(db: &dyn Database) {
+    let f = Fixture::new(db);
+    let op = Actor::operator(f.account);
+    assert!(matches!(
+        identities::set_up_login(f.ctx(), &f.admin, UserId(1), "ada@acme.test", Some(PASSWORD)),
+        Err(CoreError::Forbidden { .. })
+    ));
+    let (identity, generated) =
+        identities::set_up_login(f.ctx(), &op, UserId(1), "ada@acme.test", None).unwrap();
+    let generated = generated.unwrap();
+    assert_eq!(generated.len(), 20);
+    let (who, m) = logged_in(log_in(&f, "ada@acme.test", &generated));
+    assert_eq!((who, m), (identity, vec![Membership { account: f.account, user: UserId(1) }]));
+    let again = identities::set_up_login(f.ctx(), &op, UserId(1), "other@acme.test", Some(PASSWORD));
+    assert!(matches!(again, Err(CoreError::Conflict { ref field, .. }) if field == "USER"));
+    let bob = f.employee("Bob", "Login", &[1]);
+    let taken = identities::set_up_login(f.ctx(), &op, bob, "ADA@acme.test", Some(PASSWORD));
+    assert!(matches!(taken, Err(CoreError::Conflict { ref field, .. }) if field == "LOGIN"));
+    let short = identities::set_up_login(f.ctx(), &op, bob, "bob@acme.test", Some("short"));
+    assert!(matches!(short, Err(CoreError::Validation { ref field, .. }) if field == "password"));
+    identities::set_up_login(f.ctx(), &op, bob, "bob@acme.test", Some(PASSWORD)).unwrap();
+    logged_in(log_in(&f, "bob@acme.test", PASSWORD));
+}

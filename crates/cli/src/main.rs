@@ -1,0 +1,193 @@
+//! `cardfile`: set up a database, serve the Bitrix24-compatible REST API.
+//!
+//! The first `serve` on an empty database initialises it (decisions.md "Transport and
+//! durability"): a default account with its root department and first administrator, whose login,
+//! password and a ready webhook URL are printed once.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo))]
+
+mod setup;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Exit codes: 0 success, 1 a refused or failed command, 2 bad usage (clap's own).
+const FAILURE: u8 = 1;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cardfile",
+    version,
+    about = "A self-hosted employee directory with a Bitrix24-compatible REST API"
+)]
+struct Cli {
+    /// The database file (created when missing).
+    #[arg(long, global = true, env = "CARDFILE_DB", default_value = "./cardfile.db")]
+    db: PathBuf,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Initialise an empty database: the default account, its root department and the first
+    /// administrator, with a login and a webhook.
+    Init(InitArgs),
+    /// Serve the REST API (initialising an empty database first).
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct InitArgs {
+    /// The first administrator's email, which is also their login.
+    #[arg(long, env = "CARDFILE_ADMIN_EMAIL", default_value = "admin@cardfile.local")]
+    admin_email: String,
+    /// Read the administrator's password from standard input instead of generating one.
+    #[arg(long)]
+    password_stdin: bool,
+    /// The account's slug.
+    #[arg(long, default_value = "default")]
+    slug: String,
+    /// The company's name.
+    #[arg(long, default_value = "My Company")]
+    name: String,
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Where to listen.
+    #[arg(long, env = "CARDFILE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The public URL clients reach this server at (for links in messages); defaults to the
+    /// listen address.
+    #[arg(long, env = "CARDFILE_BASE_URL")]
+    base_url: Option<String>,
+    /// A PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, requires = "tls_key", conflicts_with = "tls_self_signed")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate kept beside the database (for `cardfile.db`:
+    /// `cardfile.cert.pem` and `cardfile.key.pem`), made on first use, for clients to trust.
+    #[arg(long)]
+    tls_self_signed: bool,
+    /// Refuse plain-HTTP requests with INVALID_REQUEST.
+    #[arg(long)]
+    require_https: bool,
+    /// Rate limit per credential, `BURST/PER_SECOND` (e.g. `50/2`); off by default.
+    #[arg(long, value_parser = parse_rate)]
+    rate_limit: Option<api_http::RateLimit>,
+    /// How the first run initialises an empty database.
+    #[command(flatten)]
+    init: InitArgs,
+}
+
+fn parse_rate(s: &str) -> Result<api_http::RateLimit, String> {
+    let (burst, per) = s.split_once('/').ok_or("expected BURST/PER_SECOND, e.g. 50/2")?;
+    let burst: f64 = burst.trim().parse().map_err(|_| "BURST is a number")?;
+    let per_second: f64 = per.trim().parse().map_err(|_| "PER_SECOND is a number")?;
+    if !(burst >= 1.0 && per_second > 0.0) {
+        return Err("BURST must be at least 1 and PER_SECOND above 0".into());
+    }
+    Ok(api_http::RateLimit { burst, per_second })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CARDFILE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match &cli.command {
+        Command::Init(args) => setup::init(&cli.db, args, cli.json).map(|_| ()),
+        Command::Serve(args) => serve(&cli, args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cardfile: {e}");
+            ExitCode::from(FAILURE)
+        }
+    }
+}
+
+fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
+    let db = setup::open(&cli.db)?;
+    let db = Arc::new(db);
+    let scheme = if args.tls_cert.is_some() || args.tls_self_signed { "https" } else { "http" };
+    let base_url = args.base_url.clone().unwrap_or_else(|| format!("{scheme}://{}", args.listen));
+    setup::first_run(&db, &args.init, &base_url, cli.json)?;
+    let tls = if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        Some(api_http::Tls::from_pem_files(cert, key)?)
+    } else if args.tls_self_signed {
+        let cert = cli.db.with_extension("cert.pem");
+        let key = cli.db.with_extension("key.pem");
+        let names = vec!["localhost".to_string(), args.listen.ip().to_string()];
+        let tls = api_http::Tls::self_signed(&names, &cert, &key)?;
+        eprintln!("cardfile: self-signed certificate {} (trust it in clients)", cert.display());
+        Some(tls)
+    } else {
+        None
+    };
+    let config = api_http::Config {
+        base_url: base_url.clone(),
+        rate_limit: args.rate_limit,
+        require_https: args.require_https,
+    };
+    let state = Arc::new(api_http::AppState::new(
+        db,
+        Arc::new(profile_core::ports::SystemClock),
+        Arc::new(profile_core::ports::RandomIds),
+        Arc::new(profile_core::secret::Argon2id::PRODUCTION),
+        config,
+    ));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!(%local, %base_url, "serving the REST API");
+        eprintln!("cardfile: listening on {scheme}://{local}");
+        setup::spawn_sweeper(Arc::clone(&state));
+        api_http::serve(listener, state, tls, shutdown_signal()).await.map_err(|e| e.to_string())
+    })?;
+    eprintln!("cardfile: stopped");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: draining requests in flight");
+}

@@ -1,0 +1,146 @@
+//! Opening the database and the first run.
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use profile_core::access::{Actor, ScopeSet};
+use profile_core::field::UserField;
+use profile_core::model::credential::CredentialKind;
+use profile_core::model::user::UserPatch;
+use profile_core::ports::{Database, RandomIds, SystemClock};
+use profile_core::secret::Argon2id;
+use profile_core::usecase::accounts::{self, CreateAccountRequest};
+use profile_core::usecase::credentials::{self, NewCredential};
+use profile_core::usecase::{identities, invitations, Ctx};
+use profile_core::Value;
+use store_sqlite::SqliteDb;
+
+use crate::InitArgs;
+
+pub(crate) fn open(path: &Path) -> Result<SqliteDb, String> {
+    SqliteDb::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))
+}
+
+fn ctx<'a>(db: &'a dyn Database, base_url: &'a str) -> Ctx<'a> {
+    Ctx { db, clock: &SystemClock, ids: &RandomIds, passwords: &Argon2id::PRODUCTION, base_url }
+}
+
+/// What the first run made, to print once.
+pub(crate) struct Initialised {
+    pub login: String,
+    pub password: Option<String>,
+    pub webhook: String,
+}
+
+/// `cardfile init`: refuses a database that already has an account.
+pub(crate) fn init(path: &Path, args: &InitArgs, json: bool) -> Result<Initialised, String> {
+    let db = open(path)?;
+    let done = initialise(&db, args, "http://127.0.0.1:8080")?;
+    print(&done, None, json);
+    Ok(done)
+}
+
+/// On an empty database, initialise it and print what a newcomer needs; otherwise nothing.
+pub(crate) fn first_run(
+    db: &Arc<SqliteDb>,
+    args: &InitArgs,
+    base_url: &str,
+    json: bool,
+) -> Result<(), String> {
+    let ctx = ctx(&**db, base_url);
+    if !accounts::list_accounts(ctx).map_err(|e| e.to_string())?.is_empty() {
+        return Ok(());
+    }
+    let done = initialise(&**db, args, base_url)?;
+    print(&done, Some(base_url), json);
+    Ok(())
+}
+
+fn initialise(db: &dyn Database, args: &InitArgs, base_url: &str) -> Result<Initialised, String> {
+    let ctx = ctx(db, base_url);
+    if !accounts::list_accounts(ctx).map_err(|e| e.to_string())?.is_empty() {
+        return Err("the database is already initialised".into());
+    }
+    let password = if args.password_stdin {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map_err(|e| format!("cannot read the password: {e}"))?;
+        Some(s.trim_end_matches(['\n', '\r']).to_string())
+    } else {
+        None
+    };
+    let admin = UserPatch::parse([
+        (UserField::Email, Value::text(args.admin_email.as_str())),
+        (UserField::Name, Value::text("Administrator")),
+    ])
+    .map_err(|e| e.to_string())?;
+    let created = accounts::create_account(
+        ctx,
+        CreateAccountRequest { slug: args.slug.clone(), name: args.name.clone(), admin },
+    )
+    .map_err(|e| e.to_string())?;
+    let op = Actor::operator(created.account.id);
+    let (_, generated) =
+        identities::set_up_login(ctx, &op, created.admin.id, &args.admin_email, password.as_deref())
+            .map_err(|e| e.to_string())?;
+    let hook = credentials::create_credential(
+        ctx,
+        &op,
+        NewCredential {
+            kind: CredentialKind::Webhook,
+            name: "first-run webhook".into(),
+            owner: Some(created.admin.id),
+            scopes: ScopeSet::all(),
+            expires_at: None,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Initialised {
+        login: args.admin_email.to_lowercase(),
+        password: generated,
+        webhook: format!("/rest/{}/{}/", created.admin.id, hook.token),
+    })
+}
+
+fn print(done: &Initialised, base_url: Option<&str>, json: bool) {
+    let base = base_url.unwrap_or("http://127.0.0.1:8080");
+    let webhook = format!("{base}{}", done.webhook);
+    if json {
+        let v = serde_json::json!({
+            "address": base_url,
+            "login": done.login,
+            "password": done.password,
+            "webhook": webhook,
+        });
+        println!("{v}");
+        return;
+    }
+    println!("Cardfile is set up. This is shown once: keep it.");
+    if let Some(url) = base_url {
+        println!("  address:   {url}");
+    }
+    println!("  login:     {}", done.login);
+    match &done.password {
+        Some(p) => println!("  password:  {p}"),
+        None => println!("  password:  (the one you gave)"),
+    }
+    println!("  webhook:   {webhook}");
+    println!("Try it:      curl '{webhook}user.current'");
+}
+
+/// Every ten minutes, expire invitations past their date (deactivating their records).
+pub(crate) fn spawn_sweeper(state: Arc<api_http::AppState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let s = Arc::clone(&state);
+            match tokio::task::spawn_blocking(move || invitations::expire_invitations(s.ctx())).await {
+                Ok(Ok(n)) if n > 0 => tracing::info!(expired = n, "invitations expired"),
+                Ok(Err(e)) => tracing::warn!("expiring invitations failed: {e}"),
+                _ => {}
+            }
+        }
+    });
+}
