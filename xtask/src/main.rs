@@ -1,6 +1,7 @@
 //! `cargo xtask` — Cardfile's chores, written in Rust so they run the same everywhere.
 //!
-//! - `cargo xtask ci`: format check, clippy with `-D warnings`, the whole test suite, the docs
+//! - `cargo xtask ci`: format check, clippy with `-D warnings`, the SDK environments (a Python
+//!   venv with b24pysdk, `node_modules` with @bitrix24/b24jssdk), the whole test suite, the docs
 //!   (rustdoc warnings are errors), and `cargo deny check bans licenses sources` (installing cargo-deny when it is missing). Prints
 //!   how long each phase took. This is the test command of the README and of `.ci/run`.
 //! - `cargo xtask bench [--quick]`: builds the benchmark harness in release mode and runs it at
@@ -60,9 +61,25 @@ fn ci() -> Result<(), String> {
     let mut clippy = cargo();
     clippy.args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]);
     phase("clippy", clippy)?;
+    let sdk_env = ensure_sdks()?;
     let mut test = cargo();
-    test.args(["test", "--workspace", "--all-features"]);
+    test.args(["test", "--workspace", "--all-features", "--", "--skip", "sdk_b24"]).envs(sdk_env.clone());
     phase("test", test)?;
+    // The SDK suites print every scenario they pass: run them uncaptured (same build).
+    let mut sdk = cargo();
+    sdk.args([
+        "test",
+        "--workspace",
+        "--all-features",
+        "--test",
+        "sdk",
+        "--",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ])
+    .envs(sdk_env);
+    phase("sdk suites (b24pysdk, b24jssdk)", sdk)?;
     let mut doc = cargo();
     doc.args(["doc", "--workspace", "--no-deps", "--all-features"]).env("RUSTDOCFLAGS", "-D warnings");
     phase("doc", doc)?;
@@ -72,6 +89,59 @@ fn ci() -> Result<(), String> {
     phase("deny", deny)?;
     println!("ci: all phases passed in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The environments the SDK suites run in (crates/cli/tests/sdk.rs): a Python venv with the
+/// pinned b24pysdk under `target/sdk/venv`, and `tests/sdk/js/node_modules` from its lock file.
+/// Made when missing or out of date; returns the environment the tests read.
+fn ensure_sdks() -> Result<Vec<(String, String)>, String> {
+    let started = Instant::now();
+    println!("==> sdk environments");
+    let root = root();
+    let requirements_path = root.join("tests/sdk/python/requirements.txt");
+    let requirements = std::fs::read_to_string(&requirements_path)
+        .map_err(|e| format!("cannot read {}: {e}", requirements_path.display()))?;
+    let venv = root.join("target/sdk/venv");
+    let python = venv.join("bin/python");
+    let stamp = venv.join("cardfile-requirements.txt");
+    if !python.exists() {
+        run_checked(
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+            "python3 -m venv (Python 3 with venv is required; on Debian: apt-get install python3-venv)",
+        )?;
+    }
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(requirements.as_str()) {
+        run_checked(
+            Command::new(&python)
+                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+                .arg(&requirements_path),
+            "pip install -r tests/sdk/python/requirements.txt",
+        )?;
+        std::fs::write(&stamp, &requirements)
+            .map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
+    }
+    let js = root.join("tests/sdk/js");
+    let lock = std::fs::read(js.join("package-lock.json"))
+        .map_err(|e| format!("cannot read the npm lock file: {e}"))?;
+    let js_stamp = js.join("node_modules/.cardfile-lock");
+    if std::fs::read(&js_stamp).ok().as_deref() != Some(lock.as_slice()) {
+        run_checked(
+            Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&js),
+            "npm ci in tests/sdk/js (Node.js 20+ and npm are required)",
+        )?;
+        std::fs::write(&js_stamp, &lock).map_err(|e| format!("cannot write {}: {e}", js_stamp.display()))?;
+    }
+    println!("<== sdk environments: {:.1} s", started.elapsed().as_secs_f64());
+    Ok(vec![("CARDFILE_SDK_PYTHON".into(), python.display().to_string())])
+}
+
+fn run_checked(cmd: &mut Command, what: &str) -> Result<(), String> {
+    let status = cmd.status().map_err(|e| format!("{what}: cannot start: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})"))
+    }
 }
 
 fn ensure_cargo_deny() -> Result<(), String> {

@@ -1,0 +1,122 @@
+"""Drives a running Cardfile over TLS with the official Python SDK, b24pysdk, unmodified.
+
+Environment: CARDFILE_DOMAIN (host:port), CARDFILE_WEBHOOK (user_id/token of an administrator's
+webhook with every scope), REQUESTS_CA_BUNDLE (the server's self-signed certificate).
+Prints each scenario it passed; any failure raises and exits non-zero.
+"""
+
+import os
+import sys
+
+from b24pysdk import BitrixWebhook, Client
+
+USERS = 120
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def passed(name):
+    print(f"b24pysdk: passed: {name}", flush=True)
+
+
+def main():
+    token = BitrixWebhook(domain=os.environ["CARDFILE_DOMAIN"], webhook_token=os.environ["CARDFILE_WEBHOOK"])
+    client = Client(token)
+
+    # Base methods.
+    t = client.server.time().result
+    check(isinstance(t, str) and t.endswith("+00:00"), f"server.time: {t!r}")
+    me = client.user.current().result
+    check(me["ID"] == "1" and me["ACTIVE"] is True, f"user.current: {me}")
+    profile = client.profile().result if callable(getattr(client, "profile", None)) else None
+    passed("server.time, user.current")
+
+    # A department.
+    dept_id = client.department.add(name="Python Team", parent=1, sort=300).result
+    check(isinstance(dept_id, int) and dept_id > 1, f"department.add: {dept_id!r}")
+    rows = client.department.get(bitrix_id=dept_id).result
+    check(rows == [{"ID": str(dept_id), "NAME": "Python Team", "SORT": 300, "PARENT": "1"}], f"department.get: {rows}")
+    passed("department.add, department.get")
+
+    # 120 users through batch.
+    requests = [
+        client.user.add(
+            fields={
+                "EMAIL": f"py{i:03}@example.com",
+                "NAME": f"Pat{i:03}",
+                "LAST_NAME": "Python",
+                "WORK_POSITION": "Tester",
+                "UF_DEPARTMENT": [dept_id],
+            }
+        )
+        for i in range(USERS)
+    ]
+    batches = client.call_batches(requests, halt=True).result
+    check(not batches.result_error, f"batch errors: {batches.result_error}")
+    added = list(batches.result.values()) if isinstance(batches.result, dict) else list(batches.result)
+    check(len(added) == USERS and all(isinstance(i, int) for i in added), f"batch user.add ids: {added[:5]}...")
+    passed(f"{USERS} users through batch")
+
+    # Offset paging with the SDK's own pager.
+    listed = client.user.get(filter={"UF_DEPARTMENT": dept_id}, sort="ID", order="ASC").as_list().result
+    ids = [int(u["ID"]) for u in listed]
+    check(ids == sorted(added), f"as_list: {len(ids)} users")
+    passed("offset paging (as_list)")
+
+    # The start=-1 + >ID cursor with $result chaining (as_list_fast).
+    fast = client.user.get(filter={"UF_DEPARTMENT": dept_id}).as_list_fast().result
+    fast_ids = sorted(int(u["ID"]) for u in fast)
+    check(fast_ids == sorted(added), f"as_list_fast: {len(fast_ids)} users")
+    passed("cursor paging with $result chaining (as_list_fast)")
+
+    # Every value of one user.
+    u = client.user.get(filter={"ID": added[7]}).result[0]
+    check(u["ID"] == str(added[7]), f"ID is a string: {u['ID']!r}")
+    check(u["ACTIVE"] is True, f"ACTIVE: {u['ACTIVE']!r}")
+    check(u["EMAIL"] == "py007@example.com", f"EMAIL: {u['EMAIL']!r}")
+    check(u["NAME"] == "Pat007" and u["LAST_NAME"] == "Python", f"names: {u}")
+    check(u["WORK_POSITION"] == "Tester", f"WORK_POSITION: {u['WORK_POSITION']!r}")
+    check(u["UF_DEPARTMENT"] == [dept_id], f"UF_DEPARTMENT: {u['UF_DEPARTMENT']!r}")
+    check(u["IS_ONLINE"] == "N", f"IS_ONLINE: {u['IS_ONLINE']!r}")
+    check(u["USER_TYPE"] == "employee", f"USER_TYPE: {u['USER_TYPE']!r}")
+    check(u["DATE_REGISTER"].endswith("+00:00"), f"DATE_REGISTER: {u['DATE_REGISTER']!r}")
+    check(u["LAST_LOGIN"] == "", f"LAST_LOGIN: {u['LAST_LOGIN']!r}")
+    passed("user values")
+
+    # Search.
+    found = client.user.search(filter={"FIND": "pat00"}).result
+    check(sorted(int(x["ID"]) for x in found) == sorted(added[:10]), f"search pat00: {[x['ID'] for x in found]}")
+    resp = client.user.search(filter={"FIND": "pat"}).response
+    check(resp.total == USERS, f"search total: {resp.total}")
+    passed("search (FIND) with total")
+
+    # Update and terminate.
+    check(client.user.update(fields={"ID": added[0], "NAME": "Patricia"}).result is True, "user.update")
+    check(client.user.get(filter={"ID": added[0]}).result[0]["NAME"] == "Patricia", "renamed")
+    check(client.user.update(fields={"ID": added[1], "ACTIVE": "N"}).result is True, "terminate")
+    gone = client.user.get(filter={"ID": added[1]}).result[0]
+    check(gone["ACTIVE"] is False, f"terminated: {gone['ACTIVE']!r}")
+    active = client.user.get(filter={"UF_DEPARTMENT": dept_id, "ACTIVE": True}).as_list().result
+    check(len(active) == USERS - 1, f"active after termination: {len(active)}")
+    passed("update and terminate")
+
+    # Department update and delete refusal.
+    check(client.department.update(bitrix_id=dept_id, name="Python Guild").result is True, "department.update")
+    check(client.department.get(bitrix_id=dept_id).result[0]["NAME"] == "Python Guild", "renamed department")
+    try:
+        client.department.delete(bitrix_id=dept_id).result
+        raise AssertionError("deleting a department with members must fail")
+    except AssertionError:
+        raise
+    except Exception as e:  # the SDK raises its own error type for ERROR_CORE
+        check("ERROR_CORE" in repr(e) or "members" in str(e), f"department.delete error: {e!r}")
+    passed("department update, delete refused while it has members")
+    _ = profile
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
