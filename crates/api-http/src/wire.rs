@@ -17,6 +17,8 @@ fn value(field: UserField, v: &CoreValue) -> Value {
         (FieldKind::Online, v) => Value::String(if v.truthy() { "Y" } else { "N" }.into()),
         (FieldKind::Departments, CoreValue::IntList(ids)) => ids.iter().map(|&i| Value::from(i)).collect(),
         (FieldKind::Departments, _) => Value::Array(Vec::new()),
+        // TIME_ZONE_OFFSET: clients type it as a number or null, never "".
+        (FieldKind::Derived, CoreValue::Null) => Value::Null,
         (_, CoreValue::Null) => Value::String(String::new()),
         (_, CoreValue::Bool(b)) => Value::Bool(*b),
         (_, CoreValue::Int(i)) => Value::String(i.to_string()),
