@@ -61,6 +61,7 @@ pub struct Invited {
 /// [`CoreError::Validation`] naming the field; [`CoreError::Conflict`] on `EMAIL` when a user of
 /// the account has the address.
 pub fn invite_by_email(ctx: Ctx<'_>, actor: &Actor, invite: Invite) -> Result<Invited, CoreError> {
+    check_may_invite(ctx, actor)?;
     let address = parse_login("EMAIL", &invite.address)?;
     if address.is_phone() {
         return Err(CoreError::invalid("EMAIL", "an email invitation needs an email address"));
@@ -74,6 +75,7 @@ pub fn invite_by_email(ctx: Ctx<'_>, actor: &Actor, invite: Invite) -> Result<In
 /// # Errors
 /// As [`invite_by_email`], on `PERSONAL_MOBILE`.
 pub fn invite_by_sms(ctx: Ctx<'_>, actor: &Actor, invite: Invite) -> Result<Invited, CoreError> {
+    check_may_invite(ctx, actor)?;
     let address = parse_login("PERSONAL_MOBILE", &invite.address)?;
     if !address.is_phone() {
         return Err(CoreError::invalid("PERSONAL_MOBILE", "an SMS invitation needs a phone number"));
@@ -353,6 +355,8 @@ pub fn list_invitations(ctx: Ctx<'_>, actor: &Actor) -> Result<Vec<Invitation>, 
 /// # Errors
 /// As [`invite_by_email`]; `EMAIL` is required.
 pub fn register_directly(ctx: Ctx<'_>, actor: &Actor, fields: UserPatch) -> Result<User, CoreError> {
+    // Access first: who may not invite learns nothing from validation.
+    check_may_invite(ctx, actor)?;
     let email = match fields.get(UserField::Email) {
         Some(crate::Value::Text(e)) => parse_login("EMAIL", e)?,
         _ => return Err(CoreError::invalid("EMAIL", "an email address is required")),
