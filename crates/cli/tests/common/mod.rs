@@ -1,0 +1,119 @@
+//! Running the real `cardfile` binary in tests, and a minimal HTTP/1.1 client.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Starts `cardfile serve` on `db`; returns the child, the port and, on the first run, the
+/// webhook path it printed.
+pub fn start(db: &Path, first: bool) -> (Child, u16, Option<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cardfile"))
+        .args(["--json", "--db"])
+        .arg(db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("CARDFILE_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let webhook = first.then(|| {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let v: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("first run output {line:?}: {e}"));
+        let w = v["webhook"].as_str().unwrap().to_string();
+        w[w.find("/rest/").unwrap()..].to_string()
+    });
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let port = loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "the server exited before listening");
+        if let Some(addr) = line.trim().strip_prefix("cardfile: listening on http://") {
+            break addr.rsplit(':').next().unwrap().parse().unwrap();
+        }
+        assert!(Instant::now() < deadline, "the server did not start");
+    };
+    std::thread::spawn(move || {
+        let (mut a, mut b) = (String::new(), String::new());
+        let _ = stderr.read_to_string(&mut a);
+        let _ = stdout.read_to_string(&mut b);
+    });
+    (child, port, webhook)
+}
+
+/// One HTTP/1.1 POST with a JSON body; `None` when the server is gone.
+pub fn post(port: u16, path: &str, body: &Value) -> Option<(u16, Value)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let body = body.to_string();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, payload) = text.split_once("\r\n\r\n")?;
+    let status: u16 = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, serde_json::from_str(payload).ok()?))
+}
+
+/// Sends SIGTERM.
+pub fn terminate(child: &Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+/// A raw keep-alive connection for requests in flight.
+pub struct Conn(pub TcpStream);
+
+impl Conn {
+    pub fn open(port: u16) -> Conn {
+        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        Conn(s)
+    }
+
+    /// Sends a POST without waiting for the answer.
+    pub fn send(&mut self, path: &str, body: &Value) {
+        let body = body.to_string();
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        self.0.write_all(req.as_bytes()).unwrap();
+    }
+
+    /// Reads one answer: status and JSON body (by Content-Length).
+    pub fn receive(&mut self) -> Option<(u16, Value)> {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if self.0.read(&mut byte).ok()? == 0 {
+                return None;
+            }
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head).to_string();
+        let status = head.split(' ').nth(1)?.parse().ok()?;
+        let len: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string())
+            })?
+            .parse()
+            .ok()?;
+        let mut body = vec![0u8; len];
+        self.0.read_exact(&mut body).ok()?;
+        Some((status, serde_json::from_slice(&body).ok()?))
+    }
+}
