@@ -4,8 +4,9 @@
 //!   venv with b24pysdk, `node_modules` with @bitrix24/b24jssdk), the whole test suite, the docs
 //!   (rustdoc warnings are errors), and `cargo deny check bans licenses sources` (installing cargo-deny when it is missing). Prints
 //!   how long each phase took. This is the test command of the README and of `.ci/run`.
-//! - `cargo xtask bench [--quick]`: builds the benchmark harness in release mode and runs it at
-//!   100k and 1M users (`--quick`: 10k), writing `target/bench/report.md`.
+//! - `cargo xtask bench [--quick]`: builds the benchmark harness and `cardfile` in release mode
+//!   and runs the library benchmark at 100k and 1M users and the HTTP benchmark at 100k
+//!   (`--quick`: both at 10k, briefly), writing `target/bench/report.md`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -156,8 +157,9 @@ fn ensure_cargo_deny() -> Result<(), String> {
 
 fn bench(quick: bool) -> Result<(), String> {
     let mut build = cargo();
-    build.args(["build", "--release", "-p", "bench"]);
-    phase("build bench (release)", build)?;
+    build.args(["build", "--release", "-p", "bench", "-p", "cli"]);
+    phase("build bench and cardfile (release)", build)?;
+    let cardfile = root().join("target").join("release").join("cardfile");
     let out_dir = root().join("target").join("bench");
     std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
     let sizes: &[(usize, usize)] =
@@ -169,12 +171,13 @@ fn bench(quick: bool) -> Result<(), String> {
         let exe = root().join("target").join("release").join("bench");
         println!("==> bench {users} users");
         let started = Instant::now();
-        let out = Command::new(&exe)
-            .args(["--users", &users.to_string(), "--samples", &samples.to_string()])
-            .arg("--db")
-            .arg(&db)
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+        let mut cmd = Command::new(&exe);
+        cmd.args(["--users", &users.to_string(), "--samples", &samples.to_string()]).arg("--db").arg(&db);
+        // The HTTP part runs at 100k users (the size) and, briefly, in the quick run.
+        if users <= 100_000 {
+            cmd.arg("--http").arg(&cardfile).args(["--http-seconds", if quick { "1" } else { "5" }]);
+        }
+        let out = cmd.output().map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
         if !out.status.success() {
             return Err(format!("bench failed: {}", String::from_utf8_lossy(&out.stderr)));
         }

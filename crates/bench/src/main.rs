@@ -5,6 +5,7 @@
 //! Usage: `bench --users N [--db PATH] [--samples N]`
 
 mod data;
+mod http;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -44,6 +45,8 @@ struct Args {
     samples: usize,
     /// Measure the reads on a database an earlier run seeded (no insert figure then).
     reuse: bool,
+    /// Also measure over HTTP, with this `cardfile` binary.
+    http: Option<http::Plan>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -52,7 +55,9 @@ fn parse_args() -> Result<Args, String> {
         db: std::env::temp_dir().join("cardfile-bench.db"),
         samples: 2_000,
         reuse: false,
+        http: None,
     };
+    let mut http_seconds = 3.0;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut val = || it.next().ok_or_else(|| format!("{a} needs a value"));
@@ -61,8 +66,16 @@ fn parse_args() -> Result<Args, String> {
             "--db" => args.db = PathBuf::from(val()?),
             "--samples" => args.samples = val()?.parse().map_err(|e| format!("--samples: {e}"))?,
             "--reuse" => args.reuse = true,
+            "--http" => {
+                args.http =
+                    Some(http::Plan { cardfile: PathBuf::from(val()?), seconds: 3.0, connections: 16 })
+            }
+            "--http-seconds" => http_seconds = val()?.parse().map_err(|e| format!("--http-seconds: {e}"))?,
             other => return Err(format!("unknown argument {other}")),
         }
+    }
+    if let Some(plan) = args.http.as_mut() {
+        plan.seconds = http_seconds;
     }
     if args.users == 0 || args.samples == 0 {
         return Err("--users and --samples must be at least 1".into());
@@ -211,7 +224,11 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     db.optimize()?;
 
-    measure(&db, args, created.account.id, &teams, &heads, Some(insert_rate), Some(insert_secs))
+    measure(&db, args, created.account.id, &teams, &heads, Some(insert_rate), Some(insert_secs))?;
+    if let Some(plan) = &args.http {
+        http::run(&db, &args.db, created.account.id, n, plan).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// Measures the reads on a database seeded by an earlier run.
@@ -225,7 +242,11 @@ fn reads_only(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let teams: Vec<DepartmentId> =
         all.iter().filter(|d| d.parent.is_some_and(|p| divisions.contains(&p))).map(|d| d.id).collect();
     let heads: Vec<UserId> = all.iter().filter_map(|d| d.head).collect();
-    measure(&db, args, account.id, &teams, &heads, None, None)
+    measure(&db, args, account.id, &teams, &heads, None, None)?;
+    if let Some(plan) = &args.http {
+        http::run(&db, &args.db, account.id, args.users, plan).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -216,6 +216,8 @@ pub trait InvitationStore {
     fn invitation_by_token(&self, hash: &SecretHash) -> StoreResult<Option<Invitation>>;
     /// Every invitation of the account, oldest first.
     fn invitations(&self, account: AccountId) -> StoreResult<Vec<Invitation>>;
+    /// The account's invitations to one address, oldest first.
+    fn invitations_to(&self, account: AccountId, address: &Login) -> StoreResult<Vec<Invitation>>;
     /// Pending invitations, in every account, that expire at or before `at`.
     fn invitations_expiring(&self, at: DateTime<Utc>) -> StoreResult<Vec<Invitation>>;
     /// Replaces an invitation (its state).

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use profile_core::ids::{AccountId, UserId};
-use profile_core::model::identity::IdentityId;
+use profile_core::model::identity::{IdentityId, Login};
 use profile_core::model::invitation::{
     Invitation, InvitationId, InvitationState, RegistrationLink, RegistrationRequest, RequestState,
 };
@@ -141,6 +141,13 @@ impl InvitationStore for SqliteTx<'_> {
             return Ok(Vec::new());
         };
         self.invitations_where("i.account_no = ?1", [no])
+    }
+
+    fn invitations_to(&self, account: AccountId, address: &Login) -> StoreResult<Vec<Invitation>> {
+        let Some(no) = self.no(account)? else {
+            return Ok(Vec::new());
+        };
+        self.invitations_where("i.account_no = ?1 AND i.address = ?2", params![no, address.as_str()])
     }
 
     fn invitations_expiring(&self, at: DateTime<Utc>) -> StoreResult<Vec<Invitation>> {

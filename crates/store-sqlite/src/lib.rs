@@ -316,8 +316,8 @@ fn unreachable_conn() -> &'static Connection {
 impl Drop for SqliteTx<'_> {
     fn drop(&mut self) {
         if self.open {
-            let undo = if matches!(self.held, Held::Unit { .. }) { UNIT_ROLLBACK } else { "ROLLBACK" };
-            let _ = self.conn().execute_batch(undo);
+            let undo: &[&str] = if matches!(self.held, Held::Unit { .. }) { UNIT_ROLLBACK } else { &["ROLLBACK"] };
+            let _ = run(self.conn(), undo);
         }
         if let Held::Unit { live, .. } = &self.held {
             live.set(false);
@@ -335,21 +335,32 @@ impl Drop for SqliteTx<'_> {
 
 impl Tx for SqliteTx<'_> {
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        let sql = match self.held {
-            Held::Writer(_) => "COMMIT",
-            Held::Reader(_) => "ROLLBACK",
-            Held::Unit { writable: true, .. } => UNIT_RELEASE,
-            Held::Unit { writable: false, .. } => UNIT_ROLLBACK,
-        };
-        self.conn().execute_batch(sql).map_err(backend)?;
+        if self.open {
+            let sql: &[&str] = match self.held {
+                Held::Writer(_) => &["COMMIT"],
+                Held::Reader(_) => &["ROLLBACK"],
+                Held::Unit { .. } => UNIT_RELEASE,
+            };
+            run(self.conn(), sql).map_err(backend)?;
+        }
         self.open = false;
         Ok(())
     }
 }
 
-const UNIT_BEGIN: &str = "SAVEPOINT batch_unit";
-const UNIT_RELEASE: &str = "RELEASE batch_unit";
-const UNIT_ROLLBACK: &str = "ROLLBACK TO batch_unit; RELEASE batch_unit";
+// A write unit in a batch is a savepoint; a read unit needs none (it cannot write), which
+// matters: every savepoint makes FTS5 flush its pending terms.
+const UNIT_BEGIN: &[&str] = &["SAVEPOINT batch_unit"];
+const UNIT_RELEASE: &[&str] = &["RELEASE batch_unit"];
+const UNIT_ROLLBACK: &[&str] = &["ROLLBACK TO batch_unit", "RELEASE batch_unit"];
+
+/// Runs statements through the connection's statement cache (no parsing after the first time).
+fn run(conn: &Connection, sqls: &[&str]) -> rusqlite::Result<()> {
+    for sql in sqls {
+        conn.prepare_cached(sql)?.execute([])?;
+    }
+    Ok(())
+}
 
 /// A batch (see [`Database::batch`]): one `BEGIN IMMEDIATE` on the writer, a savepoint per unit,
 /// one commit (so one fsync) for all of them.
@@ -365,14 +376,16 @@ impl SqliteBatch<'_> {
         if self.unit_live.replace(true) {
             return Err(StoreError::Backend("one unit of work at a time inside a batch".into()));
         }
-        if let Err(e) = self.guard.execute_batch(UNIT_BEGIN) {
-            self.unit_live.set(false);
-            return Err(backend(e));
+        if writable {
+            if let Err(e) = run(&self.guard, UNIT_BEGIN) {
+                self.unit_live.set(false);
+                return Err(backend(e));
+            }
         }
         Ok(Box::new(SqliteTx {
             db: self.db,
             held: Held::Unit { conn: &self.guard, live: &self.unit_live, writable },
-            open: true,
+            open: writable,
         }))
     }
 }
@@ -397,7 +410,7 @@ impl Batch for SqliteBatch<'_> {
     }
 
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        self.guard.execute_batch("COMMIT").map_err(backend)?;
+        run(&self.guard, &["COMMIT"]).map_err(backend)?;
         self.open = false;
         Ok(())
     }
@@ -406,7 +419,7 @@ impl Batch for SqliteBatch<'_> {
 impl Drop for SqliteBatch<'_> {
     fn drop(&mut self) {
         if self.open {
-            let _ = self.guard.execute_batch("ROLLBACK");
+            let _ = run(&self.guard, &["ROLLBACK"]);
         }
     }
 }

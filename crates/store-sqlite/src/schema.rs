@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_initial.sql"),
     include_str!("../migrations/002_identities.sql"),
     include_str!("../migrations/003_registration_link.sql"),
+    include_str!("../migrations/004_invitation_address.sql"),
 ];
 
 /// The schema version this build writes.

@@ -603,6 +603,16 @@ impl InvitationStore for MemTx<'_> {
         Ok(self.state.invitations.iter().filter(|i| i.account == account).cloned().collect())
     }
 
+    fn invitations_to(&self, account: AccountId, address: &Login) -> StoreResult<Vec<Invitation>> {
+        Ok(self
+            .state
+            .invitations
+            .iter()
+            .filter(|i| i.account == account && i.address == *address)
+            .cloned()
+            .collect())
+    }
+
     fn invitations_expiring(&self, at: DateTime<Utc>) -> StoreResult<Vec<Invitation>> {
         Ok(self
             .state

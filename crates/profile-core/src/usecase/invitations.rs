@@ -101,13 +101,13 @@ fn send_invitation(
     let mut tx = ctx.db.write()?;
     let account = tx.account(actor.account)?.ok_or_else(|| CoreError::not_found("account", actor.account))?;
     let now = ctx.clock.now();
-    let earlier = tx.invitations(actor.account)?;
-    if earlier.iter().any(|i| i.address == address && i.state_at(now) == InvitationState::Pending) {
+    let earlier = tx.invitations_to(actor.account, &address)?;
+    if earlier.iter().any(|i| i.state_at(now) == InvitationState::Pending) {
         return Err(CoreError::conflict(field.code(), "this address already has a pending invitation"));
     }
     // Inviting again after a revocation or expiry takes up the record that invitation made.
     let mut reuse = None;
-    if let Some(last) = earlier.iter().rev().find(|i| i.address == address) {
+    if let Some(last) = earlier.last() {
         let dead = matches!(last.state_at(now), InvitationState::Revoked { .. } | InvitationState::Expired);
         if dead && tx.identity_of_user(actor.account, last.user)?.is_none() {
             reuse = Some(last.user);

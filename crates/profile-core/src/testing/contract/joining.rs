@@ -268,6 +268,13 @@ pub fn invitations_round_trip(db: &dyn Database) {
     assert_eq!(tx.invitation(f.account, c.id).unwrap(), None, "another account's");
     assert_eq!(tx.invitation_by_token(&SecretHash::of("token2")).unwrap(), Some(c.clone()));
     assert_eq!(tx.invitation_by_token(&SecretHash::of("token9")).unwrap(), None);
+    assert_eq!(tx.invitations_to(f.account, &login("guest1@example.com")).unwrap(), vec![b.clone()]);
+    assert_eq!(
+        tx.invitations_to(f.account, &login("guest2@example.com")).unwrap(),
+        vec![],
+        "another account's"
+    );
+    assert_eq!(tx.invitations_to(other.account, &login("guest2@example.com")).unwrap(), vec![c.clone()]);
     let due: Vec<_> =
         tx.invitations_expiring(now + Duration::days(2)).unwrap().into_iter().map(|i| i.id).collect();
     assert_eq!(due, vec![b.id, c.id]);

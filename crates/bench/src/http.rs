@@ -1,0 +1,310 @@
+//! The HTTP part: the real `cardfile serve` on the seeded database, driven over 127.0.0.1 by a
+//! small load generator (keep-alive connections, fixed durations). Prints markdown rows.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use profile_core::access::{Actor, ScopeSet};
+use profile_core::ids::{AccountId, UserId};
+use profile_core::model::credential::CredentialKind;
+use profile_core::usecase::credentials::{self, NewCredential};
+use store_sqlite::SqliteDb;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::data::{self, Rng};
+use crate::{ctx_for, ms, stats};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Builds the next request of a connection (its random source, the request's number).
+type MakeRequest = Arc<dyn Fn(&mut Rng, usize) -> Vec<u8> + Send + Sync>;
+
+/// What to run.
+pub struct Plan {
+    /// The `cardfile` binary.
+    pub cardfile: std::path::PathBuf,
+    /// Seconds per throughput phase.
+    pub seconds: f64,
+    /// Connections for the throughput phases.
+    pub connections: usize,
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(cardfile: &Path, db: &Path) -> Result<Server, Error> {
+    let mut child = Command::new(cardfile)
+        .arg("--db")
+        .arg(db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("CARDFILE_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stderr = BufReader::new(child.stderr.take().ok_or("no stderr")?);
+    let port = loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line)? == 0 {
+            return Err("the server exited before listening".into());
+        }
+        if let Some(addr) = line.trim().strip_prefix("cardfile: listening on http://") {
+            break addr.rsplit(':').next().ok_or("no port")?.parse()?;
+        }
+    };
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        let _ = stderr.read_to_string(&mut sink);
+    });
+    Ok(Server { child, port })
+}
+
+fn request(path: &str, body: &str) -> Vec<u8> {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Reads one response; returns its status and body length.
+async fn response(s: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(u16, usize), Error> {
+    buf.clear();
+    let mut chunk = [0u8; 16 * 1024];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = s.read(&mut chunk).await?;
+        if n == 0 {
+            return Err("connection closed".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = std::str::from_utf8(&buf[..head_end])?;
+    let status: u16 = head.split(' ').nth(1).ok_or("no status")?.parse()?;
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+        .ok_or("no content-length")?
+        .parse()?;
+    while buf.len() < head_end + len {
+        let n = s.read(&mut chunk).await?;
+        if n == 0 {
+            return Err("connection closed".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Ok((status, len))
+}
+
+/// Runs `connections` keep-alive connections for `seconds`, each sending what `make` builds;
+/// returns (requests per second, latencies).
+fn load(
+    port: u16,
+    connections: usize,
+    seconds: f64,
+    make: MakeRequest,
+) -> Result<(f64, Vec<Duration>), Error> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for c in 0..connections {
+            let make = Arc::clone(&make);
+            tasks.push(tokio::spawn(async move {
+                let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
+                s.set_nodelay(true)?;
+                let mut rng = Rng::new(0xB0B + c as u64);
+                let mut buf = Vec::with_capacity(64 * 1024);
+                let mut lat = Vec::new();
+                // Bounded by time, and by count.
+                for i in 0..10_000_000usize {
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    let req = make(&mut rng, i);
+                    let t = Instant::now();
+                    s.write_all(&req).await?;
+                    let (status, _) = response(&mut s, &mut buf).await?;
+                    if status != 200 {
+                        return Err::<Vec<Duration>, Error>(
+                            format!("status {status}: {}", String::from_utf8_lossy(&buf)).into(),
+                        );
+                    }
+                    lat.push(t.elapsed());
+                }
+                Ok(lat)
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?);
+        }
+        let secs = started.elapsed().as_secs_f64();
+        Ok((all.len() as f64 / secs, all))
+    })
+}
+
+fn prefix(rng: &mut Rng) -> String {
+    let name = if rng.below(2) == 0 { rng.pick_skewed(data::FIRST) } else { rng.pick_skewed(data::LAST) };
+    let chars: Vec<char> = name.chars().filter(|c| c.is_alphanumeric()).collect();
+    let len = (2 + rng.below(3)).min(chars.len());
+    chars[..len].iter().collect()
+}
+
+fn rss_kib(pid: u32, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Runs the HTTP measurements on the seeded database at `db_path`; prints markdown rows.
+pub fn run(db: &SqliteDb, db_path: &Path, account: AccountId, n: usize, plan: &Plan) -> Result<(), Error> {
+    let hook = credentials::create_credential(
+        ctx_for(db),
+        &Actor::operator(account),
+        NewCredential {
+            kind: CredentialKind::Webhook,
+            name: "bench".into(),
+            owner: Some(UserId(1)),
+            scopes: ScopeSet::all(),
+            expires_at: None,
+        },
+    )?;
+    let base = Arc::new(format!("/rest/1/{}", hook.token));
+    let server = start(&plan.cardfile, db_path)?;
+    let port = server.port;
+    let (conns, secs) = (plan.connections, plan.seconds);
+    let users = n as u32 + 1;
+
+    let time_req = {
+        let base = Arc::clone(&base);
+        Arc::new(move |_: &mut Rng, _: usize| request(&format!("{base}/server.time"), "{}"))
+    };
+    load(port, conns, secs.min(1.0), time_req.clone())?; // warm-up
+    let (static_rps, _) = load(port, conns, secs, time_req)?;
+
+    let get_req = {
+        let base = Arc::clone(&base);
+        Arc::new(move |rng: &mut Rng, _: usize| {
+            let id = 1 + rng.below(users as usize);
+            request(&format!("{base}/user.get"), &format!("{{\"ID\":{id}}}"))
+        })
+    };
+    load(port, conns, secs.min(1.0), get_req.clone())?; // warm-up
+    let (get_rps, get_lat) = load(port, conns, secs, get_req)?;
+    let get = stats(get_lat);
+
+    let find_req = {
+        let base = Arc::clone(&base);
+        Arc::new(move |rng: &mut Rng, _: usize| {
+            let body = format!("{{\"FILTER\":{{\"FIND\":\"{}\"}}}}", prefix(rng));
+            request(&format!("{base}/user.search"), &body)
+        })
+    };
+    let (find_rps, find_lat) = load(port, conns, secs, find_req.clone())?;
+    let find = stats(find_lat);
+    let (_, find1_lat) = load(port, 1, secs, find_req)?;
+    let find1 = stats(find1_lat);
+
+    // Batches of 50 user.add, each batch one transaction.
+    let batch_conns = 4;
+    let batch_req = {
+        let base = Arc::clone(&base);
+        Arc::new(move |rng: &mut Rng, i: usize| {
+            let tag = rng.next();
+            let cmd: Vec<String> = (0..50)
+                .map(|k| {
+                    format!("\"u{k}\":\"user.add?EMAIL=b{tag:x}-{i}-{k}%40load.example&UF_DEPARTMENT[]=1\"")
+                })
+                .collect();
+            request(&format!("{base}/batch"), &format!("{{\"cmd\":{{{}}}}}", cmd.join(",")))
+        })
+    };
+    let (batch_rps, batch_lat) = load(port, batch_conns, secs, batch_req)?;
+    let batch = stats(batch_lat);
+
+    // Paging through every user with start offsets, one request after another.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let (pages, paging_secs, rows) = rt.block_on(async {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
+        s.set_nodelay(true)?;
+        let mut buf = Vec::new();
+        let started = Instant::now();
+        let mut start = 0usize;
+        let mut pages = 0usize;
+        // Bounded: the users seeded plus those the batches added, 50 a page.
+        for _ in 0..100_000 {
+            s.write_all(&request(&format!("{base}/user.get"), &format!("{{\"start\":{start}}}"))).await?;
+            let (status, _) = response(&mut s, &mut buf).await?;
+            if status != 200 {
+                return Err::<_, Error>(format!("paging: status {status}").into());
+            }
+            pages += 1;
+            let text = std::str::from_utf8(&buf)?;
+            match text.find("\"next\":").map(|i| &text[i + 7..]) {
+                Some(rest) => {
+                    start = rest.split(|c: char| !c.is_ascii_digit()).next().unwrap_or("0").parse()?
+                }
+                None => break,
+            }
+        }
+        Ok((pages, started.elapsed().as_secs_f64(), start + 50))
+    })?;
+    let rss = rss_kib(server.child.id(), "VmRSS:").unwrap_or(0);
+    let hwm = rss_kib(server.child.id(), "VmHWM:").unwrap_or(0);
+    let anon = rss_kib(server.child.id(), "RssAnon:").unwrap_or(0);
+    let file = rss_kib(server.child.id(), "RssFile:").unwrap_or(0);
+    drop(server);
+
+    println!();
+    println!("| HTTP, cardfile serve on 127.0.0.1 ({conns} keep-alive connections, {secs:.0} s a phase) | |");
+    println!("|---|---|");
+    println!("| server.time | {static_rps:.0} req/s |");
+    println!(
+        "| user.get by ID | {get_rps:.0} req/s = {:.2} of server.time · p50 {} · p99 {} |",
+        get_rps / static_rps,
+        ms(get.p50),
+        ms(get.p99)
+    );
+    println!(
+        "| user.search FIND 2-4 letters | {find_rps:.0} req/s · p50 {} · p99 {} ({conns} connections); p50 {} · p99 {} (1 connection) |",
+        ms(find.p50),
+        ms(find.p99),
+        ms(find1.p50),
+        ms(find1.p99)
+    );
+    println!(
+        "| batch of 50 user.add | {:.0} users/s ({batch_conns} connections, p50 {} a batch) |",
+        batch_rps * 50.0,
+        ms(batch.p50)
+    );
+    println!(
+        "| paging all users with start offsets | {paging_secs:.2} s for {pages} pages (~{rows} users) |"
+    );
+    println!(
+        "| server memory after the run | RSS {:.0} MB (peak {:.0} MB): {:.0} MB anonymous, {:.0} MB of mapped files |",
+        rss as f64 / 1024.0,
+        hwm as f64 / 1024.0,
+        anon as f64 / 1024.0,
+        file as f64 / 1024.0
+    );
+    Ok(())
+}
