@@ -77,7 +77,9 @@ async fn rest(
 /// Whether the request names a method that only reads.
 fn reads_only(path: &str) -> bool {
     match route(path) {
-        Ok(Route::Webhook { method, .. } | Route::Token { method }) => methods::find(&method).is_some_and(|m| !m.writes),
+        Ok(Route::Webhook { method, .. } | Route::Token { method }) => {
+            methods::find(&method).is_some_and(|m| !m.writes)
+        }
         Err(_) => true,
     }
 }

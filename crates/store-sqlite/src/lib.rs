@@ -316,7 +316,8 @@ fn unreachable_conn() -> &'static Connection {
 impl Drop for SqliteTx<'_> {
     fn drop(&mut self) {
         if self.open {
-            let undo: &[&str] = if matches!(self.held, Held::Unit { .. }) { UNIT_ROLLBACK } else { &["ROLLBACK"] };
+            let undo: &[&str] =
+                if matches!(self.held, Held::Unit { .. }) { UNIT_ROLLBACK } else { &["ROLLBACK"] };
             let _ = run(self.conn(), undo);
         }
         if let Held::Unit { live, .. } = &self.held {
