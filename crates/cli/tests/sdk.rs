@@ -3,16 +3,16 @@
 //! `@bitrix24/b24jssdk` (Node). `cargo xtask ci` creates the Python venv and `node_modules`
 //! when they are missing; without them these tests fail (they never skip).
 
-use std::io::{BufRead, BufReader, Read};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// A server on a fresh database, killed when dropped.
+/// A server over TLS on a fresh database, killed when dropped.
 struct Server {
     child: Child,
     _dir: tempfile::TempDir,
@@ -31,44 +31,10 @@ impl Drop for Server {
 fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cardfile.db");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cardfile"))
-        .args(["--json", "--db"])
-        .arg(&db)
-        .args(["serve", "--listen", "127.0.0.1:0", "--tls-self-signed"])
-        .env("CARDFILE_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    let init: serde_json::Value =
-        serde_json::from_str(&first).unwrap_or_else(|e| panic!("first run output {first:?}: {e}"));
-    let webhook = init["webhook"].as_str().unwrap();
-    let path = &webhook[webhook.find("/rest/").unwrap() + "/rest/".len()..];
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let port = loop {
-        let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "the server exited before listening");
-        if let Some(addr) = line.trim().strip_prefix("cardfile: listening on https://") {
-            break addr.rsplit(':').next().unwrap().parse().unwrap();
-        }
-        assert!(Instant::now() < deadline, "the server did not start");
-    };
-    // Keep draining the server's log so it never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        let _ = stderr.read_to_string(&mut sink);
-    });
-    Server {
-        child,
-        cert: db.with_extension("cert.pem"),
-        port,
-        webhook: path.trim_matches('/').to_string(),
-        _dir: dir,
-    }
+    let (child, port, webhook) = common::start_with(&db, true, true);
+    // "/rest/{user}/{token}/" -> "{user}/{token}"
+    let webhook = webhook.unwrap().trim_start_matches("/rest/").trim_matches('/').to_string();
+    Server { child, cert: db.with_extension("cert.pem"), port, webhook, _dir: dir }
 }
 
 fn run(what: &str, mut cmd: Command) {

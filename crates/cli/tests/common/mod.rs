@@ -12,10 +12,18 @@ use serde_json::Value;
 /// Starts `cardfile serve` on `db`; returns the child, the port and, on the first run, the
 /// webhook path it printed.
 pub fn start(db: &Path, first: bool) -> (Child, u16, Option<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cardfile"))
-        .args(["--json", "--db"])
-        .arg(db)
-        .args(["serve", "--listen", "127.0.0.1:0"])
+    start_with(db, first, false)
+}
+
+/// [`start`], over HTTPS with a self-signed certificate (`db` with the extension `cert.pem`)
+/// when `tls`.
+pub fn start_with(db: &Path, first: bool, tls: bool) -> (Child, u16, Option<String>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cardfile"));
+    cmd.args(["--json", "--db"]).arg(db).args(["serve", "--listen", "127.0.0.1:0"]);
+    if tls {
+        cmd.arg("--tls-self-signed");
+    }
+    let mut child = cmd
         .env("CARDFILE_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -36,7 +44,8 @@ pub fn start(db: &Path, first: bool) -> (Child, u16, Option<String>) {
     let port = loop {
         let mut line = String::new();
         assert!(stderr.read_line(&mut line).unwrap() > 0, "the server exited before listening");
-        if let Some(addr) = line.trim().strip_prefix("cardfile: listening on http://") {
+        let scheme = if tls { "https" } else { "http" };
+        if let Some(addr) = line.trim().strip_prefix(&format!("cardfile: listening on {scheme}://")) {
             break addr.rsplit(':').next().unwrap().parse().unwrap();
         }
         assert!(Instant::now() < deadline, "the server did not start");
