@@ -141,7 +141,10 @@ fn load(
                     let t = Instant::now();
                     s.write_all(&req).await?;
                     let (status, _) = response(&mut s, &mut buf).await?;
-                    if status != 200 {
+                    // A batch answers 200 whatever its commands do: a failed command must not
+                    // count as work done.
+                    let failed_command = buf.windows(16).any(|w| w == b"\"result_error\":{");
+                    if status != 200 || failed_command {
                         return Err::<Vec<Duration>, Error>(
                             format!("status {status}: {}", String::from_utf8_lossy(&buf)).into(),
                         );
@@ -226,13 +229,15 @@ pub fn run(db: &SqliteDb, db_path: &Path, account: AccountId, n: usize, plan: &P
 
     // Batches of 50 user.add, each batch one transaction.
     let batch_conns = 4;
+    // Addresses no earlier run on the same database used.
+    let run_tag = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
     let batch_req = {
         let base = Arc::clone(&base);
         Arc::new(move |rng: &mut Rng, i: usize| {
             let tag = rng.next();
             let cmd: Vec<String> = (0..50)
                 .map(|k| {
-                    format!("\"u{k}\":\"user.add?EMAIL=b{tag:x}-{i}-{k}%40load.example&UF_DEPARTMENT[]=1\"")
+                    format!("\"u{k}\":\"user.add?EMAIL=b{run_tag}-{tag:x}-{i}-{k}%40load.example&UF_DEPARTMENT[]=1\"")
                 })
                 .collect();
             request(&format!("{base}/batch"), &format!("{{\"cmd\":{{{}}}}}", cmd.join(",")))
