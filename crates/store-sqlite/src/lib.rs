@@ -25,13 +25,14 @@ mod departments;
 mod error;
 mod identities;
 mod invitations;
+mod page_cache;
 mod schema;
 mod search;
 mod user_query;
 mod users;
 mod workgroups;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard, RwLock};
@@ -86,7 +87,7 @@ pub struct SqliteDb {
 
 /// The read connections: idle ones, and how many exist (idle or in use).
 struct Readers {
-    idle: Vec<Connection>,
+    idle: Vec<Pooled>,
     open: usize,
     /// Callers waiting for a connection; only then is a wake-up (a system call) worth sending.
     waiting: usize,
@@ -149,7 +150,7 @@ impl SqliteDb {
 
     /// A read connection: an idle one, a new one while fewer than `Options::readers` are open,
     /// or the next one given back (waiting at most the busy timeout).
-    fn reader(&self) -> StoreResult<Connection> {
+    fn reader(&self) -> StoreResult<Pooled> {
         let deadline = std::time::Instant::now() + self.options.busy_timeout;
         let mut pool = self.readers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         loop {
@@ -159,7 +160,10 @@ impl SqliteDb {
             if pool.open < self.options.readers.max(1) {
                 pool.open += 1;
                 drop(pool);
-                return self.open_reader().inspect_err(|_| self.forget_reader());
+                return self
+                    .open_reader()
+                    .map(|conn| Pooled { conn, pages: RefCell::default() })
+                    .inspect_err(|_| self.forget_reader());
             }
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
@@ -183,9 +187,9 @@ impl SqliteDb {
         Ok(c)
     }
 
-    fn give_back(&self, conn: Connection) {
+    fn give_back(&self, reader: Pooled) {
         let mut pool = self.readers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        pool.idle.push(conn);
+        pool.idle.push(reader);
         if pool.waiting > 0 {
             self.reader_freed.notify_one();
         }
@@ -259,9 +263,15 @@ fn configure(conn: &Connection, options: &Options, read_only: bool) -> StoreResu
     conn.execute_batch(&sql).map_err(backend)
 }
 
+/// A read connection with what it remembers of recent pages.
+struct Pooled {
+    conn: Connection,
+    pages: RefCell<page_cache::PageCache>,
+}
+
 enum Held<'a> {
     Writer(MutexGuard<'a, Connection>),
-    Reader(Option<Connection>),
+    Reader(Option<Pooled>),
     /// A unit inside a batch: a savepoint on the batch's writer connection.
     Unit {
         conn: &'a Connection,
@@ -282,10 +292,18 @@ impl SqliteTx<'_> {
     pub(crate) fn conn(&self) -> &Connection {
         match &self.held {
             Held::Writer(g) => g,
-            Held::Reader(Some(c)) => c,
+            Held::Reader(Some(r)) => &r.conn,
             Held::Unit { conn, .. } => conn,
             // The connection is only taken out in Drop.
             Held::Reader(None) => unreachable_conn(),
+        }
+    }
+
+    /// The page cache of a read connection (writers have none).
+    pub(crate) fn page_cache(&self) -> Option<&RefCell<page_cache::PageCache>> {
+        match &self.held {
+            Held::Reader(Some(r)) => Some(&r.pages),
+            _ => None,
         }
     }
 
@@ -326,7 +344,7 @@ impl Drop for SqliteTx<'_> {
         if let Held::Reader(conn) = &mut self.held {
             // Only a connection that is back in autocommit mode (no snapshot held) is reused.
             match conn.take() {
-                Some(c) if c.is_autocommit() => self.db.give_back(c),
+                Some(r) if r.conn.is_autocommit() => self.db.give_back(r),
                 Some(_) => self.db.forget_reader(),
                 None => {}
             }
@@ -427,9 +445,9 @@ impl Drop for SqliteBatch<'_> {
 
 impl Database for SqliteDb {
     fn read(&self) -> StoreResult<Box<dyn Tx + '_>> {
-        let conn = self.reader()?;
-        conn.prepare_cached("BEGIN").and_then(|mut s| s.execute([])).map_err(backend)?;
-        Ok(Box::new(SqliteTx { db: self, held: Held::Reader(Some(conn)), open: true }))
+        let reader = self.reader()?;
+        reader.conn.prepare_cached("BEGIN").and_then(|mut s| s.execute([])).map_err(backend)?;
+        Ok(Box::new(SqliteTx { db: self, held: Held::Reader(Some(reader)), open: true }))
     }
 
     fn write(&self) -> StoreResult<Box<dyn Tx + '_>> {

@@ -12,7 +12,10 @@ use profile_core::Value;
 use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Connection};
 
+use std::cell::RefCell;
+
 use crate::error::backend;
+use crate::page_cache::PageCache;
 use crate::search;
 use crate::users::{bounds, column, from_row, role_code, select_columns, uid};
 
@@ -287,6 +290,7 @@ fn sort_expr(field: UserField) -> String {
 
 pub(crate) fn run(
     conn: &Connection,
+    cache: Option<&RefCell<PageCache>>,
     account: AccountId,
     no: i64,
     q: &UserQuery,
@@ -295,6 +299,25 @@ pub(crate) fn run(
     if let Some(page) = department_page(conn, account, no, q, audience)? {
         return Ok(page);
     }
+    // ID-ordered queries that do not depend on the clock can continue where the previous page
+    // ended, and reuse its total (see page_cache.rs).
+    let cacheable =
+        q.sort.is_empty() && !q.filter.conditions.iter().any(|c| c.field() == UserField::IsOnline);
+    let cache = cache.filter(|_| cacheable);
+    let key = format!("{no}|{audience:?}|{:?}", q.filter);
+    if let Some(cache) = cache {
+        // Read first, so the snapshot is taken; data_version then tells which it is.
+        let version: i64 = conn
+            .prepare_cached("SELECT count(*) FROM meta")
+            .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+            .and_then(|_| conn.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0)))
+            .map_err(backend)?;
+        cache.borrow_mut().sync(version);
+    }
+    let cursor = match (cache, q.page.start) {
+        (Some(c), start) if start > 0 => c.borrow().cursor(&key, start),
+        _ => None,
+    };
     let (lo, hi) = bounds(no);
     // Online means active at or after now - window; stored activity is whole seconds, so the
     // first qualifying second is that instant rounded up.
@@ -330,6 +353,11 @@ pub(crate) fn run(
         condition(&mut b, no, c, online_since);
     }
     visibility(&mut b, no, audience, "u");
+    // The conditions so far are the query's; the cursor only says where this page starts.
+    let counting = Sqlb { clauses: b.clauses.clone(), params: b.params.clone() };
+    if let Some(after) = cursor {
+        b.push(if fts_drives { "user_fts.rowid > ?" } else { "u.uid > ?" }, [Sql::Integer(after)]);
+    }
 
     let mut order = Vec::new();
     let mut order_params = Vec::new();
@@ -350,23 +378,31 @@ pub(crate) fn run(
     let select = format!("u.uid FROM {from} WHERE {} ORDER BY {}", b.where_sql(), order.join(", "));
     let mut params = b.params.clone();
     params.extend(order_params);
-    let (uids, counted_in_page) = page_rowids(conn, &select, params, q, sorted && q.page.count_total)?;
+    let offset = if cursor.is_some() { 0 } else { q.page.start };
+    let (uids, counted_in_page) = page_rowids(conn, &select, params, offset, sorted && q.page.count_total)?;
     let items = read_rows(conn, account, &uids)?;
 
+    let cached_total = cache.and_then(|c| c.borrow().total(&key));
     let total = if !q.page.count_total {
         None
     } else if let Some(n) = counted_in_page {
         Some(n as u64)
+    } else if let Some(n) = cached_total {
+        Some(n)
     } else if let Some(n) = counted_total(conn, no, q, audience, &items)? {
         Some(n)
     } else {
-        let sql = format!("SELECT count(*) FROM {from} WHERE {}", b.where_sql());
+        let sql = format!("SELECT count(*) FROM {from} WHERE {}", counting.where_sql());
         let n: i64 = conn
             .prepare_cached(&sql)
-            .and_then(|mut s| s.query_row(params_from_iter(b.params.iter()), |r| r.get(0)))
+            .and_then(|mut s| s.query_row(params_from_iter(counting.params.iter()), |r| r.get(0)))
             .map_err(backend)?;
         Some(n as u64)
     };
+    if let Some(cache) = cache {
+        let next = uids.last().map(|&last| (q.page.start + uids.len() as u64, last));
+        cache.borrow_mut().remember(&key, next, total);
+    }
     Ok(Page { items, total })
 }
 
@@ -487,7 +523,7 @@ fn department_page(
     b.push("d.account_no = ? AND d.department = ?", [Sql::Integer(no), Sql::Integer(department)]);
     visibility(&mut b, no, audience, "d");
     let select = format!("d.uid FROM user_departments d WHERE {} ORDER BY {order}", b.where_sql());
-    let (uids, counted) = page_rowids(conn, &select, b.params.clone(), q, q.page.count_total)?;
+    let (uids, counted) = page_rowids(conn, &select, b.params.clone(), q.page.start, q.page.count_total)?;
     let total = match (q.page.count_total, counted) {
         (false, _) => None,
         (true, Some(n)) => Some(n as u64),
@@ -510,13 +546,13 @@ fn page_rowids(
     conn: &Connection,
     select: &str,
     mut params: Vec<Sql>,
-    q: &UserQuery,
+    offset: u64,
     count: bool,
 ) -> StoreResult<(Vec<i64>, Option<i64>)> {
     let (first, rest) = select.split_once(' ').unwrap_or((select, ""));
     let window = if count { ", count(*) OVER ()" } else { "" };
     let sql = format!("SELECT {first}{window} {rest} LIMIT {PAGE_SIZE} OFFSET ?");
-    params.push(Sql::Integer(i64::try_from(q.page.start).unwrap_or(i64::MAX)));
+    params.push(Sql::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
     let mut counted = None;
     let rowids = conn
         .prepare_cached(&sql)

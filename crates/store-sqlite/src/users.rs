@@ -252,7 +252,7 @@ impl UserStore for SqliteTx<'_> {
         audience: Audience,
     ) -> StoreResult<Page<User>> {
         match self.no(account)? {
-            Some(no) => user_query::run(self.conn(), account, no, query, audience),
+            Some(no) => user_query::run(self.conn(), self.page_cache(), account, no, query, audience),
             None => Ok(Page { items: Vec::new(), total: query.page.count_total.then_some(0) }),
         }
     }

@@ -125,3 +125,58 @@ fn read_connections_are_bounded_and_reused() {
     });
     drop(held);
 }
+
+/// Offset pages continue where the previous page ended (a per-connection cache), and a write by
+/// this process or by another one in between is seen at once: every page always equals the
+/// page a fresh connection computes.
+#[test]
+fn offset_pages_stay_exact_across_writes_from_any_process() {
+    use profile_core::query::{PageRequest, UserFilter, UserQuery};
+    use store_sqlite::Options;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    // One reader, so consecutive pages use the same connection and its cache.
+    let db = SqliteDb::open_with(&path, Options { readers: 1, ..Options::default() }).unwrap();
+    let f = Fixture::new(&db);
+    let rows = (0..160)
+        .map(|i| users::NewUser {
+            role: Role::Employee,
+            fields: patch(&[
+                (UserField::Email, &format!("u{i}@example.com")),
+                (UserField::UfDepartment, "1"),
+            ]),
+            workgroups: vec![],
+        })
+        .collect();
+    users::create_users_bulk(f.ctx(), &f.admin, rows).unwrap();
+    let page = |db: &SqliteDb, start: u64| {
+        let q = UserQuery {
+            filter: UserFilter::default(),
+            sort: vec![],
+            page: PageRequest { start, count_total: true },
+            now: f.clock.now(),
+        };
+        let p = db.read().unwrap().query_users(f.account, &q, f.admin.audience(false)).unwrap();
+        (p.items.iter().map(|u| u.id.0).collect::<Vec<_>>(), p.total)
+    };
+    let fresh = |start: u64| page(&SqliteDb::open(&path).unwrap(), start);
+    for start in [0, 50, 100, 150] {
+        assert_eq!(page(&db, start), fresh(start), "start {start}");
+    }
+    // A write through this database: the next pages see it.
+    users::update_user(f.ctx(), &f.admin, UserId(60), &patch(&[(UserField::Active, "N")])).unwrap();
+    f.employee("Late", "Comer", &[1]);
+    for start in [0, 50, 100, 150] {
+        assert_eq!(page(&db, start), fresh(start), "after a write here, start {start}");
+    }
+    // A write by another "process" (another database object on the same file).
+    let other = SqliteDb::open(&path).unwrap();
+    {
+        let mut tx = other.write().unwrap();
+        tx.insert_user(&User::new(f.account, UserId(900), Role::Employee, f.clock.now())).unwrap();
+        tx.commit().unwrap();
+    }
+    let (ids, total) = page(&db, 150);
+    assert_eq!((ids.clone(), total), fresh(150), "after another process wrote");
+    assert!(ids.contains(&900), "{ids:?}");
+}
