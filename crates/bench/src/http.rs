@@ -248,17 +248,20 @@ pub fn run(db: &SqliteDb, db_path: &Path, account: AccountId, n: usize, plan: &P
 
     // Paging through every user with start offsets, one request after another.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let (pages, paging_secs, rows) = rt.block_on(async {
+    let (pages, paging_secs, rows, page_lat) = rt.block_on(async {
         let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
         s.set_nodelay(true)?;
         let mut buf = Vec::new();
         let started = Instant::now();
         let mut start = 0usize;
         let mut pages = 0usize;
+        let mut each = Vec::new();
         // Bounded: the users seeded plus those the batches added, 50 a page.
         for _ in 0..100_000 {
+            let t = Instant::now();
             s.write_all(&request(&format!("{base}/user.get"), &format!("{{\"start\":{start}}}"))).await?;
             let (status, _) = response(&mut s, &mut buf).await?;
+            each.push(t.elapsed());
             if status != 200 {
                 return Err::<_, Error>(format!("paging: status {status}").into());
             }
@@ -271,7 +274,7 @@ pub fn run(db: &SqliteDb, db_path: &Path, account: AccountId, n: usize, plan: &P
                 None => break,
             }
         }
-        Ok((pages, started.elapsed().as_secs_f64(), start + 50))
+        Ok((pages, started.elapsed().as_secs_f64(), start + 50, stats(each)))
     })?;
     let rss = rss_kib(server.child.id(), "VmRSS:").unwrap_or(0);
     let hwm = rss_kib(server.child.id(), "VmHWM:").unwrap_or(0);
@@ -302,7 +305,9 @@ pub fn run(db: &SqliteDb, db_path: &Path, account: AccountId, n: usize, plan: &P
         ms(batch.p50)
     );
     println!(
-        "| paging all users with start offsets | {paging_secs:.2} s for {pages} pages (~{rows} users) |"
+        "| paging all users with start offsets | {paging_secs:.2} s for {pages} pages (~{rows} users; a page p50 {} · p99 {}) |",
+        ms(page_lat.p50),
+        ms(page_lat.p99)
     );
     println!(
         "| server memory after the run | RSS {:.0} MB (peak {:.0} MB): {:.0} MB anonymous, {:.0} MB of mapped files |",
