@@ -173,8 +173,9 @@ pub(crate) fn run(state: &AppState, auth: &Authenticated, p: &Params) -> Result<
                 if let Some(n) = r.next {
                     nexts.push((key.clone(), Value::from(n)));
                 }
-                results.insert(key.clone(), r.result.clone());
-                ok.push((key, r.result));
+                let value = r.value();
+                results.insert(key.clone(), value.clone());
+                ok.push((key, value));
             }
             Err(e) => {
                 errors.push((key, e.body()));

@@ -4,13 +4,16 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
 use profile_core::{AuthFailure, CoreError, StoreError};
-use serde_json::{json, Map, Value};
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
 
 /// A method's successful answer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Reply {
     /// `result`.
     pub result: Value,
+    /// `result` already written as JSON (large lists of users), used instead of `result`.
+    pub raw: Option<Box<RawValue>>,
     /// `total`, for list methods.
     pub total: Option<u64>,
     /// `next`, only while rows remain.
@@ -20,7 +23,20 @@ pub struct Reply {
 impl Reply {
     /// A reply with only a result.
     pub fn of(result: Value) -> Reply {
-        Reply { result, total: None, next: None }
+        Reply { result, raw: None, total: None, next: None }
+    }
+
+    /// A reply whose result is already JSON.
+    pub fn raw(raw: Box<RawValue>, total: Option<u64>, next: Option<u64>) -> Reply {
+        Reply { result: Value::Null, raw: Some(raw), total, next }
+    }
+
+    /// The result as a value (for `batch`, which refers to earlier results).
+    pub fn value(&self) -> Value {
+        match &self.raw {
+            Some(raw) => serde_json::from_str(raw.get()).unwrap_or(Value::Null),
+            None => self.result.clone(),
+        }
     }
 }
 
@@ -155,23 +171,41 @@ pub fn time_object(start: DateTime<Utc>, finish: DateTime<Utc>) -> Value {
     })
 }
 
-/// The success body: `result`, `total`, `next` (integers, `next` only when present), `time`.
-pub fn success_body(reply: Reply, time: Value) -> Value {
-    let mut body = Map::new();
-    body.insert("result".into(), reply.result);
+/// The success body: `result`, `total`, `next` (integers, `next` only when present), `time`,
+/// written straight to bytes.
+pub fn success_body(reply: Reply, time: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(reply.raw.as_ref().map_or(256, |r| r.get().len() + 512));
+    out.extend_from_slice(b"{\"result\":");
+    match &reply.raw {
+        Some(raw) => out.extend_from_slice(raw.get().as_bytes()),
+        None => write_json(&mut out, &reply.result),
+    }
     if let Some(total) = reply.total {
-        body.insert("total".into(), total.into());
+        out.extend_from_slice(format!(",\"total\":{total}").as_bytes());
     }
     if let Some(next) = reply.next {
-        body.insert("next".into(), next.into());
+        out.extend_from_slice(format!(",\"next\":{next}").as_bytes());
     }
-    body.insert("time".into(), time);
-    Value::Object(body)
+    out.extend_from_slice(b",\"time\":");
+    write_json(&mut out, time);
+    out.push(b'}');
+    out
+}
+
+fn write_json(out: &mut Vec<u8>, v: &Value) {
+    if serde_json::to_writer(&mut *out, v).is_err() {
+        out.extend_from_slice(b"null");
+    }
 }
 
 /// A JSON response: `application/json; charset=utf-8`, never a redirect.
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{\"error\":\"WRONG_ENCODING\"}".to_vec());
+    bytes_response(status, bytes)
+}
+
+/// A JSON response from bytes already written.
+pub fn bytes_response(status: StatusCode, bytes: Vec<u8>) -> Response {
     let mut response = (status, bytes).into_response();
     response
         .headers_mut()

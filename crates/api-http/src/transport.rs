@@ -65,9 +65,9 @@ async fn rest(
     match outcome {
         Ok(r) => {
             let finished = started + chrono::Duration::from_std(clock.elapsed()).unwrap_or_default();
-            reply::json_response(
+            reply::bytes_response(
                 StatusCode::OK,
-                &reply::success_body(r, reply::time_object(started, finished)),
+                reply::success_body(r, &reply::time_object(started, finished)),
             )
         }
         Err(e) => reply::json_response(e.status, &e.body()),

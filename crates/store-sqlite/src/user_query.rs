@@ -356,7 +356,9 @@ pub(crate) fn run(
     // The conditions so far are the query's; the cursor only says where this page starts.
     let counting = Sqlb { clauses: b.clauses.clone(), params: b.params.clone() };
     if let Some(after) = cursor {
-        b.push(if fts_drives { "user_fts.rowid > ?" } else { "u.uid > ?" }, [Sql::Integer(after)]);
+        // Raise the range's lower bound (the second parameter of both first clauses): a
+        // separate `uid > ?` would leave the planner seeking from the account's first user.
+        b.params[1] = Sql::Integer(after + 1);
     }
 
     let mut order = Vec::new();

@@ -86,7 +86,12 @@ pub fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
     q.page = PageRequest::from_start(start)?;
     let page = departments::list_departments(call.ctx, call.actor, &q)?;
     let next = page.next(q.page.start);
-    Ok(Reply { result: page.items.iter().map(wire::department).collect(), total: page.total, next })
+    Ok(Reply {
+        result: page.items.iter().map(wire::department).collect(),
+        raw: None,
+        total: page.total,
+        next,
+    })
 }
 
 /// `department.fields`.

@@ -129,7 +129,7 @@ pub fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
     let admin_mode = optional_bool(p, "ADMIN_MODE")?.unwrap_or(false);
     let found = users::find_users(call.ctx, call.actor, &query, &select(p)?, admin_mode)?;
     let next = found.next(page.start);
-    Ok(Reply { result: found.items.iter().map(wire::user).collect(), total: found.total, next })
+    Ok(Reply::raw(wire::users_raw(&found.items), found.total, next))
 }
 
 /// `user.search`: the same handler (spec §2.6).
@@ -140,7 +140,7 @@ pub fn search(call: &Call<'_>) -> Result<Reply, ApiError> {
 /// `user.current`.
 pub fn current(call: &Call<'_>) -> Result<Reply, ApiError> {
     let me = users::current_user(call.ctx, call.actor, &Select::All)?;
-    Ok(Reply::of(wire::user(&me)))
+    Ok(Reply::raw(wire::user_raw(&me), None, None))
 }
 
 /// `user.fields`: every standard field the credential may read, with a label.
