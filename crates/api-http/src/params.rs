@@ -5,6 +5,9 @@
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
+/// How deep bracket keys may nest (`a[b][c]` is 2); deeper keys are dropped, as PHP does.
+pub const MAX_NESTING: usize = 32;
+
 /// The parameters of one call: a JSON object, whatever encoding they came in.
 pub type Params = Map<String, Value>;
 
@@ -101,6 +104,11 @@ pub fn parse_query(query: &str) -> Params {
             continue;
         }
         let (base, path) = key_path(key);
+        // PHP drops keys nested deeper than max_input_nesting_level; so do we, before the
+        // recursive conversion below could meet them.
+        if path.len() > MAX_NESTING {
+            continue;
+        }
         let mut node = root.slot(Some(base));
         for seg in path {
             if !matches!(node, PhpValue::Array(_)) {
@@ -202,6 +210,14 @@ mod tests {
         assert_eq!(Value::Object(p), json!({"l":{"3":"a","4":"b"}}));
         let p = parse_query("l[0]=a&l[]=b");
         assert_eq!(Value::Object(p), json!({"l":["a","b"]}));
+    }
+
+    #[test]
+    fn deep_nesting_is_dropped_not_followed() {
+        let deep = format!("a{}=1&b=2", "[x]".repeat(100_000));
+        assert_eq!(Value::Object(parse_query(&deep)), json!({"b": "2"}));
+        let ok = format!("a{}=1", "[x]".repeat(MAX_NESTING));
+        assert!(parse_query(&ok).contains_key("a"));
     }
 
     #[test]
