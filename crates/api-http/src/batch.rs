@@ -82,22 +82,54 @@ fn references(s: &str) -> Vec<(usize, usize, Vec<String>)> {
     out
 }
 
+/// References one command may resolve.
+pub const MAX_REFERENCES: usize = 100;
+/// Bytes (as JSON) that one command's references may expand to: each reference copies an
+/// earlier result, so without a bound a short command could ask for gigabytes.
+pub const MAX_EXPANSION: usize = 4 << 20;
+
+/// What a command's references have cost so far.
+#[derive(Default)]
+struct Budget {
+    references: usize,
+    bytes: usize,
+}
+
+impl Budget {
+    fn exceeded(&self) -> bool {
+        self.references > MAX_REFERENCES || self.bytes > MAX_EXPANSION
+    }
+
+    /// Charges one reference to `v`; false once the budget is spent (nothing more is copied).
+    fn charge(&mut self, v: &Value) -> bool {
+        self.references += 1;
+        if self.exceeded() {
+            return false;
+        }
+        self.bytes += serde_json::to_vec(v).map_or(0, |b| b.len());
+        !self.exceeded()
+    }
+}
+
 /// Replaces references: a value that is one whole reference takes the referenced value (which
 /// may be a list); references inside text are spliced in as text. Unresolved references become
-/// empty, as PHP's nulls do.
-fn substitute(v: &Value, results: &Map<String, Value>) -> Value {
+/// empty, as PHP's nulls do. Stops copying once `budget` is spent.
+fn substitute(v: &Value, results: &Map<String, Value>, budget: &mut Budget) -> Value {
     match v {
         Value::String(s) => {
             let refs = references(s);
             match refs.as_slice() {
                 [] => v.clone(),
-                [(0, end, path)] if *end == s.len() => resolve(results, path).cloned().unwrap_or(Value::Null),
+                [(0, end, path)] if *end == s.len() => match resolve(results, path) {
+                    Some(r) if budget.charge(r) => r.clone(),
+                    _ => Value::Null,
+                },
                 _ => {
                     let mut out = String::new();
                     let mut last = 0;
                     for (start, end, path) in &refs {
                         out.push_str(&s[last..*start]);
-                        if let Some(r) = resolve(results, path) {
+                        if let Some(r) = resolve(results, path).filter(|r| budget.charge(r)) {
                             out.push_str(&params::as_text(r).unwrap_or_default());
                         }
                         last = *end;
@@ -107,16 +139,18 @@ fn substitute(v: &Value, results: &Map<String, Value>) -> Value {
                 }
             }
         }
-        Value::Array(a) => Value::Array(a.iter().map(|x| substitute(x, results)).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(|x| substitute(x, results, budget)).collect()),
         Value::Object(m) => Value::Object(
-            m.iter().map(|(k, x)| (text_substitute(k, results), substitute(x, results))).collect(),
+            m.iter()
+                .map(|(k, x)| (text_substitute(k, results, budget), substitute(x, results, budget)))
+                .collect(),
         ),
         other => other.clone(),
     }
 }
 
-fn text_substitute(s: &str, results: &Map<String, Value>) -> String {
-    match substitute(&Value::String(s.to_string()), results) {
+fn text_substitute(s: &str, results: &Map<String, Value>, budget: &mut Budget) -> String {
+    match substitute(&Value::String(s.to_string()), results, budget) {
         Value::String(t) => t,
         other => params::as_text(&other).unwrap_or_default(),
     }
@@ -155,12 +189,23 @@ pub(crate) fn run(state: &AppState, auth: &Authenticated, p: &Params) -> Result<
                 "Method is not allowed for batch usage",
             ))
         } else {
-            let mut sub = params::parse_query(query);
-            sub.shift_remove("auth");
-            sub.shift_remove("access_token");
-            match substitute(&Value::Object(sub), &results) {
-                Value::Object(sub) => transport::call(ctx, auth, &method, &sub),
-                _ => Err(ApiError::argument(&format!("cmd[{key}]"), "bad parameters")),
+            match params::parse_query(query) {
+                Err(e) => Err(ApiError::argument(&format!("cmd[{key}]"), e)),
+                Ok(mut sub) => {
+                    sub.shift_remove("auth");
+                    sub.shift_remove("access_token");
+                    let mut budget = Budget::default();
+                    match substitute(&Value::Object(sub), &results, &mut budget) {
+                        Value::Object(_) if budget.exceeded() => Err(ApiError::argument(
+                            &format!("cmd[{key}]"),
+                            format!(
+                                "$result references may expand to at most {MAX_REFERENCES} values and {MAX_EXPANSION} bytes a command"
+                            ),
+                        )),
+                        Value::Object(sub) => transport::call(ctx, auth, &method, &sub),
+                        _ => Err(ApiError::argument(&format!("cmd[{key}]"), "bad parameters")),
+                    }
+                }
             }
         };
         let finished = started + chrono::Duration::from_std(clock.elapsed()).unwrap_or_default();
@@ -213,9 +258,23 @@ mod tests {
             "plain": "no refs [here]"
         });
         assert_eq!(
-            substitute(&v, &results),
+            substitute(&v, &results, &mut Budget::default()),
             json!({"ID": "7", "deps": [3, 4], "text": "id=9!", "7": "key", "missing": null, "plain": "no refs [here]"})
         );
+    }
+
+    #[test]
+    fn references_have_a_budget() {
+        let Value::Object(results) = json!({"a": ["x".repeat(1 << 20)]}) else { unreachable!() };
+        let mut b = Budget::default();
+        let few = json!({"x": ["$result[a]", "$result[a]"]});
+        assert_ne!(substitute(&few, &results, &mut b), json!({"x": [null, null]}));
+        assert!(!b.exceeded());
+        let mut b = Budget::default();
+        let many = Value::Array((0..10).map(|_| json!("$result[a]")).collect());
+        let out = substitute(&many, &results, &mut b);
+        assert!(b.exceeded(), "ten copies of 1 MB exceed the budget");
+        assert!(out.as_array().unwrap().iter().filter(|v| v.is_null()).count() >= 6, "copying stops");
     }
 
     #[test]

@@ -2,11 +2,17 @@
 //! with nested bracket keys (raw or percent-encoded), JSON bodies, both merged; and lenient
 //! reading of untyped values.
 
+use std::collections::HashMap;
+
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
 /// How deep bracket keys may nest (`a[b][c]` is 2); deeper keys are dropped, as PHP does.
 pub const MAX_NESTING: usize = 32;
+
+/// How many `key=value` pairs one query string or form may hold (PHP's `max_input_vars` is
+/// 1,000; a batch of 50 commands with long filters needs more).
+pub const MAX_PAIRS: usize = 10_000;
 
 /// The parameters of one call: a JSON object, whatever encoding they came in.
 pub type Params = Map<String, Value>;
@@ -16,6 +22,8 @@ pub type Params = Map<String, Value>;
 #[derive(Default)]
 struct PhpArray {
     entries: Vec<(String, PhpValue)>,
+    /// Where each key is in `entries` (a linear search made large inputs quadratic).
+    index: HashMap<String, usize>,
     next_index: u64,
 }
 
@@ -29,19 +37,20 @@ impl PhpArray {
         let key = match key {
             Some(k) => {
                 if let Ok(n) = k.parse::<u64>() {
-                    self.next_index = self.next_index.max(n + 1);
+                    self.next_index = self.next_index.max(n.saturating_add(1));
                 }
                 k
             }
             None => {
                 let k = self.next_index.to_string();
-                self.next_index += 1;
+                self.next_index = self.next_index.saturating_add(1);
                 k
             }
         };
-        let at = match self.entries.iter().position(|(k, _)| *k == key) {
-            Some(i) => i,
+        let at = match self.index.get(&key) {
+            Some(&i) => i,
             None => {
+                self.index.insert(key.clone(), self.entries.len());
                 self.entries.push((key, PhpValue::Leaf(String::new())));
                 self.entries.len() - 1
             }
@@ -94,9 +103,15 @@ fn key_path(key: &str) -> (String, Vec<Option<String>>) {
 /// Parses a query string (or a form body) the way PHP's `parse_str` does:
 /// `FILTER[>ID]=10&UF_DEPARTMENT[]=1&UF_DEPARTMENT[]=5` gives
 /// `{"FILTER":{">ID":"10"},"UF_DEPARTMENT":["1","5"]}`. Every leaf is a string.
-pub fn parse_query(query: &str) -> Params {
+///
+/// # Errors
+/// A description when there are more than [`MAX_PAIRS`] pairs.
+pub fn parse_query(query: &str) -> Result<Params, String> {
     let mut root = PhpArray::default();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
+    for (n, pair) in query.split('&').filter(|p| !p.is_empty()).enumerate() {
+        if n >= MAX_PAIRS {
+            return Err(format!("more than {MAX_PAIRS} parameters"));
+        }
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let key = decode(k);
         let key = key.trim_start();
@@ -119,11 +134,11 @@ pub fn parse_query(query: &str) -> Params {
         }
         *node = PhpValue::Leaf(decode(v));
     }
-    match root.into_json() {
+    Ok(match root.into_json() {
         Value::Object(m) => m,
         Value::Array(items) => items.into_iter().enumerate().map(|(i, v)| (i.to_string(), v)).collect(),
         _ => Params::new(),
-    }
+    })
 }
 
 /// Merges `body` over `query`: a key in both takes the body's value (spec §1.2).
@@ -189,40 +204,44 @@ mod tests {
 
     #[test]
     fn php_brackets_raw_and_encoded() {
-        let raw = parse_query("FILTER[NAME]=Ann&FILTER[>ID]=10&UF_DEPARTMENT[]=1&UF_DEPARTMENT[]=5&select[]=ID&fields[PHONE][0][VALUE]=1");
+        let raw = parse_query("FILTER[NAME]=Ann&FILTER[>ID]=10&UF_DEPARTMENT[]=1&UF_DEPARTMENT[]=5&select[]=ID&fields[PHONE][0][VALUE]=1").unwrap();
         assert_eq!(
             Value::Object(raw.clone()),
             json!({"FILTER":{"NAME":"Ann",">ID":"10"},"UF_DEPARTMENT":["1","5"],"select":["ID"],"fields":{"PHONE":[{"VALUE":"1"}]}})
         );
-        let encoded = parse_query("FILTER%5BNAME%5D=Ann&FILTER%5B%3EID%5D=10&UF_DEPARTMENT%5B%5D=1&UF_DEPARTMENT%5B%5D=5&select%5B%5D=ID&fields%5BPHONE%5D%5B0%5D%5BVALUE%5D=1");
+        let encoded = parse_query("FILTER%5BNAME%5D=Ann&FILTER%5B%3EID%5D=10&UF_DEPARTMENT%5B%5D=1&UF_DEPARTMENT%5B%5D=5&select%5B%5D=ID&fields%5BPHONE%5D%5B0%5D%5BVALUE%5D=1").unwrap();
         assert_eq!(raw, encoded);
     }
 
     #[test]
     fn plus_is_space_and_oddities() {
-        let p = parse_query("NAME=Ann+Lee&a=%2B1&&empty=&novalue&x[=1&k[a]=1&k[a]=2&");
+        let p = parse_query("NAME=Ann+Lee&a=%2B1&&empty=&novalue&x[=1&k[a]=1&k[a]=2&").unwrap();
         assert_eq!(
             Value::Object(p),
             json!({"NAME":"Ann Lee","a":"+1","empty":"","novalue":"","x[":"1","k":{"a":"2"}})
         );
         // Explicit and appended indexes mix as in PHP.
-        let p = parse_query("l[3]=a&l[]=b");
+        let p = parse_query("l[3]=a&l[]=b").unwrap();
         assert_eq!(Value::Object(p), json!({"l":{"3":"a","4":"b"}}));
-        let p = parse_query("l[0]=a&l[]=b");
+        let p = parse_query("l[0]=a&l[]=b").unwrap();
         assert_eq!(Value::Object(p), json!({"l":["a","b"]}));
     }
 
     #[test]
     fn deep_nesting_is_dropped_not_followed() {
         let deep = format!("a{}=1&b=2", "[x]".repeat(100_000));
-        assert_eq!(Value::Object(parse_query(&deep)), json!({"b": "2"}));
+        assert_eq!(Value::Object(parse_query(&deep).unwrap()), json!({"b": "2"}));
         let ok = format!("a{}=1", "[x]".repeat(MAX_NESTING));
-        assert!(parse_query(&ok).contains_key("a"));
+        assert!(parse_query(&ok).unwrap().contains_key("a"));
+        let many = "a[]=1&".repeat(MAX_PAIRS + 1);
+        assert!(parse_query(&many).is_err());
+        let huge = format!("k[{}]=a&k[]=b", u64::MAX);
+        assert!(parse_query(&huge).is_ok(), "no overflow");
     }
 
     #[test]
     fn merge_body_wins_and_keys_ignore_case() {
-        let m = merge(parse_query("a=1&b=2"), parse_query("b=3"));
+        let m = merge(parse_query("a=1&b=2").unwrap(), parse_query("b=3").unwrap());
         assert_eq!(Value::Object(m.clone()), json!({"a":"1","b":"3"}));
         assert_eq!(get_ci(&m, "A"), Some(&json!("1")));
         assert_eq!(get_ci(&m, "c"), None);

@@ -107,7 +107,7 @@ fn route(path: &str) -> Result<Route, ApiError> {
 
 /// The parameters: the query string merged with the body (the body wins); credentials removed.
 fn parameters(query: &str, headers: &HeaderMap, body: &[u8]) -> Result<Params, ApiError> {
-    let from_query = params::parse_query(query);
+    let from_query = params::parse_query(query).map_err(|e| ApiError::argument("query", e))?;
     let content_type =
         headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     let from_body = if body.iter().all(u8::is_ascii_whitespace) {
@@ -122,7 +122,7 @@ fn parameters(query: &str, headers: &HeaderMap, body: &[u8]) -> Result<Params, A
         return Err(ApiError::argument("body", "multipart bodies are not supported; send JSON or a form"));
     } else {
         match std::str::from_utf8(body) {
-            Ok(text) => params::parse_query(text.trim()),
+            Ok(text) => params::parse_query(text.trim()).map_err(|e| ApiError::argument("body", e))?,
             Err(_) => return Err(ApiError::argument("body", "a form body must be UTF-8")),
         }
     };
