@@ -173,8 +173,18 @@ pub(crate) fn run(state: &AppState, auth: &Authenticated, p: &Params) -> Result<
     // One transaction for the whole batch, a savepoint per command (decisions.md "Transport and
     // durability"): a failing command rolls back alone, and the batch is acknowledged after one
     // commit.
-    let unit = state.db.batch().map_err(|e| ApiError::from(CoreError::from(e)))?;
-    let ctx = Ctx { db: unit.as_database(), ..state.ctx() };
+    // A batch of reads only (SDK bulk readers, the JS SDK's start-up batch) needs no write lock:
+    // each command reads on its own.
+    let writes = cmds.iter().any(|(_, c)| {
+        let method = c.split_once('?').map_or(c.as_str(), |(m, _)| m).trim().to_ascii_lowercase();
+        methods::find(&method).is_some_and(|m| m.writes)
+    });
+    let unit =
+        if writes { Some(state.db.batch().map_err(|e| ApiError::from(CoreError::from(e)))?) } else { None };
+    let ctx = match &unit {
+        Some(u) => Ctx { db: u.as_database(), ..state.ctx() },
+        None => state.ctx(),
+    };
     let mut results = Map::new();
     let (mut ok, mut errors, mut totals, mut nexts, mut times) = (vec![], vec![], vec![], vec![], vec![]);
     for (key, command) in cmds {
@@ -230,7 +240,9 @@ pub(crate) fn run(state: &AppState, auth: &Authenticated, p: &Params) -> Result<
             }
         }
     }
-    unit.commit().map_err(|e| ApiError::from(CoreError::from(e)))?;
+    if let Some(unit) = unit {
+        unit.commit().map_err(|e| ApiError::from(CoreError::from(e)))?;
+    }
     let mut out = Map::new();
     out.insert("result".into(), php_map(ok));
     out.insert("result_error".into(), php_map(errors));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Extension;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use rustls::ServerConfig;
@@ -22,6 +22,10 @@ use crate::{router, AppState};
 
 /// How long shutdown waits for requests in flight before giving up on them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a TLS client may take to finish its handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a TLS client may take to send a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A TLS configuration for the server.
 #[derive(Clone)]
@@ -106,7 +110,27 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let Some(Tls(config)) = tls else {
-        return axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
+        // Drain, but not forever: DRAIN_TIMEOUT after the signal, stop regardless.
+        let (stopping, mut stopped) = tokio::sync::watch::channel(false);
+        let serving = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping.send(true);
+        });
+        let deadline = async move {
+            while !*stopped.borrow() {
+                if stopped.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+            tokio::time::sleep(DRAIN_TIMEOUT).await;
+        };
+        return tokio::select! {
+            served = serving => served,
+            () = deadline => {
+                tracing::warn!("requests still in flight after {DRAIN_TIMEOUT:?}; stopping anyway");
+                Ok(())
+            }
+        };
     };
     let acceptor = TlsAcceptor::from(config);
     let app = router(state).layer(Extension(Secure));
@@ -120,14 +144,23 @@ pub async fn serve(
                 let service = TowerToHyperService::new(app.clone());
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
-                    let tls = match acceptor.accept(tcp).await {
-                        Ok(tls) => tls,
-                        Err(e) => {
+                    // A client that never finishes its handshake or its headers must not hold a
+                    // connection (and a file descriptor) forever.
+                    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                        Ok(Ok(tls)) => tls,
+                        Ok(Err(e)) => {
                             tracing::debug!(%peer, "TLS handshake failed: {e}");
                             return;
                         }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
                     };
-                    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service);
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(HEADER_TIMEOUT)
+                        .serve_connection(TokioIo::new(tls), service);
                     if let Err(e) = watcher.watch(conn).await {
                         tracing::debug!(%peer, "connection ended: {e}");
                     }

@@ -70,6 +70,12 @@ fn initialise(db: &dyn Database, args: &InitArgs, base_url: &str) -> Result<Init
     } else {
         None
     };
+    // Everything that can be refused is checked before anything is written: a refused first run
+    // must leave an empty database, not an account nobody can log into.
+    identities::parse_login("--admin-email", &args.admin_email).map_err(|e| e.to_string())?;
+    if let Some(p) = &password {
+        identities::check_password(p).map_err(|e| e.to_string())?;
+    }
     let admin = UserPatch::parse([
         (UserField::Email, Value::text(args.admin_email.as_str())),
         (UserField::Name, Value::text("Administrator")),

@@ -276,6 +276,7 @@ enum Held<'a> {
     Unit {
         conn: &'a Connection,
         live: &'a Cell<bool>,
+        broken: &'a Cell<bool>,
         writable: bool,
     },
 }
@@ -336,7 +337,14 @@ impl Drop for SqliteTx<'_> {
         if self.open {
             let undo: &[&str] =
                 if matches!(self.held, Held::Unit { .. }) { UNIT_ROLLBACK } else { &["ROLLBACK"] };
-            let _ = run(self.conn(), undo);
+            let undone = run(self.conn(), undo);
+            if let Held::Unit { broken, .. } = &self.held {
+                // A unit that could not be undone leaves its writes in the batch: the batch must
+                // not commit them.
+                if undone.is_err() {
+                    broken.set(true);
+                }
+            }
         }
         if let Held::Unit { live, .. } = &self.held {
             live.set(false);
@@ -360,7 +368,12 @@ impl Tx for SqliteTx<'_> {
                 Held::Reader(_) => &["ROLLBACK"],
                 Held::Unit { .. } => UNIT_RELEASE,
             };
-            run(self.conn(), sql).map_err(backend)?;
+            if let Err(e) = run(self.conn(), sql) {
+                if let Held::Unit { broken, .. } = &self.held {
+                    broken.set(true);
+                }
+                return Err(backend(e));
+            }
         }
         self.open = false;
         Ok(())
@@ -387,11 +400,27 @@ pub struct SqliteBatch<'a> {
     db: &'a SqliteDb,
     guard: MutexGuard<'a, Connection>,
     unit_live: Cell<bool>,
+    /// Set when a unit could not be undone or released: nothing more runs, nothing commits.
+    broken: Cell<bool>,
     open: bool,
 }
 
 impl SqliteBatch<'_> {
+    /// The batch's transaction is gone (SQLite rolls a transaction back by itself on a full
+    /// disk, an I/O error or out of memory) or a unit failed to undo: refuse to go on, or a
+    /// later unit would open and commit a transaction of its own.
+    fn usable(&self) -> StoreResult<()> {
+        if self.broken.get() || self.guard.is_autocommit() {
+            self.broken.set(true);
+            return Err(StoreError::Backend(
+                "the batch's transaction was lost; nothing was committed".into(),
+            ));
+        }
+        Ok(())
+    }
+
     fn unit(&self, writable: bool) -> StoreResult<Box<dyn Tx + '_>> {
+        self.usable()?;
         if self.unit_live.replace(true) {
             return Err(StoreError::Backend("one unit of work at a time inside a batch".into()));
         }
@@ -403,7 +432,7 @@ impl SqliteBatch<'_> {
         }
         Ok(Box::new(SqliteTx {
             db: self.db,
-            held: Held::Unit { conn: &self.guard, live: &self.unit_live, writable },
+            held: Held::Unit { conn: &self.guard, live: &self.unit_live, broken: &self.broken, writable },
             open: writable,
         }))
     }
@@ -429,6 +458,7 @@ impl Batch for SqliteBatch<'_> {
     }
 
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        self.usable()?;
         run(&self.guard, &["COMMIT"]).map_err(backend)?;
         self.open = false;
         Ok(())
@@ -440,6 +470,14 @@ impl Drop for SqliteBatch<'_> {
         if self.open {
             let _ = run(&self.guard, &["ROLLBACK"]);
         }
+    }
+}
+
+impl SqliteDb {
+    fn begin_batch(&self) -> StoreResult<SqliteBatch<'_>> {
+        let guard = self.writer();
+        guard.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])).map_err(backend)?;
+        Ok(SqliteBatch { db: self, guard, unit_live: Cell::new(false), broken: Cell::new(false), open: true })
     }
 }
 
@@ -457,8 +495,29 @@ impl Database for SqliteDb {
     }
 
     fn batch(&self) -> StoreResult<Box<dyn Batch + '_>> {
-        let guard = self.writer();
-        guard.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])).map_err(backend)?;
-        Ok(Box::new(SqliteBatch { db: self, guard, unit_live: Cell::new(false), open: true }))
+        Ok(Box::new(self.begin_batch()?))
+    }
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+
+    /// SQLite may roll a whole transaction back by itself (full disk, I/O error): a batch must
+    /// then refuse every later unit and its commit, not let a unit open and commit a
+    /// transaction of its own.
+    #[test]
+    fn a_batch_whose_transaction_vanished_commits_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteDb::open(dir.path().join("c.db")).unwrap();
+        let batch = db.begin_batch().unwrap();
+        drop(batch.write().unwrap());
+        // What SQLite does on SQLITE_FULL: the transaction is gone.
+        batch.guard.execute_batch("ROLLBACK").unwrap();
+        assert!(batch.write().is_err(), "no unit after the transaction is lost");
+        assert!(batch.read().is_err());
+        assert!(Box::new(batch).commit().is_err(), "and no commit");
+        // The database is usable afterwards.
+        assert!(db.write().unwrap().commit().is_ok());
     }
 }

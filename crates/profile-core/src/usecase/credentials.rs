@@ -155,11 +155,7 @@ pub fn revoke_credential(ctx: Ctx<'_>, actor: &Actor, id: CredentialId) -> Resul
 /// webhook), [`AuthFailure::WrongOwner`] (`user_id` is not the owner), [`AuthFailure::Expired`],
 /// [`AuthFailure::Dismissed`] (the owner is terminated).
 pub fn authenticate_webhook(ctx: Ctx<'_>, user_id: UserId, token: &str) -> Result<Authenticated, CoreError> {
-    let auth = authenticate(ctx, CredentialKind::Webhook, token)?;
-    if auth.credential.owner != user_id {
-        return Err(CoreError::unauthorized(AuthFailure::WrongOwner));
-    }
-    Ok(auth)
+    authenticate(ctx, CredentialKind::Webhook, token, Some(user_id))
 }
 
 /// Authenticates an application token (`auth`, `access_token`, `Authorization: Bearer`).
@@ -167,10 +163,15 @@ pub fn authenticate_webhook(ctx: Ctx<'_>, user_id: UserId, token: &str) -> Resul
 /// # Errors
 /// As [`authenticate_webhook`], without [`AuthFailure::WrongOwner`].
 pub fn authenticate_app_token(ctx: Ctx<'_>, token: &str) -> Result<Authenticated, CoreError> {
-    authenticate(ctx, CredentialKind::AppToken, token)
+    authenticate(ctx, CredentialKind::AppToken, token, None)
 }
 
-fn authenticate(ctx: Ctx<'_>, kind: CredentialKind, token: &str) -> Result<Authenticated, CoreError> {
+fn authenticate(
+    ctx: Ctx<'_>,
+    kind: CredentialKind,
+    token: &str,
+    owner: Option<UserId>,
+) -> Result<Authenticated, CoreError> {
     let unknown = || CoreError::unauthorized(AuthFailure::UnknownCredential);
     if !secret::is_token_shaped(token) {
         return Err(unknown());
@@ -180,6 +181,10 @@ fn authenticate(ctx: Ctx<'_>, kind: CredentialKind, token: &str) -> Result<Authe
         .credential_by_token(&SecretHash::of(token))?
         .filter(|c| c.kind == kind && c.revoked_at.is_none())
         .ok_or_else(unknown)?;
+    // Who the URL names is checked first: a wrong user ID says nothing about the owner's state.
+    if owner.is_some_and(|o| o != credential.owner) {
+        return Err(CoreError::unauthorized(AuthFailure::WrongOwner));
+    }
     if credential.expires_at.is_some_and(|t| t <= ctx.clock.now()) {
         return Err(CoreError::unauthorized(AuthFailure::Expired));
     }

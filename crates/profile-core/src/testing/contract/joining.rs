@@ -1210,6 +1210,11 @@ pub fn uc_credentials(db: &dyn Database) {
         failure(credentials::authenticate_webhook(f.ctx(), emp, &issued.token)),
         AuthFailure::Dismissed
     );
+    assert_eq!(
+        failure(credentials::authenticate_webhook(f.ctx(), UserId(1), &issued.token)),
+        AuthFailure::WrongOwner,
+        "a wrong user ID is reported as such, whatever the owner's state"
+    );
     users::update_user(f.ctx(), &f.admin, emp, &patch(&[(UserField::Active, "Y")])).unwrap();
     assert!(credentials::authenticate_webhook(f.ctx(), emp, &issued.token).is_ok());
     credentials::revoke_credential(f.ctx(), &employee, issued.credential.id).unwrap();
