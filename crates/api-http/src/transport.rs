@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::Response;
@@ -38,14 +39,26 @@ pub struct Secure;
 
 async fn rest(
     State(state): State<Arc<AppState>>,
-    Path(path): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     uri: Uri,
     headers: HeaderMap,
     secure: Option<axum::Extension<Secure>>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = DateTime::<Utc>::from(SystemTime::now());
     let clock = Instant::now();
+    // Whatever axum refuses (a body over 2 MB, a path that is not UTF-8) still gets a JSON error.
+    let (Path(path), body) = match (path, body) {
+        (Ok(p), Ok(b)) => (p, b),
+        (Err(e), _) => {
+            let e = ApiError::argument("path", e.body_text());
+            return reply::json_response(e.status, &e.body());
+        }
+        (_, Err(e)) => {
+            let e = ApiError::argument("body", e.body_text());
+            return reply::json_response(e.status, &e.body());
+        }
+    };
     if state.config.require_https && secure.is_none() {
         let e = ApiError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "Https required.");
         return reply::json_response(e.status, &e.body());

@@ -233,6 +233,18 @@ async fn the_error_table() {
         assert!(b["error_description"].is_string());
         assert_eq!(b.as_object().unwrap().len(), 2, "exactly error and error_description: {b}");
     }
+    // A body over the 2 MB limit: still a JSON error, not axum's plain text.
+    let big = format!("{{\"x\":\"{}\"}}", "a".repeat(3 << 20));
+    let req = Request::post(format!("{hook}/user.get"))
+        .header("content-type", "application/json")
+        .body(Body::from(big))
+        .unwrap();
+    let (s, ct, b) = w.send(req).await;
+    assert_eq!(
+        (s, ct.as_str(), b["error"].as_str()),
+        (StatusCode::BAD_REQUEST, "application/json; charset=utf-8", Some("ERROR_ARGUMENT")),
+        "{b}"
+    );
     // A body that is not JSON, or not an object, is refused (Bitrix would ignore it).
     for bad in ["{not json", "[1,2]"] {
         let req = Request::post(format!("{hook}/user.get"))
