@@ -5,6 +5,7 @@
 //! password and a ready webhook URL are printed once.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo))]
 
+mod admin;
 mod setup;
 
 use std::net::SocketAddr;
@@ -30,6 +31,9 @@ struct Cli {
     /// Machine-readable output.
     #[arg(long, global = true)]
     json: bool,
+    /// The account to work on (default: the only one).
+    #[arg(long, global = true, env = "CARDFILE_ACCOUNT")]
+    account: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -41,6 +45,22 @@ enum Command {
     Init(InitArgs),
     /// Serve the REST API (initialising an empty database first).
     Serve(ServeArgs),
+    /// Accounts: list, show, rename, settings.
+    #[command(subcommand)]
+    Account(admin::AccountCommand),
+    /// Incoming webhooks: create (the URL is printed once), list, revoke.
+    #[command(subcommand)]
+    Webhook(admin::CredentialCommand),
+    /// Application tokens: create (printed once), list, revoke.
+    #[command(subcommand)]
+    Token(admin::CredentialCommand),
+    /// The messages Cardfile has to send (invitations, generated passwords, codes), so that
+    /// without a mail transport an administrator can pass them on by hand.
+    Outbox {
+        /// Every account's messages, and those of no account (confirmation codes).
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -89,6 +109,11 @@ struct ServeArgs {
     init: InitArgs,
 }
 
+/// The URL printed for new webhooks: CARDFILE_BASE_URL, or the default listen address.
+fn base_url() -> String {
+    std::env::var("CARDFILE_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into())
+}
+
 fn parse_rate(s: &str) -> Result<api_http::RateLimit, String> {
     let (burst, per) = s.split_once('/').ok_or("expected BURST/PER_SECOND, e.g. 50/2")?;
     let burst: f64 = burst.trim().parse().map_err(|_| "BURST is a number")?;
@@ -111,6 +136,24 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Init(args) => setup::init(&cli.db, args, cli.json).map(|_| ()),
         Command::Serve(args) => serve(&cli, args),
+        Command::Account(cmd) => admin::run_account(&cli.db, cli.account.as_deref(), cli.json, cmd),
+        Command::Webhook(cmd) => admin::run_credential(
+            &cli.db,
+            cli.account.as_deref(),
+            cli.json,
+            profile_core::model::credential::CredentialKind::Webhook,
+            &base_url(),
+            cmd,
+        ),
+        Command::Token(cmd) => admin::run_credential(
+            &cli.db,
+            cli.account.as_deref(),
+            cli.json,
+            profile_core::model::credential::CredentialKind::AppToken,
+            &base_url(),
+            cmd,
+        ),
+        Command::Outbox { all } => admin::run_outbox(&cli.db, cli.account.as_deref(), cli.json, *all),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

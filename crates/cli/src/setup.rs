@@ -23,7 +23,7 @@ pub(crate) fn open(path: &Path) -> Result<SqliteDb, String> {
     SqliteDb::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))
 }
 
-fn ctx<'a>(db: &'a dyn Database, base_url: &'a str) -> Ctx<'a> {
+pub(crate) fn ctx<'a>(db: &'a dyn Database, base_url: &'a str) -> Ctx<'a> {
     Ctx { db, clock: &SystemClock, ids: &RandomIds, passwords: &Argon2id::PRODUCTION, base_url }
 }
 

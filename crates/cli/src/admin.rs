@@ -1,0 +1,318 @@
+//! Administration commands: accounts, webhooks and application tokens, the outbox. Each calls
+//! the same profile-core use case as the REST API, as the server's operator of one account.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+use profile_core::access::{Actor, Scope, ScopeSet};
+use profile_core::ids::UserId;
+use profile_core::model::account::{Account, InvitePolicy, RegistrationType};
+use profile_core::model::credential::{Credential, CredentialId, CredentialKind};
+use profile_core::usecase::{accounts, credentials, outbox};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::setup;
+
+/// `cardfile account …`
+#[derive(Subcommand, Debug)]
+pub(crate) enum AccountCommand {
+    /// Every account on this server.
+    List,
+    /// The account and its settings.
+    Show,
+    /// Rename the account (administrators may do this once; the operator always).
+    Rename {
+        /// The new name.
+        name: String,
+    },
+    /// Change settings; options not given stay as they are.
+    Settings(SettingsArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct SettingsArgs {
+    /// Who may invite: `admins` or `everyone`.
+    #[arg(long)]
+    invite: Option<String>,
+    /// Quick registration: `moderated` or `public`.
+    #[arg(long)]
+    registration: Option<String>,
+    /// Email domains that skip approval, comma-separated (empty: none).
+    #[arg(long)]
+    domains: Option<String>,
+    /// The greeting on the registration page.
+    #[arg(long)]
+    greeting: Option<String>,
+}
+
+/// `cardfile webhook …` and `cardfile token …`
+#[derive(Subcommand, Debug)]
+pub(crate) enum CredentialCommand {
+    /// Create one; the token is printed once.
+    Create {
+        /// The user it acts as (webhooks: any active user; tokens: an administrator).
+        #[arg(long, default_value_t = 1)]
+        user: u32,
+        /// Scopes, comma-separated: user, user_basic, user_brief, user.userfield, department.
+        #[arg(long, default_value = "user,department")]
+        scope: String,
+        /// A name for people (the application's name, for tokens).
+        #[arg(long, default_value = "created with cardfile")]
+        name: String,
+        /// When it stops working (RFC 3339, e.g. 2027-01-01T00:00:00Z).
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// List them.
+    List,
+    /// Revoke one at once.
+    Revoke {
+        /// Its ID, as `list` shows it.
+        id: String,
+    },
+}
+
+/// What a command failed with: the message to show.
+pub(crate) type Outcome = Result<(), String>;
+
+fn account(ctx: profile_core::usecase::Ctx<'_>, slug: Option<&str>) -> Result<Account, String> {
+    let all = accounts::list_accounts(ctx).map_err(|e| e.to_string())?;
+    match slug {
+        Some(s) => accounts::find_account(ctx, s).map_err(|_| format!("no account with the slug {s:?}")),
+        None => match all.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err("the database has no account yet: run `cardfile init`".into()),
+            _ => Err("the server has several accounts: name one with --account SLUG".into()),
+        },
+    }
+}
+
+fn account_json(a: &Account) -> serde_json::Value {
+    json!({
+        "slug": a.slug,
+        "name": a.name,
+        "renamed": a.renamed,
+        "invite": match a.settings.invite_policy { InvitePolicy::AdminsOnly => "admins", InvitePolicy::Everyone => "everyone" },
+        "registration": match a.settings.registration { RegistrationType::Moderated => "moderated", RegistrationType::Public => "public" },
+        "domains": a.settings.whitelisted_domains,
+        "greeting": a.settings.greeting,
+    })
+}
+
+fn print_account(a: &Account, json: bool) {
+    let v = account_json(a);
+    if json {
+        println!("{v}");
+    } else {
+        println!("slug:          {}", a.slug);
+        println!("name:          {}{}", a.name, if a.renamed { " (renamed once)" } else { "" });
+        println!("invite:        {}", v["invite"].as_str().unwrap_or_default());
+        println!("registration:  {}", v["registration"].as_str().unwrap_or_default());
+        println!("domains:       {}", a.settings.whitelisted_domains.join(", "));
+        println!("greeting:      {}", a.settings.greeting);
+    }
+}
+
+pub(crate) fn run_account(db_path: &Path, slug: Option<&str>, json: bool, cmd: &AccountCommand) -> Outcome {
+    let db = setup::open(db_path)?;
+    let ctx = setup::ctx(&db, "");
+    if let AccountCommand::List = cmd {
+        let all = accounts::list_accounts(ctx).map_err(|e| e.to_string())?;
+        if json {
+            println!("{}", serde_json::Value::Array(all.iter().map(account_json).collect()));
+        } else {
+            println!("{:<24} NAME", "SLUG");
+            for a in &all {
+                println!("{:<24} {}", a.slug, a.name);
+            }
+        }
+        return Ok(());
+    }
+    let a = account(ctx, slug)?;
+    let op = Actor::operator(a.id);
+    let changed = match cmd {
+        AccountCommand::List | AccountCommand::Show => a,
+        AccountCommand::Rename { name } => {
+            accounts::rename_account(ctx, &op, name).map_err(|e| e.to_string())?
+        }
+        AccountCommand::Settings(s) => {
+            let mut settings = a.settings.clone();
+            if let Some(v) = &s.invite {
+                settings.invite_policy = match v.as_str() {
+                    "admins" => InvitePolicy::AdminsOnly,
+                    "everyone" => InvitePolicy::Everyone,
+                    _ => return Err(format!("--invite: expected admins or everyone, not {v:?}")),
+                };
+            }
+            if let Some(v) = &s.registration {
+                settings.registration = match v.as_str() {
+                    "moderated" => RegistrationType::Moderated,
+                    "public" => RegistrationType::Public,
+                    _ => return Err(format!("--registration: expected moderated or public, not {v:?}")),
+                };
+            }
+            if let Some(v) = &s.domains {
+                settings.whitelisted_domains =
+                    v.split(',').map(str::trim).filter(|d| !d.is_empty()).map(str::to_string).collect();
+            }
+            if let Some(v) = &s.greeting {
+                settings.greeting = v.clone();
+            }
+            accounts::update_account_settings(ctx, &op, settings).map_err(|e| e.to_string())?
+        }
+    };
+    print_account(&changed, json);
+    Ok(())
+}
+
+fn scopes(list: &str) -> Result<ScopeSet, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| Scope::from_code(s).ok_or_else(|| format!("--scope: unknown scope {s:?}")))
+        .collect()
+}
+
+fn credential_json(c: &Credential) -> serde_json::Value {
+    json!({
+        "id": c.id.to_string(),
+        "kind": c.kind.code(),
+        "name": c.name,
+        "user": c.owner.get(),
+        "scopes": c.scopes.iter().map(Scope::code).collect::<Vec<_>>(),
+        "expires": c.expires_at.map(|t| t.to_rfc3339()),
+        "revoked": c.revoked_at.map(|t| t.to_rfc3339()),
+    })
+}
+
+pub(crate) fn run_credential(
+    db_path: &Path,
+    slug: Option<&str>,
+    json: bool,
+    kind: CredentialKind,
+    base_url: &str,
+    cmd: &CredentialCommand,
+) -> Outcome {
+    let db = setup::open(db_path)?;
+    let ctx = setup::ctx(&db, base_url);
+    let a = account(ctx, slug)?;
+    let op = Actor::operator(a.id);
+    match cmd {
+        CredentialCommand::Create { user, scope, name, expires } => {
+            let expires_at = match expires {
+                Some(t) => Some(
+                    DateTime::parse_from_rfc3339(t)
+                        .map_err(|e| format!("--expires: {e} (RFC 3339, e.g. 2027-01-01T00:00:00Z)"))?
+                        .with_timezone(&Utc),
+                ),
+                None => None,
+            };
+            let issued = credentials::create_credential(
+                ctx,
+                &op,
+                credentials::NewCredential {
+                    kind,
+                    name: name.clone(),
+                    owner: Some(UserId(*user)),
+                    scopes: scopes(scope)?,
+                    expires_at,
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            let url = match kind {
+                CredentialKind::Webhook => format!("{base_url}/rest/{user}/{}/", issued.token),
+                CredentialKind::AppToken => format!("{base_url}/rest/"),
+            };
+            if json {
+                let mut v = credential_json(&issued.credential);
+                v["token"] = json!(issued.token);
+                v["url"] = json!(url);
+                println!("{v}");
+            } else {
+                println!("id:     {}", issued.credential.id);
+                println!("token:  {}   (shown once)", issued.token);
+                match kind {
+                    CredentialKind::Webhook => println!("url:    {url}"),
+                    CredentialKind::AppToken => {
+                        println!("use:    {url}<method>?auth=<token> or Authorization: Bearer <token>")
+                    }
+                }
+            }
+        }
+        CredentialCommand::List => {
+            let all: Vec<Credential> = credentials::list_credentials(ctx, &op)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter(|c| c.kind == kind)
+                .collect();
+            if json {
+                println!("{}", serde_json::Value::Array(all.iter().map(credential_json).collect()));
+            } else {
+                println!("{:<36} {:<5} {:<28} {:<8} SCOPES", "ID", "USER", "NAME", "STATE");
+                for c in &all {
+                    let state = if c.revoked_at.is_some() { "revoked" } else { "active" };
+                    let scopes: Vec<&str> = c.scopes.iter().map(Scope::code).collect();
+                    println!("{:<36} {:<5} {:<28} {:<8} {}", c.id, c.owner, c.name, state, scopes.join(","));
+                }
+            }
+        }
+        CredentialCommand::Revoke { id } => {
+            let id = Uuid::parse_str(id.trim())
+                .map_err(|_| format!("{id:?} is not a credential ID (see `list`)"))?;
+            let c = credentials::revoke_credential(ctx, &op, CredentialId(id)).map_err(|e| e.to_string())?;
+            if c.kind != kind {
+                return Err(format!("{id} is not a {}", kind.code()));
+            }
+            if json {
+                println!("{}", credential_json(&c));
+            } else {
+                println!("revoked {id}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `cardfile outbox`: the messages to send (invitations, generated passwords, codes).
+pub(crate) fn run_outbox(db_path: &Path, slug: Option<&str>, json: bool, all: bool) -> Outcome {
+    let db = setup::open(db_path)?;
+    let ctx = setup::ctx(&db, "");
+    let a = account(ctx, slug)?;
+    let messages = outbox::list_messages(ctx, &Actor::operator(a.id), all).map_err(|e| e.to_string())?;
+    if json {
+        let v: Vec<_> = messages
+            .iter()
+            .map(|m| {
+                json!({
+                    "id": m.id.to_string(),
+                    "kind": m.kind.code(),
+                    "channel": m.channel.code(),
+                    "to": m.recipient,
+                    "subject": m.subject,
+                    "body": m.body,
+                    "created": m.created_at.to_rfc3339(),
+                    "sent": m.sent_at.map(|t| t.to_rfc3339()),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(v));
+    } else {
+        for m in &messages {
+            let state = if m.sent_at.is_some() { "sent" } else { "to send" };
+            println!(
+                "--- {} {} to {} ({}, {state})",
+                m.created_at.to_rfc3339(),
+                m.kind.code(),
+                m.recipient,
+                m.channel.code()
+            );
+            if !m.subject.is_empty() {
+                println!("Subject: {}", m.subject);
+            }
+            println!("{}", m.body);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! The administration commands on the real binary: accounts, webhooks, tokens, the outbox;
+//! each one's happy path and its bad input (exit code 1, a message, nothing changed).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+mod common;
+
+fn cardfile(db: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cardfile"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("CARDFILE_LOG", "warn")
+        .env_remove("CARDFILE_ACCOUNT")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn json(db: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let (code, out, err) = cardfile(db, &all);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}
+
+fn refused(db: &Path, args: &[&str], says: &str) {
+    let (code, _, err) = cardfile(db, args);
+    assert_eq!(code, 1, "{args:?} should fail");
+    assert!(err.contains(says), "{args:?}: {err}");
+}
+
+fn initialised() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cardfile.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cardfile"))
+        .arg("--db")
+        .arg(&db)
+        .args(["init", "--password-stdin", "--slug", "acme", "--name", "Acme"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    (dir, db)
+}
+
+#[test]
+fn accounts() {
+    let (_dir, db) = initialised();
+    let list = json(&db, &["account", "list"]);
+    assert_eq!(list[0]["slug"], "acme");
+    let shown = json(&db, &["account", "show"]);
+    assert_eq!((shown["name"].as_str(), shown["invite"].as_str()), (Some("Acme"), Some("admins")));
+    let changed = json(
+        &db,
+        &[
+            "account",
+            "settings",
+            "--invite",
+            "everyone",
+            "--registration",
+            "public",
+            "--domains",
+            "a.example, b.example",
+            "--greeting",
+            "Hi",
+        ],
+    );
+    assert_eq!(changed["invite"], "everyone");
+    assert_eq!(changed["registration"], "public");
+    assert_eq!(changed["domains"], serde_json::json!(["a.example", "b.example"]));
+    assert_eq!(changed["greeting"], "Hi");
+    assert_eq!(json(&db, &["--account", "acme", "account", "rename", "Acme Corp"])["name"], "Acme Corp");
+    // Bad input: a message, exit 1, nothing changed.
+    refused(&db, &["account", "settings", "--invite", "nobody"], "--invite");
+    refused(&db, &["--account", "nope", "account", "show"], "no account");
+    refused(&db, &["account", "rename", ""], "name");
+    assert_eq!(json(&db, &["account", "show"])["invite"], "everyone");
+    // Usage errors are clap's: exit 2.
+    assert_eq!(cardfile(&db, &["account", "frobnicate"]).0, 2);
+}
+
+#[test]
+fn webhooks_and_tokens() {
+    let (_dir, db) = initialised();
+    let hook = json(
+        &db,
+        &["webhook", "create", "--user", "1", "--scope", "user_brief,department", "--name", "sync"],
+    );
+    let token = hook["token"].as_str().unwrap();
+    assert_eq!(token.len(), 32);
+    assert!(hook["url"].as_str().unwrap().ends_with(&format!("/rest/1/{token}/")));
+    assert_eq!(hook["scopes"], serde_json::json!(["user_brief", "department"]));
+    let listed = json(&db, &["webhook", "list"]);
+    let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&hook["id"].as_str().unwrap()));
+    assert!(listed.as_array().unwrap().iter().all(|c| c.get("token").is_none()), "tokens are never listed");
+    let revoked = json(&db, &["webhook", "revoke", hook["id"].as_str().unwrap()]);
+    assert!(revoked["revoked"].is_string());
+
+    let app = json(
+        &db,
+        &["token", "create", "--name", "HR sync", "--scope", "user", "--expires", "2099-01-01T00:00:00Z"],
+    );
+    assert_eq!(app["kind"], "app_token");
+    assert!(app["expires"].as_str().unwrap().starts_with("2099-01-01"));
+    assert_eq!(json(&db, &["token", "list"]).as_array().unwrap().len(), 1);
+    assert_eq!(
+        json(&db, &["webhook", "list"]).as_array().unwrap().len(),
+        2,
+        "the first-run webhook and ours"
+    );
+
+    refused(&db, &["webhook", "create", "--scope", "everything"], "unknown scope");
+    refused(&db, &["webhook", "create", "--user", "99"], "owner");
+    refused(&db, &["token", "create", "--expires", "tomorrow"], "--expires");
+    refused(&db, &["token", "create", "--expires", "2001-01-01T00:00:00Z"], "future");
+    refused(&db, &["webhook", "revoke", "not-an-id"], "credential ID");
+    assert_eq!(json(&db, &["token", "list"]).as_array().unwrap().len(), 1, "nothing was created");
+}
+
+#[test]
+fn outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cardfile.db");
+    // An invitation through the REST API queues a message.
+    let (mut server, port, hook) = common::start(&db, true);
+    let (status, body) = common::post(
+        port,
+        &format!("{}user.add", hook.unwrap()),
+        &serde_json::json!({"EMAIL": "new@example.com", "UF_DEPARTMENT": [1]}),
+    )
+    .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(status, 200, "{body}");
+    let messages = json(&db, &["outbox"]);
+    assert_eq!(messages.as_array().unwrap().len(), 1);
+    let m = &messages[0];
+    assert_eq!((m["kind"].as_str(), m["to"].as_str()), (Some("invitation"), Some("new@example.com")));
+    assert!(m["body"].as_str().unwrap().contains("/invite/"), "{m}");
+    let (code, out, _) = cardfile(&db, &["outbox"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("invitation to new@example.com") && out.contains("/invite/"), "{out}");
+}
