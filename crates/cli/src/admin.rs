@@ -77,7 +77,7 @@ pub(crate) enum CredentialCommand {
 /// What a command failed with: the message to show.
 pub(crate) type Outcome = Result<(), String>;
 
-fn account(ctx: profile_core::usecase::Ctx<'_>, slug: Option<&str>) -> Result<Account, String> {
+pub(crate) fn account(ctx: profile_core::usecase::Ctx<'_>, slug: Option<&str>) -> Result<Account, String> {
     let all = accounts::list_accounts(ctx).map_err(|e| e.to_string())?;
     match slug {
         Some(s) => accounts::find_account(ctx, s).map_err(|_| format!("no account with the slug {s:?}")),
@@ -104,14 +104,14 @@ fn account_json(a: &Account) -> serde_json::Value {
 fn print_account(a: &Account, json: bool) {
     let v = account_json(a);
     if json {
-        println!("{v}");
+        out!("{v}");
     } else {
-        println!("slug:          {}", a.slug);
-        println!("name:          {}{}", a.name, if a.renamed { " (renamed once)" } else { "" });
-        println!("invite:        {}", v["invite"].as_str().unwrap_or_default());
-        println!("registration:  {}", v["registration"].as_str().unwrap_or_default());
-        println!("domains:       {}", a.settings.whitelisted_domains.join(", "));
-        println!("greeting:      {}", a.settings.greeting);
+        out!("slug:          {}", a.slug);
+        out!("name:          {}{}", a.name, if a.renamed { " (renamed once)" } else { "" });
+        out!("invite:        {}", v["invite"].as_str().unwrap_or_default());
+        out!("registration:  {}", v["registration"].as_str().unwrap_or_default());
+        out!("domains:       {}", a.settings.whitelisted_domains.join(", "));
+        out!("greeting:      {}", a.settings.greeting);
     }
 }
 
@@ -121,11 +121,11 @@ pub(crate) fn run_account(db_path: &Path, slug: Option<&str>, json: bool, cmd: &
     if let AccountCommand::List = cmd {
         let all = accounts::list_accounts(ctx).map_err(|e| e.to_string())?;
         if json {
-            println!("{}", serde_json::Value::Array(all.iter().map(account_json).collect()));
+            out!("{}", serde_json::Value::Array(all.iter().map(account_json).collect()));
         } else {
-            println!("{:<24} NAME", "SLUG");
+            out!("{:<24} NAME", "SLUG");
             for a in &all {
-                println!("{:<24} {}", a.slug, a.name);
+                out!("{:<24} {}", a.slug, a.name);
             }
         }
         return Ok(());
@@ -229,14 +229,14 @@ pub(crate) fn run_credential(
                 let mut v = credential_json(&issued.credential);
                 v["token"] = json!(issued.token);
                 v["url"] = json!(url);
-                println!("{v}");
+                out!("{v}");
             } else {
-                println!("id:     {}", issued.credential.id);
-                println!("token:  {}   (shown once)", issued.token);
+                out!("id:     {}", issued.credential.id);
+                out!("token:  {}   (shown once)", issued.token);
                 match kind {
-                    CredentialKind::Webhook => println!("url:    {url}"),
+                    CredentialKind::Webhook => out!("url:    {url}"),
                     CredentialKind::AppToken => {
-                        println!("use:    {url}<method>?auth=<token> or Authorization: Bearer <token>")
+                        out!("use:    {url}<method>?auth=<token> or Authorization: Bearer <token>")
                     }
                 }
             }
@@ -248,13 +248,13 @@ pub(crate) fn run_credential(
                 .filter(|c| c.kind == kind)
                 .collect();
             if json {
-                println!("{}", serde_json::Value::Array(all.iter().map(credential_json).collect()));
+                out!("{}", serde_json::Value::Array(all.iter().map(credential_json).collect()));
             } else {
-                println!("{:<36} {:<5} {:<28} {:<8} SCOPES", "ID", "USER", "NAME", "STATE");
+                out!("{:<36} {:<5} {:<28} {:<8} SCOPES", "ID", "USER", "NAME", "STATE");
                 for c in &all {
                     let state = if c.revoked_at.is_some() { "revoked" } else { "active" };
                     let scopes: Vec<&str> = c.scopes.iter().map(Scope::code).collect();
-                    println!("{:<36} {:<5} {:<28} {:<8} {}", c.id, c.owner, c.name, state, scopes.join(","));
+                    out!("{:<36} {:<5} {:<28} {:<8} {}", c.id, c.owner, c.name, state, scopes.join(","));
                 }
             }
         }
@@ -266,9 +266,9 @@ pub(crate) fn run_credential(
                 return Err(format!("{id} is not a {}", kind.code()));
             }
             if json {
-                println!("{}", credential_json(&c));
+                out!("{}", credential_json(&c));
             } else {
-                println!("revoked {id}");
+                out!("revoked {id}");
             }
         }
     }
@@ -297,11 +297,11 @@ pub(crate) fn run_outbox(db_path: &Path, slug: Option<&str>, json: bool, all: bo
                 })
             })
             .collect();
-        println!("{}", serde_json::Value::Array(v));
+        out!("{}", serde_json::Value::Array(v));
     } else {
         for m in &messages {
             let state = if m.sent_at.is_some() { "sent" } else { "to send" };
-            println!(
+            out!(
                 "--- {} {} to {} ({}, {state})",
                 m.created_at.to_rfc3339(),
                 m.kind.code(),
@@ -309,9 +309,9 @@ pub(crate) fn run_outbox(db_path: &Path, slug: Option<&str>, json: bool, all: bo
                 m.channel.code()
             );
             if !m.subject.is_empty() {
-                println!("Subject: {}", m.subject);
+                out!("Subject: {}", m.subject);
             }
-            println!("{}", m.body);
+            out!("{}", m.body);
         }
     }
     Ok(())

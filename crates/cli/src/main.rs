@@ -5,7 +5,16 @@
 //! password and a ready webhook URL are printed once.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo))]
 
+/// `println!` that ends the program quietly when stdout is closed (`cardfile user list | head`)
+/// instead of panicking on the broken pipe.
+macro_rules! out {
+    ($($t:tt)*) => {
+        $crate::emit(format_args!($($t)*))
+    };
+}
+
 mod admin;
+mod people;
 mod setup;
 
 use std::net::SocketAddr;
@@ -45,6 +54,12 @@ enum Command {
     Init(InitArgs),
     /// Serve the REST API (initialising an empty database first).
     Serve(ServeArgs),
+    /// Users: add, invite, list, search, show, update, terminate, reinstate, set-role.
+    #[command(subcommand)]
+    User(people::UserCommand),
+    /// The company structure: add, tree, show, update, move, set-head, delete.
+    #[command(subcommand)]
+    Dept(people::DeptCommand),
     /// Accounts: list, show, rename, settings.
     #[command(subcommand)]
     Account(admin::AccountCommand),
@@ -124,6 +139,20 @@ fn parse_rate(s: &str) -> Result<api_http::RateLimit, String> {
     Ok(api_http::RateLimit { burst, per_second })
 }
 
+/// Writes one line to stdout; a reader that went away ends the program (successfully: it took
+/// what it wanted).
+pub(crate) fn emit(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("cardfile: cannot write the output: {e}");
+        std::process::exit(i32::from(FAILURE));
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -136,6 +165,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Init(args) => setup::init(&cli.db, args, cli.json).map(|_| ()),
         Command::Serve(args) => serve(&cli, args),
+        Command::User(cmd) => people::run_user(&cli.db, cli.account.as_deref(), cli.json, cmd),
+        Command::Dept(cmd) => people::run_dept(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Account(cmd) => admin::run_account(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Webhook(cmd) => admin::run_credential(
             &cli.db,

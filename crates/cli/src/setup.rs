@@ -119,20 +119,20 @@ fn print(done: &Initialised, base_url: Option<&str>, json: bool) {
             "password": done.password,
             "webhook": webhook,
         });
-        println!("{v}");
+        out!("{v}");
         return;
     }
-    println!("Cardfile is set up. This is shown once: keep it.");
+    out!("Cardfile is set up. This is shown once: keep it.");
     if let Some(url) = base_url {
-        println!("  address:   {url}");
+        out!("  address:   {url}");
     }
-    println!("  login:     {}", done.login);
+    out!("  login:     {}", done.login);
     match &done.password {
-        Some(p) => println!("  password:  {p}"),
-        None => println!("  password:  (the one you gave)"),
+        Some(p) => out!("  password:  {p}"),
+        None => out!("  password:  (the one you gave)"),
     }
-    println!("  webhook:   {webhook}");
-    println!("Try it:      curl '{webhook}user.current'");
+    out!("  webhook:   {webhook}");
+    out!("Try it:      curl '{webhook}user.current'");
 }
 
 /// Every ten minutes, expire invitations past their date (deactivating their records).

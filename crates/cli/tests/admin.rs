@@ -156,3 +156,49 @@ fn outbox() {
     assert_eq!(code, 0);
     assert!(out.contains("invitation to new@example.com") && out.contains("/invite/"), "{out}");
 }
+
+#[test]
+fn users_and_departments() {
+    let (_dir, db) = initialised();
+    let sales = json(&db, &["dept", "add", "Sales"]);
+    assert_eq!((sales["id"].as_u64(), sales["parent"].as_u64()), (Some(2), Some(1)));
+    let east = json(&db, &["dept", "add", "Sales East", "--parent", "2"]);
+    let ann =
+        json(&db, &["user", "add", "EMAIL=ann@example.com", "NAME=Ann", "LAST_NAME=Lee", "UF_DEPARTMENT=2"]);
+    assert_eq!(ann["NAME"], "Ann");
+    let ann_id = ann["ID"].as_u64().unwrap().to_string();
+    assert_eq!(json(&db, &["dept", "set-head", "2", &ann_id])["head"].as_u64(), ann["ID"].as_u64());
+    let tree = json(&db, &["dept", "tree"]);
+    let names: Vec<&str> = tree.as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["Acme", "Sales", "Sales East"], "tree order");
+    let (_, text, _) = cardfile(&db, &["dept", "tree"]);
+    assert!(text.contains("\n  Sales [2]") && text.contains("\n    Sales East [3]"), "{text}");
+    assert_eq!(json(&db, &["dept", "move", "3", "1"])["parent"].as_u64(), Some(1));
+    assert_eq!(json(&db, &["dept", "update", "3", "--name", "East"])["name"], "East");
+
+    let list = json(&db, &["user", "list", "UF_DEPARTMENT=2"]);
+    assert_eq!(list["total"], 1);
+    assert_eq!(json(&db, &["user", "search", "ann"])["users"][0]["EMAIL"], "ann@example.com");
+    assert_eq!(json(&db, &["user", "update", &ann_id, "WORK_POSITION=Lead"])["WORK_POSITION"], "Lead");
+    assert_eq!(json(&db, &["user", "terminate", &ann_id])["ACTIVE"], false);
+    assert_eq!(json(&db, &["user", "list", "ACTIVE=N"])["total"], 1);
+    assert_eq!(json(&db, &["user", "reinstate", &ann_id])["ACTIVE"], true);
+    assert_eq!(json(&db, &["user", "set-role", &ann_id, "admin"])["ID"], ann["ID"]);
+    let bob = json(&db, &["user", "invite", "bob@example.com", "NAME=Bob"]);
+    assert_eq!(bob["UF_DEPARTMENT"], serde_json::json!([1]));
+    assert_eq!(json(&db, &["outbox"]).as_array().unwrap().len(), 1, "the invitation waits in the outbox");
+
+    // Bad input: a clear message, exit 1, nothing changed.
+    refused(&db, &["user", "add", "NAME=NoMail", "UF_DEPARTMENT=1"], "EMAIL");
+    refused(&db, &["user", "add", "NOPE=1"], "not a user field");
+    refused(&db, &["user", "add", "EMAIL"], "CODE=value");
+    refused(&db, &["user", "add", "EMAIL=ann@example.com", "UF_DEPARTMENT=1"], "already exists");
+    refused(&db, &["user", "list", "WHAT=1"], "filter key");
+    refused(&db, &["user", "show", "99"], "not found");
+    refused(&db, &["user", "set-role", &ann_id, "king"], "unknown role");
+    refused(&db, &["dept", "delete", "2"], "member");
+    refused(&db, &["dept", "move", "2", "2"], "PARENT");
+    refused(&db, &["dept", "add", "Nowhere", "--parent", "99"], "PARENT");
+    assert_eq!(json(&db, &["user", "list"])["total"], 3, "the administrator, Ann and Bob, nobody else");
+    let _ = east;
+}
