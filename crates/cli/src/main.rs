@@ -14,6 +14,7 @@ macro_rules! out {
 }
 
 mod admin;
+mod joining;
 mod people;
 mod setup;
 
@@ -60,6 +61,12 @@ enum Command {
     /// The company structure: add, tree, show, update, move, set-head, delete.
     #[command(subcommand)]
     Dept(people::DeptCommand),
+    /// Workgroups: add, list, add-member, remove-member.
+    #[command(subcommand)]
+    Group(joining::GroupCommand),
+    /// Invitations and registration: email, sms, link, list, revoke, approve, reject.
+    #[command(subcommand)]
+    Invite(joining::InviteCommand),
     /// Accounts: list, show, rename, settings.
     #[command(subcommand)]
     Account(admin::AccountCommand),
@@ -167,6 +174,10 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(&cli, args),
         Command::User(cmd) => people::run_user(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Dept(cmd) => people::run_dept(&cli.db, cli.account.as_deref(), cli.json, cmd),
+        Command::Group(cmd) => joining::run_group(&cli.db, cli.account.as_deref(), cli.json, cmd),
+        Command::Invite(cmd) => {
+            joining::run_invite(&cli.db, cli.account.as_deref(), cli.json, &base_url(), cmd)
+        }
         Command::Account(cmd) => admin::run_account(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Webhook(cmd) => admin::run_credential(
             &cli.db,

@@ -202,3 +202,42 @@ fn users_and_departments() {
     assert_eq!(json(&db, &["user", "list"])["total"], 3, "the administrator, Ann and Bob, nobody else");
     let _ = east;
 }
+
+#[test]
+fn groups_and_invitations() {
+    let (_dir, db) = initialised();
+    let g = json(&db, &["group", "add", "Partners"]);
+    assert_eq!(g["id"], 1);
+    let eve = json(&db, &["invite", "email", "eve@partner.example", "NAME=Eve", "--text", "Welcome!"]);
+    let eve_id = eve["user"].as_u64().unwrap().to_string();
+    json(&db, &["group", "add-member", "1", &eve_id]);
+    let groups = json(&db, &["group", "list"]);
+    assert_eq!(groups[0]["members"], serde_json::json!([eve["user"]]));
+    json(&db, &["group", "remove-member", "1", &eve_id]);
+    assert_eq!(json(&db, &["group", "list"])[0]["members"], serde_json::json!([]));
+
+    let sms = json(&db, &["invite", "sms", "+44 20 7946 0958"]);
+    assert_eq!(sms["to"], "+442079460958");
+    let listed = json(&db, &["invite", "list"]);
+    let states: Vec<&str> =
+        listed["invitations"].as_array().unwrap().iter().map(|i| i["state"].as_str().unwrap()).collect();
+    assert_eq!(states, vec!["pending", "pending"]);
+    let outbox = json(&db, &["outbox"]);
+    assert!(outbox[0]["body"].as_str().unwrap().contains("Welcome!"));
+    assert_eq!(outbox[1]["channel"], "sms");
+    json(&db, &["invite", "revoke", eve["invitation"].as_str().unwrap()]);
+    assert_eq!(json(&db, &["invite", "list"])["invitations"][0]["state"], "revoked");
+
+    let link = json(&db, &["invite", "link"]);
+    assert!(link["link"].as_str().unwrap().contains("/register/"));
+    assert_eq!(json(&db, &["invite", "link", "--off"])["link"], serde_json::Value::Null);
+
+    refused(&db, &["invite", "email", "not-an-address"], "EMAIL");
+    refused(&db, &["invite", "sms", "ann@example.com"], "PERSONAL_MOBILE");
+    refused(&db, &["invite", "revoke", "nope"], "not an ID");
+    refused(&db, &["invite", "revoke", eve["invitation"].as_str().unwrap()], "revoked");
+    refused(&db, &["invite", "approve", "00000000-0000-0000-0000-000000000000"], "not found");
+    refused(&db, &["group", "add-member", "9", "1"], "workgroup");
+    refused(&db, &["group", "add", ""], "NAME");
+    assert_eq!(json(&db, &["invite", "list"])["invitations"].as_array().unwrap().len(), 2, "nothing more");
+}
