@@ -67,6 +67,26 @@ enum Command {
     /// Invitations and registration: email, sms, link, list, revoke, approve, reject.
     #[command(subcommand)]
     Invite(joining::InviteCommand),
+    /// Write a consistent copy of the database to FILE (safe while the server runs).
+    Backup {
+        /// The new file (must not exist).
+        file: PathBuf,
+    },
+    /// Replace the database with a backup. Stop the server first.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print shell completions: bash, zsh, fish, elvish or powershell.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    Man,
     /// Accounts: list, show, rename, settings.
     #[command(subcommand)]
     Account(admin::AccountCommand),
@@ -177,6 +197,17 @@ fn main() -> ExitCode {
         Command::Group(cmd) => joining::run_group(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Invite(cmd) => {
             joining::run_invite(&cli.db, cli.account.as_deref(), cli.json, &base_url(), cmd)
+        }
+        Command::Backup { file } => setup::backup(&cli.db, file, cli.json),
+        Command::Restore { file, force } => setup::restore(&cli.db, file, *force, cli.json),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "cardfile", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(&mut std::io::stdout()).map_err(|e| e.to_string())
         }
         Command::Account(cmd) => admin::run_account(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Webhook(cmd) => admin::run_credential(

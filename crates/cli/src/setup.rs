@@ -150,3 +150,65 @@ pub(crate) fn spawn_sweeper(state: Arc<api_http::AppState>) {
         }
     });
 }
+
+/// `cardfile backup FILE`.
+pub(crate) fn backup(db_path: &Path, file: &Path, json: bool) -> Result<(), String> {
+    let db = open(db_path)?;
+    db.backup_to(file).map_err(|e| format!("backup failed: {e}"))?;
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    if json {
+        out!("{}", serde_json::json!({"backup": file.display().to_string(), "bytes": size}));
+    } else {
+        out!("backed up {} to {} ({size} bytes)", db_path.display(), file.display());
+    }
+    Ok(())
+}
+
+/// `cardfile restore FILE`: the backup is checked (and migrated) as a copy beside the database,
+/// then moved into place in one rename, so a failed restore leaves the database as it was.
+pub(crate) fn restore(db_path: &Path, file: &Path, force: bool, json: bool) -> Result<(), String> {
+    if db_path.exists() && !force {
+        return Err(format!(
+            "{} exists: stop the server, then run restore with --force to replace it",
+            db_path.display()
+        ));
+    }
+    let staging = db_path.with_extension("restoring");
+    remove_with_companions(&staging);
+    std::fs::copy(file, &staging).map_err(|e| format!("cannot copy {}: {e}", file.display()))?;
+    let checked =
+        SqliteDb::open(&staging).map_err(|e| format!("{} is not a usable backup: {e}", file.display()));
+    let checked = checked.and_then(|db| db.optimize().map_err(|e| e.to_string()));
+    if let Err(e) = checked {
+        remove_with_companions(&staging);
+        return Err(e);
+    }
+    // The old database's WAL must not be replayed onto the restored file: drop it first, then
+    // move the restored file over the old one in one rename.
+    for suffix in ["-wal", "-shm"] {
+        let mut p = db_path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    std::fs::rename(&staging, db_path)
+        .map_err(|e| format!("cannot move the restored database into place: {e}"))?;
+    remove_with_companions(&staging);
+    if json {
+        out!(
+            "{}",
+            serde_json::json!({"restored": db_path.display().to_string(), "from": file.display().to_string()})
+        );
+    } else {
+        out!("restored {} from {}", db_path.display(), file.display());
+    }
+    Ok(())
+}
+
+/// Removes a database file and its -wal and -shm companions (missing ones are fine).
+fn remove_with_companions(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+}

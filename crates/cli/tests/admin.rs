@@ -241,3 +241,60 @@ fn groups_and_invitations() {
     refused(&db, &["group", "add", ""], "NAME");
     assert_eq!(json(&db, &["invite", "list"])["invitations"].as_array().unwrap().len(), 2, "nothing more");
 }
+
+#[test]
+fn backup_while_the_server_writes_and_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cardfile.db");
+    let (mut server, port, hook) = common::start(&db, true);
+    let hook = hook.unwrap();
+    // Writes keep coming while the backup runs.
+    let writer = {
+        let hook = hook.clone();
+        std::thread::spawn(move || {
+            let mut acked = 0;
+            for i in 0..200 {
+                let body = serde_json::json!({"EMAIL": format!("w{i}@example.com"), "UF_DEPARTMENT": [1]});
+                if let Some((200, _)) = common::post(port, &format!("{hook}user.add"), &body) {
+                    acked += 1;
+                }
+            }
+            acked
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let backup = dir.path().join("backup.db");
+    let taken = json(&db, &["backup", backup.to_str().unwrap()]);
+    assert!(taken["bytes"].as_u64().unwrap() > 0);
+    let acked = writer.join().unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(acked, 200);
+    refused(&db, &["backup", backup.to_str().unwrap()], "exists");
+
+    // The backup is a consistent database with some prefix of the writes; restore puts it back.
+    let in_backup = json(&backup, &["user", "list", "%EMAIL=@example.com"])["total"].as_u64().unwrap();
+    assert!(in_backup <= 200);
+    refused(&db, &["restore", backup.to_str().unwrap()], "--force");
+    json(&db, &["restore", backup.to_str().unwrap(), "--force"]);
+    assert_eq!(json(&db, &["user", "list", "%EMAIL=@example.com"])["total"].as_u64().unwrap(), in_backup);
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(&garbage, b"not a database at all").unwrap();
+    refused(&db, &["restore", garbage.to_str().unwrap(), "--force"], "not a usable backup");
+    assert_eq!(
+        json(&db, &["user", "list", "%EMAIL=@example.com"])["total"].as_u64().unwrap(),
+        in_backup,
+        "unchanged"
+    );
+}
+
+#[test]
+fn completions_and_man_page() {
+    let (_dir, db) = initialised();
+    let (code, bash, _) = cardfile(&db, &["completions", "bash"]);
+    assert_eq!(code, 0);
+    assert!(bash.contains("cardfile") && bash.contains("webhook"), "{}", &bash[..200.min(bash.len())]);
+    let (code, man, _) = cardfile(&db, &["man"]);
+    assert_eq!(code, 0);
+    assert!(man.contains(".TH cardfile"), "{}", &man[..200.min(man.len())]);
+}

@@ -130,6 +130,25 @@ impl SqliteDb {
         })
     }
 
+    /// Writes a consistent copy of the database to `target` (which must not exist) while others
+    /// keep reading and writing: `VACUUM INTO` from one read snapshot, so the copy is also
+    /// compact.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when `target` exists or cannot be written.
+    pub fn backup_to(&self, target: &Path) -> StoreResult<()> {
+        if target.exists() {
+            return Err(StoreError::Backend(format!("{} exists; choose a new file", target.display())));
+        }
+        let target =
+            target.to_str().ok_or_else(|| StoreError::Backend("the backup path is not UTF-8".into()))?;
+        // Its own connection: the pooled readers are query_only, which VACUUM INTO refuses, and
+        // the writer must stay free for others.
+        let conn = Connection::open(&self.path).map_err(backend)?;
+        conn.busy_timeout(self.options.busy_timeout).map_err(backend)?;
+        conn.execute("VACUUM INTO ?1", [target]).map(|_| ()).map_err(backend)
+    }
+
     /// The file this database lives in.
     pub fn path(&self) -> &Path {
         &self.path

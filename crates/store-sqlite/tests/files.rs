@@ -180,3 +180,21 @@ fn offset_pages_stay_exact_across_writes_from_any_process() {
     assert_eq!((ids.clone(), total), fresh(150), "after another process wrote");
     assert!(ids.contains(&900), "{ids:?}");
 }
+
+/// A backup taken while another connection writes is a consistent, openable copy; an existing
+/// target is refused.
+#[test]
+fn backup_is_a_consistent_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDb::open(dir.path().join("c.db")).unwrap();
+    let f = Fixture::new(&db);
+    f.employee("Ann", "Lee", &[1]);
+    let target = dir.path().join("backup.db");
+    db.backup_to(&target).unwrap();
+    f.employee("Bob", "Late", &[1]);
+    assert!(db.backup_to(&target).is_err(), "never overwrites");
+    let copy = SqliteDb::open(&target).unwrap();
+    let tx = copy.read().unwrap();
+    assert!(tx.user(f.account, UserId(2)).unwrap().is_some(), "Ann is in the backup");
+    assert!(tx.user(f.account, UserId(3)).unwrap().is_none(), "Bob came after it");
+}
