@@ -241,7 +241,17 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
     let db = setup::open(&cli.db)?;
     let db = Arc::new(db);
     let scheme = if args.tls_cert.is_some() || args.tls_self_signed { "https" } else { "http" };
-    let base_url = args.base_url.clone().unwrap_or_else(|| format!("{scheme}://{}", args.listen));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    // Bind first: the address printed (and put in links) is the one really listened on, even
+    // for port 0.
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(args.listen))
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let base_url = args.base_url.clone().unwrap_or_else(|| format!("{scheme}://{local}"));
     setup::first_run(&db, &args.init, &base_url, cli.json)?;
     let tls = if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         Some(api_http::Tls::from_pem_files(cert, key)?)
@@ -267,15 +277,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
         Arc::new(profile_core::secret::Argon2id::PRODUCTION),
         config,
     ));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-        let local = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(%local, %base_url, "serving the REST API");
         eprintln!("cardfile: listening on {scheme}://{local}");
         setup::spawn_sweeper(Arc::clone(&state));

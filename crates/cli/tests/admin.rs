@@ -298,3 +298,58 @@ fn completions_and_man_page() {
     assert_eq!(code, 0);
     assert!(man.contains(".TH cardfile"), "{}", &man[..200.min(man.len())]);
 }
+
+/// The README's first run: `cardfile serve` on an empty database prints, once, the address, the
+/// administrator's login and password and a webhook URL that works.
+#[test]
+fn first_serve_prints_what_a_newcomer_needs_once() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cardfile.db");
+    let start = |db: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_cardfile"))
+            .arg("--db")
+            .arg(db)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("CARDFILE_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut server = start(&db);
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    for _ in 0..20 {
+        let line = lines.next().unwrap().unwrap();
+        let done = line.starts_with("Try it:");
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
+    let field = |name: &str| {
+        printed
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string()))
+            .unwrap_or_else(|| panic!("no {name} in {printed:?}"))
+    };
+    assert_eq!(field("login:"), "admin@cardfile.local");
+    assert_eq!(field("password:").len(), 20);
+    let webhook = field("webhook:");
+    // The address printed is where it listens; the webhook is a full URL on it.
+    let address = field("address:");
+    assert!(webhook.starts_with(&address), "{webhook} vs {address}");
+    assert!(!address.ends_with(":0"), "the real port, not the one asked for: {address}");
+    let _ = server.kill();
+    let _ = server.wait();
+    // The second run prints nothing of the kind.
+    let (mut again, port, none) = common::start(&db, false);
+    assert!(none.is_none());
+    let path = &webhook[webhook.find("/rest/").unwrap()..];
+    let (status, me) = common::post(port, &format!("{path}user.current"), &serde_json::json!({})).unwrap();
+    let _ = again.kill();
+    let _ = again.wait();
+    assert_eq!((status, me["result"]["ID"].as_str()), (200, Some("1")), "the printed webhook works");
+}
