@@ -17,6 +17,7 @@ mod admin;
 mod joining;
 mod people;
 mod setup;
+mod transfer;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -67,6 +68,27 @@ enum Command {
     /// Invitations and registration: email, sms, link, list, revoke, approve, reject.
     #[command(subcommand)]
     Invite(joining::InviteCommand),
+    /// Import users (CSV or JSON lines): every row is checked first; nothing is written if any
+    /// row is bad.
+    Import {
+        /// The file.
+        file: PathBuf,
+        /// The format (by default from the file's extension: .csv, .jsonl).
+        #[arg(long, value_enum)]
+        format: Option<transfer::Format>,
+        /// Check the file and say what would happen, without writing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Export every user (CSV or JSON lines, the import's columns) to FILE or standard output.
+    Export {
+        /// The format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: transfer::Format,
+        /// The file (default: standard output).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Write a consistent copy of the database to FILE (safe while the server runs).
     Backup {
         /// The new file (must not exist).
@@ -197,6 +219,22 @@ fn main() -> ExitCode {
         Command::Group(cmd) => joining::run_group(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Invite(cmd) => {
             joining::run_invite(&cli.db, cli.account.as_deref(), cli.json, &base_url(), cmd)
+        }
+        Command::Import { file, format, dry_run } => {
+            let format = format.unwrap_or(
+                if file
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("json"))
+                {
+                    transfer::Format::Jsonl
+                } else {
+                    transfer::Format::Csv
+                },
+            );
+            transfer::import(&cli.db, cli.account.as_deref(), format, file, *dry_run, cli.json)
+        }
+        Command::Export { format, output } => {
+            transfer::export(&cli.db, cli.account.as_deref(), *format, output.as_deref())
         }
         Command::Backup { file } => setup::backup(&cli.db, file, cli.json),
         Command::Restore { file, force } => setup::restore(&cli.db, file, *force, cli.json),

@@ -353,3 +353,104 @@ fn first_serve_prints_what_a_newcomer_needs_once() {
     let _ = again.wait();
     assert_eq!((status, me["result"]["ID"].as_str()), (200, Some("1")), "the printed webhook works");
 }
+
+fn init_as(db: &Path, slug: &str, email: &str) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cardfile"))
+        .arg("--db")
+        .arg(db)
+        .args(["init", "--password-stdin", "--slug", slug, "--name", "Acme", "--admin-email", email])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn import_export_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.db");
+    let b = dir.path().join("b.db");
+    init_as(&a, "acme", "root-a@example.com");
+    init_as(&b, "acme", "root-b@example.com");
+    let csv = dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        "ROLE,EMAIL,NAME,LAST_NAME,WORK_POSITION,PERSONAL_BIRTHDAY,DEPARTMENTS,HEAD_OF,ACTIVE\n\
+         employee,ann@example.com,Ann,Lee,Manager,1990-05-04,Acme/Sales,Acme/Sales,Y\n\
+         employee,bob@example.com,Bob,\"Stone, Jr.\",Engineer,,Acme/Sales/East;Acme/R&D,,Y\n\
+         admin,cy@example.com,Cy,Root,CTO,,Acme,,N\n",
+    )
+    .unwrap();
+    let dry = json(&a, &["import", csv.to_str().unwrap(), "--dry-run"]);
+    assert_eq!((dry["rows"].as_u64(), dry["new_departments"].as_u64()), (Some(3), Some(3)));
+    assert_eq!(json(&a, &["user", "list"])["total"], 1, "a dry run writes nothing");
+    let done = json(&a, &["import", csv.to_str().unwrap()]);
+    assert_eq!((done["users"].as_u64(), done["heads"].as_u64()), (Some(3), Some(1)));
+    let names: Vec<String> = json(&a, &["dept", "tree"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, vec!["Acme", "R&D", "Sales", "East"]);
+
+    // Export, import into another account, export again: the imported people come out the same.
+    let out_a = dir.path().join("a.csv");
+    let out_b = dir.path().join("b.csv");
+    let (code, _, err) = cardfile(&a, &["export", "-o", out_a.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let without_root = |path: &Path| -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.contains("root-"))
+            .map(str::to_string)
+            .collect()
+    };
+    // The first account's own administrator is not the second's: leave it out of the transfer.
+    let transfer = dir.path().join("transfer.csv");
+    std::fs::write(&transfer, without_root(&out_a).join("\n")).unwrap();
+    assert_eq!(json(&b, &["import", transfer.to_str().unwrap()])["users"], 3);
+    let (code, _, err) = cardfile(&b, &["export", "-o", out_b.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(without_root(&out_a), without_root(&out_b));
+    assert!(
+        std::fs::read_to_string(&out_b).unwrap().contains("admin,N,,Cy,Root"),
+        "role and dismissal survive"
+    );
+
+    // JSON lines: the same people.
+    let jl = dir.path().join("a.jsonl");
+    let (code, _, _) = cardfile(&a, &["export", "--format", "jsonl", "-o", jl.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let first: Value =
+        serde_json::from_str(std::fs::read_to_string(&jl).unwrap().lines().nth(1).unwrap()).unwrap();
+    assert_eq!(
+        (first["EMAIL"].as_str(), first["DEPARTMENTS"].as_str()),
+        (Some("ann@example.com"), Some("Acme/Sales"))
+    );
+
+    // Bad rows: every one reported by line and field, nothing imported.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "EMAIL,NAME,DEPARTMENTS,ROLE,NOPE\n\
+         ok@example.com,Ok,Acme,,\n\
+         not-an-email,X,Acme,,\n\
+         y@example.com,Y,,,\n\
+         z@example.com,Z,Acme,king,\n\
+         w@example.com,W,Acme,,1\n",
+    )
+    .unwrap();
+    let (code, _, err) = cardfile(&a, &["import", bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    for expected in
+        ["line 3: EMAIL", "line 4: DEPARTMENTS", "line 5: ROLE", "line 6: NOPE", "nothing was imported"]
+    {
+        assert!(err.contains(expected), "{expected} in {err}");
+    }
+    assert_eq!(json(&a, &["user", "list", "EMAIL=ok@example.com"])["total"], 0, "not even the good row");
+}

@@ -309,6 +309,16 @@ pub fn current_user(ctx: Ctx<'_>, actor: &Actor, select: &Select) -> Result<User
     get_user(ctx, actor, me, select, false)
 }
 
+/// A user's role, for administrators (exports, the CLI).
+///
+/// # Errors
+/// [`CoreError::Forbidden`] for non-administrators; [`CoreError::NotFound`] for an unknown user.
+pub fn user_role(ctx: Ctx<'_>, actor: &Actor, id: UserId) -> Result<Role, CoreError> {
+    actor.require_admin()?;
+    let tx = ctx.db.read()?;
+    Ok(tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?.role)
+}
+
 /// The caller's own short profile (`profile`): names, gender, time zone, photo and whether they
 /// administer the account. It needs no user scope: every credential may know whose it is.
 #[derive(Debug, Clone, PartialEq, Eq)]

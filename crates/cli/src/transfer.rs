@@ -1,0 +1,477 @@
+//! `cardfile import` and `cardfile export`: users with their fields, their departments by path,
+//! and the departments they head, as CSV or JSON lines. The two formats have the same columns
+//! and round-trip: export, import into an empty account, export again gives the same file.
+//!
+//! Columns: `ROLE`, `ACTIVE`, every writable text or date field by its code, `DEPARTMENTS` and
+//! `HEAD_OF` (department paths joined by `;`). A path names departments from the root down,
+//! joined by `/`; its first segment is always the account's root, whatever its name.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use clap::ValueEnum;
+use profile_core::access::{Actor, Select, UserView};
+use profile_core::field::{FieldKind, UserField};
+use profile_core::ids::{DepartmentId, UserId};
+use profile_core::model::department::Tree;
+use profile_core::model::user::{Role, UserPatch};
+use profile_core::query::{Condition, Op, PageRequest, UserFilter, UserQuery};
+use profile_core::usecase::departments::{self, DepartmentPatch, DepartmentQuery, NewDepartment};
+use profile_core::usecase::users::{self, NewUser};
+use profile_core::usecase::Ctx;
+use profile_core::Value;
+
+use crate::admin::{account, Outcome};
+use crate::setup;
+
+/// The file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+enum Out {
+    Csv(Box<csv::Writer<std::io::BufWriter<Box<dyn Write>>>>),
+    Json(std::io::BufWriter<Box<dyn Write>>),
+}
+
+/// Users created per transaction.
+const CHUNK: usize = 10_000;
+
+fn fields() -> impl Iterator<Item = UserField> {
+    UserField::ALL
+        .iter()
+        .copied()
+        .filter(|f| f.is_writable() && !matches!(f.kind(), FieldKind::Active | FieldKind::Departments))
+}
+
+/// The columns, in order.
+fn columns() -> Vec<String> {
+    let mut c = vec!["ROLE".to_string(), "ACTIVE".to_string()];
+    c.extend(fields().map(|f| f.code().to_string()));
+    c.push("DEPARTMENTS".into());
+    c.push("HEAD_OF".into());
+    c
+}
+
+fn all_departments(ctx: Ctx<'_>, op: &Actor) -> Result<Tree, String> {
+    let mut all = Vec::new();
+    let mut start = 0;
+    for _ in 0..100_000 {
+        let q =
+            DepartmentQuery { page: PageRequest { start, count_total: true }, ..DepartmentQuery::default() };
+        let page = departments::list_departments(ctx, op, &q).map_err(|e| e.to_string())?;
+        let n = page.items.len() as u64;
+        all.extend(page.items);
+        match page.total {
+            Some(t) if start + n < t && n > 0 => start += n,
+            _ => break,
+        }
+    }
+    Ok(Tree::new(all))
+}
+
+fn path_of(tree: &Tree, id: DepartmentId) -> String {
+    let mut names: Vec<&str> = tree.path_to_root(id).map(|d| d.name.as_str()).collect();
+    names.reverse();
+    names.join("/")
+}
+
+fn text_of(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::Text(s)) => s.clone(),
+        Some(Value::Date(d)) => d.to_string(),
+        Some(Value::Bool(b)) => if *b { "Y" } else { "N" }.into(),
+        _ => String::new(),
+    }
+}
+
+/// `cardfile export`.
+pub(crate) fn export(db_path: &Path, slug: Option<&str>, format: Format, out: Option<&Path>) -> Outcome {
+    let db = setup::open(db_path)?;
+    let ctx = setup::ctx(&db, "");
+    let op = Actor::operator(account(ctx, slug)?.id);
+    let tree = all_departments(ctx, &op)?;
+    let mut heads: HashMap<UserId, Vec<String>> = HashMap::new();
+    for d in tree.preorder() {
+        if let Some(h) = d.head {
+            heads.entry(h).or_default().push(path_of(&tree, d.id));
+        }
+    }
+    let sink: Box<dyn Write> = match out {
+        Some(p) => {
+            Box::new(std::fs::File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?)
+        }
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let sink = std::io::BufWriter::with_capacity(1 << 20, sink);
+    let cols = columns();
+    let mut writer = match format {
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(sink);
+            w.write_record(&cols).map_err(|e| format!("cannot write: {e}"))?;
+            Out::Csv(Box::new(w))
+        }
+        Format::Jsonl => Out::Json(sink),
+    };
+    let mut last = 0i64;
+    let mut count = 0u64;
+    // Every user, by the >ID cursor: no page costs more than the one before.
+    for _ in 0..10_000_000 {
+        let q = UserQuery {
+            filter: UserFilter::default()
+                .and(Condition::parse(UserField::Id, Op::Gt, &Value::Int(last)).map_err(|e| e.to_string())?),
+            sort: vec![],
+            page: PageRequest { start: 0, count_total: false },
+            now: ctx.clock.now(),
+        };
+        let page = users::find_users(ctx, &op, &q, &Select::All, true).map_err(|e| e.to_string())?;
+        if page.items.is_empty() {
+            break;
+        }
+        for v in &page.items {
+            let role = users::user_role(ctx, &op, v.id).map_err(|e| e.to_string())?;
+            let row = row_of(v, role, &tree, &heads);
+            let written = match &mut writer {
+                Out::Csv(w) => w
+                    .write_record(cols.iter().map(|c| row.get(c.as_str()).map_or("", String::as_str)))
+                    .map_err(|e| e.to_string()),
+                Out::Json(w) => {
+                    let obj: serde_json::Map<String, serde_json::Value> = cols
+                        .iter()
+                        .filter_map(|c| {
+                            row.get(c.as_str())
+                                .filter(|v| !v.is_empty())
+                                .map(|v| (c.clone(), v.clone().into()))
+                        })
+                        .collect();
+                    serde_json::to_writer(&mut *w, &obj)
+                        .map_err(|e| e.to_string())
+                        .and_then(|()| w.write_all(b"\n").map_err(|e| e.to_string()))
+                }
+            };
+            written.map_err(|e| format!("cannot write: {e}"))?;
+            count += 1;
+        }
+        last = i64::from(page.items.last().map_or(0, |v| v.id.get()));
+    }
+    let flushed = match &mut writer {
+        Out::Csv(w) => w.flush(),
+        Out::Json(w) => w.flush(),
+    };
+    flushed.map_err(|e| format!("cannot write: {e}"))?;
+    if out.is_some() {
+        eprintln!("cardfile: exported {count} users");
+    }
+    Ok(())
+}
+
+fn row_of(
+    v: &UserView,
+    role: Role,
+    tree: &Tree,
+    heads: &HashMap<UserId, Vec<String>>,
+) -> HashMap<&'static str, String> {
+    let mut row = HashMap::new();
+    row.insert("ROLE", role.code().to_string());
+    row.insert("ACTIVE", text_of(v.get(UserField::Active)));
+    for f in fields() {
+        row.insert(f.code(), text_of(v.get(f)));
+    }
+    if let Some(Value::IntList(ids)) = v.get(UserField::UfDepartment) {
+        let paths: Vec<String> = ids
+            .iter()
+            .filter_map(|&i| u32::try_from(i).ok())
+            .map(|i| path_of(tree, DepartmentId(i)))
+            .collect();
+        row.insert("DEPARTMENTS", paths.join(";"));
+    }
+    if let Some(h) = heads.get(&v.id) {
+        row.insert("HEAD_OF", h.join(";"));
+    }
+    row
+}
+
+/// One row to import, validated.
+struct Row {
+    line: usize,
+    role: Role,
+    fields: UserPatch,
+    departments: Vec<Vec<String>>,
+    head_of: Vec<Vec<String>>,
+}
+
+fn paths(cell: &str) -> Vec<Vec<String>> {
+    cell.split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split('/').map(|s| s.trim().to_string()).collect())
+        .collect()
+}
+
+fn validate(line: usize, record: &BTreeMap<String, String>) -> Result<Row, Vec<String>> {
+    let mut errors = Vec::new();
+    let at = |field: &str, reason: &str| format!("line {line}: {field}: {reason}");
+    let role = match record.get("ROLE").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => Role::Employee,
+        Some(r) => match Role::from_code(r) {
+            Some(role) if !role.is_external() => role,
+            Some(_) => {
+                errors.push(at(
+                    "ROLE",
+                    "import takes intranet users; add external users with `cardfile invite`",
+                ));
+                Role::Employee
+            }
+            None => {
+                errors.push(at("ROLE", &format!("unknown role {r:?}")));
+                Role::Employee
+            }
+        },
+    };
+    let mut raw = Vec::new();
+    for (k, v) in record {
+        if matches!(k.as_str(), "ROLE" | "DEPARTMENTS" | "HEAD_OF") || v.is_empty() {
+            continue;
+        }
+        match UserField::from_code(k) {
+            Some(f) if f.is_writable() && f != UserField::UfDepartment => {
+                raw.push((f, Value::text(v.as_str())))
+            }
+            _ => errors.push(at(k, "not a column of the import (see `cardfile export`)")),
+        }
+    }
+    let mut fields = UserPatch::default();
+    for (f, v) in raw {
+        match UserPatch::parse([(f, v)]) {
+            Ok(p) => fields.merge(&p),
+            Err(profile_core::CoreError::Validation { field, reason }) => errors.push(at(&field, &reason)),
+            Err(e) => errors.push(format!("line {line}: {e}")),
+        }
+    }
+    let departments = paths(record.get("DEPARTMENTS").map_or("", String::as_str));
+    if departments.is_empty() {
+        errors.push(at("DEPARTMENTS", "at least one department path is required"));
+    }
+    let head_of = paths(record.get("HEAD_OF").map_or("", String::as_str));
+    if errors.is_empty() {
+        Ok(Row { line, role, fields, departments, head_of })
+    } else {
+        Err(errors)
+    }
+}
+
+/// A record of the file: its line number and its cells by column.
+type Record = (usize, BTreeMap<String, String>);
+
+fn read_records(file: &Path, format: Format) -> Result<Vec<Record>, String> {
+    let open = || std::fs::File::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()));
+    let mut out = Vec::new();
+    match format {
+        Format::Csv => {
+            let mut r = csv::Reader::from_reader(open()?);
+            let headers = r.headers().map_err(|e| format!("line 1: {e}"))?.clone();
+            for (i, rec) in r.records().enumerate() {
+                let rec = rec.map_err(|e| format!("line {}: {e}", i + 2))?;
+                out.push((
+                    i + 2,
+                    headers
+                        .iter()
+                        .zip(rec.iter())
+                        .map(|(h, v)| (h.trim().to_string(), v.to_string()))
+                        .collect(),
+                ));
+            }
+        }
+        Format::Jsonl => {
+            for (i, line) in std::io::BufReader::new(open()?).lines().enumerate() {
+                let line = line.map_err(|e| format!("line {}: {e}", i + 1))?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&line)
+                    .map_err(|e| format!("line {}: not a JSON object: {e}", i + 1))?;
+                out.push((
+                    i + 1,
+                    obj.into_iter()
+                        .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+                        .collect(),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `cardfile import`: every row is validated first; any bad row is reported (all of them, by
+/// line and field) and nothing is written. Then missing departments are created along their
+/// paths, users are created 10,000 a transaction, and heads are set.
+pub(crate) fn import(
+    db_path: &Path,
+    slug: Option<&str>,
+    format: Format,
+    file: &Path,
+    dry_run: bool,
+    json: bool,
+) -> Outcome {
+    let records = read_records(file, format)?;
+    let mut rows = Vec::with_capacity(records.len());
+    let mut errors = Vec::new();
+    for (line, rec) in &records {
+        match validate(*line, rec) {
+            Ok(r) => rows.push(r),
+            Err(e) => errors.extend(e),
+        }
+    }
+    if !errors.is_empty() {
+        for e in errors.iter().take(100) {
+            eprintln!("{e}");
+        }
+        if errors.len() > 100 {
+            eprintln!("… and {} more", errors.len() - 100);
+        }
+        return Err(format!("{} problems in {}; nothing was imported", errors.len(), file.display()));
+    }
+    let db = setup::open(db_path)?;
+    let ctx = setup::ctx(&db, "");
+    let op = Actor::operator(account(ctx, slug)?.id);
+    let tree = all_departments(ctx, &op)?;
+    let root = tree.preorder().first().map(|d| d.id).ok_or("the account has no root department")?;
+    // Which departments are missing (each path from the root down).
+    let mut missing = 0;
+    let mut known: HashMap<Vec<String>, DepartmentId> = HashMap::new();
+    for d in tree.preorder() {
+        let mut segs: Vec<String> = tree.path_to_root(d.id).map(|d| d.name.clone()).collect();
+        segs.reverse();
+        segs[0] = String::new();
+        known.insert(segs, d.id);
+    }
+    let all_paths: Vec<&Vec<String>> =
+        rows.iter().flat_map(|r| r.departments.iter().chain(&r.head_of)).collect();
+    for p in &all_paths {
+        for depth in 2..=p.len() {
+            let mut key = p[..depth].to_vec();
+            key[0] = String::new();
+            if let std::collections::hash_map::Entry::Vacant(slot) = known.entry(key) {
+                missing += 1;
+                slot.insert(DepartmentId(0));
+            }
+        }
+    }
+    if dry_run {
+        let summary = format!(
+            "{} rows valid; {missing} departments would be created; nothing written (dry run)",
+            rows.len()
+        );
+        out!(
+            "{}",
+            if json {
+                serde_json::json!({"rows": rows.len(), "new_departments": missing, "dry_run": true})
+                    .to_string()
+            } else {
+                summary
+            }
+        );
+        return Ok(());
+    }
+    // Create the missing departments, parents first.
+    let mut keys: Vec<Vec<String>> =
+        known.iter().filter(|(_, id)| id.0 == 0).map(|(k, _)| k.clone()).collect();
+    keys.sort_by_key(Vec::len);
+    for key in keys {
+        let parent = if key.len() == 2 { root } else { known[&key[..key.len() - 1].to_vec()] };
+        let d = departments::add_department(
+            ctx,
+            &op,
+            NewDepartment { name: key[key.len() - 1].clone(), parent: Some(parent), sort: None, head: None },
+        )
+        .map_err(|e| format!("creating department {}: {e}", key[1..].join("/")))?;
+        known.insert(key, d.id);
+    }
+    let resolve = |p: &Vec<String>| {
+        let mut key = p.clone();
+        key[0] = String::new();
+        if key.len() == 1 {
+            root
+        } else {
+            known[&key]
+        }
+    };
+    let bar = if std::io::stderr().is_terminal() && !json {
+        indicatif::ProgressBar::new(rows.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut created: Vec<(usize, UserId)> = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(CHUNK) {
+        let batch: Vec<NewUser> = chunk
+            .iter()
+            .map(|r| {
+                let mut f = r.fields.clone();
+                let ids: Vec<i64> = r.departments.iter().map(|p| i64::from(resolve(p).0)).collect();
+                f.merge(
+                    &UserPatch::parse([(UserField::UfDepartment, Value::IntList(ids))]).unwrap_or_default(),
+                );
+                NewUser { role: r.role, fields: f, workgroups: vec![] }
+            })
+            .collect();
+        let ids = users::create_users_bulk(ctx, &op, batch).map_err(|e| match &e {
+            profile_core::CoreError::Validation { field, reason }
+            | profile_core::CoreError::Conflict { field, reason } => {
+                // "row N: FIELD" → the file's line.
+                let row: Option<usize> =
+                    field.strip_prefix("row ").and_then(|r| r.split(':').next()).and_then(|n| n.parse().ok());
+                match row.and_then(|n| chunk.get(n)) {
+                    Some(r) => format!(
+                        "line {}: {}: {reason}; this chunk was not imported",
+                        r.line,
+                        field.split(": ").nth(1).unwrap_or(field)
+                    ),
+                    None => e.to_string(),
+                }
+            }
+            _ => e.to_string(),
+        })?;
+        created.extend(chunk.iter().map(|r| r.line).zip(ids));
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    let by_line: HashMap<usize, UserId> = created.iter().copied().collect();
+    // Bulk loads create active users: dismiss those the file says are not.
+    let dismiss = UserPatch::parse([(UserField::Active, Value::text("N"))]).map_err(|e| e.to_string())?;
+    for r in rows.iter().filter(|r| matches!(r.fields.get(UserField::Active), Some(Value::Bool(false)))) {
+        users::update_user(ctx, &op, by_line[&r.line], &dismiss)
+            .map_err(|e| format!("line {}: ACTIVE: {e}", r.line))?;
+    }
+    // Heads.
+    let mut heads = 0;
+    for r in &rows {
+        for p in &r.head_of {
+            let dept = resolve(p);
+            departments::update_department(
+                ctx,
+                &op,
+                dept,
+                DepartmentPatch { head: Some(by_line.get(&r.line).copied()), ..DepartmentPatch::default() },
+            )
+            .map_err(|e| format!("line {}: HEAD_OF {}: {e}", r.line, p.join("/")))?;
+            heads += 1;
+        }
+    }
+    let summary =
+        format!("imported {} users, created {missing} departments, set {heads} heads", created.len());
+    out!(
+        "{}",
+        if json {
+            serde_json::json!({"users": created.len(), "new_departments": missing, "heads": heads})
+                .to_string()
+        } else {
+            summary
+        }
+    );
+    Ok(())
+}
