@@ -258,6 +258,11 @@ fn validate(line: usize, record: &BTreeMap<String, String>) -> Result<Row, Vec<S
         errors.push(at("DEPARTMENTS", "at least one department path is required"));
     }
     let head_of = paths(record.get("HEAD_OF").map_or("", String::as_str));
+    for (column, list) in [("DEPARTMENTS", &departments), ("HEAD_OF", &head_of)] {
+        if list.iter().any(|p| p.iter().skip(1).any(|seg| seg.is_empty() || seg.chars().count() > 255)) {
+            errors.push(at(column, "a department path has an empty or overlong name"));
+        }
+    }
     if errors.is_empty() {
         Ok(Row { line, role, fields, departments, head_of })
     } else {
