@@ -14,6 +14,7 @@ macro_rules! out {
 }
 
 mod admin;
+mod config;
 mod joining;
 mod people;
 mod setup;
@@ -40,11 +41,20 @@ struct Cli {
     #[arg(long, global = true, env = "CARDFILE_DB", default_value = "./cardfile.db")]
     db: PathBuf,
     /// Machine-readable output.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "CARDFILE_JSON", value_parser = clap::builder::BoolishValueParser::new())]
     json: bool,
     /// The account to work on (default: the only one).
     #[arg(long, global = true, env = "CARDFILE_ACCOUNT")]
     account: Option<String>,
+    /// The public URL clients reach the server at, for webhook URLs and links in messages
+    /// (default for `serve`: the address it listens on; for other commands:
+    /// http://127.0.0.1:8080).
+    #[arg(long, global = true, env = "CARDFILE_BASE_URL")]
+    base_url: Option<String>,
+    /// A TOML file of options (see `docs/configuration.md`); flags and CARDFILE_* variables
+    /// override it.
+    #[arg(long, global = true, env = "CARDFILE_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -136,10 +146,10 @@ struct InitArgs {
     #[arg(long)]
     password_stdin: bool,
     /// The account's slug.
-    #[arg(long, default_value = "default")]
+    #[arg(long, env = "CARDFILE_SLUG", default_value = "default")]
     slug: String,
     /// The company's name.
-    #[arg(long, default_value = "My Company")]
+    #[arg(long, env = "CARDFILE_COMPANY_NAME", default_value = "My Company")]
     name: String,
 }
 
@@ -148,34 +158,49 @@ struct ServeArgs {
     /// Where to listen.
     #[arg(long, env = "CARDFILE_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// The public URL clients reach this server at (for links in messages); defaults to the
-    /// listen address.
-    #[arg(long, env = "CARDFILE_BASE_URL")]
-    base_url: Option<String>,
     /// A PEM certificate chain: serve HTTPS (with --tls-key).
-    #[arg(long, requires = "tls_key", conflicts_with = "tls_self_signed")]
+    #[arg(long, env = "CARDFILE_TLS_CERT", requires = "tls_key", conflicts_with = "tls_self_signed")]
     tls_cert: Option<PathBuf>,
     /// The PEM private key of --tls-cert.
-    #[arg(long, requires = "tls_cert")]
+    #[arg(long, env = "CARDFILE_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
     /// Serve HTTPS with a self-signed certificate kept beside the database (for `cardfile.db`:
     /// `cardfile.cert.pem` and `cardfile.key.pem`), made on first use, for clients to trust.
-    #[arg(long)]
+    #[arg(long, env = "CARDFILE_TLS_SELF_SIGNED", value_parser = clap::builder::BoolishValueParser::new())]
     tls_self_signed: bool,
     /// Refuse plain-HTTP requests with INVALID_REQUEST.
-    #[arg(long)]
+    #[arg(long, env = "CARDFILE_REQUIRE_HTTPS", value_parser = clap::builder::BoolishValueParser::new())]
     require_https: bool,
     /// Rate limit per credential, `BURST/PER_SECOND` (e.g. `50/2`); off by default.
-    #[arg(long, value_parser = parse_rate)]
+    #[arg(long, env = "CARDFILE_RATE_LIMIT", value_parser = parse_rate)]
     rate_limit: Option<api_http::RateLimit>,
     /// How the first run initialises an empty database.
     #[command(flatten)]
     init: InitArgs,
 }
 
-/// The URL printed for new webhooks: CARDFILE_BASE_URL, or the default listen address.
-fn base_url() -> String {
-    std::env::var("CARDFILE_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into())
+/// The URL printed in webhook URLs and links by commands other than `serve`.
+fn base_url(cli: &Cli) -> String {
+    cli.base_url.clone().unwrap_or_else(|| "http://127.0.0.1:8080".into())
+}
+
+/// Parses the command line over the `--config` file's values (see [`config`]); a bad config file
+/// is bad usage (exit 2).
+fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut cmd = Cli::command();
+    if let Some(file) = config::path_from(&args) {
+        cmd = match config::apply(cmd, &file) {
+            Ok(cmd) => cmd,
+            Err(e) => {
+                eprintln!("cardfile: {e}");
+                std::process::exit(2);
+            }
+        };
+    }
+    let matches = cmd.get_matches_from(args);
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 fn parse_rate(s: &str) -> Result<api_http::RateLimit, String> {
@@ -203,7 +228,7 @@ pub(crate) fn emit(args: std::fmt::Arguments<'_>) {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CARDFILE_LOG")
@@ -212,13 +237,13 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match &cli.command {
-        Command::Init(args) => setup::init(&cli.db, args, cli.json).map(|_| ()),
+        Command::Init(args) => setup::init(&cli.db, args, &base_url(&cli), cli.json).map(|_| ()),
         Command::Serve(args) => serve(&cli, args),
         Command::User(cmd) => people::run_user(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Dept(cmd) => people::run_dept(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Group(cmd) => joining::run_group(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Invite(cmd) => {
-            joining::run_invite(&cli.db, cli.account.as_deref(), cli.json, &base_url(), cmd)
+            joining::run_invite(&cli.db, cli.account.as_deref(), cli.json, &base_url(&cli), cmd)
         }
         Command::Import { file, format, dry_run } => {
             let format = format.unwrap_or(
@@ -253,7 +278,7 @@ fn main() -> ExitCode {
             cli.account.as_deref(),
             cli.json,
             profile_core::model::credential::CredentialKind::Webhook,
-            &base_url(),
+            &base_url(&cli),
             cmd,
         ),
         Command::Token(cmd) => admin::run_credential(
@@ -261,7 +286,7 @@ fn main() -> ExitCode {
             cli.account.as_deref(),
             cli.json,
             profile_core::model::credential::CredentialKind::AppToken,
-            &base_url(),
+            &base_url(&cli),
             cmd,
         ),
         Command::Outbox { all } => admin::run_outbox(&cli.db, cli.account.as_deref(), cli.json, *all),
@@ -289,7 +314,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
         .block_on(tokio::net::TcpListener::bind(args.listen))
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let base_url = args.base_url.clone().unwrap_or_else(|| format!("{scheme}://{local}"));
+    let base_url = cli.base_url.clone().unwrap_or_else(|| format!("{scheme}://{local}"));
     setup::first_run(&db, &args.init, &base_url, cli.json)?;
     let tls = if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         Some(api_http::Tls::from_pem_files(cert, key)?)

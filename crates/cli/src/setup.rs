@@ -35,10 +35,10 @@ pub(crate) struct Initialised {
 }
 
 /// `cardfile init`: refuses a database that already has an account.
-pub(crate) fn init(path: &Path, args: &InitArgs, json: bool) -> Result<Initialised, String> {
+pub(crate) fn init(path: &Path, args: &InitArgs, base_url: &str, json: bool) -> Result<Initialised, String> {
     let db = open(path)?;
-    let done = initialise(&db, args, "http://127.0.0.1:8080")?;
-    print(&done, None, json);
+    let done = initialise(&db, args, base_url)?;
+    print(&done, None, base_url, json);
     Ok(done)
 }
 
@@ -54,7 +54,7 @@ pub(crate) fn first_run(
         return Ok(());
     }
     let done = initialise(&**db, args, base_url)?;
-    print(&done, Some(base_url), json);
+    print(&done, Some(base_url), base_url, json);
     Ok(())
 }
 
@@ -109,12 +109,13 @@ fn initialise(db: &dyn Database, args: &InitArgs, base_url: &str) -> Result<Init
     })
 }
 
-fn print(done: &Initialised, base_url: Option<&str>, json: bool) {
-    let base = base_url.unwrap_or("http://127.0.0.1:8080");
-    let webhook = format!("{base}{}", done.webhook);
+/// Prints the first administrator's login, password and webhook URL (on `base_url`); `address`
+/// is where a server now listens, if one does.
+fn print(done: &Initialised, address: Option<&str>, base_url: &str, json: bool) {
+    let webhook = format!("{base_url}{}", done.webhook);
     if json {
         let v = serde_json::json!({
-            "address": base_url,
+            "address": address,
             "login": done.login,
             "password": done.password,
             "webhook": webhook,
@@ -123,7 +124,7 @@ fn print(done: &Initialised, base_url: Option<&str>, json: bool) {
         return;
     }
     out!("Cardfile is set up. This is shown once: keep it.");
-    if let Some(url) = base_url {
+    if let Some(url) = address {
         out!("  address:   {url}");
     }
     out!("  login:     {}", done.login);
