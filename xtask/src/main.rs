@@ -177,6 +177,8 @@ fn bench(quick: bool) -> Result<(), String> {
         if users <= 100_000 {
             cmd.arg("--http").arg(&cardfile).args(["--http-seconds", if quick { "1" } else { "5" }]);
         }
+        // `serve` start at every size; export and import up to 100k users.
+        cmd.arg("--cli").arg(&cardfile);
         let out = cmd.output().map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
         if !out.status.success() {
             return Err(format!("bench failed: {}", String::from_utf8_lossy(&out.stderr)));

@@ -2,8 +2,10 @@
 //! profile-core use cases on store-sqlite, the figures `docs/benchmarks.md` records.
 //! Run it through `cargo xtask bench` (release build), not directly in a debug build.
 //!
-//! Usage: `bench --users N [--db PATH] [--samples N]`
+//! Usage: `bench --users N [--db PATH] [--samples N] [--reuse] [--http CARDFILE [--http-seconds S]]
+//! [--cli CARDFILE]`
 
+mod cli;
 mod data;
 mod http;
 
@@ -47,6 +49,9 @@ struct Args {
     reuse: bool,
     /// Also measure over HTTP, with this `cardfile` binary.
     http: Option<http::Plan>,
+    /// Also measure this `cardfile` binary: `serve` start, and export and import up to 100k
+    /// users.
+    cli: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -56,6 +61,7 @@ fn parse_args() -> Result<Args, String> {
         samples: 2_000,
         reuse: false,
         http: None,
+        cli: None,
     };
     let mut http_seconds = 3.0;
     let mut it = std::env::args().skip(1);
@@ -70,6 +76,7 @@ fn parse_args() -> Result<Args, String> {
                 args.http =
                     Some(http::Plan { cardfile: PathBuf::from(val()?), seconds: 3.0, connections: 16 })
             }
+            "--cli" => args.cli = Some(PathBuf::from(val()?)),
             "--http-seconds" => http_seconds = val()?.parse().map_err(|e| format!("--http-seconds: {e}"))?,
             other => return Err(format!("unknown argument {other}")),
         }
@@ -228,6 +235,10 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(plan) = &args.http {
         http::run(&db, &args.db, created.account.id, n, plan).map_err(|e| e.to_string())?;
     }
+    if let Some(cardfile) = &args.cli {
+        drop(db);
+        cli::run(cardfile, &args.db, n, n <= 100_000)?;
+    }
     Ok(())
 }
 
@@ -245,6 +256,10 @@ fn reads_only(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     measure(&db, args, account.id, &teams, &heads, None, None)?;
     if let Some(plan) = &args.http {
         http::run(&db, &args.db, account.id, args.users, plan).map_err(|e| e.to_string())?;
+    }
+    if let Some(cardfile) = &args.cli {
+        drop(db);
+        cli::run(cardfile, &args.db, args.users, args.users <= 100_000)?;
     }
     Ok(())
 }

@@ -8,15 +8,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, IsTerminal, Write};
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use clap::ValueEnum;
-use profile_core::access::{Actor, Select, UserView};
+use profile_core::access::Actor;
 use profile_core::field::{FieldKind, UserField};
 use profile_core::ids::{DepartmentId, UserId};
 use profile_core::model::department::Tree;
-use profile_core::model::user::{Role, UserPatch};
-use profile_core::query::{Condition, Op, PageRequest, UserFilter, UserQuery};
+use profile_core::model::user::{Role, User, UserPatch};
+use profile_core::query::PageRequest;
 use profile_core::usecase::departments::{self, DepartmentPatch, DepartmentQuery, NewDepartment};
 use profile_core::usecase::users::{self, NewUser};
 use profile_core::usecase::Ctx;
@@ -81,25 +82,18 @@ fn path_of(tree: &Tree, id: DepartmentId) -> String {
     names.join("/")
 }
 
-fn text_of(v: Option<&Value>) -> String {
-    match v {
-        Some(Value::Text(s)) => s.clone(),
-        Some(Value::Date(d)) => d.to_string(),
-        Some(Value::Bool(b)) => if *b { "Y" } else { "N" }.into(),
-        _ => String::new(),
-    }
-}
-
-/// `cardfile export`.
+/// `cardfile export`: one consistent read of every user, written as it is read.
 pub(crate) fn export(db_path: &Path, slug: Option<&str>, format: Format, out: Option<&Path>) -> Outcome {
     let db = setup::open(db_path)?;
     let ctx = setup::ctx(&db, "");
     let op = Actor::operator(account(ctx, slug)?.id);
     let tree = all_departments(ctx, &op)?;
-    let mut heads: HashMap<UserId, Vec<String>> = HashMap::new();
+    let paths: HashMap<DepartmentId, String> =
+        tree.preorder().into_iter().map(|d| (d.id, path_of(&tree, d.id))).collect();
+    let mut heads: HashMap<UserId, Vec<&str>> = HashMap::new();
     for d in tree.preorder() {
-        if let Some(h) = d.head {
-            heads.entry(h).or_default().push(path_of(&tree, d.id));
+        if let (Some(h), Some(path)) = (d.head, paths.get(&d.id)) {
+            heads.entry(h).or_default().push(path);
         }
     }
     let sink: Box<dyn Write> = match out {
@@ -118,46 +112,40 @@ pub(crate) fn export(db_path: &Path, slug: Option<&str>, format: Format, out: Op
         }
         Format::Jsonl => Out::Json(sink),
     };
-    let mut last = 0i64;
+    let fields: Vec<UserField> = fields().collect();
+    let mut row: Vec<String> = vec![String::new(); cols.len()];
     let mut count = 0u64;
-    // Every user, by the >ID cursor: no page costs more than the one before.
-    for _ in 0..10_000_000 {
-        let q = UserQuery {
-            filter: UserFilter::default()
-                .and(Condition::parse(UserField::Id, Op::Gt, &Value::Int(last)).map_err(|e| e.to_string())?),
-            sort: vec![],
-            page: PageRequest { start: 0, count_total: false },
-            now: ctx.clock.now(),
+    let mut failed = None;
+    users::for_each_user(ctx, &op, &mut |user| {
+        fill_row(&mut row, user, &fields, &paths, heads.get(&user.id));
+        let written = match &mut writer {
+            Out::Csv(w) => w.write_record(&row).map_err(|e| e.to_string()),
+            Out::Json(w) => {
+                let obj: serde_json::Map<String, serde_json::Value> = cols
+                    .iter()
+                    .zip(&row)
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(c, v)| (c.clone(), v.as_str().into()))
+                    .collect();
+                serde_json::to_writer(&mut *w, &obj)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| w.write_all(b"\n").map_err(|e| e.to_string()))
+            }
         };
-        let page = users::find_users(ctx, &op, &q, &Select::All, true).map_err(|e| e.to_string())?;
-        if page.items.is_empty() {
-            break;
+        match written {
+            Ok(()) => {
+                count += 1;
+                ControlFlow::Continue(())
+            }
+            Err(e) => {
+                failed = Some(e);
+                ControlFlow::Break(())
+            }
         }
-        for v in &page.items {
-            let role = users::user_role(ctx, &op, v.id).map_err(|e| e.to_string())?;
-            let row = row_of(v, role, &tree, &heads);
-            let written = match &mut writer {
-                Out::Csv(w) => w
-                    .write_record(cols.iter().map(|c| row.get(c.as_str()).map_or("", String::as_str)))
-                    .map_err(|e| e.to_string()),
-                Out::Json(w) => {
-                    let obj: serde_json::Map<String, serde_json::Value> = cols
-                        .iter()
-                        .filter_map(|c| {
-                            row.get(c.as_str())
-                                .filter(|v| !v.is_empty())
-                                .map(|v| (c.clone(), v.clone().into()))
-                        })
-                        .collect();
-                    serde_json::to_writer(&mut *w, &obj)
-                        .map_err(|e| e.to_string())
-                        .and_then(|()| w.write_all(b"\n").map_err(|e| e.to_string()))
-                }
-            };
-            written.map_err(|e| format!("cannot write: {e}"))?;
-            count += 1;
-        }
-        last = i64::from(page.items.last().map_or(0, |v| v.id.get()));
+    })
+    .map_err(|e| e.to_string())?;
+    if let Some(e) = failed {
+        return Err(format!("cannot write: {e}"));
     }
     let flushed = match &mut writer {
         Out::Csv(w) => w.flush(),
@@ -170,30 +158,41 @@ pub(crate) fn export(db_path: &Path, slug: Option<&str>, format: Format, out: Op
     Ok(())
 }
 
-fn row_of(
-    v: &UserView,
-    role: Role,
-    tree: &Tree,
-    heads: &HashMap<UserId, Vec<String>>,
-) -> HashMap<&'static str, String> {
-    let mut row = HashMap::new();
-    row.insert("ROLE", role.code().to_string());
-    row.insert("ACTIVE", text_of(v.get(UserField::Active)));
-    for f in fields() {
-        row.insert(f.code(), text_of(v.get(f)));
+/// Writes `user`'s cells into `row`, in the order of [`columns`], reusing its strings.
+fn fill_row(
+    row: &mut [String],
+    user: &User,
+    fields: &[UserField],
+    paths: &HashMap<DepartmentId, String>,
+    heads: Option<&Vec<&str>>,
+) {
+    use std::fmt::Write as _;
+    for cell in row.iter_mut() {
+        cell.clear();
     }
-    if let Some(Value::IntList(ids)) = v.get(UserField::UfDepartment) {
-        let paths: Vec<String> = ids
-            .iter()
-            .filter_map(|&i| u32::try_from(i).ok())
-            .map(|i| path_of(tree, DepartmentId(i)))
-            .collect();
-        row.insert("DEPARTMENTS", paths.join(";"));
+    row[0].push_str(user.role.code());
+    row[1].push_str(if user.active { "Y" } else { "N" });
+    for (cell, &f) in row[2..].iter_mut().zip(fields) {
+        match f.kind() {
+            FieldKind::Date => {
+                let d = if f == UserField::PersonalBirthday { user.birthday } else { user.employment_date };
+                if let Some(d) = d {
+                    let _ = write!(cell, "{d}");
+                }
+            }
+            _ => cell.push_str(user.text(f)),
+        }
     }
-    if let Some(h) = heads.get(&v.id) {
-        row.insert("HEAD_OF", h.join(";"));
+    let n = row.len();
+    for (i, d) in user.departments.iter().filter_map(|d| paths.get(d)).enumerate() {
+        if i > 0 {
+            row[n - 2].push(';');
+        }
+        row[n - 2].push_str(d);
     }
-    row
+    if let Some(h) = heads {
+        row[n - 1].push_str(&h.join(";"));
+    }
 }
 
 /// One row to import, validated.

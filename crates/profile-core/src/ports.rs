@@ -103,6 +103,9 @@ pub trait UserStore {
         query: &UserQuery,
         audience: Audience,
     ) -> StoreResult<Page<User>>;
+    /// At most `limit` users of the account with IDs above `after`, by ID: a full scan in
+    /// chunks, for exports.
+    fn users_after(&self, account: AccountId, after: UserId, limit: u32) -> StoreResult<Vec<User>>;
     /// The users whose `UF_DEPARTMENT` holds `department`, by ID.
     fn department_members(&self, account: AccountId, department: DepartmentId) -> StoreResult<Vec<UserId>>;
     /// Which of `ids` the audience may see, in ascending order (unknown IDs are dropped).

@@ -235,6 +235,23 @@ impl UserStore for SqliteTx<'_> {
             .map_err(backend)
     }
 
+    fn users_after(&self, account: AccountId, after: UserId, limit: u32) -> StoreResult<Vec<User>> {
+        let Some(no) = self.no(account)? else {
+            return Ok(Vec::new());
+        };
+        let sql = format!(
+            "SELECT {} FROM users u WHERE u.uid > ?1 AND u.uid <= ?2 ORDER BY u.uid LIMIT ?3",
+            select_columns()
+        );
+        self.conn()
+            .prepare_cached(&sql)
+            .and_then(|mut s| {
+                s.query_map(params![uid(no, after), bounds(no).1, limit], |r| from_row(account, r))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(backend)
+    }
+
     fn user_by_email(&self, account: AccountId, email: &str) -> StoreResult<Option<UserId>> {
         let Some(no) = self.no(account)? else {
             return Ok(None);

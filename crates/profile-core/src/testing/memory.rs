@@ -255,6 +255,17 @@ impl UserStore for MemTx<'_> {
         Ok(self.state.users.get(&(account, id)).cloned())
     }
 
+    fn users_after(&self, account: AccountId, after: UserId, limit: u32) -> StoreResult<Vec<User>> {
+        let Some(first) = after.0.checked_add(1) else { return Ok(Vec::new()) };
+        Ok(self
+            .state
+            .users
+            .range((account, UserId(first))..=(account, UserId(u32::MAX)))
+            .take(limit as usize)
+            .map(|(_, u)| u.clone())
+            .collect())
+    }
+
     fn user_by_email(&self, account: AccountId, email: &str) -> StoreResult<Option<UserId>> {
         Ok(self
             .state

@@ -3,6 +3,7 @@
 //! structure implies.
 
 use std::collections::BTreeSet;
+use std::ops::ControlFlow;
 
 use crate::access::{self, Actor, Audience, Scope, ScopeSet, Select, Tier, UserView};
 use crate::error::{AuthFailure, CoreError, StoreError};
@@ -317,6 +318,37 @@ pub fn user_role(ctx: Ctx<'_>, actor: &Actor, id: UserId) -> Result<Role, CoreEr
     actor.require_admin()?;
     let tx = ctx.db.read()?;
     Ok(tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?.role)
+}
+
+/// Every user of the actor's account with every field, by ID, handed to `visit` one at a time
+/// from one consistent read (administrators only: exports). `visit` stops the scan by returning
+/// [`ControlFlow::Break`].
+///
+/// # Errors
+/// [`CoreError::Forbidden`] for non-administrators; store errors.
+pub fn for_each_user(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    visit: &mut dyn FnMut(&User) -> ControlFlow<()>,
+) -> Result<(), CoreError> {
+    /// Users read per store call: large enough to amortise the call, small enough to keep
+    /// memory flat.
+    const CHUNK: u32 = 1000;
+    actor.require_admin()?;
+    let tx = ctx.db.read()?;
+    let mut after = UserId(0);
+    loop {
+        let chunk = tx.users_after(actor.account, after, CHUNK)?;
+        for user in &chunk {
+            if visit(user).is_break() {
+                return Ok(());
+            }
+        }
+        match chunk.last() {
+            Some(last) if chunk.len() == CHUNK as usize => after = last.id,
+            _ => return Ok(()),
+        }
+    }
 }
 
 /// The caller's own short profile (`profile`): names, gender, time zone, photo and whether they

@@ -45,7 +45,7 @@ macro_rules! store_contract_tests {
             uc_direct_registration, uc_quick_registration, uc_login_change_and_contacts,
             uc_passwords_and_reset, uc_lockout, uc_two_step_and_app_passwords,
             uc_socials_and_profile_push, uc_identity_deletion, uc_credentials, uc_outbox_access,
-            uc_invite_rules, batch_units, uc_set_up_login);
+            uc_invite_rules, batch_units, uc_set_up_login, uc_export_scan);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -772,6 +772,55 @@ pub fn accounts_are_isolated(db: &dyn Database) {
 }
 
 // ---------------------------------------------------------------- use cases
+
+/// `users_after` and [`users::for_each_user`]: every user of one account exactly once, by ID,
+/// across chunk boundaries; other accounts' users never; administrators only.
+pub fn uc_export_scan(db: &dyn Database) {
+    use std::ops::ControlFlow;
+    let f = Fixture::new(db);
+    let g = Fixture::with_slug(db, "globex");
+    let rows: Vec<NewUser> = (0..2_345)
+        .map(|i| NewUser {
+            role: Role::Employee,
+            fields: patch(&[
+                (UserField::Name, &format!("S{i}")),
+                (UserField::Email, &format!("s{i}@acme.test")),
+                (UserField::UfDepartment, "1"),
+            ]),
+            workgroups: vec![],
+        })
+        .collect();
+    users::create_users_bulk(f.ctx(), &f.admin, rows).unwrap();
+    g.employee("Other", "Account", &[1]);
+    let tx = db.read().unwrap();
+    let page = tx.users_after(f.account, UserId(10), 5).unwrap();
+    assert_eq!(page.iter().map(|u| u.id.0).collect::<Vec<_>>(), vec![11, 12, 13, 14, 15]);
+    assert!(tx.users_after(f.account, UserId(u32::MAX), 5).unwrap().is_empty());
+    assert!(tx.users_after(f.account, UserId(2_346), 5).unwrap().is_empty(), "the admin and 2,345 users");
+    drop(tx);
+    let mut seen = Vec::new();
+    users::for_each_user(f.ctx(), &f.admin, &mut |u| {
+        assert_eq!(u.account, f.account);
+        seen.push(u.id.0);
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(seen, (1..=2_346).collect::<Vec<_>>(), "every user once, by ID, across chunks");
+    let mut first = Vec::new();
+    users::for_each_user(f.ctx(), &f.admin, &mut |u| {
+        first.push(u.id.0);
+        if first.len() == 3 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap();
+    assert_eq!(first, vec![1, 2, 3], "a break stops the scan");
+    let employee = f.actor(UserId(2), &[Scope::User]);
+    let err = users::for_each_user(f.ctx(), &employee, &mut |_| ControlFlow::Continue(())).unwrap_err();
+    assert!(matches!(err, CoreError::Forbidden { .. }), "{err:?}");
+}
 
 pub fn uc_bootstrap_account(db: &dyn Database) {
     let f = Fixture::new(db);
