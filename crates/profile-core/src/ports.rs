@@ -11,6 +11,7 @@ use crate::ids::{AccountId, DepartmentId, Sequence, UserId, WorkgroupId};
 use crate::model::account::Account;
 use crate::model::credential::{Credential, CredentialId};
 use crate::model::department::Department;
+use crate::model::hr::{HrField, HrValues};
 use crate::model::identity::{ConfirmationCode, Identity, IdentityId, Login, LoginFailures, Membership};
 use crate::model::invitation::{Invitation, InvitationId, RegistrationLink, RegistrationRequest};
 use crate::model::message::Message;
@@ -266,6 +267,22 @@ pub trait OutboxStore {
     fn mark_sent(&mut self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
 }
 
+/// HR personal details and who holds the HR permission (see [`crate::model::hr`]).
+pub trait HrStore {
+    /// The account's HR fields, in their order.
+    fn hr_fields(&self, account: AccountId) -> StoreResult<Vec<HrField>>;
+    /// Replaces the account's HR fields; the values of keys no longer defined are deleted.
+    fn set_hr_fields(&mut self, account: AccountId, fields: &[HrField]) -> StoreResult<()>;
+    /// A user's HR values (empty when none were set).
+    fn hr_values(&self, account: AccountId, user: UserId) -> StoreResult<HrValues>;
+    /// Replaces a user's HR values.
+    fn set_hr_values(&mut self, account: AccountId, user: UserId, values: &HrValues) -> StoreResult<()>;
+    /// The users holding the HR permission, by ID.
+    fn hr_holders(&self, account: AccountId) -> StoreResult<Vec<UserId>>;
+    /// Grants (`holds`) or revokes the HR permission; doing either twice is no change.
+    fn set_hr_holder(&mut self, account: AccountId, user: UserId, holds: bool) -> StoreResult<()>;
+}
+
 /// A unit of work over every store. Reads see one consistent snapshot; writes become visible
 /// and durable together at [`Tx::commit`]. Dropping a `Tx` without committing discards its
 /// writes.
@@ -278,6 +295,7 @@ pub trait Tx:
     + InvitationStore
     + CredentialStore
     + OutboxStore
+    + HrStore
 {
     /// Makes every write durable, or none of them.
     ///

@@ -23,6 +23,7 @@ mod codec;
 mod credentials;
 mod departments;
 mod error;
+mod hr;
 mod identities;
 mod invitations;
 mod page_cache;

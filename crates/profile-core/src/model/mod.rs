@@ -4,6 +4,7 @@
 pub mod account;
 pub mod credential;
 pub mod department;
+pub mod hr;
 pub mod identity;
 pub mod invitation;
 pub mod message;

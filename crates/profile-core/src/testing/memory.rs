@@ -11,6 +11,7 @@ use crate::ids::{AccountId, DepartmentId, Sequence, UserId, WorkgroupId};
 use crate::model::account::Account;
 use crate::model::credential::{Credential, CredentialId};
 use crate::model::department::Department;
+use crate::model::hr::{HrField, HrValues};
 use crate::model::identity::{ConfirmationCode, Identity, IdentityId, Login, LoginFailures, Membership};
 use crate::model::invitation::{
     Invitation, InvitationId, InvitationState, RegistrationLink, RegistrationRequest,
@@ -19,7 +20,7 @@ use crate::model::message::Message;
 use crate::model::user::{Role, User};
 use crate::model::workgroup::Workgroup;
 use crate::ports::{
-    AccountStore, Batch, CredentialStore, Database, DepartmentStore, IdentityStore, InvitationStore,
+    AccountStore, Batch, CredentialStore, Database, DepartmentStore, HrStore, IdentityStore, InvitationStore,
     OutboxStore, StoreResult, Tx, UserStore, WorkgroupStore,
 };
 use crate::query::{user_search_words, Page, UserQuery, PAGE_SIZE};
@@ -45,6 +46,9 @@ struct State {
     requests: Vec<RegistrationRequest>,
     credentials: Vec<Credential>,
     outbox: Vec<Message>,
+    hr_fields: BTreeMap<AccountId, Vec<HrField>>,
+    hr_values: BTreeMap<(AccountId, UserId), HrValues>,
+    hr_holders: BTreeSet<(AccountId, UserId)>,
 }
 
 /// An in-memory database with the reference semantics of every port.
@@ -726,6 +730,47 @@ impl OutboxStore for MemTx<'_> {
         if let Some(m) = self.state.outbox.iter_mut().find(|m| m.id == id) {
             m.sent_at.get_or_insert(at);
             m.body.clear();
+        }
+        Ok(())
+    }
+}
+
+impl HrStore for MemTx<'_> {
+    fn hr_fields(&self, account: AccountId) -> StoreResult<Vec<HrField>> {
+        Ok(self.state.hr_fields.get(&account).cloned().unwrap_or_default())
+    }
+
+    fn set_hr_fields(&mut self, account: AccountId, fields: &[HrField]) -> StoreResult<()> {
+        self.writable()?;
+        self.state.hr_fields.insert(account, fields.to_vec());
+        for ((a, _), values) in self.state.hr_values.iter_mut() {
+            if *a == account {
+                values.retain(|k, _| fields.iter().any(|f| &f.key == k));
+            }
+        }
+        Ok(())
+    }
+
+    fn hr_values(&self, account: AccountId, user: UserId) -> StoreResult<HrValues> {
+        Ok(self.state.hr_values.get(&(account, user)).cloned().unwrap_or_default())
+    }
+
+    fn set_hr_values(&mut self, account: AccountId, user: UserId, values: &HrValues) -> StoreResult<()> {
+        self.writable()?;
+        self.state.hr_values.insert((account, user), values.clone());
+        Ok(())
+    }
+
+    fn hr_holders(&self, account: AccountId) -> StoreResult<Vec<UserId>> {
+        Ok(self.state.hr_holders.iter().filter(|(a, _)| *a == account).map(|(_, u)| *u).collect())
+    }
+
+    fn set_hr_holder(&mut self, account: AccountId, user: UserId, holds: bool) -> StoreResult<()> {
+        self.writable()?;
+        if holds {
+            self.state.hr_holders.insert((account, user));
+        } else {
+            self.state.hr_holders.remove(&(account, user));
         }
         Ok(())
     }

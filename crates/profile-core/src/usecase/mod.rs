@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod credentials;
 pub mod departments;
+pub mod hr;
 pub mod identities;
 pub mod invitations;
 pub mod outbox;

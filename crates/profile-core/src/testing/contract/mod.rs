@@ -45,7 +45,7 @@ macro_rules! store_contract_tests {
             uc_direct_registration, uc_quick_registration, uc_login_change_and_contacts,
             uc_passwords_and_reset, uc_lockout, uc_two_step_and_app_passwords,
             uc_socials_and_profile_push, uc_identity_deletion, uc_credentials, uc_outbox_access,
-            uc_invite_rules, batch_units, uc_set_up_login, uc_export_scan);
+            uc_invite_rules, batch_units, uc_set_up_login, uc_export_scan, uc_hr_details);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -772,6 +772,123 @@ pub fn accounts_are_isolated(db: &dyn Database) {
 }
 
 // ---------------------------------------------------------------- use cases
+
+/// HR fields, records and the HR permission: who reads, who writes, what is refused, and that
+/// nothing crosses accounts.
+pub fn uc_hr_details(db: &dyn Database) {
+    use crate::model::hr::HrField;
+    use crate::usecase::hr;
+    let f = Fixture::new(db);
+    let g = Fixture::with_slug(db, "globex");
+    let ann = f.employee("Ann", "Officer", &[1]);
+    let bob = f.employee("Bob", "Subject", &[1]);
+    let cat = f.employee("Cat", "Colleague", &[1]);
+    let group = workgroups::create_workgroup(f.ctx(), &f.admin, "Partners").unwrap().id;
+    let xena = f.extranet("Xena", &[group]);
+    let as_user = |u: UserId| users::actor_for(f.ctx(), f.account, u, ScopeSet::all()).unwrap();
+    let field = |k: &str, l: &str| HrField { key: k.into(), label: l.into() };
+    let set = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+
+    // Fields: administrators define them; keys are checked and raised to upper case.
+    let defined = hr::define_hr_fields(
+        f.ctx(),
+        &f.admin,
+        vec![field("passport_no", "Passport number"), field("SALARY_BAND", "Salary band")],
+    )
+    .unwrap();
+    assert_eq!(defined[0].key, "PASSPORT_NO");
+    for (bad, at) in [
+        (vec![field("1ST", "x")], "field 1: KEY"),
+        (vec![field("A", "x"), field("a", "y")], "field 2: KEY"),
+        (vec![field("OK", " ")], "field 1: LABEL"),
+        (vec![field("HAS SPACE", "x")], "field 1: KEY"),
+    ] {
+        let err = hr::define_hr_fields(f.ctx(), &f.admin, bad).unwrap_err();
+        assert!(matches!(&err, CoreError::Validation { field, .. } if field == at), "{err:?}");
+    }
+    assert!(matches!(hr::define_hr_fields(f.ctx(), &as_user(ann), vec![]), Err(CoreError::Forbidden { .. })));
+    assert_eq!(hr::hr_fields(f.ctx(), &as_user(cat)).unwrap(), defined, "refused calls changed nothing");
+
+    // The permission: administrators grant it to active intranet users only.
+    assert!(matches!(hr::grant_hr_permission(f.ctx(), &as_user(cat), ann), Err(CoreError::Forbidden { .. })));
+    hr::grant_hr_permission(f.ctx(), &f.admin, ann).unwrap();
+    hr::grant_hr_permission(f.ctx(), &f.admin, ann).unwrap();
+    assert_eq!(hr::hr_holders(f.ctx(), &f.admin).unwrap(), vec![ann]);
+    let err = hr::grant_hr_permission(f.ctx(), &f.admin, xena).unwrap_err();
+    assert!(matches!(&err, CoreError::Validation { field, .. } if field == "role"), "{err:?}");
+    let err = hr::grant_hr_permission(f.ctx(), &f.admin, UserId(999)).unwrap_err();
+    assert!(matches!(err, CoreError::NotFound { .. }));
+    users::update_user(f.ctx(), &f.admin, cat, &patch(&[(UserField::Active, "N")])).unwrap();
+    let err = hr::grant_hr_permission(f.ctx(), &f.admin, cat).unwrap_err();
+    assert!(matches!(&err, CoreError::Conflict { field, .. } if field == "ACTIVE"), "{err:?}");
+    users::update_user(f.ctx(), &f.admin, cat, &patch(&[(UserField::Active, "Y")])).unwrap();
+
+    // Writing: administrators and holders; every key must be defined; empty clears.
+    let rec = hr::update_hr_record(f.ctx(), &as_user(ann), bob, &set("passport_no", "X123")).unwrap();
+    assert_eq!(rec.values, vec![("PASSPORT_NO".to_string(), "X123".to_string())]);
+    hr::update_hr_record(f.ctx(), &f.admin, bob, &set("SALARY_BAND", "B2")).unwrap();
+    let err = hr::update_hr_record(
+        f.ctx(),
+        &f.admin,
+        bob,
+        &[("SALARY_BAND".into(), "B3".into()), ("SHOE_SIZE".into(), "44".into())],
+    )
+    .unwrap_err();
+    assert!(matches!(&err, CoreError::Validation { field, .. } if field == "SHOE_SIZE"), "{err:?}");
+    let err =
+        hr::update_hr_record(f.ctx(), &f.admin, bob, &set("SALARY_BAND", &"x".repeat(4001))).unwrap_err();
+    assert!(matches!(err, CoreError::Validation { .. }));
+    assert!(
+        matches!(
+            hr::update_hr_record(f.ctx(), &as_user(bob), bob, &set("SALARY_BAND", "A1")),
+            Err(CoreError::Forbidden { .. })
+        ),
+        "users read their own record but do not change it"
+    );
+    assert!(matches!(
+        hr::update_hr_record(f.ctx(), &as_user(cat), bob, &set("SALARY_BAND", "A1")),
+        Err(CoreError::Forbidden { .. })
+    ));
+
+    // Reading: the user, administrators, holders; not colleagues; external users learn nothing.
+    let expect =
+        vec![("PASSPORT_NO".to_string(), "X123".to_string()), ("SALARY_BAND".to_string(), "B2".to_string())];
+    for reader in [as_user(bob), f.admin.clone(), as_user(ann)] {
+        assert_eq!(hr::hr_record(f.ctx(), &reader, bob).unwrap().values, expect, "{reader:?}");
+    }
+    assert!(matches!(hr::hr_record(f.ctx(), &as_user(cat), bob), Err(CoreError::Forbidden { .. })));
+    assert!(matches!(hr::hr_record(f.ctx(), &as_user(xena), bob), Err(CoreError::NotFound { .. })));
+    assert!(matches!(hr::hr_fields(f.ctx(), &as_user(xena)), Err(CoreError::Forbidden { .. })));
+    let basic = Actor { scopes: [Scope::UserBasic].into_iter().collect(), ..as_user(bob) };
+    assert!(matches!(hr::hr_record(f.ctx(), &basic, bob), Err(CoreError::InsufficientScope { .. })));
+    // Revoked, the holder is an ordinary colleague again; a holder turned external loses it too.
+    hr::revoke_hr_permission(f.ctx(), &f.admin, ann).unwrap();
+    assert!(matches!(hr::hr_record(f.ctx(), &as_user(ann), bob), Err(CoreError::Forbidden { .. })));
+    hr::grant_hr_permission(f.ctx(), &f.admin, cat).unwrap();
+    workgroups::add_workgroup_member(f.ctx(), &f.admin, group, cat).unwrap();
+    users::change_role(f.ctx(), &f.admin, cat, RoleChange { role: Role::Extranet, departments: vec![] })
+        .unwrap();
+    assert!(matches!(hr::hr_record(f.ctx(), &as_user(cat), bob), Err(CoreError::NotFound { .. })));
+
+    // Dropping a field deletes its values; clearing a value removes it.
+    hr::define_hr_fields(f.ctx(), &f.admin, vec![field("SALARY_BAND", "Band")]).unwrap();
+    hr::define_hr_fields(f.ctx(), &f.admin, defined.clone()).unwrap();
+    let rec = hr::hr_record(f.ctx(), &f.admin, bob).unwrap();
+    assert_eq!(rec.values, vec![("SALARY_BAND".to_string(), "B2".to_string())]);
+    let rec = hr::update_hr_record(f.ctx(), &f.admin, bob, &set("SALARY_BAND", "")).unwrap();
+    assert!(rec.values.is_empty());
+
+    // Accounts: the same user ID in another account is another user with nothing of this one's.
+    hr::update_hr_record(f.ctx(), &f.admin, bob, &set("PASSPORT_NO", "P1")).unwrap();
+    assert!(hr::hr_fields(g.ctx(), &g.admin).unwrap().is_empty());
+    g.employee("Other", "Ann", &[1]);
+    let globex_bob = g.employee("Other", "Bob", &[1]);
+    assert_eq!(globex_bob, bob);
+    assert!(hr::hr_record(g.ctx(), &g.admin, bob).unwrap().values.is_empty());
+    assert!(hr::hr_holders(g.ctx(), &g.admin).unwrap().is_empty());
+    assert_eq!(db.read().unwrap().hr_values(g.account, bob).unwrap().len(), 0);
+    assert_eq!(db.read().unwrap().hr_values(f.account, bob).unwrap().len(), 1);
+}
 
 /// `users_after` and [`users::for_each_user`]: every user of one account exactly once, by ID,
 /// across chunk boundaries; other accounts' users never; administrators only.
