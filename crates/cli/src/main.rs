@@ -15,6 +15,7 @@ macro_rules! out {
 
 mod admin;
 mod config;
+mod hr;
 mod joining;
 mod people;
 mod setup;
@@ -66,12 +67,16 @@ enum Command {
     Init(InitArgs),
     /// Serve the REST API (initialising an empty database first).
     Serve(ServeArgs),
-    /// Users: add, invite, list, search, show, update, terminate, reinstate, set-role.
+    /// Users: add, invite, list, search, show, update, terminate, reinstate, set-role,
+    /// grant-hr, revoke-hr.
     #[command(subcommand)]
     User(people::UserCommand),
     /// The company structure: add, tree, show, update, move, set-head, delete.
     #[command(subcommand)]
     Dept(people::DeptCommand),
+    /// HR details: fields, define, show, set, holders.
+    #[command(subcommand)]
+    Hr(hr::HrCommand),
     /// Workgroups: add, list, add-member, remove-member.
     #[command(subcommand)]
     Group(joining::GroupCommand),
@@ -241,6 +246,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(&cli, args),
         Command::User(cmd) => people::run_user(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Dept(cmd) => people::run_dept(&cli.db, cli.account.as_deref(), cli.json, cmd),
+        Command::Hr(cmd) => hr::run_hr(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Group(cmd) => joining::run_group(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Invite(cmd) => {
             joining::run_invite(&cli.db, cli.account.as_deref(), cli.json, &base_url(&cli), cmd)

@@ -11,6 +11,7 @@ use profile_core::model::department::{Department, Tree};
 use profile_core::model::user::{Role, UserPatch};
 use profile_core::query::{Condition, FilterKey, FilterTarget, PageRequest, UserFilter, UserQuery};
 use profile_core::usecase::departments::{self, DepartmentPatch, DepartmentQuery, NewDepartment};
+use profile_core::usecase::hr;
 use profile_core::usecase::invitations::{self, Invite};
 use profile_core::usecase::users::{self, NewUser, RoleChange};
 use profile_core::Value;
@@ -81,6 +82,16 @@ pub(crate) enum UserCommand {
         /// Departments for a user who becomes internal (comma-separated IDs).
         #[arg(long)]
         departments: Option<String>,
+    },
+    /// Grant the HR permission: reading and changing every user's HR details (`cardfile hr`).
+    GrantHr {
+        /// The ID (an active intranet user).
+        id: u32,
+    },
+    /// Revoke the HR permission.
+    RevokeHr {
+        /// The ID.
+        id: u32,
     },
 }
 
@@ -302,6 +313,24 @@ pub(crate) fn run_user(db_path: &Path, slug: Option<&str>, json: bool, cmd: &Use
             users::change_role(ctx, &op, UserId(*id), RoleChange { role: role(r)?, departments })
                 .map_err(e)?;
             show(UserId(*id))
+        }
+        UserCommand::GrantHr { id } | UserCommand::RevokeHr { id } => {
+            let grant = matches!(cmd, UserCommand::GrantHr { .. });
+            if grant {
+                hr::grant_hr_permission(ctx, &op, UserId(*id)).map_err(e)?;
+            } else {
+                hr::revoke_hr_permission(ctx, &op, UserId(*id)).map_err(e)?;
+            }
+            let holders = hr::hr_holders(ctx, &op).map_err(e)?;
+            if json {
+                out!(
+                    "{}",
+                    json!({"user": id, "hr_permission": grant, "holders": holders.iter().map(|u| u.get()).collect::<Vec<_>>()})
+                );
+            } else {
+                out!("user {id} {} the HR permission", if grant { "now holds" } else { "no longer holds" });
+            }
+            Ok(())
         }
     }
 }

@@ -204,6 +204,44 @@ fn users_and_departments() {
 }
 
 #[test]
+fn hr_fields_details_and_permission() {
+    let (_dir, db) = initialised();
+    let ann = json(&db, &["user", "add", "EMAIL=ann@example.com", "NAME=Ann", "UF_DEPARTMENT=1"]);
+    let ann = ann["ID"].as_u64().unwrap().to_string();
+    let fields = json(&db, &["hr", "define", "passport_no=Passport number", "SALARY_BAND=Salary band"]);
+    assert_eq!(fields[0], serde_json::json!({"key": "PASSPORT_NO", "label": "Passport number"}));
+    assert_eq!(json(&db, &["hr", "fields"]).as_array().unwrap().len(), 2);
+    let rec = json(&db, &["hr", "set", &ann, "PASSPORT_NO=X123", "SALARY_BAND=B2"]);
+    assert_eq!(rec["values"], serde_json::json!({"PASSPORT_NO": "X123", "SALARY_BAND": "B2"}));
+    assert_eq!(
+        json(&db, &["hr", "set", &ann, "SALARY_BAND="])["values"],
+        serde_json::json!({"PASSPORT_NO": "X123"})
+    );
+    assert_eq!(json(&db, &["hr", "show", &ann])["values"]["PASSPORT_NO"], "X123");
+    let (_, text, _) = cardfile(&db, &["hr", "show", &ann]);
+    assert!(text.contains("PASSPORT_NO") && text.contains("X123"), "{text}");
+
+    let granted = json(&db, &["user", "grant-hr", &ann]);
+    assert_eq!(granted["hr_permission"], true);
+    assert_eq!(json(&db, &["hr", "holders"]), serde_json::json!([ann.parse::<u64>().unwrap()]));
+    assert_eq!(json(&db, &["user", "revoke-hr", &ann])["hr_permission"], false);
+    assert_eq!(json(&db, &["hr", "holders"]), serde_json::json!([]));
+
+    // Bad input: a message, exit 1, nothing changed.
+    refused(&db, &["hr", "set", &ann, "SHOE_SIZE=44"], "SHOE_SIZE");
+    refused(&db, &["hr", "set", &ann, "PASSPORT_NO"], "KEY=value");
+    refused(&db, &["hr", "define", "1BAD=x"], "KEY");
+    refused(&db, &["hr", "show", "99"], "not found");
+    refused(&db, &["user", "grant-hr", "99"], "not found");
+    json(&db, &["user", "terminate", &ann]);
+    refused(&db, &["user", "grant-hr", &ann], "dismissed");
+    assert_eq!(json(&db, &["hr", "holders"]), serde_json::json!([]));
+    assert_eq!(json(&db, &["hr", "fields"]).as_array().unwrap().len(), 2);
+    assert_eq!(json(&db, &["hr", "show", &ann])["values"], serde_json::json!({"PASSPORT_NO": "X123"}));
+    assert_eq!(cardfile(&db, &["hr", "set", &ann]).0, 2, "values are required: bad usage");
+}
+
+#[test]
 fn groups_and_invitations() {
     let (_dir, db) = initialised();
     let g = json(&db, &["group", "add", "Partners"]);

@@ -24,24 +24,27 @@ impl HrStore for SqliteTx<'_> {
 
     fn set_hr_fields(&mut self, account: AccountId, fields: &[HrField]) -> StoreResult<()> {
         let no = self.no_for_write(account)?;
-        let conn = self.conn();
-        let run = || -> rusqlite::Result<()> {
-            conn.prepare_cached("DELETE FROM hr_fields WHERE account_no = ?1")?.execute([no])?;
-            let mut insert = conn.prepare_cached(
-                "INSERT INTO hr_fields (account_no, position, key, label) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for (i, f) in fields.iter().enumerate() {
-                insert.execute(params![no, i as i64, f.key, f.label])?;
-            }
-            let (lo, hi) = bounds(no);
-            conn.prepare_cached(
-                "DELETE FROM hr_values WHERE uid BETWEEN ?1 AND ?2 \
+        // Several statements: a savepoint makes them one (see `in_savepoint`).
+        self.in_savepoint(|tx| {
+            let conn = tx.conn();
+            let run = || -> rusqlite::Result<()> {
+                conn.prepare_cached("DELETE FROM hr_fields WHERE account_no = ?1")?.execute([no])?;
+                let mut insert = conn.prepare_cached(
+                    "INSERT INTO hr_fields (account_no, position, key, label) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for (i, f) in fields.iter().enumerate() {
+                    insert.execute(params![no, i as i64, f.key, f.label])?;
+                }
+                let (lo, hi) = bounds(no);
+                conn.prepare_cached(
+                    "DELETE FROM hr_values WHERE uid BETWEEN ?1 AND ?2 \
                  AND key NOT IN (SELECT key FROM hr_fields WHERE account_no = ?3)",
-            )?
-            .execute(params![lo, hi, no])?;
-            Ok(())
-        };
-        run().map_err(backend)
+                )?
+                .execute(params![lo, hi, no])?;
+                Ok(())
+            };
+            run().map_err(backend)
+        })
     }
 
     fn hr_values(&self, account: AccountId, user: UserId) -> StoreResult<HrValues> {
@@ -56,17 +59,19 @@ impl HrStore for SqliteTx<'_> {
 
     fn set_hr_values(&mut self, account: AccountId, user: UserId, values: &HrValues) -> StoreResult<()> {
         let no = self.no_for_write(account)?;
-        let conn = self.conn();
-        let run = || -> rusqlite::Result<()> {
-            conn.prepare_cached("DELETE FROM hr_values WHERE uid = ?1")?.execute([uid(no, user)])?;
-            let mut insert =
-                conn.prepare_cached("INSERT INTO hr_values (uid, key, value) VALUES (?1, ?2, ?3)")?;
-            for (k, v) in values {
-                insert.execute(params![uid(no, user), k, v])?;
-            }
-            Ok(())
-        };
-        run().map_err(backend)
+        self.in_savepoint(|tx| {
+            let conn = tx.conn();
+            let run = || -> rusqlite::Result<()> {
+                conn.prepare_cached("DELETE FROM hr_values WHERE uid = ?1")?.execute([uid(no, user)])?;
+                let mut insert =
+                    conn.prepare_cached("INSERT INTO hr_values (uid, key, value) VALUES (?1, ?2, ?3)")?;
+                for (k, v) in values {
+                    insert.execute(params![uid(no, user), k, v])?;
+                }
+                Ok(())
+            };
+            run().map_err(backend)
+        })
     }
 
     fn hr_holders(&self, account: AccountId) -> StoreResult<Vec<UserId>> {

@@ -180,7 +180,7 @@ impl SqliteTx<'_> {
 impl SqliteTx<'_> {
     /// Runs several statements as one: a failure (a taken handle, say) undoes all of them and
     /// leaves the transaction as it was, as a port method promises.
-    fn in_savepoint(&mut self, f: impl FnOnce(&mut Self) -> StoreResult<()>) -> StoreResult<()> {
+    pub(crate) fn in_savepoint(&mut self, f: impl FnOnce(&mut Self) -> StoreResult<()>) -> StoreResult<()> {
         self.writable()?;
         self.conn().execute_batch("SAVEPOINT port_call").map_err(backend)?;
         let result = f(self);
