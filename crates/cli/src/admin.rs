@@ -20,6 +20,21 @@ use crate::setup;
 pub(crate) enum AccountCommand {
     /// Every account on this server.
     List,
+    /// Create another account with its first administrator; their login, password and a
+    /// webhook are printed once.
+    Create {
+        /// The new account's slug (its short name in URLs and `--account`).
+        slug: String,
+        /// The company's name.
+        #[arg(long)]
+        name: String,
+        /// The first administrator's email, which is also their login.
+        #[arg(long)]
+        admin_email: String,
+        /// Read the administrator's password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// The account and its settings.
     Show,
     /// Rename the account (administrators may do this once; the operator always).
@@ -115,7 +130,22 @@ fn print_account(a: &Account, json: bool) {
     }
 }
 
-pub(crate) fn run_account(db_path: &Path, slug: Option<&str>, json: bool, cmd: &AccountCommand) -> Outcome {
+pub(crate) fn run_account(
+    db_path: &Path,
+    slug: Option<&str>,
+    json: bool,
+    base_url: &str,
+    cmd: &AccountCommand,
+) -> Outcome {
+    if let AccountCommand::Create { slug, name, admin_email, password_stdin } = cmd {
+        let args = crate::InitArgs {
+            admin_email: admin_email.clone(),
+            password_stdin: *password_stdin,
+            slug: slug.clone(),
+            name: name.clone(),
+        };
+        return setup::create_account(db_path, &args, base_url, json);
+    }
     let db = setup::open(db_path)?;
     let ctx = setup::ctx(&db, "");
     if let AccountCommand::List = cmd {
@@ -133,7 +163,7 @@ pub(crate) fn run_account(db_path: &Path, slug: Option<&str>, json: bool, cmd: &
     let a = account(ctx, slug)?;
     let op = Actor::operator(a.id);
     let changed = match cmd {
-        AccountCommand::List | AccountCommand::Show => a,
+        AccountCommand::List | AccountCommand::Create { .. } | AccountCommand::Show => a,
         AccountCommand::Rename { name } => {
             accounts::rename_account(ctx, &op, name).map_err(|e| e.to_string())?
         }

@@ -124,7 +124,7 @@ enum Command {
     },
     /// Print the manual page (roff).
     Man,
-    /// Accounts: list, show, rename, settings.
+    /// Accounts: list, create, show, rename, settings.
     #[command(subcommand)]
     Account(admin::AccountCommand),
     /// Incoming webhooks: create (the URL is printed once), list, revoke.
@@ -278,7 +278,9 @@ fn main() -> ExitCode {
             let cmd = <Cli as clap::CommandFactory>::command();
             clap_mangen::Man::new(cmd).render(&mut std::io::stdout()).map_err(|e| e.to_string())
         }
-        Command::Account(cmd) => admin::run_account(&cli.db, cli.account.as_deref(), cli.json, cmd),
+        Command::Account(cmd) => {
+            admin::run_account(&cli.db, cli.account.as_deref(), cli.json, &base_url(&cli), cmd)
+        }
         Command::Webhook(cmd) => admin::run_credential(
             &cli.db,
             cli.account.as_deref(),

@@ -37,9 +37,18 @@ pub(crate) struct Initialised {
 /// `cardfile init`: refuses a database that already has an account.
 pub(crate) fn init(path: &Path, args: &InitArgs, base_url: &str, json: bool) -> Result<Initialised, String> {
     let db = open(path)?;
-    let done = initialise(&db, args, base_url)?;
+    let done = initialise(&db, args, base_url, true)?;
     print(&done, None, base_url, json);
     Ok(done)
+}
+
+/// `cardfile account create`: another account on an initialised database, with its own first
+/// administrator, login and webhook.
+pub(crate) fn create_account(path: &Path, args: &InitArgs, base_url: &str, json: bool) -> Result<(), String> {
+    let db = open(path)?;
+    let done = initialise(&db, args, base_url, false)?;
+    print(&done, None, base_url, json);
+    Ok(())
 }
 
 /// On an empty database, initialise it and print what a newcomer needs; otherwise nothing.
@@ -53,15 +62,25 @@ pub(crate) fn first_run(
     if !accounts::list_accounts(ctx).map_err(|e| e.to_string())?.is_empty() {
         return Ok(());
     }
-    let done = initialise(&**db, args, base_url)?;
+    let done = initialise(&**db, args, base_url, true)?;
     print(&done, Some(base_url), base_url, json);
     Ok(())
 }
 
-fn initialise(db: &dyn Database, args: &InitArgs, base_url: &str) -> Result<Initialised, String> {
-    let ctx = ctx(db, base_url);
-    if !accounts::list_accounts(ctx).map_err(|e| e.to_string())?.is_empty() {
+/// Creates an account with its administrator, login and webhook, all or nothing (the first one
+/// only on an empty database when `first`).
+fn initialise(
+    db: &dyn Database,
+    args: &InitArgs,
+    base_url: &str,
+    first: bool,
+) -> Result<Initialised, String> {
+    let existing = accounts::list_accounts(ctx(db, base_url)).map_err(|e| e.to_string())?;
+    if first && !existing.is_empty() {
         return Err("the database is already initialised".into());
+    }
+    if !first && existing.is_empty() {
+        return Err("the database has no account yet: run `cardfile init` first".into());
     }
     let password = if args.password_stdin {
         let mut s = String::new();
@@ -81,6 +100,11 @@ fn initialise(db: &dyn Database, args: &InitArgs, base_url: &str) -> Result<Init
         (UserField::Name, Value::text("Administrator")),
     ])
     .map_err(|e| e.to_string())?;
+    // One batch: the account, its administrator's login and the webhook are kept together or
+    // not at all (a login another account's user already has is refused after the account was
+    // written; the batch then drops it).
+    let batch = db.batch().map_err(|e| e.to_string())?;
+    let ctx = self::ctx(batch.as_database(), base_url);
     let created = accounts::create_account(
         ctx,
         CreateAccountRequest { slug: args.slug.clone(), name: args.name.clone(), admin },
@@ -102,6 +126,7 @@ fn initialise(db: &dyn Database, args: &InitArgs, base_url: &str) -> Result<Init
         },
     )
     .map_err(|e| e.to_string())?;
+    batch.commit().map_err(|e| e.to_string())?;
     Ok(Initialised {
         login: args.admin_email.to_lowercase(),
         password: generated,

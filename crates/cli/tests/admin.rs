@@ -91,6 +91,43 @@ fn accounts() {
     assert_eq!(json(&db, &["account", "show"])["invite"], "everyone");
     // Usage errors are clap's: exit 2.
     assert_eq!(cardfile(&db, &["account", "frobnicate"]).0, 2);
+
+    // Another account, with its own administrator, login and webhook.
+    let created = json(
+        &db,
+        &["account", "create", "globex", "--name", "Globex", "--admin-email", "Boss@Globex.example"],
+    );
+    assert_eq!(created["login"], "boss@globex.example");
+    assert_eq!(created["password"].as_str().unwrap().len(), 20);
+    assert!(created["webhook"].as_str().unwrap().contains("/rest/1/"), "{created}");
+    let slugs: Vec<String> = json(&db, &["account", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["slug"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(slugs, vec!["acme", "globex"]);
+    assert_eq!(json(&db, &["--account", "globex", "account", "show"])["name"], "Globex");
+    // Refused: a taken slug; a login another account's user has (after the account row was
+    // written: the batch drops it); a bad email. Nothing is left behind.
+    let create = |slug: &str, email: &str| {
+        vec!["account", "create", slug, "--name", "X", "--admin-email", email]
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let args = create("globex", "x@globex.example");
+    refused(&db, &args.iter().map(String::as_str).collect::<Vec<_>>(), "slug");
+    let args = create("initech", "boss@globex.example");
+    refused(&db, &args.iter().map(String::as_str).collect::<Vec<_>>(), "login");
+    let args = create("initech", "not an email");
+    refused(&db, &args.iter().map(String::as_str).collect::<Vec<_>>(), "admin-email");
+    assert_eq!(json(&db, &["account", "list"]).as_array().unwrap().len(), 2, "nothing half-created");
+    assert_eq!(
+        cardfile(&db, &["account", "create", "initech"]).0,
+        2,
+        "--name and --admin-email are required"
+    );
 }
 
 #[test]
