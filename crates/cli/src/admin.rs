@@ -9,6 +9,7 @@ use profile_core::access::{Actor, Scope, ScopeSet};
 use profile_core::ids::UserId;
 use profile_core::model::account::{Account, InvitePolicy, RegistrationType};
 use profile_core::model::credential::{Credential, CredentialId, CredentialKind};
+use profile_core::model::message::Message;
 use profile_core::usecase::{accounts, credentials, outbox};
 use serde_json::json;
 use uuid::Uuid;
@@ -306,42 +307,103 @@ pub(crate) fn run_credential(
 }
 
 /// `cardfile outbox`: the messages to send (invitations, generated passwords, codes).
-pub(crate) fn run_outbox(db_path: &Path, slug: Option<&str>, json: bool, all: bool) -> Outcome {
+/// `cardfile outbox …`
+#[derive(Subcommand, Debug)]
+pub(crate) enum OutboxCommand {
+    /// Every message in full, oldest first (the default).
+    List,
+    /// One message in full.
+    Show {
+        /// Its ID, or the first 8 or more characters of it.
+        id: String,
+    },
+    /// Mark a message passed on by hand as sent: its body (the link, code or password) is
+    /// dropped.
+    Sent {
+        /// Its ID, or the first 8 or more characters of it.
+        id: String,
+    },
+}
+
+fn message_json(m: &Message) -> serde_json::Value {
+    json!({
+        "id": m.id.to_string(),
+        "kind": m.kind.code(),
+        "channel": m.channel.code(),
+        "to": m.recipient,
+        "subject": m.subject,
+        "body": m.body,
+        "created": m.created_at.to_rfc3339(),
+        "sent": m.sent_at.map(|t| t.to_rfc3339()),
+    })
+}
+
+fn print_message(m: &Message) {
+    let state = if m.sent_at.is_some() { "sent" } else { "to send" };
+    out!(
+        "--- {} {} {} to {} ({}, {state})",
+        m.id,
+        m.created_at.to_rfc3339(),
+        m.kind.code(),
+        m.recipient,
+        m.channel.code()
+    );
+    if !m.subject.is_empty() {
+        out!("Subject: {}", m.subject);
+    }
+    out!("{}", m.body);
+}
+
+/// The one message among `messages` whose ID is `id` or starts with it (8 characters at least).
+fn find_message<'a>(messages: &'a [Message], id: &str) -> Result<&'a Message, String> {
+    let id = id.trim().to_ascii_lowercase();
+    if id.len() < 8 {
+        return Err(format!("{id:?}: give the message ID or at least its first 8 characters"));
+    }
+    let mut found = messages.iter().filter(|m| m.id.to_string().starts_with(&id));
+    match (found.next(), found.next()) {
+        (Some(m), None) => Ok(m),
+        (None, _) => Err(format!("no message {id} in this account's outbox (`cardfile outbox` lists them)")),
+        (Some(_), Some(_)) => Err(format!("{id} starts more than one message ID: give more of it")),
+    }
+}
+
+pub(crate) fn run_outbox(
+    db_path: &Path,
+    slug: Option<&str>,
+    json: bool,
+    all: bool,
+    cmd: &OutboxCommand,
+) -> Outcome {
     let db = setup::open(db_path)?;
     let ctx = setup::ctx(&db, "");
     let a = account(ctx, slug)?;
     let messages = outbox::list_messages(ctx, &Actor::operator(a.id), all).map_err(|e| e.to_string())?;
-    if json {
-        let v: Vec<_> = messages
-            .iter()
-            .map(|m| {
-                json!({
-                    "id": m.id.to_string(),
-                    "kind": m.kind.code(),
-                    "channel": m.channel.code(),
-                    "to": m.recipient,
-                    "subject": m.subject,
-                    "body": m.body,
-                    "created": m.created_at.to_rfc3339(),
-                    "sent": m.sent_at.map(|t| t.to_rfc3339()),
-                })
-            })
-            .collect();
-        out!("{}", serde_json::Value::Array(v));
-    } else {
-        for m in &messages {
-            let state = if m.sent_at.is_some() { "sent" } else { "to send" };
-            out!(
-                "--- {} {} to {} ({}, {state})",
-                m.created_at.to_rfc3339(),
-                m.kind.code(),
-                m.recipient,
-                m.channel.code()
-            );
-            if !m.subject.is_empty() {
-                out!("Subject: {}", m.subject);
+    match cmd {
+        OutboxCommand::List if json => {
+            out!("{}", serde_json::Value::Array(messages.iter().map(message_json).collect()));
+        }
+        OutboxCommand::List => messages.iter().for_each(print_message),
+        OutboxCommand::Show { id } => {
+            let m = find_message(&messages, id)?;
+            if json {
+                out!("{}", message_json(m));
+            } else {
+                print_message(m);
             }
-            out!("{}", m.body);
+        }
+        OutboxCommand::Sent { id } => {
+            let m = find_message(&messages, id)?;
+            if m.sent_at.is_none() {
+                outbox::mark_sent(ctx, m.id).map_err(|e| e.to_string())?;
+            }
+            let after = outbox::list_messages(ctx, &Actor::operator(a.id), all).map_err(|e| e.to_string())?;
+            let m = find_message(&after, &m.id.to_string())?;
+            if json {
+                out!("{}", message_json(m));
+            } else {
+                out!("message {} is marked sent", m.id);
+            }
         }
     }
     Ok(())

@@ -136,8 +136,11 @@ enum Command {
     /// The messages Cardfile has to send (invitations, generated passwords, codes), so that
     /// without a mail transport an administrator can pass them on by hand.
     Outbox {
+        /// list (the default), show ID, sent ID.
+        #[command(subcommand)]
+        cmd: Option<admin::OutboxCommand>,
         /// Every account's messages, and those of no account (confirmation codes).
-        #[arg(long)]
+        #[arg(long, global = true)]
         all: bool,
     },
 }
@@ -297,7 +300,13 @@ fn main() -> ExitCode {
             &base_url(&cli),
             cmd,
         ),
-        Command::Outbox { all } => admin::run_outbox(&cli.db, cli.account.as_deref(), cli.json, *all),
+        Command::Outbox { cmd, all } => admin::run_outbox(
+            &cli.db,
+            cli.account.as_deref(),
+            cli.json,
+            *all,
+            cmd.as_ref().unwrap_or(&admin::OutboxCommand::List),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -192,6 +192,24 @@ fn outbox() {
     let (code, out, _) = cardfile(&db, &["outbox"]);
     assert_eq!(code, 0);
     assert!(out.contains("invitation to new@example.com") && out.contains("/invite/"), "{out}");
+    assert_eq!(json(&db, &["outbox", "list"]), messages);
+
+    // One message by its ID's first characters; then marked sent by hand, which drops the body.
+    let id = m["id"].as_str().unwrap();
+    assert_eq!(&json(&db, &["outbox", "show", &id[..8]]), m);
+    let (_, text, _) = cardfile(&db, &["outbox", "show", id]);
+    assert!(text.contains(id) && text.contains("/invite/"), "{text}");
+    refused(&db, &["outbox", "show", &id[..4]], "first 8 characters");
+    refused(&db, &["outbox", "sent", "ffffffff"], "no message");
+    assert!(json(&db, &["outbox"])[0]["sent"].is_null(), "refusals changed nothing");
+    let sent = json(&db, &["outbox", "sent", id]);
+    assert!(sent["sent"].is_string(), "{sent}");
+    assert_eq!(sent["body"], "", "the link is gone once passed on");
+    assert_eq!(
+        json(&db, &["outbox", "sent", id])["sent"],
+        sent["sent"],
+        "marking twice keeps the first time"
+    );
 }
 
 #[test]
