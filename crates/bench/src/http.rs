@@ -170,8 +170,9 @@ fn prefix(rng: &mut Rng) -> String {
     chars[..len].iter().collect()
 }
 
-fn rss_kib(pid: u32, key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+/// A `key: N kB` figure of `/proc/PID/FILE`.
+fn proc_kib(pid: u32, file: &str, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
     status
         .lines()
         .find_map(|l| l.strip_prefix(key))
@@ -276,10 +277,14 @@ pub fn run(db: &SqliteDb, db_path: &Path, account: AccountId, n: usize, plan: &P
         }
         Ok((pages, started.elapsed().as_secs_f64(), start + 50, stats(each)))
     })?;
-    let rss = rss_kib(server.child.id(), "VmRSS:").unwrap_or(0);
-    let hwm = rss_kib(server.child.id(), "VmHWM:").unwrap_or(0);
-    let anon = rss_kib(server.child.id(), "RssAnon:").unwrap_or(0);
-    let file = rss_kib(server.child.id(), "RssFile:").unwrap_or(0);
+    let pid = server.child.id();
+    let rss = proc_kib(pid, "status", "VmRSS:").unwrap_or(0);
+    let hwm = proc_kib(pid, "status", "VmHWM:").unwrap_or(0);
+    let anon = proc_kib(pid, "status", "RssAnon:").unwrap_or(0);
+    let file = proc_kib(pid, "status", "RssFile:").unwrap_or(0);
+    // Every SQLite connection maps the database file on its own, and RSS counts a page once per
+    // mapping; PSS counts it once.
+    let pss = proc_kib(pid, "smaps_rollup", "Pss:").unwrap_or(0);
     drop(server);
 
     println!();
@@ -310,11 +315,12 @@ pub fn run(db: &SqliteDb, db_path: &Path, account: AccountId, n: usize, plan: &P
         ms(page_lat.p99)
     );
     println!(
-        "| server memory after the run | RSS {:.0} MB (peak {:.0} MB): {:.0} MB anonymous, {:.0} MB of mapped files |",
+        "| server memory after the run | RSS {:.0} MB (peak {:.0} MB): {:.0} MB anonymous, {:.0} MB of mapped files; PSS {:.0} MB |",
         rss as f64 / 1024.0,
         hwm as f64 / 1024.0,
         anon as f64 / 1024.0,
-        file as f64 / 1024.0
+        file as f64 / 1024.0,
+        pss as f64 / 1024.0
     );
     Ok(())
 }

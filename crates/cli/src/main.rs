@@ -179,6 +179,11 @@ struct ServeArgs {
     /// Refuse plain-HTTP requests with INVALID_REQUEST.
     #[arg(long, env = "CARDFILE_REQUIRE_HTTPS", value_parser = clap::builder::BoolishValueParser::new())]
     require_https: bool,
+    /// How many MiB of the database file each connection maps into memory (default 0: none).
+    /// RSS counts a mapped page once per connection that touched it; at 100k users mapping
+    /// measured no faster over HTTP (docs/benchmarks.md).
+    #[arg(long, env = "CARDFILE_MMAP_MIB", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=65536))]
+    mmap_mib: u32,
     /// Rate limit per credential, `BURST/PER_SECOND` (e.g. `50/2`); off by default.
     #[arg(long, env = "CARDFILE_RATE_LIMIT", value_parser = parse_rate)]
     rate_limit: Option<api_http::RateLimit>,
@@ -318,7 +323,12 @@ fn main() -> ExitCode {
 }
 
 fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
-    let db = setup::open(&cli.db)?;
+    let options = store_sqlite::Options {
+        mmap_size: u64::from(args.mmap_mib) << 20,
+        ..store_sqlite::Options::default()
+    };
+    let db = store_sqlite::SqliteDb::open_with(&cli.db, options)
+        .map_err(|e| format!("cannot open {}: {e}", cli.db.display()))?;
     let db = Arc::new(db);
     let scheme = if args.tls_cert.is_some() || args.tls_self_signed { "https" } else { "http" };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -97,7 +97,7 @@ fn serve_takes_its_options_from_the_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("c.toml"),
-        "db = \"s.db\"\n[serve]\nlisten = \"127.0.0.1:0\"\ntls_self_signed = true\n",
+        "db = \"s.db\"\n[serve]\nlisten = \"127.0.0.1:0\"\ntls_self_signed = true\nmmap_mib = 64\n",
     )
     .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_cardfile"))
@@ -156,6 +156,10 @@ fn a_bad_file_is_bad_usage_and_names_the_problem() {
     let (code, _, err) = cardfile(dir.path(), &[], &["--config", "bad.toml", "serve"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--listen"), "{err}");
+    std::fs::write(dir.path().join("bad.toml"), "[serve]\nmmap_mib = 99999999\n").unwrap();
+    let (code, _, err) = cardfile(dir.path(), &[], &["--config", "bad.toml", "serve"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--mmap-mib"), "{err}");
     let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(files, vec![std::ffi::OsString::from("bad.toml")], "nothing was created");
 }

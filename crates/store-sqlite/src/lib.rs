@@ -68,11 +68,25 @@ pub struct Options {
     pub readers: usize,
     /// How long a connection waits for a lock before failing.
     pub busy_timeout: Duration,
+    /// How much of the file each connection maps into memory (`PRAGMA mmap_size`, bytes; 0: none,
+    /// every page is read into the connection's page cache). Mapping is faster (at 100k users,
+    /// ~1.4x the `FIND` throughput over HTTP) but RSS counts a mapped page once per connection
+    /// that touched it, so RSS reads high though the pages are the OS page cache, shared.
+    pub mmap_size: u64,
+    /// Each read connection's own page cache, KiB (the writer's is fixed at 32 MiB). With
+    /// mapping on, it holds little; with `mmap_size` 0 it is what keeps hot pages.
+    pub reader_cache_kib: u32,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { durability: Durability::Full, readers: 8, busy_timeout: Duration::from_secs(5) }
+        Options {
+            durability: Durability::Full,
+            readers: 8,
+            busy_timeout: Duration::from_secs(5),
+            mmap_size: MMAP_SIZE,
+            reader_cache_kib: 4096,
+        }
     }
 }
 
@@ -250,8 +264,8 @@ impl SqliteDb {
     }
 }
 
-/// How much of the file connections map into memory.
-const MMAP_SIZE: i64 = 1 << 31;
+/// How much of the file connections map into memory by default (2 GiB).
+const MMAP_SIZE: u64 = 1 << 31;
 
 /// WAL pages after which a commit checkpoints (10,000 pages = 40 MB).
 const WAL_CHECKPOINT_PAGES: i64 = 10_000;
@@ -272,10 +286,12 @@ fn configure(conn: &Connection, options: &Options, read_only: bool) -> StoreResu
     // mmap: pages the OS already caches are read without a system call or a copy.
     // wal_autocheckpoint: a checkpoint copies every page the WAL holds; spacing them out means a
     // page written by many transactions is copied once, not once per transaction.
+    let cache = if read_only { -i64::from(options.reader_cache_kib) } else { WRITER_CACHE };
     let mut sql = format!(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=OFF; \
-         PRAGMA temp_store=MEMORY; PRAGMA cache_size={WRITER_CACHE}; PRAGMA mmap_size={MMAP_SIZE}; \
-         PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES};"
+         PRAGMA temp_store=MEMORY; PRAGMA cache_size={cache}; PRAGMA mmap_size={}; \
+         PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES};",
+        options.mmap_size
     );
     if read_only {
         sql.push_str(" PRAGMA query_only=1;");
