@@ -8,8 +8,9 @@ use profile_core::access::UserView;
 use profile_core::field::{FieldKind, UserField};
 use profile_core::model::department::Department;
 use profile_core::Value as CoreValue;
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+
+use crate::reply::RawJson;
 
 fn value(field: UserField, v: &CoreValue) -> Value {
     match (field.kind(), v) {
@@ -35,7 +36,7 @@ fn value(field: UserField, v: &CoreValue) -> Value {
 
 /// Users as `user.get` returns them, written straight to JSON: no map of 64 keys per user is
 /// built (that was most of the cost of a page of 50 full users).
-pub fn users_raw<'a>(views: impl IntoIterator<Item = &'a UserView>) -> Box<RawValue> {
+pub fn users_raw<'a>(views: impl IntoIterator<Item = &'a UserView>) -> RawJson {
     let mut out = Vec::with_capacity(16 * 1024);
     out.push(b'[');
     for (i, view) in views.into_iter().enumerate() {
@@ -49,21 +50,20 @@ pub fn users_raw<'a>(views: impl IntoIterator<Item = &'a UserView>) -> Box<RawVa
 }
 
 /// One user, written straight to JSON.
-pub fn user_raw(view: &UserView) -> Box<RawValue> {
+pub fn user_raw(view: &UserView) -> RawJson {
     let mut out = Vec::with_capacity(2048);
     write_user(&mut out, view);
     raw(out)
 }
 
-fn raw(out: Vec<u8>) -> Box<RawValue> {
-    // The bytes are JSON this module wrote; were they not, the reply would carry null.
-    String::from_utf8(out)
-        .ok()
-        .and_then(|s| RawValue::from_string(s).ok())
-        .unwrap_or_else(|| RawValue::from_string("null".into()).unwrap_or_default())
+fn raw(out: Vec<u8>) -> RawJson {
+    // Every byte came from `write_user`: ASCII punctuation and serde_json's output, so UTF-8.
+    RawJson::trusted(String::from_utf8(out).unwrap_or_else(|_| "null".into()))
 }
 
+/// One user as a JSON object, each value as [`value`] shapes it, written without building it.
 fn write_user(out: &mut Vec<u8>, view: &UserView) {
+    use std::io::Write as _;
     out.push(b'{');
     for (i, (field, v)) in view.fields.iter().enumerate() {
         if i > 0 {
@@ -73,9 +73,22 @@ fn write_user(out: &mut Vec<u8>, view: &UserView) {
         out.push(b'"');
         out.extend_from_slice(field.code().as_bytes());
         out.extend_from_slice(b"\":");
-        if serde_json::to_writer(&mut *out, &value(*field, v)).is_err() {
-            out.extend_from_slice(b"null");
-        }
+        // The common shapes directly (a string is escaped in place, not cloned first); the rest
+        // through `value`. Writing to a Vec cannot fail.
+        let _ = match (field.kind(), v) {
+            (FieldKind::Id | FieldKind::Derived | FieldKind::Departments, _) => {
+                serde_json::to_writer(&mut *out, &value(*field, v))
+            }
+            (FieldKind::Active, v) => serde_json::to_writer(&mut *out, &v.truthy()),
+            (FieldKind::Online, v) => serde_json::to_writer(&mut *out, if v.truthy() { "Y" } else { "N" }),
+            (_, CoreValue::Null) => serde_json::to_writer(&mut *out, ""),
+            (_, CoreValue::Text(s)) => serde_json::to_writer(&mut *out, s.as_str()),
+            (_, CoreValue::DateTime(t)) => {
+                write!(out, "\"{}\"", t.to_rfc3339_opts(SecondsFormat::Secs, false))
+                    .map_err(serde_json::Error::io)
+            }
+            _ => serde_json::to_writer(&mut *out, &value(*field, v)),
+        };
     }
     out.push(b'}');
 }
@@ -93,4 +106,40 @@ pub fn department(d: &Department) -> Value {
         out.insert("UF_HEAD".into(), Value::String(h.to_string()));
     }
     Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use profile_core::ids::UserId;
+
+    /// The direct writer gives exactly what building each value with [`value`] gives, for every
+    /// field and every shape a value can take, escaping included.
+    #[test]
+    fn written_users_equal_the_value_shapes() {
+        let samples = [
+            CoreValue::Null,
+            CoreValue::Text("plain".into()),
+            CoreValue::Text("quote \" backslash \\ tab \t newline \n bell \u{7} ü 😀".into()),
+            CoreValue::Text(String::new()),
+            CoreValue::Bool(true),
+            CoreValue::Bool(false),
+            CoreValue::Int(42),
+            CoreValue::Date(NaiveDate::from_ymd_opt(1990, 2, 28).unwrap_or_default()),
+            CoreValue::DateTime(Utc.with_ymd_and_hms(2026, 11, 23, 4, 5, 6).single().unwrap_or_default()),
+            CoreValue::IntList(vec![1, 7]),
+            CoreValue::TextList(vec!["a".into(), "\"b\"".into()]),
+        ];
+        for sample in &samples {
+            let view = UserView {
+                id: UserId(1),
+                fields: UserField::ALL.iter().map(|&f| (f, sample.clone())).collect(),
+            };
+            let written: Value = serde_json::from_str(users_raw([&view]).get()).unwrap_or_default();
+            let built: Map<String, Value> =
+                view.fields.iter().map(|(f, v)| (f.code().to_string(), value(*f, v))).collect();
+            assert_eq!(written, Value::Array(vec![Value::Object(built)]), "{sample:?}");
+        }
+    }
 }
