@@ -334,12 +334,14 @@ impl UserView {
 }
 
 /// Projects a user to what a reader with `tier` asked for with `select`. `ID` is always kept.
-pub fn project(user: &User, tier: Tier, select: &Select, now: DateTime<Utc>) -> UserView {
+/// The user is consumed: its texts move into the view instead of being copied (a page of 50
+/// full users is ~2,000 strings).
+pub fn project(mut user: User, tier: Tier, select: &Select, now: DateTime<Utc>) -> UserView {
     let fields = UserField::ALL
         .iter()
         .copied()
         .filter(|&f| f.tier() <= tier && (f == UserField::Id || select.includes(f)))
-        .map(|f| (f, user.value(f, now)))
+        .map(|f| (f, user.take_value(f, now)))
         .collect();
     UserView { id: user.id, fields }
 }

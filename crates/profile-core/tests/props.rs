@@ -100,9 +100,10 @@ proptest! {
         if star {
             names.push("*");
         }
-        let view = project(&u, tier, &Select::parse(names.iter().copied()), f.clock_now());
-        for (field, _) in &view.fields {
+        let view = project(u.clone(), tier, &Select::parse(names.iter().copied()), f.clock_now());
+        for (field, value) in &view.fields {
             prop_assert!(field.tier() <= tier, "{:?} leaked to {:?}", field, tier);
+            prop_assert_eq!(value, &u.value(*field, f.clock_now()), "{:?} moved into the view as it reads", field);
         }
         prop_assert!(view.get(UserField::Id).is_some());
     }

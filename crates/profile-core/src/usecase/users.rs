@@ -298,7 +298,7 @@ pub fn get_user(
     if !visible(&*tx, actor.audience(admin_mode), &user)? {
         return Err(CoreError::not_found("user", id));
     }
-    Ok(access::project(&user, tier, select, ctx.clock.now()))
+    Ok(access::project(user, tier, select, ctx.clock.now()))
 }
 
 /// Reads the acting user (`user.current`).
@@ -416,7 +416,7 @@ pub fn find_users(
     } else {
         tx.query_users(actor.account, query, actor.audience(admin_mode))?
     };
-    Ok(page.map(|u| access::project(&u, tier, select, query.now)))
+    Ok(page.map(|u| access::project(u, tier, select, query.now)))
 }
 
 fn check_query_tier(query: &UserQuery, tier: Tier) -> Result<(), CoreError> {
