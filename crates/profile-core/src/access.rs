@@ -337,15 +337,23 @@ impl UserView {
 /// The user is consumed: its texts move into the view instead of being copied (a page of 50
 /// full users is ~2,000 strings).
 pub fn project(mut user: User, tier: Tier, select: &Select, now: DateTime<Utc>) -> UserView {
-    // Sized once: a filtered iterator has no length hint and would grow the vector five times.
+    // `UserField::ALL` is in the fields' order, so one walk of the text map (consuming it, no
+    // per-field lookup or removal) meets each text as its field comes up.
+    let mut texts = std::mem::take(&mut user.text).into_iter().peekable();
     let mut fields = Vec::with_capacity(UserField::ALL.len());
-    fields.extend(
-        UserField::ALL
-            .iter()
-            .copied()
-            .filter(|&f| f.tier() <= tier && (f == UserField::Id || select.includes(f)))
-            .map(|f| (f, user.take_value(f, now))),
-    );
+    for &f in UserField::ALL {
+        let text = if f.kind().is_text() {
+            while texts.next_if(|(k, _)| *k < f).is_some() {}
+            texts.next_if(|(k, _)| *k == f).map(|(_, v)| v)
+        } else {
+            None
+        };
+        if f.tier() <= tier && (f == UserField::Id || select.includes(f)) {
+            let value =
+                if f.kind().is_text() { text.map_or(Value::Null, Value::Text) } else { user.value(f, now) };
+            fields.push((f, value));
+        }
+    }
     UserView { id: user.id, fields }
 }
 

@@ -65,7 +65,8 @@ macro_rules! fields {
         }
 
         impl UserField {
-            /// Every standard field, in the order `user.fields` lists them.
+            /// Every standard field, in the order `user.fields` lists them (also their `Ord` order,
+            /// which `access::project` relies on).
             pub const ALL: &'static [UserField] = &[$(UserField::$variant,)*];
 
             /// The wire code, e.g. `LAST_NAME`.
@@ -203,6 +204,12 @@ impl UserField {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `access::project` walks a user's texts in `ALL`'s order: it must be the fields' order.
+    #[test]
+    fn all_is_in_field_order() {
+        assert!(UserField::ALL.windows(2).all(|w| w[0] < w[1]));
+    }
 
     #[test]
     fn codes_round_trip_case_insensitively() {

@@ -185,21 +185,6 @@ impl User {
         }
     }
 
-    /// [`User::value`], moving a text out of the user instead of copying it (a field taken twice
-    /// reads empty the second time).
-    pub fn take_value(&mut self, field: UserField, now: DateTime<Utc>) -> Value {
-        match field.kind() {
-            FieldKind::Text
-            | FieldKind::Email
-            | FieldKind::Phone
-            | FieldKind::Extension
-            | FieldKind::Gender
-            | FieldKind::TimeZone
-            | FieldKind::File => self.text.remove(&field).map_or(Value::Null, Value::Text),
-            _ => self.value(field, now),
-        }
-    }
-
     /// Applies a validated patch. Returns whether anything changed.
     pub fn apply(&mut self, patch: &UserPatch) -> bool {
         let before = self.clone();
