@@ -88,13 +88,7 @@ impl DepartmentStore for SqliteTx<'_> {
         // …and back in under the new one (the user rows themselves do not change).
         for (u, words) in old {
             let class = search::class(u.role);
-            search::replace(
-                self.conn(),
-                no,
-                u.id,
-                (class, &words),
-                (class, &search::words_of(self, no, &u)?),
-            )?;
+            search::replace(self, no, u.id, (class, &words), (class, &search::words_of(self, no, &u)?))?;
         }
         Ok(())
     }

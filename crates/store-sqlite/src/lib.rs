@@ -314,6 +314,10 @@ enum Held<'a> {
         live: &'a Cell<bool>,
         broken: &'a Cell<bool>,
         writable: bool,
+        /// The prefix counts the batch's committed units changed, written at the batch's commit.
+        batch_counts: &'a RefCell<search::PendingCounts>,
+        /// The search documents the batch's committed units inserted, not yet in FTS5.
+        batch_fts: &'a RefCell<search::FtsQueue>,
     },
 }
 
@@ -323,6 +327,10 @@ pub struct SqliteTx<'a> {
     db: &'a SqliteDb,
     held: Held<'a>,
     open: bool,
+    /// Prefix-count changes not yet written: at commit (a writer) or into the batch's (a unit).
+    counts: RefCell<search::PendingCounts>,
+    /// A write unit's search documents, not yet in FTS5 (see [`search::FtsQueue`]).
+    fts: RefCell<Vec<(i64, String)>>,
 }
 
 impl SqliteTx<'_> {
@@ -355,6 +363,60 @@ impl SqliteTx<'_> {
         self.db.account_no(self.conn(), account, matches!(self.held, Held::Reader(_)))
     }
 
+    /// Queues prefix-count changes for the commit (see [`search::PendingCounts`]).
+    pub(crate) fn count_later(&self, no: i64, deltas: search::Deltas) {
+        self.counts.borrow_mut().add(no, deltas);
+    }
+
+    /// The change to one prefix count this unit (and, inside a batch, the batch's earlier
+    /// units) made and has not written yet.
+    pub(crate) fn pending_count(&self, no: i64, class: i64, tier: i64, prefix: &str) -> i64 {
+        let batch = match &self.held {
+            Held::Unit { batch_counts, .. } => batch_counts.borrow().get(no, class, tier, prefix),
+            _ => 0,
+        };
+        batch + self.counts.borrow().get(no, class, tier, prefix)
+    }
+
+    /// Inserts a search document; a batch's write unit queues it (see [`search::FtsQueue`]).
+    pub(crate) fn fts_insert(&self, uid: i64, document: String) -> StoreResult<()> {
+        match &self.held {
+            Held::Unit { writable: true, .. } => {
+                self.fts.borrow_mut().push((uid, document));
+                Ok(())
+            }
+            _ => search::index(self.conn(), uid, &document),
+        }
+    }
+
+    /// Writes the queued search documents before the index is read or changed. A failure
+    /// breaks the batch: rows may be half written.
+    pub(crate) fn fts_sync(&self) -> StoreResult<()> {
+        let Held::Unit { batch_fts, writable, broken, .. } = &self.held else {
+            return Ok(());
+        };
+        let write = || -> StoreResult<()> {
+            let mut queue = batch_fts.borrow_mut();
+            if !queue.written && !queue.rows.is_empty() {
+                for (uid, document) in &queue.rows {
+                    search::index(self.conn(), *uid, document)?;
+                }
+                if *writable {
+                    // Inside this unit's savepoint: kept if it commits, queued again if not.
+                    queue.written = true;
+                } else {
+                    // A read unit has no savepoint: they are in the batch's transaction now.
+                    queue.rows.clear();
+                }
+            }
+            for (uid, document) in self.fts.borrow_mut().drain(..) {
+                search::index(self.conn(), uid, &document)?;
+            }
+            Ok(())
+        };
+        write().inspect_err(|_| broken.set(true))
+    }
+
     /// The account's number, for writes: a write to an unknown account is a bug upstream.
     pub(crate) fn no_for_write(&self, account: AccountId) -> StoreResult<i64> {
         self.writable()?;
@@ -382,7 +444,11 @@ impl Drop for SqliteTx<'_> {
                 }
             }
         }
-        if let Held::Unit { live, .. } = &self.held {
+        if let Held::Unit { live, batch_fts, .. } = &self.held {
+            if self.open {
+                // Rolled back: whatever this unit wrote of the queue is unwritten again.
+                batch_fts.borrow_mut().written = false;
+            }
             live.set(false);
         }
         if let Held::Reader(conn) = &mut self.held {
@@ -399,6 +465,10 @@ impl Drop for SqliteTx<'_> {
 impl Tx for SqliteTx<'_> {
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
         if self.open {
+            if let Held::Writer(_) = self.held {
+                // Still inside the transaction: a failure here leaves it to roll back in Drop.
+                self.counts.borrow_mut().flush(self.conn())?;
+            }
             let sql: &[&str] = match self.held {
                 Held::Writer(_) => &["COMMIT"],
                 Held::Reader(_) => &["ROLLBACK"],
@@ -409,6 +479,15 @@ impl Tx for SqliteTx<'_> {
                     broken.set(true);
                 }
                 return Err(backend(e));
+            }
+            if let Held::Unit { batch_counts, batch_fts, .. } = &self.held {
+                batch_counts.borrow_mut().merge(self.counts.take());
+                let mut queue = batch_fts.borrow_mut();
+                if queue.written {
+                    queue.rows.clear();
+                    queue.written = false;
+                }
+                queue.rows.append(&mut self.fts.borrow_mut());
             }
         }
         self.open = false;
@@ -436,6 +515,11 @@ pub struct SqliteBatch<'a> {
     db: &'a SqliteDb,
     guard: MutexGuard<'a, Connection>,
     unit_live: Cell<bool>,
+    /// The prefix-count changes of the units committed so far, written once at the commit.
+    counts: RefCell<search::PendingCounts>,
+    /// The search documents of the units committed so far, written before they are read and
+    /// at the commit.
+    fts: RefCell<search::FtsQueue>,
     /// Set when a unit could not be undone or released: nothing more runs, nothing commits.
     broken: Cell<bool>,
     open: bool,
@@ -468,8 +552,17 @@ impl SqliteBatch<'_> {
         }
         Ok(Box::new(SqliteTx {
             db: self.db,
-            held: Held::Unit { conn: &self.guard, live: &self.unit_live, broken: &self.broken, writable },
+            held: Held::Unit {
+                conn: &self.guard,
+                live: &self.unit_live,
+                broken: &self.broken,
+                writable,
+                batch_counts: &self.counts,
+                batch_fts: &self.fts,
+            },
             open: writable,
+            counts: RefCell::default(),
+            fts: RefCell::default(),
         }))
     }
 }
@@ -495,6 +588,11 @@ impl Batch for SqliteBatch<'_> {
 
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
         self.usable()?;
+        for (uid, document) in self.fts.take().rows {
+            search::index(&self.guard, uid, &document)?;
+        }
+        self.counts.borrow_mut().flush(&self.guard)?;
+        self.usable()?;
         run(&self.guard, &["COMMIT"]).map_err(backend)?;
         self.open = false;
         Ok(())
@@ -513,7 +611,15 @@ impl SqliteDb {
     fn begin_batch(&self) -> StoreResult<SqliteBatch<'_>> {
         let guard = self.writer();
         guard.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])).map_err(backend)?;
-        Ok(SqliteBatch { db: self, guard, unit_live: Cell::new(false), broken: Cell::new(false), open: true })
+        Ok(SqliteBatch {
+            db: self,
+            guard,
+            unit_live: Cell::new(false),
+            counts: RefCell::default(),
+            fts: RefCell::default(),
+            broken: Cell::new(false),
+            open: true,
+        })
     }
 }
 
@@ -521,13 +627,25 @@ impl Database for SqliteDb {
     fn read(&self) -> StoreResult<Box<dyn Tx + '_>> {
         let reader = self.reader()?;
         reader.conn.prepare_cached("BEGIN").and_then(|mut s| s.execute([])).map_err(backend)?;
-        Ok(Box::new(SqliteTx { db: self, held: Held::Reader(Some(reader)), open: true }))
+        Ok(Box::new(SqliteTx {
+            db: self,
+            held: Held::Reader(Some(reader)),
+            open: true,
+            counts: RefCell::default(),
+            fts: RefCell::default(),
+        }))
     }
 
     fn write(&self) -> StoreResult<Box<dyn Tx + '_>> {
         let guard = self.writer();
         guard.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])).map_err(backend)?;
-        Ok(Box::new(SqliteTx { db: self, held: Held::Writer(guard), open: true }))
+        Ok(Box::new(SqliteTx {
+            db: self,
+            held: Held::Writer(guard),
+            open: true,
+            counts: RefCell::default(),
+            fts: RefCell::default(),
+        }))
     }
 
     fn batch(&self) -> StoreResult<Box<dyn Batch + '_>> {

@@ -36,11 +36,25 @@ pub(crate) fn words_of(tx: &SqliteTx<'_>, no: i64, user: &User) -> StoreResult<V
     Ok(user_search_words(user, names.iter().map(String::as_str)))
 }
 
-pub(crate) fn index(conn: &Connection, uid: i64, words: &[String]) -> StoreResult<()> {
+/// Writes one user's search document (see [`SqliteTx::fts_insert`], which may defer it).
+pub(crate) fn index(conn: &Connection, uid: i64, document: &str) -> StoreResult<()> {
     conn.prepare_cached("INSERT INTO user_fts (rowid, words) VALUES (?1, ?2)")
-        .and_then(|mut s| s.execute(params![uid, words.join(" ")]))
+        .and_then(|mut s| s.execute(params![uid, document]))
         .map_err(backend)?;
     Ok(())
+}
+
+/// Search documents a `batch` has inserted and not yet written to FTS5: FTS5 writes its
+/// pending terms to disk at every savepoint, so writing each unit's document in its own
+/// savepoint made one tiny index segment per command (and merges of them). They are written
+/// before anything reads or deletes from the index, and at the batch's commit.
+#[derive(Default)]
+pub(crate) struct FtsQueue {
+    /// The committed units' documents, by rowid.
+    pub(crate) rows: Vec<(i64, String)>,
+    /// Whether the live unit has written `rows` (inside its savepoint: if it rolls back, they
+    /// are unwritten again and stay queued).
+    pub(crate) written: bool,
 }
 
 fn unindex(conn: &Connection, uid: i64) -> StoreResult<()> {
@@ -52,7 +66,7 @@ fn unindex(conn: &Connection, uid: i64) -> StoreResult<()> {
 
 /// Re-indexes a user whose words or class changed.
 pub(crate) fn replace(
-    conn: &Connection,
+    tx: &SqliteTx<'_>,
     no: i64,
     id: UserId,
     old: (i64, &[String]),
@@ -62,12 +76,52 @@ pub(crate) fn replace(
         return Ok(());
     }
     let u = uid(no, id);
-    unindex(conn, u)?;
-    index(conn, u, new.1)?;
+    tx.fts_sync()?;
+    unindex(tx.conn(), u)?;
+    tx.fts_insert(u, new.1.join(" "))?;
     let mut deltas = Deltas::default();
     deltas.add(old.0, old.1, -1);
     deltas.add(new.0, new.1, 1);
-    deltas.flush(conn, no)
+    tx.count_later(no, deltas);
+    Ok(())
+}
+
+/// Prefix-count changes a unit of work made and has not written yet, by account number. They
+/// are written once, just before the transaction commits (for a `batch`: once for all its
+/// units, which share most prefixes), and [`counted`] adds them in meanwhile. Writing them at
+/// every user cost a sixth of a `batch` of `user.add`.
+#[derive(Default)]
+pub(crate) struct PendingCounts(HashMap<i64, Deltas>);
+
+impl PendingCounts {
+    pub(crate) fn add(&mut self, no: i64, deltas: Deltas) {
+        let mine = self.0.entry(no).or_default();
+        for (slot, map) in deltas.0.into_iter().enumerate() {
+            for (prefix, n) in map {
+                *mine.0[slot].entry(prefix).or_insert(0) += n;
+            }
+        }
+    }
+
+    pub(crate) fn merge(&mut self, other: PendingCounts) {
+        for (no, deltas) in other.0 {
+            self.add(no, deltas);
+        }
+    }
+
+    /// The pending change to one count.
+    pub(crate) fn get(&self, no: i64, class: i64, tier: i64, prefix: &str) -> i64 {
+        let slot = usize::from(class != 0) * 2 + usize::from(tier != 0);
+        self.0.get(&no).and_then(|d| d.0[slot].get(prefix)).copied().unwrap_or(0)
+    }
+
+    /// Writes every pending change and forgets them.
+    pub(crate) fn flush(&mut self, conn: &Connection) -> StoreResult<()> {
+        for (no, deltas) in std::mem::take(&mut self.0) {
+            deltas.flush(conn, no)?;
+        }
+        Ok(())
+    }
 }
 
 /// Changes to the prefix counts, one map per (class, tier), summed before they are written.
@@ -93,7 +147,7 @@ impl Deltas {
         }
     }
 
-    pub(crate) fn flush(self, conn: &Connection, no: i64) -> StoreResult<()> {
+    fn flush(self, conn: &Connection, no: i64) -> StoreResult<()> {
         let mut upsert = conn
             .prepare_cached(
                 "INSERT INTO search_prefix_counts (account_no, class, tier, prefix, n) VALUES (?1, ?2, ?3, ?4, ?5) \
@@ -113,13 +167,15 @@ impl Deltas {
 }
 
 /// How many users of the given classes match a one-word prefix of up to four characters, with
-/// or without email words.
+/// or without email words. `pending(class, tier, prefix)` is what the unit of work has changed
+/// and not yet written.
 pub(crate) fn counted(
     conn: &Connection,
     no: i64,
     classes: &[i64],
     with_email: bool,
     prefix: &str,
+    pending: &dyn Fn(i64, i64, &str) -> i64,
 ) -> StoreResult<u64> {
     let mut total = 0;
     for &c in classes {
@@ -129,7 +185,8 @@ pub(crate) fn counted(
             )
             .and_then(|mut s| s.query_row(params![no, c, i64::from(with_email), prefix], |r| r.get(0)).optional())
             .map_err(backend)?
-            .unwrap_or(0);
+            .unwrap_or(0)
+            + pending(c, i64::from(with_email), prefix);
         total +=
             u64::try_from(n).map_err(|_| StoreError::Backend(format!("negative count for {prefix:?}")))?;
     }

@@ -288,6 +288,7 @@ fn sort_expr(field: UserField) -> String {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run(
     conn: &Connection,
     cache: Option<&RefCell<PageCache>>,
@@ -295,6 +296,7 @@ pub(crate) fn run(
     no: i64,
     q: &UserQuery,
     audience: Audience,
+    pending: &dyn Fn(i64, i64, &str) -> i64,
 ) -> StoreResult<Page<User>> {
     if let Some(page) = department_page(conn, account, no, q, audience)? {
         return Ok(page);
@@ -391,7 +393,7 @@ pub(crate) fn run(
         Some(n as u64)
     } else if let Some(n) = cached_total {
         Some(n)
-    } else if let Some(n) = counted_total(conn, no, q, audience, &items)? {
+    } else if let Some(n) = counted_total(conn, no, q, audience, &items, pending)? {
         Some(n)
     } else {
         let sql = format!("SELECT count(*) FROM {from} WHERE {}", counting.where_sql());
@@ -416,6 +418,7 @@ fn counted_total(
     q: &UserQuery,
     audience: Audience,
     items: &[User],
+    pending: &dyn Fn(i64, i64, &str) -> i64,
 ) -> StoreResult<Option<u64>> {
     let [word] = q.filter.find.as_slice() else {
         return Ok(None);
@@ -427,10 +430,12 @@ fn counted_total(
         return Ok(Some(items.len() as u64));
     }
     match audience {
-        Audience::Everyone => Ok(Some(search::counted(conn, no, &[0, 1], q.filter.find_email, word)?)),
+        Audience::Everyone => {
+            Ok(Some(search::counted(conn, no, &[0, 1], q.filter.find_email, word, pending)?))
+        }
         Audience::Intranet { viewer } => {
             // Everyone of class 0, plus the restricted users this viewer may see that match.
-            let open = search::counted(conn, no, &[0], q.filter.find_email, word)?;
+            let open = search::counted(conn, no, &[0], q.filter.find_email, word, pending)?;
             let mut b = Sqlb::default();
             // No rowid range here (the planner would scan it instead of seeking the role
             // index), and a positive IN, so the (account_no, role) index seeks straight to the few users.

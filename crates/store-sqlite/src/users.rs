@@ -217,10 +217,11 @@ impl SqliteTx<'_> {
                 user,
                 user.departments.iter().filter_map(|d| names.get(d)).map(String::as_str),
             );
-            search::index(conn, uid(no, user.id), &words)?;
+            self.fts_insert(uid(no, user.id), words.join(" "))?;
             deltas.add(search::class(user.role), &words, 1);
         }
-        deltas.flush(conn, no)
+        self.count_later(no, deltas);
+        Ok(())
     }
 }
 
@@ -269,7 +270,20 @@ impl UserStore for SqliteTx<'_> {
         audience: Audience,
     ) -> StoreResult<Page<User>> {
         match self.no(account)? {
-            Some(no) => user_query::run(self.conn(), self.page_cache(), account, no, query, audience),
+            Some(no) => {
+                if !query.filter.find.is_empty() {
+                    self.fts_sync()?;
+                }
+                user_query::run(
+                    self.conn(),
+                    self.page_cache(),
+                    account,
+                    no,
+                    query,
+                    audience,
+                    &|class, tier, prefix| self.pending_count(no, class, tier, prefix),
+                )
+            }
             None => Ok(Page { items: Vec::new(), total: query.page.count_total.then_some(0) }),
         }
     }
@@ -345,7 +359,7 @@ impl UserStore for SqliteTx<'_> {
         }
         let new_words = search::words_of(self, no, user)?;
         search::replace(
-            self.conn(),
+            self,
             no,
             user.id,
             (search::class(old.role), &old_words),
