@@ -109,7 +109,11 @@ fn a_batch_searches_what_its_units_committed() {
     unit.insert_user(&zed(a, 4, now)).unwrap();
     assert_eq!(found(&*unit, a, "zed", now), vec![2, 3, 4]);
     drop(unit);
-    assert_eq!(found(&*batch.read().unwrap(), a, "zed", now), vec![2, 3], "the rolled-back unit's user is gone");
+    assert_eq!(
+        found(&*batch.read().unwrap(), a, "zed", now),
+        vec![2, 3],
+        "the rolled-back unit's user is gone"
+    );
     // A rename in a later unit re-indexes a user that is only queued so far.
     let mut unit = batch.write().unwrap();
     unit.insert_user(&zed(a, 5, now)).unwrap();
