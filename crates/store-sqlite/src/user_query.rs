@@ -10,7 +10,7 @@ use profile_core::ports::StoreResult;
 use profile_core::query::{date_key, Condition, Op, Page, UserQuery, COUNTED_PREFIX_MAX, PAGE_SIZE};
 use profile_core::Value;
 use rusqlite::types::Value as Sql;
-use rusqlite::{params_from_iter, Connection};
+use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
 use std::cell::RefCell;
 
@@ -301,12 +301,15 @@ pub(crate) fn run(
     if let Some(page) = department_page(conn, account, no, q, audience)? {
         return Ok(page);
     }
+    if let Some(page) = id_page(conn, account, no, q, audience)? {
+        return Ok(page);
+    }
     // ID-ordered queries that do not depend on the clock can continue where the previous page
     // ended, and reuse its total (see page_cache.rs).
     let cacheable =
         q.sort.is_empty() && !q.filter.conditions.iter().any(|c| c.field() == UserField::IsOnline);
     let cache = cache.filter(|_| cacheable);
-    let key = format!("{no}|{audience:?}|{:?}", q.filter);
+    let key = if cache.is_some() { format!("{no}|{audience:?}|{:?}", q.filter) } else { String::new() };
     if let Some(cache) = cache {
         // Read first, so the snapshot is taken; data_version then tells which it is.
         let version: i64 = conn
@@ -496,6 +499,42 @@ fn read_rows(conn: &Connection, account: AccountId, uids: &[i64]) -> StoreResult
         .map(|u| read.query_row([u], |r| from_row(account, r)))
         .collect::<Result<Vec<_>, _>>()
         .map_err(backend)
+}
+
+/// A query for one ID (`ID` equal to one value, nothing else, as `user.get` by ID sends): one
+/// rowid lookup under the audience's condition instead of the two-phase page and its cache.
+/// Sorting cannot reorder one match. Other queries return `None` and take the general path.
+fn id_page(
+    conn: &Connection,
+    account: AccountId,
+    no: i64,
+    q: &UserQuery,
+    audience: Audience,
+) -> StoreResult<Option<Page<User>>> {
+    let [c] = q.filter.conditions.as_slice() else { return Ok(None) };
+    if !q.filter.find.is_empty() || c.field() != UserField::Id {
+        return Ok(None);
+    }
+    let id = match (c.op(), c.value()) {
+        (Op::Eq, Value::Int(v)) => *v,
+        (Op::In, Value::IntList(l)) if l.len() == 1 => l[0],
+        _ => return Ok(None),
+    };
+    // IDs outside an account's range take the general path, which bounds the rowid range.
+    if !(1..=0xFFFF_FFFF).contains(&id) {
+        return Ok(None);
+    }
+    let mut b = Sqlb::default();
+    b.push("u.uid = ?", [Sql::Integer((no << 32) | id)]);
+    visibility(&mut b, no, audience, "u");
+    let sql = format!("SELECT {} FROM users u WHERE {}", select_columns(), b.where_sql());
+    let found = conn
+        .prepare_cached(&sql)
+        .and_then(|mut s| s.query_row(params_from_iter(b.params.iter()), |r| from_row(account, r)).optional())
+        .map_err(backend)?;
+    let total = q.page.count_total.then_some(u64::from(found.is_some()));
+    let items = if q.page.start == 0 { found.into_iter().collect() } else { Vec::new() };
+    Ok(Some(Page { items, total }))
 }
 
 /// One department's members, by last name or by ID, for everyone or an intranet viewer: the
