@@ -81,7 +81,10 @@ fn write_user(out: &mut Vec<u8>, view: &UserView) {
             }
             (FieldKind::Active, v) => serde_json::to_writer(&mut *out, &v.truthy()),
             (FieldKind::Online, v) => serde_json::to_writer(&mut *out, if v.truthy() { "Y" } else { "N" }),
-            (_, CoreValue::Null) => serde_json::to_writer(&mut *out, ""),
+            (_, CoreValue::Null) => {
+                out.extend_from_slice(b"\"\"");
+                Ok(())
+            }
             (_, CoreValue::Text(s)) => serde_json::to_writer(&mut *out, s.as_str()),
             (_, CoreValue::DateTime(t)) => {
                 write!(out, "\"{}\"", t.to_rfc3339_opts(SecondsFormat::Secs, false))

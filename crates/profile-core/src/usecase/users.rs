@@ -416,7 +416,8 @@ pub fn find_users(
     } else {
         tx.query_users(actor.account, query, actor.audience(admin_mode))?
     };
-    Ok(page.map(|u| access::project(u, tier, select, query.now)))
+    let projection = access::Projection::new(tier, select, query.now);
+    Ok(page.map(|u| projection.apply(u)))
 }
 
 fn check_query_tier(query: &UserQuery, tier: Tier) -> Result<(), CoreError> {
