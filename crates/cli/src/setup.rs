@@ -8,12 +8,13 @@ use std::time::Duration;
 use profile_core::access::{Actor, ScopeSet};
 use profile_core::field::UserField;
 use profile_core::model::credential::CredentialKind;
+use profile_core::model::identity::LockoutPolicy;
 use profile_core::model::user::UserPatch;
 use profile_core::ports::{Database, RandomIds, SystemClock};
 use profile_core::secret::Argon2id;
 use profile_core::usecase::accounts::{self, CreateAccountRequest};
 use profile_core::usecase::credentials::{self, NewCredential};
-use profile_core::usecase::{identities, invitations, Ctx};
+use profile_core::usecase::{identities, invitations, maintenance, Ctx};
 use profile_core::Value;
 use store_sqlite::SqliteDb;
 
@@ -161,7 +162,8 @@ fn print(done: &Initialised, address: Option<&str>, base_url: &str, json: bool) 
     out!("Try it:      curl '{webhook}user.current'");
 }
 
-/// Every ten minutes, expire invitations past their date (deactivating their records).
+/// Every ten minutes, expire invitations past their date (deactivating their records) and
+/// delete the records no rule reads any more (`maintenance::purge_stale_records`).
 pub(crate) fn spawn_sweeper(state: Arc<api_http::AppState>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -171,6 +173,18 @@ pub(crate) fn spawn_sweeper(state: Arc<api_http::AppState>) {
             match tokio::task::spawn_blocking(move || invitations::expire_invitations(s.ctx())).await {
                 Ok(Ok(n)) if n > 0 => tracing::info!(expired = n, "invitations expired"),
                 Ok(Err(e)) => tracing::warn!("expiring invitations failed: {e}"),
+                _ => {}
+            }
+            let s = Arc::clone(&state);
+            let purge = move || maintenance::purge_stale_records(s.ctx(), &LockoutPolicy::default());
+            match tokio::task::spawn_blocking(purge).await {
+                Ok(Ok(p)) if p != maintenance::Purged::default() => tracing::info!(
+                    codes = p.codes,
+                    login_failures = p.login_failures,
+                    sent_messages = p.sent_messages,
+                    "stale records purged"
+                ),
+                Ok(Err(e)) => tracing::warn!("purging stale records failed: {e}"),
                 _ => {}
             }
         }

@@ -553,3 +553,80 @@ fn import_export_round_trip() {
     }
     assert_eq!(json(&a, &["user", "list", "EMAIL=ok@example.com"])["total"], 0, "not even the good row");
 }
+
+/// `serve` purges the records no rule reads any more when it starts (and every ten minutes): a
+/// message sent 40 days ago, a long-forgiven login failure and a code expired yesterday go; an
+/// unsent message, a recent failure and a live code stay.
+#[test]
+fn serve_purges_stale_records() {
+    use chrono::Duration;
+    use profile_core::model::identity::{CodePurpose, ConfirmationCode, Login, LoginFailures};
+    use profile_core::model::message::{Channel, Message, MessageKind};
+    use profile_core::ports::{Clock, Database, SystemClock};
+    use profile_core::secret::SecretHash;
+    use uuid::Uuid;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    init_as(&db, "acme", "root@example.com");
+    // The server reads the same system clock.
+    let now = SystemClock.now();
+    let msg = |n: u128, sent| Message {
+        id: Uuid::from_u128(n),
+        account: None,
+        kind: MessageKind::Invitation,
+        channel: Channel::Email,
+        recipient: format!("to{n}@example.com"),
+        subject: "s".into(),
+        body: "b".into(),
+        created_at: now - Duration::days(41),
+        sent_at: sent,
+    };
+    let code = |n: u128, expires_at| ConfirmationCode {
+        id: Uuid::from_u128(n),
+        purpose: CodePurpose::Registration(Uuid::from_u128(99)),
+        target: Login::parse("code@example.com").unwrap(),
+        hash: SecretHash::keyed(b"x", "123456"),
+        created_at: now - Duration::days(2),
+        expires_at,
+        attempts_left: 5,
+        used: false,
+    };
+    let store = store_sqlite::SqliteDb::open(&db).unwrap();
+    let mut tx = store.write().unwrap();
+    tx.enqueue(&msg(1, None)).unwrap();
+    tx.mark_sent(Uuid::from_u128(1), now - Duration::days(40)).unwrap();
+    tx.enqueue(&msg(2, None)).unwrap();
+    let old = LoginFailures { count: 10, last: now - Duration::days(3) };
+    tx.set_login_failures("old@example.com", Some(old)).unwrap();
+    let recent = LoginFailures { count: 2, last: now - Duration::minutes(5) };
+    tx.set_login_failures("recent@example.com", Some(recent)).unwrap();
+    tx.insert_code(&code(1, now - Duration::days(1))).unwrap();
+    tx.insert_code(&code(2, now + Duration::minutes(10))).unwrap();
+    tx.commit().unwrap();
+
+    let (mut child, _port, _) = common::start(&db, false);
+    let purged = || {
+        let tx = store.read().unwrap();
+        let ids: Vec<Uuid> = tx.messages(None).unwrap().iter().map(|m| m.id).collect();
+        !ids.contains(&Uuid::from_u128(1))
+            && tx.login_failures("old@example.com").unwrap().is_none()
+            && tx.code(Uuid::from_u128(1)).unwrap().is_none()
+    };
+    // Bounded: 10 s at most.
+    let mut done = false;
+    for _ in 0..200 {
+        if purged() {
+            done = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(done, "serve did not purge the stale records");
+    let tx = store.read().unwrap();
+    assert!(tx.messages(None).unwrap().iter().any(|m| m.id == Uuid::from_u128(2)), "unsent stays");
+    assert_eq!(tx.login_failures("recent@example.com").unwrap().map(|f| f.count), Some(recent.count));
+    assert!(tx.code(Uuid::from_u128(2)).unwrap().is_some(), "a live code stays");
+}

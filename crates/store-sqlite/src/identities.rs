@@ -1,6 +1,7 @@
 //! Identities with their handles, social links and application passwords; links to user
 //! records; login failures; confirmation codes.
 
+use chrono::{DateTime, Utc};
 use profile_core::ids::{AccountId, UserId};
 use profile_core::model::identity::{
     AppPassword, CodePurpose, ConfirmationCode, Identity, IdentityId, Login, LoginFailures, Membership,
@@ -383,5 +384,25 @@ impl IdentityStore for SqliteTx<'_> {
             .and_then(|mut s| s.execute(params![bytes(&c.id), c.attempts_left, c.used]))
             .map_err(backend)?;
         Ok(())
+    }
+
+    fn purge_codes(&mut self, expired_before: DateTime<Utc>) -> StoreResult<u64> {
+        self.writable()?;
+        let n = self
+            .conn()
+            .prepare_cached("DELETE FROM confirmation_codes WHERE expires_at < ?1")
+            .and_then(|mut s| s.execute([expired_before.timestamp()]))
+            .map_err(backend)?;
+        Ok(n as u64)
+    }
+
+    fn purge_login_failures(&mut self, last_before: DateTime<Utc>) -> StoreResult<u64> {
+        self.writable()?;
+        let n = self
+            .conn()
+            .prepare_cached("DELETE FROM login_failures WHERE last < ?1")
+            .and_then(|mut s| s.execute([last_before.timestamp()]))
+            .map_err(backend)?;
+        Ok(n as u64)
     }
 }

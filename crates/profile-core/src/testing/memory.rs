@@ -597,6 +597,20 @@ impl IdentityStore for MemTx<'_> {
     fn update_code(&mut self, code: &ConfirmationCode) -> StoreResult<()> {
         self.insert_code(code)
     }
+
+    fn purge_codes(&mut self, expired_before: DateTime<Utc>) -> StoreResult<u64> {
+        self.writable()?;
+        let before = self.state.codes.len();
+        self.state.codes.retain(|_, c| c.expires_at >= expired_before);
+        Ok((before - self.state.codes.len()) as u64)
+    }
+
+    fn purge_login_failures(&mut self, last_before: DateTime<Utc>) -> StoreResult<u64> {
+        self.writable()?;
+        let before = self.state.failures.len();
+        self.state.failures.retain(|_, f| f.last >= last_before);
+        Ok((before - self.state.failures.len()) as u64)
+    }
 }
 
 impl InvitationStore for MemTx<'_> {
@@ -732,6 +746,17 @@ impl OutboxStore for MemTx<'_> {
             m.body.clear();
         }
         Ok(())
+    }
+
+    fn purge_sent(&mut self, sent_before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
+        self.writable()?;
+        let mut left = limit;
+        self.state.outbox.retain(|m| {
+            let purge = left > 0 && m.sent_at.is_some_and(|at| at < sent_before);
+            left -= usize::from(purge);
+            !purge
+        });
+        Ok((limit - left) as u64)
     }
 }
 

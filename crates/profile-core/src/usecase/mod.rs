@@ -7,6 +7,7 @@ pub mod departments;
 pub mod hr;
 pub mod identities;
 pub mod invitations;
+pub mod maintenance;
 pub mod outbox;
 pub mod users;
 pub mod workgroups;

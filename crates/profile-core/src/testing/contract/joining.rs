@@ -1419,3 +1419,69 @@ pub fn uc_set_up_login(db: &dyn Database) {
     identities::set_up_login(f.ctx(), &op, bob, "bob@acme.test", Some(PASSWORD)).unwrap();
     logged_in(log_in(&f, "bob@acme.test", PASSWORD));
 }
+
+/// Purging deletes exactly what no rule reads any more: codes expired over an hour ago, failed
+/// logins the lockout forgives, messages sent over 30 days ago (more than one chunk of them);
+/// live codes, counting failures, recent and unsent messages stay, and a second purge finds
+/// nothing.
+pub fn uc_purge_stale_records(db: &dyn Database) {
+    use crate::usecase::maintenance::{self, Purged, PURGE_CHUNK, SENT_MESSAGES_KEPT};
+    let f = Fixture::new(db);
+    let policy = LockoutPolicy::default();
+    let t0 = f.clock.now();
+    let now = t0 + SENT_MESSAGES_KEPT + Duration::days(1);
+    let code = |n: u128, expires_at| ConfirmationCode {
+        id: Uuid::from_u128(n),
+        purpose: CodePurpose::Registration(Uuid::from_u128(99)),
+        target: login("code@example.com"),
+        hash: SecretHash::keyed(b"x", "123456"),
+        created_at: t0,
+        expires_at,
+        attempts_left: 5,
+        used: false,
+    };
+    let msg = |n: u128, sent_at| Message {
+        id: Uuid::from_u128(n),
+        account: Some(f.account),
+        kind: MessageKind::Invitation,
+        channel: Channel::Email,
+        recipient: format!("to{n}@example.com"),
+        subject: "s".into(),
+        body: String::new(),
+        created_at: t0,
+        sent_at,
+    };
+    let old_sent = PURGE_CHUNK as u128 + 5;
+    let mut tx = db.write().unwrap();
+    tx.insert_code(&code(1, t0 + Duration::minutes(15))).unwrap();
+    tx.insert_code(&code(2, now - Duration::minutes(30))).unwrap();
+    tx.insert_code(&code(3, now + Duration::minutes(10))).unwrap();
+    tx.set_login_failures("old@example.com", Some(LoginFailures { count: 9, last: t0 })).unwrap();
+    let recent = LoginFailures { count: 9, last: now - Duration::hours(1) };
+    tx.set_login_failures("recent@example.com", Some(recent)).unwrap();
+    for n in 0..old_sent {
+        tx.enqueue(&msg(1_000_000 + n, None)).unwrap();
+        tx.mark_sent(Uuid::from_u128(1_000_000 + n), t0).unwrap();
+    }
+    tx.enqueue(&msg(7, None)).unwrap();
+    tx.mark_sent(Uuid::from_u128(7), now - Duration::days(1)).unwrap();
+    tx.enqueue(&msg(8, None)).unwrap();
+    tx.commit().unwrap();
+
+    f.clock.advance(now - t0);
+    let purged = maintenance::purge_stale_records(f.ctx(), &policy).unwrap();
+    assert_eq!(purged, Purged { codes: 1, login_failures: 1, sent_messages: old_sent as u64 });
+    let tx = db.read().unwrap();
+    assert_eq!(tx.code(Uuid::from_u128(1)).unwrap(), None);
+    assert!(tx.code(Uuid::from_u128(2)).unwrap().is_some(), "expired within the hour: kept");
+    assert!(tx.code(Uuid::from_u128(3)).unwrap().is_some());
+    assert_eq!(tx.login_failures("old@example.com").unwrap(), None);
+    assert_eq!(tx.login_failures("recent@example.com").unwrap(), Some(recent));
+    let left: Vec<Uuid> = tx.messages(None).unwrap().into_iter().map(|m| m.id).collect();
+    assert_eq!(left, vec![Uuid::from_u128(7), Uuid::from_u128(8)]);
+    drop(tx);
+    // The failures that were kept still count: one more locks the login.
+    let kept = db.read().unwrap().login_failures("recent@example.com").unwrap();
+    assert_eq!(policy.failed(kept, f.clock.now()).count, 10);
+    assert_eq!(maintenance::purge_stale_records(f.ctx(), &policy).unwrap(), Purged::default());
+}

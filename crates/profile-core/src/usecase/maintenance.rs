@@ -1,0 +1,56 @@
+//! Housekeeping the server runs on a timer: records that no rule reads any more are deleted, so
+//! that tables written on every login attempt, code and message do not grow without end.
+
+use chrono::Duration;
+
+use crate::error::CoreError;
+use crate::model::identity::LockoutPolicy;
+use crate::usecase::Ctx;
+
+/// How long a confirmation code is kept after it expired. No rule reads an expired code (it
+/// answers like an unknown one); the hour only keeps purges clear of codes expiring right now.
+pub const EXPIRED_CODES_KEPT: Duration = Duration::hours(1);
+
+/// How long a sent message stays in the outbox listing (its body is already gone).
+pub const SENT_MESSAGES_KEPT: Duration = Duration::days(30);
+
+/// Sent messages deleted per write transaction, so a purge never holds the write lock long.
+pub const PURGE_CHUNK: usize = 1_000;
+
+/// What one purge deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Confirmation codes expired more than [`EXPIRED_CODES_KEPT`] ago.
+    pub codes: u64,
+    /// Failed-login records old enough to be forgiven under the lockout policy
+    /// ([`LockoutPolicy::forget_after`]): the lockout ignores them already.
+    pub login_failures: u64,
+    /// Messages sent more than [`SENT_MESSAGES_KEPT`] ago.
+    pub sent_messages: u64,
+}
+
+/// Deletes the records no rule reads any more (see [`Purged`]); unsent messages, live codes and
+/// failures that still count under `policy` (the one logins are checked with) are kept. Codes and failures go in one write transaction, sent
+/// messages in chunks of [`PURGE_CHUNK`].
+///
+/// # Errors
+/// [`CoreError::Storage`]; what earlier transactions deleted stays deleted.
+pub fn purge_stale_records(ctx: Ctx<'_>, policy: &LockoutPolicy) -> Result<Purged, CoreError> {
+    let now = ctx.clock.now();
+    let mut purged = Purged::default();
+    let mut tx = ctx.db.write()?;
+    purged.codes = tx.purge_codes(now - EXPIRED_CODES_KEPT)?;
+    purged.login_failures = tx.purge_login_failures(now - policy.forget_after)?;
+    tx.commit()?;
+    // Bounded: a million messages a run at most; the next run takes the rest.
+    for _ in 0..1_000 {
+        let mut tx = ctx.db.write()?;
+        let n = tx.purge_sent(now - SENT_MESSAGES_KEPT, PURGE_CHUNK)?;
+        tx.commit()?;
+        purged.sent_messages += n;
+        if n < PURGE_CHUNK as u64 {
+            break;
+        }
+    }
+    Ok(purged)
+}
