@@ -176,6 +176,7 @@ pub(crate) fn spawn_sweeper(state: Arc<api_http::AppState>) {
                 _ => {}
             }
             let s = Arc::clone(&state);
+            // The policy logins and codes are checked with: the default, everywhere.
             let purge = move || maintenance::purge_stale_records(s.ctx(), &LockoutPolicy::default());
             match tokio::task::spawn_blocking(purge).await {
                 Ok(Ok(p)) if p != maintenance::Purged::default() => tracing::info!(

@@ -208,11 +208,12 @@ pub trait IdentityStore {
     fn code(&self, id: Uuid) -> StoreResult<Option<ConfirmationCode>>;
     /// Replaces a confirmation code (attempts, use).
     fn update_code(&mut self, code: &ConfirmationCode) -> StoreResult<()>;
-    /// Deletes the confirmation codes that expired before `expired_before`; returns how many.
-    fn purge_codes(&mut self, expired_before: DateTime<Utc>) -> StoreResult<u64>;
-    /// Deletes the failed-login records whose last failure was before `last_before`; returns
-    /// how many.
-    fn purge_login_failures(&mut self, last_before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Deletes up to `limit` confirmation codes that expired before `expired_before` (compared
+    /// in whole seconds, soonest expired first); returns how many.
+    fn purge_codes(&mut self, expired_before: DateTime<Utc>, limit: usize) -> StoreResult<u64>;
+    /// Deletes up to `limit` failed-login records whose last failure was before `last_before`
+    /// (compared in whole seconds, oldest first); returns how many.
+    fn purge_login_failures(&mut self, last_before: DateTime<Utc>, limit: usize) -> StoreResult<u64>;
 }
 
 /// Invitations, quick-registration links and registration requests.
@@ -270,8 +271,8 @@ pub trait OutboxStore {
     /// Marks a message as handed to its transport and drops its body, which may hold a live
     /// link, code or password (the first send time stays).
     fn mark_sent(&mut self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
-    /// Deletes up to `limit` messages sent before `sent_before`, oldest first; unsent messages
-    /// are never deleted. Returns how many.
+    /// Deletes up to `limit` messages sent before `sent_before` (compared in whole seconds),
+    /// earliest sent first; unsent messages are never deleted. Returns how many.
     fn purge_sent(&mut self, sent_before: DateTime<Utc>, limit: usize) -> StoreResult<u64>;
 }
 

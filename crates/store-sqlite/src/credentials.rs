@@ -203,17 +203,11 @@ impl OutboxStore for SqliteTx<'_> {
     }
 
     fn purge_sent(&mut self, sent_before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
-        self.writable()?;
-        let n = self
-            .conn()
-            .prepare_cached(
-                "DELETE FROM outbox WHERE seq IN \
-                 (SELECT seq FROM outbox WHERE sent_at < ?1 ORDER BY seq LIMIT ?2)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![sent_before.timestamp(), i64::try_from(limit).unwrap_or(i64::MAX)])
-            })
-            .map_err(backend)?;
-        Ok(n as u64)
+        self.delete_before(
+            "DELETE FROM outbox WHERE seq IN \
+             (SELECT seq FROM outbox WHERE sent_at < ?1 ORDER BY sent_at, seq LIMIT ?2)",
+            sent_before,
+            limit,
+        )
     }
 }

@@ -386,22 +386,40 @@ impl IdentityStore for SqliteTx<'_> {
         Ok(())
     }
 
-    fn purge_codes(&mut self, expired_before: DateTime<Utc>) -> StoreResult<u64> {
-        self.writable()?;
-        let n = self
-            .conn()
-            .prepare_cached("DELETE FROM confirmation_codes WHERE expires_at < ?1")
-            .and_then(|mut s| s.execute([expired_before.timestamp()]))
-            .map_err(backend)?;
-        Ok(n as u64)
+    fn purge_codes(&mut self, expired_before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
+        self.delete_before(
+            "DELETE FROM confirmation_codes WHERE id IN \
+             (SELECT id FROM confirmation_codes WHERE expires_at < ?1 ORDER BY expires_at LIMIT ?2)",
+            expired_before,
+            limit,
+        )
     }
 
-    fn purge_login_failures(&mut self, last_before: DateTime<Utc>) -> StoreResult<u64> {
+    fn purge_login_failures(&mut self, last_before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
+        self.delete_before(
+            "DELETE FROM login_failures WHERE handle IN \
+             (SELECT handle FROM login_failures WHERE last < ?1 ORDER BY last LIMIT ?2)",
+            last_before,
+            limit,
+        )
+    }
+}
+
+impl SqliteTx<'_> {
+    /// Runs `sql`, a DELETE whose `?1` is a time in seconds and `?2` a row limit; returns how
+    /// many rows went.
+    pub(crate) fn delete_before(
+        &mut self,
+        sql: &str,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<u64> {
         self.writable()?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let n = self
             .conn()
-            .prepare_cached("DELETE FROM login_failures WHERE last < ?1")
-            .and_then(|mut s| s.execute([last_before.timestamp()]))
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute(params![before.timestamp(), limit]))
             .map_err(backend)?;
         Ok(n as u64)
     }

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/004_invitation_address.sql"),
     include_str!("../migrations/005_users_by_id.sql"),
     include_str!("../migrations/006_hr.sql"),
+    include_str!("../migrations/007_purge_indexes.sql"),
 ];
 
 /// The schema version this build writes.

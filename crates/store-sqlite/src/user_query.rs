@@ -501,6 +501,20 @@ fn read_rows(conn: &Connection, account: AccountId, uids: &[i64]) -> StoreResult
         .map_err(backend)
 }
 
+/// The value of a filter that is one condition on `field` equal to one integer (`= n` or
+/// `in [n]`), with no quick search; `None` for any other filter.
+fn only_equal_int(q: &UserQuery, field: UserField) -> Option<i64> {
+    let [c] = q.filter.conditions.as_slice() else { return None };
+    if !q.filter.find.is_empty() || c.field() != field {
+        return None;
+    }
+    match (c.op(), c.value()) {
+        (Op::Eq, Value::Int(v)) => Some(*v),
+        (Op::In, Value::IntList(l)) if l.len() == 1 => Some(l[0]),
+        _ => None,
+    }
+}
+
 /// A query for one ID (`ID` equal to one value, nothing else, as `user.get` by ID sends): one
 /// rowid lookup under the audience's condition instead of the two-phase page and its cache.
 /// Sorting cannot reorder one match. Other queries return `None` and take the general path.
@@ -511,15 +525,7 @@ fn id_page(
     q: &UserQuery,
     audience: Audience,
 ) -> StoreResult<Option<Page<User>>> {
-    let [c] = q.filter.conditions.as_slice() else { return Ok(None) };
-    if !q.filter.find.is_empty() || c.field() != UserField::Id {
-        return Ok(None);
-    }
-    let id = match (c.op(), c.value()) {
-        (Op::Eq, Value::Int(v)) => *v,
-        (Op::In, Value::IntList(l)) if l.len() == 1 => l[0],
-        _ => return Ok(None),
-    };
+    let Some(id) = only_equal_int(q, UserField::Id) else { return Ok(None) };
     // IDs outside an account's range take the general path, which bounds the rowid range.
     if !(1..=0xFFFF_FFFF).contains(&id) {
         return Ok(None);
@@ -547,18 +553,10 @@ fn department_page(
     q: &UserQuery,
     audience: Audience,
 ) -> StoreResult<Option<Page<User>>> {
-    let [c] = q.filter.conditions.as_slice() else { return Ok(None) };
-    if !q.filter.find.is_empty()
-        || c.field() != UserField::UfDepartment
-        || matches!(audience, Audience::Extranet { .. })
-    {
+    if matches!(audience, Audience::Extranet { .. }) {
         return Ok(None);
     }
-    let department = match (c.op(), c.value()) {
-        (Op::Eq, Value::Int(d)) => *d,
-        (Op::In, Value::IntList(l)) if l.len() == 1 => l[0],
-        _ => return Ok(None),
-    };
+    let Some(department) = only_equal_int(q, UserField::UfDepartment) else { return Ok(None) };
     let order = match q.sort.as_slice() {
         [] => "d.uid ASC",
         [k] if k.field == UserField::LastName && !k.descending => "d.last_name ASC, d.uid ASC",

@@ -598,18 +598,32 @@ impl IdentityStore for MemTx<'_> {
         self.insert_code(code)
     }
 
-    fn purge_codes(&mut self, expired_before: DateTime<Utc>) -> StoreResult<u64> {
+    fn purge_codes(&mut self, expired_before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
         self.writable()?;
-        let before = self.state.codes.len();
-        self.state.codes.retain(|_, c| c.expires_at >= expired_before);
-        Ok((before - self.state.codes.len()) as u64)
+        let mut due: Vec<(i64, Uuid)> = (self.state.codes.values())
+            .filter(|c| c.expires_at.timestamp() < expired_before.timestamp())
+            .map(|c| (c.expires_at.timestamp(), c.id))
+            .collect();
+        due.sort();
+        due.truncate(limit);
+        for (_, id) in &due {
+            self.state.codes.remove(id);
+        }
+        Ok(due.len() as u64)
     }
 
-    fn purge_login_failures(&mut self, last_before: DateTime<Utc>) -> StoreResult<u64> {
+    fn purge_login_failures(&mut self, last_before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
         self.writable()?;
-        let before = self.state.failures.len();
-        self.state.failures.retain(|_, f| f.last >= last_before);
-        Ok((before - self.state.failures.len()) as u64)
+        let mut due: Vec<(i64, String)> = (self.state.failures.iter())
+            .filter(|(_, f)| f.last.timestamp() < last_before.timestamp())
+            .map(|(h, f)| (f.last.timestamp(), h.clone()))
+            .collect();
+        due.sort();
+        due.truncate(limit);
+        for (_, handle) in &due {
+            self.state.failures.remove(handle);
+        }
+        Ok(due.len() as u64)
     }
 }
 
@@ -750,13 +764,19 @@ impl OutboxStore for MemTx<'_> {
 
     fn purge_sent(&mut self, sent_before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
         self.writable()?;
-        let mut left = limit;
-        self.state.outbox.retain(|m| {
-            let purge = left > 0 && m.sent_at.is_some_and(|at| at < sent_before);
-            left -= usize::from(purge);
-            !purge
-        });
-        Ok((limit - left) as u64)
+        // Earliest sent first; the outbox is in insertion order, which breaks ties.
+        let mut due: Vec<(i64, usize)> = (self.state.outbox.iter().enumerate())
+            .filter_map(|(i, m)| m.sent_at.map(|at| (at.timestamp(), i)))
+            .filter(|&(at, _)| at < sent_before.timestamp())
+            .collect();
+        due.sort();
+        due.truncate(limit);
+        let mut gone: Vec<usize> = due.iter().map(|&(_, i)| i).collect();
+        gone.sort_unstable();
+        for i in gone.iter().rev() {
+            self.state.outbox.remove(*i);
+        }
+        Ok(gone.len() as u64)
     }
 }
 

@@ -5,16 +5,17 @@ use chrono::Duration;
 
 use crate::error::CoreError;
 use crate::model::identity::LockoutPolicy;
+use crate::ports::{StoreResult, Tx};
 use crate::usecase::Ctx;
 
-/// How long a confirmation code is kept after it expired. No rule reads an expired code (it
-/// answers like an unknown one); the hour only keeps purges clear of codes expiring right now.
+/// How long a confirmation code is kept after it expired. No rule accepts an expired code; the
+/// hour only keeps purges clear of codes expiring right now.
 pub const EXPIRED_CODES_KEPT: Duration = Duration::hours(1);
 
 /// How long a sent message stays in the outbox listing (its body is already gone).
 pub const SENT_MESSAGES_KEPT: Duration = Duration::days(30);
 
-/// Sent messages deleted per write transaction, so a purge never holds the write lock long.
+/// Records deleted per write transaction, so a purge never holds the write lock long.
 pub const PURGE_CHUNK: usize = 1_000;
 
 /// What one purge deleted.
@@ -30,27 +31,35 @@ pub struct Purged {
 }
 
 /// Deletes the records no rule reads any more (see [`Purged`]); unsent messages, live codes and
-/// failures that still count under `policy` (the one logins are checked with) are kept. Codes and failures go in one write transaction, sent
-/// messages in chunks of [`PURGE_CHUNK`].
+/// failures that still count under `policy` (the one logins are checked with) are kept. Each
+/// kind goes in write transactions of at most [`PURGE_CHUNK`] records.
 ///
 /// # Errors
 /// [`CoreError::Storage`]; what earlier transactions deleted stays deleted.
 pub fn purge_stale_records(ctx: Ctx<'_>, policy: &LockoutPolicy) -> Result<Purged, CoreError> {
     let now = ctx.clock.now();
-    let mut purged = Purged::default();
-    let mut tx = ctx.db.write()?;
-    purged.codes = tx.purge_codes(now - EXPIRED_CODES_KEPT)?;
-    purged.login_failures = tx.purge_login_failures(now - policy.forget_after)?;
-    tx.commit()?;
-    // Bounded: a million messages a run at most; the next run takes the rest.
+    Ok(Purged {
+        codes: in_chunks(ctx, &|tx| tx.purge_codes(now - EXPIRED_CODES_KEPT, PURGE_CHUNK))?,
+        login_failures: in_chunks(ctx, &|tx| {
+            tx.purge_login_failures(now - policy.forget_after, PURGE_CHUNK)
+        })?,
+        sent_messages: in_chunks(ctx, &|tx| tx.purge_sent(now - SENT_MESSAGES_KEPT, PURGE_CHUNK))?,
+    })
+}
+
+/// Runs `purge` (which deletes at most [`PURGE_CHUNK`] records) in write transactions until it
+/// deletes fewer; returns the total.
+fn in_chunks(ctx: Ctx<'_>, purge: &dyn Fn(&mut dyn Tx) -> StoreResult<u64>) -> Result<u64, CoreError> {
+    let mut total = 0;
+    // Bounded: a million records a run at most; the next run takes the rest.
     for _ in 0..1_000 {
         let mut tx = ctx.db.write()?;
-        let n = tx.purge_sent(now - SENT_MESSAGES_KEPT, PURGE_CHUNK)?;
+        let n = purge(&mut *tx)?;
         tx.commit()?;
-        purged.sent_messages += n;
+        total += n;
         if n < PURGE_CHUNK as u64 {
             break;
         }
     }
-    Ok(purged)
+    Ok(total)
 }

@@ -1484,4 +1484,26 @@ pub fn uc_purge_stale_records(db: &dyn Database) {
     let kept = db.read().unwrap().login_failures("recent@example.com").unwrap();
     assert_eq!(policy.failed(kept, f.clock.now()).count, 10);
     assert_eq!(maintenance::purge_stale_records(f.ctx(), &policy).unwrap(), Purged::default());
+
+    // The ports delete at most `limit` records, the soonest due first.
+    let later = f.clock.now();
+    let mut tx = db.write().unwrap();
+    for (n, ago) in [(20, 1), (21, 3), (22, 2)] {
+        tx.enqueue(&msg(n, None)).unwrap();
+        tx.mark_sent(Uuid::from_u128(n), later - Duration::seconds(ago)).unwrap();
+    }
+    // Message 7, sent a day ago, is due first, then 21.
+    assert_eq!(tx.purge_sent(later, 2).unwrap(), 2);
+    let left: Vec<u128> = tx.messages(None).unwrap().iter().map(|m| m.id.as_u128()).collect();
+    assert_eq!(left, vec![8, 20, 22]);
+    // Code 2 expired before code 3 will.
+    assert_eq!(tx.purge_codes(later + Duration::hours(1), 1).unwrap(), 1);
+    assert_eq!(tx.code(Uuid::from_u128(2)).unwrap(), None);
+    assert!(tx.code(Uuid::from_u128(3)).unwrap().is_some());
+    let older = LoginFailures { count: 1, last: later - Duration::hours(2) };
+    tx.set_login_failures("older@example.com", Some(older)).unwrap();
+    assert_eq!(tx.purge_login_failures(later, 1).unwrap(), 1);
+    assert_eq!(tx.login_failures("older@example.com").unwrap(), None);
+    assert!(tx.login_failures("recent@example.com").unwrap().is_some());
+    tx.commit().unwrap();
 }
