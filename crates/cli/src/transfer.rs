@@ -25,6 +25,7 @@ use profile_core::Value;
 
 use crate::admin::{account, Outcome};
 use crate::setup;
+use profile_core::ports::Database as _;
 
 /// The file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -281,11 +282,14 @@ fn read_records(file: &Path, format: Format) -> Result<Vec<Record>, String> {
             let headers = r.headers().map_err(|e| format!("line 1: {e}"))?.clone();
             for (i, rec) in r.records().enumerate() {
                 let rec = rec.map_err(|e| format!("line {}: {e}", i + 2))?;
+                // An empty cell means the same as a missing one (see `validate`); an exported
+                // file leaves most of its ~60 columns empty, so they are not kept.
                 out.push((
                     i + 2,
                     headers
                         .iter()
                         .zip(rec.iter())
+                        .filter(|(_, v)| !v.is_empty())
                         .map(|(h, v)| (h.trim().to_string(), v.to_string()))
                         .collect(),
                 ));
@@ -382,6 +386,12 @@ pub(crate) fn import(
         );
         return Ok(());
     }
+    // One batch: departments, users, dismissals and heads are written together or not at all.
+    // A row can still be refused on insert (an email another user of the account already has),
+    // and a half-done import could not simply be run again. One commit also means one fsync
+    // where a department or a head each had its own.
+    let batch = db.batch().map_err(|e| e.to_string())?;
+    let ctx = setup::ctx(batch.as_database(), "");
     // Create the missing departments, parents first.
     let mut keys: Vec<Vec<String>> =
         known.iter().filter(|(_, id)| id.0 == 0).map(|(k, _)| k.clone()).collect();
@@ -431,7 +441,7 @@ pub(crate) fn import(
                     field.strip_prefix("row ").and_then(|r| r.split(':').next()).and_then(|n| n.parse().ok());
                 match row.and_then(|n| chunk.get(n)) {
                     Some(r) => format!(
-                        "line {}: {}: {reason}; this chunk was not imported",
+                        "line {}: {}: {reason}; nothing was imported",
                         r.line,
                         field.split(": ").nth(1).unwrap_or(field)
                     ),
@@ -466,6 +476,7 @@ pub(crate) fn import(
             heads += 1;
         }
     }
+    batch.commit().map_err(|e| format!("import not written: {e}"))?;
     let summary =
         format!("imported {} users, created {missing} departments, set {heads} heads", created.len());
     out!(

@@ -552,6 +552,25 @@ fn import_export_round_trip() {
         assert!(err.contains(expected), "{expected} in {err}");
     }
     assert_eq!(json(&a, &["user", "list", "EMAIL=ok@example.com"])["total"], 0, "not even the good row");
+
+    // A row the database refuses on insert (an email an account user already has): the import
+    // is one transaction, so neither the new department nor the other new user is written.
+    let users_before = json(&a, &["user", "list"])["total"].clone();
+    let clash = dir.path().join("clash.csv");
+    std::fs::write(
+        &clash,
+        "EMAIL,NAME,DEPARTMENTS
+         new@example.com,New,Acme/Brand New
+         ann@example.com,Ann Again,Acme
+",
+    )
+    .unwrap();
+    let (code, _, err) = cardfile(&a, &["import", clash.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("line 3") && err.contains("nothing was imported"), "{err}");
+    assert_eq!(json(&a, &["user", "list"])["total"], users_before, "no user written");
+    let tree = json(&a, &["dept", "tree"]).to_string();
+    assert!(!tree.contains("Brand New"), "no department written: {tree}");
 }
 
 /// `serve` purges the records no rule reads any more when it starts (and every ten minutes): a
