@@ -83,8 +83,8 @@ enum Command {
     /// Invitations and registration: email, sms, link, list, revoke, approve, reject.
     #[command(subcommand)]
     Invite(joining::InviteCommand),
-    /// Import users (CSV or JSON lines): every row is checked first; nothing is written if any
-    /// row is bad.
+    /// Import users (CSV or JSON lines): every row is checked first, and the file is written in
+    /// one transaction; nothing is written if any row is bad or refused.
     Import {
         /// The file.
         file: PathBuf,

@@ -316,8 +316,8 @@ fn read_records(file: &Path, format: Format) -> Result<Vec<Record>, String> {
 }
 
 /// `cardfile import`: every row is validated first; any bad row is reported (all of them, by
-/// line and field) and nothing is written. Then missing departments are created along their
-/// paths, users are created 10,000 a transaction, and heads are set.
+/// line and field) and nothing is written. Then, in one batch (all or nothing), missing
+/// departments are created along their paths, users 10,000 a unit, and heads are set.
 pub(crate) fn import(
     db_path: &Path,
     slug: Option<&str>,
