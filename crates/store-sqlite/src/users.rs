@@ -152,11 +152,15 @@ pub(crate) fn from_row(account: AccountId, r: &Row<'_>) -> rusqlite::Result<User
         last_activity: time(r.get(8)?),
         updated_at: time(r.get(9)?).unwrap_or_default(),
     };
+    // Columns come in field order: the map is built in one pass from sorted pairs instead of
+    // by one tree insertion each.
+    let mut texts = Vec::with_capacity(16);
     for (i, f) in UserField::text_fields().enumerate() {
         if let Some(s) = r.get::<_, Option<String>>(10 + i)? {
-            user.text.insert(f, s);
+            texts.push((f, s));
         }
     }
+    user.text = texts.into_iter().collect();
     Ok(user)
 }
 
