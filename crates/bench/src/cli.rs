@@ -2,7 +2,7 @@
 //! (a `user.get` through a webhook: authentication and a read) on the seeded database, and `export` / `import` speed, each timed from process start to exit
 //! (the wall clock an administrator waits). Prints markdown rows.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -110,42 +110,15 @@ fn count_rows(path: &Path) -> Result<usize, Error> {
 /// Time from spawning `cardfile serve` to its answer to `user.get?ID=1` on the webhook `hook`.
 fn serve_start(cardfile: &Path, db: &Path, hook: &str) -> Result<Duration, Error> {
     let started = Instant::now();
-    let mut child = Command::new(cardfile)
-        .arg("--db")
-        .arg(db)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("CARDFILE_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let mut stderr = BufReader::new(child.stderr.take().ok_or("no stderr")?);
-    let answered = (|| -> Result<Duration, Error> {
-        let mut port = None;
-        for _ in 0..50 {
-            let mut line = String::new();
-            if stderr.read_line(&mut line)? == 0 {
-                break;
-            }
-            if let Some(addr) = line.trim().strip_prefix("cardfile: listening on http://") {
-                port = addr.rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
-                break;
-            }
-        }
-        let port = port.ok_or("serve did not announce its address")?;
-        let mut conn = TcpStream::connect(("127.0.0.1", port))?;
-        conn.set_read_timeout(Some(Duration::from_secs(30)))?;
-        let request =
-            format!("GET {hook}user.get?ID=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-        conn.write_all(request.as_bytes())?;
-        let mut reply = String::new();
-        conn.read_to_string(&mut reply)?;
-        if !reply.contains("\"ID\":\"1\"") {
-            return Err(format!("user.get answered {reply:?}").into());
-        }
-        Ok(started.elapsed())
-    })();
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let _ = child.wait();
-    answered
+    let server = crate::http::start(cardfile, db).map_err(|e| e as Error)?;
+    let mut conn = TcpStream::connect(("127.0.0.1", server.port))?;
+    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let request = format!("GET {hook}user.get?ID=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    conn.write_all(request.as_bytes())?;
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply)?;
+    if !reply.contains("\"ID\":\"1\"") {
+        return Err(format!("user.get answered {reply:?}").into());
+    }
+    Ok(started.elapsed())
 }

@@ -33,9 +33,11 @@ pub struct Plan {
     pub connections: usize,
 }
 
-struct Server {
+/// A running `cardfile serve`, stopped with SIGTERM when dropped.
+pub(crate) struct Server {
     child: Child,
-    port: u16,
+    /// The port it listens on (127.0.0.1).
+    pub(crate) port: u16,
 }
 
 impl Drop for Server {
@@ -45,7 +47,9 @@ impl Drop for Server {
     }
 }
 
-fn start(cardfile: &Path, db: &Path) -> Result<Server, Error> {
+/// Starts `cardfile serve` on `db` on a free port of 127.0.0.1; returns once it says where it
+/// listens.
+pub(crate) fn start(cardfile: &Path, db: &Path) -> Result<Server, Error> {
     let mut child = Command::new(cardfile)
         .arg("--db")
         .arg(db)

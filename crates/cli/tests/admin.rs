@@ -10,19 +10,13 @@ use serde_json::Value;
 mod common;
 
 fn cardfile(db: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cardfile"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("CARDFILE_LOG", "warn")
-        .env_remove("CARDFILE_ACCOUNT")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
+    common::output(
+        Command::new(env!("CARGO_BIN_EXE_cardfile"))
+            .arg("--db")
+            .arg(db)
+            .args(args)
+            .env("CARDFILE_LOG", "warn")
+            .env_remove("CARDFILE_ACCOUNT"),
     )
 }
 
@@ -43,10 +37,17 @@ fn refused(db: &Path, args: &[&str], says: &str) {
 fn initialised() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cardfile.db");
+    init(&db, &["--slug", "acme", "--name", "Acme"]);
+    (dir, db)
+}
+
+/// `cardfile init --password-stdin ARGS` on `db`, which must succeed.
+fn init(db: &Path, args: &[&str]) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cardfile"))
         .arg("--db")
-        .arg(&db)
-        .args(["init", "--password-stdin", "--slug", "acme", "--name", "Acme"])
+        .arg(db)
+        .args(["init", "--password-stdin"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -54,7 +55,6 @@ fn initialised() -> (tempfile::TempDir, std::path::PathBuf) {
         .unwrap();
     child.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
     assert!(child.wait().unwrap().success());
-    (dir, db)
 }
 
 #[test]
@@ -448,17 +448,7 @@ fn first_serve_prints_what_a_newcomer_needs_once() {
 }
 
 fn init_as(db: &Path, slug: &str, email: &str) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cardfile"))
-        .arg("--db")
-        .arg(db)
-        .args(["init", "--password-stdin", "--slug", slug, "--name", "Acme", "--admin-email", email])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
-    assert!(child.wait().unwrap().success());
+    init(db, &["--slug", slug, "--name", "Acme", "--admin-email", email]);
 }
 
 #[test]

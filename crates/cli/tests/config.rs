@@ -8,6 +8,8 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+mod common;
+
 /// Runs `cardfile ARGS` in `dir` with exactly the `CARDFILE_*` variables in `env`.
 fn cardfile(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cardfile"));
@@ -16,19 +18,7 @@ fn cardfile(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (i32, String, St
             cmd.env_remove(key);
         }
     }
-    let out = cmd
-        .current_dir(dir)
-        .args(args)
-        .envs(env.iter().copied())
-        .env("CARDFILE_LOG", "warn")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    common::output(cmd.current_dir(dir).args(args).envs(env.iter().copied()).env("CARDFILE_LOG", "warn"))
 }
 
 fn ok_json(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Value {

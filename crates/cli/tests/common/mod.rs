@@ -9,6 +9,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// Runs `cmd` with no standard input; returns its exit code (-1 if killed), stdout and stderr.
+pub fn output(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
 /// Starts `cardfile serve` on `db`; returns the child, the port and, on the first run, the
 /// webhook path it printed.
 pub fn start(db: &Path, first: bool) -> (Child, u16, Option<String>) {
