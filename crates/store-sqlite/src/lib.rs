@@ -19,6 +19,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo))]
 
 mod accounts;
+mod bulk;
 mod codec;
 mod credentials;
 mod departments;
@@ -76,6 +77,10 @@ pub struct Options {
     /// Each read connection's own page cache, KiB (the writer's is fixed at 32 MiB). With
     /// mapping on, it holds little; with `mmap_size` 0 it is what keeps hot pages.
     pub reader_cache_kib: u32,
+    /// How many users a transaction's bulk inserts reach before their indexes are built once
+    /// at the commit instead of row by row (when they are also at least a quarter of the users
+    /// already stored; see the `bulk` module).
+    pub bulk_defer_rows: u64,
 }
 
 impl Default for Options {
@@ -86,6 +91,7 @@ impl Default for Options {
             busy_timeout: Duration::from_secs(5),
             mmap_size: MMAP_SIZE,
             reader_cache_kib: 4096,
+            bulk_defer_rows: 20_000,
         }
     }
 }
@@ -318,6 +324,8 @@ enum Held<'a> {
         batch_counts: &'a RefCell<search::PendingCounts>,
         /// The search documents the batch's committed units inserted, not yet in FTS5.
         batch_fts: &'a RefCell<search::FtsQueue>,
+        /// The batch's bulk load (indexes deferred to its commit).
+        batch_bulk: &'a RefCell<bulk::BulkLoad>,
     },
 }
 
@@ -331,6 +339,8 @@ pub struct SqliteTx<'a> {
     counts: RefCell<search::PendingCounts>,
     /// A write unit's search documents, not yet in FTS5 (see [`search::FtsQueue`]).
     fts: RefCell<Vec<(i64, String)>>,
+    /// A writer's bulk load (a unit uses its batch's).
+    bulk: RefCell<bulk::BulkLoad>,
 }
 
 impl SqliteTx<'_> {
@@ -361,6 +371,14 @@ impl SqliteTx<'_> {
 
     pub(crate) fn no(&self, account: AccountId) -> StoreResult<Option<i64>> {
         self.db.account_no(self.conn(), account, matches!(self.held, Held::Reader(_)))
+    }
+
+    /// The transaction's bulk load: the batch's for a unit.
+    pub(crate) fn bulk(&self) -> &RefCell<bulk::BulkLoad> {
+        match &self.held {
+            Held::Unit { batch_bulk, .. } => batch_bulk,
+            _ => &self.bulk,
+        }
     }
 
     /// Queues prefix-count changes for the commit (see [`search::PendingCounts`]).
@@ -436,6 +454,10 @@ impl Drop for SqliteTx<'_> {
             let undo: &[&str] =
                 if matches!(self.held, Held::Unit { .. }) { UNIT_ROLLBACK } else { &["ROLLBACK"] };
             let undone = run(self.conn(), undo);
+            if let Held::Writer(_) = self.held {
+                // Rolled back, indexes included; only the page cache is left to reset.
+                let _ = self.bulk.borrow_mut().end(self.conn());
+            }
             if let Held::Unit { broken, .. } = &self.held {
                 // A unit that could not be undone leaves its writes in the batch: the batch must
                 // not commit them.
@@ -468,6 +490,7 @@ impl Tx for SqliteTx<'_> {
             if let Held::Writer(_) = self.held {
                 // Still inside the transaction: a failure here leaves it to roll back in Drop.
                 self.counts.borrow_mut().flush(self.conn())?;
+                self.bulk.borrow_mut().finish(self.conn())?;
             }
             let sql: &[&str] = match self.held {
                 Held::Writer(_) => &["COMMIT"],
@@ -520,6 +543,8 @@ pub struct SqliteBatch<'a> {
     /// The search documents of the units committed so far, written before they are read and
     /// at the commit.
     fts: RefCell<search::FtsQueue>,
+    /// The bulk load of the batch's units: indexes deferred to the commit.
+    bulk: RefCell<bulk::BulkLoad>,
     /// Set when a unit could not be undone or released: nothing more runs, nothing commits.
     broken: Cell<bool>,
     open: bool,
@@ -559,10 +584,12 @@ impl SqliteBatch<'_> {
                 writable,
                 batch_counts: &self.counts,
                 batch_fts: &self.fts,
+                batch_bulk: &self.bulk,
             },
             open: writable,
             counts: RefCell::default(),
             fts: RefCell::default(),
+            bulk: RefCell::default(),
         }))
     }
 }
@@ -592,6 +619,7 @@ impl Batch for SqliteBatch<'_> {
             search::index(&self.guard, uid, &document)?;
         }
         self.counts.borrow_mut().flush(&self.guard)?;
+        self.bulk.borrow_mut().finish(&self.guard)?;
         self.usable()?;
         run(&self.guard, &["COMMIT"]).map_err(backend)?;
         self.open = false;
@@ -603,6 +631,7 @@ impl Drop for SqliteBatch<'_> {
     fn drop(&mut self) {
         if self.open {
             let _ = run(&self.guard, &["ROLLBACK"]);
+            let _ = self.bulk.borrow_mut().end(&self.guard);
         }
     }
 }
@@ -617,6 +646,7 @@ impl SqliteDb {
             unit_live: Cell::new(false),
             counts: RefCell::default(),
             fts: RefCell::default(),
+            bulk: RefCell::default(),
             broken: Cell::new(false),
             open: true,
         })
@@ -633,6 +663,7 @@ impl Database for SqliteDb {
             open: true,
             counts: RefCell::default(),
             fts: RefCell::default(),
+            bulk: RefCell::default(),
         }))
     }
 
@@ -645,6 +676,7 @@ impl Database for SqliteDb {
             open: true,
             counts: RefCell::default(),
             fts: RefCell::default(),
+            bulk: RefCell::default(),
         }))
     }
 

@@ -81,6 +81,16 @@ fn insert_sql() -> &'static str {
     })
 }
 
+/// The columns of [`insert_sql`], in the order of [`row_params`].
+fn insert_columns() -> &'static [String] {
+    static COLS: OnceLock<Vec<String>> = OnceLock::new();
+    COLS.get_or_init(|| {
+        std::iter::once("account_no".to_string())
+            .chain(select_columns().replace("u.", "").split(", ").map(str::to_string))
+            .collect()
+    })
+}
+
 fn update_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
@@ -197,7 +207,7 @@ fn clear_memberships(conn: &Connection, no: i64, old: &User) -> StoreResult<()> 
 impl SqliteTx<'_> {
     /// Inserts users, their memberships and their search documents; prefix counts are summed
     /// over the whole batch and written once.
-    fn insert_batch(&mut self, users: &[User]) -> StoreResult<()> {
+    fn insert_batch(&mut self, users: &[User], rows: Vec<Vec<Sql>>) -> StoreResult<()> {
         let Some(first) = users.first() else {
             return Ok(());
         };
@@ -206,11 +216,11 @@ impl SqliteTx<'_> {
         let mut deltas = Deltas::default();
         let conn = self.conn();
         let mut insert = conn.prepare_cached(insert_sql()).map_err(backend)?;
-        for user in users {
+        for (user, row) in users.iter().zip(rows) {
             if user.account != first.account {
                 return Err(profile_core::StoreError::Backend("one batch, one account".into()));
             }
-            insert.execute(params_from_iter(row_params(no, user))).map_err(backend)?;
+            insert.execute(params_from_iter(row)).map_err(backend)?;
             write_memberships(conn, no, user)?;
             for d in &user.departments {
                 if !names.contains_key(d) {
@@ -325,17 +335,28 @@ impl UserStore for SqliteTx<'_> {
     }
 
     fn insert_user(&mut self, user: &User) -> StoreResult<()> {
-        self.insert_batch(std::slice::from_ref(user))
+        let no = self.no_for_write(user.account)?;
+        self.insert_batch(std::slice::from_ref(user), vec![row_params(no, user)])
     }
 
     fn insert_users(&mut self, users: &[User]) -> StoreResult<()> {
-        // A bulk load touches index pages all over the file: give the writer a larger page
-        // cache for the load, then return to the normal one.
-        let big = users.len() >= 1000;
+        let Some(first) = users.first() else {
+            return Ok(());
+        };
+        let no = self.no_for_write(first.account)?;
+        let rows: Vec<Vec<Sql>> = users.iter().map(|u| row_params(no, u)).collect();
+        let load = crate::bulk::LoadRows { columns: insert_columns(), rows: &rows };
+        let deferring =
+            self.bulk().borrow_mut().before_insert(self.conn(), &load, self.db.options.bulk_defer_rows)?;
+        // A load too small to defer still touches index pages all over the file: give the
+        // writer a larger page cache for it, then return to the normal one.
+        let big = !deferring && users.len() >= 1000;
         if big {
-            self.conn().execute_batch("PRAGMA cache_size=-262144").map_err(backend)?;
+            self.conn()
+                .execute_batch(&format!("PRAGMA cache_size={}", crate::bulk::LOAD_CACHE))
+                .map_err(backend)?;
         }
-        let result = self.insert_batch(users);
+        let result = self.insert_batch(users, rows);
         let reset = if big {
             self.conn().execute_batch(&format!("PRAGMA cache_size={}", crate::WRITER_CACHE))
         } else {

@@ -1,0 +1,490 @@
+//! Bulk loads: a transaction that inserts many users builds their indexes once, at its commit.
+//!
+//! Keeping ~10 secondary indexes up to date row by row costs a B-tree descent per index per row,
+//! at random places once the tables are large: at 1M users that was most of a load's time, and
+//! each commit rewrote the index pages it had touched all over the file. `CREATE INDEX` instead
+//! sorts the keys and writes the B-tree once, in order. So when a transaction's bulk inserts
+//! (`insert_users`) reach [`crate::Options::bulk_defer_rows`] and a quarter of the users the
+//! table held, the non-unique indexes those rows would write to at random places are dropped for
+//! the rest of the transaction and created again, with their planner statistics, just before it
+//! commits. An index the rows reach in key order (by ID, by registration time, by role in a load
+//! of one role) is cheap to keep up to date — every insert lands on the same last page — and
+//! rebuilding it would cost a scan and a sort, so it stays.
+//!
+//! What keeps this safe:
+//! - It all happens inside the transaction: readers keep their snapshot (indexes included), a
+//!   rollback or a crash brings the indexes back with everything else, and the commit that makes
+//!   the rows visible makes the indexes visible too.
+//! - Unique indexes are never dropped, so a taken email is refused on insert as always.
+//! - Reads inside the transaction stay correct (the planner simply has fewer indexes).
+//! - Recreating only what is missing makes the commit step idempotent: a batch unit that dropped
+//!   an index and then rolled back to its savepoint brought that index back itself.
+
+use std::cmp::Ordering;
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use profile_core::ports::StoreResult;
+
+use crate::error::backend;
+
+/// The tables whose indexes a bulk load of users writes to.
+const TABLES: &str = "'users', 'user_departments'";
+
+/// The writer's page cache while a bulk load runs (KiB, as `PRAGMA cache_size` takes it).
+pub(crate) const LOAD_CACHE: i64 = -262_144;
+
+/// The user rows about to be inserted, as bound to the `INSERT` (one value per column).
+pub(crate) struct LoadRows<'a> {
+    /// The names of the `users` columns, in the order of each row's values.
+    pub(crate) columns: &'a [String],
+    pub(crate) rows: &'a [Vec<SqlValue>],
+}
+
+impl LoadRows<'_> {
+    fn position(&self, column: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == column)
+    }
+
+    /// Whether any row has a value (not NULL) in `column`.
+    fn fills(&self, column: &str) -> bool {
+        self.position(column)
+            .is_some_and(|i| self.rows.iter().any(|r| !matches!(r.get(i), None | Some(SqlValue::Null))))
+    }
+
+    /// Whether the rows come in non-decreasing order of these columns, as an index on them
+    /// would sort them. A column of another table counts when `users` has one of that name
+    /// with the same value (`uid` of the memberships, written in the users' order).
+    fn in_order(&self, columns: &[String]) -> bool {
+        let Some(at) = columns.iter().map(|c| self.position(c)).collect::<Option<Vec<_>>>() else {
+            return false;
+        };
+        self.rows.windows(2).all(|w| {
+            at.iter()
+                .map(|&i| compare(&w[0][i], &w[1][i]))
+                .find(|o| *o != Ordering::Equal)
+                .is_none_or(|o| o == Ordering::Less)
+        })
+    }
+}
+
+/// SQLite's order of values in an index with the default (binary) collation: NULL, numbers,
+/// text, blobs.
+fn compare(a: &SqlValue, b: &SqlValue) -> Ordering {
+    use SqlValue::{Blob, Integer, Null, Real, Text};
+    let rank = |v: &SqlValue| match v {
+        Null => 0,
+        Integer(_) | Real(_) => 1,
+        Text(_) => 2,
+        Blob(_) => 3,
+    };
+    match (a, b) {
+        (Integer(x), Integer(y)) => x.cmp(y),
+        (Integer(x), Real(y)) => (*x as f64).total_cmp(y),
+        (Real(x), Integer(y)) => x.total_cmp(&(*y as f64)),
+        (Real(x), Real(y)) => x.total_cmp(y),
+        (Text(x), Text(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (Blob(x), Blob(y)) => x.cmp(y),
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
+/// What one transaction's bulk loads have done so far.
+#[derive(Default)]
+pub(crate) struct BulkLoad {
+    /// Users inserted by bulk inserts in this transaction.
+    loaded: u64,
+    /// Rows in `users` when this transaction's bulk inserts reached the size that counts.
+    before: Option<u64>,
+    /// Whether indexes are being deferred (and the writer's cache is enlarged).
+    deferring: bool,
+    /// The indexes dropped, to create again before the commit.
+    dropped: Vec<Dropped>,
+}
+
+/// An index dropped for the rest of the transaction.
+struct Dropped {
+    name: String,
+    sql: String,
+    /// Its rows of `sqlite_stat1` and `sqlite_stat4`, which `DROP INDEX` deletes.
+    stat1: Vec<Vec<SqlValue>>,
+    stat4: Vec<Vec<SqlValue>>,
+}
+
+impl BulkLoad {
+    /// Called before `load` is inserted: decides whether to defer and drops the indexes those
+    /// rows would write to out of order. Returns whether the load is deferring (the caller then
+    /// leaves the page cache alone).
+    pub(crate) fn before_insert(
+        &mut self,
+        conn: &Connection,
+        load: &LoadRows<'_>,
+        defer_at: u64,
+    ) -> StoreResult<bool> {
+        let rows = load.rows.len() as u64;
+        self.loaded += rows;
+        if !self.deferring {
+            if self.loaded < defer_at.max(1) {
+                return Ok(false);
+            }
+            let before = match self.before {
+                Some(n) => n,
+                None => {
+                    let n: i64 =
+                        conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0)).map_err(backend)?;
+                    let n = u64::try_from(n).unwrap_or(0).saturating_sub(self.loaded - rows);
+                    *self.before.insert(n)
+                }
+            };
+            if self.loaded.saturating_mul(4) < before {
+                return Ok(false);
+            }
+            conn.execute_batch(&format!("PRAGMA cache_size={LOAD_CACHE}")).map_err(backend)?;
+            self.deferring = true;
+        }
+        for (name, sql) in droppable(conn, load)? {
+            if self.dropped.iter().any(|d| d.name == name) {
+                continue;
+            }
+            let stat1 = stat_rows(conn, "sqlite_stat1", &name)?;
+            let stat4 = stat_rows(conn, "sqlite_stat4", &name)?;
+            conn.execute_batch(&format!("DROP INDEX \"{name}\"")).map_err(backend)?;
+            self.dropped.push(Dropped { name, sql, stat1, stat4 });
+        }
+        Ok(true)
+    }
+
+    /// Before the commit: creates every dropped index that is missing, restores its statistics
+    /// and the writer's page cache. Everything stays inside the transaction, so a failure here
+    /// leaves it to roll back.
+    pub(crate) fn finish(&mut self, conn: &Connection) -> StoreResult<()> {
+        if !self.deferring {
+            return Ok(());
+        }
+        let mut restored_stats = false;
+        for d in &self.dropped {
+            let exists = conn
+                .query_row(
+                    "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1",
+                    [&d.name],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(backend)?
+                .is_some();
+            if exists {
+                continue;
+            }
+            conn.execute_batch(&d.sql).map_err(backend)?;
+            for (table, rows) in [("sqlite_stat1", &d.stat1), ("sqlite_stat4", &d.stat4)] {
+                for row in rows {
+                    let marks = vec!["?"; row.len()].join(", ");
+                    conn.execute(
+                        &format!("INSERT INTO {table} VALUES ({marks})"),
+                        rusqlite::params_from_iter(row),
+                    )
+                    .map_err(backend)?;
+                    restored_stats = true;
+                }
+            }
+        }
+        if restored_stats {
+            // The planner reads statistics when it loads the schema: have it read them again.
+            conn.execute_batch("ANALYZE sqlite_schema").map_err(backend)?;
+        }
+        self.end(conn)
+    }
+
+    /// The transaction ends (committed or not): back to the writer's normal page cache.
+    pub(crate) fn end(&mut self, conn: &Connection) -> StoreResult<()> {
+        let was = std::mem::take(self);
+        if was.deferring {
+            conn.execute_batch(&format!("PRAGMA cache_size={}", crate::WRITER_CACHE)).map_err(backend)?;
+        }
+        Ok(())
+    }
+}
+
+/// The non-unique indexes of the user tables that these rows write to out of key order: every
+/// full index and each partial index `WHERE col IS NOT NULL` whose column they fill, unless the
+/// rows come in its key order. A partial index with any other condition is left in place (kept
+/// up to date row by row).
+fn droppable(conn: &Connection, load: &LoadRows<'_>) -> StoreResult<Vec<(String, String)>> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ({TABLES}) \
+             AND sql IS NOT NULL ORDER BY name"
+        ))
+        .map_err(backend)?;
+    let all = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+        .map_err(backend)?;
+    let mut out = Vec::new();
+    for (name, sql) in all {
+        if written_by(&sql, |c| load.fills(c)) && !load.in_order(&index_columns(conn, &name)?) {
+            out.push((name, sql));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether rows write to an index with this definition and it is not unique; `fills` says
+/// whether the rows fill a column.
+fn written_by(sql: &str, fills: impl Fn(&str) -> bool) -> bool {
+    let upper = sql.to_ascii_uppercase();
+    if upper.starts_with("CREATE UNIQUE") {
+        return false;
+    }
+    match upper.find(" WHERE ") {
+        None => true,
+        Some(at) => {
+            let condition = sql[at + 7..].trim();
+            match condition.strip_suffix(" IS NOT NULL") {
+                Some(col) if col.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => fills(col),
+                _ => false,
+            }
+        }
+    }
+}
+
+/// The key columns of an index, in order.
+fn index_columns(conn: &Connection, index: &str) -> StoreResult<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_index_info(?1) ORDER BY seqno").map_err(backend)?;
+    stmt.query_map([index], |r| r.get::<_, Option<String>>(0))
+        .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+        .map(|cols| cols.into_iter().map(Option::unwrap_or_default).collect())
+        .map_err(backend)
+}
+
+/// An index's rows of a statistics table (none when the table does not exist).
+fn stat_rows(conn: &Connection, table: &str, index: &str) -> StoreResult<Vec<Vec<SqlValue>>> {
+    let exists = conn
+        .query_row("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1", params![table], |_| {
+            Ok(())
+        })
+        .optional()
+        .map_err(backend)?
+        .is_some();
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare(&format!("SELECT * FROM {table} WHERE idx = ?1")).map_err(backend)?;
+    let width = stmt.column_count();
+    stmt.query_map([index], |r| (0..width).map(|i| r.get::<_, SqlValue>(i)).collect())
+        .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+        .map_err(backend)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Options, SqliteDb};
+    use profile_core::field::UserField;
+    use profile_core::model::user::{Role, UserPatch};
+    use profile_core::ports::{Batch, Clock, Database};
+    use profile_core::query::{Condition, Op, PageRequest, SortKey, UserFilter, UserQuery};
+    use profile_core::testing::contract::Fixture;
+    use profile_core::usecase::users::{self, NewUser};
+    use profile_core::Value;
+
+    const LAST: [&str; 5] = ["Zimmer", "Abel", "Moreau", "Lind", "Ortiz"];
+    const CITY: [&str; 3] = ["Oslo", "Lyon", "Porto"];
+
+    /// `n` users from number `from` on, in an order no index keeps: names and cities cycle.
+    fn rows(from: usize, n: usize, dept: i64) -> Vec<NewUser> {
+        (from..from + n)
+            .map(|i| NewUser {
+                role: Role::Employee,
+                fields: UserPatch::parse([
+                    (UserField::Name, Value::text(format!("N{}", (i * 7) % 13))),
+                    (UserField::LastName, Value::text(LAST[i % LAST.len()])),
+                    (UserField::Email, Value::text(format!("u{i}@bulk.test"))),
+                    (UserField::PersonalCity, Value::text(CITY[i % CITY.len()])),
+                    (UserField::UfDepartment, Value::IntList(vec![dept])),
+                ])
+                .unwrap(),
+                workgroups: vec![],
+            })
+            .collect()
+    }
+
+    type Pairs = Vec<(String, String)>;
+
+    /// Every index of the file with its definition, and the planner's statistics.
+    fn schema_and_stats(conn: &Connection) -> (Pairs, Pairs) {
+        let pairs = |sql: &str| -> Pairs {
+            let mut s = conn.prepare(sql).unwrap();
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+        };
+        (
+            pairs(
+                "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+            ),
+            pairs("SELECT tbl || '.' || coalesce(idx, ''), stat FROM sqlite_stat1 ORDER BY 1"),
+        )
+    }
+
+    fn has_index(conn: &Connection, name: &str) -> bool {
+        conn.query_row("SELECT count(*) FROM sqlite_schema WHERE name = ?1", [name], |r| r.get::<_, i64>(0))
+            .unwrap()
+            == 1
+    }
+
+    fn cache_size(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA cache_size", [], |r| r.get(0)).unwrap()
+    }
+
+    /// The same reads on two databases loaded with the same users must answer the same.
+    fn answers(f: &Fixture<'_>, dept: i64) -> Vec<Vec<u32>> {
+        let by =
+            |field, value: Value| UserFilter::default().and(Condition::parse(field, Op::Eq, &value).unwrap());
+        let sorted = |filter| UserQuery {
+            filter,
+            sort: vec![SortKey { field: UserField::LastName, descending: false }],
+            page: PageRequest::default(),
+            now: f.clock.now(),
+        };
+        let queries = [
+            sorted(UserFilter::default()),
+            f.query(by(UserField::PersonalCity, Value::text("Lyon"))),
+            f.query(UserFilter::default().with_find("mor").unwrap()),
+            sorted(by(UserField::UfDepartment, Value::Int(dept))),
+        ];
+        queries.iter().map(|q| f.ids_of(profile_core::access::Audience::Everyone, q)).collect()
+    }
+
+    /// A batch of four loads: two that reach the threshold, one refused on insert (its unit
+    /// rolls back after dropping indexes) and one more. Indexes and statistics come back
+    /// exactly; reads answer as on a database loaded row by row.
+    #[test]
+    fn a_bulk_load_builds_its_indexes_at_the_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let loaded = |defer_at: u64, name: &str| {
+            let db = SqliteDb::open_with(
+                dir.path().join(name),
+                Options { bulk_defer_rows: defer_at, ..Options::default() },
+            )
+            .unwrap();
+            let f = Fixture::new(&db);
+            let dept = f.dept("Team", 1);
+            db.writer().execute_batch("ANALYZE").unwrap();
+            let before = schema_and_stats(&db.writer());
+            let batch = db.begin_batch().unwrap();
+            let ctx = profile_core::usecase::Ctx { db: &batch, ..f.ctx() };
+            users::create_users_bulk(ctx, &f.admin, rows(0, 30, dept.0.into())).unwrap();
+            assert!(has_index(&batch.guard, "users_last_name"), "below the threshold: nothing deferred");
+            users::create_users_bulk(ctx, &f.admin, rows(30, 30, dept.0.into())).unwrap();
+            let deferring = !has_index(&batch.guard, "users_last_name");
+            // The third load repeats an email: refused on insert, after indexes were dropped.
+            let mut clash = rows(60, 30, dept.0.into());
+            clash[29] = rows(5, 1, dept.0.into()).remove(0);
+            assert!(users::create_users_bulk(ctx, &f.admin, clash).is_err());
+            users::create_users_bulk(ctx, &f.admin, rows(90, 30, dept.0.into())).unwrap();
+            Box::new(batch).commit().unwrap();
+            let conn = db.writer();
+            assert_eq!(schema_and_stats(&conn), before, "every index and statistic is back");
+            assert_eq!(cache_size(&conn), crate::WRITER_CACHE);
+            let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+            assert_eq!(ok, "ok");
+            drop(conn);
+            (deferring, answers(&f, dept.0.into()))
+        };
+        let (deferred, fast) = loaded(40, "deferred.db");
+        let (plain, slow) = loaded(u64::MAX, "plain.db");
+        assert!(deferred && !plain, "the threshold decides");
+        assert_eq!(fast, slow);
+        assert_eq!(fast[0].len(), 50, "a full first page");
+        assert!(fast.iter().all(|ids| !ids.is_empty()));
+    }
+
+    /// A load whose transaction is not committed leaves no row and every index in place.
+    #[test]
+    fn an_abandoned_bulk_load_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteDb::open_with(
+            dir.path().join("a.db"),
+            Options { bulk_defer_rows: 10, ..Options::default() },
+        )
+        .unwrap();
+        let f = Fixture::new(&db);
+        let dept = f.dept("Team", 1);
+        db.writer().execute_batch("ANALYZE").unwrap();
+        let before = schema_and_stats(&db.writer());
+        for in_batch in [false, true] {
+            let batch = db.begin_batch().unwrap();
+            let ctx = profile_core::usecase::Ctx { db: &batch, ..f.ctx() };
+            if in_batch {
+                users::create_users_bulk(ctx, &f.admin, rows(0, 20, dept.0.into())).unwrap();
+                assert!(!has_index(&batch.guard, "users_last_name"), "deferring");
+                assert_eq!(cache_size(&batch.guard), LOAD_CACHE);
+                drop(batch);
+            } else {
+                drop(batch);
+                // A plain write transaction defers the same way; dropped, it rolls back.
+                let mut tx = db.write().unwrap();
+                let now = f.clock.now();
+                let us: Vec<_> = (0..20u32)
+                    .map(|i| {
+                        let mut u = profile_core::model::user::User::new(
+                            f.account,
+                            profile_core::ids::UserId(100 + i),
+                            Role::Employee,
+                            now,
+                        );
+                        u.text.insert(UserField::LastName, LAST[i as usize % 5].into());
+                        u.departments = vec![dept];
+                        u
+                    })
+                    .collect();
+                tx.insert_users(&us).unwrap();
+                drop(tx);
+            }
+            let conn = db.writer();
+            assert_eq!(schema_and_stats(&conn), before);
+            assert_eq!(cache_size(&conn), crate::WRITER_CACHE);
+            let n: i64 = conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0)).unwrap();
+            assert_eq!(n, 1, "only the administrator");
+        }
+    }
+
+    #[test]
+    fn which_indexes_a_load_writes_to() {
+        let fills = |c: &str| ["last_name", "work_city"].contains(&c);
+        assert!(written_by("CREATE INDEX a ON users(account_no, name)", fills));
+        assert!(!written_by(
+            "CREATE UNIQUE INDEX e ON users(account_no, email) WHERE email IS NOT NULL",
+            fills
+        ));
+        assert!(written_by(
+            "CREATE INDEX w ON users(account_no, work_city) WHERE work_city IS NOT NULL",
+            fills
+        ));
+        assert!(!written_by("CREATE INDEX z ON users(account_no, uf_zoom) WHERE uf_zoom IS NOT NULL", fills));
+        // Any other condition: kept and maintained row by row.
+        assert!(!written_by("CREATE INDEX d ON users(account_no) WHERE active = 0", fills));
+        assert!(!written_by("CREATE INDEX x ON users(a) WHERE last_name IS NOT NULL AND x = 1", fills));
+    }
+
+    #[test]
+    fn rows_in_key_order() {
+        let columns: Vec<String> = ["uid", "role", "name"].iter().map(|c| c.to_string()).collect();
+        let t = |s: &str| SqlValue::Text(s.into());
+        let rows = vec![
+            vec![SqlValue::Integer(1), SqlValue::Integer(2), t("b")],
+            vec![SqlValue::Integer(2), SqlValue::Integer(2), t("a")],
+            vec![SqlValue::Integer(3), SqlValue::Integer(2), SqlValue::Null],
+        ];
+        let load = LoadRows { columns: &columns, rows: &rows };
+        let cols = |c: &[&str]| c.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        assert!(load.in_order(&cols(&["uid"])));
+        assert!(load.in_order(&cols(&["role", "uid"])), "equal roles, then ascending IDs");
+        assert!(!load.in_order(&cols(&["name"])), "b before a");
+        assert!(!load.in_order(&cols(&["role", "name"])), "a NULL sorts first");
+        assert!(!load.in_order(&cols(&["department"])), "a column the rows do not have");
+        assert!(load.fills("name") && !load.fills("department"));
+        assert_eq!(compare(&SqlValue::Integer(10), &t("1")), Ordering::Less, "numbers before text");
+        assert_eq!(compare(&t("B"), &t("a")), Ordering::Less, "binary collation");
+    }
+}
