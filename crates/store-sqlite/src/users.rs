@@ -205,13 +205,13 @@ fn clear_memberships(conn: &Connection, no: i64, old: &User) -> StoreResult<()> 
 }
 
 impl SqliteTx<'_> {
-    /// Inserts users, their memberships and their search documents; prefix counts are summed
-    /// over the whole batch and written once.
-    fn insert_batch(&mut self, users: &[User], rows: Vec<Vec<Sql>>) -> StoreResult<()> {
+    /// Inserts users of the account numbered `no` (their `rows` as [`row_params`] gives them),
+    /// their memberships and their search documents; prefix counts are summed over the whole
+    /// batch and written once.
+    fn insert_batch(&mut self, no: i64, users: &[User], rows: Vec<Vec<Sql>>) -> StoreResult<()> {
         let Some(first) = users.first() else {
             return Ok(());
         };
-        let no = self.no_for_write(first.account)?;
         let mut names: HashMap<DepartmentId, String> = HashMap::new();
         let mut deltas = Deltas::default();
         let conn = self.conn();
@@ -336,7 +336,7 @@ impl UserStore for SqliteTx<'_> {
 
     fn insert_user(&mut self, user: &User) -> StoreResult<()> {
         let no = self.no_for_write(user.account)?;
-        self.insert_batch(std::slice::from_ref(user), vec![row_params(no, user)])
+        self.insert_batch(no, std::slice::from_ref(user), vec![row_params(no, user)])
     }
 
     fn insert_users(&mut self, users: &[User]) -> StoreResult<()> {
@@ -356,7 +356,7 @@ impl UserStore for SqliteTx<'_> {
                 .execute_batch(&format!("PRAGMA cache_size={}", crate::bulk::LOAD_CACHE))
                 .map_err(backend)?;
         }
-        let result = self.insert_batch(users, rows);
+        let result = self.insert_batch(no, users, rows);
         let reset = if big {
             self.conn().execute_batch(&format!("PRAGMA cache_size={}", crate::WRITER_CACHE))
         } else {
