@@ -90,6 +90,11 @@ fn compare(a: &SqlValue, b: &SqlValue) -> Ordering {
     }
 }
 
+/// Sets the connection's page cache (`PRAGMA cache_size`: negative = KiB).
+pub(crate) fn set_cache(conn: &Connection, size: i64) -> StoreResult<()> {
+    conn.execute_batch(&format!("PRAGMA cache_size={size}")).map_err(backend)
+}
+
 /// What one transaction's bulk loads have done so far.
 #[derive(Default)]
 pub(crate) struct BulkLoad {
@@ -140,7 +145,7 @@ impl BulkLoad {
             if self.loaded.saturating_mul(4) < before {
                 return Ok(false);
             }
-            conn.execute_batch(&format!("PRAGMA cache_size={LOAD_CACHE}")).map_err(backend)?;
+            set_cache(conn, LOAD_CACHE)?;
             self.deferring = true;
         }
         for (name, sql) in droppable(conn, load)? {
@@ -200,7 +205,7 @@ impl BulkLoad {
     pub(crate) fn end(&mut self, conn: &Connection) -> StoreResult<()> {
         let was = std::mem::take(self);
         if was.deferring {
-            conn.execute_batch(&format!("PRAGMA cache_size={}", crate::WRITER_CACHE)).map_err(backend)?;
+            set_cache(conn, crate::WRITER_CACHE)?;
         }
         Ok(())
     }

@@ -352,18 +352,12 @@ impl UserStore for SqliteTx<'_> {
         // writer a larger page cache for it, then return to the normal one.
         let big = !deferring && users.len() >= 1000;
         if big {
-            self.conn()
-                .execute_batch(&format!("PRAGMA cache_size={}", crate::bulk::LOAD_CACHE))
-                .map_err(backend)?;
+            crate::bulk::set_cache(self.conn(), crate::bulk::LOAD_CACHE)?;
         }
         let result = self.insert_batch(no, users, rows);
-        let reset = if big {
-            self.conn().execute_batch(&format!("PRAGMA cache_size={}", crate::WRITER_CACHE))
-        } else {
-            Ok(())
-        };
+        let reset = if big { crate::bulk::set_cache(self.conn(), crate::WRITER_CACHE) } else { Ok(()) };
         // The insert's own error (an email conflict, say) matters more than the reset's.
-        result.and(reset.map_err(backend))
+        result.and(reset)
     }
 
     fn update_user(&mut self, user: &User) -> StoreResult<()> {
