@@ -52,13 +52,18 @@ impl Clock for SystemClock {
     }
 }
 
-/// Random (v4) UUIDs.
+/// Time-ordered (v7) UUIDs with random bits, and random bytes from the OS.
+///
+/// Time order matters to the stores: a table keyed by these IDs gains its new rows at the end
+/// of its ID index instead of on a random page of it, so a commit writes fewer pages (measured:
+/// about 10% more `user.add` a second in `batch`, each adding an invitation and a message).
+/// IDs are never secrets; tokens come from [`IdGen::fill`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RandomIds;
 
 impl IdGen for RandomIds {
     fn uuid(&self) -> Uuid {
-        Uuid::new_v4()
+        Uuid::now_v7()
     }
 
     fn fill(&self, buf: &mut [u8]) {
