@@ -5,8 +5,8 @@
 //!
 //! Key decisions:
 //! - WAL mode with `synchronous=FULL` by default, so a committed write survives power loss; one
-//!   writer connection (writers queue on a mutex) and a pool of read-only connections, so reads
-//!   never wait for writes.
+//!   writer connection (writers queue for it, and writers that finish together share one commit:
+//!   see the `writer` module) and a pool of read-only connections, so reads never wait for writes.
 //! - Users of all accounts share one table whose rowid is `(account_no << 32) | id`: an account
 //!   is a contiguous rowid range, a lookup by ID is a rowid lookup, and cursor paging by `>ID`
 //!   is a range scan.
@@ -33,11 +33,12 @@ mod search;
 mod user_query;
 mod users;
 mod workgroups;
+mod writer;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, MutexGuard, RwLock};
+use std::sync::{Condvar, Mutex, RwLock};
 use std::time::Duration;
 
 use profile_core::ids::AccountId;
@@ -100,7 +101,7 @@ impl Default for Options {
 pub struct SqliteDb {
     path: PathBuf,
     options: Options,
-    writer: Mutex<Connection>,
+    writer: writer::Writer,
     readers: Mutex<Readers>,
     reader_freed: Condvar,
     account_numbers: RwLock<HashMap<AccountId, i64>>,
@@ -144,7 +145,7 @@ impl SqliteDb {
         Ok(SqliteDb {
             path,
             options,
-            writer: Mutex::new(writer),
+            writer: writer::Writer::new(writer),
             readers: Mutex::new(Readers { idle: Vec::new(), open: 0, waiting: 0 }),
             reader_freed: Condvar::new(),
             account_numbers: RwLock::new(HashMap::new()),
@@ -263,10 +264,9 @@ impl SqliteDb {
         Ok(no)
     }
 
-    fn writer(&self) -> MutexGuard<'_, Connection> {
-        // A panic while writing poisons the mutex; the transaction was rolled back on unwind
-        // (SqliteTx::drop), so the connection is sound and later writes may go on.
-        self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// The writer connection outside any unit of work (maintenance, tests).
+    fn writer(&self) -> writer::Exclusive<'_> {
+        self.writer.exclusive()
     }
 }
 
@@ -312,7 +312,7 @@ struct Pooled {
 }
 
 enum Held<'a> {
-    Writer(MutexGuard<'a, Connection>),
+    Writer(writer::WriteLock<'a>),
     Reader(Option<Pooled>),
     /// A unit inside a batch: a savepoint on the batch's writer connection.
     Unit {
@@ -451,18 +451,21 @@ fn unreachable_conn() -> &'static Connection {
 impl Drop for SqliteTx<'_> {
     fn drop(&mut self) {
         if self.open {
-            let undo: &[&str] =
-                if matches!(self.held, Held::Unit { .. }) { UNIT_ROLLBACK } else { &["ROLLBACK"] };
-            let undone = run(self.conn(), undo);
-            if let Held::Writer(_) = self.held {
-                // Rolled back, indexes included; only the page cache is left to reset.
-                let _ = self.bulk.borrow_mut().end(self.conn());
-            }
-            if let Held::Unit { broken, .. } = &self.held {
-                // A unit that could not be undone leaves its writes in the batch: the batch must
-                // not commit them.
-                if undone.is_err() {
-                    broken.set(true);
+            match &mut self.held {
+                Held::Writer(lock) => {
+                    lock.rollback();
+                    // Rolled back, indexes included; only the page cache is left to reset.
+                    let _ = self.bulk.borrow_mut().end(lock);
+                }
+                Held::Unit { conn, broken, .. } => {
+                    // A unit that could not be undone leaves its writes in the batch: the batch
+                    // must not commit them.
+                    if run(conn, UNIT_ROLLBACK).is_err() {
+                        broken.set(true);
+                    }
+                }
+                Held::Reader(_) => {
+                    let _ = run(self.conn(), &["ROLLBACK"]);
                 }
             }
         }
@@ -487,14 +490,18 @@ impl Drop for SqliteTx<'_> {
 impl Tx for SqliteTx<'_> {
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
         if self.open {
-            if let Held::Writer(_) = self.held {
+            if let Held::Writer(lock) = &mut self.held {
                 // Still inside the transaction: a failure here leaves it to roll back in Drop.
-                self.counts.borrow_mut().flush(self.conn())?;
-                self.bulk.borrow_mut().finish(self.conn())?;
+                self.counts.borrow_mut().flush(lock)?;
+                self.bulk.borrow_mut().finish(lock)?;
+                let group = lock.commit()?;
+                self.open = false;
+                // Hands the connection on (or commits), then waits for the group's commit.
+                drop(self);
+                return group.wait();
             }
             let sql: &[&str] = match self.held {
-                Held::Writer(_) => &["COMMIT"],
-                Held::Reader(_) => &["ROLLBACK"],
+                Held::Writer(_) | Held::Reader(_) => &["ROLLBACK"],
                 Held::Unit { .. } => UNIT_RELEASE,
             };
             if let Err(e) = run(self.conn(), sql) {
@@ -536,7 +543,7 @@ fn run(conn: &Connection, sqls: &[&str]) -> rusqlite::Result<()> {
 /// one commit (so one fsync) for all of them.
 pub struct SqliteBatch<'a> {
     db: &'a SqliteDb,
-    guard: MutexGuard<'a, Connection>,
+    guard: writer::WriteLock<'a>,
     unit_live: Cell<bool>,
     /// The prefix-count changes of the units committed so far, written once at the commit.
     counts: RefCell<search::PendingCounts>,
@@ -621,16 +628,18 @@ impl Batch for SqliteBatch<'_> {
         self.counts.borrow_mut().flush(&self.guard)?;
         self.bulk.borrow_mut().finish(&self.guard)?;
         self.usable()?;
-        run(&self.guard, &["COMMIT"]).map_err(backend)?;
+        let group = self.guard.commit()?;
         self.open = false;
-        Ok(())
+        // Hands the connection on (or commits), then waits for the group's commit.
+        drop(self);
+        group.wait()
     }
 }
 
 impl Drop for SqliteBatch<'_> {
     fn drop(&mut self) {
         if self.open {
-            let _ = run(&self.guard, &["ROLLBACK"]);
+            self.guard.rollback();
             let _ = self.bulk.borrow_mut().end(&self.guard);
         }
     }
@@ -638,8 +647,7 @@ impl Drop for SqliteBatch<'_> {
 
 impl SqliteDb {
     fn begin_batch(&self) -> StoreResult<SqliteBatch<'_>> {
-        let guard = self.writer();
-        guard.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])).map_err(backend)?;
+        let guard = self.writer.begin()?;
         Ok(SqliteBatch {
             db: self,
             guard,
@@ -668,11 +676,9 @@ impl Database for SqliteDb {
     }
 
     fn write(&self) -> StoreResult<Box<dyn Tx + '_>> {
-        let guard = self.writer();
-        guard.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])).map_err(backend)?;
         Ok(Box::new(SqliteTx {
             db: self,
-            held: Held::Writer(guard),
+            held: Held::Writer(self.writer.begin()?),
             open: true,
             counts: RefCell::default(),
             fts: RefCell::default(),
