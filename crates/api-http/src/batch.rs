@@ -170,23 +170,70 @@ pub(crate) fn run(state: &AppState, auth: &Authenticated, p: &Params) -> Result<
         None => false,
         Some(v) => params::as_bool(v).ok_or_else(|| ApiError::argument("halt", "expected a boolean"))?,
     };
-    // One transaction for the whole batch, a savepoint per command (decisions.md "Transport and
-    // durability"): a failing command rolls back alone, and the batch is acknowledged after one
-    // commit.
+    // One transaction for the whole batch (decisions.md "Transport and durability"): a failing
+    // command changes nothing, and the batch is acknowledged after one commit.
     // A batch of reads only (SDK bulk readers, the JS SDK's start-up batch) needs no write lock:
     // each command reads on its own.
     let writes = cmds.iter().any(|(_, c)| {
         let method = c.split_once('?').map_or(c.as_str(), |(m, _)| m).trim().to_ascii_lowercase();
         methods::find(&method).is_some_and(|m| m.writes)
     });
-    let unit =
-        if writes { Some(state.db.batch().map_err(|e| ApiError::from(CoreError::from(e)))?) } else { None };
-    let ctx = match &unit {
-        Some(u) => Ctx { db: u.as_database(), ..state.ctx() },
-        None => state.ctx(),
-    };
+    if !writes {
+        return Ok(execute(state.ctx(), auth, &cmds, halt, None).reply());
+    }
+    // First without a savepoint per command, which is most of what a small command costs. A
+    // command fails before it writes (validation, access, conflicts) almost always; one that
+    // failed after writing cannot be undone alone, so then the batch runs again from the start,
+    // a savepoint per command. Nothing of the first run is kept or answered.
+    for optimistic in [true, false] {
+        let unit = if optimistic { state.db.optimistic_batch() } else { state.db.batch() }
+            .map_err(|e| ApiError::from(CoreError::from(e)))?;
+        let ctx = Ctx { db: unit.as_database(), ..state.ctx() };
+        let done = execute(ctx, auth, &cmds, halt, Some(&*unit));
+        if unit.must_rerun() {
+            continue;
+        }
+        unit.commit().map_err(|e| ApiError::from(CoreError::from(e)))?;
+        return Ok(done.reply());
+    }
+    Err(ApiError::from(CoreError::from(profile_core::StoreError::Backend(
+        "the batch could not be run with a savepoint per command".into(),
+    ))))
+}
+
+/// What the commands answered, as the five `result_*` maps.
+#[derive(Default)]
+struct Executed {
+    ok: Vec<(String, Value)>,
+    errors: Vec<(String, Value)>,
+    totals: Vec<(String, Value)>,
+    nexts: Vec<(String, Value)>,
+    times: Vec<(String, Value)>,
+}
+
+impl Executed {
+    fn reply(self) -> Reply {
+        let mut out = Map::new();
+        out.insert("result".into(), php_map(self.ok));
+        out.insert("result_error".into(), php_map(self.errors));
+        out.insert("result_total".into(), php_map(self.totals));
+        out.insert("result_next".into(), php_map(self.nexts));
+        out.insert("result_time".into(), php_map(self.times));
+        Reply::of(Value::Object(out))
+    }
+}
+
+/// Runs the commands in order; stops at the first error under `halt`, and as soon as `unit`
+/// must run again.
+fn execute(
+    ctx: Ctx<'_>,
+    auth: &Authenticated,
+    cmds: &[(String, String)],
+    halt: bool,
+    unit: Option<&dyn profile_core::ports::Batch>,
+) -> Executed {
     let mut results = Map::new();
-    let (mut ok, mut errors, mut totals, mut nexts, mut times) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut done = Executed::default();
     for (key, command) in cmds {
         let started = DateTime::<Utc>::from(SystemTime::now());
         let clock = Instant::now();
@@ -218,38 +265,32 @@ pub(crate) fn run(state: &AppState, auth: &Authenticated, p: &Params) -> Result<
                 }
             }
         };
+        if unit.is_some_and(|u| u.must_rerun()) {
+            break;
+        }
         let finished = started + chrono::Duration::from_std(clock.elapsed()).unwrap_or_default();
-        times.push((key.clone(), reply::time_object(started, finished)));
+        done.times.push((key.clone(), reply::time_object(started, finished)));
         match outcome {
             Ok(r) => {
                 if let Some(t) = r.total {
-                    totals.push((key.clone(), Value::from(t)));
+                    done.totals.push((key.clone(), Value::from(t)));
                 }
                 if let Some(n) = r.next {
-                    nexts.push((key.clone(), Value::from(n)));
+                    done.nexts.push((key.clone(), Value::from(n)));
                 }
                 let value = r.value();
                 results.insert(key.clone(), value.clone());
-                ok.push((key, value));
+                done.ok.push((key.clone(), value));
             }
             Err(e) => {
-                errors.push((key, e.body()));
+                done.errors.push((key.clone(), e.body()));
                 if halt {
                     break;
                 }
             }
         }
     }
-    if let Some(unit) = unit {
-        unit.commit().map_err(|e| ApiError::from(CoreError::from(e)))?;
-    }
-    let mut out = Map::new();
-    out.insert("result".into(), php_map(ok));
-    out.insert("result_error".into(), php_map(errors));
-    out.insert("result_total".into(), php_map(totals));
-    out.insert("result_next".into(), php_map(nexts));
-    out.insert("result_time".into(), php_map(times));
-    Ok(Reply::of(Value::Object(out)))
+    done
 }
 
 #[cfg(test)]

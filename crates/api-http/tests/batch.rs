@@ -2,10 +2,15 @@
 
 mod common;
 
+use std::cell::Cell;
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::World;
+use profile_core::ports::{Batch, Database, StoreResult, Tx};
 use serde_json::{json, Value};
+use store_sqlite::SqliteDb;
 
 #[tokio::test]
 async fn references_and_the_five_maps() {
@@ -163,4 +168,86 @@ async fn one_transaction_failed_commands_roll_back_alone() {
         w.call("admin", "user.get", json!({"FILTER": {"%EMAIL": "@example.com"}, "select": ["EMAIL"]})).await;
     let emails: Vec<&Value> = list["result"].as_array().unwrap().iter().map(|u| &u["EMAIL"]).collect();
     assert_eq!(emails, vec![&json!("n1@example.com"), &json!("n2@example.com")]);
+}
+
+/// SQLite whose optimistic batches report, from their second unit on, that they must run again
+/// (as one does after a command failed having written).
+struct RerunAfterOne(Arc<SqliteDb>);
+
+struct Tainted<'a> {
+    inner: Box<dyn Batch + 'a>,
+    units: Cell<usize>,
+}
+
+impl Database for RerunAfterOne {
+    fn read(&self) -> StoreResult<Box<dyn Tx + '_>> {
+        self.0.read()
+    }
+    fn write(&self) -> StoreResult<Box<dyn Tx + '_>> {
+        self.0.write()
+    }
+    fn batch(&self) -> StoreResult<Box<dyn Batch + '_>> {
+        self.0.batch()
+    }
+    fn optimistic_batch(&self) -> StoreResult<Box<dyn Batch + '_>> {
+        Ok(Box::new(Tainted { inner: self.0.optimistic_batch()?, units: Cell::new(0) }))
+    }
+}
+
+impl Database for Tainted<'_> {
+    fn read(&self) -> StoreResult<Box<dyn Tx + '_>> {
+        self.inner.as_database().read()
+    }
+    fn write(&self) -> StoreResult<Box<dyn Tx + '_>> {
+        self.units.set(self.units.get() + 1);
+        self.inner.as_database().write()
+    }
+    fn batch(&self) -> StoreResult<Box<dyn Batch + '_>> {
+        self.inner.batch()
+    }
+}
+
+impl Batch for Tainted<'_> {
+    fn as_database(&self) -> &dyn Database {
+        self
+    }
+    fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.inner.commit()
+    }
+    fn must_rerun(&self) -> bool {
+        self.units.get() >= 2
+    }
+}
+
+/// A batch whose optimistic run must run again is run once more with a savepoint per command:
+/// the reply and the data are those of that run alone (each user added once, `$result`
+/// references resolved against it).
+#[tokio::test]
+async fn a_batch_that_must_run_again_answers_and_keeps_one_run() {
+    let w = World::wrapping(|db| Arc::new(RerunAfterOne(db)));
+    let (s, b) = w
+        .call(
+            "admin",
+            "batch",
+            json!({"cmd": {
+                "a": "user.add?EMAIL=r1@example.com&UF_DEPARTMENT[]=1",
+                "b": "user.add?EMAIL=r1@example.com&UF_DEPARTMENT[]=1",
+                "c": "user.add?EMAIL=r2@example.com&UF_DEPARTMENT[]=1",
+                "d": "user.get?ID=$result[c]",
+            }}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let r = &b["result"];
+    assert_eq!(r["result_error"]["b"]["error"], "ERROR_CORE", "{r}");
+    let (a, c) = (r["result"]["a"].as_u64().unwrap(), r["result"]["c"].as_u64().unwrap());
+    assert_eq!(c, a + 1, "IDs of one run: {r}");
+    assert_eq!(r["result"]["d"][0]["EMAIL"], "r2@example.com", "{r}");
+    let (_, list) = w
+        .call("admin", "user.get", json!({"FILTER": {"%EMAIL": "@example.com"}, "select": ["ID", "EMAIL"]}))
+        .await;
+    assert_eq!(
+        list["result"],
+        json!([{"ID": a.to_string(), "EMAIL": "r1@example.com"}, {"ID": c.to_string(), "EMAIL": "r2@example.com"}])
+    );
 }

@@ -339,6 +339,18 @@ pub trait Database {
     /// # Errors
     /// [`StoreError`] when no write transaction can be started, or inside a batch.
     fn batch(&self) -> StoreResult<Box<dyn Batch + '_>>;
+    /// A batch for a caller that can run all its units again: the store may skip the
+    /// per-unit savepoints, which are a large part of what a small unit costs. A unit that
+    /// fails before writing anything is harmless as in [`Database::batch`]; one rolled back
+    /// after writing cannot be undone alone, so the batch then reports
+    /// [`Batch::must_rerun`], refuses further units and its commit: drop it and run every unit
+    /// again in [`Database::batch`]. The default is [`Database::batch`] itself.
+    ///
+    /// # Errors
+    /// As [`Database::batch`].
+    fn optimistic_batch(&self) -> StoreResult<Box<dyn Batch + '_>> {
+        self.batch()
+    }
 }
 
 /// See [`Database::batch`].
@@ -351,4 +363,10 @@ pub trait Batch: Database {
     /// # Errors
     /// [`StoreError`] when the commit fails; then nothing was written.
     fn commit(self: Box<Self>) -> StoreResult<()>;
+    /// Whether a unit of an optimistic batch ([`Database::optimistic_batch`]) was rolled back
+    /// after writing: the batch then holds writes it must not keep, and only dropping it and
+    /// running again helps. Always false for a batch from [`Database::batch`].
+    fn must_rerun(&self) -> bool {
+        false
+    }
 }

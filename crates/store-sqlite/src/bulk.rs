@@ -376,7 +376,7 @@ mod tests {
             let dept = f.dept("Team", 1);
             db.writer().execute_batch("ANALYZE").unwrap();
             let before = schema_and_stats(&db.writer());
-            let batch = db.begin_batch().unwrap();
+            let batch = db.begin_batch(true).unwrap();
             let ctx = profile_core::usecase::Ctx { db: &batch, ..f.ctx() };
             users::create_users_bulk(ctx, &f.admin, rows(0, 30, dept.0.into())).unwrap();
             assert!(has_index(&batch.guard, "users_last_name"), "below the threshold: nothing deferred");
@@ -418,7 +418,7 @@ mod tests {
         db.writer().execute_batch("ANALYZE").unwrap();
         let before = schema_and_stats(&db.writer());
         for in_batch in [false, true] {
-            let batch = db.begin_batch().unwrap();
+            let batch = db.begin_batch(true).unwrap();
             let ctx = profile_core::usecase::Ctx { db: &batch, ..f.ctx() };
             if in_batch {
                 users::create_users_bulk(ctx, &f.admin, rows(0, 20, dept.0.into())).unwrap();

@@ -20,6 +20,10 @@ impl Database for Temp {
     fn batch(&self) -> StoreResult<Box<dyn Batch + '_>> {
         self.db.batch()
     }
+
+    fn optimistic_batch(&self) -> StoreResult<Box<dyn Batch + '_>> {
+        self.db.optimistic_batch()
+    }
 }
 
 fn fresh() -> Temp {

@@ -11,6 +11,7 @@ use profile_core::field::UserField;
 use profile_core::ids::{DepartmentId, UserId};
 use profile_core::model::credential::CredentialKind;
 use profile_core::model::user::{Role, UserPatch};
+use profile_core::ports::Database;
 use profile_core::secret::Argon2id;
 use profile_core::testing::{CountingIds, FixedClock};
 use profile_core::usecase::accounts::{self, CreateAccountRequest};
@@ -48,8 +49,17 @@ impl World {
     }
 
     pub fn with_config(config: Config) -> World {
+        World::build(config, |db| db)
+    }
+
+    /// A world whose server sees the database through `wrap`.
+    pub fn wrapping(wrap: impl FnOnce(Arc<SqliteDb>) -> Arc<dyn Database + Send + Sync>) -> World {
+        World::build(Config::default(), wrap)
+    }
+
+    fn build(config: Config, wrap: impl FnOnce(Arc<SqliteDb>) -> Arc<dyn Database + Send + Sync>) -> World {
         let dir = tempfile::tempdir().unwrap();
-        let db = Arc::new(SqliteDb::open(dir.path().join("cardfile.db")).unwrap());
+        let db = wrap(Arc::new(SqliteDb::open(dir.path().join("cardfile.db")).unwrap()));
         let clock = Arc::new(FixedClock::new());
         let state = Arc::new(AppState::new(
             db,

@@ -1324,25 +1324,33 @@ pub fn uc_invite_rules(db: &dyn Database) {
     assert_eq!(after, (before.0 + 1, before.1 + 1), "only the one good invitation landed");
 }
 
-pub fn batch_units(db: &dyn Database) {
-    let f = Fixture::new(db);
-    let new_user = |email: &str| crate::usecase::users::NewUser {
+/// An employee of department 1 with only an email.
+fn batch_user(email: &str) -> crate::usecase::users::NewUser {
+    crate::usecase::users::NewUser {
         role: crate::model::user::Role::Employee,
         fields: patch(&[(UserField::Email, email), (UserField::UfDepartment, "1")]),
         workgroups: vec![],
-    };
-    let count = |db: &dyn Database| {
-        crate::usecase::users::find_users(
-            crate::usecase::Ctx { db, ..f.ctx() },
-            &f.admin,
-            &f.query(crate::query::UserFilter::default()),
-            &crate::access::Select::All,
-            true,
-        )
-        .unwrap()
-        .total
-        .unwrap()
-    };
+    }
+}
+
+/// How many users the administrator finds through `db`.
+fn user_total(f: &Fixture<'_>, db: &dyn Database) -> u64 {
+    crate::usecase::users::find_users(
+        crate::usecase::Ctx { db, ..f.ctx() },
+        &f.admin,
+        &f.query(crate::query::UserFilter::default()),
+        &crate::access::Select::All,
+        true,
+    )
+    .unwrap()
+    .total
+    .unwrap()
+}
+
+pub fn batch_units(db: &dyn Database) {
+    let f = Fixture::new(db);
+    let new_user = batch_user;
+    let count = |db: &dyn Database| user_total(&f, db);
     let before = count(db);
 
     // Dropped without commit: nothing stays.
@@ -1394,6 +1402,50 @@ pub fn batch_units(db: &dyn Database) {
     drop(unit);
     batch.commit().unwrap();
     assert_eq!(count(db), before + 2);
+}
+
+pub fn optimistic_batch_units(db: &dyn Database) {
+    let f = Fixture::new(db);
+    let create = |batch: &dyn crate::ports::Batch, email: &str| {
+        let ctx = crate::usecase::Ctx { db: batch.as_database(), ..f.ctx() };
+        crate::usecase::users::create_user(ctx, &f.admin, batch_user(email))
+    };
+    let before = user_total(&f, db);
+    let holders = db.read().unwrap().hr_holders(f.account).unwrap();
+    let ada = f.admin.user.unwrap();
+    assert!(!holders.contains(&ada));
+
+    // Units that fail before writing anything leave the batch usable.
+    let batch = db.optimistic_batch().unwrap();
+    create(&*batch, "o1@example.com").unwrap();
+    assert_eq!(user_total(&f, batch.as_database()), before + 1, "a unit sees the batch's earlier writes");
+    let dup = create(&*batch, "o1@example.com");
+    assert!(matches!(dup, Err(CoreError::Conflict { .. })), "{dup:?}");
+    create(&*batch, "o2@example.com").unwrap();
+    assert!(!batch.must_rerun());
+    batch.commit().unwrap();
+    assert_eq!(user_total(&f, db), before + 2);
+
+    // A unit rolled back after writing: undone alone, or the batch says it must run again and
+    // then keeps nothing.
+    let batch = db.optimistic_batch().unwrap();
+    create(&*batch, "o3@example.com").unwrap();
+    {
+        let mut unit = batch.as_database().write().unwrap();
+        unit.set_hr_holder(f.account, ada, true).unwrap();
+    }
+    if batch.must_rerun() {
+        assert!(batch.as_database().write().is_err(), "no unit after");
+        assert!(batch.as_database().read().is_err());
+        assert!(batch.commit().is_err(), "and no commit");
+        assert_eq!(user_total(&f, db), before + 2, "nothing of the batch is kept");
+    } else {
+        assert!(!batch.as_database().read().unwrap().hr_holders(f.account).unwrap().contains(&ada));
+        batch.commit().unwrap();
+        assert_eq!(user_total(&f, db), before + 3);
+    }
+    assert_eq!(db.read().unwrap().hr_holders(f.account).unwrap(), holders);
+    assert!(db.write().is_ok(), "the writer is free again");
 }
 
 pub fn uc_set_up_login(db: &dyn Database) {

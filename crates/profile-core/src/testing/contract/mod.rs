@@ -45,7 +45,7 @@ macro_rules! store_contract_tests {
             uc_direct_registration, uc_quick_registration, uc_login_change_and_contacts,
             uc_passwords_and_reset, uc_lockout, uc_two_step_and_app_passwords,
             uc_socials_and_profile_push, uc_identity_deletion, uc_credentials, uc_outbox_access,
-            uc_invite_rules, batch_units, uc_set_up_login, uc_export_scan, uc_hr_details,
+            uc_invite_rules, batch_units, optimistic_batch_units, uc_set_up_login, uc_export_scan, uc_hr_details,
             uc_purge_stale_records);
     };
     (@cases $make:expr; $($case:ident),*) => {
