@@ -404,6 +404,54 @@ mod tests {
         assert!(fast.iter().all(|ids| !ids.is_empty()));
     }
 
+    /// A load big enough to compute its search documents on a second thread answers every read
+    /// as the same users loaded in small pieces, down to each prefix count; one refused on
+    /// insert halfway stops that thread and keeps nothing.
+    #[test]
+    fn a_parallel_load_indexes_as_a_sequential_one() {
+        const N: usize = 2_500;
+        let dir = tempfile::tempdir().unwrap();
+        let open = |name: &str| {
+            let options = Options { bulk_defer_rows: u64::MAX, ..Options::default() };
+            SqliteDb::open_with(dir.path().join(name), options).unwrap()
+        };
+        let load = |name: &str, piece: usize| {
+            let db = open(name);
+            let f = Fixture::new(&db);
+            let dept = f.dept("Team", 1);
+            for start in (0..N).step_by(piece) {
+                let n = piece.min(N - start);
+                users::create_users_bulk(f.ctx(), &f.admin, rows(start, n, dept.0.into())).unwrap();
+            }
+            let conn = db.writer();
+            let counts: Vec<(i64, i64, String, i64)> = conn
+                .prepare("SELECT class, tier, prefix, n FROM search_prefix_counts ORDER BY 1, 2, 3")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let documents: i64 = conn.query_row("SELECT count(*) FROM user_fts", [], |r| r.get(0)).unwrap();
+            drop(conn);
+            (answers(&f, dept.0.into()), counts, documents)
+        };
+        let parallel = load("parallel.db", N);
+        const { assert!(N >= crate::users::PARALLEL_FROM, "the load takes the parallel path") };
+        assert_eq!(parallel, load("sequential.db", 100));
+        assert!(parallel.1.len() > 100 && parallel.2 > N as i64);
+
+        let db = open("refused.db");
+        let f = Fixture::new(&db);
+        let dept = f.dept("Team", 1);
+        let everyone = f.query(UserFilter::default());
+        let before = f.ids_of(profile_core::access::Audience::Everyone, &everyone);
+        let mut clash = rows(0, N, dept.0.into());
+        clash[1_500] = rows(3, 1, dept.0.into()).remove(0);
+        assert!(users::create_users_bulk(f.ctx(), &f.admin, clash).is_err());
+        assert_eq!(f.ids_of(profile_core::access::Audience::Everyone, &everyone), before);
+        users::create_users_bulk(f.ctx(), &f.admin, rows(0, N, dept.0.into())).unwrap();
+    }
+
     /// A load whose transaction is not committed leaves no row and every index in place.
     #[test]
     fn an_abandoned_bulk_load_changes_nothing() {
