@@ -406,7 +406,8 @@ mod tests {
 
     /// A load big enough to compute its search documents on a second thread answers every read
     /// as the same users loaded in small pieces, down to each prefix count; one refused on
-    /// insert halfway stops that thread and keeps nothing.
+    /// insert halfway (an email already stored) stops that thread, names the row and keeps
+    /// nothing.
     #[test]
     fn a_parallel_load_indexes_as_a_sequential_one() {
         const N: usize = 2_500;
@@ -443,13 +444,26 @@ mod tests {
         let db = open("refused.db");
         let f = Fixture::new(&db);
         let dept = f.dept("Team", 1);
+        users::create_users_bulk(f.ctx(), &f.admin, rows(0, 10, dept.0.into())).unwrap();
         let everyone = f.query(UserFilter::default());
-        let before = f.ids_of(profile_core::access::Audience::Everyone, &everyone);
-        let mut clash = rows(0, N, dept.0.into());
+        let total = || {
+            let tx = db.read().unwrap();
+            tx.query_users(f.account, &everyone, profile_core::access::Audience::Everyone).unwrap().total
+        };
+        let before = total();
+        assert!(before.is_some_and(|n| n >= 10));
+        // Row 1,500 repeats a stored email: the load passes its checks and the store refuses it
+        // on insert, while the second thread is at work.
+        let mut clash = rows(100, N, dept.0.into());
         clash[1_500] = rows(3, 1, dept.0.into()).remove(0);
-        assert!(users::create_users_bulk(f.ctx(), &f.admin, clash).is_err());
-        assert_eq!(f.ids_of(profile_core::access::Audience::Everyone, &everyone), before);
-        users::create_users_bulk(f.ctx(), &f.admin, rows(0, N, dept.0.into())).unwrap();
+        let refused = users::create_users_bulk(f.ctx(), &f.admin, clash).unwrap_err();
+        assert!(
+            matches!(&refused, profile_core::CoreError::Conflict { field, .. } if field == "row 1500: EMAIL"),
+            "{refused:?}"
+        );
+        assert_eq!(total(), before, "nothing of the refused load is kept");
+        users::create_users_bulk(f.ctx(), &f.admin, rows(100, N, dept.0.into())).unwrap();
+        assert_eq!(total(), before.map(|n| n + N as u64));
     }
 
     /// A load whose transaction is not committed leaves no row and every index in place.
