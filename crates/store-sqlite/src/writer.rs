@@ -23,7 +23,9 @@ use rusqlite::Connection;
 use crate::error::backend;
 use crate::run;
 
-/// At most this many writers share one commit, so that the first of them waits a bounded time.
+/// At most this many writers take their turn in one group's transaction (whether they commit
+/// into it or roll back), so that the first of them waits a bounded time even while others keep
+/// queueing.
 pub(crate) const MAX_GROUP: usize = 8;
 
 const BEGIN: &[&str] = &["BEGIN IMMEDIATE"];
@@ -45,8 +47,8 @@ pub(crate) struct Slot {
     conn: Connection,
     /// Writers whose work is in the open transaction, waiting for its commit.
     group: Option<Arc<Group>>,
-    /// How many writers `group` holds.
-    members: usize,
+    /// How many writers have ended their turn since `group` began.
+    turns: usize,
 }
 
 /// The outcome of one group's commit, for the writers that wait on it.
@@ -92,13 +94,13 @@ impl Slot {
             *group.outcome.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
             group.settled.notify_all();
         }
-        self.members = 0;
+        self.turns = 0;
     }
 }
 
 impl Writer {
     pub(crate) fn new(conn: Connection) -> Writer {
-        Writer { slot: Mutex::new(Slot { conn, group: None, members: 0 }), queued: AtomicUsize::new(0) }
+        Writer { slot: Mutex::new(Slot { conn, group: None, turns: 0 }), queued: AtomicUsize::new(0) }
     }
 
     fn lock(&self) -> MutexGuard<'_, Slot> {
@@ -191,7 +193,6 @@ impl WriteLock<'_> {
             })?;
         }
         self.own_open = false;
-        self.guard.members += 1;
         Ok(Arc::clone(self.guard.group.get_or_insert_with(Arc::default)))
     }
 
@@ -221,8 +222,11 @@ impl Drop for WriteLock<'_> {
         if self.guard.group.is_none() {
             return;
         }
+        // Every turn counts, a rolled-back one too: a stream of failing writers must not keep
+        // the group's transaction open for ever.
+        self.guard.turns += 1;
         let others_queue = self.writer.queued.load(Ordering::SeqCst) > 0;
-        if !others_queue || self.guard.members >= MAX_GROUP {
+        if !others_queue || self.guard.turns >= MAX_GROUP {
             self.guard.commit_group();
         }
         // Otherwise the transaction stays open: the next writer joins it and settles it.
@@ -375,6 +379,32 @@ mod tests {
         assert_eq!(committed(&path), vec![1]);
     }
 
+    /// While others keep queueing, a group still commits after `MAX_GROUP` turns, rolled-back
+    /// ones included.
+    #[test]
+    fn a_group_ends_after_a_bounded_number_of_turns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let w = writer(&path);
+        // As if another thread were always waiting for the connection.
+        w.queued.fetch_add(1, Ordering::SeqCst);
+        let mut a = w.begin().unwrap();
+        insert(&a, 1);
+        let group = a.commit().unwrap();
+        drop(a);
+        assert!(!settled(&group), "handed on: someone queues");
+        for turn in 2..=MAX_GROUP {
+            let b = w.begin().unwrap();
+            assert!(b.joined);
+            insert(&b, 100 + turn as i64);
+            drop(b); // rolled back
+            assert_eq!(settled(&group), turn == MAX_GROUP, "turn {turn}");
+        }
+        w.queued.fetch_sub(1, Ordering::SeqCst);
+        group.wait().unwrap();
+        assert_eq!(committed(&path), vec![1]);
+    }
+
     /// Many threads writing at once: every acknowledged write is there, none twice, and the
     /// groups stay within their bound.
     #[test]
@@ -391,7 +421,7 @@ mod tests {
                         let mut lock = w.begin().unwrap();
                         insert(&lock, t * 100 + i);
                         let group = lock.commit().unwrap();
-                        largest.fetch_max(lock.guard.members, Ordering::SeqCst);
+                        largest.fetch_max(lock.guard.turns + 1, Ordering::SeqCst);
                         drop(lock);
                         group.wait().unwrap();
                     }
