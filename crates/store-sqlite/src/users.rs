@@ -74,10 +74,9 @@ pub(crate) fn select_columns() -> &'static str {
 fn insert_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
-        let cols = select_columns().replace("u.", "");
-        let n = cols.split(',').count() + 1;
-        let marks: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
-        format!("INSERT INTO users (account_no, {cols}) VALUES ({})", marks.join(", "))
+        let cols = insert_columns();
+        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+        format!("INSERT INTO users ({}) VALUES ({})", cols.join(", "), marks.join(", "))
     })
 }
 

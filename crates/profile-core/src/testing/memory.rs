@@ -87,6 +87,20 @@ impl Drop for UnitGuard<'_> {
     }
 }
 
+/// What a purge deletes: the keys of at most `limit` entries stamped before `before` (to the
+/// second, as stores keep times), earliest first, ties broken by key.
+fn oldest_before<K: Ord>(
+    stamped: impl Iterator<Item = (DateTime<Utc>, K)>,
+    before: DateTime<Utc>,
+    limit: usize,
+) -> Vec<K> {
+    let mut due: Vec<(i64, K)> =
+        stamped.map(|(at, k)| (at.timestamp(), k)).filter(|(at, _)| *at < before.timestamp()).collect();
+    due.sort();
+    due.truncate(limit);
+    due.into_iter().map(|(_, k)| k).collect()
+}
+
 fn lock(m: &Mutex<State>) -> StoreResult<std::sync::MutexGuard<'_, State>> {
     m.lock().map_err(|_| StoreError::Backend("poisoned".into()))
 }
@@ -600,13 +614,9 @@ impl IdentityStore for MemTx<'_> {
 
     fn purge_codes(&mut self, expired_before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
         self.writable()?;
-        let mut due: Vec<(i64, Uuid)> = (self.state.codes.values())
-            .filter(|c| c.expires_at.timestamp() < expired_before.timestamp())
-            .map(|c| (c.expires_at.timestamp(), c.id))
-            .collect();
-        due.sort();
-        due.truncate(limit);
-        for (_, id) in &due {
+        let due =
+            oldest_before(self.state.codes.values().map(|c| (c.expires_at, c.id)), expired_before, limit);
+        for id in &due {
             self.state.codes.remove(id);
         }
         Ok(due.len() as u64)
@@ -614,13 +624,9 @@ impl IdentityStore for MemTx<'_> {
 
     fn purge_login_failures(&mut self, last_before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
         self.writable()?;
-        let mut due: Vec<(i64, String)> = (self.state.failures.iter())
-            .filter(|(_, f)| f.last.timestamp() < last_before.timestamp())
-            .map(|(h, f)| (f.last.timestamp(), h.clone()))
-            .collect();
-        due.sort();
-        due.truncate(limit);
-        for (_, handle) in &due {
+        let stamped = self.state.failures.iter().map(|(h, f)| (f.last, h.clone()));
+        let due = oldest_before(stamped, last_before, limit);
+        for handle in &due {
             self.state.failures.remove(handle);
         }
         Ok(due.len() as u64)
@@ -765,13 +771,8 @@ impl OutboxStore for MemTx<'_> {
     fn purge_sent(&mut self, sent_before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
         self.writable()?;
         // Earliest sent first; the outbox is in insertion order, which breaks ties.
-        let mut due: Vec<(i64, usize)> = (self.state.outbox.iter().enumerate())
-            .filter_map(|(i, m)| m.sent_at.map(|at| (at.timestamp(), i)))
-            .filter(|&(at, _)| at < sent_before.timestamp())
-            .collect();
-        due.sort();
-        due.truncate(limit);
-        let mut gone: Vec<usize> = due.iter().map(|&(_, i)| i).collect();
+        let sent = self.state.outbox.iter().enumerate().filter_map(|(i, m)| m.sent_at.map(|at| (at, i)));
+        let mut gone = oldest_before(sent, sent_before, limit);
         gone.sort_unstable();
         for i in gone.iter().rev() {
             self.state.outbox.remove(*i);
