@@ -186,7 +186,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut insert_time = Duration::ZERO;
     let mut next_id = 2u32;
     let mut done = 0;
-    let load = db.batch()?;
+    let load = db.optimistic_batch()?;
     let load_ctx = Ctx { db: load.as_database(), ..ctx };
     while done < n {
         let size = BATCH.min(n - done);

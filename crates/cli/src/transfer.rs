@@ -315,6 +315,137 @@ fn read_records(file: &Path, format: Format) -> Result<Vec<Record>, String> {
     Ok(out)
 }
 
+/// What an import writes, resolved from the file.
+struct Plan<'a> {
+    op: &'a Actor,
+    root: DepartmentId,
+    rows: &'a [Row],
+}
+
+/// Why a write of an import did not commit.
+enum Attempt {
+    /// An optimistic batch's unit failed after writing: run the import again with savepoints.
+    RunAgain,
+    Failed(String),
+}
+
+/// Writes an import in one batch, optimistic (write units without savepoints) or not; returns
+/// the users created and the heads set. `known` maps department paths to IDs, 0 for those to
+/// create.
+///
+/// One batch: departments, users, dismissals and heads are written together or not at all. A
+/// row can still be refused on insert (an email another user of the account already has), and
+/// a half-done import could not simply be run again. One commit also means one fsync where a
+/// department or a head each had its own.
+fn write_import(
+    db: &store_sqlite::SqliteDb,
+    plan: &Plan<'_>,
+    known: HashMap<Vec<String>, DepartmentId>,
+    bar: &indicatif::ProgressBar,
+    optimistic: bool,
+) -> Result<(usize, usize), Attempt> {
+    let batch = if optimistic { db.optimistic_batch() } else { db.batch() }
+        .map_err(|e| Attempt::Failed(e.to_string()))?;
+    match write_in(batch.as_database(), plan, known, bar) {
+        Ok(done) => {
+            batch.commit().map_err(|e| Attempt::Failed(format!("import not written: {e}")))?;
+            Ok(done)
+        }
+        Err(_) if batch.must_rerun() => Err(Attempt::RunAgain),
+        Err(e) => Err(Attempt::Failed(e)),
+    }
+}
+
+/// The writes of an import, inside its batch.
+fn write_in(
+    db: &dyn profile_core::ports::Database,
+    plan: &Plan<'_>,
+    mut known: HashMap<Vec<String>, DepartmentId>,
+    bar: &indicatif::ProgressBar,
+) -> Result<(usize, usize), String> {
+    let ctx = setup::ctx(db, "");
+    let (op, root, rows) = (plan.op, plan.root, plan.rows);
+    // Create the missing departments, parents first.
+    let mut keys: Vec<Vec<String>> =
+        known.iter().filter(|(_, id)| id.0 == 0).map(|(k, _)| k.clone()).collect();
+    keys.sort_by_key(Vec::len);
+    for key in keys {
+        let parent = if key.len() == 2 { root } else { known[&key[..key.len() - 1].to_vec()] };
+        let d = departments::add_department(
+            ctx,
+            op,
+            NewDepartment { name: key[key.len() - 1].clone(), parent: Some(parent), sort: None, head: None },
+        )
+        .map_err(|e| format!("creating department {}: {e}", key[1..].join("/")))?;
+        known.insert(key, d.id);
+    }
+    let resolve = |p: &Vec<String>| {
+        let mut key = p.clone();
+        key[0] = String::new();
+        if key.len() == 1 {
+            root
+        } else {
+            known[&key]
+        }
+    };
+    let mut created: Vec<(usize, UserId)> = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(CHUNK) {
+        let batch: Vec<NewUser> = chunk
+            .iter()
+            .map(|r| {
+                let mut f = r.fields.clone();
+                let ids: Vec<i64> = r.departments.iter().map(|p| i64::from(resolve(p).0)).collect();
+                f.merge(
+                    &UserPatch::parse([(UserField::UfDepartment, Value::IntList(ids))]).unwrap_or_default(),
+                );
+                NewUser { role: r.role, fields: f, workgroups: vec![] }
+            })
+            .collect();
+        let ids = users::create_users_bulk(ctx, op, batch).map_err(|e| match &e {
+            profile_core::CoreError::Validation { field, reason }
+            | profile_core::CoreError::Conflict { field, reason } => {
+                // "row N: FIELD" → the file's line.
+                let row: Option<usize> =
+                    field.strip_prefix("row ").and_then(|r| r.split(':').next()).and_then(|n| n.parse().ok());
+                match row.and_then(|n| chunk.get(n)) {
+                    Some(r) => format!(
+                        "line {}: {}: {reason}; nothing was imported",
+                        r.line,
+                        field.split(": ").nth(1).unwrap_or(field)
+                    ),
+                    None => e.to_string(),
+                }
+            }
+            _ => e.to_string(),
+        })?;
+        created.extend(chunk.iter().map(|r| r.line).zip(ids));
+        bar.inc(chunk.len() as u64);
+    }
+    let by_line: HashMap<usize, UserId> = created.iter().copied().collect();
+    // Bulk loads create active users: dismiss those the file says are not.
+    let dismiss = UserPatch::parse([(UserField::Active, Value::text("N"))]).map_err(|e| e.to_string())?;
+    for r in rows.iter().filter(|r| matches!(r.fields.get(UserField::Active), Some(Value::Bool(false)))) {
+        users::update_user(ctx, op, by_line[&r.line], &dismiss)
+            .map_err(|e| format!("line {}: ACTIVE: {e}", r.line))?;
+    }
+    // Heads.
+    let mut heads = 0;
+    for r in rows {
+        for p in &r.head_of {
+            let dept = resolve(p);
+            departments::update_department(
+                ctx,
+                op,
+                dept,
+                DepartmentPatch { head: Some(by_line.get(&r.line).copied()), ..DepartmentPatch::default() },
+            )
+            .map_err(|e| format!("line {}: HEAD_OF {}: {e}", r.line, p.join("/")))?;
+            heads += 1;
+        }
+    }
+    Ok((created.len(), heads))
+}
+
 /// `cardfile import`: every row is validated first; any bad row is reported (all of them, by
 /// line and field) and nothing is written. Then, in one batch (all or nothing), missing
 /// departments are created along their paths, users 10,000 a unit, and heads are set.
@@ -386,104 +517,33 @@ pub(crate) fn import(
         );
         return Ok(());
     }
-    // One batch: departments, users, dismissals and heads are written together or not at all.
-    // A row can still be refused on insert (an email another user of the account already has),
-    // and a half-done import could not simply be run again. One commit also means one fsync
-    // where a department or a head each had its own.
-    let batch = db.batch().map_err(|e| e.to_string())?;
-    let ctx = setup::ctx(batch.as_database(), "");
-    // Create the missing departments, parents first.
-    let mut keys: Vec<Vec<String>> =
-        known.iter().filter(|(_, id)| id.0 == 0).map(|(k, _)| k.clone()).collect();
-    keys.sort_by_key(Vec::len);
-    for key in keys {
-        let parent = if key.len() == 2 { root } else { known[&key[..key.len() - 1].to_vec()] };
-        let d = departments::add_department(
-            ctx,
-            &op,
-            NewDepartment { name: key[key.len() - 1].clone(), parent: Some(parent), sort: None, head: None },
-        )
-        .map_err(|e| format!("creating department {}: {e}", key[1..].join("/")))?;
-        known.insert(key, d.id);
-    }
-    let resolve = |p: &Vec<String>| {
-        let mut key = p.clone();
-        key[0] = String::new();
-        if key.len() == 1 {
-            root
-        } else {
-            known[&key]
-        }
-    };
     let bar = if std::io::stderr().is_terminal() && !json {
         indicatif::ProgressBar::new(rows.len() as u64)
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let mut created: Vec<(usize, UserId)> = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(CHUNK) {
-        let batch: Vec<NewUser> = chunk
-            .iter()
-            .map(|r| {
-                let mut f = r.fields.clone();
-                let ids: Vec<i64> = r.departments.iter().map(|p| i64::from(resolve(p).0)).collect();
-                f.merge(
-                    &UserPatch::parse([(UserField::UfDepartment, Value::IntList(ids))]).unwrap_or_default(),
-                );
-                NewUser { role: r.role, fields: f, workgroups: vec![] }
-            })
-            .collect();
-        let ids = users::create_users_bulk(ctx, &op, batch).map_err(|e| match &e {
-            profile_core::CoreError::Validation { field, reason }
-            | profile_core::CoreError::Conflict { field, reason } => {
-                // "row N: FIELD" → the file's line.
-                let row: Option<usize> =
-                    field.strip_prefix("row ").and_then(|r| r.split(':').next()).and_then(|n| n.parse().ok());
-                match row.and_then(|n| chunk.get(n)) {
-                    Some(r) => format!(
-                        "line {}: {}: {reason}; nothing was imported",
-                        r.line,
-                        field.split(": ").nth(1).unwrap_or(field)
-                    ),
-                    None => e.to_string(),
-                }
-            }
-            _ => e.to_string(),
-        })?;
-        created.extend(chunk.iter().map(|r| r.line).zip(ids));
-        bar.inc(chunk.len() as u64);
-    }
-    bar.finish_and_clear();
-    let by_line: HashMap<usize, UserId> = created.iter().copied().collect();
-    // Bulk loads create active users: dismiss those the file says are not.
-    let dismiss = UserPatch::parse([(UserField::Active, Value::text("N"))]).map_err(|e| e.to_string())?;
-    for r in rows.iter().filter(|r| matches!(r.fields.get(UserField::Active), Some(Value::Bool(false)))) {
-        users::update_user(ctx, &op, by_line[&r.line], &dismiss)
-            .map_err(|e| format!("line {}: ACTIVE: {e}", r.line))?;
-    }
-    // Heads.
-    let mut heads = 0;
-    for r in &rows {
-        for p in &r.head_of {
-            let dept = resolve(p);
-            departments::update_department(
-                ctx,
-                &op,
-                dept,
-                DepartmentPatch { head: Some(by_line.get(&r.line).copied()), ..DepartmentPatch::default() },
-            )
-            .map_err(|e| format!("line {}: HEAD_OF {}: {e}", r.line, p.join("/")))?;
-            heads += 1;
+    let plan = Plan { op: &op, root, rows: &rows };
+    // Optimistic first: write units without savepoints load ~15% faster. A unit that fails
+    // after writing (an email another user already has) leaves such a batch unusable, even for
+    // the read that names the row; the import then runs once more with savepoints, fails the
+    // same way and says which line.
+    let (created, heads) = match write_import(&db, &plan, known.clone(), &bar, true) {
+        Err(Attempt::RunAgain) => {
+            bar.reset();
+            write_import(&db, &plan, known, &bar, false)
         }
+        done => done,
     }
-    batch.commit().map_err(|e| format!("import not written: {e}"))?;
-    let summary =
-        format!("imported {} users, created {missing} departments, set {heads} heads", created.len());
+    .map_err(|e| match e {
+        Attempt::Failed(e) => e,
+        Attempt::RunAgain => "the import could not be written; nothing was imported".to_string(),
+    })?;
+    bar.finish_and_clear();
+    let summary = format!("imported {} users, created {missing} departments, set {heads} heads", created);
     out!(
         "{}",
         if json {
-            serde_json::json!({"users": created.len(), "new_departments": missing, "heads": heads})
-                .to_string()
+            serde_json::json!({"users": created, "new_departments": missing, "heads": heads}).to_string()
         } else {
             summary
         }

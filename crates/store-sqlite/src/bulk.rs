@@ -404,8 +404,9 @@ mod tests {
         assert!(fast.iter().all(|ids| !ids.is_empty()));
     }
 
-    /// A load big enough to compute its search documents on a second thread answers every read
-    /// as the same users loaded in small pieces, down to each prefix count; one refused on
+    /// A load big enough to compute its search documents on a second thread (and written many
+    /// rows a statement) answers every read as the same users loaded in small pieces one row a
+    /// statement, down to each prefix count; one refused on
     /// insert halfway (an email already stored) stops that thread, names the row and keeps
     /// nothing.
     #[test]
@@ -416,14 +417,19 @@ mod tests {
             let options = Options { bulk_defer_rows: u64::MAX, ..Options::default() };
             SqliteDb::open_with(dir.path().join(name), options).unwrap()
         };
+        // In small pieces, inside a batch's savepoints: rows go one a statement there, many a
+        // statement otherwise.
         let load = |name: &str, piece: usize| {
             let db = open(name);
             let f = Fixture::new(&db);
             let dept = f.dept("Team", 1);
+            let batch = db.begin_batch(piece < N).unwrap();
+            let ctx = profile_core::usecase::Ctx { db: &batch, ..f.ctx() };
             for start in (0..N).step_by(piece) {
                 let n = piece.min(N - start);
-                users::create_users_bulk(f.ctx(), &f.admin, rows(start, n, dept.0.into())).unwrap();
+                users::create_users_bulk(ctx, &f.admin, rows(start, n, dept.0.into())).unwrap();
             }
+            Box::new(batch).commit().unwrap();
             let conn = db.writer();
             let counts: Vec<(i64, i64, String, i64)> = conn
                 .prepare("SELECT class, tier, prefix, n FROM search_prefix_counts ORDER BY 1, 2, 3")

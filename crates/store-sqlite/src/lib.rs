@@ -322,6 +322,8 @@ enum Held<'a> {
         writable: bool,
         /// Whether the unit is a savepoint: every write unit, except in an optimistic batch.
         savepoint: bool,
+        /// Whether the batch itself is a savepoint in a group's transaction.
+        batch_savepoint: bool,
         /// Without a savepoint: the connection's `total_changes` when the unit began, plus what
         /// it wrote for earlier units. More at a rollback means the unit wrote: the batch must
         /// run again.
@@ -359,6 +361,17 @@ impl SqliteTx<'_> {
             Held::Unit { conn, .. } => conn,
             // The connection is only taken out in Drop.
             Held::Reader(None) => unreachable_conn(),
+        }
+    }
+
+    /// Whether a savepoint is open on the connection (a batch unit's, or a group member's).
+    /// Inside one, each statement that needs a statement journal costs SQLite a walk over
+    /// everything the savepoint has journaled when the statement ends.
+    pub(crate) fn savepoint_open(&self) -> bool {
+        match &self.held {
+            Held::Writer(lock) => lock.is_savepoint(),
+            Held::Unit { savepoint, batch_savepoint, .. } => *savepoint || *batch_savepoint,
+            Held::Reader(_) => false,
         }
     }
 
@@ -622,6 +635,7 @@ impl SqliteBatch<'_> {
                 broken: &self.broken,
                 writable,
                 savepoint,
+                batch_savepoint: self.guard.is_savepoint(),
                 baseline: Cell::new(self.guard.total_changes()),
                 rerun: &self.rerun,
                 batch_counts: &self.counts,

@@ -71,16 +71,73 @@ pub(crate) fn select_columns() -> &'static str {
     })
 }
 
-fn insert_sql() -> &'static str {
-    static SQL: OnceLock<String> = OnceLock::new();
+/// Rows per statement when a load inserts many: a statement opens a cursor on its table and on
+/// each of its indexes (~45 for `users`) and closes them at its end, which for one row at a time
+/// was a third of the cost of inserting a user.
+///
+/// A statement of many rows that sets the rowid (`uid`) may fail halfway, so SQLite gives it a
+/// statement journal. Outside a savepoint that is cheap; inside one, closing the statement walks
+/// the in-memory journal of everything the savepoint has copied, which ate the gain. So rows
+/// go one at a time inside savepoints (batch units, group members), many at a time otherwise.
+const ROWS_PER_INSERT: usize = 32;
+
+/// An `INSERT` of one row and of [`ROWS_PER_INSERT`] rows.
+struct Grouped {
+    one: String,
+    many: String,
+}
+
+impl Grouped {
+    /// `head` is the statement up to `VALUES`; each row has `width` values.
+    fn new(head: &str, width: usize) -> Grouped {
+        let row = format!("({})", vec!["?"; width].join(", "));
+        Grouped {
+            one: format!("{head} VALUES {row}"),
+            many: format!("{head} VALUES {}", vec![row; ROWS_PER_INSERT].join(", ")),
+        }
+    }
+
+    /// Inserts `rows`: with `many`, [`ROWS_PER_INSERT`] a statement and the rest one by one;
+    /// else all one by one.
+    fn insert<R: AsRef<[Sql]>>(&self, conn: &Connection, rows: &[R], many: bool) -> StoreResult<()> {
+        let mut groups = rows.chunks_exact(if many { ROWS_PER_INSERT } else { rows.len() + 1 });
+        if groups.len() > 0 {
+            let mut many = conn.prepare_cached(&self.many).map_err(backend)?;
+            for group in groups.by_ref() {
+                many.execute(params_from_iter(group.iter().flat_map(AsRef::as_ref))).map_err(backend)?;
+            }
+        }
+        if !groups.remainder().is_empty() {
+            let mut one = conn.prepare_cached(&self.one).map_err(backend)?;
+            for row in groups.remainder() {
+                one.execute(params_from_iter(row.as_ref())).map_err(backend)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The users of a load. `OR FAIL`: a statement of many rows that fails keeps the rows before
+/// the failing one instead of undoing itself, so SQLite needs no statement journal for it; the
+/// load's transaction (or batch unit) is rolled back on any failure anyway.
+fn load_users() -> &'static Grouped {
+    static SQL: OnceLock<Grouped> = OnceLock::new();
     SQL.get_or_init(|| {
         let cols = insert_columns();
-        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-        format!("INSERT INTO users ({}) VALUES ({})", cols.join(", "), marks.join(", "))
+        Grouped::new(&format!("INSERT OR FAIL INTO users ({})", cols.join(", ")), cols.len())
     })
 }
 
-/// The columns of [`insert_sql`], in the order of [`row_params`].
+/// The department memberships of a load.
+fn load_memberships() -> &'static Grouped {
+    static SQL: OnceLock<Grouped> = OnceLock::new();
+    SQL.get_or_init(|| Grouped::new(MEMBERSHIP_HEAD, 5))
+}
+
+const MEMBERSHIP_HEAD: &str =
+    "INSERT OR IGNORE INTO user_departments (account_no, department, last_name, uid, role)";
+
+/// The columns of [`load_users`], in the order of [`row_params`].
 fn insert_columns() -> &'static [String] {
     static COLS: OnceLock<Vec<String>> = OnceLock::new();
     COLS.get_or_init(|| {
@@ -117,7 +174,7 @@ fn departments_text(user: &User) -> Option<String> {
         .then(|| user.departments.iter().map(|d| d.0.to_string()).collect::<Vec<_>>().join(","))
 }
 
-/// The parameters of [`insert_sql`]/[`update_sql`]: account number, then [`select_columns`].
+/// The parameters of [`load_users`]/[`update_sql`]: account number, then [`select_columns`].
 fn row_params(no: i64, user: &User) -> Vec<Sql> {
     let opt_i = |v: Option<i64>| v.map_or(Sql::Null, Sql::Integer);
     let mut p = vec![
@@ -182,18 +239,26 @@ pub(crate) fn members(conn: &Connection, no: i64, department: DepartmentId) -> S
 }
 
 fn write_memberships(conn: &Connection, no: i64, user: &User) -> StoreResult<()> {
-    let u = uid(no, user.id);
-    let mut add = conn
-        .prepare_cached(
-            "INSERT OR IGNORE INTO user_departments (account_no, department, last_name, uid, role) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .map_err(backend)?;
-    for d in &user.departments {
-        add.execute(params![no, d.0, user.text(UserField::LastName), u, role_code(user.role)])
-            .map_err(backend)?;
-    }
-    Ok(())
+    load_memberships().insert(conn, &membership_rows(no, std::slice::from_ref(user)), false)
+}
+
+/// The `user_departments` rows of `users`.
+fn membership_rows(no: i64, users: &[User]) -> Vec<[Sql; 5]> {
+    users
+        .iter()
+        .flat_map(|user| {
+            let last_name = user.text(UserField::LastName);
+            user.departments.iter().map(move |d| {
+                [
+                    Sql::Integer(no),
+                    Sql::Integer(i64::from(d.0)),
+                    Sql::Text(last_name.to_string()),
+                    Sql::Integer(uid(no, user.id)),
+                    Sql::Integer(role_code(user.role)),
+                ]
+            })
+        })
+        .collect()
 }
 
 fn clear_memberships(conn: &Connection, no: i64, old: &User) -> StoreResult<()> {
@@ -229,7 +294,7 @@ impl SqliteTx<'_> {
     /// Inserts users of the account numbered `no` (their `rows` as [`row_params`] gives them),
     /// their memberships and their search documents. A large load computes the documents and
     /// prefix counts (pure work, a sixth of a load) on a second thread while this one inserts.
-    fn insert_batch(&mut self, no: i64, users: &[User], rows: Vec<Vec<Sql>>) -> StoreResult<()> {
+    fn insert_batch(&mut self, no: i64, users: &[User], rows: &[Vec<Sql>]) -> StoreResult<()> {
         let Some(first) = users.first() else {
             return Ok(());
         };
@@ -243,14 +308,12 @@ impl SqliteTx<'_> {
                 names.insert(*d, search::department_name(conn, no, *d)?);
             }
         }
-        let mut insert = conn.prepare_cached(insert_sql()).map_err(backend)?;
-        let mut rows = rows.into_iter();
+        let many = !self.savepoint_open();
+        let mut inserted = 0;
         let mut insert_rows = |piece: &[User]| -> StoreResult<()> {
-            for (user, row) in piece.iter().zip(rows.by_ref()) {
-                insert.execute(params_from_iter(row)).map_err(backend)?;
-                write_memberships(conn, no, user)?;
-            }
-            Ok(())
+            load_users().insert(conn, &rows[inserted..inserted + piece.len()], many)?;
+            inserted += piece.len();
+            load_memberships().insert(conn, &membership_rows(no, piece), many)
         };
         let index = |(docs, deltas): (Vec<(i64, String)>, Deltas)| -> StoreResult<()> {
             for (u, document) in docs {
@@ -383,7 +446,7 @@ impl UserStore for SqliteTx<'_> {
 
     fn insert_user(&mut self, user: &User) -> StoreResult<()> {
         let no = self.no_for_write(user.account)?;
-        self.insert_batch(no, std::slice::from_ref(user), vec![row_params(no, user)])
+        self.insert_batch(no, std::slice::from_ref(user), &[row_params(no, user)])
     }
 
     fn insert_users(&mut self, users: &[User]) -> StoreResult<()> {
@@ -401,7 +464,7 @@ impl UserStore for SqliteTx<'_> {
         if big {
             crate::bulk::set_cache(self.conn(), crate::bulk::LOAD_CACHE)?;
         }
-        let result = self.insert_batch(no, users, rows);
+        let result = self.insert_batch(no, users, &rows);
         let reset = if big { crate::bulk::set_cache(self.conn(), crate::WRITER_CACHE) } else { Ok(()) };
         // The insert's own error (an email conflict, say) matters more than the reset's.
         result.and(reset)

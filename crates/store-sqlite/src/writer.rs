@@ -170,6 +170,11 @@ impl Deref for WriteLock<'_> {
 }
 
 impl WriteLock<'_> {
+    /// Whether this writer's work is a savepoint in a group's transaction.
+    pub(crate) fn is_savepoint(&self) -> bool {
+        self.joined
+    }
+
     /// Puts this writer's work into the group's commit. The commit happens once the lock is
     /// dropped: then, by this writer when nobody queues for the connection (or the group is
     /// full), else by a later one. Wait on the returned group *after* dropping the lock.
