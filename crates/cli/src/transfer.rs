@@ -273,9 +273,9 @@ fn validate(line: usize, record: &BTreeMap<String, String>) -> Result<Row, Vec<S
 /// A record of the file: its line number and its cells by column.
 type Record = (usize, BTreeMap<String, String>);
 
-fn read_records(file: &Path, format: Format) -> Result<Vec<Record>, String> {
+/// Reads the file's records one by one, in order, into `out`.
+fn each_record(file: &Path, format: Format, mut out: impl FnMut(Record)) -> Result<(), String> {
     let open = || std::fs::File::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()));
-    let mut out = Vec::new();
     match format {
         Format::Csv => {
             let mut r = csv::Reader::from_reader(open()?);
@@ -284,7 +284,7 @@ fn read_records(file: &Path, format: Format) -> Result<Vec<Record>, String> {
                 let rec = rec.map_err(|e| format!("line {}: {e}", i + 2))?;
                 // An empty cell means the same as a missing one (see `validate`); an exported
                 // file leaves most of its ~60 columns empty, so they are not kept.
-                out.push((
+                out((
                     i + 2,
                     headers
                         .iter()
@@ -303,7 +303,7 @@ fn read_records(file: &Path, format: Format) -> Result<Vec<Record>, String> {
                 }
                 let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&line)
                     .map_err(|e| format!("line {}: not a JSON object: {e}", i + 1))?;
-                out.push((
+                out((
                     i + 1,
                     obj.into_iter()
                         .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_string)))
@@ -312,14 +312,88 @@ fn read_records(file: &Path, format: Format) -> Result<Vec<Record>, String> {
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
-/// What an import writes, resolved from the file.
-struct Plan<'a> {
-    op: &'a Actor,
+/// The rows of an import: those the reading thread has validated so far (it sends them a
+/// piece at a time while earlier pieces are written), or, once it is done, all of them.
+struct Rows {
+    all: Vec<Row>,
+    incoming: Option<std::sync::mpsc::Receiver<Vec<Row>>>,
+    /// How many rows of `all` have been handed out.
+    taken: usize,
+}
+
+impl Rows {
+    /// The next piece to write, as a range of `all`.
+    fn next(&mut self) -> Option<std::ops::Range<usize>> {
+        if let Some(incoming) = &self.incoming {
+            match incoming.recv() {
+                Ok(piece) => self.all.extend(piece),
+                Err(_) => self.incoming = None,
+            }
+        }
+        let end = (self.taken + CHUNK).min(self.all.len());
+        (self.taken < end).then(|| std::mem::replace(&mut self.taken, end)..end)
+    }
+
+    /// Takes in every row still to come and starts again from the first.
+    fn rewind(&mut self) {
+        while self.next().is_some() {}
+        self.taken = 0;
+    }
+}
+
+/// The account's departments by path (the root's name left out: `["", "Sales", "EMEA"]`), and
+/// how many of them the import created.
+#[derive(Clone)]
+struct Departments {
     root: DepartmentId,
-    rows: &'a [Row],
+    known: HashMap<Vec<String>, DepartmentId>,
+    created: usize,
+}
+
+impl Departments {
+    fn of(tree: &Tree) -> Result<Departments, String> {
+        let root = tree.preorder().first().map(|d| d.id).ok_or("the account has no root department")?;
+        let mut known = HashMap::new();
+        for d in tree.preorder() {
+            let mut segs: Vec<String> = tree.path_to_root(d.id).map(|d| d.name.clone()).collect();
+            segs.reverse();
+            segs[0] = String::new();
+            known.insert(segs, d.id);
+        }
+        Ok(Departments { root, known, created: 0 })
+    }
+
+    /// The departments along `path` (its first segment names the root) that do not exist yet,
+    /// parents first, as keys of `known`.
+    fn missing<'a>(&'a self, path: &'a [String]) -> impl Iterator<Item = Vec<String>> + 'a {
+        (2..=path.len()).map(|depth| key(&path[..depth])).filter(|k| !self.known.contains_key(k))
+    }
+
+    /// The department at `path`, created with its missing parents.
+    fn ensure(&mut self, ctx: Ctx<'_>, op: &Actor, path: &[String]) -> Result<DepartmentId, String> {
+        for k in self.missing(path).collect::<Vec<_>>() {
+            let parent = self.known[&k[..k.len() - 1]];
+            let d = departments::add_department(
+                ctx,
+                op,
+                NewDepartment { name: k[k.len() - 1].clone(), parent: Some(parent), sort: None, head: None },
+            )
+            .map_err(|e| format!("creating department {}: {e}", k[1..].join("/")))?;
+            self.known.insert(k, d.id);
+            self.created += 1;
+        }
+        Ok(if path.len() <= 1 { self.root } else { self.known[&key(path)] })
+    }
+}
+
+/// A path as a key of [`Departments::known`].
+fn key(path: &[String]) -> Vec<String> {
+    let mut key = path.to_vec();
+    key[0] = String::new();
+    key
 }
 
 /// Why a write of an import did not commit.
@@ -329,9 +403,12 @@ enum Attempt {
     Failed(String),
 }
 
-/// Writes an import in one batch, optimistic (write units without savepoints) or not; returns
-/// the users created and the heads set. `known` maps department paths to IDs, 0 for those to
-/// create.
+/// What an import wrote: users, heads set, departments created.
+type Written = (usize, usize, usize);
+
+/// Writes an import in one batch, optimistic (write units without savepoints) or not.
+/// `checked` waits for the reading thread and says whether the whole file was valid: the
+/// batch commits only then, and invalid rows are reported before any error of the writes.
 ///
 /// One batch: departments, users, dismissals and heads are written together or not at all. A
 /// row can still be refused on insert (an email another user of the account already has), and
@@ -339,68 +416,54 @@ enum Attempt {
 /// department or a head each had its own.
 fn write_import(
     db: &store_sqlite::SqliteDb,
-    plan: &Plan<'_>,
-    known: HashMap<Vec<String>, DepartmentId>,
+    op: &Actor,
+    mut depts: Departments,
+    rows: &mut Rows,
     bar: &indicatif::ProgressBar,
     optimistic: bool,
-) -> Result<(usize, usize), Attempt> {
+    checked: &mut dyn FnMut() -> Result<(), String>,
+) -> Result<Written, Attempt> {
     let batch = if optimistic { db.optimistic_batch() } else { db.batch() }
         .map_err(|e| Attempt::Failed(e.to_string()))?;
-    match write_in(batch.as_database(), plan, known, bar) {
-        Ok(done) => {
-            batch.commit().map_err(|e| Attempt::Failed(format!("import not written: {e}")))?;
-            Ok(done)
-        }
-        Err(_) if batch.must_rerun() => Err(Attempt::RunAgain),
-        Err(e) => Err(Attempt::Failed(e)),
+    let failed = |e: String| if batch.must_rerun() { Attempt::RunAgain } else { Attempt::Failed(e) };
+    let ctx = setup::ctx(batch.as_database(), "");
+    let written = write_users(ctx, op, &mut depts, rows, bar);
+    if written.is_err() {
+        rows.rewind();
     }
+    checked().map_err(Attempt::Failed)?;
+    let created = written.map_err(failed)?;
+    let heads = write_heads(ctx, op, &mut depts, &rows.all, &created).map_err(failed)?;
+    batch.commit().map_err(|e| Attempt::Failed(format!("import not written: {e}")))?;
+    Ok((created.len(), heads, depts.created))
 }
 
-/// The writes of an import, inside its batch.
-fn write_in(
-    db: &dyn profile_core::ports::Database,
-    plan: &Plan<'_>,
-    mut known: HashMap<Vec<String>, DepartmentId>,
+/// Writes the users of the import, a piece at a time, with the departments they name; returns
+/// each one's ID by line.
+fn write_users(
+    ctx: Ctx<'_>,
+    op: &Actor,
+    depts: &mut Departments,
+    rows: &mut Rows,
     bar: &indicatif::ProgressBar,
-) -> Result<(usize, usize), String> {
-    let ctx = setup::ctx(db, "");
-    let (op, root, rows) = (plan.op, plan.root, plan.rows);
-    // Create the missing departments, parents first.
-    let mut keys: Vec<Vec<String>> =
-        known.iter().filter(|(_, id)| id.0 == 0).map(|(k, _)| k.clone()).collect();
-    keys.sort_by_key(Vec::len);
-    for key in keys {
-        let parent = if key.len() == 2 { root } else { known[&key[..key.len() - 1].to_vec()] };
-        let d = departments::add_department(
-            ctx,
-            op,
-            NewDepartment { name: key[key.len() - 1].clone(), parent: Some(parent), sort: None, head: None },
-        )
-        .map_err(|e| format!("creating department {}: {e}", key[1..].join("/")))?;
-        known.insert(key, d.id);
-    }
-    let resolve = |p: &Vec<String>| {
-        let mut key = p.clone();
-        key[0] = String::new();
-        if key.len() == 1 {
-            root
-        } else {
-            known[&key]
+) -> Result<HashMap<usize, UserId>, String> {
+    let mut created = HashMap::new();
+    while let Some(range) = rows.next() {
+        let chunk = &rows.all[range];
+        let mut batch = Vec::with_capacity(chunk.len());
+        for r in chunk {
+            for p in &r.head_of {
+                depts.ensure(ctx, op, p)?;
+            }
+            let ids = r
+                .departments
+                .iter()
+                .map(|p| depts.ensure(ctx, op, p).map(|d| i64::from(d.0)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut f = r.fields.clone();
+            f.merge(&UserPatch::parse([(UserField::UfDepartment, Value::IntList(ids))]).unwrap_or_default());
+            batch.push(NewUser { role: r.role, fields: f, workgroups: vec![] });
         }
-    };
-    let mut created: Vec<(usize, UserId)> = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(CHUNK) {
-        let batch: Vec<NewUser> = chunk
-            .iter()
-            .map(|r| {
-                let mut f = r.fields.clone();
-                let ids: Vec<i64> = r.departments.iter().map(|p| i64::from(resolve(p).0)).collect();
-                f.merge(
-                    &UserPatch::parse([(UserField::UfDepartment, Value::IntList(ids))]).unwrap_or_default(),
-                );
-                NewUser { role: r.role, fields: f, workgroups: vec![] }
-            })
-            .collect();
         let ids = users::create_users_bulk(ctx, op, batch).map_err(|e| match &e {
             profile_core::CoreError::Validation { field, reason }
             | profile_core::CoreError::Conflict { field, reason } => {
@@ -419,20 +482,30 @@ fn write_in(
             _ => e.to_string(),
         })?;
         created.extend(chunk.iter().map(|r| r.line).zip(ids));
+        bar.set_length(rows.all.len() as u64);
         bar.inc(chunk.len() as u64);
     }
-    let by_line: HashMap<usize, UserId> = created.iter().copied().collect();
-    // Bulk loads create active users: dismiss those the file says are not.
+    Ok(created)
+}
+
+/// Dismisses the users the file says are not active (bulk loads create active users) and sets
+/// the heads; returns how many heads were set.
+fn write_heads(
+    ctx: Ctx<'_>,
+    op: &Actor,
+    depts: &mut Departments,
+    rows: &[Row],
+    by_line: &HashMap<usize, UserId>,
+) -> Result<usize, String> {
     let dismiss = UserPatch::parse([(UserField::Active, Value::text("N"))]).map_err(|e| e.to_string())?;
     for r in rows.iter().filter(|r| matches!(r.fields.get(UserField::Active), Some(Value::Bool(false)))) {
         users::update_user(ctx, op, by_line[&r.line], &dismiss)
             .map_err(|e| format!("line {}: ACTIVE: {e}", r.line))?;
     }
-    // Heads.
     let mut heads = 0;
     for r in rows {
         for p in &r.head_of {
-            let dept = resolve(p);
+            let dept = depts.ensure(ctx, op, p)?;
             departments::update_department(
                 ctx,
                 op,
@@ -443,12 +516,55 @@ fn write_in(
             heads += 1;
         }
     }
-    Ok((created.len(), heads))
+    Ok(heads)
 }
 
-/// `cardfile import`: every row is validated first; any bad row is reported (all of them, by
-/// line and field) and nothing is written. Then, in one batch (all or nothing), missing
-/// departments are created along their paths, users 10,000 a unit, and heads are set.
+/// Reports a file's invalid rows (the first 100 of the problems) and fails.
+fn refuse(file: &Path, errors: &[String]) -> Result<(), String> {
+    for e in errors.iter().take(100) {
+        eprintln!("{e}");
+    }
+    if errors.len() > 100 {
+        eprintln!("… and {} more", errors.len() - 100);
+    }
+    Err(format!("{} problems in {}; nothing was imported", errors.len(), file.display()))
+}
+
+/// Reads and validates the file, sending its valid rows a piece at a time until the first
+/// invalid one; returns every problem found.
+fn read_valid(
+    file: &Path,
+    format: Format,
+    send: std::sync::mpsc::SyncSender<Vec<Row>>,
+) -> Result<Vec<String>, String> {
+    let mut errors = Vec::new();
+    let mut piece = Vec::with_capacity(CHUNK);
+    let mut sending = true;
+    each_record(file, format, |(line, rec)| match validate(line, &rec) {
+        Ok(r) if sending => {
+            piece.push(r);
+            if piece.len() == CHUNK {
+                sending = send.send(std::mem::take(&mut piece)).is_ok();
+            }
+        }
+        Ok(_) => {}
+        Err(e) => {
+            errors.extend(e);
+            sending = false;
+        }
+    })?;
+    if sending && !piece.is_empty() {
+        // Nobody listening any more means the writes failed; they report it.
+        let _ = send.send(piece);
+    }
+    Ok(errors)
+}
+
+/// `cardfile import`: every row is validated; any bad row is reported (all of them, by line
+/// and field) and nothing is written. In one batch (all or nothing), missing departments are
+/// created along their paths, users 10,000 a unit, and heads are set. A second thread reads and
+/// validates the file while the first pieces are written; the batch commits only once the
+/// whole file proved valid.
 pub(crate) fn import(
     db_path: &Path,
     slug: Option<&str>,
@@ -457,93 +573,96 @@ pub(crate) fn import(
     dry_run: bool,
     json: bool,
 ) -> Outcome {
-    let records = read_records(file, format)?;
-    let mut rows = Vec::with_capacity(records.len());
-    let mut errors = Vec::new();
-    for (line, rec) in &records {
-        match validate(*line, rec) {
-            Ok(r) => rows.push(r),
-            Err(e) => errors.extend(e),
-        }
-    }
-    if !errors.is_empty() {
-        for e in errors.iter().take(100) {
-            eprintln!("{e}");
-        }
-        if errors.len() > 100 {
-            eprintln!("… and {} more", errors.len() - 100);
-        }
-        return Err(format!("{} problems in {}; nothing was imported", errors.len(), file.display()));
+    if dry_run {
+        return import_dry_run(db_path, slug, format, file, json);
     }
     let db = setup::open(db_path)?;
     let ctx = setup::ctx(&db, "");
     let op = Actor::operator(account(ctx, slug)?.id);
-    let tree = all_departments(ctx, &op)?;
-    let root = tree.preorder().first().map(|d| d.id).ok_or("the account has no root department")?;
-    // Which departments are missing (each path from the root down).
-    let mut missing = 0;
-    let mut known: HashMap<Vec<String>, DepartmentId> = HashMap::new();
-    for d in tree.preorder() {
-        let mut segs: Vec<String> = tree.path_to_root(d.id).map(|d| d.name.clone()).collect();
-        segs.reverse();
-        segs[0] = String::new();
-        known.insert(segs, d.id);
-    }
-    let all_paths: Vec<&Vec<String>> =
-        rows.iter().flat_map(|r| r.departments.iter().chain(&r.head_of)).collect();
-    for p in &all_paths {
-        for depth in 2..=p.len() {
-            let mut key = p[..depth].to_vec();
-            key[0] = String::new();
-            if let std::collections::hash_map::Entry::Vacant(slot) = known.entry(key) {
-                missing += 1;
-                slot.insert(DepartmentId(0));
-            }
-        }
-    }
-    if dry_run {
-        let summary = format!(
-            "{} rows valid; {missing} departments would be created; nothing written (dry run)",
-            rows.len()
-        );
-        out!(
-            "{}",
-            if json {
-                serde_json::json!({"rows": rows.len(), "new_departments": missing, "dry_run": true})
-                    .to_string()
-            } else {
-                summary
-            }
-        );
-        return Ok(());
-    }
+    let depts = Departments::of(&all_departments(ctx, &op)?)?;
     let bar = if std::io::stderr().is_terminal() && !json {
-        indicatif::ProgressBar::new(rows.len() as u64)
+        indicatif::ProgressBar::new(0)
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let plan = Plan { op: &op, root, rows: &rows };
-    // Optimistic first: write units without savepoints load ~15% faster. A unit that fails
-    // after writing (an email another user already has) leaves such a batch unusable, even for
-    // the read that names the row; the import then runs once more with savepoints, fails the
-    // same way and says which line.
-    let (created, heads) = match write_import(&db, &plan, known.clone(), &bar, true) {
-        Err(Attempt::RunAgain) => {
-            bar.reset();
-            write_import(&db, &plan, known, &bar, false)
+    let (users, heads, created) = std::thread::scope(|s| {
+        let (send, incoming) = std::sync::mpsc::sync_channel(1);
+        let reader = s.spawn(move || read_valid(file, format, send));
+        let mut reader = Some(reader);
+        let mut verdict: Result<(), String> = Ok(());
+        let mut checked = || {
+            if let Some(r) = reader.take() {
+                verdict = match r.join() {
+                    Ok(Ok(errors)) if errors.is_empty() => Ok(()),
+                    Ok(Ok(errors)) => refuse(file, &errors),
+                    Ok(Err(e)) => Err(e),
+                    Err(_) => Err("the thread reading the file failed; nothing was imported".into()),
+                };
+            }
+            verdict.clone()
+        };
+        let mut rows = Rows { all: Vec::new(), incoming: Some(incoming), taken: 0 };
+        // Optimistic first: write units without savepoints load ~15% faster. A unit that fails
+        // after writing (an email another user already has) leaves such a batch unusable, even
+        // for the read that names the row; the import then runs once more with savepoints,
+        // fails the same way and says which line.
+        match write_import(&db, &op, depts.clone(), &mut rows, &bar, true, &mut checked) {
+            Err(Attempt::RunAgain) => {
+                rows.rewind();
+                bar.reset();
+                write_import(&db, &op, depts, &mut rows, &bar, false, &mut checked)
+            }
+            done => done,
         }
-        done => done,
-    }
-    .map_err(|e| match e {
-        Attempt::Failed(e) => e,
-        Attempt::RunAgain => "the import could not be written; nothing was imported".to_string(),
+        .map_err(|e| match e {
+            Attempt::Failed(e) => e,
+            Attempt::RunAgain => "the import could not be written; nothing was imported".to_string(),
+        })
     })?;
     bar.finish_and_clear();
-    let summary = format!("imported {} users, created {missing} departments, set {heads} heads", created);
+    let summary = format!("imported {users} users, created {created} departments, set {heads} heads");
     out!(
         "{}",
         if json {
-            serde_json::json!({"users": created, "new_departments": missing, "heads": heads}).to_string()
+            serde_json::json!({"users": users, "new_departments": created, "heads": heads}).to_string()
+        } else {
+            summary
+        }
+    );
+    Ok(())
+}
+
+/// `cardfile import --dry-run`: validates every row and counts the departments an import
+/// would create; writes nothing.
+fn import_dry_run(db_path: &Path, slug: Option<&str>, format: Format, file: &Path, json: bool) -> Outcome {
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    each_record(file, format, |(line, rec)| match validate(line, &rec) {
+        Ok(r) => rows.push(r),
+        Err(e) => errors.extend(e),
+    })?;
+    if !errors.is_empty() {
+        return refuse(file, &errors);
+    }
+    let db = setup::open(db_path)?;
+    let ctx = setup::ctx(&db, "");
+    let op = Actor::operator(account(ctx, slug)?.id);
+    let mut depts = Departments::of(&all_departments(ctx, &op)?)?;
+    let mut missing = 0;
+    for p in rows.iter().flat_map(|r| r.departments.iter().chain(&r.head_of)) {
+        for k in depts.missing(p).collect::<Vec<_>>() {
+            depts.known.insert(k, DepartmentId(0));
+            missing += 1;
+        }
+    }
+    let summary = format!(
+        "{} rows valid; {missing} departments would be created; nothing written (dry run)",
+        rows.len()
+    );
+    out!(
+        "{}",
+        if json {
+            serde_json::json!({"rows": rows.len(), "new_departments": missing, "dry_run": true}).to_string()
         } else {
             summary
         }

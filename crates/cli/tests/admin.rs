@@ -563,6 +563,56 @@ fn import_export_round_trip() {
     assert!(!tree.contains("Brand New"), "no department written: {tree}");
 }
 
+/// An import larger than one unit (10,000 rows) is written while the file is still being read
+/// and checked: a bad row after the first unit, or an email taken by a user of the account in
+/// the second unit, still leaves nothing written and names the line; the whole file then
+/// imports once the problem is gone.
+#[test]
+fn a_large_import_is_written_while_it_is_read() {
+    const ROWS: usize = 10_050;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    init_as(&db, "acme", "root@example.com");
+    let file = |name: &str, last: &str| {
+        let path = dir.path().join(name);
+        let mut text = String::from("EMAIL,NAME,DEPARTMENTS,HEAD_OF\n");
+        for i in 0..ROWS {
+            text.push_str(&format!("u{i}@example.com,User {i},Acme/Team {},\n", i % 7));
+        }
+        text.push_str(last);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let users = || json(&db, &["user", "list"])["total"].clone();
+    let before = users();
+    let unchanged = |err: &str| {
+        assert!(err.contains("nothing was imported"), "{err}");
+        assert_eq!(users(), before, "no user written");
+        let tree = json(&db, &["dept", "tree"]).to_string();
+        assert!(!tree.contains("Team"), "no department written: {tree}");
+    };
+    // The file's last line (ROWS + 2) is invalid.
+    let bad = file("bad.csv", "not-an-email,Bad,Acme/Late Team,\n");
+    let (code, _, err) = cardfile(&db, &["import", bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains(&format!("line {}: EMAIL", ROWS + 2)), "{err}");
+    unchanged(&err);
+    // Its last line repeats the administrator's email: refused on insert, in the second unit.
+    let taken = file("taken.csv", "root@example.com,Again,Acme/Late Team,Acme/Late Team\n");
+    let (code, _, err) = cardfile(&db, &["import", taken.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains(&format!("line {}", ROWS + 2)), "{err}");
+    unchanged(&err);
+    let good = file("good.csv", "last@example.com,Last,Acme/Late Team,Acme/Late Team\n");
+    let done = json(&db, &["import", good.to_str().unwrap()]);
+    assert_eq!(done["users"], ROWS + 1, "{done}");
+    assert_eq!(done["new_departments"], 8, "{done}");
+    assert_eq!(done["heads"], 1, "{done}");
+    assert_eq!(users(), before.as_u64().unwrap() + ROWS as u64 + 1);
+    let team = json(&db, &["user", "list", "EMAIL=u10049@example.com"]);
+    assert_eq!(team["total"], 1, "{team}");
+}
+
 /// `serve` purges the records no rule reads any more when it starts (and every ten minutes): a
 /// message sent 40 days ago, a long-forgiven login failure and a code expired yesterday go; an
 /// unsent message, a recent failure and a live code stay.
