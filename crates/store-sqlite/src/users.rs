@@ -118,8 +118,9 @@ impl Grouped {
 }
 
 /// The users of a load. `OR FAIL`: a statement of many rows that fails keeps the rows before
-/// the failing one instead of undoing itself, so SQLite needs no statement journal for it; the
-/// load's transaction (or batch unit) is rolled back on any failure anyway.
+/// the failing one instead of undoing them itself; the load's transaction (or batch unit) is
+/// rolled back on any failure anyway. (It still gets a statement journal: see
+/// [`ROWS_PER_INSERT`].)
 fn load_users() -> &'static Grouped {
     static SQL: OnceLock<Grouped> = OnceLock::new();
     SQL.get_or_init(|| {
