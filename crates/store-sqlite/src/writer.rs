@@ -245,6 +245,13 @@ mod tests {
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
 
+    /// A temporary directory and the path of a database file in it.
+    fn scratch() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        (dir, path)
+    }
+
     fn writer(path: &Path) -> Writer {
         let conn = Connection::open(path).unwrap();
         conn.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t(x INTEGER)").unwrap();
@@ -327,8 +334,7 @@ mod tests {
 
     #[test]
     fn writers_that_finish_together_share_one_commit() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.db");
+        let (_dir, path) = scratch();
         let (first, second) = group_of_two(&path, Some(true));
         assert!(first.is_ok() && second.is_ok());
         assert_eq!(committed(&path), vec![1, 2]);
@@ -336,8 +342,7 @@ mod tests {
 
     #[test]
     fn a_member_that_rolls_back_leaves_the_group_intact() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.db");
+        let (_dir, path) = scratch();
         let (first, second) = group_of_two(&path, Some(false));
         assert!(first.is_ok() && second.is_ok());
         assert_eq!(committed(&path), vec![1], "the first's write is committed, the second's is not");
@@ -345,8 +350,7 @@ mod tests {
 
     #[test]
     fn a_lost_transaction_fails_every_member() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.db");
+        let (dir, path) = scratch();
         let (first, second) = group_of_two(&path, None);
         assert!(first.is_err(), "the first is told its write was lost");
         assert!(second.is_err());
@@ -362,8 +366,7 @@ mod tests {
 
     #[test]
     fn maintenance_commits_the_open_group_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.db");
+        let (_dir, path) = scratch();
         let w = writer(&path);
         std::thread::scope(|s| {
             let mut a = w.begin().unwrap();
@@ -388,8 +391,7 @@ mod tests {
     /// ones included.
     #[test]
     fn a_group_ends_after_a_bounded_number_of_turns() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.db");
+        let (_dir, path) = scratch();
         let w = writer(&path);
         // As if another thread were always waiting for the connection.
         w.queued.fetch_add(1, Ordering::SeqCst);
@@ -414,8 +416,7 @@ mod tests {
     /// groups stay within their bound.
     #[test]
     fn concurrent_writers_all_land() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.db");
+        let (_dir, path) = scratch();
         let w = writer(&path);
         let largest = AtomicUsize::new(0);
         std::thread::scope(|s| {
