@@ -355,6 +355,8 @@ mod tests {
             sorted(UserFilter::default()),
             f.query(by(UserField::PersonalCity, Value::text("Lyon"))),
             f.query(UserFilter::default().with_find("mor").unwrap()),
+            f.query(UserFilter::default().with_find("n1 zim").unwrap()),
+            f.query(UserFilter::default().with_find("team").unwrap()),
             sorted(by(UserField::UfDepartment, Value::Int(dept))),
         ];
         queries.iter().map(|q| f.ids_of(profile_core::access::Audience::Everyone, q)).collect()
@@ -413,14 +415,15 @@ mod tests {
     fn a_parallel_load_indexes_as_a_sequential_one() {
         const N: usize = 2_500;
         let dir = tempfile::tempdir().unwrap();
-        let open = |name: &str| {
-            let options = Options { bulk_defer_rows: u64::MAX, ..Options::default() };
+        let open = |name: &str, side_index_docs: usize| {
+            let options = Options { bulk_defer_rows: u64::MAX, side_index_docs, ..Options::default() };
             SqliteDb::open_with(dir.path().join(name), options).unwrap()
         };
         // In small pieces, inside a batch's savepoints: rows go one a statement there, many a
-        // statement otherwise.
+        // statement otherwise. The parallel load's search index is built on a second thread and
+        // grafted in, the sequential one's written document by document.
         let load = |name: &str, piece: usize| {
-            let db = open(name);
+            let db = open(name, if piece < N { usize::MAX } else { crate::side_index::SIDE_FROM });
             let f = Fixture::new(&db);
             let dept = f.dept("Team", 1);
             let batch = db.begin_batch(piece < N).unwrap();
@@ -439,6 +442,7 @@ mod tests {
                 .map(Result::unwrap)
                 .collect();
             let documents: i64 = conn.query_row("SELECT count(*) FROM user_fts", [], |r| r.get(0)).unwrap();
+            assert_eq!(crate::side_index::grafted_entries(&conn) >= N as u64, piece == N, "grafted or not");
             drop(conn);
             (answers(&f, dept.0.into()), counts, documents)
         };
@@ -447,7 +451,7 @@ mod tests {
         assert_eq!(parallel, load("sequential.db", 100));
         assert!(parallel.1.len() > 100 && parallel.2 > N as i64);
 
-        let db = open("refused.db");
+        let db = open("refused.db", crate::side_index::SIDE_FROM);
         let f = Fixture::new(&db);
         let dept = f.dept("Team", 1);
         users::create_users_bulk(f.ctx(), &f.admin, rows(0, 10, dept.0.into())).unwrap();

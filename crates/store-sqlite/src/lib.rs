@@ -30,6 +30,7 @@ mod invitations;
 mod page_cache;
 mod schema;
 mod search;
+mod side_index;
 mod user_query;
 mod users;
 mod workgroups;
@@ -82,6 +83,9 @@ pub struct Options {
     /// at the commit instead of row by row (when they are also at least a quarter of the users
     /// already stored; see the `bulk` module).
     pub bulk_defer_rows: u64,
+    /// How many search documents a batch's committed units queue before they are indexed on
+    /// a second thread and grafted into the index at the commit (see the `side_index` module).
+    pub side_index_docs: usize,
 }
 
 impl Default for Options {
@@ -93,6 +97,7 @@ impl Default for Options {
             mmap_size: MMAP_SIZE,
             reader_cache_kib: 4096,
             bulk_defer_rows: 20_000,
+            side_index_docs: side_index::SIDE_FROM,
         }
     }
 }
@@ -436,18 +441,16 @@ impl SqliteTx<'_> {
         };
         let write = || -> StoreResult<()> {
             let mut queue = batch_fts.borrow_mut();
-            if !queue.written && !queue.rows.is_empty() {
+            if !queue.written && !queue.is_empty() {
                 let before = self.conn().total_changes();
-                for (uid, document) in &queue.rows {
-                    search::index(self.conn(), *uid, document)?;
-                }
+                queue.write(self.conn(), !self.savepoint_open())?;
                 if *savepoint {
                     // Inside this unit's savepoint: kept if it commits, queued again if not.
                     queue.written = true;
                 } else {
                     // No savepoint (a read unit, or a write unit of an optimistic batch): they
                     // are in the batch's transaction now, and not this unit's writes.
-                    queue.rows.clear();
+                    queue.clear();
                     baseline.set(baseline.get() + (self.conn().total_changes() - before));
                 }
             }
@@ -543,14 +546,13 @@ impl Tx for SqliteTx<'_> {
                 }
                 return Err(backend(e));
             }
-            if let Held::Unit { batch_counts, batch_fts, .. } = &self.held {
+            if let Held::Unit { conn, batch_counts, batch_fts, .. } = &self.held {
                 batch_counts.borrow_mut().merge(self.counts.take());
                 let mut queue = batch_fts.borrow_mut();
                 if queue.written {
-                    queue.rows.clear();
-                    queue.written = false;
+                    queue.clear();
                 }
-                queue.rows.append(&mut self.fts.borrow_mut());
+                queue.append(conn, &mut self.fts.borrow_mut(), self.db.options.side_index_docs);
             }
         }
         self.open = false;
@@ -675,11 +677,10 @@ impl Batch for SqliteBatch<'_> {
 
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
         self.usable()?;
-        for (uid, document) in self.fts.take().rows {
-            search::index(&self.guard, uid, &document)?;
-        }
         self.counts.borrow_mut().flush(&self.guard)?;
+        // Deferred indexes first: meanwhile a side index (see `side_index`) finishes.
         self.bulk.borrow_mut().finish(&self.guard)?;
+        self.fts.borrow_mut().write(&self.guard, !self.guard.is_savepoint())?;
         self.usable()?;
         let group = self.guard.commit()?;
         self.open = false;
