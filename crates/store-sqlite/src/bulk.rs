@@ -526,6 +526,39 @@ mod tests {
         assert_eq!(total(), before.map(|n| n + N as u64));
     }
 
+    /// A load in the account with the largest rowids is numbered by SQLite, one in another
+    /// account is given its rowids; both store every user under its own ID, inside a batch's
+    /// savepoints too.
+    #[test]
+    fn a_load_keeps_its_ids_however_it_is_numbered() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteDb::open(dir.path().join("n.db")).unwrap();
+        let (a, b) = (Fixture::with_slug(&db, "first"), Fixture::with_slug(&db, "second"));
+        for (f, savepoints) in [(&a, false), (&b, false), (&a, true), (&b, true)] {
+            let dept = f.dept("Team", 1);
+            let batch = db.begin_batch(savepoints).unwrap();
+            let ctx = profile_core::usecase::Ctx { db: &batch, ..f.ctx() };
+            let at = if savepoints { 5_000 } else { 0 };
+            let ids = users::create_users_bulk(ctx, &f.admin, rows(at, 2_100, dept.0.into())).unwrap();
+            Box::new(batch).commit().unwrap();
+            let tx = db.read().unwrap();
+            for (i, id) in ids.iter().enumerate().step_by(97).chain([(2_099, &ids[2_099])]) {
+                let user = tx.user(f.account, *id).unwrap().unwrap();
+                assert_eq!(user.text(UserField::Email), format!("u{}@bulk.test", at + i));
+                assert_eq!(user.departments, vec![dept]);
+            }
+        }
+        let conn = db.writer();
+        let per_account: Vec<i64> = conn
+            .prepare("SELECT count(*) FROM users GROUP BY account_no ORDER BY account_no")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(per_account, [4_201, 4_201], "two loads and the administrator in each");
+    }
+
     /// A load whose transaction is not committed leaves no row and every index in place.
     #[test]
     fn an_abandoned_bulk_load_changes_nothing() {

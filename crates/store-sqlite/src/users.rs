@@ -78,13 +78,16 @@ pub(crate) fn select_columns() -> &'static str {
 /// A statement of many rows that sets the rowid (`uid`) may fail halfway, so SQLite gives it a
 /// statement journal. Outside a savepoint that is cheap; inside one, closing the statement walks
 /// the in-memory journal of everything the savepoint has copied, which ate the gain. So rows
-/// go one at a time inside savepoints (batch units, group members), many at a time otherwise.
+/// go one at a time inside savepoints (batch units, group members), many at a time otherwise —
+/// unless SQLite numbers them (see [`append_users`]).
 const ROWS_PER_INSERT: usize = 32;
 
 /// An `INSERT` of one row and of [`ROWS_PER_INSERT`] rows.
 struct Grouped {
     one: String,
     many: String,
+    /// A value of each row the statement leaves out.
+    skip: Option<usize>,
 }
 
 impl Grouped {
@@ -94,7 +97,14 @@ impl Grouped {
         Grouped {
             one: format!("{head} VALUES {row}"),
             many: format!("{head} VALUES {}", vec![row; ROWS_PER_INSERT].join(", ")),
+            skip: None,
         }
+    }
+
+    /// The values of `row` the statement binds.
+    fn values<'r>(&self, row: &'r [Sql]) -> impl Iterator<Item = &'r Sql> {
+        let skip = self.skip;
+        row.iter().enumerate().filter(move |(i, _)| Some(*i) != skip).map(|(_, v)| v)
     }
 
     /// Inserts `rows`: with `many`, [`ROWS_PER_INSERT`] a statement and the rest one by one;
@@ -104,13 +114,14 @@ impl Grouped {
         if groups.len() > 0 {
             let mut many = conn.prepare_cached(&self.many).map_err(backend)?;
             for group in groups.by_ref() {
-                many.execute(params_from_iter(group.iter().flat_map(AsRef::as_ref))).map_err(backend)?;
+                many.execute(params_from_iter(group.iter().flat_map(|r| self.values(r.as_ref()))))
+                    .map_err(backend)?;
             }
         }
         if !groups.remainder().is_empty() {
             let mut one = conn.prepare_cached(&self.one).map_err(backend)?;
             for row in groups.remainder() {
-                one.execute(params_from_iter(row.as_ref())).map_err(backend)?;
+                one.execute(params_from_iter(self.values(row.as_ref()))).map_err(backend)?;
             }
         }
         Ok(())
@@ -126,6 +137,29 @@ fn load_users() -> &'static Grouped {
     SQL.get_or_init(|| {
         let cols = insert_columns();
         Grouped::new(&format!("INSERT OR FAIL INTO users ({})", cols.join(", ")), cols.len())
+    })
+}
+
+/// The users of a load whose rowids continue the table's: the statement leaves `uid` out and
+/// SQLite numbers the rows itself (the largest rowid plus one), which comes to the same rowids
+/// (see [`SqliteTx::appends`]). Given a rowid, SQLite must check that it is an integer, which
+/// may fail halfway through a statement of many rows, so it gives such a statement a journal
+/// of every page it changes (a copy of each page, ~4% of a load); numbering the rows itself
+/// cannot fail, and with `OR FAIL` nothing else aborts, so this statement needs none, inside
+/// savepoints too.
+fn append_users() -> &'static Grouped {
+    static SQL: OnceLock<Grouped> = OnceLock::new();
+    SQL.get_or_init(|| {
+        let cols: Vec<&String> = insert_columns().iter().filter(|c| *c != "uid").collect();
+        let mut grouped = Grouped::new(
+            &format!(
+                "INSERT OR FAIL INTO users ({})",
+                cols.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+            cols.len(),
+        );
+        grouped.skip = insert_columns().iter().position(|c| c == "uid");
+        grouped
     })
 }
 
@@ -292,6 +326,26 @@ fn documents(no: i64, users: &[User], names: &HashMap<DepartmentId, String>) -> 
 }
 
 impl SqliteTx<'_> {
+    /// Whether `users` (of the account numbered `no`, in this order) are numbered on from the
+    /// largest rowid in the table, one after the other: then SQLite gives them the same rowids
+    /// when left to number them (see [`append_users`]).
+    fn appends(&self, no: i64, users: &[User]) -> StoreResult<bool> {
+        // One row a statement needs no statement journal anyway.
+        let Some(first) = users.first().filter(|_| users.len() >= ROWS_PER_INSERT) else {
+            return Ok(false);
+        };
+        let consecutive = users.windows(2).all(|w| uid(no, w[1].id) == uid(no, w[0].id) + 1);
+        if !consecutive {
+            return Ok(false);
+        }
+        let largest: Option<i64> = self
+            .conn()
+            .prepare_cached("SELECT max(uid) FROM users")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
+            .map_err(backend)?;
+        Ok(largest.is_some_and(|m| m + 1 == uid(no, first.id)))
+    }
+
     /// Inserts users of the account numbered `no` (their `rows` as [`row_params`] gives them),
     /// their memberships and their search documents. A large load computes the documents and
     /// prefix counts (pure work, a sixth of a load) on a second thread while this one inserts.
@@ -310,10 +364,18 @@ impl SqliteTx<'_> {
             }
         }
         let many = !self.savepoint_open();
+        let (statement, many_users) =
+            if self.appends(no, users)? { (append_users(), true) } else { (load_users(), many) };
         let mut inserted = 0;
         let mut insert_rows = |piece: &[User]| -> StoreResult<()> {
-            load_users().insert(conn, &rows[inserted..inserted + piece.len()], many)?;
+            statement.insert(conn, &rows[inserted..inserted + piece.len()], many_users)?;
             inserted += piece.len();
+            if let Some(last) = piece.last().filter(|_| std::ptr::eq(statement, append_users())) {
+                // Numbered by SQLite: a mismatch would be a misunderstanding of it, never kept.
+                if conn.last_insert_rowid() != uid(no, last.id) {
+                    return Err(profile_core::StoreError::Backend("a load was numbered unexpectedly".into()));
+                }
+            }
             load_memberships().insert(conn, &membership_rows(no, piece), many)
         };
         let index = |(docs, deltas): (Vec<(i64, String)>, Deltas)| -> StoreResult<()> {
