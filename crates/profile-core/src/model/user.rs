@@ -189,32 +189,44 @@ impl User {
     pub fn apply(&mut self, patch: &UserPatch) -> bool {
         let before = self.clone();
         for (&field, value) in &patch.values {
-            match (field.kind(), value) {
-                (FieldKind::Active, v) => self.active = v.truthy(),
-                (FieldKind::Departments, Value::IntList(ids)) => {
-                    self.departments = ids.iter().map(|&i| DepartmentId(i as u32)).collect();
-                }
-                (FieldKind::Date, v) => {
-                    let d = match v {
-                        Value::Date(d) => Some(*d),
-                        _ => None,
-                    };
-                    if field == UserField::PersonalBirthday {
-                        self.birthday = d;
-                    } else {
-                        self.employment_date = d;
-                    }
-                }
-                (kind, Value::Text(s)) if kind.is_text() => {
-                    self.text.insert(field, s.clone());
-                }
-                (kind, _) if kind.is_text() => {
-                    self.text.remove(&field);
-                }
-                _ => {}
-            }
+            self.set(field, value.clone());
         }
         *self != before
+    }
+
+    /// Applies a validated patch to a user being created, moving its values: what
+    /// [`User::apply`] does without the copy it compares against (a bulk load makes many).
+    pub fn fill(&mut self, patch: UserPatch) {
+        for (field, value) in patch.values {
+            self.set(field, value);
+        }
+    }
+
+    fn set(&mut self, field: UserField, value: Value) {
+        match (field.kind(), value) {
+            (FieldKind::Active, v) => self.active = v.truthy(),
+            (FieldKind::Departments, Value::IntList(ids)) => {
+                self.departments = ids.iter().map(|&i| DepartmentId(i as u32)).collect();
+            }
+            (FieldKind::Date, v) => {
+                let d = match v {
+                    Value::Date(d) => Some(d),
+                    _ => None,
+                };
+                if field == UserField::PersonalBirthday {
+                    self.birthday = d;
+                } else {
+                    self.employment_date = d;
+                }
+            }
+            (kind, Value::Text(s)) if kind.is_text() => {
+                self.text.insert(field, s);
+            }
+            (kind, _) if kind.is_text() => {
+                self.text.remove(&field);
+            }
+            _ => {}
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! updating, dismissing and reinstating, roles, and the supervisors and subordinates the
 //! structure implies.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::ops::ControlFlow;
 
 use crate::access::{self, Actor, Audience, Scope, ScopeSet, Select, Tier, UserView};
@@ -104,7 +104,7 @@ pub fn create_users_bulk(ctx: Ctx<'_>, actor: &Actor, rows: Vec<NewUser>) -> Res
         u32::try_from(rows.len()).map_err(|_| CoreError::invalid("rows", "too many rows in one load"))?;
     let first = tx.next_ids(actor.account, Sequence::User, count)?;
     let mut known_departments = BTreeSet::new();
-    let mut emails = BTreeSet::new();
+    let mut emails = HashSet::with_capacity(rows.len());
     let mut users = Vec::with_capacity(rows.len());
     for (i, new) in rows.into_iter().enumerate() {
         let at = |field: &str| format!("row {i}: {field}");
@@ -115,7 +115,7 @@ pub fn create_users_bulk(ctx: Ctx<'_>, actor: &Actor, rows: Vec<NewUser>) -> Res
             return Err(CoreError::forbidden("only administrators create administrators"));
         }
         let mut user = User::new(actor.account, UserId(first + i as u32), new.role, now);
-        user.apply(&new.fields);
+        user.fill(new.fields);
         user.active = true;
         check_contact(&user, &at)?;
         if user.departments.is_empty() {
