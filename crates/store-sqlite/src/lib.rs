@@ -677,8 +677,10 @@ impl Batch for SqliteBatch<'_> {
 
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
         self.usable()?;
+        // A side index (see `side_index`) merges its segment while the deferred indexes are
+        // built, then is grafted.
+        self.fts.borrow_mut().seal();
         self.counts.borrow_mut().flush(&self.guard)?;
-        // Deferred indexes first: meanwhile a side index (see `side_index`) finishes.
         self.bulk.borrow_mut().finish(&self.guard)?;
         self.fts.borrow_mut().write(&self.guard, !self.guard.is_savepoint())?;
         self.usable()?;

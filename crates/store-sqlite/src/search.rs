@@ -81,6 +81,14 @@ impl FtsQueue {
         }
     }
 
+    /// No more documents come to the side index (see [`SideIndex::seal`]); later ones stay
+    /// queued here.
+    pub(crate) fn seal(&mut self) {
+        if let Some(side) = &mut self.side {
+            side.seal();
+        }
+    }
+
     /// Whether nothing is queued.
     pub(crate) fn is_empty(&self) -> bool {
         self.rows.is_empty() && self.side.is_none()

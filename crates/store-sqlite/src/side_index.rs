@@ -104,11 +104,19 @@ impl SideIndex {
     }
 
     /// Hands documents (in ascending rowid order) to the thread. Gives them back once the
-    /// index is finished (grafted, and the unit that grafted it rolled back).
+    /// index is sealed or finished (grafted, and the unit that grafted it rolled back).
     pub(crate) fn add(&mut self, docs: Docs) -> Result<(), Docs> {
         match &self.state {
             State::Building { send: Some(send), .. } => send.send(docs).map_err(|e| e.0),
             _ => Err(docs),
+        }
+    }
+
+    /// Tells the thread that no more documents come, so that it merges its index while the
+    /// caller does other work before the graft.
+    pub(crate) fn seal(&mut self) {
+        if let State::Building { send, .. } = &mut self.state {
+            drop(send.take());
         }
     }
 
@@ -671,6 +679,14 @@ mod tests {
         main.execute_batch("COMMIT").unwrap();
         assert_eq!(answers(&main), before);
         assert!(empty.add(docs(20, 1)).is_err(), "finished: documents come back");
+
+        let mut sealed = side_with(&main, docs(100, 50));
+        sealed.seal();
+        assert!(sealed.add(docs(200, 1)).is_err(), "sealed: documents come back");
+        main.execute_batch("BEGIN").unwrap();
+        sealed.graft(&main, true).unwrap();
+        main.execute_batch("COMMIT").unwrap();
+        assert_eq!(answers(&main).last().unwrap()[0], before.last().unwrap()[0] + 50);
     }
 
     proptest! {
