@@ -24,12 +24,18 @@ impl DepartmentStore for SqliteTx<'_> {
         let Some(no) = self.no(account)? else {
             return Ok(None);
         };
-        self.conn()
+        if let Some(known) = self.bulk().borrow().department(no, id) {
+            return Ok(known);
+        }
+        let found = self
+            .conn()
             .prepare_cached(
                 "SELECT id, name, sort, parent, head FROM departments WHERE account_no = ?1 AND id = ?2",
             )
             .and_then(|mut s| s.query_row(params![no, id.0], |r| from_row(account, r)).optional())
-            .map_err(backend)
+            .map_err(backend)?;
+        self.bulk().borrow_mut().remember_department(no, id, &found);
+        Ok(found)
     }
 
     fn departments(&self, account: AccountId) -> StoreResult<Vec<Department>> {
@@ -66,6 +72,7 @@ impl DepartmentStore for SqliteTx<'_> {
             .prepare_cached("INSERT INTO departments (account_no, id, name, sort, parent, head) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
             .and_then(|mut s| s.execute(params![no, d.id.0, d.name, d.sort, d.parent.map(|p| p.0), d.head.map(|h| h.0)]))
             .map_err(backend)?;
+        self.bulk().borrow_mut().forget_departments();
         Ok(())
     }
 
@@ -85,6 +92,7 @@ impl DepartmentStore for SqliteTx<'_> {
             .prepare_cached("UPDATE departments SET name = ?3, sort = ?4, parent = ?5, head = ?6 WHERE account_no = ?1 AND id = ?2")
             .and_then(|mut s| s.execute(params![no, d.id.0, d.name, d.sort, d.parent.map(|p| p.0), d.head.map(|h| h.0)]))
             .map_err(backend)?;
+        self.bulk().borrow_mut().forget_departments();
         // …and back in under the new one (the user rows themselves do not change).
         for (u, words) in old {
             let class = search::class(u.role);
@@ -99,6 +107,7 @@ impl DepartmentStore for SqliteTx<'_> {
             .prepare_cached("DELETE FROM departments WHERE account_no = ?1 AND id = ?2")
             .and_then(|mut s| s.execute(params![no, id.0]))
             .map_err(backend)?;
+        self.bulk().borrow_mut().forget_departments();
         Ok(())
     }
 }

@@ -484,12 +484,14 @@ impl Drop for SqliteTx<'_> {
                     // Rolled back, indexes included; only the page cache is left to reset.
                     let _ = self.bulk.borrow_mut().end(lock);
                 }
-                Held::Unit { conn, broken, savepoint: true, .. } => {
+                Held::Unit { conn, broken, savepoint: true, batch_bulk, .. } => {
                     // A unit that could not be undone leaves its writes in the batch: the batch
                     // must not commit them.
                     if run(conn, UNIT_ROLLBACK).is_err() {
                         broken.set(true);
                     }
+                    // Departments it read or wrote may be other than the batch's now.
+                    batch_bulk.borrow_mut().forget_departments();
                 }
                 Held::Unit { conn, broken, savepoint: false, baseline, rerun, .. } => {
                     // Nothing to roll back to: if the unit wrote, the batch holds writes it must

@@ -9,10 +9,10 @@ use profile_core::access::Audience;
 use profile_core::field::UserField;
 use profile_core::ids::{AccountId, DepartmentId, UserId};
 use profile_core::model::user::{Role, User};
-use profile_core::ports::{StoreResult, UserStore};
+use profile_core::ports::{DepartmentStore, StoreResult, UserStore};
 use profile_core::query::{Page, UserQuery};
-use rusqlite::types::Value as Sql;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+use rusqlite::types::{ToSqlOutput, Value as Sql, ValueRef};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, ToSql};
 
 use crate::error::backend;
 use crate::search::{self, Deltas};
@@ -102,14 +102,14 @@ impl Grouped {
     }
 
     /// The values of `row` the statement binds.
-    fn values<'r>(&self, row: &'r [Sql]) -> impl Iterator<Item = &'r Sql> {
+    fn values<'r, V>(&self, row: &'r [V]) -> impl Iterator<Item = &'r V> {
         let skip = self.skip;
         row.iter().enumerate().filter(move |(i, _)| Some(*i) != skip).map(|(_, v)| v)
     }
 
     /// Inserts `rows`: with `many`, [`ROWS_PER_INSERT`] a statement and the rest one by one;
     /// else all one by one.
-    fn insert<R: AsRef<[Sql]>>(&self, conn: &Connection, rows: &[R], many: bool) -> StoreResult<()> {
+    fn insert<R: AsRef<[V]>, V: ToSql>(&self, conn: &Connection, rows: &[R], many: bool) -> StoreResult<()> {
         let mut groups = rows.chunks_exact(if many { ROWS_PER_INSERT } else { rows.len() + 1 });
         if groups.len() > 0 {
             let mut many = conn.prepare_cached(&self.many).map_err(backend)?;
@@ -210,24 +210,28 @@ fn departments_text(user: &User) -> Option<String> {
 }
 
 /// The parameters of [`load_users`]/[`update_sql`]: account number, then [`select_columns`].
-fn row_params(no: i64, user: &User) -> Vec<Sql> {
-    let opt_i = |v: Option<i64>| v.map_or(Sql::Null, Sql::Integer);
-    let mut p = vec![
-        Sql::Integer(no),
-        Sql::Integer(uid(no, user.id)),
-        Sql::Integer(role_code(user.role)),
-        Sql::Integer(i64::from(user.active)),
-        departments_text(user).map_or(Sql::Null, Sql::Text),
+/// Texts are bound from the user, not copied (a load binds millions).
+fn row_params(no: i64, user: &User) -> Vec<ToSqlOutput<'_>> {
+    let int = |v: i64| ToSqlOutput::Borrowed(ValueRef::Integer(v));
+    const NULL: ToSqlOutput<'static> = ToSqlOutput::Borrowed(ValueRef::Null);
+    let opt_i = |v: Option<i64>| v.map_or(NULL, int);
+    let mut p = Vec::with_capacity(insert_columns().len());
+    p.extend([
+        int(no),
+        int(uid(no, user.id)),
+        int(role_code(user.role)),
+        int(i64::from(user.active)),
+        departments_text(user).map_or(NULL, |t| ToSqlOutput::Owned(Sql::Text(t))),
         opt_i(days(user.birthday)),
         opt_i(days(user.employment_date)),
-        Sql::Integer(user.registered_at.timestamp()),
+        int(user.registered_at.timestamp()),
         opt_i(user.last_login.map(|t| t.timestamp())),
         opt_i(user.last_activity.map(|t| t.timestamp())),
-        Sql::Integer(user.updated_at.timestamp()),
-    ];
+        int(user.updated_at.timestamp()),
+    ]);
     p.extend(UserField::text_fields().map(|f| match user.text.get(&f) {
-        Some(s) if !s.is_empty() => Sql::Text(s.clone()),
-        _ => Sql::Null,
+        Some(s) if !s.is_empty() => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        _ => NULL,
     }));
     p
 }
@@ -349,20 +353,24 @@ impl SqliteTx<'_> {
     /// Inserts users of the account numbered `no` (their `rows` as [`row_params`] gives them),
     /// their memberships and their search documents. A large load computes the documents and
     /// prefix counts (pure work, a sixth of a load) on a second thread while this one inserts.
-    fn insert_batch(&mut self, no: i64, users: &[User], rows: &[Vec<Sql>]) -> StoreResult<()> {
+    fn insert_batch(&mut self, no: i64, users: &[User], rows: &[Vec<ToSqlOutput<'_>>]) -> StoreResult<()> {
         let Some(first) = users.first() else {
             return Ok(());
         };
         if users.iter().any(|u| u.account != first.account) {
             return Err(profile_core::StoreError::Backend("one batch, one account".into()));
         }
-        let conn = self.conn();
         let mut names: HashMap<DepartmentId, String> = HashMap::new();
         for d in users.iter().flat_map(|u| &u.departments) {
             if !names.contains_key(d) {
-                names.insert(*d, search::department_name(conn, no, *d)?);
+                let name = match self.department(first.account, *d)? {
+                    Some(department) => department.name,
+                    None => String::new(),
+                };
+                names.insert(*d, name);
             }
         }
+        let conn = self.conn();
         let many = !self.savepoint_open();
         let (statement, many_users) =
             if self.appends(no, users)? { (append_users(), true) } else { (load_users(), many) };
@@ -517,7 +525,7 @@ impl UserStore for SqliteTx<'_> {
             return Ok(());
         };
         let no = self.no_for_write(first.account)?;
-        let rows: Vec<Vec<Sql>> = users.iter().map(|u| row_params(no, u)).collect();
+        let rows: Vec<Vec<ToSqlOutput<'_>>> = users.iter().map(|u| row_params(no, u)).collect();
         let load = crate::bulk::LoadRows { columns: insert_columns(), rows: &rows };
         let deferring =
             self.bulk().borrow_mut().before_insert(self.conn(), &load, self.db.options.bulk_defer_rows)?;
