@@ -595,7 +595,7 @@ mod tests {
     /// back, are seen by the next load's search words.
     #[test]
     fn loads_see_departments_renamed_between_them() {
-        use profile_core::ports::{Database as _, DepartmentStore as _};
+        use profile_core::ports::Database as _;
         let dir = tempfile::tempdir().unwrap();
         let db = SqliteDb::open(dir.path().join("r.db")).unwrap();
         let f = Fixture::new(&db);
