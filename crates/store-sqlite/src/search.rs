@@ -152,11 +152,11 @@ pub(crate) struct PendingCounts(HashMap<i64, Deltas>);
 
 impl PendingCounts {
     pub(crate) fn add(&mut self, no: i64, deltas: Deltas) {
-        let mine = self.0.entry(no).or_default();
-        for (slot, map) in deltas.0.into_iter().enumerate() {
-            for (prefix, n) in map {
-                *mine.0[slot].entry(prefix).or_insert(0) += n;
+        match self.0.entry(no) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(deltas);
             }
+            std::collections::hash_map::Entry::Occupied(mut o) => o.get_mut().merge(deltas),
         }
     }
 
@@ -200,6 +200,18 @@ impl Deltas {
                         map.insert(p.to_string(), by);
                     }
                 }
+            }
+        }
+    }
+
+    /// Adds `other`'s changes to these, walking the smaller maps.
+    fn merge(&mut self, other: Deltas) {
+        for (mine, mut theirs) in self.0.iter_mut().zip(other.0) {
+            if theirs.len() > mine.len() {
+                std::mem::swap(mine, &mut theirs);
+            }
+            for (prefix, n) in theirs {
+                *mine.entry(prefix).or_insert(0) += n;
             }
         }
     }
