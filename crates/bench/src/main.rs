@@ -121,6 +121,10 @@ fn remove_db(path: &Path) {
     }
 }
 
+/// The allocator `cardfile` uses (see its `main.rs`), so that the library is measured as it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args = match parse_args() {
         Ok(a) => a,

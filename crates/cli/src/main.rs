@@ -240,6 +240,13 @@ pub(crate) fn emit(args: std::fmt::Arguments<'_>) {
     }
 }
 
+/// mimalloc instead of glibc's malloc. perf of a 1M-user load showed 18% of the writer's thread
+/// in glibc's allocator (splitting, consolidating and unlinking chunks as millions of users,
+/// rows and documents are built and dropped); with mimalloc the same load ran 35–39% faster
+/// (two alternating pairs). SQLite keeps its own calls to the C allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = parse();
     tracing_subscriber::fmt()
