@@ -141,15 +141,12 @@ impl SortInRuns {
         SortInRuns { on }
     }
 
-    /// Back to the store's settings (and the load's cache, which [`BulkLoad::end`] resets).
+    /// Back to the store's settings; the page cache is [`BulkLoad::end`]'s to reset.
     fn end(self, conn: &Connection) -> StoreResult<()> {
         if !self.on {
             return Ok(());
         }
-        conn.execute_batch(&format!(
-            "PRAGMA threads=0; PRAGMA temp_store=MEMORY; PRAGMA cache_size={LOAD_CACHE}"
-        ))
-        .map_err(backend)
+        conn.execute_batch("PRAGMA threads=0; PRAGMA temp_store=MEMORY").map_err(backend)
     }
 }
 

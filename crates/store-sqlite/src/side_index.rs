@@ -536,6 +536,13 @@ mod tests {
         }
     }
 
+    /// Grafts `side` into `conn` in a transaction of its own.
+    fn commit_graft(conn: &Connection, side: &mut SideIndex, many: bool) {
+        conn.execute_batch("BEGIN").unwrap();
+        side.graft(conn, many).unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+    }
+
     fn delete(conn: &Connection, uids: &[i64]) {
         for uid in uids {
             conn.execute("DELETE FROM user_fts WHERE rowid = ?1", [uid]).unwrap();
@@ -593,9 +600,7 @@ mod tests {
         }
         insert(&plain, &docs(1_000, 5_000), 5_000);
         let mut side = side_with(&grafted, docs(1_000, 5_000));
-        grafted.execute_batch("BEGIN").unwrap();
-        side.graft(&grafted, true).unwrap();
-        grafted.execute_batch("COMMIT").unwrap();
+        commit_graft(&grafted, &mut side, true);
         check(&grafted);
         assert_eq!(answers(&grafted), answers(&plain));
         assert!(answers(&plain)[0].len() > 500);
@@ -648,9 +653,7 @@ mod tests {
             if round > 0 {
                 side = side_with(&grafted, docs(from, n));
             }
-            grafted.execute_batch("BEGIN").unwrap();
-            side.graft(&grafted, round % 2 == 0).unwrap();
-            grafted.execute_batch("COMMIT").unwrap();
+            commit_graft(&grafted, &mut side, round % 2 == 0);
             insert(&plain, &docs(from, n), n as usize);
             from += n + 5;
         }
@@ -674,18 +677,14 @@ mod tests {
         drop(side_with(&main, docs(100, 5_000)));
         let before = answers(&main);
         let mut empty = SideIndex::start(&main).unwrap();
-        main.execute_batch("BEGIN").unwrap();
-        empty.graft(&main, true).unwrap();
-        main.execute_batch("COMMIT").unwrap();
+        commit_graft(&main, &mut empty, true);
         assert_eq!(answers(&main), before);
         assert!(empty.add(docs(20, 1)).is_err(), "finished: documents come back");
 
         let mut sealed = side_with(&main, docs(100, 50));
         sealed.seal();
         assert!(sealed.add(docs(200, 1)).is_err(), "sealed: documents come back");
-        main.execute_batch("BEGIN").unwrap();
-        sealed.graft(&main, true).unwrap();
-        main.execute_batch("COMMIT").unwrap();
+        commit_graft(&main, &mut sealed, true);
         assert_eq!(answers(&main).last().unwrap()[0], before.last().unwrap()[0] + 50);
     }
 

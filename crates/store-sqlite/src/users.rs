@@ -150,14 +150,9 @@ fn load_users() -> &'static Grouped {
 fn append_users() -> &'static Grouped {
     static SQL: OnceLock<Grouped> = OnceLock::new();
     SQL.get_or_init(|| {
-        let cols: Vec<&String> = insert_columns().iter().filter(|c| *c != "uid").collect();
-        let mut grouped = Grouped::new(
-            &format!(
-                "INSERT OR FAIL INTO users ({})",
-                cols.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
-            ),
-            cols.len(),
-        );
+        let cols: Vec<&str> = insert_columns().iter().map(String::as_str).filter(|c| *c != "uid").collect();
+        let mut grouped =
+            Grouped::new(&format!("INSERT OR FAIL INTO users ({})", cols.join(", ")), cols.len());
         grouped.skip = insert_columns().iter().position(|c| c == "uid");
         grouped
     })
@@ -230,7 +225,7 @@ fn row_params(no: i64, user: &User) -> Vec<ToSqlOutput<'_>> {
         int(user.updated_at.timestamp()),
     ]);
     let fixed = p.len();
-    p.resize(fixed + text_slots().iter().flatten().count(), NULL);
+    p.resize(insert_columns().len(), NULL);
     // A user has a few texts of ~50 fields: place those, instead of looking up every field.
     for (f, s) in &user.text {
         if let Some(Some(at)) = text_slots().get(*f as usize).filter(|_| !s.is_empty()) {
@@ -383,22 +378,18 @@ impl SqliteTx<'_> {
         let mut names: HashMap<DepartmentId, String> = HashMap::new();
         for d in users.iter().flat_map(|u| &u.departments) {
             if !names.contains_key(d) {
-                let name = match self.department(first.account, *d)? {
-                    Some(department) => department.name,
-                    None => String::new(),
-                };
-                names.insert(*d, name);
+                names.insert(*d, self.department(first.account, *d)?.map(|d| d.name).unwrap_or_default());
             }
         }
         let conn = self.conn();
         let many = !self.savepoint_open();
-        let (statement, many_users) =
-            if self.appends(no, users)? { (append_users(), true) } else { (load_users(), many) };
+        let numbered = self.appends(no, users)?;
+        let (statement, many_users) = if numbered { (append_users(), true) } else { (load_users(), many) };
         let mut inserted = 0;
         let mut insert_rows = |piece: &[User]| -> StoreResult<()> {
             statement.insert(conn, &rows[inserted..inserted + piece.len()], many_users)?;
             inserted += piece.len();
-            if let Some(last) = piece.last().filter(|_| std::ptr::eq(statement, append_users())) {
+            if let Some(last) = piece.last().filter(|_| numbered) {
                 // Numbered by SQLite: a mismatch would be a misunderstanding of it, never kept.
                 if conn.last_insert_rowid() != uid(no, last.id) {
                     return Err(profile_core::StoreError::Backend("a load was numbered unexpectedly".into()));
