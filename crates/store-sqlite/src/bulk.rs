@@ -15,13 +15,18 @@
 //! - It all happens inside the transaction: readers keep their snapshot (indexes included), a
 //!   rollback or a crash brings the indexes back with everything else, and the commit that makes
 //!   the rows visible makes the indexes visible too.
-//! - Unique indexes are never dropped, so a taken email is refused on insert as always.
+//! - A unique index (the email's) is set aside only with a [`UniqueGuard`] standing in for it:
+//!   every write to `users` is checked against it before anything is written, so a taken email
+//!   is refused as the index would refuse it, and found by `user_by_email` without a scan. The
+//!   index built again at the commit is the last word: a duplicate would fail the commit.
 //! - Reads inside the transaction stay correct (the planner simply has fewer indexes).
 //! - Recreating only what is missing makes the commit step idempotent: a batch unit that dropped
 //!   an index and then rolled back to its savepoint brought that index back itself.
 
 use std::cmp::Ordering;
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -30,10 +35,10 @@ use profile_core::ids::DepartmentId;
 use profile_core::model::department::Department;
 use profile_core::ports::StoreResult;
 
-use crate::error::backend;
+use crate::error::{backend, unique_violation};
 
 /// The tables whose indexes a bulk load of users writes to.
-const TABLES: &str = "'users', 'user_departments'";
+const TABLES: &str = "'users', 'department_members'";
 
 /// The writer's page cache while a bulk load runs (KiB, as `PRAGMA cache_size` takes it).
 pub(crate) const LOAD_CACHE: i64 = -262_144;
@@ -165,6 +170,8 @@ pub(crate) struct BulkLoad {
     /// load of 1M users into 5,000 teams checks and names ~4,000 departments in each of its
     /// 100 calls. Forgotten on any department write and on a batch unit's rollback.
     departments: HashMap<(i64, u32), Option<Department>>,
+    /// What stands in for the unique indexes dropped.
+    guards: Vec<UniqueGuard>,
 }
 
 /// An index dropped for the rest of the transaction.
@@ -192,6 +199,91 @@ impl BulkLoad {
     /// Departments changed, or a unit that may have changed them rolled back.
     pub(crate) fn forget_departments(&mut self) {
         self.departments.clear();
+    }
+
+    /// Whether unique indexes are set aside (writes to `users` must then be [`BulkLoad::claim`]ed).
+    pub(crate) fn guarding(&self) -> bool {
+        !self.guards.is_empty()
+    }
+
+    /// Before rows of `users` are written (inserted, or with `updating` rewritten in place):
+    /// while unique indexes are set aside, refuses them as those indexes would — a key another
+    /// row holds, or one they repeat among themselves — with nothing written, and else records
+    /// their keys. `load` has every key column and `uid`.
+    pub(crate) fn claim(
+        &mut self,
+        conn: &Connection,
+        load: &LoadRows<'_>,
+        updating: bool,
+    ) -> StoreResult<()> {
+        if self.guards.is_empty() {
+            return Ok(());
+        }
+        let missing = || profile_core::StoreError::Backend("a write to users without its key columns".into());
+        let uid_at = load.position("uid").ok_or_else(missing)?;
+        for guard in &mut self.guards {
+            let at = guard
+                .columns
+                .iter()
+                .map(|c| load.position(c))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(missing)?;
+            let key_of = |row| key_in(row, &at);
+            // Each row's (hash, uid), checked first and recorded only once all are.
+            let mut claimed: Vec<Option<(u64, i64)>> = Vec::with_capacity(load.rows.len());
+            let mut here: foldhash::HashMap<u64, usize> = foldhash::HashMap::default();
+            for (i, row) in load.rows.iter().enumerate() {
+                let key = key_of(row);
+                let Some(hash) = guard.hash(&key) else {
+                    claimed.push(None);
+                    continue;
+                };
+                let uid = match value(&row[uid_at]) {
+                    ValueRef::Integer(uid) => uid,
+                    _ => return Err(missing()),
+                };
+                if guard.holder(conn, hash, &key, updating.then_some(uid))?.is_some() {
+                    return Err(guard.violation());
+                }
+                if here.insert(hash, i).is_some() {
+                    // A hash seen among these rows: compare with each earlier row that has it.
+                    let repeated = claimed[..i].iter().enumerate().any(|(j, c)| {
+                        c.is_some_and(|(h, _)| h == hash)
+                            && key_of(&load.rows[j])
+                                .iter()
+                                .zip(&key)
+                                .all(|(a, b)| compare(*a, *b) == Ordering::Equal)
+                    });
+                    if repeated {
+                        return Err(guard.violation());
+                    }
+                }
+                claimed.push(Some((hash, uid)));
+            }
+            for (hash, uid) in claimed.into_iter().flatten() {
+                guard.record(hash, uid);
+            }
+        }
+        Ok(())
+    }
+
+    /// The row holding `key` in a set-aside unique index over exactly `columns`, found without
+    /// a scan; `None` when no such index is set aside (SQLite's own index answers).
+    pub(crate) fn holder(
+        &self,
+        conn: &Connection,
+        columns: &[&str],
+        key: &[ValueRef<'_>],
+    ) -> StoreResult<Option<Option<i64>>> {
+        let Some(guard) =
+            self.guards.iter().find(|g| g.columns.iter().map(String::as_str).eq(columns.iter().copied()))
+        else {
+            return Ok(None);
+        };
+        match guard.hash(key) {
+            None => Ok(Some(None)),
+            Some(hash) => guard.holder(conn, hash, key, None).map(Some),
+        }
     }
 
     /// Called before `load` is inserted: decides whether to defer and drops the indexes those
@@ -230,6 +322,9 @@ impl BulkLoad {
             }
             let stat1 = stat_rows(conn, "sqlite_stat1", &name)?;
             let stat4 = stat_rows(conn, "sqlite_stat4", &name)?;
+            if sql.to_ascii_uppercase().starts_with("CREATE UNIQUE") {
+                self.guards.push(UniqueGuard::read(conn, &name, &sql)?);
+            }
             conn.execute_batch(&format!("DROP INDEX \"{name}\"")).map_err(backend)?;
             self.dropped.push(Dropped { name, sql, stat1, stat4 });
         }
@@ -298,46 +393,199 @@ impl BulkLoad {
     }
 }
 
-/// The non-unique indexes of the user tables that these rows write to out of key order: every
-/// full index and each partial index `WHERE col IS NOT NULL` whose column they fill, unless the
-/// rows come in its key order. A partial index with any other condition is left in place (kept
-/// up to date row by row).
+/// The indexes of the user tables that these rows write to out of key order: every full index
+/// and each partial index `WHERE col IS NOT NULL` whose column they fill, unless the rows come in
+/// its key order; a unique one only when a [`UniqueGuard`] can stand in for it. A partial index
+/// with any other condition is left in place (kept up to date row by row).
 fn droppable(conn: &Connection, load: &LoadRows<'_>) -> StoreResult<Vec<(String, String)>> {
     let mut stmt = conn
         .prepare(&format!(
-            "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ({TABLES}) \
+            "SELECT name, sql, tbl_name FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ({TABLES}) \
              AND sql IS NOT NULL ORDER BY name"
         ))
         .map_err(backend)?;
     let all = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
         .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
         .map_err(backend)?;
     let mut out = Vec::new();
-    for (name, sql) in all {
-        if written_by(&sql, |c| load.fills(c)) && !load.in_order(&index_columns(conn, &name)?) {
-            out.push((name, sql));
+    for (name, sql, table) in all {
+        if !written_by(&sql, |c| load.fills(c)) || load.in_order(&index_columns(conn, &name)?) {
+            continue;
         }
+        if sql.to_ascii_uppercase().starts_with("CREATE UNIQUE")
+            && !UniqueGuard::can_guard(conn, &name, &table)?
+        {
+            continue;
+        }
+        out.push((name, sql));
     }
     Ok(out)
 }
 
-/// Whether rows write to an index with this definition and it is not unique; `fills` says
-/// whether the rows fill a column.
+/// The values of a row at these positions.
+fn key_in<'r>(row: &'r [ToSqlOutput<'_>], at: &[usize]) -> Vec<ValueRef<'r>> {
+    at.iter().map(|&i| value(&row[i])).collect()
+}
+
+/// The condition of a partial index (`None` for a full one).
+fn condition(sql: &str) -> Option<&str> {
+    sql.to_ascii_uppercase().find(" WHERE ").map(|at| sql[at + 7..].trim())
+}
+
+/// Whether rows write to an index with this definition; `fills` says whether the rows fill a
+/// column. Known only for full indexes and `WHERE col IS NOT NULL` ones.
 fn written_by(sql: &str, fills: impl Fn(&str) -> bool) -> bool {
-    let upper = sql.to_ascii_uppercase();
-    if upper.starts_with("CREATE UNIQUE") {
-        return false;
-    }
-    match upper.find(" WHERE ") {
+    match condition(sql) {
         None => true,
-        Some(at) => {
-            let condition = sql[at + 7..].trim();
-            match condition.strip_suffix(" IS NOT NULL") {
-                Some(col) if col.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => fills(col),
-                _ => false,
+        Some(condition) => match condition.strip_suffix(" IS NOT NULL") {
+            Some(col) if col.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => fills(col),
+            _ => false,
+        },
+    }
+}
+
+/// Stands in for a unique index of `users` dropped for the rest of a load's transaction: the
+/// rowid of every row holding each key, by a hash of the key (keyed per process, so keys that
+/// collide cannot be prepared in advance). Before rows are written ([`BulkLoad::claim`]), each
+/// key is looked up; a hash seen before is checked against the row it names, read by rowid, so
+/// a taken key is refused before anything is written, as the index would refuse it, and a key's
+/// holder is found ([`BulkLoad::holder`]) without a scan.
+///
+/// Entries are never removed: one whose row has since changed or gone (an update, a unit rolled
+/// back) fails that check and is passed over. Every write to `users` (insert or update) goes
+/// through [`BulkLoad::claim`], so every row in the table has an entry for its current key.
+/// At 1M users this costs ~20 bytes a row; the index it replaces cost a load ~5 s of its 37,
+/// two descents to a random place per row.
+struct UniqueGuard {
+    /// The index's key columns, all columns of `users`.
+    columns: Vec<String>,
+    /// The first row seen holding each hash.
+    first: foldhash::HashMap<u64, i64>,
+    /// Other rows seen with a hash already taken (a collision, or a key that moved between rows).
+    more: HashMap<u64, Vec<i64>>,
+    hasher: RandomState,
+}
+
+impl UniqueGuard {
+    /// Whether a unique index can be guarded: one of `users` over plain columns compared byte
+    /// for byte (binary collation), as [`compare`] compares them.
+    fn can_guard(conn: &Connection, index: &str, table: &str) -> StoreResult<bool> {
+        if table != "users" {
+            return Ok(false);
+        }
+        let mut stmt =
+            conn.prepare("SELECT name, coll FROM pragma_index_xinfo(?1) WHERE key = 1").map_err(backend)?;
+        let keys = stmt
+            .query_map([index], |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?)))
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+            .map_err(backend)?;
+        Ok(!keys.is_empty()
+            && keys.iter().all(|(name, coll)| name.is_some() && coll.as_deref() == Some("BINARY")))
+    }
+
+    /// The guard of index `name` (defined by `sql`), holding the keys of every row it indexes:
+    /// read from the index itself, before it is dropped.
+    fn read(conn: &Connection, name: &str, sql: &str) -> StoreResult<UniqueGuard> {
+        let columns = index_columns(conn, name)?;
+        let mut guard = UniqueGuard {
+            columns,
+            first: foldhash::HashMap::default(),
+            more: HashMap::new(),
+            hasher: RandomState::new(),
+        };
+        let filter = condition(sql).map(|c| format!(" WHERE {c}")).unwrap_or_default();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT uid, {} FROM users INDEXED BY \"{name}\"{filter}",
+                guard.columns.join(", ")
+            ))
+            .map_err(backend)?;
+        let mut rows = stmt.query([]).map_err(backend)?;
+        while let Some(row) = rows.next().map_err(backend)? {
+            let key = (1..=guard.columns.len())
+                .map(|i| row.get_ref(i))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            if let Some(hash) = guard.hash(&key) {
+                guard.record(hash, row.get(0).map_err(backend)?);
             }
         }
+        drop(rows);
+        drop(stmt);
+        Ok(guard)
+    }
+
+    /// The key's hash; `None` when a value is NULL (such a row takes no key: NULLs are distinct).
+    fn hash(&self, key: &[ValueRef<'_>]) -> Option<u64> {
+        let mut h = self.hasher.build_hasher();
+        for v in key {
+            match *v {
+                ValueRef::Null => return None,
+                // 2 and 2.0 are one key to an index.
+                ValueRef::Integer(i) => (0u8, i).hash(&mut h),
+                ValueRef::Real(f) if f.fract() == 0.0 && f.abs() < 9.0e18 => (0u8, f as i64).hash(&mut h),
+                ValueRef::Real(f) => (1u8, f.to_bits()).hash(&mut h),
+                ValueRef::Text(t) => (2u8, t).hash(&mut h),
+                ValueRef::Blob(b) => (3u8, b).hash(&mut h),
+            }
+        }
+        Some(h.finish())
+    }
+
+    fn record(&mut self, hash: u64, uid: i64) {
+        match self.first.entry(hash) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(uid);
+            }
+            std::collections::hash_map::Entry::Occupied(o) if *o.get() == uid => {}
+            std::collections::hash_map::Entry::Occupied(_) => {
+                let more = self.more.entry(hash).or_default();
+                if !more.contains(&uid) {
+                    more.push(uid);
+                }
+            }
+        }
+    }
+
+    /// The row other than `except` that holds `key` now.
+    fn holder(
+        &self,
+        conn: &Connection,
+        hash: u64,
+        key: &[ValueRef<'_>],
+        except: Option<i64>,
+    ) -> StoreResult<Option<i64>> {
+        let seen = self.first.get(&hash).into_iter().chain(self.more.get(&hash).into_iter().flatten());
+        for &uid in seen {
+            if Some(uid) != except && self.holds(conn, uid, key)? {
+                return Ok(Some(uid));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether row `uid` holds `key` now.
+    fn holds(&self, conn: &Connection, uid: i64, key: &[ValueRef<'_>]) -> StoreResult<bool> {
+        let mut stmt = conn
+            .prepare_cached(&format!("SELECT {} FROM users WHERE uid = ?1", self.columns.join(", ")))
+            .map_err(backend)?;
+        let mut rows = stmt.query([uid]).map_err(backend)?;
+        let Some(row) = rows.next().map_err(backend)? else {
+            return Ok(false);
+        };
+        for (i, want) in key.iter().enumerate() {
+            if compare(row.get_ref(i).map_err(backend)?, *want) != Ordering::Equal {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The error the index would have given.
+    fn violation(&self) -> profile_core::StoreError {
+        let columns: Vec<String> = self.columns.iter().map(|c| format!("users.{c}")).collect();
+        unique_violation(&format!("UNIQUE constraint failed: {}", columns.join(", ")))
     }
 }
 
@@ -379,6 +627,7 @@ mod tests {
     use profile_core::query::{Condition, Op, PageRequest, SortKey, UserFilter, UserQuery};
     use profile_core::testing::contract::Fixture;
     use profile_core::usecase::users::{self, NewUser};
+    use profile_core::StoreError;
     use profile_core::Value;
 
     const LAST: [&str; 5] = ["Zimmer", "Abel", "Moreau", "Lind", "Ortiz"];
@@ -640,6 +889,113 @@ mod tests {
         );
     }
 
+    /// Once a load sets the email index aside, its stand-in refuses every taken email before
+    /// anything is written (a stored one, one loaded earlier in the batch, one repeated among
+    /// the rows, one an update takes) and finds emails without the index; emails freed by an
+    /// update or a rolled-back unit can be taken again, and the index comes back at the commit.
+    #[test]
+    fn a_load_without_the_email_index_still_refuses_taken_emails() {
+        use profile_core::ports::Database as _;
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteDb::open_with(
+            dir.path().join("e.db"),
+            Options { bulk_defer_rows: 40, ..Options::default() },
+        )
+        .unwrap();
+        let f = Fixture::new(&db);
+        let dept = f.dept("Team", 1);
+        let d = i64::from(dept.0);
+        users::create_users_bulk(f.ctx(), &f.admin, rows(0, 10, d)).unwrap();
+        db.writer().execute_batch("ANALYZE").unwrap();
+        let before = schema_and_stats(&db.writer());
+        let batch = db.begin_batch(true).unwrap();
+        let ctx = profile_core::usecase::Ctx { db: &batch, ..f.ctx() };
+        // Emails out of key order (in order, the index would be cheap to keep).
+        users::create_users_bulk(ctx, &f.admin, rows(10, 50, d).into_iter().rev().collect()).unwrap();
+        assert!(!has_index(&batch.guard, "users_email"), "set aside");
+        let email = |i: usize| format!("u{i}@bulk.test");
+        let holder = |e: &str| batch.read().unwrap().user_by_email(f.account, e).unwrap();
+        let (stored, loaded) = (holder(&email(3)).unwrap(), holder(&email(30)).unwrap());
+        assert_eq!(holder(&email(999)), None);
+
+        let conflict = |e: profile_core::CoreError| match e {
+            profile_core::CoreError::Conflict { field, .. } => field,
+            e => panic!("{e:?}"),
+        };
+        let users_now = || {
+            batch
+                .read()
+                .unwrap()
+                .query_users(
+                    f.account,
+                    &f.query(UserFilter::default()),
+                    profile_core::access::Audience::Everyone,
+                )
+                .unwrap()
+                .total
+        };
+        let count = users_now();
+        for taken in [3, 30] {
+            let mut clash = rows(100, 20, d);
+            clash[19] = rows(taken, 1, d).remove(0);
+            assert_eq!(
+                conflict(users::create_users_bulk(ctx, &f.admin, clash).unwrap_err()),
+                "row 19: EMAIL"
+            );
+        }
+        // Rows that repeat an email among themselves: the store refuses them, writing nothing.
+        {
+            let mut tx = batch.write().unwrap();
+            let mut twins = vec![tx.user(f.account, loaded).unwrap().unwrap(); 2];
+            for (i, u) in twins.iter_mut().enumerate() {
+                u.id = profile_core::ids::UserId(500 + i as u32);
+                u.text.insert(UserField::Email, email(700));
+            }
+            assert_eq!(tx.insert_users(&twins), Err(StoreError::UniqueViolation { what: "EMAIL".into() }));
+            assert_eq!(tx.insert_user(&twins[0]), Ok(()), "one of them alone");
+        }
+        assert_eq!(users_now(), count, "the unit was not committed");
+
+        // Updates: to a taken email refused; to its own, or a free one, taken.
+        {
+            let mut tx = batch.write().unwrap();
+            let mut u = tx.user(f.account, loaded).unwrap().unwrap();
+            u.text.insert(UserField::Email, email(3));
+            assert_eq!(tx.update_user(&u), Err(StoreError::UniqueViolation { what: "EMAIL".into() }));
+            u.text.insert(UserField::Email, email(30));
+            assert_eq!(tx.update_user(&u), Ok(()));
+            u.text.insert(UserField::Email, email(800));
+            tx.update_user(&u).unwrap();
+            tx.commit().unwrap();
+        }
+        assert_eq!((holder(&email(800)), holder(&email(30))), (Some(loaded), None));
+        // The freed email, and those of a unit rolled back, can be taken.
+        {
+            let mut tx = batch.write().unwrap();
+            let mut u = tx.user(f.account, stored).unwrap().unwrap();
+            u.text.insert(UserField::Email, email(900));
+            tx.update_user(&u).unwrap();
+        }
+        let mut again = rows(200, 20, d);
+        again[0] = rows(30, 1, d).remove(0);
+        again[1] = rows(900, 1, d).remove(0);
+        users::create_users_bulk(ctx, &f.admin, again).unwrap();
+        assert_eq!(holder(&email(3)), Some(stored), "the update was rolled back");
+        Box::new(batch).commit().unwrap();
+
+        let conn = db.writer();
+        assert_eq!(schema_and_stats(&conn), before, "the index is back, with its statistics");
+        let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(ok, "ok");
+        drop(conn);
+        let tx = db.read().unwrap();
+        for (e, holder) in [(email(3), Some(stored)), (email(800), Some(loaded)), (email(999), None)] {
+            assert_eq!(tx.user_by_email(f.account, &e).unwrap(), holder);
+        }
+        assert!(tx.user_by_email(f.account, &email(30)).unwrap().is_some());
+        assert!(tx.user_by_email(f.account, &email(900)).unwrap().is_some());
+    }
+
     /// A load whose transaction is not committed leaves no row and every index in place.
     #[test]
     fn an_abandoned_bulk_load_changes_nothing() {
@@ -694,10 +1050,8 @@ mod tests {
     fn which_indexes_a_load_writes_to() {
         let fills = |c: &str| ["last_name", "work_city"].contains(&c);
         assert!(written_by("CREATE INDEX a ON users(account_no, name)", fills));
-        assert!(!written_by(
-            "CREATE UNIQUE INDEX e ON users(account_no, email) WHERE email IS NOT NULL",
-            fills
-        ));
+        let unique = "CREATE UNIQUE INDEX e ON users(account_no, email) WHERE email IS NOT NULL";
+        assert!(!written_by(unique, fills) && written_by(unique, |c| c == "email"));
         assert!(written_by(
             "CREATE INDEX w ON users(account_no, work_city) WHERE work_city IS NOT NULL",
             fills
@@ -706,6 +1060,23 @@ mod tests {
         // Any other condition: kept and maintained row by row.
         assert!(!written_by("CREATE INDEX d ON users(account_no) WHERE active = 0", fills));
         assert!(!written_by("CREATE INDEX x ON users(a) WHERE last_name IS NOT NULL AND x = 1", fills));
+    }
+
+    /// Only a unique index of `users` over plain columns with binary collation is set aside.
+    #[test]
+    fn which_unique_indexes_a_guard_stands_in_for() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE users (uid INTEGER PRIMARY KEY, account_no INTEGER, email TEXT, login TEXT); \
+             CREATE UNIQUE INDEX e ON users(account_no, email) WHERE email IS NOT NULL; \
+             CREATE UNIQUE INDEX n ON users(account_no, login COLLATE NOCASE); \
+             CREATE UNIQUE INDEX x ON users(account_no, lower(email)); \
+             CREATE TABLE other (a TEXT); CREATE UNIQUE INDEX o ON other(a);",
+        )
+        .unwrap();
+        let can = |index, table| UniqueGuard::can_guard(&conn, index, table).unwrap();
+        assert!(can("e", "users"));
+        assert!(!can("n", "users") && !can("x", "users") && !can("o", "other"));
     }
 
     #[test]

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/005_users_by_id.sql"),
     include_str!("../migrations/006_hr.sql"),
     include_str!("../migrations/007_purge_indexes.sql"),
+    include_str!("../migrations/008_memberships_by_member.sql"),
 ];
 
 /// The schema version this build writes.
@@ -73,4 +74,68 @@ pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
         .map_err(backend)?;
     }
     tx.commit().map_err(backend)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file of schema 7 keeps its department memberships through the move to the table keyed
+    /// by member (schema 8); the department page reads the new covering index; and the writer
+    /// can still send temporary files to disk inside a transaction, which a load's index builds
+    /// need (`ALTER TABLE ... RENAME` in a migration would have prevented it).
+    #[test]
+    fn memberships_move_to_schema_8() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v7.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..7] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch(&format!(
+                "PRAGMA application_id={APPLICATION_ID}; PRAGMA user_version=7; \
+                 INSERT INTO user_departments (account_no, department, last_name, uid, role) VALUES \
+                 (1, 5, 'Lind', 7, 1), (1, 5, 'Abel', 9, 2), (1, 6, 'Lind', 7, 1), (2, 5, 'Ortiz', 3, 1);"
+            ))
+            .unwrap();
+        }
+        let db = crate::SqliteDb::open(&path).unwrap();
+        let conn = db.writer();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, 8);
+        let rows: Vec<(i64, i64, String, i64, i64)> = conn
+            .prepare("SELECT account_no, department, last_name, uid, role FROM department_members ORDER BY 1, 2, 3")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let row = |a, d, l: &str, u, r| (a, d, l.to_string(), u, r);
+        assert_eq!(
+            rows,
+            [
+                row(1, 5, "Abel", 9, 2),
+                row(1, 5, "Lind", 7, 1),
+                row(1, 6, "Lind", 7, 1),
+                row(2, 5, "Ortiz", 3, 1)
+            ]
+        );
+        let old: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'user_departments%'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(old, 0);
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT uid FROM department_members WHERE account_no = 1 AND department = 5 \
+                 ORDER BY last_name, uid",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("COVERING INDEX department_members_page"), "{plan}");
+        conn.execute_batch("BEGIN; PRAGMA temp_store=FILE; PRAGMA temp_store=MEMORY; ROLLBACK;").unwrap();
+    }
 }

@@ -208,7 +208,7 @@ fn condition(b: &mut Sqlb, no: i64, c: &Condition, online_since: i64) {
             params.extend(ids.iter().map(|&i| Sql::Integer(i)));
             b.push(
                 format!(
-                    "u.uid {not}IN (SELECT uid FROM user_departments WHERE account_no = ? AND department IN ({}))",
+                    "u.uid {not}IN (SELECT uid FROM department_members WHERE account_no = ? AND department IN ({}))",
                     marks(ids.len())
                 ),
                 params,
@@ -570,7 +570,7 @@ fn id_page(
 }
 
 /// One department's members, by last name or by ID, for everyone or an intranet viewer: the
-/// directory's most common page, read and counted from `user_departments` alone (memberships
+/// directory's most common page, read and counted from `department_members` alone (memberships
 /// carry the last name and the role). Other queries return `None` and take the general path.
 fn department_page(
     conn: &Connection,
@@ -592,13 +592,13 @@ fn department_page(
     let mut b = Sqlb::default();
     b.push("d.account_no = ? AND d.department = ?", [Sql::Integer(no), Sql::Integer(department)]);
     visibility(&mut b, no, audience, "d");
-    let select = format!("d.uid FROM user_departments d WHERE {} ORDER BY {order}", b.where_sql());
+    let select = format!("d.uid FROM department_members d WHERE {} ORDER BY {order}", b.where_sql());
     let (uids, counted) = page_rowids(conn, &select, b.params.clone(), q.page.start, q.page.count_total)?;
     let total = match (q.page.count_total, counted) {
         (false, _) => None,
         (true, Some(n)) => Some(n as u64),
         (true, None) => {
-            let sql = format!("SELECT count(*) FROM user_departments d WHERE {}", b.where_sql());
+            let sql = format!("SELECT count(*) FROM department_members d WHERE {}", b.where_sql());
             let n: i64 = conn
                 .prepare_cached(&sql)
                 .and_then(|mut s| s.query_row(params_from_iter(b.params.iter()), |r| r.get(0)))

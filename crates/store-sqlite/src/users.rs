@@ -165,7 +165,7 @@ fn load_memberships() -> &'static Grouped {
 }
 
 const MEMBERSHIP_HEAD: &str =
-    "INSERT OR IGNORE INTO user_departments (account_no, department, last_name, uid, role)";
+    "INSERT OR IGNORE INTO department_members (account_no, department, last_name, uid, role)";
 
 /// The columns of [`load_users`], in the order of [`row_params`].
 fn insert_columns() -> &'static [String] {
@@ -282,7 +282,7 @@ pub(crate) fn from_row(account: AccountId, r: &Row<'_>) -> rusqlite::Result<User
 
 pub(crate) fn members(conn: &Connection, no: i64, department: DepartmentId) -> StoreResult<Vec<UserId>> {
     conn.prepare_cached(
-        "SELECT uid FROM user_departments WHERE account_no = ?1 AND department = ?2 ORDER BY uid",
+        "SELECT uid FROM department_members WHERE account_no = ?1 AND department = ?2 ORDER BY uid",
     )
     .and_then(|mut s| s.query_map(params![no, department.0], |r| r.get::<_, i64>(0).map(id_of))?.collect())
     .map_err(backend)
@@ -292,7 +292,7 @@ fn write_memberships(conn: &Connection, no: i64, user: &User) -> StoreResult<()>
     load_memberships().insert(conn, &membership_rows(no, std::slice::from_ref(user)), false)
 }
 
-/// The `user_departments` rows of `users`.
+/// The `department_members` rows of `users`.
 fn membership_rows(no: i64, users: &[User]) -> Vec<[Sql; 5]> {
     users
         .iter()
@@ -312,7 +312,7 @@ fn membership_rows(no: i64, users: &[User]) -> Vec<[Sql; 5]> {
 }
 
 fn clear_memberships(conn: &Connection, no: i64, old: &User) -> StoreResult<()> {
-    conn.prepare_cached("DELETE FROM user_departments WHERE uid = ?1")
+    conn.prepare_cached("DELETE FROM department_members WHERE uid = ?1")
         .and_then(|mut s| s.execute([uid(no, old.id)]))
         .map_err(backend)?;
     Ok(())
@@ -382,6 +382,9 @@ impl SqliteTx<'_> {
             }
         }
         let conn = self.conn();
+        // While a unique index is set aside, its stand-in checks the rows before any is written.
+        let load = crate::bulk::LoadRows { columns: insert_columns(), rows };
+        self.bulk().borrow_mut().claim(conn, &load, false)?;
         let many = !self.savepoint_open();
         let numbered = self.appends(no, users)?;
         let (statement, many_users) = if numbered { (append_users(), true) } else { (load_users(), many) };
@@ -472,6 +475,11 @@ impl UserStore for SqliteTx<'_> {
         let Some(no) = self.no(account)? else {
             return Ok(None);
         };
+        // Inside a load that set the email index aside, its stand-in finds the row.
+        let key = [ValueRef::Integer(no), ValueRef::Text(email.as_bytes())];
+        if let Some(found) = self.bulk().borrow().holder(self.conn(), &["account_no", "email"], &key)? {
+            return Ok(found.map(id_of));
+        }
         self.conn()
             .prepare_cached("SELECT uid FROM users WHERE account_no = ?1 AND email = ?2")
             .and_then(|mut s| s.query_row(params![no, email], |r| r.get::<_, i64>(0).map(id_of)).optional())
@@ -568,8 +576,13 @@ impl UserStore for SqliteTx<'_> {
         };
         let old_words = search::words_of(self, no, &old)?;
         let conn = self.conn();
+        let row = row_params(no, user);
+        if self.bulk().borrow().guarding() {
+            let load = crate::bulk::LoadRows { columns: insert_columns(), rows: std::slice::from_ref(&row) };
+            self.bulk().borrow_mut().claim(conn, &load, true)?;
+        }
         conn.prepare_cached(update_sql())
-            .and_then(|mut s| s.execute(params_from_iter(row_params(no, user))))
+            .and_then(|mut s| s.execute(params_from_iter(row)))
             .map_err(backend)?;
         // Memberships carry the department list, the last name and the role.
         let membership = |u: &User| (u.departments.clone(), u.text(UserField::LastName).to_string(), u.role);
