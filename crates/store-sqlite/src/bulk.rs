@@ -455,8 +455,8 @@ fn written_by(sql: &str, fills: impl Fn(&str) -> bool) -> bool {
 /// Entries are never removed: one whose row has since changed or gone (an update, a unit rolled
 /// back) fails that check and is passed over. Every write to `users` (insert or update) goes
 /// through [`BulkLoad::claim`], so every row in the table has an entry for its current key.
-/// At 1M users this costs ~20 bytes a row; the index it replaces cost a load ~5 s of its 37,
-/// two descents to a random place per row.
+/// At 1M users this costs ~36 bytes of memory a row; the index it replaces cost a load 5–6 s
+/// of its ~37 (two descents to a random place per row).
 struct UniqueGuard {
     /// The index's key columns, all columns of `users`.
     columns: Vec<String>,
