@@ -233,7 +233,7 @@ impl BulkLoad {
             let key_of = |row| key_in(row, &at);
             // Each row's (hash, uid), checked first and recorded only once all are.
             let mut claimed: Vec<Option<(u64, i64)>> = Vec::with_capacity(load.rows.len());
-            let mut here: foldhash::HashMap<u64, usize> = foldhash::HashMap::default();
+            let mut here: foldhash::HashSet<u64> = foldhash::HashSet::default();
             for (i, row) in load.rows.iter().enumerate() {
                 let key = key_of(row);
                 let Some(hash) = guard.hash(&key) else {
@@ -247,7 +247,7 @@ impl BulkLoad {
                 if guard.holder(conn, hash, &key, updating.then_some(uid))?.is_some() {
                     return Err(guard.violation());
                 }
-                if here.insert(hash, i).is_some() {
+                if !here.insert(hash) {
                     // A hash seen among these rows: compare with each earlier row that has it.
                     let repeated = claimed[..i].iter().enumerate().any(|(j, c)| {
                         c.is_some_and(|(h, _)| h == hash)
@@ -324,7 +324,7 @@ impl BulkLoad {
             }
             let stat1 = stat_rows(conn, "sqlite_stat1", &name)?;
             let stat4 = stat_rows(conn, "sqlite_stat4", &name)?;
-            if sql.to_ascii_uppercase().starts_with("CREATE UNIQUE") {
+            if is_unique(&sql) {
                 self.guards.push(UniqueGuard::read(conn, &name, &sql)?);
             }
             conn.execute_batch(&format!("DROP INDEX \"{name}\"")).map_err(backend)?;
@@ -415,9 +415,7 @@ fn droppable(conn: &Connection, load: &LoadRows<'_>) -> StoreResult<Vec<(String,
         if !written_by(&sql, |c| load.fills(c)) || load.in_order(&index_columns(conn, &name)?) {
             continue;
         }
-        if sql.to_ascii_uppercase().starts_with("CREATE UNIQUE")
-            && !UniqueGuard::can_guard(conn, &name, &table)?
-        {
+        if is_unique(&sql) && !UniqueGuard::can_guard(conn, &name, &table)? {
             continue;
         }
         out.push((name, sql));
@@ -428,6 +426,11 @@ fn droppable(conn: &Connection, load: &LoadRows<'_>) -> StoreResult<Vec<(String,
 /// The values of a row at these positions.
 fn key_in<'r>(row: &'r [ToSqlOutput<'_>], at: &[usize]) -> Vec<ValueRef<'r>> {
     at.iter().map(|&i| value(&row[i])).collect()
+}
+
+/// Whether an index with this definition is unique.
+fn is_unique(sql: &str) -> bool {
+    sql.to_ascii_uppercase().starts_with("CREATE UNIQUE")
 }
 
 /// The condition of a partial index (`None` for a full one).
@@ -513,8 +516,6 @@ impl UniqueGuard {
                 guard.record(hash, row.get(0).map_err(backend)?);
             }
         }
-        drop(rows);
-        drop(stmt);
         Ok(guard)
     }
 
@@ -536,12 +537,13 @@ impl UniqueGuard {
     }
 
     fn record(&mut self, hash: u64, uid: i64) {
+        use std::collections::hash_map::Entry;
         match self.first.entry(hash) {
-            std::collections::hash_map::Entry::Vacant(v) => {
+            Entry::Vacant(v) => {
                 v.insert(uid);
             }
-            std::collections::hash_map::Entry::Occupied(o) if *o.get() == uid => {}
-            std::collections::hash_map::Entry::Occupied(_) => {
+            Entry::Occupied(o) if *o.get() == uid => {}
+            Entry::Occupied(_) => {
                 let more = self.more.entry(hash).or_default();
                 if !more.contains(&uid) {
                     more.push(uid);
@@ -669,6 +671,12 @@ mod tests {
         )
     }
 
+    /// A new database whose loads defer their indexes from `defer_at` users on.
+    fn open_deferring(dir: &std::path::Path, name: &str, defer_at: u64) -> SqliteDb {
+        SqliteDb::open_with(dir.join(name), Options { bulk_defer_rows: defer_at, ..Options::default() })
+            .unwrap()
+    }
+
     fn has_index(conn: &Connection, name: &str) -> bool {
         conn.query_row("SELECT count(*) FROM sqlite_schema WHERE name = ?1", [name], |r| r.get::<_, i64>(0))
             .unwrap()
@@ -707,11 +715,7 @@ mod tests {
     fn a_bulk_load_builds_its_indexes_at_the_commit() {
         let dir = tempfile::tempdir().unwrap();
         let loaded = |defer_at: u64, name: &str| {
-            let db = SqliteDb::open_with(
-                dir.path().join(name),
-                Options { bulk_defer_rows: defer_at, ..Options::default() },
-            )
-            .unwrap();
+            let db = open_deferring(dir.path(), name, defer_at);
             let f = Fixture::new(&db);
             let dept = f.dept("Team", 1);
             db.writer().execute_batch("ANALYZE").unwrap();
@@ -899,11 +903,7 @@ mod tests {
     fn a_load_without_the_email_index_still_refuses_taken_emails() {
         use profile_core::ports::Database as _;
         let dir = tempfile::tempdir().unwrap();
-        let db = SqliteDb::open_with(
-            dir.path().join("e.db"),
-            Options { bulk_defer_rows: 40, ..Options::default() },
-        )
-        .unwrap();
+        let db = open_deferring(dir.path(), "e.db", 40);
         let f = Fixture::new(&db);
         let dept = f.dept("Team", 1);
         let d = i64::from(dept.0);
@@ -1002,11 +1002,7 @@ mod tests {
     #[test]
     fn an_abandoned_bulk_load_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let db = SqliteDb::open_with(
-            dir.path().join("a.db"),
-            Options { bulk_defer_rows: 10, ..Options::default() },
-        )
-        .unwrap();
+        let db = open_deferring(dir.path(), "a.db", 10);
         let f = Fixture::new(&db);
         let dept = f.dept("Team", 1);
         db.writer().execute_batch("ANALYZE").unwrap();

@@ -13,24 +13,17 @@ pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
 }
 
 /// A uniqueness violation, from SQLite's message ("UNIQUE constraint failed: users.account_no,
-/// users.email"), named by the field it protects.
+/// users.email"), named by the field it protects: the first name whose mark the message holds.
 pub(crate) fn unique_violation(msg: &str) -> StoreError {
-    let what = if msg.contains("identity_handles") {
-        "LOGIN"
-    } else if msg.contains("identity_socials") {
-        "SOCIAL"
-    } else if msg.contains("identity_users") {
-        "USER"
-    } else if msg.contains("credentials.hash") {
-        "TOKEN"
-    } else if msg.contains("email") {
-        "EMAIL"
-    } else if msg.contains("slug") {
-        "slug"
-    } else if msg.contains("users.uid") {
-        "ID"
-    } else {
-        "key"
-    };
+    const NAMES: [(&str, &str); 7] = [
+        ("identity_handles", "LOGIN"),
+        ("identity_socials", "SOCIAL"),
+        ("identity_users", "USER"),
+        ("credentials.hash", "TOKEN"),
+        ("email", "EMAIL"),
+        ("slug", "slug"),
+        ("users.uid", "ID"),
+    ];
+    let what = NAMES.iter().find(|(mark, _)| msg.contains(mark)).map_or("key", |(_, what)| what);
     StoreError::UniqueViolation { what: what.into() }
 }
