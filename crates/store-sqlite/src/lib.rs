@@ -20,6 +20,7 @@
 
 mod accounts;
 mod bulk;
+mod checkpoint;
 mod codec;
 mod credentials;
 mod departments;
@@ -62,6 +63,16 @@ pub enum Durability {
     Normal,
 }
 
+impl Durability {
+    /// The `PRAGMA synchronous` value.
+    fn pragma(self) -> &'static str {
+        match self {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        }
+    }
+}
+
 /// Options for [`SqliteDb::open_with`].
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -86,6 +97,10 @@ pub struct Options {
     /// How many search documents a batch's committed units queue before they are indexed on
     /// a second thread and grafted into the index at the commit (see the `side_index` module).
     pub side_index_docs: usize,
+    /// WAL pages after which a commit wakes the checkpoint thread, which copies them into the
+    /// file (see the `checkpoint` module). Fewer pages keep the WAL small; more copy a page
+    /// that many transactions change once instead of once per transaction.
+    pub wal_checkpoint_pages: u32,
 }
 
 impl Default for Options {
@@ -98,6 +113,7 @@ impl Default for Options {
             reader_cache_kib: 4096,
             bulk_defer_rows: 20_000,
             side_index_docs: side_index::SIDE_FROM,
+            wal_checkpoint_pages: WAL_CHECKPOINT_PAGES,
         }
     }
 }
@@ -106,6 +122,8 @@ impl Default for Options {
 pub struct SqliteDb {
     path: PathBuf,
     options: Options,
+    /// Copies the WAL into the file beside the writer; stopped (joined) before the writer closes.
+    _checkpointer: checkpoint::Checkpointer,
     writer: writer::Writer,
     readers: Mutex<Readers>,
     reader_freed: Condvar,
@@ -147,9 +165,17 @@ impl SqliteDb {
         schema::check(&writer)?;
         configure(&writer, &options, false)?;
         schema::migrate(&mut writer)?;
+        let (file, sync) = (path.clone(), options.durability);
+        let checkpointer =
+            checkpoint::Checkpointer::start(&mut writer, options.wal_checkpoint_pages, move || {
+                let conn = Connection::open(&file).map_err(backend)?;
+                conn.execute_batch(&format!("PRAGMA synchronous={}", sync.pragma())).map_err(backend)?;
+                Ok(conn)
+            })?;
         Ok(SqliteDb {
             path,
             options,
+            _checkpointer: checkpointer,
             writer: writer::Writer::new(writer),
             readers: Mutex::new(Readers { idle: Vec::new(), open: 0, waiting: 0 }),
             reader_freed: Condvar::new(),
@@ -278,8 +304,8 @@ impl SqliteDb {
 /// How much of the file connections map into memory by default (2 GiB).
 const MMAP_SIZE: u64 = 1 << 31;
 
-/// WAL pages after which a commit checkpoints (10,000 pages = 40 MB).
-const WAL_CHECKPOINT_PAGES: i64 = 10_000;
+/// WAL pages after which a commit wakes the checkpoint thread (10,000 pages = 40 MB).
+const WAL_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// The page cache of every connection (`PRAGMA cache_size`, negative = KiB).
 pub(crate) const WRITER_CACHE: i64 = -32768;
@@ -290,19 +316,17 @@ fn configure(conn: &Connection, options: &Options, read_only: bool) -> StoreResu
     // changes: that cost 16% of every query. Plans stay fixed per statement instead.
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(backend)?;
     conn.set_prepared_statement_cache_capacity(64);
-    let sync = match options.durability {
-        Durability::Full => "FULL",
-        Durability::Normal => "NORMAL",
-    };
+    let sync = options.durability.pragma();
     // mmap: pages the OS already caches are read without a system call or a copy.
     // wal_autocheckpoint: a checkpoint copies every page the WAL holds; spacing them out means a
-    // page written by many transactions is copied once, not once per transaction.
+    // page written by many transactions is copied once, not once per transaction. (The writer
+    // checkpoints this way only while it migrates; then the checkpoint thread takes over.)
     let cache = if read_only { -i64::from(options.reader_cache_kib) } else { WRITER_CACHE };
     let mut sql = format!(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=OFF; \
          PRAGMA temp_store=MEMORY; PRAGMA cache_size={cache}; PRAGMA mmap_size={}; \
-         PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES};",
-        options.mmap_size
+         PRAGMA wal_autocheckpoint={};",
+        options.mmap_size, options.wal_checkpoint_pages
     );
     if read_only {
         sql.push_str(" PRAGMA query_only=1;");

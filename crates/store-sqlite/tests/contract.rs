@@ -27,9 +27,25 @@ impl Database for Temp {
 }
 
 fn fresh() -> Temp {
+    with(store_sqlite::Options::default())
+}
+
+fn with(options: store_sqlite::Options) -> Temp {
     let dir = tempfile::tempdir().unwrap();
-    let db = store_sqlite::SqliteDb::open(dir.path().join("cardfile.db")).unwrap();
+    let db = store_sqlite::SqliteDb::open_with(dir.path().join("cardfile.db"), options).unwrap();
     Temp { _dir: dir, db }
 }
 
 profile_core::store_contract_tests!(fresh());
+
+/// The whole suite again with a checkpoint after every commit, run by the checkpoint thread
+/// while the test goes on writing and reading.
+mod checkpointing {
+    use super::*;
+
+    fn fresh() -> Temp {
+        with(store_sqlite::Options { wal_checkpoint_pages: 1, ..store_sqlite::Options::default() })
+    }
+
+    profile_core::store_contract_tests!(fresh());
+}
