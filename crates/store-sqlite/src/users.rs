@@ -2,7 +2,7 @@
 //! and the bulk-load path.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use profile_core::access::Audience;
@@ -79,15 +79,15 @@ pub(crate) fn select_columns() -> &'static str {
 /// statement journal. Outside a savepoint that is cheap; inside one, closing the statement walks
 /// the in-memory journal of everything the savepoint has copied, which ate the gain. So rows
 /// go one at a time inside savepoints (batch units, group members), many at a time otherwise —
-/// unless SQLite numbers them (see [`append_users`]).
+/// unless SQLite numbers them (see [`load_users`]).
 const ROWS_PER_INSERT: usize = 32;
 
 /// An `INSERT` of one row and of [`ROWS_PER_INSERT`] rows.
 struct Grouped {
     one: String,
     many: String,
-    /// A value of each row the statement leaves out.
-    skip: Option<usize>,
+    /// Which of each row's values the statement binds, in order.
+    take: Vec<usize>,
 }
 
 impl Grouped {
@@ -97,14 +97,13 @@ impl Grouped {
         Grouped {
             one: format!("{head} VALUES {row}"),
             many: format!("{head} VALUES {}", vec![row; ROWS_PER_INSERT].join(", ")),
-            skip: None,
+            take: (0..width).collect(),
         }
     }
 
     /// The values of `row` the statement binds.
-    fn values<'r, V>(&self, row: &'r [V]) -> impl Iterator<Item = &'r V> {
-        let skip = self.skip;
-        row.iter().enumerate().filter(move |(i, _)| Some(*i) != skip).map(|(_, v)| v)
+    fn values<'r, V>(&'r self, row: &'r [V]) -> impl Iterator<Item = &'r V> + 'r {
+        self.take.iter().map(move |&i| &row[i])
     }
 
     /// Inserts `rows`: with `many`, [`ROWS_PER_INSERT`] a statement and the rest one by one;
@@ -128,34 +127,52 @@ impl Grouped {
     }
 }
 
-/// The users of a load. `OR FAIL`: a statement of many rows that fails keeps the rows before
-/// the failing one instead of undoing them itself; the load's transaction (or batch unit) is
-/// rolled back on any failure anyway. (It still gets a statement journal: see
-/// [`ROWS_PER_INSERT`].)
-fn load_users() -> &'static Grouped {
-    static SQL: OnceLock<Grouped> = OnceLock::new();
-    SQL.get_or_init(|| {
-        let cols = insert_columns();
-        Grouped::new(&format!("INSERT OR FAIL INTO users ({})", cols.join(", ")), cols.len())
-    })
-}
-
-/// The users of a load whose rowids continue the table's: the statement leaves `uid` out and
+/// The `INSERT` of a load's users, naming only the columns that some of `rows` fills: no
+/// column of `users` has a default, so the others are NULL either way, and a user fills ~13 of
+/// 63 (binding the other ~50 as NULL, one call each, cost ~1.5 s of a 1M load). `OR FAIL`: a
+/// statement of many rows that fails keeps the rows before the failing one instead of undoing
+/// them itself; the load's transaction (or batch unit) is rolled back on any failure anyway.
+///
+/// `numbered`: the rows' rowids continue the table's, so the statement leaves `uid` out and
 /// SQLite numbers the rows itself (the largest rowid plus one), which comes to the same rowids
 /// (see [`SqliteTx::appends`]). Given a rowid, SQLite must check that it is an integer, which
 /// may fail halfway through a statement of many rows, so it gives such a statement a journal
 /// of every page it changes (a copy of each page, ~4% of a load); numbering the rows itself
 /// cannot fail, and with `OR FAIL` nothing else aborts, so this statement needs none, inside
-/// savepoints too.
-fn append_users() -> &'static Grouped {
-    static SQL: OnceLock<Grouped> = OnceLock::new();
-    SQL.get_or_init(|| {
-        let cols: Vec<&str> = insert_columns().iter().map(String::as_str).filter(|c| *c != "uid").collect();
-        let mut grouped =
-            Grouped::new(&format!("INSERT OR FAIL INTO users ({})", cols.join(", ")), cols.len());
-        grouped.skip = insert_columns().iter().position(|c| c == "uid");
-        grouped
-    })
+/// savepoints too. (A statement with `uid` still gets one: see [`ROWS_PER_INSERT`].)
+fn load_users(rows: &[Vec<ToSqlOutput<'_>>], numbered: bool) -> Arc<Grouped> {
+    /// Statements by the columns they name; cleared when full (loads rarely vary).
+    static MADE: OnceLock<Mutex<HashMap<Vec<bool>, Arc<Grouped>>>> = OnceLock::new();
+    const KEPT: usize = 16;
+    let cols = insert_columns();
+    let mut named = vec![false; cols.len()];
+    for row in rows {
+        for (n, v) in named.iter_mut().zip(row) {
+            *n |= !is_null(v);
+        }
+    }
+    // The ID goes in unless SQLite numbers the rows.
+    if let Some(at) = cols.iter().position(|c| c == "uid") {
+        named[at] = !numbered;
+    }
+    let mut made = MADE.get_or_init(Mutex::default).lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(g) = made.get(&named) {
+        return Arc::clone(g);
+    }
+    let take: Vec<usize> = (0..cols.len()).filter(|&i| named[i]).collect();
+    let names: Vec<&str> = take.iter().map(|&i| cols[i].as_str()).collect();
+    let mut grouped = Grouped::new(&format!("INSERT OR FAIL INTO users ({})", names.join(", ")), take.len());
+    grouped.take = take;
+    let grouped = Arc::new(grouped);
+    if made.len() >= KEPT {
+        made.clear();
+    }
+    made.insert(named, Arc::clone(&grouped));
+    grouped
+}
+
+fn is_null(v: &ToSqlOutput<'_>) -> bool {
+    matches!(v, ToSqlOutput::Borrowed(ValueRef::Null) | ToSqlOutput::Owned(Sql::Null))
 }
 
 /// The department memberships of a load.
@@ -167,7 +184,7 @@ fn load_memberships() -> &'static Grouped {
 const MEMBERSHIP_HEAD: &str =
     "INSERT OR IGNORE INTO department_members (account_no, department, last_name, uid, role)";
 
-/// The columns of [`load_users`], in the order of [`row_params`].
+/// The columns a user row has, in the order of [`row_params`].
 fn insert_columns() -> &'static [String] {
     static COLS: OnceLock<Vec<String>> = OnceLock::new();
     COLS.get_or_init(|| {
@@ -347,7 +364,7 @@ fn documents(
 impl SqliteTx<'_> {
     /// Whether `users` (of the account numbered `no`, in this order) are numbered on from the
     /// largest rowid in the table, one after the other: then SQLite gives them the same rowids
-    /// when left to number them (see [`append_users`]).
+    /// when left to number them (see [`load_users`]).
     fn appends(&self, no: i64, users: &[User]) -> StoreResult<bool> {
         // One row a statement needs no statement journal anyway.
         let Some(first) = users.first().filter(|_| users.len() >= ROWS_PER_INSERT) else {
@@ -387,7 +404,8 @@ impl SqliteTx<'_> {
         self.bulk().borrow_mut().claim(conn, &load, false)?;
         let many = !self.savepoint_open();
         let numbered = self.appends(no, users)?;
-        let (statement, many_users) = if numbered { (append_users(), true) } else { (load_users(), many) };
+        let statement = load_users(rows, numbered);
+        let many_users = numbered || many;
         let mut inserted = 0;
         let mut insert_rows = |piece: &[User]| -> StoreResult<()> {
             statement.insert(conn, &rows[inserted..inserted + piece.len()], many_users)?;

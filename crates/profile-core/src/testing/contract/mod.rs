@@ -34,7 +34,8 @@ macro_rules! store_contract_tests {
     ($make:expr) => {
         $crate::store_contract_tests!(@cases $make;
             accounts_round_trip, sequences_per_account, transactions_commit_or_nothing,
-            user_round_trip_every_field, user_email_unique, bulk_insert, departments_round_trip,
+            user_round_trip_every_field, user_email_unique, bulk_insert, bulk_insert_keeps_each_rows_fields,
+            departments_round_trip,
             workgroup_membership, filters_every_operator, sort_and_offset_paging, cursor_paging,
             quick_search, visibility, accounts_are_isolated, uc_bootstrap_account,
             uc_account_rename_and_settings, uc_create_user_rules, uc_update_user_rules,
@@ -384,6 +385,50 @@ pub fn bulk_insert(db: &dyn Database) {
     taken[0].fields = patch(&[(UserField::Email, "fresh@acme.test"), (UserField::UfDepartment, "1")]);
     let err = users::create_users_bulk(f.ctx(), &f.admin, taken).unwrap_err();
     assert!(matches!(&err, CoreError::Conflict { field, .. } if field == "row 1: EMAIL"), "{err:?}");
+}
+
+/// Rows of one load that fill different fields each get exactly theirs: none is lost, none is
+/// taken from a neighbour, whether a store binds every field or only those some row fills.
+pub fn bulk_insert_keeps_each_rows_fields(db: &dyn Database) {
+    let f = Fixture::new(db);
+    let extras =
+        [UserField::PersonalCity, UserField::WorkCompany, UserField::SecondName, UserField::WorkPhone];
+    let value = |field: UserField, i: usize| match field {
+        UserField::WorkPhone => format!("+1 555 {i:04}"),
+        _ => format!("{}{i}", field.code().to_lowercase()),
+    };
+    // Row i fills one of the extras; row 33 alone fills UF_SKILLS; 70 rows make statements of
+    // many rows and a remainder in a store that groups them.
+    let filled = |i: usize| {
+        let mut set = vec![extras[i % extras.len()]];
+        if i == 33 {
+            set.push(UserField::UfSkills);
+        }
+        set
+    };
+    let rows: Vec<NewUser> = (0..70)
+        .map(|i| {
+            let mut pairs = vec![
+                (UserField::Name, Value::text(format!("Each{i}"))),
+                (UserField::Email, Value::text(format!("each{i}@acme.test"))),
+                (UserField::UfDepartment, Value::IntList(vec![1])),
+            ];
+            pairs.extend(filled(i).into_iter().map(|x| (x, Value::text(value(x, i)))));
+            NewUser { role: Role::Employee, fields: UserPatch::parse(pairs).unwrap(), workgroups: vec![] }
+        })
+        .collect();
+    let ids = users::create_users_bulk(f.ctx(), &f.admin, rows).unwrap();
+    let tx = db.read().unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        let u = tx.user(f.account, *id).unwrap().unwrap();
+        assert_eq!(u.text(UserField::Name), format!("Each{i}"));
+        assert_eq!(u.text(UserField::Email), format!("each{i}@acme.test"));
+        for x in extras.iter().chain([&UserField::UfSkills]) {
+            let want = if filled(i).contains(x) { value(*x, i) } else { String::new() };
+            assert_eq!(u.text(*x), want, "row {i}, {}", x.code());
+        }
+        assert_eq!(u.departments, vec![DepartmentId(1)]);
+    }
 }
 
 pub fn departments_round_trip(db: &dyn Database) {
