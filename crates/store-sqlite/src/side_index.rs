@@ -172,6 +172,7 @@ fn build(
     receive: &Receiver<Docs>,
     stop: &AtomicBool,
 ) -> rusqlite::Result<Connection> {
+    yield_to_writer();
     let conn = Connection::open_in_memory()?;
     conn.execute_batch(&format!("PRAGMA journal_mode=OFF; {definition};"))?;
     for (key, value) in settings {
@@ -200,6 +201,26 @@ fn build(
     }
     conn.execute_batch("INSERT INTO user_fts (user_fts) VALUES ('optimize'); COMMIT;")?;
     Ok(conn)
+}
+
+/// The niceness of the side index's thread (Linux): its work is the writer's to wait for only
+/// at the graft, while the writer's own work (rows, then the deferred indexes) is the load's
+/// critical path. With three or four busy threads on two cores, the scheduler shared them
+/// evenly and the writer waited for a core; at 10 the writer runs first and this thread takes
+/// what is left, which is enough to finish before the graft. Measured at 1M users, alternating:
+/// 35.5–37.6k users/s at 0 against 39.1–48.7k at 10 (5 of 5 rounds faster; 5 and 19 in
+/// between and alike). On a busy server it also leaves the request threads ahead of an import's
+/// indexing.
+const SIDE_NICENESS: i32 = 10;
+
+/// Lowers the calling thread's priority to [`SIDE_NICENESS`]; elsewhere than Linux, and if
+/// refused, it stays as it was.
+fn yield_to_writer() {
+    #[cfg(target_os = "linux")]
+    {
+        // On Linux a thread ID names one thread: only this one is lowered.
+        let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), SIDE_NICENESS);
+    }
 }
 
 enum Graft {
@@ -592,6 +613,23 @@ mod tests {
 
     /// The same documents, one index written the ordinary way, the other with loads grafted
     /// in: every answer the same, before and after deletes, later writes and merges.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_side_thread_yields_to_the_writer() {
+        let (mine, theirs) = std::thread::spawn(|| {
+            let me = Some(rustix::thread::gettid());
+            let before = rustix::process::getpriority_process(me).unwrap();
+            yield_to_writer();
+            (before, rustix::process::getpriority_process(me).unwrap())
+        })
+        .join()
+        .unwrap();
+        // At least that nice (a process started nicer stays so: lowering it takes privileges).
+        assert!(theirs >= SIDE_NICENESS, "{theirs}");
+        // Only that thread: this one keeps its priority.
+        assert_eq!(rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap(), mine);
+    }
+
     #[test]
     fn a_grafted_index_answers_as_one_written_directly() {
         let dir = tempfile::tempdir().unwrap();
