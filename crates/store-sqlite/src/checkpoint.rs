@@ -30,7 +30,7 @@ struct Requests {
     due: bool,
     /// The database is closing.
     stop: bool,
-    /// Checkpoints run so far (for tests).
+    /// Checkpoints attempted so far (for tests).
     done: u64,
 }
 
@@ -53,13 +53,14 @@ pub(crate) struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// Starts the thread for the file at `path`, and makes `writer` wake it whenever a commit
-    /// leaves `limit` or more pages in the WAL. `connect` opens the thread's own connection
-    /// (on its first checkpoint, so a database that never fills its WAL never opens it).
+    /// Starts the thread, and makes `writer` wake it whenever a commit leaves `limit` or more
+    /// pages in the WAL. `connect` opens the thread's own connection to the same file: on its
+    /// first checkpoint (a database that never fills its WAL never opens it), and again at the
+    /// next request if that failed.
     pub(crate) fn start(
         writer: &mut Connection,
         limit: u32,
-        connect: impl FnOnce() -> StoreResult<Connection> + Send + 'static,
+        connect: impl Fn() -> StoreResult<Connection> + Send + 'static,
     ) -> StoreResult<Checkpointer> {
         let shared = Arc::new(Shared::default());
         let ours = Arc::clone(&shared);
@@ -81,7 +82,7 @@ impl Checkpointer {
         Ok(checkpointer)
     }
 
-    /// How many checkpoints the thread has run.
+    /// How many checkpoints the thread has attempted.
     #[cfg(test)]
     pub(crate) fn done(&self) -> u64 {
         self.shared.lock().done
@@ -99,9 +100,9 @@ impl Drop for Checkpointer {
 }
 
 /// The thread: wait for a request, checkpoint, repeat until stopped. A checkpoint that fails
-/// (say, the writer is checkpointing itself) is simply left to the next commit's request.
-fn run(shared: &Shared, connect: impl FnOnce() -> StoreResult<Connection>) {
-    let mut connect = Some(connect);
+/// (say, another connection is checkpointing), or a connection that cannot be opened, is left
+/// to the next commit's request.
+fn run(shared: &Shared, connect: impl Fn() -> StoreResult<Connection>) {
     let mut conn = None;
     loop {
         {
@@ -116,15 +117,14 @@ fn run(shared: &Shared, connect: impl FnOnce() -> StoreResult<Connection>) {
         }
         if conn.is_none() {
             // A connection finds the file in WAL mode (and so can checkpoint it) once it reads.
-            conn = connect.take().and_then(|open| open().ok()).filter(|c| {
+            conn = connect().ok().filter(|c| {
                 c.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)).is_ok()
             });
         }
-        let Some(c) = &conn else {
-            return;
-        };
-        let _ = c.wal_checkpoint_v2(Some(MAIN_DB), CheckpointMode::PASSIVE);
-        shared.lock().done += 1;
+        if let Some(c) = &conn {
+            let _ = c.wal_checkpoint_v2(Some(MAIN_DB), CheckpointMode::PASSIVE);
+            shared.lock().done += 1;
+        }
     }
 }
 
@@ -141,7 +141,8 @@ mod tests {
         writer.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t(b BLOB)").unwrap();
         let file = path.clone();
         let checkpointer =
-            Checkpointer::start(&mut writer, limit, move || Connection::open(file).map_err(backend)).unwrap();
+            Checkpointer::start(&mut writer, limit, move || Connection::open(&file).map_err(backend))
+                .unwrap();
         (path, writer, checkpointer)
     }
 
@@ -169,15 +170,45 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (path, writer, checkpointer) = database(dir.path(), 50);
         commit(&writer, 64);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while file_size(&path) < 64 * 16384 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        until(|| file_size(&path) >= 64 * 16384);
         assert!(file_size(&path) >= 64 * 16384, "the thread copied the WAL into the file");
         assert!(checkpointer.done() >= 1);
         let rows: i64 =
             Connection::open(&path).unwrap().query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(rows, 64);
+    }
+
+    /// Waits (at most 10 s) until `done` holds.
+    fn until(done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn a_connection_that_failed_is_opened_again() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let mut writer = Connection::open(&path).unwrap();
+        writer.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t(b BLOB)").unwrap();
+        let tries = Arc::new(AtomicUsize::new(0));
+        let (file, counted) = (path.clone(), Arc::clone(&tries));
+        let _checkpointer = Checkpointer::start(&mut writer, 50, move || {
+            if counted.fetch_add(1, Ordering::SeqCst) == 0 {
+                return Err(StoreError::Backend("not now".into()));
+            }
+            Connection::open(&file).map_err(backend)
+        })
+        .unwrap();
+        commit(&writer, 64);
+        until(|| tries.load(Ordering::SeqCst) >= 1);
+        // The first attempt failed; a later commit's request connects and copies.
+        commit(&writer, 1);
+        until(|| file_size(&path) >= 64 * 16384);
+        assert!(file_size(&path) >= 64 * 16384);
+        assert!(tries.load(Ordering::SeqCst) >= 2);
     }
 
     #[test]

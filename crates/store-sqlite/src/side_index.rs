@@ -208,8 +208,8 @@ fn build(
 /// critical path. With three or four busy threads on two cores, the scheduler shared them
 /// evenly and the writer waited for a core; at 10 the writer runs first and this thread takes
 /// what is left, which is enough to finish before the graft. Measured at 1M users, alternating:
-/// 35.5–37.6k users/s at 0 against 39.1–48.7k at 10 (5 of 5 rounds faster; 5 and 19 in
-/// between and alike). On a busy server it also leaves the request threads ahead of an import's
+/// 35.5–37.6k users/s at 0 against 39.1–48.7k at 10 (5 of 5 rounds faster; 19 alike, 5 in
+/// between). On a busy server it also leaves the request threads ahead of an import's
 /// indexing.
 const SIDE_NICENESS: i32 = 10;
 
@@ -611,8 +611,6 @@ mod tests {
         side
     }
 
-    /// The same documents, one index written the ordinary way, the other with loads grafted
-    /// in: every answer the same, before and after deletes, later writes and merges.
     #[cfg(target_os = "linux")]
     #[test]
     fn the_side_thread_yields_to_the_writer() {
@@ -630,6 +628,8 @@ mod tests {
         assert_eq!(rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap(), mine);
     }
 
+    /// The same documents, one index written the ordinary way, the other with loads grafted
+    /// in: every answer the same, before and after deletes, later writes and merges.
     #[test]
     fn a_grafted_index_answers_as_one_written_directly() {
         let dir = tempfile::tempdir().unwrap();

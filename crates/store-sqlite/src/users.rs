@@ -618,3 +618,28 @@ impl UserStore for SqliteTx<'_> {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// [`super::load_users`] leaves out the columns no row of a call fills, which is only right
+    /// while a left-out column is NULL: a migration that gives a column of `users` a default
+    /// must also make loads name it.
+    #[test]
+    fn no_column_of_users_has_a_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::SqliteDb::open(dir.path().join("d.db")).unwrap();
+        let conn = db.writer();
+        let mut statement = conn.prepare("SELECT name, dflt_value FROM pragma_table_info('users')").unwrap();
+        let columns: Vec<(String, Option<String>)> =
+            statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+        let with_default: Vec<String> =
+            columns.iter().filter_map(|(name, d)| d.as_ref().map(|d| format!("{name} = {d}"))).collect();
+        assert_eq!(with_default, Vec::<String>::new());
+        // And a load has a value for every column.
+        let mut names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
+        let mut loaded: Vec<&str> = super::insert_columns().iter().map(String::as_str).collect();
+        names.sort_unstable();
+        loaded.sort_unstable();
+        assert_eq!(names, loaded);
+    }
+}
