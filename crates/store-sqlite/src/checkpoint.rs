@@ -134,11 +134,17 @@ mod tests {
     use std::path::{Path, PathBuf};
     use std::time::{Duration, Instant};
 
+    /// A WAL database with a table, and its writer.
+    fn wal_file(dir: &Path) -> (PathBuf, Connection) {
+        let path = dir.join("c.db");
+        let writer = Connection::open(&path).unwrap();
+        writer.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t(b BLOB)").unwrap();
+        (path, writer)
+    }
+
     /// A WAL database with a table, its writer, and a checkpointer waking at `limit` pages.
     fn database(dir: &Path, limit: u32) -> (PathBuf, Connection, Checkpointer) {
-        let path = dir.join("c.db");
-        let mut writer = Connection::open(&path).unwrap();
-        writer.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t(b BLOB)").unwrap();
+        let (path, mut writer) = wal_file(dir);
         let file = path.clone();
         let checkpointer =
             Checkpointer::start(&mut writer, limit, move || Connection::open(&file).map_err(backend))
@@ -190,9 +196,7 @@ mod tests {
     fn a_connection_that_failed_is_opened_again() {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.db");
-        let mut writer = Connection::open(&path).unwrap();
-        writer.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t(b BLOB)").unwrap();
+        let (path, mut writer) = wal_file(dir.path());
         let tries = Arc::new(AtomicUsize::new(0));
         let (file, counted) = (path.clone(), Arc::clone(&tries));
         let _checkpointer = Checkpointer::start(&mut writer, 50, move || {
@@ -214,9 +218,7 @@ mod tests {
     #[test]
     fn a_database_that_never_fills_its_wal_never_connects() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.db");
-        let mut writer = Connection::open(&path).unwrap();
-        writer.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t(b BLOB)").unwrap();
+        let (_, mut writer) = wal_file(dir.path());
         let connected = Arc::new(Mutex::new(false));
         let flag = Arc::clone(&connected);
         let checkpointer = Checkpointer::start(&mut writer, 1_000, move || {
