@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -106,4 +106,158 @@ fn every_acknowledged_write_survives_sigkill() {
         &lost[..lost.len().min(5)]
     );
     println!("durability: {} acknowledged writes, all present after SIGKILL and restart", acked.len());
+}
+
+/// Group commit under a crash loop: clients whose writes the server groups into one commit,
+/// killed (SIGKILL) at random moments and restarted, again and again. In each round, three
+/// clients set one user's position to the same value at once (so two of them usually find
+/// nothing to change, judged against the first one's uncommitted work), and two clients each
+/// give their own user the same new email at once (so one is refused as taken, judged against
+/// the other's). After every restart every answer given before the kill still holds: a
+/// position answered `true` is there or overtaken by a later round's, and so is an email
+/// answered `true`; the user that held an email refused as taken holds it or a later one.
+#[test]
+fn group_commit_answers_nothing_before_its_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cardfile.db");
+    let (mut server, mut port, hook) = common::start(&db, true);
+    let hook = hook.expect("the first run prints a webhook");
+    let call = |port: u16, method: &str, body: Value| common::post(port, &format!("{hook}{method}"), &body);
+    let add = |email: String| {
+        let (status, b) = call(port, "user.add", json!({"EMAIL": email, "UF_DEPARTMENT": [1]})).unwrap();
+        assert_eq!(status, 200, "{b}");
+        b["result"].as_u64().unwrap()
+    };
+    // Whose positions the rounds set, and the pairs of users who compete for emails.
+    let targets: Vec<u64> = (0..2).map(|t| add(format!("target{t}@example.com"))).collect();
+    let pairs: Vec<[u64; 2]> = (0..2)
+        .map(|p| [add(format!("pair{p}a@example.com")), add(format!("pair{p}b@example.com"))])
+        .collect();
+    // (user, round): what the answers say the user holds, that round's value or a later one's.
+    let floors: Arc<Mutex<Vec<(u64, u64)>>> = Arc::default();
+    let (mut positions, mut emails, mut refusals) = (0, 0, 0);
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let started = Instant::now();
+    for restart in 0..8u64 {
+        let stop = Arc::new(AtomicBool::new(false));
+        let first_round = restart * 1_000_000;
+        let (done_positions, done_emails, done_refusals) =
+            (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let mut drivers = Vec::new();
+        for &target in &targets {
+            let (stop, floors, hook, done) =
+                (Arc::clone(&stop), Arc::clone(&floors), hook.clone(), Arc::clone(&done_positions));
+            drivers.push(std::thread::spawn(move || {
+                for round in first_round..first_round + 100_000 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let body = json!({"ID": target, "WORK_POSITION": format!("v{round}")});
+                    let answered = std::thread::scope(|s| {
+                        let sent: Vec<_> = (0..3)
+                            .map(|_| {
+                                let (hook, body) = (&hook, &body);
+                                s.spawn(move || {
+                                    matches!(common::post(port, &format!("{hook}user.update"), body),
+                                        Some((200, b)) if b["result"] == json!(true))
+                                })
+                            })
+                            .collect();
+                        sent.into_iter().map(|t| t.join().unwrap()).filter(|&ok| ok).count()
+                    });
+                    if answered > 0 {
+                        floors.lock().unwrap().push((target, round));
+                        done.fetch_add(answered, Ordering::Relaxed);
+                    }
+                }
+            }));
+        }
+        for (p, &pair) in pairs.iter().enumerate() {
+            let (stop, floors, hook) = (Arc::clone(&stop), Arc::clone(&floors), hook.clone());
+            let (done, refused) = (Arc::clone(&done_emails), Arc::clone(&done_refusals));
+            drivers.push(std::thread::spawn(move || {
+                for round in first_round..first_round + 100_000 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let email = format!("r{round}-p{p}@example.com");
+                    let answers: Vec<_> = std::thread::scope(|s| {
+                        let sent: Vec<_> = pair
+                            .iter()
+                            .map(|&user| {
+                                let (hook, email) = (&hook, &email);
+                                let body = json!({"ID": user, "EMAIL": email});
+                                s.spawn(move || common::post(port, &format!("{hook}user.update"), &body))
+                            })
+                            .collect();
+                        sent.into_iter().map(|t| t.join().unwrap()).collect()
+                    });
+                    for (k, answer) in answers.into_iter().enumerate() {
+                        match answer {
+                            Some((200, b)) if b["result"] == json!(true) => {
+                                floors.lock().unwrap().push((pair[k], round));
+                                done.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Some((400, b))
+                                if b["error_description"]
+                                    .as_str()
+                                    .is_some_and(|d| d.contains("already exists")) =>
+                            {
+                                // Refused: the other one of the pair held it.
+                                floors.lock().unwrap().push((pair[1 - k], round));
+                                refused.fetch_add(1, Ordering::Relaxed);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }));
+        }
+        // Kill somewhere in the first 50–450 ms of load.
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        std::thread::sleep(Duration::from_millis(50 + rng % 400));
+        server.kill().unwrap(); // SIGKILL on Unix
+        server.wait().unwrap();
+        stop.store(true, Ordering::Relaxed);
+        for d in drivers {
+            d.join().unwrap();
+        }
+        positions += done_positions.load(Ordering::Relaxed);
+        emails += done_emails.load(Ordering::Relaxed);
+        refusals += done_refusals.load(Ordering::Relaxed);
+
+        let (again, p, _) = common::start(&db, false);
+        (server, port) = (again, p);
+        let round_of = |text: &str| -> Option<u64> {
+            let digits: String =
+                text.trim_start_matches(['v', 'r']).chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        };
+        for &user in targets.iter().chain(pairs.iter().flatten()) {
+            let (status, b) = call(port, "user.get", json!({"ID": user, "ADMIN_MODE": true})).unwrap();
+            assert_eq!(status, 200, "{b}");
+            let field = if targets.contains(&user) { "WORK_POSITION" } else { "EMAIL" };
+            let stored = b["result"][0][field].as_str().unwrap().to_string();
+            let floor = floors.lock().unwrap().iter().filter(|(u, _)| *u == user).map(|(_, r)| *r).max();
+            let held = round_of(&stored).filter(|_| stored.starts_with(['v', 'r']));
+            assert!(
+                floor.is_none_or(|f| held.is_some_and(|h| h >= f)),
+                "restart {restart}: user {user} holds {field} {stored:?}, but round {floor:?} was answered"
+            );
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            break;
+        }
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        positions > 100 && emails > 20 && refusals > 20,
+        "too little happened: {positions} positions, {emails} emails, {refusals} refusals"
+    );
+    println!(
+        "group commit under SIGKILL: {positions} positions, {emails} emails, {refusals} refusals, all held"
+    );
 }

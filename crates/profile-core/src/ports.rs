@@ -300,6 +300,12 @@ pub trait HrStore {
 /// A unit of work over every store. Reads see one consistent snapshot; writes become visible
 /// and durable together at [`Tx::commit`]. Dropping a `Tx` without committing discards its
 /// writes.
+///
+/// A store may let a write unit read work of others that is not yet durable (group commit).
+/// It must then not let the unit's outcome out early: `commit` returns only once the unit's
+/// writes and everything they were judged against are durable, and dropping a write unit
+/// returns only once what it read is committed or lost. A use case that finds nothing to
+/// change still commits, so that its answer waits for the same.
 pub trait Tx:
     AccountStore
     + UserStore

@@ -1,41 +1,39 @@
-//! Bulk loads: a transaction that inserts many users builds their indexes once, at its commit.
+//! Bulk loads, a speed path (`Speed::bulk_defer`): a transaction that inserts many users builds
+//! their indexes once, at its commit.
 //!
 //! Keeping ~10 secondary indexes up to date row by row costs a B-tree descent per index per row,
 //! at random places once the tables are large: at 1M users that was most of a load's time, and
 //! each commit rewrote the index pages it had touched all over the file. `CREATE INDEX` instead
 //! sorts the keys and writes the B-tree once, in order. So when a transaction's bulk inserts
-//! (`insert_users`) reach [`crate::Options::bulk_defer_rows`] and a quarter of the users the
-//! table held, the non-unique indexes those rows would write to at random places are dropped for
-//! the rest of the transaction and created again, with their planner statistics, just before it
+//! (`insert_users`) reach the threshold, the non-unique indexes those rows would write to at
+//! random places are dropped for the rest of the transaction and created again just before it
 //! commits. An index the rows reach in key order (by ID, by registration time, by role in a load
 //! of one role) is cheap to keep up to date — every insert lands on the same last page — and
-//! rebuilding it would cost a scan and a sort, so it stays.
+//! rebuilding it would cost a scan and a sort, so it stays. Unique indexes always stay: they are
+//! what refuses a taken email.
 //!
 //! What keeps this safe:
 //! - It all happens inside the transaction: readers keep their snapshot (indexes included), a
 //!   rollback or a crash brings the indexes back with everything else, and the commit that makes
 //!   the rows visible makes the indexes visible too.
-//! - A unique index (the email's) is set aside only with a [`UniqueGuard`] standing in for it:
-//!   every write to `users` is checked against it before anything is written, so a taken email
-//!   is refused as the index would refuse it, and found by `user_by_email` without a scan. The
-//!   index built again at the commit is the last word: a duplicate would fail the commit.
 //! - Reads inside the transaction stay correct (the planner simply has fewer indexes).
 //! - Recreating only what is missing makes the commit step idempotent: a batch unit that dropped
 //!   an index and then rolled back to its savepoint brought that index back itself.
+//! - A rebuilt index of a file whose statistics were gathered is analyzed again (`ANALYZE`, with
+//!   a sample limit), since dropping an index drops its statistics.
 
 use std::cmp::Ordering;
-use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
 
-use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OptionalExtension};
 
 use profile_core::ids::DepartmentId;
 use profile_core::model::department::Department;
 use profile_core::ports::StoreResult;
 
-use crate::error::{backend, unique_violation};
+use crate::error::backend;
+use crate::BulkDefer;
 
 /// The tables whose indexes a bulk load of users writes to.
 const TABLES: &str = "'users', 'department_members'";
@@ -172,17 +170,12 @@ pub(crate) struct BulkLoad {
     /// load of 1M users into 5,000 teams checks and names ~4,000 departments in each of its
     /// 100 calls. Forgotten on any department write and on a batch unit's rollback.
     departments: HashMap<(i64, u32), Option<Department>>,
-    /// What stands in for the unique indexes dropped.
-    guards: Vec<UniqueGuard>,
 }
 
 /// An index dropped for the rest of the transaction.
 struct Dropped {
     name: String,
     sql: String,
-    /// Its rows of `sqlite_stat1` and `sqlite_stat4`, which `DROP INDEX` deletes.
-    stat1: Vec<Vec<SqlValue>>,
-    stat4: Vec<Vec<SqlValue>>,
 }
 
 impl BulkLoad {
@@ -203,91 +196,6 @@ impl BulkLoad {
         self.departments.clear();
     }
 
-    /// Whether unique indexes are set aside (writes to `users` must then be [`BulkLoad::claim`]ed).
-    pub(crate) fn guarding(&self) -> bool {
-        !self.guards.is_empty()
-    }
-
-    /// Before rows of `users` are written (inserted, or with `updating` rewritten in place):
-    /// while unique indexes are set aside, refuses them as those indexes would — a key another
-    /// row holds, or one they repeat among themselves — with nothing written, and else records
-    /// their keys. `load` has every key column and `uid`.
-    pub(crate) fn claim(
-        &mut self,
-        conn: &Connection,
-        load: &LoadRows<'_>,
-        updating: bool,
-    ) -> StoreResult<()> {
-        if self.guards.is_empty() {
-            return Ok(());
-        }
-        let missing = || profile_core::StoreError::Backend("a write to users without its key columns".into());
-        let uid_at = load.position("uid").ok_or_else(missing)?;
-        for guard in &mut self.guards {
-            let at = guard
-                .columns
-                .iter()
-                .map(|c| load.position(c))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(missing)?;
-            let key_of = |row| key_in(row, &at);
-            // Each row's (hash, uid), checked first and recorded only once all are.
-            let mut claimed: Vec<Option<(u64, i64)>> = Vec::with_capacity(load.rows.len());
-            let mut here: foldhash::HashSet<u64> = foldhash::HashSet::default();
-            for (i, row) in load.rows.iter().enumerate() {
-                let key = key_of(row);
-                let Some(hash) = guard.hash(&key) else {
-                    claimed.push(None);
-                    continue;
-                };
-                let uid = match value(&row[uid_at]) {
-                    ValueRef::Integer(uid) => uid,
-                    _ => return Err(missing()),
-                };
-                if guard.holder(conn, hash, &key, updating.then_some(uid))?.is_some() {
-                    return Err(guard.violation());
-                }
-                if !here.insert(hash) {
-                    // A hash seen among these rows: compare with each earlier row that has it.
-                    let repeated = claimed[..i].iter().enumerate().any(|(j, c)| {
-                        c.is_some_and(|(h, _)| h == hash)
-                            && key_of(&load.rows[j])
-                                .iter()
-                                .zip(&key)
-                                .all(|(a, b)| compare(*a, *b) == Ordering::Equal)
-                    });
-                    if repeated {
-                        return Err(guard.violation());
-                    }
-                }
-                claimed.push(Some((hash, uid)));
-            }
-            for (hash, uid) in claimed.into_iter().flatten() {
-                guard.record(hash, uid);
-            }
-        }
-        Ok(())
-    }
-
-    /// The row holding `key` in a set-aside unique index over exactly `columns`, found without
-    /// a scan; `None` when no such index is set aside (SQLite's own index answers).
-    pub(crate) fn holder(
-        &self,
-        conn: &Connection,
-        columns: &[&str],
-        key: &[ValueRef<'_>],
-    ) -> StoreResult<Option<Option<i64>>> {
-        let Some(guard) =
-            self.guards.iter().find(|g| g.columns.iter().map(String::as_str).eq(columns.iter().copied()))
-        else {
-            return Ok(None);
-        };
-        match guard.hash(key) {
-            None => Ok(Some(None)),
-            Some(hash) => guard.holder(conn, hash, key, None).map(Some),
-        }
-    }
-
     /// Called before `load` is inserted: decides whether to defer and drops the indexes those
     /// rows would write to out of order. Returns whether the load is deferring (the caller then
     /// leaves the page cache alone).
@@ -295,12 +203,13 @@ impl BulkLoad {
         &mut self,
         conn: &Connection,
         load: &LoadRows<'_>,
-        defer_at: u64,
+        defer: Option<BulkDefer>,
     ) -> StoreResult<bool> {
         let rows = load.rows.len() as u64;
         self.loaded += rows;
+        let Some(defer) = defer else { return Ok(false) };
         if !self.deferring {
-            if self.loaded < defer_at.max(1) {
+            if self.loaded < defer.rows.max(1) {
                 return Ok(false);
             }
             let before = match self.before {
@@ -312,7 +221,7 @@ impl BulkLoad {
                     *self.before.insert(n)
                 }
             };
-            if self.loaded.saturating_mul(4) < before {
+            if defer.of_table > 0 && self.loaded.saturating_mul(defer.of_table) < before {
                 return Ok(false);
             }
             set_cache(conn, LOAD_CACHE)?;
@@ -322,20 +231,15 @@ impl BulkLoad {
             if self.dropped.iter().any(|d| d.name == name) {
                 continue;
             }
-            let stat1 = stat_rows(conn, "sqlite_stat1", &name)?;
-            let stat4 = stat_rows(conn, "sqlite_stat4", &name)?;
-            if is_unique(&sql) {
-                self.guards.push(UniqueGuard::read(conn, &name, &sql)?);
-            }
             conn.execute_batch(&format!("DROP INDEX \"{name}\"")).map_err(backend)?;
-            self.dropped.push(Dropped { name, sql, stat1, stat4 });
+            self.dropped.push(Dropped { name, sql });
         }
         Ok(true)
     }
 
-    /// Before the commit: creates every dropped index that is missing, restores its statistics
-    /// and the writer's page cache. Everything stays inside the transaction, so a failure here
-    /// leaves it to roll back.
+    /// Before the commit: creates every dropped index that is missing, analyzes it again when
+    /// the file has statistics, and restores the writer's page cache. Everything stays inside
+    /// the transaction, so a failure here leaves it to roll back.
     pub(crate) fn finish(&mut self, conn: &Connection) -> StoreResult<()> {
         if !self.deferring {
             return Ok(());
@@ -344,18 +248,17 @@ impl BulkLoad {
         let rebuilt = self.rebuild(conn);
         // Settings first, so that a failed rebuild leaves none behind.
         let restored = sorting.end(conn);
-        if rebuilt? {
-            // The planner reads statistics when it loads the schema: have it read them again.
-            conn.execute_batch("ANALYZE sqlite_schema").map_err(backend)?;
-        }
-        restored?;
+        let analyzed = match rebuilt {
+            Ok(names) => analyze(conn, &names),
+            Err(e) => Err(e),
+        };
+        restored.and(analyzed)?;
         self.end(conn)
     }
 
-    /// Creates every dropped index that is missing, with its statistics. Returns whether it
-    /// restored statistics.
-    fn rebuild(&self, conn: &Connection) -> StoreResult<bool> {
-        let mut restored_stats = false;
+    /// Creates every dropped index that is missing; returns their names.
+    fn rebuild(&self, conn: &Connection) -> StoreResult<Vec<&str>> {
+        let mut rebuilt = Vec::new();
         for d in &self.dropped {
             let exists = conn
                 .query_row(
@@ -370,19 +273,9 @@ impl BulkLoad {
                 continue;
             }
             conn.execute_batch(&d.sql).map_err(backend)?;
-            for (table, rows) in [("sqlite_stat1", &d.stat1), ("sqlite_stat4", &d.stat4)] {
-                for row in rows {
-                    let marks = vec!["?"; row.len()].join(", ");
-                    conn.execute(
-                        &format!("INSERT INTO {table} VALUES ({marks})"),
-                        rusqlite::params_from_iter(row),
-                    )
-                    .map_err(backend)?;
-                    restored_stats = true;
-                }
-            }
+            rebuilt.push(d.name.as_str());
         }
-        Ok(restored_stats)
+        Ok(rebuilt)
     }
 
     /// The transaction ends (committed or not): back to the writer's normal page cache.
@@ -395,37 +288,56 @@ impl BulkLoad {
     }
 }
 
-/// The indexes of the user tables that these rows write to out of key order: every full index
-/// and each partial index `WHERE col IS NOT NULL` whose column they fill, unless the rows come in
-/// its key order; a unique one only when a [`UniqueGuard`] can stand in for it. A partial index
-/// with any other condition is left in place (kept up to date row by row).
+/// Gathers the planner's statistics of rebuilt indexes again, on a sample, when the file has
+/// any (`DROP INDEX` took theirs; a file never analyzed stays so).
+fn analyze(conn: &Connection, names: &[&str]) -> StoreResult<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let analyzed = conn
+        .query_row("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1'", [], |_| {
+            Ok(())
+        })
+        .optional()
+        .map_err(backend)?
+        .is_some();
+    if !analyzed {
+        return Ok(());
+    }
+    let mut sql = String::from("PRAGMA analysis_limit=1000;");
+    for name in names {
+        sql.push_str(&format!(" ANALYZE \"{name}\";"));
+    }
+    sql.push_str(" PRAGMA analysis_limit=0;");
+    conn.execute_batch(&sql).map_err(backend)
+}
+
+/// The indexes of the user tables that these rows write to out of key order: every full,
+/// non-unique index and each partial index `WHERE col IS NOT NULL` whose column they fill,
+/// unless the rows come in its key order. A partial index with any other condition, and every
+/// unique index, is left in place (kept up to date row by row).
 fn droppable(conn: &Connection, load: &LoadRows<'_>) -> StoreResult<Vec<(String, String)>> {
     let mut stmt = conn
         .prepare(&format!(
-            "SELECT name, sql, tbl_name FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ({TABLES}) \
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ({TABLES}) \
              AND sql IS NOT NULL ORDER BY name"
         ))
         .map_err(backend)?;
     let all = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
         .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
         .map_err(backend)?;
     let mut out = Vec::new();
-    for (name, sql, table) in all {
-        if !written_by(&sql, |c| load.fills(c)) || load.in_order(&index_columns(conn, &name)?) {
-            continue;
-        }
-        if is_unique(&sql) && !UniqueGuard::can_guard(conn, &name, &table)? {
+    for (name, sql) in all {
+        if is_unique(&sql)
+            || !written_by(&sql, |c| load.fills(c))
+            || load.in_order(&index_columns(conn, &name)?)
+        {
             continue;
         }
         out.push((name, sql));
     }
     Ok(out)
-}
-
-/// The values of a row at these positions.
-fn key_in<'r>(row: &'r [ToSqlOutput<'_>], at: &[usize]) -> Vec<ValueRef<'r>> {
-    at.iter().map(|&i| value(&row[i])).collect()
 }
 
 /// Whether an index with this definition is unique.
@@ -450,149 +362,6 @@ fn written_by(sql: &str, fills: impl Fn(&str) -> bool) -> bool {
     }
 }
 
-/// Stands in for a unique index of `users` dropped for the rest of a load's transaction: the
-/// rowid of every row holding each key, by a hash of the key (keyed per process, so keys that
-/// collide cannot be prepared in advance). Before rows are written ([`BulkLoad::claim`]), each
-/// key is looked up; a hash seen before is checked against the row it names, read by rowid, so
-/// a taken key is refused before anything is written, as the index would refuse it, and a key's
-/// holder is found ([`BulkLoad::holder`]) without a scan.
-///
-/// Entries are never removed: one whose row has since changed or gone (an update, a unit rolled
-/// back) fails that check and is passed over. Every write to `users` (insert or update) goes
-/// through [`BulkLoad::claim`], so every row in the table has an entry for its current key.
-/// At 1M users this costs ~36 bytes of memory a row; the index it replaces cost a load 5–6 s
-/// of its ~37 (two descents to a random place per row).
-struct UniqueGuard {
-    /// The index's key columns, all columns of `users`.
-    columns: Vec<String>,
-    /// The first row seen holding each hash.
-    first: foldhash::HashMap<u64, i64>,
-    /// Other rows seen with a hash already taken (a collision, or a key that moved between rows).
-    more: HashMap<u64, Vec<i64>>,
-    hasher: RandomState,
-}
-
-impl UniqueGuard {
-    /// Whether a unique index can be guarded: one of `users` over plain columns compared byte
-    /// for byte (binary collation), as [`compare`] compares them.
-    fn can_guard(conn: &Connection, index: &str, table: &str) -> StoreResult<bool> {
-        if table != "users" {
-            return Ok(false);
-        }
-        let mut stmt =
-            conn.prepare("SELECT name, coll FROM pragma_index_xinfo(?1) WHERE key = 1").map_err(backend)?;
-        let keys = stmt
-            .query_map([index], |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?)))
-            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
-            .map_err(backend)?;
-        Ok(!keys.is_empty()
-            && keys.iter().all(|(name, coll)| name.is_some() && coll.as_deref() == Some("BINARY")))
-    }
-
-    /// The guard of index `name` (defined by `sql`), holding the keys of every row it indexes:
-    /// read from the index itself, before it is dropped.
-    fn read(conn: &Connection, name: &str, sql: &str) -> StoreResult<UniqueGuard> {
-        let columns = index_columns(conn, name)?;
-        let mut guard = UniqueGuard {
-            columns,
-            first: foldhash::HashMap::default(),
-            more: HashMap::new(),
-            hasher: RandomState::new(),
-        };
-        let filter = condition(sql).map(|c| format!(" WHERE {c}")).unwrap_or_default();
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT uid, {} FROM users INDEXED BY \"{name}\"{filter}",
-                guard.columns.join(", ")
-            ))
-            .map_err(backend)?;
-        let mut rows = stmt.query([]).map_err(backend)?;
-        while let Some(row) = rows.next().map_err(backend)? {
-            let key = (1..=guard.columns.len())
-                .map(|i| row.get_ref(i))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(backend)?;
-            if let Some(hash) = guard.hash(&key) {
-                guard.record(hash, row.get(0).map_err(backend)?);
-            }
-        }
-        Ok(guard)
-    }
-
-    /// The key's hash; `None` when a value is NULL (such a row takes no key: NULLs are distinct).
-    fn hash(&self, key: &[ValueRef<'_>]) -> Option<u64> {
-        let mut h = self.hasher.build_hasher();
-        for v in key {
-            match *v {
-                ValueRef::Null => return None,
-                // 2 and 2.0 are one key to an index.
-                ValueRef::Integer(i) => (0u8, i).hash(&mut h),
-                ValueRef::Real(f) if f.fract() == 0.0 && f.abs() < 9.0e18 => (0u8, f as i64).hash(&mut h),
-                ValueRef::Real(f) => (1u8, f.to_bits()).hash(&mut h),
-                ValueRef::Text(t) => (2u8, t).hash(&mut h),
-                ValueRef::Blob(b) => (3u8, b).hash(&mut h),
-            }
-        }
-        Some(h.finish())
-    }
-
-    fn record(&mut self, hash: u64, uid: i64) {
-        use std::collections::hash_map::Entry;
-        match self.first.entry(hash) {
-            Entry::Vacant(v) => {
-                v.insert(uid);
-            }
-            Entry::Occupied(o) if *o.get() == uid => {}
-            Entry::Occupied(_) => {
-                let more = self.more.entry(hash).or_default();
-                if !more.contains(&uid) {
-                    more.push(uid);
-                }
-            }
-        }
-    }
-
-    /// The row other than `except` that holds `key` now.
-    fn holder(
-        &self,
-        conn: &Connection,
-        hash: u64,
-        key: &[ValueRef<'_>],
-        except: Option<i64>,
-    ) -> StoreResult<Option<i64>> {
-        let seen = self.first.get(&hash).into_iter().chain(self.more.get(&hash).into_iter().flatten());
-        for &uid in seen {
-            if Some(uid) != except && self.holds(conn, uid, key)? {
-                return Ok(Some(uid));
-            }
-        }
-        Ok(None)
-    }
-
-    /// Whether row `uid` holds `key` now.
-    fn holds(&self, conn: &Connection, uid: i64, key: &[ValueRef<'_>]) -> StoreResult<bool> {
-        let mut stmt = conn
-            .prepare_cached(&format!("SELECT {} FROM users WHERE uid = ?1", self.columns.join(", ")))
-            .map_err(backend)?;
-        let mut rows = stmt.query([uid]).map_err(backend)?;
-        let Some(row) = rows.next().map_err(backend)? else {
-            return Ok(false);
-        };
-        for (i, want) in key.iter().enumerate() {
-            if compare(row.get_ref(i).map_err(backend)?, *want) != Ordering::Equal {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
-
-    /// The error the index would have given.
-    fn violation(&self) -> profile_core::StoreError {
-        let columns: Vec<String> = self.columns.iter().map(|c| format!("users.{c}")).collect();
-        unique_violation(&format!("UNIQUE constraint failed: {}", columns.join(", ")))
-    }
-}
-
 /// The key columns of an index, in order.
 fn index_columns(conn: &Connection, index: &str) -> StoreResult<Vec<String>> {
     let mut stmt = conn.prepare("SELECT name FROM pragma_index_info(?1) ORDER BY seqno").map_err(backend)?;
@@ -602,36 +371,16 @@ fn index_columns(conn: &Connection, index: &str) -> StoreResult<Vec<String>> {
         .map_err(backend)
 }
 
-/// An index's rows of a statistics table (none when the table does not exist).
-fn stat_rows(conn: &Connection, table: &str, index: &str) -> StoreResult<Vec<Vec<SqlValue>>> {
-    let exists = conn
-        .query_row("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1", params![table], |_| {
-            Ok(())
-        })
-        .optional()
-        .map_err(backend)?
-        .is_some();
-    if !exists {
-        return Ok(Vec::new());
-    }
-    let mut stmt = conn.prepare(&format!("SELECT * FROM {table} WHERE idx = ?1")).map_err(backend)?;
-    let width = stmt.column_count();
-    stmt.query_map([index], |r| (0..width).map(|i| r.get::<_, SqlValue>(i)).collect())
-        .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
-        .map_err(backend)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Options, SqliteDb};
+    use crate::{Options, SqliteBatch, SqliteDb};
     use profile_core::field::UserField;
     use profile_core::model::user::{Role, UserPatch};
     use profile_core::ports::{Batch, Clock, Database};
     use profile_core::query::{Condition, Op, PageRequest, SortKey, UserFilter, UserQuery};
     use profile_core::testing::contract::Fixture;
     use profile_core::usecase::users::{self, NewUser};
-    use profile_core::StoreError;
     use profile_core::Value;
 
     const LAST: [&str; 5] = ["Zimmer", "Abel", "Moreau", "Lind", "Ortiz"];
@@ -657,24 +406,25 @@ mod tests {
 
     type Pairs = Vec<(String, String)>;
 
-    /// Every index of the file with its definition, and the planner's statistics.
-    fn schema_and_stats(conn: &Connection) -> (Pairs, Pairs) {
-        let pairs = |sql: &str| -> Pairs {
-            let mut s = conn.prepare(sql).unwrap();
-            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
-        };
-        (
-            pairs(
+    /// Every index of the file with its definition, and which indexes have statistics.
+    fn schema_and_stats(conn: &Connection) -> (Pairs, Vec<String>) {
+        let mut s = conn
+            .prepare(
                 "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
-            ),
-            pairs("SELECT tbl || '.' || coalesce(idx, ''), stat FROM sqlite_stat1 ORDER BY 1"),
-        )
+            )
+            .unwrap();
+        let schema = s.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+        let mut s = conn
+            .prepare("SELECT DISTINCT tbl || '.' || coalesce(idx, '') FROM sqlite_stat1 ORDER BY 1")
+            .unwrap();
+        (schema, s.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect())
     }
 
-    /// A new database whose loads defer their indexes from `defer_at` users on.
-    fn open_deferring(dir: &std::path::Path, name: &str, defer_at: u64) -> SqliteDb {
-        SqliteDb::open_with(dir.join(name), Options { bulk_defer_rows: defer_at, ..Options::default() })
-            .unwrap()
+    /// A new database whose loads defer their indexes from `defer_at` users on (`None`: never).
+    fn open_deferring(dir: &std::path::Path, name: &str, defer_at: Option<u64>) -> SqliteDb {
+        let bulk_defer = defer_at.map(|rows| BulkDefer { rows, of_table: 4 });
+        let speed = crate::Speed { bulk_defer, ..crate::Speed::default() };
+        SqliteDb::open_with(dir.join(name), Options { speed, ..Options::default() }).unwrap()
     }
 
     fn has_index(conn: &Connection, name: &str) -> bool {
@@ -709,23 +459,24 @@ mod tests {
     }
 
     /// A batch of four loads: two that reach the threshold, one refused on insert (its unit
-    /// rolls back after dropping indexes) and one more. Indexes and statistics come back
-    /// exactly; reads answer as on a database loaded row by row.
+    /// rolls back after dropping indexes) and one more. Indexes come back exactly, analyzed
+    /// again; the email index is never dropped; reads answer as on a database loaded row by row.
     #[test]
     fn a_bulk_load_builds_its_indexes_at_the_commit() {
         let dir = tempfile::tempdir().unwrap();
-        let loaded = |defer_at: u64, name: &str| {
+        let loaded = |defer_at: Option<u64>, name: &str| {
             let db = open_deferring(dir.path(), name, defer_at);
             let f = Fixture::new(&db);
             let dept = f.dept("Team", 1);
             db.writer().execute_batch("ANALYZE").unwrap();
             let before = schema_and_stats(&db.writer());
-            let batch = db.begin_batch(true).unwrap();
+            let batch = SqliteBatch::begin(&db, true).unwrap();
             let ctx = profile_core::usecase::Ctx { db: &batch, ..f.ctx() };
             users::create_users_bulk(ctx, &f.admin, rows(0, 30, dept.0.into())).unwrap();
-            assert!(has_index(&batch.guard, "users_last_name"), "below the threshold: nothing deferred");
+            assert!(has_index(batch.conn(), "users_last_name"), "below the threshold: nothing deferred");
             users::create_users_bulk(ctx, &f.admin, rows(30, 30, dept.0.into())).unwrap();
-            let deferring = !has_index(&batch.guard, "users_last_name");
+            let deferring = !has_index(batch.conn(), "users_last_name");
+            assert!(has_index(batch.conn(), "users_email"), "a unique index stays");
             // The third load repeats an email: refused on insert, after indexes were dropped.
             let mut clash = rows(60, 30, dept.0.into());
             clash[29] = rows(5, 1, dept.0.into()).remove(0);
@@ -743,8 +494,8 @@ mod tests {
             drop(conn);
             (deferring, answers(&f, dept.0.into()))
         };
-        let (deferred, fast) = loaded(40, "deferred.db");
-        let (plain, slow) = loaded(u64::MAX, "plain.db");
+        let (deferred, fast) = loaded(Some(40), "deferred.db");
+        let (plain, slow) = loaded(None, "plain.db");
         assert!(deferred && !plain, "the threshold decides");
         assert_eq!(fast, slow);
         assert_eq!(fast[0].len(), 50, "a full first page");
@@ -753,25 +504,27 @@ mod tests {
 
     /// A load big enough to compute its search documents on a second thread (and written many
     /// rows a statement) answers every read as the same users loaded in small pieces one row a
-    /// statement, down to each prefix count; one refused on
-    /// insert halfway (an email already stored) stops that thread, names the row and keeps
-    /// nothing.
+    /// statement on one thread, down to each prefix count; one refused on insert halfway (an
+    /// email already stored) stops that thread, names the row and keeps nothing.
     #[test]
     fn a_parallel_load_indexes_as_a_sequential_one() {
         const N: usize = 2_500;
         let dir = tempfile::tempdir().unwrap();
-        let open = |name: &str, side_index_docs: usize| {
-            let options = Options { bulk_defer_rows: u64::MAX, side_index_docs, ..Options::default() };
-            SqliteDb::open_with(dir.path().join(name), options).unwrap()
+        let open = |name: &str, parallel: bool| {
+            let speed = crate::Speed {
+                bulk_defer: None,
+                parallel_documents_from: parallel.then_some(crate::users::PARALLEL_FROM),
+                ..crate::Speed::default()
+            };
+            SqliteDb::open_with(dir.path().join(name), Options { speed, ..Options::default() }).unwrap()
         };
         // In small pieces, inside a batch's savepoints: rows go one a statement there, many a
-        // statement otherwise. The parallel load's search index is built on a second thread and
-        // grafted in, the sequential one's written document by document.
+        // statement otherwise.
         let load = |name: &str, piece: usize| {
-            let db = open(name, if piece < N { usize::MAX } else { crate::side_index::SIDE_FROM });
+            let db = open(name, piece == N);
             let f = Fixture::new(&db);
             let dept = f.dept("Team", 1);
-            let batch = db.begin_batch(piece < N).unwrap();
+            let batch = SqliteBatch::begin(&db, piece < N).unwrap();
             let ctx = profile_core::usecase::Ctx { db: &batch, ..f.ctx() };
             for start in (0..N).step_by(piece) {
                 let n = piece.min(N - start);
@@ -786,8 +539,8 @@ mod tests {
                 .unwrap()
                 .map(Result::unwrap)
                 .collect();
-            let documents: i64 = conn.query_row("SELECT count(*) FROM user_fts", [], |r| r.get(0)).unwrap();
-            assert_eq!(crate::side_index::grafted_entries(&conn) >= N as u64, piece == N, "grafted or not");
+            let documents: i64 =
+                conn.query_row("SELECT count(*) FROM user_fts_docsize", [], |r| r.get(0)).unwrap();
             drop(conn);
             (answers(&f, dept.0.into()), counts, documents)
         };
@@ -796,7 +549,7 @@ mod tests {
         assert_eq!(parallel, load("sequential.db", 100));
         assert!(parallel.1.len() > 100 && parallel.2 > N as i64);
 
-        let db = open("refused.db", crate::side_index::SIDE_FROM);
+        let db = open("refused.db", true);
         let f = Fixture::new(&db);
         let dept = f.dept("Team", 1);
         users::create_users_bulk(f.ctx(), &f.admin, rows(0, 10, dept.0.into())).unwrap();
@@ -821,39 +574,6 @@ mod tests {
         assert_eq!(total(), before.map(|n| n + N as u64));
     }
 
-    /// A load in the account with the largest rowids is numbered by SQLite, one in another
-    /// account is given its rowids; both store every user under its own ID, inside a batch's
-    /// savepoints too.
-    #[test]
-    fn a_load_keeps_its_ids_however_it_is_numbered() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = SqliteDb::open(dir.path().join("n.db")).unwrap();
-        let (a, b) = (Fixture::with_slug(&db, "first"), Fixture::with_slug(&db, "second"));
-        for (f, savepoints) in [(&a, false), (&b, false), (&a, true), (&b, true)] {
-            let dept = f.dept("Team", 1);
-            let batch = db.begin_batch(savepoints).unwrap();
-            let ctx = profile_core::usecase::Ctx { db: &batch, ..f.ctx() };
-            let at = if savepoints { 5_000 } else { 0 };
-            let ids = users::create_users_bulk(ctx, &f.admin, rows(at, 2_100, dept.0.into())).unwrap();
-            Box::new(batch).commit().unwrap();
-            let tx = db.read().unwrap();
-            for (i, id) in ids.iter().enumerate().step_by(97).chain([(2_099, &ids[2_099])]) {
-                let user = tx.user(f.account, *id).unwrap().unwrap();
-                assert_eq!(user.text(UserField::Email), format!("u{}@bulk.test", at + i));
-                assert_eq!(user.departments, vec![dept]);
-            }
-        }
-        let conn = db.writer();
-        let per_account: Vec<i64> = conn
-            .prepare("SELECT count(*) FROM users GROUP BY account_no ORDER BY account_no")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        assert_eq!(per_account, [4_201, 4_201], "two loads and the administrator in each");
-    }
-
     /// Loads in a batch remember the departments they read; a rename, and a rename rolled
     /// back, are seen by the next load's search words.
     #[test]
@@ -863,7 +583,7 @@ mod tests {
         let db = SqliteDb::open(dir.path().join("r.db")).unwrap();
         let f = Fixture::new(&db);
         let dept = f.dept("Alpha", 1);
-        let batch = db.begin_batch(true).unwrap();
+        let batch = SqliteBatch::begin(&db, true).unwrap();
         let ctx = profile_core::usecase::Ctx { db: &batch, ..f.ctx() };
         let rename = |to: &str, keep: bool| {
             let mut tx = batch.write().unwrap();
@@ -895,125 +615,22 @@ mod tests {
         );
     }
 
-    /// Once a load sets the email index aside, its stand-in refuses every taken email before
-    /// anything is written (a stored one, one loaded earlier in the batch, one repeated among
-    /// the rows, one an update takes) and finds emails without the index; emails freed by an
-    /// update or a rolled-back unit can be taken again, and the index comes back at the commit.
-    #[test]
-    fn a_load_without_the_email_index_still_refuses_taken_emails() {
-        use profile_core::ports::Database as _;
-        let dir = tempfile::tempdir().unwrap();
-        let db = open_deferring(dir.path(), "e.db", 40);
-        let f = Fixture::new(&db);
-        let dept = f.dept("Team", 1);
-        let d = i64::from(dept.0);
-        users::create_users_bulk(f.ctx(), &f.admin, rows(0, 10, d)).unwrap();
-        db.writer().execute_batch("ANALYZE").unwrap();
-        let before = schema_and_stats(&db.writer());
-        let batch = db.begin_batch(true).unwrap();
-        let ctx = profile_core::usecase::Ctx { db: &batch, ..f.ctx() };
-        // Emails out of key order (in order, the index would be cheap to keep).
-        users::create_users_bulk(ctx, &f.admin, rows(10, 50, d).into_iter().rev().collect()).unwrap();
-        assert!(!has_index(&batch.guard, "users_email"), "set aside");
-        let email = |i: usize| format!("u{i}@bulk.test");
-        let holder = |e: &str| batch.read().unwrap().user_by_email(f.account, e).unwrap();
-        let (stored, loaded) = (holder(&email(3)).unwrap(), holder(&email(30)).unwrap());
-        assert_eq!(holder(&email(999)), None);
-
-        let conflict = |e: profile_core::CoreError| match e {
-            profile_core::CoreError::Conflict { field, .. } => field,
-            e => panic!("{e:?}"),
-        };
-        let users_now = || {
-            batch
-                .read()
-                .unwrap()
-                .query_users(
-                    f.account,
-                    &f.query(UserFilter::default()),
-                    profile_core::access::Audience::Everyone,
-                )
-                .unwrap()
-                .total
-        };
-        let count = users_now();
-        for taken in [3, 30] {
-            let mut clash = rows(100, 20, d);
-            clash[19] = rows(taken, 1, d).remove(0);
-            assert_eq!(
-                conflict(users::create_users_bulk(ctx, &f.admin, clash).unwrap_err()),
-                "row 19: EMAIL"
-            );
-        }
-        // Rows that repeat an email among themselves: the store refuses them, writing nothing.
-        {
-            let mut tx = batch.write().unwrap();
-            let mut twins = vec![tx.user(f.account, loaded).unwrap().unwrap(); 2];
-            for (i, u) in twins.iter_mut().enumerate() {
-                u.id = profile_core::ids::UserId(500 + i as u32);
-                u.text.insert(UserField::Email, email(700));
-            }
-            assert_eq!(tx.insert_users(&twins), Err(StoreError::UniqueViolation { what: "EMAIL".into() }));
-            assert_eq!(tx.insert_user(&twins[0]), Ok(()), "one of them alone");
-        }
-        assert_eq!(users_now(), count, "the unit was not committed");
-
-        // Updates: to a taken email refused; to its own, or a free one, taken.
-        {
-            let mut tx = batch.write().unwrap();
-            let mut u = tx.user(f.account, loaded).unwrap().unwrap();
-            u.text.insert(UserField::Email, email(3));
-            assert_eq!(tx.update_user(&u), Err(StoreError::UniqueViolation { what: "EMAIL".into() }));
-            u.text.insert(UserField::Email, email(30));
-            assert_eq!(tx.update_user(&u), Ok(()));
-            u.text.insert(UserField::Email, email(800));
-            tx.update_user(&u).unwrap();
-            tx.commit().unwrap();
-        }
-        assert_eq!((holder(&email(800)), holder(&email(30))), (Some(loaded), None));
-        // The freed email, and those of a unit rolled back, can be taken.
-        {
-            let mut tx = batch.write().unwrap();
-            let mut u = tx.user(f.account, stored).unwrap().unwrap();
-            u.text.insert(UserField::Email, email(900));
-            tx.update_user(&u).unwrap();
-        }
-        let mut again = rows(200, 20, d);
-        again[0] = rows(30, 1, d).remove(0);
-        again[1] = rows(900, 1, d).remove(0);
-        users::create_users_bulk(ctx, &f.admin, again).unwrap();
-        assert_eq!(holder(&email(3)), Some(stored), "the update was rolled back");
-        Box::new(batch).commit().unwrap();
-
-        let conn = db.writer();
-        assert_eq!(schema_and_stats(&conn), before, "the index is back, with its statistics");
-        let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-        assert_eq!(ok, "ok");
-        drop(conn);
-        let tx = db.read().unwrap();
-        for (e, holder) in [(email(3), Some(stored)), (email(800), Some(loaded)), (email(999), None)] {
-            assert_eq!(tx.user_by_email(f.account, &e).unwrap(), holder);
-        }
-        assert!(tx.user_by_email(f.account, &email(30)).unwrap().is_some());
-        assert!(tx.user_by_email(f.account, &email(900)).unwrap().is_some());
-    }
-
     /// A load whose transaction is not committed leaves no row and every index in place.
     #[test]
     fn an_abandoned_bulk_load_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let db = open_deferring(dir.path(), "a.db", 10);
+        let db = open_deferring(dir.path(), "a.db", Some(10));
         let f = Fixture::new(&db);
         let dept = f.dept("Team", 1);
         db.writer().execute_batch("ANALYZE").unwrap();
         let before = schema_and_stats(&db.writer());
         for in_batch in [false, true] {
-            let batch = db.begin_batch(true).unwrap();
+            let batch = SqliteBatch::begin(&db, true).unwrap();
             let ctx = profile_core::usecase::Ctx { db: &batch, ..f.ctx() };
             if in_batch {
                 users::create_users_bulk(ctx, &f.admin, rows(0, 20, dept.0.into())).unwrap();
-                assert!(!has_index(&batch.guard, "users_last_name"), "deferring");
-                assert_eq!(cache_size(&batch.guard), LOAD_CACHE);
+                assert!(!has_index(batch.conn(), "users_last_name"), "deferring");
+                assert_eq!(cache_size(batch.conn()), LOAD_CACHE);
                 drop(batch);
             } else {
                 drop(batch);
@@ -1050,6 +667,7 @@ mod tests {
         assert!(written_by("CREATE INDEX a ON users(account_no, name)", fills));
         let unique = "CREATE UNIQUE INDEX e ON users(account_no, email) WHERE email IS NOT NULL";
         assert!(!written_by(unique, fills) && written_by(unique, |c| c == "email"));
+        assert!(is_unique(unique), "and never dropped");
         assert!(written_by(
             "CREATE INDEX w ON users(account_no, work_city) WHERE work_city IS NOT NULL",
             fills
@@ -1060,28 +678,11 @@ mod tests {
         assert!(!written_by("CREATE INDEX x ON users(a) WHERE last_name IS NOT NULL AND x = 1", fills));
     }
 
-    /// Only a unique index of `users` over plain columns with binary collation is set aside.
-    #[test]
-    fn which_unique_indexes_a_guard_stands_in_for() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(
-            "CREATE TABLE users (uid INTEGER PRIMARY KEY, account_no INTEGER, email TEXT, login TEXT); \
-             CREATE UNIQUE INDEX e ON users(account_no, email) WHERE email IS NOT NULL; \
-             CREATE UNIQUE INDEX n ON users(account_no, login COLLATE NOCASE); \
-             CREATE UNIQUE INDEX x ON users(account_no, lower(email)); \
-             CREATE TABLE other (a TEXT); CREATE UNIQUE INDEX o ON other(a);",
-        )
-        .unwrap();
-        let can = |index, table| UniqueGuard::can_guard(&conn, index, table).unwrap();
-        assert!(can("e", "users"));
-        assert!(!can("n", "users") && !can("x", "users") && !can("o", "other"));
-    }
-
     #[test]
     fn rows_in_key_order() {
         let columns: Vec<String> = ["uid", "role", "name"].iter().map(|c| c.to_string()).collect();
         let t = |s: &'static str| ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()));
-        let i = |n: i64| ToSqlOutput::Owned(SqlValue::Integer(n));
+        let i = |n: i64| ToSqlOutput::Owned(rusqlite::types::Value::Integer(n));
         let rows = vec![
             vec![i(1), i(2), t("b")],
             vec![i(2), i(2), t("a")],

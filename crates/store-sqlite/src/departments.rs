@@ -68,6 +68,7 @@ impl DepartmentStore for SqliteTx<'_> {
 
     fn insert_department(&mut self, d: &Department) -> StoreResult<()> {
         let no = self.no_for_write(d.account)?;
+        self.changed(no);
         self.conn()
             .prepare_cached("INSERT INTO departments (account_no, id, name, sort, parent, head) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
             .and_then(|mut s| s.execute(params![no, d.id.0, d.name, d.sort, d.parent.map(|p| p.0), d.head.map(|h| h.0)]))
@@ -78,6 +79,7 @@ impl DepartmentStore for SqliteTx<'_> {
 
     fn update_department(&mut self, d: &Department) -> StoreResult<()> {
         let no = self.no_for_write(d.account)?;
+        self.changed(no);
         let renamed = self.department(d.account, d.id)?.is_some_and(|old| old.name != d.name);
         // Members' search words contain the department's name: take them out under the old name…
         let members = if renamed { users::members(self.conn(), no, d.id)? } else { Vec::new() };
@@ -103,6 +105,7 @@ impl DepartmentStore for SqliteTx<'_> {
 
     fn delete_department(&mut self, account: AccountId, id: DepartmentId) -> StoreResult<()> {
         let no = self.no_for_write(account)?;
+        self.changed(no);
         self.conn()
             .prepare_cached("DELETE FROM departments WHERE account_no = ?1 AND id = ?2")
             .and_then(|mut s| s.execute(params![no, id.0]))

@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/006_hr.sql"),
     include_str!("../migrations/007_purge_indexes.sql"),
     include_str!("../migrations/008_memberships_by_member.sql"),
+    include_str!("../migrations/009_query_versions.sql"),
 ];
 
 /// The schema version this build writes.
@@ -103,7 +104,7 @@ mod tests {
         let db = crate::SqliteDb::open(&path).unwrap();
         let conn = db.writer();
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(version, 8);
+        assert_eq!(version, SCHEMA_VERSION);
         let rows: Vec<(i64, i64, String, i64, i64)> = conn
             .prepare("SELECT account_no, department, last_name, uid, role FROM department_members ORDER BY 1, 2, 3")
             .unwrap()

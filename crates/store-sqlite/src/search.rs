@@ -10,7 +10,6 @@ use profile_core::StoreError;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::backend;
-use crate::side_index::SideIndex;
 use crate::users::uid;
 use crate::SqliteTx;
 
@@ -37,81 +36,12 @@ pub(crate) fn words_of(tx: &SqliteTx<'_>, no: i64, user: &User) -> StoreResult<V
     Ok(user_search_words(user, names.iter().map(String::as_str)))
 }
 
-/// Writes one user's search document (see [`SqliteTx::fts_insert`], which may defer it).
+/// Writes one user's search document.
 pub(crate) fn index(conn: &Connection, uid: i64, document: &str) -> StoreResult<()> {
     conn.prepare_cached("INSERT INTO user_fts (rowid, words) VALUES (?1, ?2)")
         .and_then(|mut s| s.execute(params![uid, document]))
         .map_err(backend)?;
     Ok(())
-}
-
-/// Search documents a `batch` has inserted and not yet written to FTS5: FTS5 writes its
-/// pending terms to disk at every savepoint, so writing each unit's document in its own
-/// savepoint made one tiny index segment per command (and merges of them). They are written
-/// before anything reads or deletes from the index, and at the batch's commit.
-///
-/// A large load's documents go on to a [`SideIndex`] instead, which indexes them on a second
-/// thread; writing the queue then grafts that index too.
-#[derive(Default)]
-pub(crate) struct FtsQueue {
-    /// The committed units' documents, by rowid.
-    pub(crate) rows: Vec<(i64, String)>,
-    /// Committed units' documents being indexed on a second thread.
-    side: Option<SideIndex>,
-    /// Whether the live unit has written the queue (inside its savepoint: if it rolls back,
-    /// everything is unwritten again and stays queued).
-    pub(crate) written: bool,
-}
-
-impl FtsQueue {
-    /// Queues a committed unit's documents. Once `side_from` are queued they go to a side
-    /// index (started on first use; if it cannot start, they simply stay queued).
-    pub(crate) fn append(&mut self, conn: &Connection, docs: &mut Vec<(i64, String)>, side_from: usize) {
-        self.rows.append(docs);
-        if self.rows.len() < side_from {
-            return;
-        }
-        if self.side.is_none() {
-            self.side = SideIndex::start(conn).ok();
-        }
-        if let Some(side) = &mut self.side {
-            if let Err(back) = side.add(std::mem::take(&mut self.rows)) {
-                self.rows = back;
-            }
-        }
-    }
-
-    /// No more documents come to the side index (see [`SideIndex::seal`]); later ones stay
-    /// queued here.
-    pub(crate) fn seal(&mut self) {
-        if let Some(side) = &mut self.side {
-            side.seal();
-        }
-    }
-
-    /// Whether nothing is queued.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.rows.is_empty() && self.side.is_none()
-    }
-
-    /// Writes everything queued into FTS5; `many` as for [`SideIndex::graft`]. The queue is
-    /// kept: see [`FtsQueue::clear`].
-    pub(crate) fn write(&mut self, conn: &Connection, many: bool) -> StoreResult<()> {
-        if let Some(side) = &mut self.side {
-            side.graft(conn, many)?;
-        }
-        for (uid, document) in &self.rows {
-            index(conn, *uid, document)?;
-        }
-        Ok(())
-    }
-
-    /// Forgets what was written.
-    pub(crate) fn clear(&mut self) {
-        self.rows.clear();
-        self.side = None;
-        self.written = false;
-    }
 }
 
 fn unindex(conn: &Connection, uid: i64) -> StoreResult<()> {
@@ -133,9 +63,8 @@ pub(crate) fn replace(
         return Ok(());
     }
     let u = uid(no, id);
-    tx.fts_sync()?;
     unindex(tx.conn(), u)?;
-    tx.fts_insert(u, new.1.join(" "))?;
+    index(tx.conn(), u, &new.1.join(" "))?;
     let mut deltas = Deltas::default();
     deltas.add(old.0, old.1, -1);
     deltas.add(new.0, new.1, 1);

@@ -78,8 +78,7 @@ pub(crate) fn select_columns() -> &'static str {
 /// A statement of many rows that sets the rowid (`uid`) may fail halfway, so SQLite gives it a
 /// statement journal. Outside a savepoint that is cheap; inside one, closing the statement walks
 /// the in-memory journal of everything the savepoint has copied, which ate the gain. So rows
-/// go one at a time inside savepoints (batch units, group members), many at a time otherwise —
-/// unless SQLite numbers them (see [`load_users`]).
+/// go one at a time inside savepoints (batch units, group members), many at a time otherwise.
 const ROWS_PER_INSERT: usize = 32;
 
 /// An `INSERT` of one row and of [`ROWS_PER_INSERT`] rows.
@@ -132,15 +131,7 @@ impl Grouped {
 /// 63 (binding the other ~50 as NULL, one call each, cost ~1.5 s of a 1M load). `OR FAIL`: a
 /// statement of many rows that fails keeps the rows before the failing one instead of undoing
 /// them itself; the load's transaction (or batch unit) is rolled back on any failure anyway.
-///
-/// `numbered`: the rows' rowids continue the table's, so the statement leaves `uid` out and
-/// SQLite numbers the rows itself (the largest rowid plus one), which comes to the same rowids
-/// (see [`SqliteTx::appends`]). Given a rowid, SQLite must check that it is an integer, which
-/// may fail halfway through a statement of many rows, so it gives such a statement a journal
-/// of every page it changes (a copy of each page, ~4% of a load); numbering the rows itself
-/// cannot fail, and with `OR FAIL` nothing else aborts, so this statement needs none, inside
-/// savepoints too. (A statement with `uid` still gets one: see [`ROWS_PER_INSERT`].)
-fn load_users(rows: &[Vec<ToSqlOutput<'_>>], numbered: bool) -> Arc<Grouped> {
+fn load_users(rows: &[Vec<ToSqlOutput<'_>>]) -> Arc<Grouped> {
     /// Statements by the columns they name; cleared when full (loads rarely vary).
     static MADE: OnceLock<Mutex<HashMap<Vec<bool>, Arc<Grouped>>>> = OnceLock::new();
     const KEPT: usize = 16;
@@ -150,10 +141,6 @@ fn load_users(rows: &[Vec<ToSqlOutput<'_>>], numbered: bool) -> Arc<Grouped> {
         for (n, v) in named.iter_mut().zip(row) {
             *n |= !is_null(v);
         }
-    }
-    // The ID goes in unless SQLite numbers the rows.
-    if let Some(at) = cols.iter().position(|c| c == "uid") {
-        named[at] = !numbered;
     }
     let mut made = MADE.get_or_init(Mutex::default).lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(g) = made.get(&named) {
@@ -362,26 +349,6 @@ fn documents(
 }
 
 impl SqliteTx<'_> {
-    /// Whether `users` (of the account numbered `no`, in this order) are numbered on from the
-    /// largest rowid in the table, one after the other: then SQLite gives them the same rowids
-    /// when left to number them (see [`load_users`]).
-    fn appends(&self, no: i64, users: &[User]) -> StoreResult<bool> {
-        // One row a statement needs no statement journal anyway.
-        let Some(first) = users.first().filter(|_| users.len() >= ROWS_PER_INSERT) else {
-            return Ok(false);
-        };
-        let consecutive = users.windows(2).all(|w| uid(no, w[1].id) == uid(no, w[0].id) + 1);
-        if !consecutive {
-            return Ok(false);
-        }
-        let largest: Option<i64> = self
-            .conn()
-            .prepare_cached("SELECT max(uid) FROM users")
-            .and_then(|mut s| s.query_row([], |r| r.get(0)))
-            .map_err(backend)?;
-        Ok(largest.is_some_and(|m| m + 1 == uid(no, first.id)))
-    }
-
     /// Inserts users of the account numbered `no` (their `rows` as [`row_params`] gives them),
     /// their memberships and their search documents. A large load computes the documents and
     /// prefix counts (pure work, a sixth of a load) on a second thread while this one inserts.
@@ -392,6 +359,7 @@ impl SqliteTx<'_> {
         if users.iter().any(|u| u.account != first.account) {
             return Err(profile_core::StoreError::Backend("one batch, one account".into()));
         }
+        self.changed(no);
         let mut names: HashMap<DepartmentId, String> = HashMap::new();
         for d in users.iter().flat_map(|u| &u.departments) {
             if !names.contains_key(d) {
@@ -399,33 +367,22 @@ impl SqliteTx<'_> {
             }
         }
         let conn = self.conn();
-        // While a unique index is set aside, its stand-in checks the rows before any is written.
-        let load = crate::bulk::LoadRows { columns: insert_columns(), rows };
-        self.bulk().borrow_mut().claim(conn, &load, false)?;
         let many = !self.savepoint_open();
-        let numbered = self.appends(no, users)?;
-        let statement = load_users(rows, numbered);
-        let many_users = numbered || many;
+        let statement = load_users(rows);
         let mut inserted = 0;
         let mut insert_rows = |piece: &[User]| -> StoreResult<()> {
-            statement.insert(conn, &rows[inserted..inserted + piece.len()], many_users)?;
+            statement.insert(conn, &rows[inserted..inserted + piece.len()], many)?;
             inserted += piece.len();
-            if let Some(last) = piece.last().filter(|_| numbered) {
-                // Numbered by SQLite: a mismatch would be a misunderstanding of it, never kept.
-                if conn.last_insert_rowid() != uid(no, last.id) {
-                    return Err(profile_core::StoreError::Backend("a load was numbered unexpectedly".into()));
-                }
-            }
             load_memberships().insert(conn, &membership_rows(no, piece), many)
         };
         let index = |(docs, deltas): (Vec<(i64, String)>, Deltas)| -> StoreResult<()> {
             for (u, document) in docs {
-                self.fts_insert(u, document)?;
+                search::index(conn, u, &document)?;
             }
             self.count_later(no, deltas);
             Ok(())
         };
-        if users.len() < PARALLEL_FROM {
+        if self.db.options.speed.parallel_documents_from.is_none_or(|from| users.len() < from.max(2)) {
             insert_rows(users)?;
             let mut deltas = Deltas::default();
             let docs = documents(no, users, &names, &mut deltas);
@@ -493,11 +450,6 @@ impl UserStore for SqliteTx<'_> {
         let Some(no) = self.no(account)? else {
             return Ok(None);
         };
-        // Inside a load that set the email index aside, its stand-in finds the row.
-        let key = [ValueRef::Integer(no), ValueRef::Text(email.as_bytes())];
-        if let Some(found) = self.bulk().borrow().holder(self.conn(), &["account_no", "email"], &key)? {
-            return Ok(found.map(id_of));
-        }
         self.conn()
             .prepare_cached("SELECT uid FROM users WHERE account_no = ?1 AND email = ?2")
             .and_then(|mut s| s.query_row(params![no, email], |r| r.get::<_, i64>(0).map(id_of)).optional())
@@ -511,20 +463,15 @@ impl UserStore for SqliteTx<'_> {
         audience: Audience,
     ) -> StoreResult<Page<User>> {
         match self.no(account)? {
-            Some(no) => {
-                if !query.filter.find.is_empty() {
-                    self.fts_sync()?;
-                }
-                user_query::run(
-                    self.conn(),
-                    self.page_cache(),
-                    account,
-                    no,
-                    query,
-                    audience,
-                    &|class, tier, prefix| self.pending_count(no, class, tier, prefix),
-                )
-            }
+            Some(no) => user_query::run(
+                self.conn(),
+                self.page_cache(),
+                account,
+                no,
+                query,
+                audience,
+                &|class, tier, prefix| self.pending_count(no, class, tier, prefix),
+            ),
             None => Ok(Page { items: Vec::new(), total: query.page.count_total.then_some(0) }),
         }
     }
@@ -573,8 +520,8 @@ impl UserStore for SqliteTx<'_> {
         let no = self.no_for_write(first.account)?;
         let rows: Vec<Vec<ToSqlOutput<'_>>> = users.iter().map(|u| row_params(no, u)).collect();
         let load = crate::bulk::LoadRows { columns: insert_columns(), rows: &rows };
-        let deferring =
-            self.bulk().borrow_mut().before_insert(self.conn(), &load, self.db.options.bulk_defer_rows)?;
+        let defer = self.db.options.speed.bulk_defer;
+        let deferring = self.bulk().borrow_mut().before_insert(self.conn(), &load, defer)?;
         // A load too small to defer still touches index pages all over the file: give the
         // writer a larger page cache for it, then return to the normal one.
         let big = !deferring && users.len() >= 1000;
@@ -589,16 +536,13 @@ impl UserStore for SqliteTx<'_> {
 
     fn update_user(&mut self, user: &User) -> StoreResult<()> {
         let no = self.no_for_write(user.account)?;
+        self.changed(no);
         let Some(old) = self.user(user.account, user.id)? else {
             return Err(profile_core::StoreError::Backend(format!("no user {}", user.id)));
         };
         let old_words = search::words_of(self, no, &old)?;
         let conn = self.conn();
         let row = row_params(no, user);
-        if self.bulk().borrow().guarding() {
-            let load = crate::bulk::LoadRows { columns: insert_columns(), rows: std::slice::from_ref(&row) };
-            self.bulk().borrow_mut().claim(conn, &load, true)?;
-        }
         conn.prepare_cached(update_sql())
             .and_then(|mut s| s.execute(params_from_iter(row)))
             .map_err(backend)?;

@@ -108,6 +108,7 @@ impl WorkgroupStore for SqliteTx<'_> {
         user: UserId,
     ) -> StoreResult<()> {
         let no = self.no_for_write(account)?;
+        self.changed(no);
         self.conn()
             .prepare_cached(
                 "INSERT OR IGNORE INTO workgroup_members (account_no, workgroup, uid) VALUES (?1, ?2, ?3)",
@@ -124,6 +125,7 @@ impl WorkgroupStore for SqliteTx<'_> {
         user: UserId,
     ) -> StoreResult<()> {
         let no = self.no_for_write(account)?;
+        self.changed(no);
         self.conn()
             .prepare_cached(
                 "DELETE FROM workgroup_members WHERE account_no = ?1 AND workgroup = ?2 AND uid = ?3",

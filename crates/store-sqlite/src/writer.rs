@@ -11,6 +11,12 @@
 //! dropped rolls back alone, and the group's commit goes on for the others. If the transaction
 //! itself is lost (SQLite rolls it back on a full disk or an I/O error), every member of the
 //! group is told so; nothing of it was committed.
+//!
+//! A member reads the group's uncommitted work: a refusal or a "nothing to change" it answers
+//! may rest on it. So a member that rolls back waits for the group's outcome too
+//! ([`WriteLock::joined_group`]) before its caller answers anyone.
+//!
+//! Group commit is a speed path (`Speed::group_commit`): without it every writer commits alone.
 
 use std::ops::Deref;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,7 +27,7 @@ use profile_core::StoreError;
 use rusqlite::Connection;
 
 use crate::error::backend;
-use crate::run;
+use crate::tx::run;
 
 /// At most this many writers take their turn in one group's transaction (whether they commit
 /// into it or roll back), so that the first of them waits a bounded time even while others keep
@@ -40,6 +46,8 @@ pub(crate) struct Writer {
     slot: Mutex<Slot>,
     /// Threads waiting for `slot`: while any do, a finished writer hands its transaction on.
     queued: AtomicUsize,
+    /// Whether writers may share a commit at all.
+    grouping: bool,
 }
 
 /// The connection and the group whose work its open transaction holds.
@@ -99,8 +107,12 @@ impl Slot {
 }
 
 impl Writer {
-    pub(crate) fn new(conn: Connection) -> Writer {
-        Writer { slot: Mutex::new(Slot { conn, group: None, turns: 0 }), queued: AtomicUsize::new(0) }
+    pub(crate) fn new(conn: Connection, grouping: bool) -> Writer {
+        Writer {
+            slot: Mutex::new(Slot { conn, group: None, turns: 0 }),
+            queued: AtomicUsize::new(0),
+            grouping,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Slot> {
@@ -121,10 +133,11 @@ impl Writer {
         if guard.group.is_some() && guard.conn.is_autocommit() {
             guard.publish(Err(LOST.to_string()));
         }
-        let joined = guard.group.is_some();
+        let joined = guard.group.clone();
+        let sql = if joined.is_some() { JOIN } else { BEGIN };
         let mut lock = WriteLock { writer: self, guard, joined, own_open: false };
         // On failure the lock is dropped, which settles the group for its members.
-        run(&lock.guard.conn, if joined { JOIN } else { BEGIN }).map_err(backend)?;
+        run(&lock.guard.conn, sql).map_err(backend)?;
         lock.own_open = true;
         Ok(lock)
     }
@@ -157,7 +170,8 @@ impl Deref for Exclusive<'_> {
 pub(crate) struct WriteLock<'a> {
     writer: &'a Writer,
     guard: MutexGuard<'a, Slot>,
-    joined: bool,
+    /// The group whose transaction this writer works in, when it is not the first.
+    joined: Option<Arc<Group>>,
     own_open: bool,
 }
 
@@ -172,7 +186,14 @@ impl Deref for WriteLock<'_> {
 impl WriteLock<'_> {
     /// Whether this writer's work is a savepoint in a group's transaction.
     pub(crate) fn is_savepoint(&self) -> bool {
-        self.joined
+        self.joined.is_some()
+    }
+
+    /// The group this writer joined, if it was not the first: whatever it read rests on the
+    /// group's work, so a writer that rolls back waits on it (after dropping the lock) before
+    /// it answers.
+    pub(crate) fn joined_group(&self) -> Option<Arc<Group>> {
+        self.joined.clone()
     }
 
     /// Puts this writer's work into the group's commit. The commit happens once the lock is
@@ -191,7 +212,7 @@ impl WriteLock<'_> {
             self.guard.publish(Err(LOST.to_string()));
             return Err(StoreError::Backend(LOST.into()));
         }
-        if self.joined {
+        if self.joined.is_some() {
             run(&self.guard.conn, RELEASE).map_err(|e| {
                 self.rollback();
                 backend(e)
@@ -206,7 +227,7 @@ impl WriteLock<'_> {
         if !std::mem::replace(&mut self.own_open, false) {
             return;
         }
-        if !self.joined {
+        if self.joined.is_none() {
             // The first writer: the transaction holds nothing else.
             let _ = run(&self.guard.conn, &["ROLLBACK"]);
             return;
@@ -231,7 +252,7 @@ impl Drop for WriteLock<'_> {
         // the group's transaction open for ever.
         self.guard.turns += 1;
         let others_queue = self.writer.queued.load(Ordering::SeqCst) > 0;
-        if !others_queue || self.guard.turns >= MAX_GROUP {
+        if !self.writer.grouping || !others_queue || self.guard.turns >= MAX_GROUP {
             self.guard.commit_group();
         }
         // Otherwise the transaction stays open: the next writer joins it and settles it.
@@ -255,7 +276,7 @@ mod tests {
     fn writer(path: &Path) -> Writer {
         let conn = Connection::open(path).unwrap();
         conn.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t(x INTEGER)").unwrap();
-        Writer::new(conn)
+        Writer::new(conn, true)
     }
 
     /// What another connection sees committed.
@@ -293,7 +314,7 @@ mod tests {
     ) -> StoreResult<()> {
         let mut b = w.begin()?;
         insert(&b, x);
-        joined.send(b.joined).unwrap();
+        joined.send(b.joined.is_some()).unwrap();
         match go.recv().unwrap() {
             Some(true) => {
                 let g = b.commit()?;
@@ -402,7 +423,7 @@ mod tests {
         assert!(!settled(&group), "handed on: someone queues");
         for turn in 2..=MAX_GROUP {
             let b = w.begin().unwrap();
-            assert!(b.joined);
+            assert!(b.joined.is_some());
             insert(&b, 100 + turn as i64);
             drop(b); // rolled back
             assert_eq!(settled(&group), turn == MAX_GROUP, "turn {turn}");

@@ -38,13 +38,29 @@ fn with(options: store_sqlite::Options) -> Temp {
 
 profile_core::store_contract_tests!(fresh());
 
-/// The whole suite again with a checkpoint after every commit, run by the checkpoint thread
-/// while the test goes on writing and reading.
-mod checkpointing {
+/// The plain store: every speed path off.
+mod plain {
     use super::*;
 
     fn fresh() -> Temp {
-        with(store_sqlite::Options { wal_checkpoint_pages: 1, ..store_sqlite::Options::default() })
+        with(store_sqlite::Options { speed: store_sqlite::Speed::none(), ..store_sqlite::Options::default() })
+    }
+
+    profile_core::store_contract_tests!(fresh());
+}
+
+/// Every speed path forced on at its smallest threshold: every load defers its indexes and
+/// computes its search documents on a second thread, every commit wakes the checkpoint thread,
+/// and writers that meet form commit groups.
+mod forced {
+    use super::*;
+
+    fn fresh() -> Temp {
+        with(store_sqlite::Options {
+            speed: store_sqlite::Speed::forced(),
+            wal_checkpoint_pages: 1,
+            ..store_sqlite::Options::default()
+        })
     }
 
     profile_core::store_contract_tests!(fresh());

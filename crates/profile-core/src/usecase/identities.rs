@@ -629,6 +629,7 @@ pub fn link_social(
     let mut tx = ctx.db.write()?;
     let mut id = load(&*tx, identity)?;
     if id.socials.contains(&link) {
+        tx.commit()?;
         return Ok(());
     }
     id.socials.push(link);

@@ -443,6 +443,9 @@ pub fn update_user(ctx: Ctx<'_>, actor: &Actor, id: UserId, patch: &UserPatch) -
     let mut user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
     let was_active = user.active;
     if !user.apply(patch) {
+        // Nothing to change, judged by what this unit read: answered once that is durable (in
+        // a store that groups commits, it may be another writer's work in the same commit).
+        tx.commit()?;
         return Ok(user);
     }
     if patch.touches(UserField::Email) || patch.touches(UserField::PersonalMobile) {
@@ -492,6 +495,7 @@ pub fn change_role(ctx: Ctx<'_>, actor: &Actor, id: UserId, change: RoleChange) 
     let mut tx = ctx.db.write()?;
     let mut user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
     if user.role == change.role {
+        tx.commit()?;
         return Ok(user);
     }
     if user.role == Role::Administrator && user.active && tx.count_active_admins(user.account)? <= 1 {

@@ -48,6 +48,16 @@ macro_rules! store_contract_tests {
             uc_socials_and_profile_push, uc_identity_deletion, uc_credentials, uc_outbox_access,
             uc_invite_rules, batch_units, optimistic_batch_units, uc_set_up_login, uc_export_scan, uc_hr_details,
             uc_purge_stale_records);
+        $crate::store_contract_tests!(@shared $make; concurrent_writers);
+    };
+    (@shared $make:expr; $($case:ident),*) => {
+        $(
+            #[test]
+            fn $case() {
+                let db = $make;
+                $crate::testing::contract::$case(&db);
+            }
+        )*
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -58,6 +68,62 @@ macro_rules! store_contract_tests {
             }
         )*
     };
+}
+
+/// Threads writing at once (which a store may group into one commit): for each of several
+/// emails all of them try to invite someone with it, and exactly one is kept while the others
+/// are refused as taken; each also sets a shared user's position and then sends the same value
+/// again (nothing to change). Every answer holds afterwards.
+pub fn concurrent_writers(db: &(dyn Database + Sync)) {
+    const THREADS: u64 = 6;
+    const ROUNDS: usize = 12;
+    let f = Fixture::new(db);
+    let dept = f.dept("Team", 1);
+    let target = f.employee("Tara", "Target", &[dept.0]);
+    let kept: Vec<Vec<(usize, UserId)>> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let admin = f.admin.clone();
+                s.spawn(move || {
+                    let clock = FixedClock::new();
+                    let ids = CountingIds::starting_at(1_000_000 * (t + 1));
+                    let ctx =
+                        Ctx { db, clock: &clock, ids: &ids, passwords: &TEST_HASHER, base_url: BASE_URL };
+                    let mut kept = Vec::new();
+                    for round in 0..ROUNDS {
+                        let fields = patch(&[
+                            (UserField::Email, &format!("shared{round}@concurrent.test")),
+                            (UserField::UfDepartment, &dept.0.to_string()),
+                        ]);
+                        match users::create_user(
+                            ctx,
+                            &admin,
+                            NewUser { role: Role::Employee, fields, workgroups: vec![] },
+                        ) {
+                            Ok(user) => kept.push((round, user.id)),
+                            Err(CoreError::Conflict { field, .. }) => assert_eq!(field, "EMAIL"),
+                            Err(e) => panic!("round {round}: {e:?}"),
+                        }
+                        let position = patch(&[(UserField::WorkPosition, &format!("p{t}.{round}"))]);
+                        users::update_user(ctx, &admin, target, &position).unwrap();
+                        users::update_user(ctx, &admin, target, &position).unwrap();
+                    }
+                    kept
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let tx = db.read().unwrap();
+    for round in 0..ROUNDS {
+        let winners: Vec<UserId> =
+            kept.iter().flatten().filter(|(r, _)| *r == round).map(|(_, id)| *id).collect();
+        assert_eq!(winners.len(), 1, "round {round}: one invitation kept, the others refused");
+        let email = format!("shared{round}@concurrent.test");
+        assert_eq!(tx.user_by_email(f.account, &email).unwrap(), Some(winners[0]));
+    }
+    let position = tx.user(f.account, target).unwrap().unwrap().text(UserField::WorkPosition).to_string();
+    assert!(position.starts_with('p'), "{position}");
 }
 
 /// A database with one account created through the use cases.
