@@ -3,7 +3,8 @@
 //! Run it through `cargo xtask bench` (release build), not directly in a debug build.
 //!
 //! Usage: `bench --users N [--db PATH] [--samples N] [--reuse] [--http CARDFILE [--http-seconds S]]
-//! [--cli CARDFILE]`
+//! [--cli CARDFILE] [--speed all|none|without:PATH,…]` (the store's speed paths for the library
+//! runs: `group`, `optimistic`, `defer`).
 
 mod cli;
 mod data;
@@ -53,6 +54,33 @@ struct Args {
     /// Also measure this `cardfile` binary: `serve` start, and export and import up to 100k
     /// users.
     cli: Option<PathBuf>,
+    /// The store's speed paths in the library runs.
+    speed: store_sqlite::Speed,
+}
+
+/// Reads `--speed`: `all`, `none`, or `without:` and the paths to turn off.
+fn parse_speed(spec: &str) -> Result<store_sqlite::Speed, String> {
+    let mut speed = store_sqlite::Speed::default();
+    match spec {
+        "all" => return Ok(speed),
+        "none" => return Ok(store_sqlite::Speed::none()),
+        _ => {}
+    }
+    let paths = spec.strip_prefix("without:").ok_or_else(|| format!("--speed: unknown {spec:?}"))?;
+    for path in paths.split(',') {
+        match path {
+            "group" => speed.group_commit = false,
+            "optimistic" => speed.optimistic_batches = false,
+            "defer" => speed.bulk_defer = None,
+            other => return Err(format!("--speed: unknown path {other:?}")),
+        }
+    }
+    Ok(speed)
+}
+
+/// Opens the bench database with the chosen speed paths.
+fn open(args: &Args) -> Result<SqliteDb, profile_core::StoreError> {
+    SqliteDb::open_with(&args.db, store_sqlite::Options { speed: args.speed.clone(), ..Default::default() })
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -63,6 +91,7 @@ fn parse_args() -> Result<Args, String> {
         reuse: false,
         http: None,
         cli: None,
+        speed: store_sqlite::Speed::default(),
     };
     let mut http_seconds = 3.0;
     let mut it = std::env::args().skip(1);
@@ -78,6 +107,7 @@ fn parse_args() -> Result<Args, String> {
                     Some(http::Plan { cardfile: PathBuf::from(val()?), seconds: 3.0, connections: 16 })
             }
             "--cli" => args.cli = Some(PathBuf::from(val()?)),
+            "--speed" => args.speed = parse_speed(&val()?)?,
             "--http-seconds" => http_seconds = val()?.parse().map_err(|e| format!("--http-seconds: {e}"))?,
             other => return Err(format!("unknown argument {other}")),
         }
@@ -144,7 +174,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         return reads_only(args);
     }
     remove_db(&args.db);
-    let db = SqliteDb::open(&args.db)?;
+    let db = open(args)?;
     let ctx = ctx_for(&db);
     let mut rng = Rng::new(0x0C0F_FEE5);
     let n = args.users;
@@ -255,7 +285,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
 
 /// Measures the reads on a database seeded by an earlier run.
 fn reads_only(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    let db = SqliteDb::open(&args.db)?;
+    let db = open(args)?;
     let ctx = ctx_for(&db);
     let account = accounts::find_account(ctx, "bench")?;
     let all = db.read()?.departments(account.id)?;

@@ -502,26 +502,21 @@ mod tests {
         assert!(fast.iter().all(|ids| !ids.is_empty()));
     }
 
-    /// A load big enough to compute its search documents on a second thread (and written many
-    /// rows a statement) answers every read as the same users loaded in small pieces one row a
-    /// statement on one thread, down to each prefix count; one refused on insert halfway (an
-    /// email already stored) stops that thread, names the row and keeps nothing.
+    /// A load written many rows a statement answers every read as the same users loaded in
+    /// small pieces one row a statement, down to each prefix count; one refused on insert
+    /// halfway (an email already stored) names the row and keeps nothing.
     #[test]
-    fn a_parallel_load_indexes_as_a_sequential_one() {
+    fn a_load_of_many_rows_a_statement_indexes_as_one_row_a_statement() {
         const N: usize = 2_500;
         let dir = tempfile::tempdir().unwrap();
-        let open = |name: &str, parallel: bool| {
-            let speed = crate::Speed {
-                bulk_defer: None,
-                parallel_documents_from: parallel.then_some(crate::users::PARALLEL_FROM),
-                ..crate::Speed::default()
-            };
+        let open = |name: &str| {
+            let speed = crate::Speed { bulk_defer: None, ..crate::Speed::default() };
             SqliteDb::open_with(dir.path().join(name), Options { speed, ..Options::default() }).unwrap()
         };
         // In small pieces, inside a batch's savepoints: rows go one a statement there, many a
         // statement otherwise.
         let load = |name: &str, piece: usize| {
-            let db = open(name, piece == N);
+            let db = open(name);
             let f = Fixture::new(&db);
             let dept = f.dept("Team", 1);
             let batch = SqliteBatch::begin(&db, piece < N).unwrap();
@@ -544,12 +539,11 @@ mod tests {
             drop(conn);
             (answers(&f, dept.0.into()), counts, documents)
         };
-        let parallel = load("parallel.db", N);
-        const { assert!(N >= crate::users::PARALLEL_FROM, "the load takes the parallel path") };
-        assert_eq!(parallel, load("sequential.db", 100));
-        assert!(parallel.1.len() > 100 && parallel.2 > N as i64);
+        let whole = load("whole.db", N);
+        assert_eq!(whole, load("pieces.db", 100));
+        assert!(whole.1.len() > 100 && whole.2 > N as i64);
 
-        let db = open("refused.db", true);
+        let db = open("refused.db");
         let f = Fixture::new(&db);
         let dept = f.dept("Team", 1);
         users::create_users_bulk(f.ctx(), &f.admin, rows(0, 10, dept.0.into())).unwrap();
@@ -561,7 +555,7 @@ mod tests {
         let before = total();
         assert!(before.is_some_and(|n| n >= 10));
         // Row 1,500 repeats a stored email: the load passes its checks and the store refuses it
-        // on insert, while the second thread is at work.
+        // on insert.
         let mut clash = rows(100, N, dept.0.into());
         clash[1_500] = rows(3, 1, dept.0.into()).remove(0);
         let refused = users::create_users_bulk(f.ctx(), &f.admin, clash).unwrap_err();

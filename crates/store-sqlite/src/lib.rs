@@ -21,7 +21,6 @@
 mod accounts;
 mod batch;
 mod bulk;
-mod checkpoint;
 mod codec;
 mod credentials;
 mod departments;
@@ -93,9 +92,9 @@ pub struct Options {
     /// Each read connection's own page cache, KiB (the writer's is fixed at 32 MiB). With
     /// mapping on, it holds little; with `mmap_size` 0 it is what keeps hot pages.
     pub reader_cache_kib: u32,
-    /// WAL pages after which the WAL is copied into the file (a checkpoint): by SQLite inside the
-    /// commit that crosses it, or with `Speed::checkpoint_thread` on a thread of its own. Fewer
-    /// pages keep the WAL small; more copy a page that many transactions change once.
+    /// WAL pages after which the commit that crosses them copies the WAL into the file (a
+    /// checkpoint). Fewer pages keep the WAL small; more copy a page that many transactions
+    /// change once instead of once per transaction.
     pub wal_checkpoint_pages: u32,
     /// The speed paths.
     pub speed: Speed,
@@ -128,12 +127,6 @@ pub struct Speed {
     /// Bulk loads build the indexes their rows reach out of order once, at the commit, instead
     /// of row by row (`bulk`); `None`: never.
     pub bulk_defer: Option<BulkDefer>,
-    /// Checkpoints run on a thread of their own instead of inside the commit that crosses
-    /// [`Options::wal_checkpoint_pages`] (`checkpoint`).
-    pub checkpoint_thread: bool,
-    /// A load of at least this many users computes its search documents on a second thread
-    /// while the first inserts the rows; `None`: on the inserting thread.
-    pub parallel_documents_from: Option<usize>,
 }
 
 /// When a transaction's bulk inserts defer their indexes (see [`Speed::bulk_defer`]).
@@ -151,8 +144,6 @@ impl Default for Speed {
             group_commit: true,
             optimistic_batches: true,
             bulk_defer: Some(BulkDefer { rows: 20_000, of_table: 4 }),
-            checkpoint_thread: true,
-            parallel_documents_from: Some(users::PARALLEL_FROM),
         }
     }
 }
@@ -160,23 +151,15 @@ impl Default for Speed {
 impl Speed {
     /// Every speed path off: the plain store.
     pub fn none() -> Speed {
-        Speed {
-            group_commit: false,
-            optimistic_batches: false,
-            bulk_defer: None,
-            checkpoint_thread: false,
-            parallel_documents_from: None,
-        }
+        Speed { group_commit: false, optimistic_batches: false, bulk_defer: None }
     }
 
-    /// Every speed path on at the smallest thresholds, so that tests of a few users take them.
+    /// Every speed path on at its smallest threshold, so that tests of a few users take them.
     pub fn forced() -> Speed {
         Speed {
             group_commit: true,
             optimistic_batches: true,
             bulk_defer: Some(BulkDefer { rows: 1, of_table: 0 }),
-            checkpoint_thread: true,
-            parallel_documents_from: Some(2),
         }
     }
 }
@@ -185,8 +168,6 @@ impl Speed {
 pub struct SqliteDb {
     path: PathBuf,
     options: Options,
-    /// Copies the WAL into the file beside the writer; stopped (joined) before the writer closes.
-    _checkpointer: Option<checkpoint::Checkpointer>,
     pub(crate) writer: writer::Writer,
     readers: Mutex<Readers>,
     reader_freed: Condvar,
@@ -228,21 +209,10 @@ impl SqliteDb {
         schema::check(&writer)?;
         configure(&writer, &options, false)?;
         schema::migrate(&mut writer)?;
-        let checkpointer = if options.speed.checkpoint_thread {
-            let (file, sync) = (path.clone(), options.durability);
-            Some(checkpoint::Checkpointer::start(&mut writer, options.wal_checkpoint_pages, move || {
-                let conn = Connection::open(&file).map_err(backend)?;
-                conn.execute_batch(&format!("PRAGMA synchronous={}", sync.pragma())).map_err(backend)?;
-                Ok(conn)
-            })?)
-        } else {
-            None
-        };
         let grouping = options.speed.group_commit;
         Ok(SqliteDb {
             path,
             options,
-            _checkpointer: checkpointer,
             writer: writer::Writer::new(writer, grouping),
             readers: Mutex::new(Readers { idle: Vec::new(), open: 0, waiting: 0 }),
             reader_freed: Condvar::new(),
@@ -371,7 +341,7 @@ impl SqliteDb {
 /// How much of the file connections map into memory by default (2 GiB).
 const MMAP_SIZE: u64 = 1 << 31;
 
-/// WAL pages after which a commit wakes the checkpoint thread (10,000 pages = 40 MB).
+/// WAL pages after which a commit checkpoints (10,000 pages = 40 MB).
 const WAL_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// The page cache of every connection (`PRAGMA cache_size`, negative = KiB).
@@ -386,8 +356,7 @@ fn configure(conn: &Connection, options: &Options, read_only: bool) -> StoreResu
     let sync = options.durability.pragma();
     // mmap: pages the OS already caches are read without a system call or a copy.
     // wal_autocheckpoint: a checkpoint copies every page the WAL holds; spacing them out means a
-    // page written by many transactions is copied once, not once per transaction. (With the
-    // checkpoint thread, the writer checkpoints this way only while it migrates.)
+    // page written by many transactions is copied once, not once per transaction.
     let cache = if read_only { -i64::from(options.reader_cache_kib) } else { WRITER_CACHE };
     let mut sql = format!(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=OFF; \

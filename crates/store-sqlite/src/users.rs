@@ -322,11 +322,6 @@ fn clear_memberships(conn: &Connection, no: i64, old: &User) -> StoreResult<()> 
     Ok(())
 }
 
-/// Loads at least this big compute their search documents on a second thread.
-pub(crate) const PARALLEL_FROM: usize = 2_000;
-/// Users per piece of such a load.
-const PIECE: usize = 1_000;
-
 /// The search documents of `users` (uid, words); the prefix-count changes they make are added
 /// to `deltas`.
 fn documents(
@@ -350,8 +345,7 @@ fn documents(
 
 impl SqliteTx<'_> {
     /// Inserts users of the account numbered `no` (their `rows` as [`row_params`] gives them),
-    /// their memberships and their search documents. A large load computes the documents and
-    /// prefix counts (pure work, a sixth of a load) on a second thread while this one inserts.
+    /// their memberships and their search documents.
     fn insert_batch(&mut self, no: i64, users: &[User], rows: &[Vec<ToSqlOutput<'_>>]) -> StoreResult<()> {
         let Some(first) = users.first() else {
             return Ok(());
@@ -369,52 +363,14 @@ impl SqliteTx<'_> {
         let conn = self.conn();
         let many = !self.savepoint_open();
         let statement = load_users(rows);
-        let mut inserted = 0;
-        let mut insert_rows = |piece: &[User]| -> StoreResult<()> {
-            statement.insert(conn, &rows[inserted..inserted + piece.len()], many)?;
-            inserted += piece.len();
-            load_memberships().insert(conn, &membership_rows(no, piece), many)
-        };
-        let index = |(docs, deltas): (Vec<(i64, String)>, Deltas)| -> StoreResult<()> {
-            for (u, document) in docs {
-                search::index(conn, u, &document)?;
-            }
-            self.count_later(no, deltas);
-            Ok(())
-        };
-        if self.db.options.speed.parallel_documents_from.is_none_or(|from| users.len() < from.max(2)) {
-            insert_rows(users)?;
-            let mut deltas = Deltas::default();
-            let docs = documents(no, users, &names, &mut deltas);
-            return index((docs, deltas));
+        statement.insert(conn, rows, many)?;
+        load_memberships().insert(conn, &membership_rows(no, users), many)?;
+        let mut deltas = Deltas::default();
+        for (u, document) in documents(no, users, &names, &mut deltas) {
+            search::index(conn, u, &document)?;
         }
-        std::thread::scope(|s| {
-            let (send, receive) = std::sync::mpsc::sync_channel(2);
-            let names = &names;
-            s.spawn(move || {
-                // The prefix counts are summed here and handed over with the last piece: merging
-                // each piece's into the transaction's cost the inserting thread 0.8 s at 1M.
-                let mut deltas = Deltas::default();
-                let pieces = users.chunks(PIECE).len();
-                for (i, piece) in users.chunks(PIECE).enumerate() {
-                    let docs = documents(no, piece, names, &mut deltas);
-                    let counts =
-                        if i + 1 == pieces { std::mem::take(&mut deltas) } else { Deltas::default() };
-                    // Fails only once this thread has stopped taking pieces (an insert failed).
-                    if send.send((docs, counts)).is_err() {
-                        break;
-                    }
-                }
-            });
-            for piece in users.chunks(PIECE) {
-                insert_rows(piece)?;
-                let done = receive.recv().map_err(|_| {
-                    profile_core::StoreError::Backend("the search-document thread stopped".into())
-                })?;
-                index(done)?;
-            }
-            Ok(())
-        })
+        self.count_later(no, deltas);
+        Ok(())
     }
 }
 
