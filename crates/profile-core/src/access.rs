@@ -192,7 +192,7 @@ impl Actor {
 }
 
 /// The users a read may return (decisions.md "Visibility").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Audience {
     /// Everyone in the account (`ADMIN_MODE`, the operator).
     Everyone,

@@ -160,7 +160,7 @@ impl std::fmt::Display for FilterKey {
 
 /// One condition on a standard field. Build it with [`Condition::parse`], which checks that the
 /// operator fits the field and normalises the value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Condition {
     field: UserField,
     op: Op,
@@ -422,7 +422,7 @@ pub fn date_key(v: &Value) -> Option<i64> {
 }
 
 /// A filter: all conditions must hold, and so must the quick search if present.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct UserFilter {
     /// The conditions (AND).
     pub conditions: Vec<Condition>,
@@ -572,7 +572,7 @@ fn fold(word: &str) -> String {
 }
 
 /// One sort key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SortKey {
     /// The field.
     pub field: UserField,

@@ -7,7 +7,7 @@ use crate::field::{FieldKind, UserField};
 use crate::validate;
 
 /// A value of a user field, as read or as given for a write or a filter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Value {
     /// Absent or empty.
     Null,

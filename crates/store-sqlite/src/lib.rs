@@ -28,10 +28,11 @@ mod error;
 mod hr;
 mod identities;
 mod invitations;
-mod page_cache;
+mod query_cache;
 mod schema;
 mod search;
 mod tx;
+mod user_pages;
 mod user_query;
 mod users;
 mod workgroups;
@@ -96,6 +97,9 @@ pub struct Options {
     /// checkpoint). Fewer pages keep the WAL small; more copy a page that many transactions
     /// change once instead of once per transaction.
     pub wal_checkpoint_pages: u32,
+    /// How much memory the query cache may hold, MiB (what recent user queries found, so that
+    /// offset paging reads each page without re-skipping the ones before it).
+    pub query_cache_mib: usize,
     /// The speed paths.
     pub speed: Speed,
 }
@@ -109,6 +113,7 @@ impl Default for Options {
             mmap_size: MMAP_SIZE,
             reader_cache_kib: 4096,
             wal_checkpoint_pages: WAL_CHECKPOINT_PAGES,
+            query_cache_mib: 64,
             speed: Speed::default(),
         }
     }
@@ -172,6 +177,7 @@ pub struct SqliteDb {
     readers: Mutex<Readers>,
     reader_freed: Condvar,
     account_numbers: RwLock<HashMap<AccountId, i64>>,
+    pub(crate) query_cache: query_cache::QueryCache,
 }
 
 /// The read connections: idle ones, and how many exist (idle or in use).
@@ -210,6 +216,7 @@ impl SqliteDb {
         configure(&writer, &options, false)?;
         schema::migrate(&mut writer)?;
         let grouping = options.speed.group_commit;
+        let query_cache = query_cache::QueryCache::new(options.query_cache_mib << 20);
         Ok(SqliteDb {
             path,
             options,
@@ -217,6 +224,7 @@ impl SqliteDb {
             readers: Mutex::new(Readers { idle: Vec::new(), open: 0, waiting: 0 }),
             reader_freed: Condvar::new(),
             account_numbers: RwLock::new(HashMap::new()),
+            query_cache,
         })
     }
 
@@ -269,10 +277,7 @@ impl SqliteDb {
             if pool.open < self.options.readers.max(1) {
                 pool.open += 1;
                 drop(pool);
-                return self
-                    .open_reader()
-                    .map(|conn| Pooled { conn, pages: std::cell::RefCell::default() })
-                    .inspect_err(|_| self.forget_reader());
+                return self.open_reader().map(|conn| Pooled { conn }).inspect_err(|_| self.forget_reader());
             }
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
@@ -370,10 +375,9 @@ fn configure(conn: &Connection, options: &Options, read_only: bool) -> StoreResu
     conn.execute_batch(&sql).map_err(backend)
 }
 
-/// A pooled read connection with what it remembers of recent pages.
+/// A pooled read connection.
 pub(crate) struct Pooled {
     pub(crate) conn: Connection,
-    pub(crate) pages: std::cell::RefCell<page_cache::PageCache>,
 }
 
 impl Database for SqliteDb {

@@ -95,12 +95,10 @@ impl<'a> SqliteTx<'a> {
         matches!(self.held, Held::Reader(_))
     }
 
-    /// The page cache of a read connection (writers have none).
-    pub(crate) fn page_cache(&self) -> Option<&RefCell<crate::page_cache::PageCache>> {
-        match &self.held {
-            Held::Reader(r) => Some(&r.pages),
-            _ => None,
-        }
+    /// The query cache, for a reader of committed state (writers and units have none: what
+    /// they read is not committed yet).
+    pub(crate) fn query_cache(&self) -> Option<&crate::query_cache::QueryCache> {
+        self.is_reader().then_some(&self.db.query_cache)
     }
 
     pub(crate) fn writable(&self) -> StoreResult<()> {

@@ -4,38 +4,36 @@
 
 use profile_core::access::Audience;
 use profile_core::field::{FieldKind, UserField};
-use profile_core::ids::{AccountId, UserId};
-use profile_core::model::user::{Role, User, UserType, ONLINE_WINDOW};
+use profile_core::ids::UserId;
+use profile_core::model::user::{Role, UserType, ONLINE_WINDOW};
 use profile_core::ports::StoreResult;
-use profile_core::query::{date_key, Condition, Op, Page, UserQuery, COUNTED_PREFIX_MAX, PAGE_SIZE};
+use profile_core::query::{date_key, Condition, Op, UserQuery};
 use profile_core::Value;
 use rusqlite::types::Value as Sql;
-use rusqlite::{params_from_iter, Connection, OptionalExtension};
-
-use std::cell::RefCell;
+use rusqlite::{params_from_iter, Connection};
 
 use crate::error::backend;
-use crate::page_cache::PageCache;
 use crate::search;
-use crate::users::{bounds, column, from_row, role_code, select_columns, uid};
+use crate::users::{bounds, column, role_code, uid};
 
 /// Users who share a workgroup with the viewer (the viewer's uid is the one parameter).
 const CO_MEMBERS: &str = "SELECT m2.uid FROM workgroup_members m1 JOIN workgroup_members m2 \
      ON m2.account_no = m1.account_no AND m2.workgroup = m1.workgroup WHERE m1.uid = ?";
 
+/// WHERE clauses (joined by AND) and their parameters.
 #[derive(Default)]
-struct Sqlb {
-    clauses: Vec<String>,
-    params: Vec<Sql>,
+pub(crate) struct Sqlb {
+    pub(crate) clauses: Vec<String>,
+    pub(crate) params: Vec<Sql>,
 }
 
 impl Sqlb {
-    fn push(&mut self, clause: impl Into<String>, params: impl IntoIterator<Item = Sql>) {
+    pub(crate) fn push(&mut self, clause: impl Into<String>, params: impl IntoIterator<Item = Sql>) {
         self.clauses.push(clause.into());
         self.params.extend(params);
     }
 
-    fn where_sql(&self) -> String {
+    pub(crate) fn where_sql(&self) -> String {
         if self.clauses.is_empty() {
             "1".into()
         } else {
@@ -44,11 +42,11 @@ impl Sqlb {
     }
 }
 
-fn text(s: &str) -> Sql {
+pub(crate) fn text(s: &str) -> Sql {
     Sql::Text(s.to_string())
 }
 
-fn marks(n: usize) -> String {
+pub(crate) fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
@@ -250,7 +248,7 @@ fn condition(b: &mut Sqlb, no: i64, c: &Condition, online_since: i64) {
 }
 
 /// The audience's condition on rows of alias `t` (which has `uid` and `role` columns).
-fn visibility(b: &mut Sqlb, no: i64, audience: Audience, t: &str) {
+pub(crate) fn visibility(b: &mut Sqlb, no: i64, audience: Audience, t: &str) {
     let open = format!("{}, {}", role_code(Role::Administrator), role_code(Role::Employee));
     let external = format!("{}, {}", role_code(Role::Extranet), role_code(Role::CollabGuest));
     match audience {
@@ -288,49 +286,80 @@ fn sort_expr(field: UserField) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn run(
-    conn: &Connection,
-    cache: Option<&RefCell<PageCache>>,
-    account: AccountId,
-    no: i64,
-    q: &UserQuery,
-    audience: Audience,
-    pending: &dyn Fn(i64, i64, &str) -> i64,
-) -> StoreResult<Page<User>> {
-    if let Some(page) = department_page(conn, account, no, q, audience)? {
-        return Ok(page);
+/// The first whole second of activity that still counts as online at `now`: stored activity is
+/// whole seconds, so it is `now - window` rounded up.
+pub(crate) fn online_since(now: chrono::DateTime<chrono::Utc>) -> i64 {
+    let threshold = now - ONLINE_WINDOW;
+    threshold.timestamp() + i64::from(threshold.timestamp_subsec_nanos() > 0)
+}
+
+/// A query's matches as SQL: `SELECT <uid> FROM <from> WHERE <where> ORDER BY <order>`, to be
+/// read a page at a time (with `LIMIT`/`OFFSET` or a rowid seek) or all at once.
+pub(crate) struct Ordered {
+    /// The rowid column (`u.uid`, `d.uid`).
+    pub(crate) uid: &'static str,
+    pub(crate) from: &'static str,
+    pub(crate) filter: Sqlb,
+    pub(crate) order: String,
+    pub(crate) order_params: Vec<Sql>,
+    /// The index in `filter.params` of the rowid range's lower bound, when the matches come in
+    /// ID order from a range a seek can start inside (raised past a page's last row).
+    pub(crate) seek_bound: Option<usize>,
+    /// Whether the quick-search index drives the query in ID order and the users are joined in
+    /// the same pass (so a page's full rows can be read in it).
+    pub(crate) fts_joined: bool,
+    /// Whether a condition or the order depends on the clock (`IS_ONLINE`).
+    pub(crate) uses_clock: bool,
+}
+
+impl Ordered {
+    /// The query's matches, ordered.
+    pub(crate) fn select(&self) -> String {
+        format!("{} FROM {} WHERE {} ORDER BY {}", self.uid, self.from, self.filter.where_sql(), self.order)
     }
-    if let Some(page) = id_page(conn, account, no, q, audience)? {
-        return Ok(page);
+
+    /// The parameters of [`Ordered::select`].
+    pub(crate) fn params(&self) -> Vec<Sql> {
+        let mut p = self.filter.params.clone();
+        p.extend(self.order_params.iter().cloned());
+        p
     }
-    // ID-ordered queries that do not depend on the clock can continue where the previous page
-    // ended, and reuse its total (see page_cache.rs).
-    let cacheable =
-        q.sort.is_empty() && !q.filter.conditions.iter().any(|c| c.field() == UserField::IsOnline);
-    let cache = cache.filter(|_| cacheable);
-    let key = if cache.is_some() { format!("{no}|{audience:?}|{:?}", q.filter) } else { String::new() };
-    if let Some(cache) = cache {
-        // Read first, so the snapshot is taken; data_version then tells which it is.
-        let version: i64 = conn
-            .prepare_cached("SELECT count(*) FROM meta")
-            .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
-            .and_then(|_| conn.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0)))
-            .map_err(backend)?;
-        cache.borrow_mut().sync(version);
+
+    /// `SELECT count(*)` of the matches.
+    pub(crate) fn count(&self) -> String {
+        format!("SELECT count(*) FROM {} WHERE {}", self.from, self.filter.where_sql())
     }
-    let cursor = match (cache, q.page.start) {
-        (Some(c), start) if start > 0 => c.borrow().cursor(&key, start),
+}
+
+/// The value of a filter that is one condition on `field` equal to one integer (`= n` or
+/// `in [n]`), with no quick search; `None` for any other filter.
+pub(crate) fn only_equal_int(q: &UserQuery, field: UserField) -> Option<i64> {
+    let [c] = q.filter.conditions.as_slice() else { return None };
+    if !q.filter.find.is_empty() || c.field() != field {
+        return None;
+    }
+    match (c.op(), c.value()) {
+        (Op::Eq, Value::Int(v)) => Some(*v),
+        (Op::In, Value::IntList(l)) if l.len() == 1 => Some(l[0]),
         _ => None,
-    };
+    }
+}
+
+/// Translates a query. One department's members, by last name or by ID, for everyone or an
+/// intranet viewer (the directory's most common page) are read from `department_members`
+/// alone, whose covering index holds the last name and the role; everything else from `users`,
+/// driven by the quick-search index when there is a search (except for external viewers, who
+/// see few users: those are driven from and the index probed).
+pub(crate) fn ordered(no: i64, q: &UserQuery, audience: Audience) -> Ordered {
+    let since = online_since(q.now);
+    let uses_clock = q.filter.conditions.iter().any(|c| c.field() == UserField::IsOnline)
+        || q.sort.iter().any(|k| k.field == UserField::IsOnline);
+    if let Some(o) = department_members(no, q, audience) {
+        return o;
+    }
     let (lo, hi) = bounds(no);
-    // Online means active at or after now - window; stored activity is whole seconds, so the
-    // first qualifying second is that instant rounded up.
-    let threshold = q.now - ONLINE_WINDOW;
-    let online_since = threshold.timestamp() + i64::from(threshold.timestamp_subsec_nanos() > 0);
     let find = &q.filter.find;
     let mut b = Sqlb::default();
-    // Extranet viewers see few users: drive from those and probe the index, never the reverse.
     let fts_drives = !find.is_empty() && !matches!(audience, Audience::Extranet { .. });
     let from = if fts_drives {
         b.push(
@@ -355,121 +384,60 @@ pub(crate) fn run(
         "users u"
     };
     for c in &q.filter.conditions {
-        condition(&mut b, no, c, online_since);
+        condition(&mut b, no, c, since);
     }
     visibility(&mut b, no, audience, "u");
-    // The conditions so far are the query's; the cursor only says where this page starts.
-    let counting = Sqlb { clauses: b.clauses.clone(), params: b.params.clone() };
-    if let Some(after) = cursor {
-        // Raise the range's lower bound (the second parameter of both first clauses): a
-        // separate `uid > ?` would leave the planner seeking from the account's first user.
-        b.params[1] = Sql::Integer(after + 1);
-    }
-
     let mut order = Vec::new();
     let mut order_params = Vec::new();
     for k in &q.sort {
         let expr = sort_expr(k.field);
         if expr.contains('?') {
-            order_params.push(Sql::Integer(online_since));
+            order_params.push(Sql::Integer(since));
         }
         order.push(format!("{expr} {}", if k.descending { "DESC" } else { "ASC" }));
     }
     order.push(if fts_drives { "user_fts.rowid ASC".into() } else { "u.uid ASC".into() });
-
-    // Two phases: order narrow rows (rowid and sort keys) down to the page, then read the page's
-    // full rows. Sorting whole 60-column records for every match cost 4x more.
-    // A query that must sort visits every match anyway: it counts them in the same pass
-    // (`count(*) OVER ()`). One read in rowid order stops after the page, so it counts apart.
-    let sorted = !q.sort.is_empty();
-    let select = format!("u.uid FROM {from} WHERE {} ORDER BY {}", b.where_sql(), order.join(", "));
-    let mut params = b.params.clone();
-    params.extend(order_params);
-    let offset = if cursor.is_some() { 0 } else { q.page.start };
-    let (uids, items, counted_in_page) = if fts_drives && !sorted {
-        // A quick search in ID order joins each match to its row anyway: the page's full rows
-        // are read in that one pass instead of being sought again. (Only here: elsewhere the
-        // narrow first phase can run on a covering index, which skipping deep offsets needs.)
-        let items = page_rows(conn, account, &select, params, offset)?;
-        (items.iter().map(|u| uid(no, u.id)).collect::<Vec<_>>(), items, None)
-    } else {
-        let (uids, counted) = page_rowids(conn, &select, params, offset, sorted && q.page.count_total)?;
-        let items = read_rows(conn, account, &uids)?;
-        (uids, items, counted)
-    };
-
-    let cached_total = cache.and_then(|c| c.borrow().total(&key));
-    let total = if !q.page.count_total {
-        None
-    } else if let Some(n) = counted_in_page {
-        Some(n as u64)
-    } else if let Some(n) = cached_total {
-        Some(n)
-    } else if let Some(n) = counted_total(conn, no, q, audience, &items, pending)? {
-        Some(n)
-    } else {
-        let sql = format!("SELECT count(*) FROM {from} WHERE {}", counting.where_sql());
-        let n: i64 = conn
-            .prepare_cached(&sql)
-            .and_then(|mut s| s.query_row(params_from_iter(counting.params.iter()), |r| r.get(0)))
-            .map_err(backend)?;
-        Some(n as u64)
-    };
-    if let Some(cache) = cache {
-        let next = uids.last().map(|&last| (q.page.start + uids.len() as u64, last));
-        cache.borrow_mut().remember(&key, next, total);
+    // A seek by rowid serves ID order where the rows are walked in it: a search's index, or
+    // the account's range with no condition that another index might be chosen for.
+    let seekable = q.sort.is_empty() && (fts_drives || q.filter.conditions.is_empty());
+    Ordered {
+        uid: "u.uid",
+        from,
+        filter: b,
+        order: order.join(", "),
+        order_params,
+        // A separate `uid > ?` would leave the planner seeking from the account's first user:
+        // the range's own lower bound (the second parameter of either first clause) is raised.
+        seek_bound: seekable.then_some(1),
+        fts_joined: fts_drives && q.sort.is_empty(),
+        uses_clock,
     }
-    Ok(Page { items, total })
 }
 
-/// The total of a one-word quick search of up to four characters with no other condition,
-/// from the prefix counts: one lookup instead of a count over up to every index entry.
-fn counted_total(
-    conn: &Connection,
-    no: i64,
-    q: &UserQuery,
-    audience: Audience,
-    items: &[User],
-    pending: &dyn Fn(i64, i64, &str) -> i64,
-) -> StoreResult<Option<u64>> {
-    let [word] = q.filter.find.as_slice() else {
-        return Ok(None);
+fn department_members(no: i64, q: &UserQuery, audience: Audience) -> Option<Ordered> {
+    if matches!(audience, Audience::Extranet { .. }) {
+        return None;
+    }
+    let department = only_equal_int(q, UserField::UfDepartment)?;
+    let order = match q.sort.as_slice() {
+        [] => "d.uid ASC",
+        [k] if k.field == UserField::LastName && !k.descending => "d.last_name ASC, d.uid ASC",
+        [k] if k.field == UserField::LastName => "d.last_name DESC, d.uid ASC",
+        _ => return None,
     };
-    if !q.filter.conditions.is_empty() || word.chars().count() > COUNTED_PREFIX_MAX {
-        return Ok(None);
-    }
-    if q.page.start == 0 && items.len() < PAGE_SIZE {
-        return Ok(Some(items.len() as u64));
-    }
-    match audience {
-        Audience::Everyone => {
-            Ok(Some(search::counted(conn, no, &[0, 1], q.filter.find_email, word, pending)?))
-        }
-        Audience::Intranet { viewer } => {
-            // Everyone of class 0, plus the restricted users this viewer may see that match.
-            let open = search::counted(conn, no, &[0], q.filter.find_email, word, pending)?;
-            let mut b = Sqlb::default();
-            // No rowid range here (the planner would scan it instead of seeking the role
-            // index), and a positive IN, so the (account_no, role) index seeks straight to the few users.
-            let restricted = [Role::Integrator, Role::Extranet, Role::CollabGuest];
-            b.push(
-                format!("u.account_no = ? AND u.role IN ({})", marks(restricted.len())),
-                std::iter::once(Sql::Integer(no)).chain(restricted.map(|r| Sql::Integer(role_code(r)))),
-            );
-            visibility(&mut b, no, Audience::Intranet { viewer }, "u");
-            b.push(
-                "EXISTS (SELECT 1 FROM user_fts WHERE user_fts MATCH ? AND rowid = u.uid)",
-                [text(&search::match_expression(&q.filter.find, q.filter.find_email))],
-            );
-            let sql = format!("SELECT count(*) FROM users u WHERE {}", b.where_sql());
-            let restricted: i64 = conn
-                .prepare_cached(&sql)
-                .and_then(|mut s| s.query_row(params_from_iter(b.params.iter()), |r| r.get(0)))
-                .map_err(backend)?;
-            Ok(Some(open + restricted as u64))
-        }
-        Audience::Extranet { .. } => Ok(None),
-    }
+    let mut b = Sqlb::default();
+    b.push("d.account_no = ? AND d.department = ?", [Sql::Integer(no), Sql::Integer(department)]);
+    visibility(&mut b, no, audience, "d");
+    Some(Ordered {
+        uid: "d.uid",
+        from: "department_members d",
+        filter: b,
+        order: order.into(),
+        order_params: Vec::new(),
+        seek_bound: None,
+        fts_joined: false,
+        uses_clock: false,
+    })
 }
 
 /// Which of `ids` the audience may see, ascending.
@@ -497,144 +465,4 @@ pub(crate) fn visible(
         out.extend(found.into_iter().map(crate::users::id_of));
     }
     Ok(out)
-}
-
-/// Runs `SELECT <full user columns> FROM … LIMIT 50 OFFSET start`, where `select` is what
-/// [`page_rowids`] takes (the rowid column first, then FROM, WHERE and ORDER BY).
-fn page_rows(
-    conn: &Connection,
-    account: AccountId,
-    select: &str,
-    mut params: Vec<Sql>,
-    offset: u64,
-) -> StoreResult<Vec<User>> {
-    let rest = select.split_once(' ').map_or("", |(_, rest)| rest);
-    let sql = format!("SELECT {} {rest} LIMIT {PAGE_SIZE} OFFSET ?", select_columns());
-    params.push(Sql::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
-    conn.prepare_cached(&sql)
-        .and_then(|mut s| s.query_map(params_from_iter(params), |r| from_row(account, r))?.collect())
-        .map_err(backend)
-}
-
-/// The full rows of `uids`, in that order.
-fn read_rows(conn: &Connection, account: AccountId, uids: &[i64]) -> StoreResult<Vec<User>> {
-    let mut read = conn
-        .prepare_cached(&format!("SELECT {} FROM users u WHERE u.uid = ?1", select_columns()))
-        .map_err(backend)?;
-    uids.iter()
-        .map(|u| read.query_row([u], |r| from_row(account, r)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(backend)
-}
-
-/// The value of a filter that is one condition on `field` equal to one integer (`= n` or
-/// `in [n]`), with no quick search; `None` for any other filter.
-fn only_equal_int(q: &UserQuery, field: UserField) -> Option<i64> {
-    let [c] = q.filter.conditions.as_slice() else { return None };
-    if !q.filter.find.is_empty() || c.field() != field {
-        return None;
-    }
-    match (c.op(), c.value()) {
-        (Op::Eq, Value::Int(v)) => Some(*v),
-        (Op::In, Value::IntList(l)) if l.len() == 1 => Some(l[0]),
-        _ => None,
-    }
-}
-
-/// A query for one ID (`ID` equal to one value, nothing else, as `user.get` by ID sends): one
-/// rowid lookup under the audience's condition instead of the two-phase page and its cache.
-/// Sorting cannot reorder one match. Other queries return `None` and take the general path.
-fn id_page(
-    conn: &Connection,
-    account: AccountId,
-    no: i64,
-    q: &UserQuery,
-    audience: Audience,
-) -> StoreResult<Option<Page<User>>> {
-    let Some(id) = only_equal_int(q, UserField::Id) else { return Ok(None) };
-    // IDs outside an account's range take the general path, which bounds the rowid range.
-    if !(1..=0xFFFF_FFFF).contains(&id) {
-        return Ok(None);
-    }
-    let mut b = Sqlb::default();
-    b.push("u.uid = ?", [Sql::Integer((no << 32) | id)]);
-    visibility(&mut b, no, audience, "u");
-    let sql = format!("SELECT {} FROM users u WHERE {}", select_columns(), b.where_sql());
-    let found = conn
-        .prepare_cached(&sql)
-        .and_then(|mut s| s.query_row(params_from_iter(b.params.iter()), |r| from_row(account, r)).optional())
-        .map_err(backend)?;
-    let total = q.page.count_total.then_some(u64::from(found.is_some()));
-    let items = if q.page.start == 0 { found.into_iter().collect() } else { Vec::new() };
-    Ok(Some(Page { items, total }))
-}
-
-/// One department's members, by last name or by ID, for everyone or an intranet viewer: the
-/// directory's most common page, read and counted from `department_members` alone (memberships
-/// carry the last name and the role). Other queries return `None` and take the general path.
-fn department_page(
-    conn: &Connection,
-    account: AccountId,
-    no: i64,
-    q: &UserQuery,
-    audience: Audience,
-) -> StoreResult<Option<Page<User>>> {
-    if matches!(audience, Audience::Extranet { .. }) {
-        return Ok(None);
-    }
-    let Some(department) = only_equal_int(q, UserField::UfDepartment) else { return Ok(None) };
-    let order = match q.sort.as_slice() {
-        [] => "d.uid ASC",
-        [k] if k.field == UserField::LastName && !k.descending => "d.last_name ASC, d.uid ASC",
-        [k] if k.field == UserField::LastName => "d.last_name DESC, d.uid ASC",
-        _ => return Ok(None),
-    };
-    let mut b = Sqlb::default();
-    b.push("d.account_no = ? AND d.department = ?", [Sql::Integer(no), Sql::Integer(department)]);
-    visibility(&mut b, no, audience, "d");
-    let select = format!("d.uid FROM department_members d WHERE {} ORDER BY {order}", b.where_sql());
-    let (uids, counted) = page_rowids(conn, &select, b.params.clone(), q.page.start, q.page.count_total)?;
-    let total = match (q.page.count_total, counted) {
-        (false, _) => None,
-        (true, Some(n)) => Some(n as u64),
-        (true, None) => {
-            let sql = format!("SELECT count(*) FROM department_members d WHERE {}", b.where_sql());
-            let n: i64 = conn
-                .prepare_cached(&sql)
-                .and_then(|mut s| s.query_row(params_from_iter(b.params.iter()), |r| r.get(0)))
-                .map_err(backend)?;
-            Some(n as u64)
-        }
-    };
-    Ok(Some(Page { items: read_rows(conn, account, &uids)?, total }))
-}
-
-/// Runs `SELECT <select> LIMIT 50 OFFSET start` (`select` begins with the rowid column and holds
-/// FROM, WHERE and ORDER BY) and returns the page's rowids. With `count`, the same pass also
-/// counts every match (`count(*) OVER ()`); the count is `None` when the page is empty.
-fn page_rowids(
-    conn: &Connection,
-    select: &str,
-    mut params: Vec<Sql>,
-    offset: u64,
-    count: bool,
-) -> StoreResult<(Vec<i64>, Option<i64>)> {
-    let (first, rest) = select.split_once(' ').unwrap_or((select, ""));
-    let window = if count { ", count(*) OVER ()" } else { "" };
-    let sql = format!("SELECT {first}{window} {rest} LIMIT {PAGE_SIZE} OFFSET ?");
-    params.push(Sql::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
-    let mut counted = None;
-    let rowids = conn
-        .prepare_cached(&sql)
-        .and_then(|mut s| {
-            s.query_map(params_from_iter(params), |r| {
-                if count {
-                    counted = Some(r.get::<_, i64>(1)?);
-                }
-                r.get(0)
-            })?
-            .collect::<Result<Vec<i64>, _>>()
-        })
-        .map_err(backend)?;
-    Ok((rowids, counted))
 }

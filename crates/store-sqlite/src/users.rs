@@ -16,7 +16,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, ToS
 
 use crate::error::backend;
 use crate::search::{self, Deltas};
-use crate::{user_query, SqliteTx};
+use crate::{user_pages, user_query, SqliteTx};
 
 /// The rowid of a user: its account's number in the high 32 bits, its ID in the low ones.
 pub(crate) fn uid(no: i64, id: UserId) -> i64 {
@@ -419,9 +419,9 @@ impl UserStore for SqliteTx<'_> {
         audience: Audience,
     ) -> StoreResult<Page<User>> {
         match self.no(account)? {
-            Some(no) => user_query::run(
+            Some(no) => user_pages::run(
                 self.conn(),
-                self.page_cache(),
+                self.query_cache(),
                 account,
                 no,
                 query,

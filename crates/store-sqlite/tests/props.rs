@@ -121,6 +121,15 @@ fn audience(pick: usize) -> Audience {
     }
 }
 
+/// The two SQLite stores every property holds for: every speed path off, and every one forced
+/// on at its smallest threshold.
+fn sqlite_stores(dir: &std::path::Path) -> [SqliteDb; 2] {
+    let open = |name: &str, speed: store_sqlite::Speed| {
+        SqliteDb::open_with(dir.join(name), store_sqlite::Options { speed, ..Default::default() }).unwrap()
+    };
+    [open("plain.db", store_sqlite::Speed::none()), open("forced.db", store_sqlite::Speed::forced())]
+}
+
 fn ids(db: &dyn Database, f: &Fixture<'_>, q: &UserQuery, audience: Audience) -> (Vec<u32>, Option<u64>) {
     let page = db.read().unwrap().query_users(f.account, q, audience).unwrap();
     (page.items.iter().map(|u| u.id.0).collect(), page.total)
@@ -128,8 +137,9 @@ fn ids(db: &dyn Database, f: &Fixture<'_>, q: &UserQuery, audience: Audience) ->
 
 type Answer = (Vec<u32>, Option<u64>);
 
-/// Runs one query as `audience` on a SQLite file and on the reference, both populated from
-/// `seed`; its `now` is the fixtures' clock plus `nanos`. Returns both answers and the query.
+/// Runs one query as `audience` on the SQLite stores and on the reference, all populated from
+/// `seed`; its `now` is the fixtures' clock plus `nanos`. Returns the stores' answers (plain,
+/// forced), the reference's and the query.
 fn both_answers(
     seed: &[u8],
     filter: UserFilter,
@@ -137,15 +147,16 @@ fn both_answers(
     page: PageRequest,
     nanos: u32,
     audience: Audience,
-) -> (Answer, Answer, UserQuery) {
+) -> ([Answer; 2], Answer, UserQuery) {
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteDb::open(dir.path().join("p.db")).unwrap();
+    let [plain, forced] = sqlite_stores(dir.path());
     let memory = MemoryDb::new();
-    let (fs, _) = populate(&sqlite, seed);
+    let (fp, _) = populate(&plain, seed);
+    let (ff, _) = populate(&forced, seed);
     let (fm, _) = populate(&memory, seed);
-    let now = fs.clock.now() + Duration::nanoseconds(i64::from(nanos));
+    let now = fm.clock.now() + Duration::nanoseconds(i64::from(nanos));
     let q = UserQuery { filter, sort, page, now };
-    (ids(&sqlite, &fs, &q, audience), ids(&memory, &fm, &q, audience), q)
+    ([ids(&plain, &fp, &q, audience), ids(&forced, &ff, &q, audience)], ids(&memory, &fm, &q, audience), q)
 }
 
 proptest! {
@@ -177,7 +188,8 @@ proptest! {
         let page = PageRequest { start, count_total: true };
         // A "now" with sub-seconds: IS_ONLINE must agree to the second.
         let (sqlite, reference, q) = both_answers(&seed, filter, sort, page, now_nanos, a);
-        prop_assert_eq!(sqlite, reference, "{:?} as {:?}", q, a);
+        prop_assert_eq!(&sqlite[0], &reference, "plain: {:?} as {:?}", q, a);
+        prop_assert_eq!(&sqlite[1], &reference, "forced: {:?} as {:?}", q, a);
     }
 }
 
@@ -201,7 +213,8 @@ proptest! {
         let sort = sort.map(|desc| SortKey::new(UserField::LastName, desc).unwrap()).into_iter().collect();
         let a = audience(who);
         let (sqlite, reference, q) = both_answers(&seed, filter, sort, PageRequest { start, count_total }, 0, a);
-        prop_assert_eq!(sqlite, reference, "{:?} as {:?}", q, a);
+        prop_assert_eq!(&sqlite[0], &reference, "plain: {:?} as {:?}", q, a);
+        prop_assert_eq!(&sqlite[1], &reference, "forced: {:?} as {:?}", q, a);
     }
 }
 
@@ -226,6 +239,7 @@ proptest! {
         let sort = sort.and_then(|(i, desc)| SortKey::new(FIELDS[i], desc).ok()).into_iter().collect();
         let a = audience(who);
         let (sqlite, reference, q) = both_answers(&seed, filter, sort, PageRequest { start, count_total }, 0, a);
-        prop_assert_eq!(sqlite, reference, "{:?} as {:?}", q, a);
+        prop_assert_eq!(&sqlite[0], &reference, "plain: {:?} as {:?}", q, a);
+        prop_assert_eq!(&sqlite[1], &reference, "forced: {:?} as {:?}", q, a);
     }
 }
