@@ -5,8 +5,9 @@
 //!   (rustdoc warnings are errors), and `cargo deny check bans licenses sources` (installing cargo-deny when it is missing). Prints
 //!   how long each phase took. This is the test command of the README and of `.ci/run`.
 //! - `cargo xtask bench [--quick]`: builds the benchmark harness and `cardfile` in release mode
-//!   and runs the library benchmark at 100k and 1M users and the HTTP benchmark at 100k
-//!   (`--quick`: both at 10k, briefly), writing `target/bench/report.md`.
+//!   and runs the library benchmark at 100k and 1M users, the HTTP benchmark at 100k, and
+//!   offset paging to the end over HTTP at 100k and in the library at 1M (`--quick`: all at 10k,
+//!   briefly), writing `target/bench/report.md`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -186,6 +187,32 @@ fn bench(quick: bool) -> Result<(), String> {
         let table = String::from_utf8_lossy(&out.stdout);
         println!("{table}<== bench {users} users: {:.1} s", started.elapsed().as_secs_f64());
         report.push('\n');
+        report.push_str(&table);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = db.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    // Offset paging to the end: over HTTP at 100k users of one department, in the library at 1M.
+    let pagings: &[(usize, bool)] =
+        if quick { &[(10_000, true)] } else { &[(100_000, true), (1_000_000, false)] };
+    for &(users, http) in pagings {
+        let db = out_dir.join(format!("paging-{users}.db"));
+        let exe = root().join("target").join("release").join("bench");
+        println!("==> paging {users} users");
+        let started = Instant::now();
+        let mut cmd = Command::new(&exe);
+        cmd.args(["--paging", &users.to_string()]).arg("--db").arg(&db);
+        if http {
+            cmd.arg("--http").arg(&cardfile);
+        }
+        let out = cmd.output().map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+        if !out.status.success() {
+            return Err(format!("bench --paging failed: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        let table = String::from_utf8_lossy(&out.stdout);
+        println!("{table}<== paging {users} users: {:.1} s", started.elapsed().as_secs_f64());
         report.push_str(&table);
         for suffix in ["", "-wal", "-shm"] {
             let mut p = db.clone().into_os_string();

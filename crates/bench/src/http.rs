@@ -76,7 +76,7 @@ pub(crate) fn start(cardfile: &Path, db: &Path) -> Result<Server, Error> {
     Ok(Server { child, port })
 }
 
-fn request(path: &str, body: &str) -> Vec<u8> {
+pub(crate) fn request(path: &str, body: &str) -> Vec<u8> {
     format!(
         "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
@@ -85,7 +85,7 @@ fn request(path: &str, body: &str) -> Vec<u8> {
 }
 
 /// Reads one response; returns its status and body length.
-async fn response(s: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(u16, usize), Error> {
+pub(crate) async fn response(s: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(u16, usize), Error> {
     buf.clear();
     let mut chunk = [0u8; 16 * 1024];
     let head_end = loop {

@@ -4,11 +4,13 @@
 //!
 //! Usage: `bench --users N [--db PATH] [--samples N] [--reuse] [--http CARDFILE [--http-seconds S]]
 //! [--cli CARDFILE] [--speed all|none|without:PATH,…]` (the store's speed paths for the library
-//! runs: `group`, `optimistic`, `defer`).
+//! runs: `group`, `optimistic`, `defer`), `[--paging N]` (offset paging on N users of one
+//! department, in the library and with `--http` over HTTP, instead of the rest).
 
 mod cli;
 mod data;
 mod http;
+mod paging;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -56,6 +58,8 @@ struct Args {
     cli: Option<PathBuf>,
     /// The store's speed paths in the library runs.
     speed: store_sqlite::Speed,
+    /// Measure offset paging on a database of this many users in one department instead.
+    paging: Option<usize>,
 }
 
 /// Reads `--speed`: `all`, `none`, or `without:` and the paths to turn off.
@@ -92,6 +96,7 @@ fn parse_args() -> Result<Args, String> {
         http: None,
         cli: None,
         speed: store_sqlite::Speed::default(),
+        paging: None,
     };
     let mut http_seconds = 3.0;
     let mut it = std::env::args().skip(1);
@@ -108,6 +113,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--cli" => args.cli = Some(PathBuf::from(val()?)),
             "--speed" => args.speed = parse_speed(&val()?)?,
+            "--paging" => args.paging = Some(val()?.parse().map_err(|e| format!("--paging: {e}"))?),
             "--http-seconds" => http_seconds = val()?.parse().map_err(|e| format!("--http-seconds: {e}"))?,
             other => return Err(format!("unknown argument {other}")),
         }
@@ -170,6 +176,16 @@ fn main() {
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(n) = args.paging {
+        remove_db(&args.db);
+        let db = open(args)?;
+        let (account, seeded) = paging::seed(&db, n).map_err(|e| e.to_string())?;
+        paging::library(&db, account, n, seeded).map_err(|e| e.to_string())?;
+        if let Some(plan) = &args.http {
+            paging::http(&db, &args.db, account, &plan.cardfile).map_err(|e| e.to_string())?;
+        }
+        return Ok(());
+    }
     if args.reuse {
         return reads_only(args);
     }
