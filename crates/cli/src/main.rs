@@ -109,6 +109,8 @@ enum Command {
         /// The new file (must not exist).
         file: PathBuf,
     },
+    /// Rebuild the quick-search index from the users (safe while the server runs; writes wait).
+    Reindex,
     /// Replace the database with a backup. Stop the server first.
     Restore {
         /// The backup file.
@@ -283,6 +285,7 @@ fn main() -> ExitCode {
             transfer::export(&cli.db, cli.account.as_deref(), *format, output.as_deref())
         }
         Command::Backup { file } => setup::backup(&cli.db, file, cli.json),
+        Command::Reindex => setup::reindex(&cli.db, cli.json),
         Command::Restore { file, force } => setup::restore(&cli.db, file, *force, cli.json),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

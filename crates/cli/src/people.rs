@@ -216,6 +216,13 @@ fn filter(conditions: &[String]) -> Result<UserFilter, String> {
         let key = FilterKey::parse(k).ok_or_else(|| format!("{k:?} is not a filter key"))?;
         f = match key.target {
             FilterTarget::Find => f.with_find(v).map_err(|e| e.to_string())?,
+            FilterTarget::DepartmentName => {
+                f.department_name = profile_core::query::search_words(v);
+                if f.department_name.is_empty() {
+                    return Err(format!("{c:?}: expected a department name"));
+                }
+                f
+            }
             FilterTarget::Field(field) => {
                 let value = if v.contains(',') {
                     Value::TextList(v.split(',').map(|s| s.trim().to_string()).collect())

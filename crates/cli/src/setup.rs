@@ -205,6 +205,20 @@ pub(crate) fn backup(db_path: &Path, file: &Path, json: bool) -> Result<(), Stri
     Ok(())
 }
 
+/// `cardfile reindex`: the quick-search index and its counts written again from the users.
+pub(crate) fn reindex(db_path: &Path, json: bool) -> Result<(), String> {
+    let db = open(db_path)?;
+    let started = std::time::Instant::now();
+    let users = db.reindex().map_err(|e| format!("reindex failed (nothing changed): {e}"))?;
+    let secs = started.elapsed().as_secs_f64();
+    if json {
+        out!("{}", serde_json::json!({"reindexed": users, "seconds": secs}));
+    } else {
+        out!("reindexed {users} users in {secs:.1} s");
+    }
+    Ok(())
+}
+
 /// `cardfile restore FILE`: the backup is checked (and migrated) as a copy beside the database,
 /// then moved into place in one rename, so a failed restore leaves the database as it was.
 pub(crate) fn restore(db_path: &Path, file: &Path, force: bool, json: bool) -> Result<(), String> {

@@ -689,3 +689,36 @@ fn serve_purges_stale_records() {
     assert_eq!(tx.login_failures("recent@example.com").unwrap().map(|f| f.count), Some(recent.count));
     assert!(tx.code(Uuid::from_u128(2)).unwrap().is_some(), "a live code stays");
 }
+
+/// `cardfile reindex` writes the quick-search index again from the users table: a database
+/// whose index was emptied behind Cardfile's back finds its users again, by name, whole email
+/// address and phone number.
+#[test]
+fn reindex_rebuilds_the_search_index() {
+    let (_dir, db) = initialised();
+    json(
+        &db,
+        &[
+            "user",
+            "add",
+            "EMAIL=ann.lee@example.com",
+            "NAME=Ann",
+            "LAST_NAME=Lee",
+            "WORK_PHONE=+1 555-012-3456",
+            "UF_DEPARTMENT=1",
+        ],
+    );
+    let found = |text: &str| json(&db, &["user", "search", text])["users"].as_array().unwrap().len();
+    assert_eq!((found("ann"), found("ann.lee@example.com"), found("5550123456")), (1, 1, 1));
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "INSERT INTO user_fts(user_fts) VALUES('delete-all'); DELETE FROM search_prefix_counts;",
+        )
+        .unwrap();
+    }
+    assert_eq!(found("ann"), 0, "the index is empty");
+    let done = json(&db, &["reindex"]);
+    assert_eq!(done["reindexed"], 2, "the administrator and Ann");
+    assert_eq!((found("ann"), found("ann.lee@example.com"), found("5550123456")), (1, 1, 1));
+}

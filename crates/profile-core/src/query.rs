@@ -121,6 +121,8 @@ pub enum FilterTarget {
     Field(UserField),
     /// `FIND` / `NAME_SEARCH`: the quick search.
     Find,
+    /// `UF_DEPARTMENT_NAME`: users of the departments whose names the value's words prefix.
+    DepartmentName,
 }
 
 /// A parsed filter key: operator and target.
@@ -144,6 +146,9 @@ impl FilterKey {
         if rest.eq_ignore_ascii_case("FIND") || rest.eq_ignore_ascii_case("NAME_SEARCH") {
             return (op == Op::Eq).then_some(FilterKey { op, target: FilterTarget::Find });
         }
+        if rest.eq_ignore_ascii_case("UF_DEPARTMENT_NAME") {
+            return (op == Op::Eq).then_some(FilterKey { op, target: FilterTarget::DepartmentName });
+        }
         let field = UserField::from_code(rest).filter(|f| f.is_filterable())?;
         Some(FilterKey { op, target: FilterTarget::Field(field) })
     }
@@ -153,6 +158,7 @@ impl std::fmt::Display for FilterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.target {
             FilterTarget::Find => f.write_str("FIND"),
+            FilterTarget::DepartmentName => f.write_str("UF_DEPARTMENT_NAME"),
             FilterTarget::Field(field) => write!(f, "{}{}", self.op.prefix(), field.code()),
         }
     }
@@ -304,6 +310,14 @@ impl Condition {
         Ok(Condition { field, op, value })
     }
 
+    /// `UF_DEPARTMENT` in (or, with a negative `op`, not in) `ids`: what `find_users` resolves
+    /// department names and sub-departments into, which may name more departments than a
+    /// filter may list.
+    pub(crate) fn departments(op: Op, ids: Vec<i64>) -> Condition {
+        let op = if op.is_negative() { Op::NotIn } else { Op::In };
+        Condition { field: UserField::UfDepartment, op, value: Value::IntList(ids) }
+    }
+
     /// Whether `user` satisfies the condition at `now` (the reference semantics).
     pub fn matches(&self, user: &User, now: DateTime<Utc>) -> bool {
         let actual = user.value(self.field, now);
@@ -426,13 +440,40 @@ pub fn date_key(v: &Value) -> Option<i64> {
 pub struct UserFilter {
     /// The conditions (AND).
     pub conditions: Vec<Condition>,
-    /// The quick-search words, lower-cased; each must prefix some word of the user's names,
-    /// position, department names or (with [`UserFilter::find_email`]) email.
-    pub find: Vec<String>,
-    /// Whether the quick search also looks at the local part of emails. `EMAIL` is a contact
-    /// field: readers below the `user_basic` tier must not be able to probe it, so
-    /// `find_users` turns this off for them.
-    pub find_email: bool,
+    /// The quick-search terms; every one must match (see [`FindTerm`]).
+    pub find: Vec<FindTerm>,
+    /// Whether the quick search also looks at contact details (the email and the phones).
+    /// They are above the `user_brief` tier: readers below `user_basic` must not be able to
+    /// probe them, so `find_users` turns this off for them.
+    pub find_contacts: bool,
+    /// `UF_DEPARTMENT_NAME`: the words of a department name; `find_users` turns them into an
+    /// `UF_DEPARTMENT` condition on the departments whose names they prefix (stores never see
+    /// them).
+    pub department_name: Vec<String>,
+    /// Whether `UF_DEPARTMENT` conditions also take the members of every sub-department;
+    /// `find_users` widens them (stores never see it set).
+    pub subdepartments: bool,
+}
+
+/// One term of a quick search, as [`UserFilter::with_find`] reads typed text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FindTerm {
+    /// A word (letters and digits, folded): it prefixes one of the user's words — names,
+    /// position, department names and, with contacts, the words of the email's local part.
+    Word(String),
+    /// Text with an `@`: with contacts, it prefixes the user's email address, folded (so a
+    /// whole address finds its owner). Without contacts it matches nobody.
+    Email(String),
+    /// Text that reads as a phone number (digits with spaces, `-`, `.`, parentheses and a
+    /// leading `+`), four digits or more: with contacts, `digits` prefix the digits of one of
+    /// the user's phones, or of what follows a country code of 1–3 digits in it; or else all of
+    /// `words` match as [`FindTerm::Word`]s do.
+    Phone {
+        /// The digits typed.
+        digits: String,
+        /// The same text as words.
+        words: Vec<String>,
+    },
 }
 
 impl UserFilter {
@@ -442,16 +483,16 @@ impl UserFilter {
         self
     }
 
-    /// Sets the quick search from free text.
+    /// Sets the quick search from free text (see [`FindTerm`]).
     ///
     /// # Errors
-    /// [`CoreError::Validation`] on `FIND` when it holds more than [`FIND_MAX_WORDS`] words.
+    /// [`CoreError::Validation`] on `FIND` when it holds more than [`FIND_MAX_WORDS`] terms.
     pub fn with_find(mut self, text: &str) -> Result<UserFilter, CoreError> {
         if text.chars().count() > FILTER_VALUE_MAX {
             return Err(CoreError::invalid("FIND", format!("longer than {FILTER_VALUE_MAX} characters")));
         }
-        self.find = search_words(text);
-        self.find_email = true;
+        self.find = find_terms(text);
+        self.find_contacts = true;
         if self.find.len() > FIND_MAX_WORDS {
             return Err(CoreError::invalid("FIND", format!("at most {FIND_MAX_WORDS} words")));
         }
@@ -459,19 +500,87 @@ impl UserFilter {
     }
 
     /// Reference semantics of the quick search: `words` are the user's searchable words, as
-    /// [`user_search_words`] gives them (email words marked).
+    /// [`user_search_words`] gives them (marked by kind).
     pub fn find_matches(&self, words: &[String]) -> bool {
-        self.find.iter().all(|q| {
-            words.iter().any(|w| match w.strip_prefix(EMAIL_WORD_MARK) {
-                Some(email_word) => self.find_email && email_word.starts_with(q.as_str()),
-                None => w.starts_with(q.as_str()),
-            })
-        })
+        self.find.iter().all(|term| term_matches(term, words, self.find_contacts))
     }
 }
 
-/// Splits text into search words: letters and digits (everything else separates), lower-cased,
-/// with Latin diacritics folded (`José` → `jose`, `Straße` → `strasse`).
+fn term_matches(term: &FindTerm, words: &[String], contacts: bool) -> bool {
+    let word = |q: &str| {
+        words.iter().any(|w| match w.chars().next() {
+            Some(EMAIL_WORD_MARK) => contacts && w[EMAIL_WORD_MARK.len_utf8()..].starts_with(q),
+            Some(PHONE_MARK | ADDRESS_MARK) => false,
+            _ => w.starts_with(q),
+        })
+    };
+    let marked = |mark: char, q: &str| {
+        contacts && words.iter().any(|w| w.strip_prefix(mark).is_some_and(|w| w.starts_with(q)))
+    };
+    match term {
+        FindTerm::Word(q) => word(q),
+        FindTerm::Email(q) => marked(ADDRESS_MARK, q),
+        FindTerm::Phone { digits, words: qs } => marked(PHONE_MARK, digits) || qs.iter().all(|q| word(q)),
+    }
+}
+
+/// Reads typed text as quick-search terms: the whole text as a phone number when it reads as
+/// one, else each space-separated part as an email (it has an `@`), a phone number, or words.
+pub fn find_terms(text: &str) -> Vec<FindTerm> {
+    if let Some(digits) = phone_digits(text) {
+        return vec![FindTerm::Phone { digits, words: search_words(text) }];
+    }
+    let mut terms = Vec::new();
+    for part in text.split_whitespace() {
+        if part.contains('@') {
+            let address = address_key(
+                part.trim_matches(|c: char| matches!(c, '<' | '>' | ',' | ';' | '"' | '\'' | '(' | ')')),
+            );
+            if !address.is_empty() {
+                terms.push(FindTerm::Email(address));
+            }
+        } else if let Some(digits) = phone_digits(part) {
+            terms.push(FindTerm::Phone { digits, words: search_words(part) });
+        } else {
+            terms.extend(search_words(part).into_iter().map(FindTerm::Word));
+        }
+    }
+    terms
+}
+
+/// The digits of text that reads as a phone number (digits, spaces, `-`, `.`, parentheses, a
+/// leading `+`) with at least [`PHONE_DIGITS_MIN`] digits.
+fn phone_digits(text: &str) -> Option<String> {
+    let text = text.trim();
+    let body = text.strip_prefix('+').unwrap_or(text);
+    if !body.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')')) {
+        return None;
+    }
+    let digits: String = body.chars().filter(char::is_ascii_digit).collect();
+    (digits.len() >= PHONE_DIGITS_MIN).then_some(digits)
+}
+
+/// The fewest digits a search takes as a phone number.
+pub const PHONE_DIGITS_MIN: usize = 4;
+
+/// An email address as one search word: folded, with every character that is not a letter or
+/// digit written as a private-use character, so that the address stays one word.
+fn address_key(address: &str) -> String {
+    fold(address)
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c
+            } else {
+                // Private use: typed text never holds these, and each stands for one character.
+                char::from_u32(0xE100 + (u32::from(c) & 0xFF)).unwrap_or(ADDRESS_MARK)
+            }
+        })
+        .collect()
+}
+
+/// Splits text into search words: letters and digits (everything else separates), lower-cased
+/// and folded (`José` → `jose`, `Straße` → `strasse`, `Ørsted` → `orsted`).
 pub fn search_words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(fold).collect()
 }
@@ -480,21 +589,30 @@ pub fn search_words(text: &str) -> Vec<String> {
 /// from the index itself (they match few users).
 pub const COUNTED_PREFIX_MAX: usize = 4;
 
-/// The first character of every word taken from an email address, in
+/// The first character of every word taken from an email's local part, in
 /// [`user_search_words`]. A private-use character: typed text never contains it (search words
-/// are letters and digits), so only a search that asks for email words finds them.
+/// are letters and digits), so only a search that asks for contacts finds them.
 pub const EMAIL_WORD_MARK: char = '\u{E000}';
+
+/// The first character of a phone's digits (and of what follows its possible country codes),
+/// in [`user_search_words`].
+pub const PHONE_MARK: char = '\u{E001}';
+
+/// The first character of the whole email address as one word, in [`user_search_words`].
+pub const ADDRESS_MARK: char = '\u{E002}';
 
 /// The distinct prefixes of 1 to [`COUNTED_PREFIX_MAX`] characters that a one-word quick
 /// search can match in `words`: those of ordinary words, and (apart, unmarked) those that only
-/// email words have. Both sorted.
+/// email words have. Both sorted. Phone and address words are never counted: a word cannot
+/// match them.
 pub fn search_prefixes(words: &[String]) -> (Vec<&str>, Vec<&str>) {
     let mut plain = Vec::with_capacity(words.len() * COUNTED_PREFIX_MAX);
     let mut email = Vec::new();
     for w in words {
-        let (into, w) = match w.strip_prefix(EMAIL_WORD_MARK) {
-            Some(email_word) => (&mut email, email_word),
-            None => (&mut plain, w.as_str()),
+        let (into, w) = match w.chars().next() {
+            Some(EMAIL_WORD_MARK) => (&mut email, &w[EMAIL_WORD_MARK.len_utf8()..]),
+            Some(PHONE_MARK | ADDRESS_MARK) => continue,
+            _ => (&mut plain, w.as_str()),
         };
         for (i, c) in w.char_indices().take(COUNTED_PREFIX_MAX) {
             into.push(&w[..i + c.len_utf8()]);
@@ -508,9 +626,15 @@ pub fn search_prefixes(words: &[String]) -> (Vec<&str>, Vec<&str>) {
     (plain, email)
 }
 
-/// The words a user is found by: names, position, the names of their departments, and the
-/// local part of the email (a shared domain would make every user match `co` or `ex`), whose
-/// words carry [`EMAIL_WORD_MARK`].
+/// The phone fields a quick search looks at.
+pub const SEARCHED_PHONES: [UserField; 3] =
+    [UserField::WorkPhone, UserField::PersonalMobile, UserField::PersonalPhone];
+
+/// The words a user is found by: names, position, the names of their departments; the words
+/// of the email's local part (a shared domain would make every user match `co` or `ex`),
+/// marked with [`EMAIL_WORD_MARK`]; the whole address, marked with [`ADDRESS_MARK`]; and each
+/// phone's digits, whole and without a first 1, 2 or 3 digits (a country code), when four or
+/// more remain, marked with [`PHONE_MARK`].
 pub fn user_search_words<'a>(
     user: &User,
     department_names: impl IntoIterator<Item = &'a str>,
@@ -527,6 +651,17 @@ pub fn user_search_words<'a>(
     .flat_map(|t| search_words(t))
     .collect();
     words.extend(search_words(local).into_iter().map(|w| format!("{EMAIL_WORD_MARK}{w}")));
+    if !email.is_empty() {
+        words.push(format!("{ADDRESS_MARK}{}", address_key(email)));
+    }
+    for field in SEARCHED_PHONES {
+        let digits: String = user.text(field).chars().filter(char::is_ascii_digit).collect();
+        for drop in 0..=3 {
+            if digits.len() >= drop + PHONE_DIGITS_MIN {
+                words.push(format!("{PHONE_MARK}{}", &digits[drop..]));
+            }
+        }
+    }
     for name in department_names {
         words.extend(search_words(name));
     }
@@ -535,7 +670,18 @@ pub fn user_search_words<'a>(
     words
 }
 
+/// Whether the words of `name` (a department's) are each prefixed by one of `query`'s words,
+/// every query word used: the reference of `UF_DEPARTMENT_NAME`.
+pub fn name_matches(query: &[String], name: &str) -> bool {
+    let words = search_words(name);
+    !query.is_empty() && query.iter().all(|q| words.iter().any(|w| w.starts_with(q.as_str())))
+}
+
+/// Lower-cases and folds a word: diacritics dropped (`ü` → `u`, `ё` → `е`, but `й` stays),
+/// and the letters that do not decompose written out (`ß` → `ss`, `æ` → `ae`, `ø` → `o`,
+/// `ł` → `l`, `đ`/`ð` → `d`, `þ` → `th`, `ı` → `i`).
 fn fold(word: &str) -> String {
+    use unicode_normalization::char::{decompose_canonical, is_combining_mark};
     // Most words are ASCII: the same result as below, without a walk through `char`s.
     if word.is_ascii() {
         return word.to_ascii_lowercase();
@@ -543,29 +689,22 @@ fn fold(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
     for c in word.chars().flat_map(char::to_lowercase) {
         match c {
-            'à'..='å' | 'ā' | 'ă' | 'ą' => out.push('a'),
-            'æ' => out.push_str("ae"),
-            'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => out.push('c'),
-            'ď' | 'đ' => out.push('d'),
-            'è'..='ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => out.push('e'),
-            'ĝ' | 'ğ' | 'ġ' | 'ģ' => out.push('g'),
-            'ĥ' | 'ħ' => out.push('h'),
-            'ì'..='ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => out.push('i'),
-            'ĵ' => out.push('j'),
-            'ķ' => out.push('k'),
-            'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => out.push('l'),
-            'ñ' | 'ń' | 'ņ' | 'ň' => out.push('n'),
-            'ò'..='ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => out.push('o'),
-            'œ' => out.push_str("oe"),
-            'ŕ' | 'ŗ' | 'ř' => out.push('r'),
-            'ś' | 'ŝ' | 'ş' | 'š' => out.push('s'),
             'ß' => out.push_str("ss"),
-            'ţ' | 'ť' | 'ŧ' => out.push('t'),
-            'ù'..='ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => out.push('u'),
-            'ŵ' => out.push('w'),
-            'ý' | 'ÿ' | 'ŷ' => out.push('y'),
-            'ź' | 'ż' | 'ž' => out.push('z'),
-            c => out.push(c),
+            'æ' => out.push_str("ae"),
+            'œ' => out.push_str("oe"),
+            'ø' => out.push('o'),
+            'ł' => out.push('l'),
+            'đ' | 'ð' => out.push('d'),
+            'þ' => out.push_str("th"),
+            'ı' => out.push('i'),
+            // Russian and Ukrainian keep й apart from и.
+            'й' => out.push('й'),
+            c if c.is_ascii() => out.push(c),
+            c => decompose_canonical(c, |d| {
+                if !is_combining_mark(d) {
+                    out.push(d);
+                }
+            }),
         }
     }
     out
@@ -703,6 +842,8 @@ mod tests {
     #[test]
     fn search_words_fold_and_prefix() {
         assert_eq!(search_words("José Ñúñez-Straße"), vec!["jose", "nunez", "strasse"]);
+        assert_eq!(search_words("Müller Ørsted Æbelø Łukasz"), vec!["muller", "orsted", "aebelo", "lukasz"]);
+        assert_eq!(search_words("Фёдор Йосиф Ἀθῆναι Nguyễn"), vec!["федор", "йосиф", "αθηναι", "nguyen"]);
         let words = vec![
             "anna".to_string(),
             "an".to_string(),
@@ -712,6 +853,70 @@ mod tests {
         let (plain, email) = search_prefixes(&words);
         assert_eq!(plain, vec!["a", "an", "ann", "anna"]);
         assert_eq!(email, vec!["b", "bo"]);
+    }
+
+    #[test]
+    fn typed_text_reads_as_terms() {
+        use FindTerm::{Email, Phone, Word};
+        let w = |s: &str| Word(s.into());
+        assert_eq!(find_terms("Jane Doe"), vec![w("jane"), w("doe")]);
+        assert_eq!(
+            find_terms("+1 (555) 012-3456"),
+            vec![Phone {
+                digits: "15550123456".into(),
+                words: vec!["1".into(), "555".into(), "012".into(), "3456".into()]
+            }]
+        );
+        assert_eq!(find_terms("555"), vec![w("555")], "too few digits for a phone");
+        assert_eq!(find_terms("Jane.Doe@Example.com"), vec![Email(address_key("jane.doe@example.com"))]);
+        assert_eq!(
+            find_terms("jane 5550 <j@x.y>"),
+            vec![
+                w("jane"),
+                Phone { digits: "5550".into(), words: vec!["5550".into()] },
+                Email(address_key("j@x.y"))
+            ]
+        );
+    }
+
+    #[test]
+    fn contacts_are_found_only_with_contacts() {
+        let mut u = User::new(
+            crate::ids::AccountId(uuid::Uuid::nil()),
+            crate::ids::UserId(2),
+            crate::model::user::Role::Employee,
+            chrono::DateTime::default(),
+        );
+        u.text.insert(UserField::Name, "Jane".into());
+        u.text.insert(UserField::Email, "Jane.Doe@Example.com".into());
+        u.text.insert(UserField::WorkPhone, "+1 555-012-3456".into());
+        let words = user_search_words(&u, ["Sales Europe"]);
+        let finds = |text: &str, contacts: bool| {
+            let mut f = UserFilter::default().with_find(text).unwrap();
+            f.find_contacts = contacts;
+            f.find_matches(&words)
+        };
+        for text in [
+            "jane.doe@example.com",
+            "JANE.DOE@EX",
+            "5550123456",
+            "+1 555 012",
+            "15550123",
+            "doe",
+            "jane sales",
+        ] {
+            assert!(finds(text, true), "{text}");
+        }
+        for text in ["jane.doe@example.com", "5550123456", "doe"] {
+            assert!(!finds(text, false), "{text} without contacts");
+        }
+        assert!(finds("jane eur", false));
+        assert!(!finds("0123456", true), "at most 3 digits are dropped, as a country code");
+        assert!(!finds("example", true), "the domain is no word of its own");
+        assert!(
+            name_matches(&search_words("sal eu"), "Sales Europe")
+                && !name_matches(&search_words("asia"), "Sales Europe")
+        );
     }
 
     #[test]

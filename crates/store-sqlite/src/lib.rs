@@ -252,6 +252,25 @@ impl SqliteDb {
         &self.path
     }
 
+    /// Rebuilds the quick-search index and its prefix counts from the users table, in one write
+    /// transaction (readers keep answering from their snapshots meanwhile); returns how many
+    /// users were indexed.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`]; then nothing changed.
+    pub fn reindex(&self) -> StoreResult<u64> {
+        let conn = self.writer();
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
+        let indexed = search::rebuild(&conn);
+        let end = if indexed.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        let ended = conn.execute_batch(end).map_err(backend);
+        if ended.is_err() && !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        let indexed = indexed?;
+        ended.map(|()| indexed)
+    }
+
     /// Rebuilds the quick-search index in its most compact form, refreshes the planner's
     /// statistics and folds the WAL back into the file (after a bulk load).
     ///

@@ -20,7 +20,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/007_purge_indexes.sql"),
     include_str!("../migrations/008_memberships_by_member.sql"),
     include_str!("../migrations/009_query_versions.sql"),
+    include_str!("../migrations/010_search_words.sql"),
 ];
+
+/// The schema from which the search documents are Cardfile's current words: a file migrated
+/// from an older one has them written again.
+const SEARCH_WORDS_SINCE: i64 = 10;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -66,6 +71,9 @@ pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
         tx.execute_batch(sql).map_err(backend)?;
         tx.execute_batch(&format!("PRAGMA application_id={APPLICATION_ID}; PRAGMA user_version={};", i + 1))
             .map_err(backend)?;
+    }
+    if (1..SEARCH_WORDS_SINCE).contains(&version) {
+        crate::search::rebuild(&tx)?;
     }
     if version < SCHEMA_VERSION {
         tx.execute(

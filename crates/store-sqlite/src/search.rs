@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use profile_core::ids::{DepartmentId, UserId};
 use profile_core::model::user::{Role, User};
 use profile_core::ports::StoreResult;
-use profile_core::query::{search_prefixes, user_search_words, EMAIL_WORD_MARK};
+use profile_core::query::{
+    search_prefixes, user_search_words, FindTerm, ADDRESS_MARK, EMAIL_WORD_MARK, PHONE_MARK,
+};
 use profile_core::StoreError;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -204,19 +206,92 @@ pub(crate) fn counted(
     Ok(total)
 }
 
-/// The FTS5 query for quick-search words: every word as a prefix, all required; email words
-/// (stored with [`EMAIL_WORD_MARK`]) match too when `with_email`.
-pub(crate) fn match_expression(words: &[String], with_email: bool) -> String {
-    words
+/// The FTS5 query for quick-search terms (the reference is `profile_core::query::FindTerm`):
+/// every term required; a word as a prefix, of an email word too with `contacts`; an address
+/// as a prefix of the address word (with `contacts`, else nothing); a phone number as a
+/// prefix of a phone word (with `contacts`) or as its words.
+pub(crate) fn match_expression(terms: &[FindTerm], contacts: bool) -> String {
+    let word = |w: &str| {
+        if contacts {
+            format!("(\"{w}\"* OR \"{EMAIL_WORD_MARK}{w}\"*)")
+        } else {
+            format!("\"{w}\"*")
+        }
+    };
+    let words = |ws: &[String]| ws.iter().map(|w| word(w)).collect::<Vec<_>>().join(" AND ");
+    terms
         .iter()
-        .map(|w| {
-            if with_email {
-                format!("(\"{w}\"* OR \"{EMAIL_WORD_MARK}{w}\"*)")
-            } else {
-                format!("\"{w}\"*")
+        .map(|t| match t {
+            FindTerm::Word(w) => word(w),
+            FindTerm::Email(a) if contacts => format!("\"{ADDRESS_MARK}{a}\"*"),
+            // A word no document holds.
+            FindTerm::Email(_) => format!("\"{NOTHING}\""),
+            FindTerm::Phone { digits, words: ws } if contacts => {
+                format!("(\"{PHONE_MARK}{digits}\"* OR ({}))", words(ws))
             }
+            FindTerm::Phone { words: ws, .. } => format!("({})", words(ws)),
         })
         .collect::<Vec<_>>()
         // FTS5 ANDs bare phrases implicitly, but not parenthesised groups.
         .join(" AND ")
+}
+
+/// A private-use character no search word starts with.
+const NOTHING: char = '\u{E0FF}';
+
+/// Rebuilds the quick-search index and the prefix counts of every account from the users
+/// table (after a change to the words users are found by, or on demand); returns how many
+/// users were indexed. Runs inside the caller's write transaction.
+pub(crate) fn rebuild(conn: &Connection) -> StoreResult<u64> {
+    conn.execute_batch(
+        "INSERT INTO user_fts(user_fts) VALUES('delete-all'); DELETE FROM search_prefix_counts;",
+    )
+    .map_err(backend)?;
+    let accounts: Vec<i64> = conn
+        .prepare("SELECT no FROM accounts ORDER BY no")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(backend)?;
+    let nobody = profile_core::ids::AccountId(uuid::Uuid::nil());
+    let mut indexed = 0;
+    for no in accounts {
+        let names: HashMap<u32, String> = conn
+            .prepare("SELECT id, name FROM departments WHERE account_no = ?1")
+            .and_then(|mut s| s.query_map([no], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .map_err(backend)?;
+        let (mut after, last) = crate::users::bounds(no);
+        after -= 1;
+        let mut deltas = Deltas::default();
+        let mut read = conn
+            .prepare(&format!(
+                "SELECT {} FROM users u WHERE u.uid > ?1 AND u.uid <= ?2 ORDER BY u.uid LIMIT 1000",
+                crate::users::select_columns()
+            ))
+            .map_err(backend)?;
+        // Bounded: each round reads the next 1,000 users of a range of 2^32.
+        loop {
+            let users: Vec<User> = read
+                .query_map([after, last], |r| crate::users::from_row(nobody, r))
+                .and_then(Iterator::collect)
+                .map_err(backend)?;
+            let Some(tail) = users.last() else { break };
+            after = uid(no, tail.id);
+            for user in &users {
+                let words = user_search_words(
+                    user,
+                    user.departments.iter().filter_map(|d| names.get(&d.0)).map(String::as_str),
+                );
+                deltas.add(class(user.role), &words, 1);
+                index(conn, uid(no, user.id), &words.join(" "))?;
+                indexed += 1;
+            }
+        }
+        deltas.flush(conn, no)?;
+    }
+    conn.execute(
+        "INSERT INTO query_versions (account_no, version) SELECT no, 1 FROM accounts WHERE true \
+         ON CONFLICT (account_no) DO UPDATE SET version = version + 1",
+        [],
+    )
+    .map_err(backend)?;
+    Ok(indexed)
 }

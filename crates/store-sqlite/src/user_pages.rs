@@ -205,7 +205,7 @@ fn counted_total(
     items: &[User],
     pending: Pending<'_>,
 ) -> StoreResult<Option<u64>> {
-    let [word] = q.filter.find.as_slice() else {
+    let [profile_core::query::FindTerm::Word(word)] = q.filter.find.as_slice() else {
         return Ok(None);
     };
     if !q.filter.conditions.is_empty() || word.chars().count() > COUNTED_PREFIX_MAX {
@@ -216,11 +216,11 @@ fn counted_total(
     }
     match audience {
         Audience::Everyone => {
-            Ok(Some(search::counted(conn, no, &[0, 1], q.filter.find_email, word, pending)?))
+            Ok(Some(search::counted(conn, no, &[0, 1], q.filter.find_contacts, word, pending)?))
         }
         Audience::Intranet { viewer } => {
             // Everyone of class 0, plus the restricted users this viewer may see that match.
-            let open = search::counted(conn, no, &[0], q.filter.find_email, word, pending)?;
+            let open = search::counted(conn, no, &[0], q.filter.find_contacts, word, pending)?;
             let mut b = Sqlb::default();
             // No rowid range here (the planner would scan it instead of seeking the role
             // index), and a positive IN, so the (account_no, role) index seeks straight to the few users.
@@ -232,7 +232,7 @@ fn counted_total(
             visibility(&mut b, no, Audience::Intranet { viewer }, "u");
             b.push(
                 "EXISTS (SELECT 1 FROM user_fts WHERE user_fts MATCH ? AND rowid = u.uid)",
-                [text(&search::match_expression(&q.filter.find, q.filter.find_email))],
+                [text(&search::match_expression(&q.filter.find, q.filter.find_contacts))],
             );
             let sql = format!("SELECT count(*) FROM users u WHERE {}", b.where_sql());
             let restricted: i64 = conn

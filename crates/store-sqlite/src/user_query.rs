@@ -364,7 +364,11 @@ pub(crate) fn ordered(no: i64, q: &UserQuery, audience: Audience) -> Ordered {
     let from = if fts_drives {
         b.push(
             "user_fts MATCH ? AND user_fts.rowid BETWEEN ? AND ?",
-            [text(&search::match_expression(find, q.filter.find_email)), Sql::Integer(lo), Sql::Integer(hi)],
+            [
+                text(&search::match_expression(find, q.filter.find_contacts)),
+                Sql::Integer(lo),
+                Sql::Integer(hi),
+            ],
         );
         // CROSS JOIN pins the loop order: the index yields matches in ID order.
         "user_fts CROSS JOIN users u ON u.uid = user_fts.rowid"
@@ -378,7 +382,7 @@ pub(crate) fn ordered(no: i64, q: &UserQuery, audience: Audience) -> Ordered {
         if !find.is_empty() {
             b.push(
                 "EXISTS (SELECT 1 FROM user_fts WHERE user_fts MATCH ? AND rowid = u.uid)",
-                [text(&search::match_expression(find, q.filter.find_email))],
+                [text(&search::match_expression(find, q.filter.find_contacts))],
             );
         }
         "users u"

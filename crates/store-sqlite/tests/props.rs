@@ -18,8 +18,47 @@ use profile_core::Value;
 use proptest::prelude::*;
 use store_sqlite::SqliteDb;
 
-const WORDS: [&str; 8] = ["", "Anna", "anna", "Berg", "Ölaf", "50%_off", "a_b", "zed"];
-const FINDS: [&str; 8] = ["p1", "se", "an", "ber", "zed", "ola", "50", "x"];
+const WORDS: [&str; 12] = [
+    "",
+    "Anna",
+    "anna",
+    "Berg",
+    "Ölaf",
+    "50%_off",
+    "a_b",
+    "zed",
+    "Müller",
+    "Фёдор Ørsted",
+    "Łukasz",
+    "王小明",
+];
+const FINDS: [&str; 24] = [
+    "p1",
+    "se",
+    "an",
+    "ber",
+    "zed",
+    "ola",
+    "50",
+    "x",
+    "MÜLLER",
+    "muller",
+    "фед",
+    "ФЁДОР",
+    "orsted",
+    "luk",
+    "王",
+    "p1.seed@",
+    "P12.SEED@",
+    "p2.seed@x",
+    "5550123",
+    "+1 (555) 012",
+    "555 01",
+    "0123",
+    "1555012399",
+    "seed anna",
+];
+const PHONES: [&str; 4] = ["+1 555-012-3456", "555.012.34", "(0)30 1234 5678", ""];
 const FIELDS: [UserField; 12] = [
     UserField::Name,
     UserField::LastName,
@@ -56,6 +95,8 @@ fn populate<'a>(db: &'a dyn Database, seed: &[u8]) -> (Fixture<'a>, Fixture<'a>)
                 (UserField::WorkPosition, w(2)),
                 (UserField::PersonalCity, w(3)),
                 (UserField::PersonalBirthday, if s % 4 == 0 { "" } else { &birthday }),
+                (UserField::WorkPhone, PHONES[(*s as usize) % PHONES.len()]),
+                (UserField::PersonalMobile, if s % 5 == 1 { "+44 7700 900123" } else { "" }),
                 (UserField::Active, if s % 5 == 0 { "N" } else { "Y" }),
             ]);
             users::update_user(fx.ctx(), &fx.admin, id, &p).unwrap();
@@ -181,7 +222,7 @@ proptest! {
         }
         if let Some((i, email)) = find {
             filter = filter.with_find(FINDS[i]).unwrap();
-            filter.find_email = email;
+            filter.find_contacts = email;
         }
         let sort = sort.and_then(|(i, desc)| SortKey::new(FIELDS[i], desc).ok()).into_iter().collect();
         let a = audience(who);

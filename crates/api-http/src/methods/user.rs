@@ -68,6 +68,17 @@ fn filter(p: &Params) -> Result<UserFilter, ApiError> {
                 let text = params::as_text(raw).ok_or_else(|| ApiError::argument("FIND", "expected text"))?;
                 filter = filter.with_find(&text)?;
             }
+            FilterTarget::DepartmentName => {
+                let words =
+                    params::as_text(raw).map(|t| profile_core::query::search_words(&t)).unwrap_or_default();
+                if words.is_empty() || words.len() > profile_core::query::FIND_MAX_WORDS {
+                    return Err(ApiError::argument(
+                        "UF_DEPARTMENT_NAME",
+                        "expected a department name (at most 8 words)",
+                    ));
+                }
+                filter.department_name = words;
+            }
             FilterTarget::Field(field) => {
                 filter = filter.and(Condition::parse(field, k.op, &core_value(key, raw)?)?);
             }
@@ -125,7 +136,10 @@ pub fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
     let p = call.params;
     let start = start(p)?;
     let page = PageRequest::from_start(start)?;
-    let query = UserQuery { filter: filter(p)?, sort: sort(p)?, page, now: call.ctx.clock.now() };
+    let mut filter = filter(p)?;
+    // Cardfile's own: `UF_DEPARTMENT` conditions take the sub-departments' members too.
+    filter.subdepartments = optional_bool(p, "cardfile.subdepartments")?.unwrap_or(false);
+    let query = UserQuery { filter, sort: sort(p)?, page, now: call.ctx.clock.now() };
     let admin_mode = optional_bool(p, "ADMIN_MODE")?.unwrap_or(false);
     let found = users::find_users(call.ctx, call.actor, &query, &select(p)?, admin_mode)?;
     let next = found.next(page.start);

@@ -84,6 +84,19 @@ impl Tree {
         out
     }
 
+    /// `id` and every department below it (`id` alone when it is unknown).
+    pub fn subtree(&self, id: DepartmentId) -> Vec<DepartmentId> {
+        let mut out = vec![id];
+        let mut at = 0;
+        // Bounded by the tree: each department is visited once (a cycle cannot repeat one).
+        while at < out.len() && out.len() <= self.by_id.len() {
+            let children = self.children(out[at]);
+            out.extend(children.iter().filter(|c| **c != id));
+            at += 1;
+        }
+        out
+    }
+
     /// Whether `candidate` is `id` itself or lies below it.
     pub fn is_in_subtree(&self, candidate: DepartmentId, id: DepartmentId) -> bool {
         self.path_to_root(candidate).any(|d| d.id == id)

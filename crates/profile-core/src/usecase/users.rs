@@ -11,8 +11,9 @@ use crate::field::UserField;
 use crate::ids::{AccountId, DepartmentId, Sequence, UserId, WorkgroupId};
 use crate::model::user::{Role, User, UserPatch};
 use crate::ports::Tx;
-use crate::query::{Page, UserQuery};
+use crate::query::{Condition, Op, Page, UserFilter, UserQuery};
 use crate::usecase::Ctx;
+use crate::Value;
 
 /// Input of [`create_user`].
 #[derive(Debug, Clone)]
@@ -408,16 +409,55 @@ pub fn find_users(
     let tier = actor.user_read_tier()?;
     check_query_tier(query, tier)?;
     let tx = ctx.db.read()?;
-    let page = if query.filter.find_email && tier < Tier::Basic {
-        // Emails are contact details: a brief-tier reader's search must not probe them.
-        let mut q = query.clone();
-        q.filter.find_email = false;
-        tx.query_users(actor.account, &q, actor.audience(admin_mode))?
-    } else {
-        tx.query_users(actor.account, query, actor.audience(admin_mode))?
-    };
+    let mut q = std::borrow::Cow::Borrowed(query);
+    if query.filter.find_contacts && tier < Tier::Basic {
+        // Emails and phones are contact details: a brief-tier reader's search must not probe them.
+        q.to_mut().filter.find_contacts = false;
+    }
+    if !query.filter.department_name.is_empty() || query.filter.subdepartments {
+        resolve_departments(&*tx, actor, &mut q.to_mut().filter)?;
+    }
+    let page = tx.query_users(actor.account, &q, actor.audience(admin_mode))?;
     let projection = access::Projection::new(tier, select, query.now);
     Ok(page.map(|u| projection.apply(u)))
+}
+
+/// Turns `UF_DEPARTMENT_NAME` into a condition on the departments it names, and widens
+/// `UF_DEPARTMENT` conditions to sub-departments when asked: what stores are given is plain
+/// conditions.
+fn resolve_departments(tx: &dyn Tx, actor: &Actor, filter: &mut UserFilter) -> Result<(), CoreError> {
+    let all = tx.departments(actor.account)?;
+    if !filter.department_name.is_empty() {
+        let named: Vec<i64> = all
+            .iter()
+            .filter(|d| crate::query::name_matches(&filter.department_name, &d.name))
+            .map(|d| i64::from(d.id.0))
+            .collect();
+        filter.conditions.push(Condition::departments(Op::In, named));
+        filter.department_name.clear();
+    }
+    if std::mem::take(&mut filter.subdepartments) {
+        let tree = crate::model::department::Tree::new(all);
+        for c in &mut filter.conditions {
+            if c.field() == UserField::UfDepartment {
+                let ids = match c.value() {
+                    Value::IntList(l) => l.clone(),
+                    Value::Int(i) => vec![*i],
+                    _ => Vec::new(),
+                };
+                let mut wide: Vec<i64> = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let Ok(id) = u32::try_from(id) else { continue };
+                    wide.extend(tree.subtree(DepartmentId(id)).into_iter().map(|d| i64::from(d.0)));
+                }
+                wide.sort_unstable();
+                wide.dedup();
+                let op = if c.op().is_negative() { Op::NotIn } else { Op::In };
+                *c = Condition::departments(op, wide);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_query_tier(query: &UserQuery, tier: Tier) -> Result<(), CoreError> {

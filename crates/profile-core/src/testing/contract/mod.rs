@@ -47,7 +47,7 @@ macro_rules! store_contract_tests {
             uc_passwords_and_reset, uc_lockout, uc_two_step_and_app_passwords,
             uc_socials_and_profile_push, uc_identity_deletion, uc_credentials, uc_outbox_access,
             uc_invite_rules, batch_units, optimistic_batch_units, uc_set_up_login, uc_export_scan, uc_hr_details,
-            uc_purge_stale_records);
+            uc_purge_stale_records, quick_search_contacts_and_scripts, uc_department_names_and_subdepartments);
         $crate::store_contract_tests!(@shared $make; concurrent_writers);
     };
     (@shared $make:expr; $($case:ident),*) => {
@@ -738,6 +738,109 @@ pub fn cursor_paging(db: &dyn Database) {
     assert_eq!(seen, (1..=131).collect::<Vec<u32>>());
 }
 
+/// `FIND` finds a whole email address, its start and its local part, phone numbers however
+/// they are typed (with or without the country code), folded Latin and Cyrillic names and
+/// other scripts — and a reader below `user_basic` never through contacts.
+pub fn quick_search_contacts_and_scripts(db: &dyn Database) {
+    let f = Fixture::new(db);
+    let jane = f.employee("Jane", "Doe", &[1]);
+    let fields = patch(&[
+        (UserField::Email, "Jane.Doe@Example.com"),
+        (UserField::WorkPhone, "+1 555-012-3456"),
+        (UserField::PersonalMobile, "+44 7700 900123"),
+    ]);
+    users::update_user(f.ctx(), &f.admin, jane, &fields).unwrap();
+    let fyodor = f.employee("Фёдор", "Ørsted-Müller", &[1]);
+    let wang = f.employee("王小明", "Łukasiewicz", &[1]);
+    let (jane, fyodor, wang) = (jane.0, fyodor.0, wang.0);
+    let find =
+        |text: &str| f.ids_of(Audience::Everyone, &f.query(UserFilter::default().with_find(text).unwrap()));
+    for (text, who) in [
+        ("jane.doe@example.com", vec![jane]),
+        ("JANE.DOE@EXAMPLE.COM", vec![jane]),
+        ("jane.doe@exa", vec![jane]),
+        ("jane.doe", vec![jane]),
+        ("doe jane", vec![jane]),
+        ("5550123456", vec![jane]),
+        ("+1 (555) 012-3456", vec![jane]),
+        ("555 012 34", vec![jane]),
+        ("7700 900", vec![jane]),
+        ("447700", vec![jane]),
+        ("федор", vec![fyodor]),
+        ("ФЁД", vec![fyodor]),
+        ("orsted muller", vec![fyodor]),
+        ("lukas", vec![wang]),
+        ("王小", vec![wang]),
+        ("example", vec![]),
+        ("bob.doe@example.com", vec![]),
+        ("9999 9999", vec![]),
+    ] {
+        assert_eq!(find(text), who, "FIND={text}");
+    }
+    let brief = f.actor(UserId(1), &[Scope::UserBrief]);
+    let found = |text: &str| {
+        let q = f.query(UserFilter::default().with_find(text).unwrap());
+        users::find_users(f.ctx(), &brief, &q, &Select::All, false)
+            .unwrap()
+            .items
+            .iter()
+            .map(|u| u.id.0)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(found("jane.doe@example.com"), Vec::<u32>::new(), "no email probing below user_basic");
+    assert_eq!(found("5550123456"), Vec::<u32>::new(), "nor phone probing");
+    assert_eq!(found("doe"), vec![jane], "names are found");
+}
+
+/// `UF_DEPARTMENT_NAME` finds the members of the departments whose names its words prefix;
+/// `subdepartments` widens `UF_DEPARTMENT` to every department below.
+pub fn uc_department_names_and_subdepartments(db: &dyn Database) {
+    let f = Fixture::new(db);
+    let sales = f.dept("Sales Europe", 1);
+    let north = f.dept("Nordic Sales", sales.0);
+    let far = f.dept("Iceland", north.0);
+    let other = f.dept("Support", 1);
+    let a = f.employee("Ann", "A", &[sales.0]).0;
+    let b = f.employee("Bo", "B", &[north.0]).0;
+    let c = f.employee("Cy", "C", &[far.0]).0;
+    let d = f.employee("Di", "D", &[other.0]).0;
+    let run = |filter: UserFilter| {
+        users::find_users(f.ctx(), &f.admin, &f.query(filter), &Select::All, false)
+            .unwrap()
+            .items
+            .iter()
+            .map(|u| u.id.0)
+            .collect::<Vec<_>>()
+    };
+    let named = |text: &str| {
+        run(UserFilter { department_name: crate::query::search_words(text), ..Default::default() })
+    };
+    assert_eq!(named("sales"), vec![a, b]);
+    assert_eq!(named("SAL eur"), vec![a]);
+    assert_eq!(named("icel"), vec![c]);
+    assert_eq!(named("marketing"), Vec::<u32>::new());
+    let in_dept = |id: DepartmentId, wide: bool| {
+        let filter = UserFilter { subdepartments: wide, ..Default::default() }.and(cond(
+            UserField::UfDepartment,
+            Op::Eq,
+            Value::Int(i64::from(id.0)),
+        ));
+        run(filter)
+    };
+    assert_eq!(in_dept(sales, false), vec![a]);
+    assert_eq!(in_dept(sales, true), vec![a, b, c]);
+    assert_eq!(in_dept(north, true), vec![b, c]);
+    assert_eq!(in_dept(other, true), vec![d]);
+    let everyone = in_dept(DepartmentId(1), true);
+    assert!(everyone.contains(&1) && everyone.len() == 5, "{everyone:?}");
+    let not_sales = UserFilter { subdepartments: true, ..Default::default() }.and(cond(
+        UserField::UfDepartment,
+        Op::Ne,
+        Value::Int(i64::from(sales.0)),
+    ));
+    assert_eq!(run(not_sales), vec![1, d]);
+}
+
 pub fn quick_search(db: &dyn Database) {
     let f = Fixture::new(db);
     let labs = f.dept("Research Labs", 1);
@@ -755,7 +858,8 @@ pub fn quick_search(db: &dyn Database) {
     assert_eq!(find("engin"), vec![c]);
     assert_eq!(find("research"), vec![b]);
     assert_eq!(find("olga.markova"), vec![c]);
-    // Only the local part of an email is searchable: a shared domain would match everyone.
+    // Only the local part of an email is searchable as words: a shared domain would match
+    // everyone. (The whole address is, from its start: see quick_search_contacts_and_scripts.)
     assert_eq!(find("test"), Vec::<u32>::new());
     assert_eq!(find("zzz"), Vec::<u32>::new());
     // Words match from their start only.
@@ -1625,7 +1729,7 @@ pub fn search_totals(db: &dyn Database) {
         let tx = db.read().unwrap();
         let mut q = f.query(UserFilter::default().with_find(text).unwrap());
         let with = tx.query_users(f.account, &q, intranet).unwrap().total.unwrap();
-        q.filter.find_email = false;
+        q.filter.find_contacts = false;
         let without = tx.query_users(f.account, &q, intranet).unwrap().total.unwrap();
         (with, without)
     };
