@@ -163,6 +163,11 @@ impl From<CoreError> for ApiError {
             CoreError::Storage(StoreError::UniqueViolation { what }) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "ERROR_CORE", format!("{what} already exists"))
             }
+            CoreError::InRow { row, error } => {
+                let mut e = ApiError::from(*error);
+                e.description = format!("row {row}: {}", e.description);
+                e
+            }
             CoreError::Storage(e) => ApiError::internal(e),
         }
     }

@@ -464,22 +464,19 @@ fn write_users(
             f.merge(&UserPatch::parse([(UserField::UfDepartment, Value::IntList(ids))]).unwrap_or_default());
             batch.push(NewUser { role: r.role, fields: f, workgroups: vec![] });
         }
-        let ids = users::create_users_bulk(ctx, op, batch).map_err(|e| match &e {
-            profile_core::CoreError::Validation { field, reason }
-            | profile_core::CoreError::Conflict { field, reason } => {
-                // "row N: FIELD" → the file's line.
-                let row: Option<usize> =
-                    field.strip_prefix("row ").and_then(|r| r.split(':').next()).and_then(|n| n.parse().ok());
-                match row.and_then(|n| chunk.get(n)) {
-                    Some(r) => format!(
-                        "line {}: {}: {reason}; nothing was imported",
-                        r.line,
-                        field.split(": ").nth(1).unwrap_or(field)
-                    ),
+        let ids = users::create_users_bulk(ctx, op, batch).map_err(|e| {
+            // The row the load names → the file's line.
+            match e.row() {
+                (
+                    Some(n),
+                    profile_core::CoreError::Validation { field, reason }
+                    | profile_core::CoreError::Conflict { field, reason },
+                ) => match chunk.get(n) {
+                    Some(r) => format!("line {}: {field}: {reason}; nothing was imported", r.line),
                     None => e.to_string(),
-                }
+                },
+                _ => e.to_string(),
             }
-            _ => e.to_string(),
         })?;
         created.extend(chunk.iter().map(|r| r.line).zip(ids));
         bar.set_length(rows.all.len() as u64);

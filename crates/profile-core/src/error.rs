@@ -56,6 +56,14 @@ pub enum CoreError {
         /// Seconds until the next attempt is checked.
         retry_after_secs: i64,
     },
+    /// One row of a bulk operation was refused; nothing of the operation was kept.
+    #[error("row {row}: {error}")]
+    InRow {
+        /// The row, 0-based, in the order given.
+        row: usize,
+        /// Why it was refused (never itself `InRow`).
+        error: Box<CoreError>,
+    },
     /// The storage failed. Nothing was changed.
     #[error("storage failure: {0}")]
     Storage(#[from] StoreError),
@@ -80,6 +88,22 @@ impl CoreError {
     /// Shorthand for [`CoreError::Unauthorized`].
     pub fn unauthorized(failure: AuthFailure) -> Self {
         CoreError::Unauthorized { failure }
+    }
+
+    /// `self` as the error of row `row` of a bulk operation (see [`CoreError::InRow`]).
+    pub fn in_row(self, row: usize) -> Self {
+        match self {
+            CoreError::InRow { .. } => self,
+            e => CoreError::InRow { row, error: Box::new(e) },
+        }
+    }
+
+    /// The row a bulk operation's error names, and the error itself.
+    pub fn row(&self) -> (Option<usize>, &CoreError) {
+        match self {
+            CoreError::InRow { row, error } => (Some(*row), error),
+            e => (None, e),
+        }
     }
 
     /// Shorthand for [`CoreError::NotFound`].

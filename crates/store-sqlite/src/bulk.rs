@@ -560,7 +560,7 @@ mod tests {
         clash[1_500] = rows(3, 1, dept.0.into()).remove(0);
         let refused = users::create_users_bulk(f.ctx(), &f.admin, clash).unwrap_err();
         assert!(
-            matches!(&refused, profile_core::CoreError::Conflict { field, .. } if field == "row 1500: EMAIL"),
+            matches!(refused.row(), (Some(1500), profile_core::CoreError::Conflict { field, .. }) if field == "EMAIL"),
             "{refused:?}"
         );
         assert_eq!(total(), before, "nothing of the refused load is kept");

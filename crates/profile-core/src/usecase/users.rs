@@ -108,37 +108,38 @@ pub fn create_users_bulk(ctx: Ctx<'_>, actor: &Actor, rows: Vec<NewUser>) -> Res
     let mut emails = HashSet::with_capacity(rows.len());
     let mut users = Vec::with_capacity(rows.len());
     for (i, new) in rows.into_iter().enumerate() {
-        let at = |field: &str| format!("row {i}: {field}");
+        let at = |field: &str| field.to_string();
+        let row = |e: CoreError| e.in_row(i);
         if !new.workgroups.is_empty() || new.role.is_external() {
-            return Err(CoreError::invalid(at("role"), "bulk loads take intranet users only"));
+            return Err(row(CoreError::invalid(at("role"), "bulk loads take intranet users only")));
         }
         if new.role.is_admin() && !actor.is_admin() {
-            return Err(CoreError::forbidden("only administrators create administrators"));
+            return Err(row(CoreError::forbidden("only administrators create administrators")));
         }
         let mut user = User::new(actor.account, UserId(first + i as u32), new.role, now);
         user.fill(new.fields);
         user.active = true;
-        check_contact(&user, &at)?;
+        check_contact(&user, &at).map_err(row)?;
         if user.departments.is_empty() {
-            return Err(CoreError::invalid(
+            return Err(row(CoreError::invalid(
                 at("UF_DEPARTMENT"),
                 "an intranet user needs at least one department",
-            ));
+            )));
         }
         for &d in &user.departments {
             if !known_departments.contains(&d) {
                 if tx.department(actor.account, d)?.is_none() {
-                    return Err(CoreError::invalid(
+                    return Err(row(CoreError::invalid(
                         at("UF_DEPARTMENT"),
                         format!("department {d} does not exist"),
-                    ));
+                    )));
                 }
                 known_departments.insert(d);
             }
         }
         let email = user.text(UserField::Email);
         if !email.is_empty() && !emails.insert(email.to_string()) {
-            return Err(CoreError::conflict(at("EMAIL"), "appears twice in the load"));
+            return Err(row(CoreError::conflict(at("EMAIL"), "appears twice in the load")));
         }
         users.push(user);
     }
@@ -166,9 +167,7 @@ fn taken_email_row(ctx: Ctx<'_>, actor: &Actor, users: &[User]) -> CoreError {
         Ok(None)
     });
     match found {
-        Ok(Some(i)) => {
-            CoreError::conflict(format!("row {i}: EMAIL"), "a user with this email already exists")
-        }
+        Ok(Some(i)) => CoreError::conflict("EMAIL", "a user with this email already exists").in_row(i),
         Ok(None) => CoreError::conflict("EMAIL", "a user with this email already exists"),
         Err(e) => e,
     }

@@ -444,13 +444,13 @@ pub fn bulk_insert(db: &dyn Database) {
         (UserField::UfDepartment, "1"),
     ]);
     let err = users::create_users_bulk(f.ctx(), &f.admin, bad).unwrap_err();
-    assert!(matches!(&err, CoreError::Conflict { field, .. } if field == "row 2: EMAIL"), "{err:?}");
+    assert!(matches!(err.row(), (Some(2), CoreError::Conflict { field, .. }) if field == "EMAIL"), "{err:?}");
     assert_eq!(db.read().unwrap().department_members(f.account, d).unwrap().len(), 120);
     // An email another user already has is named by its row too.
     let mut taken = rows[..2].to_vec();
     taken[0].fields = patch(&[(UserField::Email, "fresh@acme.test"), (UserField::UfDepartment, "1")]);
     let err = users::create_users_bulk(f.ctx(), &f.admin, taken).unwrap_err();
-    assert!(matches!(&err, CoreError::Conflict { field, .. } if field == "row 1: EMAIL"), "{err:?}");
+    assert!(matches!(err.row(), (Some(1), CoreError::Conflict { field, .. }) if field == "EMAIL"), "{err:?}");
 }
 
 /// Rows of one load that fill different fields each get exactly theirs: none is lost, none is
