@@ -466,8 +466,8 @@ pub enum FindTerm {
     Email(String),
     /// Text that reads as a phone number (digits with spaces, `-`, `.`, parentheses and a
     /// leading `+`), four digits or more: with contacts, `digits` prefix the digits of one of
-    /// the user's phones, or of what follows a country code of 1–3 digits in it; or else all of
-    /// `words` match as [`FindTerm::Word`]s do.
+    /// the user's phones, or of what follows its country code (see [`phone_words`]); or else
+    /// all of `words` match as [`FindTerm::Word`]s do.
     Phone {
         /// The digits typed.
         digits: String,
@@ -633,8 +633,7 @@ pub const SEARCHED_PHONES: [UserField; 3] =
 /// The words a user is found by: names, position, the names of their departments; the words
 /// of the email's local part (a shared domain would make every user match `co` or `ex`),
 /// marked with [`EMAIL_WORD_MARK`]; the whole address, marked with [`ADDRESS_MARK`]; and each
-/// phone's digits, whole and without a first 1, 2 or 3 digits (a country code), when four or
-/// more remain, marked with [`PHONE_MARK`].
+/// phone's [`phone_words`], marked with [`PHONE_MARK`].
 pub fn user_search_words<'a>(
     user: &User,
     department_names: impl IntoIterator<Item = &'a str>,
@@ -655,11 +654,8 @@ pub fn user_search_words<'a>(
         words.push(format!("{ADDRESS_MARK}{}", address_key(email)));
     }
     for field in SEARCHED_PHONES {
-        let digits: String = user.text(field).chars().filter(char::is_ascii_digit).collect();
-        for drop in 0..=3 {
-            if digits.len() >= drop + PHONE_DIGITS_MIN {
-                words.push(format!("{PHONE_MARK}{}", &digits[drop..]));
-            }
+        for digits in phone_words(user.text(field)) {
+            words.push(format!("{PHONE_MARK}{digits}"));
         }
     }
     for name in department_names {
@@ -668,6 +664,49 @@ pub fn user_search_words<'a>(
     words.sort();
     words.dedup();
     words
+}
+
+/// The digit strings a phone is found by: all its digits, and, for a number written
+/// internationally (`+` or `00` first), those after its country code (E.164 codes are 1–3
+/// digits and no code begins another, so the first digits tell its length). Those shorter
+/// than [`PHONE_DIGITS_MIN`] are left out: no search reaches them.
+pub fn phone_words(phone: &str) -> Vec<String> {
+    let phone = phone.trim();
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let mut out = Vec::with_capacity(2);
+    if digits.len() >= PHONE_DIGITS_MIN {
+        out.push(digits.clone());
+    }
+    let international = if phone.starts_with('+') {
+        Some(digits.as_str())
+    } else {
+        digits.strip_prefix("00").filter(|_| phone.starts_with("00"))
+    };
+    if let Some(number) = international {
+        let national = &number[country_code_len(number).min(number.len())..];
+        if national.len() >= PHONE_DIGITS_MIN && national != digits {
+            out.push(national.to_string());
+        }
+    }
+    out
+}
+
+/// The length of the E.164 country code `number` starts with: 1 for the North American plan
+/// (1) and Russia/Kazakhstan (7), 2 for the two-digit codes, else 3.
+fn country_code_len(number: &str) -> usize {
+    const TWO: [&str; 40] = [
+        "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48",
+        "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66", "81",
+        "82", "84", "86", "90", "91", "92",
+    ];
+    const TWO_MORE: [&str; 4] = ["93", "94", "95", "98"];
+    if number.starts_with(['1', '7']) {
+        1
+    } else if TWO.iter().chain(TWO_MORE.iter()).any(|c| number.starts_with(c)) {
+        2
+    } else {
+        3
+    }
 }
 
 /// Whether the words of `name` (a department's) are each prefixed by one of `query`'s words,
@@ -911,7 +950,13 @@ mod tests {
             assert!(!finds(text, false), "{text} without contacts");
         }
         assert!(finds("jane eur", false));
-        assert!(!finds("0123456", true), "at most 3 digits are dropped, as a country code");
+        assert!(!finds("550123456", true), "only the country code is dropped");
+        assert_eq!(phone_words("+1 555-012-3456"), vec!["15550123456", "5550123456"]);
+        assert_eq!(phone_words("+44 7700 900123"), vec!["447700900123", "7700900123"]);
+        assert_eq!(phone_words("+352 621 123 456"), vec!["352621123456", "621123456"]);
+        assert_eq!(phone_words("0049 30 1234567"), vec!["0049301234567", "301234567"]);
+        assert_eq!(phone_words("030 1234567"), vec!["0301234567"], "a national number has no country code");
+        assert_eq!(phone_words("12"), Vec::<String>::new());
         assert!(!finds("example", true), "the domain is no word of its own");
         assert!(
             name_matches(&search_words("sal eu"), "Sales Europe")
