@@ -318,3 +318,42 @@ fn page_rowids(
         .map_err(backend)?;
     Ok((rowids, counted))
 }
+
+#[cfg(test)]
+mod tests {
+    use profile_core::ids::UserId;
+    use profile_core::model::identity::LockoutPolicy;
+    use profile_core::ports::Database;
+    use profile_core::testing::contract::{patch, Fixture};
+    use profile_core::usecase::identities::{self, LoginAttempt};
+    use profile_core::usecase::users;
+
+    /// Writes that change no user, membership, department or workgroup member (a failed
+    /// login, an HR permission) leave the account's query version, and so every cached page,
+    /// alone; the others move it on, once per commit.
+    #[test]
+    fn only_writes_to_what_queries_read_move_the_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::SqliteDb::open(dir.path().join("v.db")).unwrap();
+        let f = Fixture::new(&db);
+        let no = db.account_no(&db.writer(), f.account, false).unwrap().unwrap();
+        let version = || super::version(&db.writer(), no).unwrap();
+        let start = version();
+        let attempt = LoginAttempt { login: "nobody@example.com", password: "wrong", second_factor: None };
+        assert!(identities::log_in(f.ctx(), &LockoutPolicy::default(), attempt).is_err());
+        let mut tx = db.write().unwrap();
+        tx.set_hr_holder(f.account, UserId(1), true).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(version(), start, "nothing queries read changed");
+        users::update_user(
+            f.ctx(),
+            &f.admin,
+            UserId(1),
+            &patch(&[(profile_core::field::UserField::Name, "Ida")]),
+        )
+        .unwrap();
+        assert_eq!(version(), start + 1);
+        f.dept("Team", 1);
+        assert_eq!(version(), start + 2);
+    }
+}

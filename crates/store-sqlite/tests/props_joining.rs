@@ -16,9 +16,18 @@ use profile_core::{AuthFailure, CoreError};
 use proptest::prelude::*;
 use store_sqlite::SqliteDb;
 
+/// A new database: the plain store and the store with every speed path forced on, in turn, so
+/// that every property is checked on both.
 fn fresh() -> (tempfile::TempDir, SqliteDb) {
+    static TURN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let speed = if TURN.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2 == 0 {
+        store_sqlite::Speed::none()
+    } else {
+        store_sqlite::Speed::forced()
+    };
     let dir = tempfile::tempdir().unwrap();
-    let db = SqliteDb::open(dir.path().join("cardfile.db")).unwrap();
+    let options = store_sqlite::Options { speed, ..store_sqlite::Options::default() };
+    let db = SqliteDb::open_with(dir.path().join("cardfile.db"), options).unwrap();
     (dir, db)
 }
 
