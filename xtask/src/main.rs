@@ -188,11 +188,7 @@ fn bench(quick: bool) -> Result<(), String> {
         println!("{table}<== bench {users} users: {:.1} s", started.elapsed().as_secs_f64());
         report.push('\n');
         report.push_str(&table);
-        for suffix in ["", "-wal", "-shm"] {
-            let mut p = db.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
-        }
+        remove_database(&db);
     }
     // Offset paging to the end: over HTTP at 100k users of one department, in the library at 1M.
     let pagings: &[(usize, bool)] =
@@ -214,16 +210,21 @@ fn bench(quick: bool) -> Result<(), String> {
         let table = String::from_utf8_lossy(&out.stdout);
         println!("{table}<== paging {users} users: {:.1} s", started.elapsed().as_secs_f64());
         report.push_str(&table);
-        for suffix in ["", "-wal", "-shm"] {
-            let mut p = db.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
-        }
+        remove_database(&db);
     }
     let path = out_dir.join("report.md");
     std::fs::write(&path, report).map_err(|e| e.to_string())?;
     println!("report: {}", path.display());
     Ok(())
+}
+
+/// Removes a bench database with its `-wal` and `-shm` files.
+fn remove_database(db: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = db.to_path_buf().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
 }
 
 /// What the numbers were measured on: commit, CPU, cores, memory.

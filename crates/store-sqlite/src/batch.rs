@@ -7,7 +7,7 @@ use profile_core::StoreError;
 use rusqlite::Connection;
 
 use crate::error::backend;
-use crate::tx::{bump_versions, run, Held, SqliteTx, Unit, UNIT_BEGIN};
+use crate::tx::{abandon, bump_versions, run, Held, SqliteTx, Unit, UNIT_BEGIN};
 use crate::{bulk, search, writer, SqliteDb};
 
 /// A batch (see [`Database::batch`]): one `BEGIN IMMEDIATE` on the writer (or a savepoint in a
@@ -154,14 +154,8 @@ impl Batch for SqliteBatch<'_> {
 
 impl Drop for SqliteBatch<'_> {
     fn drop(&mut self) {
-        let Some(mut lock) = self.guard.take() else { return };
-        lock.rollback();
-        let _ = self.bulk.borrow_mut().end(&lock);
-        // As for a lone writer (`SqliteTx`): answer only once the group it read is settled.
-        let joined = lock.joined_group();
-        drop(lock);
-        if let Some(group) = joined {
-            let _ = group.wait();
+        if let Some(lock) = self.guard.take() {
+            abandon(lock, &self.bulk);
         }
     }
 }

@@ -171,22 +171,26 @@ pub(crate) fn bump_versions(conn: &Connection, changed: &[i64]) -> StoreResult<(
     Ok(())
 }
 
+/// Rolls back a writer's work (a lone writer's or a batch's) and releases the connection. What
+/// it read and refused (or found unchanged) may rest on work of the group it joined: it returns
+/// only once that work is committed or lost.
+pub(crate) fn abandon(mut lock: writer::WriteLock<'_>, bulk: &RefCell<bulk::BulkLoad>) {
+    lock.rollback();
+    // Rolled back, indexes included; only the page cache is left to reset.
+    let _ = bulk.borrow_mut().end(&lock);
+    let joined = lock.joined_group();
+    drop(lock);
+    if let Some(group) = joined {
+        let _ = group.wait();
+    }
+}
+
 impl Drop for SqliteTx<'_> {
     fn drop(&mut self) {
         match std::mem::replace(&mut self.held, Held::Gone) {
-            Held::Writer(mut lock) => {
-                if !self.open {
-                    return;
-                }
-                lock.rollback();
-                // Rolled back, indexes included; only the page cache is left to reset.
-                let _ = self.bulk.borrow_mut().end(&lock);
-                // What this writer read and refused (or found unchanged) may rest on work of the
-                // group it joined: it answers only once that work is committed or lost.
-                let joined = lock.joined_group();
-                drop(lock);
-                if let Some(group) = joined {
-                    let _ = group.wait();
+            Held::Writer(lock) => {
+                if self.open {
+                    abandon(lock, &self.bulk);
                 }
             }
             Held::Unit(u) => {
