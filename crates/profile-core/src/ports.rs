@@ -10,7 +10,7 @@ use crate::error::StoreError;
 use crate::ids::{AccountId, DepartmentId, Sequence, UserId, WorkgroupId};
 use crate::model::account::Account;
 use crate::model::credential::{Credential, CredentialId};
-use crate::model::department::Department;
+use crate::model::department::{Department, DepartmentQuery};
 use crate::model::hr::{HrField, HrValues};
 use crate::model::identity::{ConfirmationCode, Identity, IdentityId, Login, LoginFailures, Membership};
 use crate::model::invitation::{Invitation, InvitationId, RegistrationLink, RegistrationRequest};
@@ -137,6 +137,11 @@ pub trait DepartmentStore {
     fn department(&self, account: AccountId, id: DepartmentId) -> StoreResult<Option<Department>>;
     /// Every department of the account, by ID.
     fn departments(&self, account: AccountId) -> StoreResult<Vec<Department>>;
+    /// One page of `department.get`'s listing, as [`DepartmentQuery::apply`] orders it. A store
+    /// may keep the order between pages (it changes only with the departments).
+    fn query_departments(&self, account: AccountId, q: &DepartmentQuery) -> StoreResult<Page<Department>> {
+        Ok(q.page_of(q.apply(self.departments(account)?)))
+    }
     /// The direct children of a department, by ID.
     fn child_departments(&self, account: AccountId, parent: DepartmentId) -> StoreResult<Vec<Department>>;
     /// The departments `head` heads, by ID.

@@ -1,8 +1,11 @@
 //! Departments. Renaming one re-indexes its members for quick search.
 
+use std::sync::Arc;
+
 use profile_core::ids::{AccountId, DepartmentId, UserId};
-use profile_core::model::department::Department;
+use profile_core::model::department::{Department, DepartmentQuery};
 use profile_core::ports::{DepartmentStore, StoreResult, UserStore};
+use profile_core::query::{Page, PAGE_SIZE};
 use rusqlite::{params, OptionalExtension};
 
 use crate::error::backend;
@@ -48,6 +51,37 @@ impl DepartmentStore for SqliteTx<'_> {
             )
             .and_then(|mut s| s.query_map([no], |r| from_row(account, r))?.collect())
             .map_err(backend)
+    }
+
+    /// Readers keep the listing's order in the query cache (see `query_cache`), so each page
+    /// reads its own departments only.
+    fn query_departments(&self, account: AccountId, q: &DepartmentQuery) -> StoreResult<Page<Department>> {
+        let Some(no) = self.no(account)? else {
+            return Ok(Page { items: Vec::new(), total: q.page.count_total.then_some(0) });
+        };
+        let Some(cache) = self.query_cache() else {
+            return Ok(q.page_of(q.apply(self.departments(account)?)));
+        };
+        let key = cache.key(no, &("department.get", q.key()));
+        let version = crate::user_pages::version(self.conn(), no)?;
+        let ids = match cache.ids(key, version) {
+            Some(ids) => ids,
+            None => {
+                let ids: Arc<[u32]> = q.apply(self.departments(account)?).iter().map(|d| d.id.0).collect();
+                cache.remember_ids(key, version, Arc::clone(&ids));
+                ids
+            }
+        };
+        let from = usize::try_from(q.page.start).unwrap_or(usize::MAX).min(ids.len());
+        let items = ids[from..(from + PAGE_SIZE).min(ids.len())]
+            .iter()
+            .map(|&id| {
+                self.department(account, DepartmentId(id))?.ok_or_else(|| {
+                    profile_core::StoreError::Backend(format!("department {id} vanished at its version"))
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page { items, total: q.page.count_total.then_some(ids.len() as u64) })
     }
 
     fn child_departments(&self, account: AccountId, parent: DepartmentId) -> StoreResult<Vec<Department>> {

@@ -78,7 +78,7 @@ pub(crate) fn run(
 }
 
 /// The version of the account's query data in this snapshot (see `query_cache`).
-fn version(conn: &Connection, no: i64) -> StoreResult<i64> {
+pub(crate) fn version(conn: &Connection, no: i64) -> StoreResult<i64> {
     conn.prepare_cached("SELECT version FROM query_versions WHERE account_no = ?1")
         .and_then(|mut s| s.query_row([no], |r| r.get(0)).optional())
         .map(Option::unwrap_or_default)

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ids::{AccountId, DepartmentId, UserId};
+use crate::query::{Page, PageRequest, PAGE_SIZE};
 
 /// The longest department name accepted.
 pub const DEPARTMENT_NAME_MAX: usize = 255;
@@ -166,5 +167,108 @@ mod tests {
         assert_eq!(ids, vec![1, 3, 2, 4]);
         assert!(t.is_in_subtree(DepartmentId(4), DepartmentId(2)));
         assert!(!t.is_in_subtree(DepartmentId(3), DepartmentId(2)));
+    }
+}
+
+/// A sortable department column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DepartmentColumn {
+    /// `ID`.
+    Id,
+    /// `NAME`.
+    Name,
+    /// `SORT`.
+    Sort,
+    /// `PARENT`.
+    Parent,
+    /// `UF_HEAD`.
+    Head,
+}
+
+impl DepartmentColumn {
+    /// Parses a wire code (`ID`, `NAME`, `SORT`, `PARENT`, `UF_HEAD`), ignoring case.
+    pub fn from_code(code: &str) -> Option<DepartmentColumn> {
+        let code = code.trim().to_ascii_uppercase();
+        Some(match code.as_str() {
+            "ID" => DepartmentColumn::Id,
+            "NAME" => DepartmentColumn::Name,
+            "SORT" => DepartmentColumn::Sort,
+            "PARENT" => DepartmentColumn::Parent,
+            "UF_HEAD" => DepartmentColumn::Head,
+            _ => return None,
+        })
+    }
+
+    fn key(self, d: &Department) -> (i64, &str) {
+        let opt = |v: Option<u32>| v.map_or(-1, i64::from);
+        match self {
+            DepartmentColumn::Id => (i64::from(d.id.0), ""),
+            DepartmentColumn::Name => (0, d.name.as_str()),
+            DepartmentColumn::Sort => (i64::from(d.sort), ""),
+            DepartmentColumn::Parent => (opt(d.parent.map(|p| p.0)), ""),
+            DepartmentColumn::Head => (opt(d.head.map(|h| h.0)), ""),
+        }
+    }
+}
+
+/// A `department.get` query: every condition is "the column is one of these values".
+#[derive(Debug, Clone, Default)]
+pub struct DepartmentQuery {
+    /// `ID` in.
+    pub ids: Option<Vec<DepartmentId>>,
+    /// `NAME` (the exact full name) in.
+    pub names: Option<Vec<String>>,
+    /// `SORT` in.
+    pub sorts: Option<Vec<i32>>,
+    /// `PARENT` in.
+    pub parents: Option<Vec<DepartmentId>>,
+    /// `UF_HEAD` in.
+    pub heads: Option<Vec<UserId>>,
+    /// The order; `None` is tree order.
+    pub sort: Option<(DepartmentColumn, bool)>,
+    /// Which page.
+    pub page: PageRequest,
+}
+
+impl DepartmentQuery {
+    /// What the listing's order and content depend on (all but the page).
+    pub fn key(&self) -> impl std::hash::Hash + '_ {
+        (&self.ids, &self.names, &self.sorts, &self.parents, &self.heads, self.sort)
+    }
+
+    /// The reference semantics of `department.get`: the departments this query keeps, in tree
+    /// order or by its sort column (then ID), all of them.
+    pub fn apply(&self, departments: Vec<Department>) -> Vec<Department> {
+        let tree = Tree::new(departments);
+        let keep = |d: &&Department| {
+            self.ids.as_ref().is_none_or(|v| v.contains(&d.id))
+                && self.names.as_ref().is_none_or(|v| v.iter().any(|n| n == &d.name))
+                && self.sorts.as_ref().is_none_or(|v| v.contains(&d.sort))
+                && self.parents.as_ref().is_none_or(|v| d.parent.is_some_and(|p| v.contains(&p)))
+                && self.heads.as_ref().is_none_or(|v| d.head.is_some_and(|h| v.contains(&h)))
+        };
+        let mut rows: Vec<&Department> = tree.preorder().into_iter().filter(keep).collect();
+        if let Some((col, desc)) = self.sort {
+            rows.sort_by(|a, b| {
+                let o = col.key(a).cmp(&col.key(b)).then(a.id.cmp(&b.id));
+                if desc {
+                    o.reverse()
+                } else {
+                    o
+                }
+            });
+        }
+        rows.into_iter().cloned().collect()
+    }
+
+    /// This query's page of `rows` (what [`DepartmentQuery::apply`] kept).
+    pub fn page_of(&self, rows: Vec<Department>) -> Page<Department> {
+        let total = rows.len() as u64;
+        let items = rows
+            .into_iter()
+            .skip(usize::try_from(self.page.start).unwrap_or(usize::MAX))
+            .take(PAGE_SIZE)
+            .collect();
+        Page { items, total: self.page.count_total.then_some(total) }
     }
 }

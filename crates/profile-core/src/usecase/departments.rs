@@ -4,9 +4,10 @@
 use crate::access::{Actor, Scope};
 use crate::error::CoreError;
 use crate::ids::{DepartmentId, Sequence, UserId};
-use crate::model::department::{Department, Tree, DEFAULT_SORT, DEPARTMENT_NAME_MAX};
+use crate::model::department::{Department, DEFAULT_SORT, DEPARTMENT_NAME_MAX};
+pub use crate::model::department::{DepartmentColumn, DepartmentQuery};
 use crate::ports::Tx;
-use crate::query::{Page, PageRequest, PAGE_SIZE};
+use crate::query::Page;
 use crate::usecase::{check_name, Ctx};
 
 /// Input of [`add_department`].
@@ -124,66 +125,6 @@ pub fn get_department(ctx: Ctx<'_>, actor: &Actor, id: DepartmentId) -> Result<D
     load(&*ctx.db.read()?, actor, id)
 }
 
-/// A sortable department column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DepartmentColumn {
-    /// `ID`.
-    Id,
-    /// `NAME`.
-    Name,
-    /// `SORT`.
-    Sort,
-    /// `PARENT`.
-    Parent,
-    /// `UF_HEAD`.
-    Head,
-}
-
-impl DepartmentColumn {
-    /// Parses a wire code (`ID`, `NAME`, `SORT`, `PARENT`, `UF_HEAD`), ignoring case.
-    pub fn from_code(code: &str) -> Option<DepartmentColumn> {
-        let code = code.trim().to_ascii_uppercase();
-        Some(match code.as_str() {
-            "ID" => DepartmentColumn::Id,
-            "NAME" => DepartmentColumn::Name,
-            "SORT" => DepartmentColumn::Sort,
-            "PARENT" => DepartmentColumn::Parent,
-            "UF_HEAD" => DepartmentColumn::Head,
-            _ => return None,
-        })
-    }
-
-    fn key(self, d: &Department) -> (i64, &str) {
-        let opt = |v: Option<u32>| v.map_or(-1, i64::from);
-        match self {
-            DepartmentColumn::Id => (i64::from(d.id.0), ""),
-            DepartmentColumn::Name => (0, d.name.as_str()),
-            DepartmentColumn::Sort => (i64::from(d.sort), ""),
-            DepartmentColumn::Parent => (opt(d.parent.map(|p| p.0)), ""),
-            DepartmentColumn::Head => (opt(d.head.map(|h| h.0)), ""),
-        }
-    }
-}
-
-/// A `department.get` query: every condition is "the column is one of these values".
-#[derive(Debug, Clone, Default)]
-pub struct DepartmentQuery {
-    /// `ID` in.
-    pub ids: Option<Vec<DepartmentId>>,
-    /// `NAME` (the exact full name) in.
-    pub names: Option<Vec<String>>,
-    /// `SORT` in.
-    pub sorts: Option<Vec<i32>>,
-    /// `PARENT` in.
-    pub parents: Option<Vec<DepartmentId>>,
-    /// `UF_HEAD` in.
-    pub heads: Option<Vec<UserId>>,
-    /// The order; `None` is tree order.
-    pub sort: Option<(DepartmentColumn, bool)>,
-    /// Which page.
-    pub page: PageRequest,
-}
-
 /// Lists departments (`department.get`): filtered, in tree order by default, 50 a page.
 ///
 /// # Errors
@@ -194,29 +135,7 @@ pub fn list_departments(
     q: &DepartmentQuery,
 ) -> Result<Page<Department>, CoreError> {
     actor.require(Scope::Department)?;
-    let tree = Tree::new(ctx.db.read()?.departments(actor.account)?);
-    let keep = |d: &&Department| {
-        q.ids.as_ref().is_none_or(|v| v.contains(&d.id))
-            && q.names.as_ref().is_none_or(|v| v.iter().any(|n| n == &d.name))
-            && q.sorts.as_ref().is_none_or(|v| v.contains(&d.sort))
-            && q.parents.as_ref().is_none_or(|v| d.parent.is_some_and(|p| v.contains(&p)))
-            && q.heads.as_ref().is_none_or(|v| d.head.is_some_and(|h| v.contains(&h)))
-    };
-    let mut rows: Vec<&Department> = tree.preorder().into_iter().filter(keep).collect();
-    if let Some((col, desc)) = q.sort {
-        rows.sort_by(|a, b| {
-            let o = col.key(a).cmp(&col.key(b)).then(a.id.cmp(&b.id));
-            if desc {
-                o.reverse()
-            } else {
-                o
-            }
-        });
-    }
-    let total = rows.len() as u64;
-    let items: Vec<Department> =
-        rows.into_iter().skip(q.page.start as usize).take(PAGE_SIZE).cloned().collect();
-    Ok(Page { items, total: q.page.count_total.then_some(total) })
+    Ok(ctx.db.read()?.query_departments(actor.account, q)?)
 }
 
 /// Changes a department: name, sort, head, or parent (moving its whole subtree). A move that

@@ -47,7 +47,8 @@ macro_rules! store_contract_tests {
             uc_passwords_and_reset, uc_lockout, uc_two_step_and_app_passwords,
             uc_socials_and_profile_push, uc_identity_deletion, uc_credentials, uc_outbox_access,
             uc_invite_rules, batch_units, optimistic_batch_units, uc_set_up_login, uc_export_scan, uc_hr_details,
-            uc_purge_stale_records, quick_search_contacts_and_scripts, uc_department_names_and_subdepartments);
+            uc_purge_stale_records, quick_search_contacts_and_scripts, uc_department_names_and_subdepartments,
+            department_listing_pages);
         $crate::store_contract_tests!(@shared $make; concurrent_writers);
     };
     (@shared $make:expr; $($case:ident),*) => {
@@ -839,6 +840,33 @@ pub fn uc_department_names_and_subdepartments(db: &dyn Database) {
         Value::Int(i64::from(sales.0)),
     ));
     assert_eq!(run(not_sales), vec![1, d]);
+}
+
+/// `department.get` paged to its end, in tree order and by a column, with a rename and a new
+/// department between pages: every page is exactly the reference's page of that moment.
+pub fn department_listing_pages(db: &dyn Database) {
+    let f = Fixture::new(db);
+    let mut parents = vec![DepartmentId(1)];
+    for i in 0..130u32 {
+        let parent = parents[(i as usize * 7) % parents.len()];
+        parents.push(f.dept(&format!("D{:03}", (i * 53) % 130), parent.0));
+    }
+    for sort in [None, Some((departments::DepartmentColumn::Name, true))] {
+        let mut q = DepartmentQuery { sort, ..DepartmentQuery::default() };
+        for round in 0..10 {
+            let page = departments::list_departments(f.ctx(), &f.admin, &q).unwrap();
+            let all = db.read().unwrap().departments(f.account).unwrap();
+            assert_eq!(page, q.page_of(q.apply(all)), "page at {} ({sort:?})", q.page.start);
+            let Some(next) = page.next(q.page.start) else { break };
+            q.page.start = next;
+            if round % 2 == 0 {
+                let p = DepartmentPatch { name: Some(format!("A{round}")), ..Default::default() };
+                departments::update_department(f.ctx(), &f.admin, parents[round + 5], p).unwrap();
+            } else {
+                f.dept(&format!("New{round}"), 1);
+            }
+        }
+    }
 }
 
 pub fn quick_search(db: &dyn Database) {
