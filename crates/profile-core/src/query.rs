@@ -11,6 +11,7 @@ use crate::field::{FieldKind, UserField};
 use crate::model::user::{User, UserType};
 use crate::validate;
 use crate::value::Value;
+use unicode_normalization::UnicodeNormalization;
 
 /// Rows per page, fixed by the protocol.
 pub const PAGE_SIZE: usize = 50;
@@ -493,7 +494,15 @@ impl UserFilter {
         }
         self.find = find_terms(text);
         self.find_contacts = true;
-        if self.find.len() > FIND_MAX_WORDS {
+        let words: usize = self
+            .find
+            .iter()
+            .map(|t| match t {
+                FindTerm::Phone { words, .. } => words.len().max(1),
+                _ => 1,
+            })
+            .sum();
+        if words > FIND_MAX_WORDS {
             return Err(CoreError::invalid("FIND", format!("at most {FIND_MAX_WORDS} words")));
         }
         Ok(self)
@@ -582,7 +591,10 @@ fn address_key(address: &str) -> String {
 /// Splits text into search words: letters and digits (everything else separates), lower-cased
 /// and folded (`José` → `jose`, `Straße` → `strasse`, `Ørsted` → `orsted`).
 pub fn search_words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(fold).collect()
+    // Composed first, so that a letter typed as a base and a combining mark (`u` + `¨`) is one
+    // letter, as it is stored; words that fold to nothing (a lone mark) are no words.
+    let composed: String = if text.is_ascii() { text.to_string() } else { text.nfc().collect() };
+    composed.split(|c: char| !c.is_alphanumeric()).map(fold).filter(|w| !w.is_empty()).collect()
 }
 
 /// The longest prefix a store keeps a match count for; longer quick-search words are counted
@@ -883,6 +895,9 @@ mod tests {
         assert_eq!(search_words("José Ñúñez-Straße"), vec!["jose", "nunez", "strasse"]);
         assert_eq!(search_words("Müller Ørsted Æbelø Łukasz"), vec!["muller", "orsted", "aebelo", "lukasz"]);
         assert_eq!(search_words("Фёдор Йосиф Ἀθῆναι Nguyễn"), vec!["федор", "йосиф", "αθηναι", "nguyen"]);
+        assert_eq!(search_words("Mu\u{308}ller И\u{306}осиф"), vec!["muller", "йосиф"], "decomposed input");
+        assert_eq!(search_words("\u{e31} jane"), vec!["jane"], "a lone mark is no word");
+        assert!(UserFilter::default().with_find("1 2 3 4 5 6 7 8 9").is_err(), "a phone's words count");
         let words = vec![
             "anna".to_string(),
             "an".to_string(),

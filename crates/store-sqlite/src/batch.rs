@@ -145,7 +145,14 @@ impl Batch for SqliteBatch<'_> {
         bump_versions(conn, &self.changed.borrow())?;
         self.usable()?;
         let Some(mut lock) = self.guard.take() else { return Ok(()) };
-        let group = lock.commit()?;
+        let group = match lock.commit() {
+            Ok(group) => group,
+            Err(e) => {
+                // Rolled back; still, answer only once the group it read is settled.
+                abandon(lock, &self.bulk);
+                return Err(e);
+            }
+        };
         // Hands the connection on (or commits), then waits for the group's commit.
         drop(lock);
         group.wait()

@@ -235,6 +235,13 @@ impl Tx for SqliteTx<'_> {
         }
         match &mut self.held {
             Held::Writer(lock) => {
+                // SQLite rolls a transaction back by itself on a full disk or an I/O error: then
+                // nothing more may be written, or it would commit on its own.
+                if lock.is_autocommit() {
+                    return Err(StoreError::Backend(
+                        "the write transaction was lost; nothing was committed".into(),
+                    ));
+                }
                 // Still inside the transaction: a failure here leaves it to roll back in Drop.
                 self.counts.borrow_mut().flush(lock)?;
                 self.bulk.borrow_mut().finish(lock)?;
