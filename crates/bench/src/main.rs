@@ -62,26 +62,6 @@ struct Args {
     paging: Option<usize>,
 }
 
-/// Reads `--speed`: `all`, `none`, or `without:` and the paths to turn off.
-fn parse_speed(spec: &str) -> Result<store_sqlite::Speed, String> {
-    let mut speed = store_sqlite::Speed::default();
-    match spec {
-        "all" => return Ok(speed),
-        "none" => return Ok(store_sqlite::Speed::none()),
-        _ => {}
-    }
-    let paths = spec.strip_prefix("without:").ok_or_else(|| format!("--speed: unknown {spec:?}"))?;
-    for path in paths.split(',') {
-        match path {
-            "group" => speed.group_commit = false,
-            "optimistic" => speed.optimistic_batches = false,
-            "defer" => speed.bulk_defer = None,
-            other => return Err(format!("--speed: unknown path {other:?}")),
-        }
-    }
-    Ok(speed)
-}
-
 /// Opens the bench database with the chosen speed paths.
 fn open(args: &Args) -> Result<SqliteDb, profile_core::StoreError> {
     SqliteDb::open_with(&args.db, store_sqlite::Options { speed: args.speed.clone(), ..Default::default() })
@@ -112,7 +92,7 @@ fn parse_args() -> Result<Args, String> {
                     Some(http::Plan { cardfile: PathBuf::from(val()?), seconds: 3.0, connections: 16 })
             }
             "--cli" => args.cli = Some(PathBuf::from(val()?)),
-            "--speed" => args.speed = parse_speed(&val()?)?,
+            "--speed" => args.speed = store_sqlite::Speed::parse(&val()?)?,
             "--paging" => args.paging = Some(val()?.parse().map_err(|e| format!("--paging: {e}"))?),
             "--http-seconds" => http_seconds = val()?.parse().map_err(|e| format!("--http-seconds: {e}"))?,
             other => return Err(format!("unknown argument {other}")),

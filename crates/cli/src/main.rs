@@ -333,8 +333,14 @@ fn main() -> ExitCode {
 }
 
 fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
+    // For benchmarks only: which of the store's speed paths run (`all` unless set).
+    let speed = match std::env::var("CARDFILE_SPEED") {
+        Ok(spec) => store_sqlite::Speed::parse(&spec).map_err(|e| format!("CARDFILE_SPEED: {e}"))?,
+        Err(_) => store_sqlite::Speed::default(),
+    };
     let options = store_sqlite::Options {
         mmap_size: u64::from(args.mmap_mib) << 20,
+        speed,
         ..store_sqlite::Options::default()
     };
     let db = store_sqlite::SqliteDb::open_with(&cli.db, options)

@@ -159,6 +159,30 @@ impl Speed {
         Speed { group_commit: false, optimistic_batches: false, bulk_defer: None }
     }
 
+    /// Reads `all`, `none`, or `without:` and a comma-separated list of the paths to turn off
+    /// (`group`, `optimistic`, `defer`): how benchmarks compare them.
+    ///
+    /// # Errors
+    /// A message naming what is not understood.
+    pub fn parse(spec: &str) -> Result<Speed, String> {
+        match spec {
+            "all" => return Ok(Speed::default()),
+            "none" => return Ok(Speed::none()),
+            _ => {}
+        }
+        let paths = spec.strip_prefix("without:").ok_or_else(|| format!("unknown speed setting {spec:?}"))?;
+        let mut speed = Speed::default();
+        for path in paths.split(',') {
+            match path {
+                "group" => speed.group_commit = false,
+                "optimistic" => speed.optimistic_batches = false,
+                "defer" => speed.bulk_defer = None,
+                other => return Err(format!("unknown speed path {other:?}")),
+            }
+        }
+        Ok(speed)
+    }
+
     /// Every speed path on at its smallest threshold, so that tests of a few users take them.
     pub fn forced() -> Speed {
         Speed {
