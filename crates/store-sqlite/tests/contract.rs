@@ -49,9 +49,9 @@ mod plain {
     profile_core::store_contract_tests!(fresh());
 }
 
-/// Every speed path forced on at its smallest threshold: every load defers its indexes and
-/// computes its search documents on a second thread, every commit wakes the checkpoint thread,
-/// and writers that meet form commit groups.
+/// Every speed path forced on at its smallest threshold: every load defers its indexes,
+/// batches run without savepoints, writers that meet form commit groups, and every commit
+/// checkpoints the WAL.
 mod forced {
     use super::*;
 
