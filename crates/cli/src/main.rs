@@ -186,6 +186,10 @@ struct ServeArgs {
     /// measured no faster over HTTP (docs/benchmarks.md).
     #[arg(long, env = "CARDFILE_MMAP_MIB", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=65536))]
     mmap_mib: u32,
+    /// How many MiB the query cache may hold: what recent user and department queries found,
+    /// so that paging with `start` offsets reads each page without the ones before it.
+    #[arg(long, env = "CARDFILE_QUERY_CACHE_MIB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    query_cache_mib: u32,
     /// Rate limit per credential, `BURST/PER_SECOND` (e.g. `50/2`); off by default.
     #[arg(long, env = "CARDFILE_RATE_LIMIT", value_parser = parse_rate)]
     rate_limit: Option<api_http::RateLimit>,
@@ -340,6 +344,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
     };
     let options = store_sqlite::Options {
         mmap_size: u64::from(args.mmap_mib) << 20,
+        query_cache_mib: args.query_cache_mib as usize,
         speed,
         ..store_sqlite::Options::default()
     };

@@ -87,7 +87,7 @@ fn serve_takes_its_options_from_the_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("c.toml"),
-        "db = \"s.db\"\n[serve]\nlisten = \"127.0.0.1:0\"\ntls_self_signed = true\nmmap_mib = 64\n",
+        "db = \"s.db\"\n[serve]\nlisten = \"127.0.0.1:0\"\ntls_self_signed = true\nmmap_mib = 64\nquery_cache_mib = 16\n",
     )
     .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_cardfile"))
