@@ -167,11 +167,9 @@ fn bench(quick: bool) -> Result<(), String> {
         if quick { &[(10_000, 300)] } else { &[(100_000, 2_000), (1_000_000, 2_000)] };
     let mut report = String::new();
     report.push_str(&machine());
+    let exe = root().join("target").join("release").join("bench");
     for &(users, samples) in sizes {
         let db = out_dir.join(format!("bench-{users}.db"));
-        let exe = root().join("target").join("release").join("bench");
-        println!("==> bench {users} users");
-        let started = Instant::now();
         let mut cmd = Command::new(&exe);
         cmd.args(["--users", &users.to_string(), "--samples", &samples.to_string()]).arg("--db").arg(&db);
         // The HTTP part runs at 100k users (the size) and, briefly, in the quick run.
@@ -180,42 +178,40 @@ fn bench(quick: bool) -> Result<(), String> {
         }
         // `serve` start at every size; export and import up to 100k users.
         cmd.arg("--cli").arg(&cardfile);
-        let out = cmd.output().map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
-        if !out.status.success() {
-            return Err(format!("bench failed: {}", String::from_utf8_lossy(&out.stderr)));
-        }
-        let table = String::from_utf8_lossy(&out.stdout);
-        println!("{table}<== bench {users} users: {:.1} s", started.elapsed().as_secs_f64());
         report.push('\n');
-        report.push_str(&table);
-        remove_database(&db);
+        report.push_str(&run_bench(&format!("bench {users} users"), cmd, &db)?);
     }
     // Offset paging to the end: over HTTP at 100k users of one department, in the library at 1M.
     let pagings: &[(usize, bool)] =
         if quick { &[(10_000, true)] } else { &[(100_000, true), (1_000_000, false)] };
     for &(users, http) in pagings {
         let db = out_dir.join(format!("paging-{users}.db"));
-        let exe = root().join("target").join("release").join("bench");
-        println!("==> paging {users} users");
-        let started = Instant::now();
         let mut cmd = Command::new(&exe);
         cmd.args(["--paging", &users.to_string()]).arg("--db").arg(&db);
         if http {
             cmd.arg("--http").arg(&cardfile);
         }
-        let out = cmd.output().map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
-        if !out.status.success() {
-            return Err(format!("bench --paging failed: {}", String::from_utf8_lossy(&out.stderr)));
-        }
-        let table = String::from_utf8_lossy(&out.stdout);
-        println!("{table}<== paging {users} users: {:.1} s", started.elapsed().as_secs_f64());
-        report.push_str(&table);
-        remove_database(&db);
+        report.push_str(&run_bench(&format!("paging {users} users"), cmd, &db)?);
     }
     let path = out_dir.join("report.md");
     std::fs::write(&path, report).map_err(|e| e.to_string())?;
     println!("report: {}", path.display());
     Ok(())
+}
+
+/// Runs one bench command on the database `db`, printing and returning its table, then removes
+/// the database.
+fn run_bench(name: &str, mut cmd: Command, db: &Path) -> Result<String, String> {
+    println!("==> {name}");
+    let started = Instant::now();
+    let out = cmd.output().map_err(|e| format!("{name}: cannot run the bench: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{name} failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("{table}<== {name}: {:.1} s", started.elapsed().as_secs_f64());
+    remove_database(db);
+    Ok(table)
 }
 
 /// Removes a bench database with its `-wal` and `-shm` files.

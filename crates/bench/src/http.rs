@@ -185,19 +185,24 @@ fn proc_kib(pid: u32, file: &str, key: &str) -> Option<u64> {
 }
 
 /// Runs the HTTP measurements on the seeded database at `db_path`; prints markdown rows.
-pub fn run(db: &SqliteDb, db_path: &Path, account: AccountId, n: usize, plan: &Plan) -> Result<(), Error> {
+/// A new all-scope webhook of the administrator (user 1): the path its calls start with.
+pub(crate) fn webhook_base(db: &SqliteDb, account: AccountId, name: &str) -> Result<String, Error> {
     let hook = credentials::create_credential(
         ctx_for(db),
         &Actor::operator(account),
         NewCredential {
             kind: CredentialKind::Webhook,
-            name: "bench".into(),
+            name: name.into(),
             owner: Some(UserId(1)),
             scopes: ScopeSet::all(),
             expires_at: None,
         },
     )?;
-    let base = Arc::new(format!("/rest/1/{}", hook.token));
+    Ok(format!("/rest/1/{}", hook.token))
+}
+
+pub fn run(db: &SqliteDb, db_path: &Path, account: AccountId, n: usize, plan: &Plan) -> Result<(), Error> {
+    let base = Arc::new(webhook_base(db, account, "bench")?);
     let server = start(&plan.cardfile, db_path)?;
     let port = server.port;
     let (conns, secs) = (plan.connections, plan.seconds);

@@ -11,12 +11,10 @@ use std::time::{Duration, Instant};
 use profile_core::access::{Actor, Scope, ScopeSet, Select};
 use profile_core::field::UserField;
 use profile_core::ids::{AccountId, DepartmentId, UserId};
-use profile_core::model::credential::CredentialKind;
 use profile_core::model::user::{Role, UserPatch};
 use profile_core::ports::{Clock, Database as _};
 use profile_core::query::{Condition, Op, PageRequest, SortKey, UserFilter, UserQuery};
 use profile_core::usecase::accounts::{self, CreateAccountRequest};
-use profile_core::usecase::credentials::{self, NewCredential};
 use profile_core::usecase::departments::{self, NewDepartment};
 use profile_core::usecase::users::{self, NewUser};
 use profile_core::usecase::Ctx;
@@ -218,18 +216,7 @@ async fn walk_http(port: u16, base: &str, body: &str) -> Result<Walk, Error> {
 /// The HTTP rows: each paging alone, then the department's while one user is updated every
 /// second on another connection.
 pub(crate) fn http(db: &SqliteDb, db_path: &Path, account: AccountId, cardfile: &Path) -> Result<(), Error> {
-    let hook = credentials::create_credential(
-        ctx_for(db),
-        &Actor::operator(account),
-        NewCredential {
-            kind: CredentialKind::Webhook,
-            name: "paging".into(),
-            owner: Some(UserId(1)),
-            scopes: ScopeSet::all(),
-            expires_at: None,
-        },
-    )?;
-    let base = format!("/rest/1/{}", hook.token);
+    let base = crate::http::webhook_base(db, account, "paging")?;
     let server = crate::http::start(cardfile, db_path)?;
     let port = server.port;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

@@ -258,23 +258,13 @@ pub(crate) fn rebuild(conn: &Connection) -> StoreResult<u64> {
             .prepare("SELECT id, name FROM departments WHERE account_no = ?1")
             .and_then(|mut s| s.query_map([no], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
             .map_err(backend)?;
-        let (mut after, last) = crate::users::bounds(no);
-        after -= 1;
+        let mut after = UserId(0);
         let mut deltas = Deltas::default();
-        let mut read = conn
-            .prepare(&format!(
-                "SELECT {} FROM users u WHERE u.uid > ?1 AND u.uid <= ?2 ORDER BY u.uid LIMIT 1000",
-                crate::users::select_columns()
-            ))
-            .map_err(backend)?;
         // Bounded: each round reads the next 1,000 users of a range of 2^32.
         loop {
-            let users: Vec<User> = read
-                .query_map([after, last], |r| crate::users::from_row(nobody, r))
-                .and_then(Iterator::collect)
-                .map_err(backend)?;
+            let users = crate::users::read_after(conn, nobody, no, after, 1000)?;
             let Some(tail) = users.last() else { break };
-            after = uid(no, tail.id);
+            after = tail.id;
             for user in &users {
                 let words = user_search_words(
                     user,

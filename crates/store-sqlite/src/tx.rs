@@ -138,10 +138,7 @@ impl<'a> SqliteTx<'a> {
 
     /// Notes that the unit changed what user queries of account `no` read.
     pub(crate) fn changed(&self, no: i64) {
-        let mut changed = self.changed.borrow_mut();
-        if !changed.contains(&no) {
-            changed.push(no);
-        }
+        note_changed(&mut self.changed.borrow_mut(), no);
     }
 
     /// The account's number, for writes: a write to an unknown account is a bug upstream.
@@ -155,6 +152,13 @@ impl<'a> SqliteTx<'a> {
 fn unreachable_conn() -> &'static Connection {
     // Held::Gone exists only during Drop, after which conn() is never called.
     panic!("connection used after release")
+}
+
+/// Adds account `no` to those a unit changed, once.
+fn note_changed(changed: &mut Vec<i64>, no: i64) {
+    if !changed.contains(&no) {
+        changed.push(no);
+    }
 }
 
 /// Moves the query-cache versions of the accounts in `changed` on, inside the transaction, so
@@ -265,13 +269,9 @@ impl Tx for SqliteTx<'_> {
                     }
                 }
                 u.counts.borrow_mut().merge(self.counts.take());
-                let mut changed = u.changed.borrow_mut();
                 for no in self.changed.take() {
-                    if !changed.contains(&no) {
-                        changed.push(no);
-                    }
+                    note_changed(&mut u.changed.borrow_mut(), no);
                 }
-                drop(changed);
                 self.open = false;
                 Ok(())
             }

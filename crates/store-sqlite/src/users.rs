@@ -284,6 +284,26 @@ pub(crate) fn from_row(account: AccountId, r: &Row<'_>) -> rusqlite::Result<User
     Ok(user)
 }
 
+/// Up to `limit` users of the account numbered `no` after `after`, by ID.
+pub(crate) fn read_after(
+    conn: &Connection,
+    account: AccountId,
+    no: i64,
+    after: UserId,
+    limit: u32,
+) -> StoreResult<Vec<User>> {
+    let sql = format!(
+        "SELECT {} FROM users u WHERE u.uid > ?1 AND u.uid <= ?2 ORDER BY u.uid LIMIT ?3",
+        select_columns()
+    );
+    conn.prepare_cached(&sql)
+        .and_then(|mut s| {
+            s.query_map(params![uid(no, after), bounds(no).1, limit], |r| from_row(account, r))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(backend)
+}
+
 pub(crate) fn members(conn: &Connection, no: i64, department: DepartmentId) -> StoreResult<Vec<UserId>> {
     conn.prepare_cached(
         "SELECT uid FROM department_members WHERE account_no = ?1 AND department = ?2 ORDER BY uid",
@@ -389,17 +409,7 @@ impl UserStore for SqliteTx<'_> {
         let Some(no) = self.no(account)? else {
             return Ok(Vec::new());
         };
-        let sql = format!(
-            "SELECT {} FROM users u WHERE u.uid > ?1 AND u.uid <= ?2 ORDER BY u.uid LIMIT ?3",
-            select_columns()
-        );
-        self.conn()
-            .prepare_cached(&sql)
-            .and_then(|mut s| {
-                s.query_map(params![uid(no, after), bounds(no).1, limit], |r| from_row(account, r))?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .map_err(backend)
+        read_after(self.conn(), account, no, after, limit)
     }
 
     fn user_by_email(&self, account: AccountId, email: &str) -> StoreResult<Option<UserId>> {
