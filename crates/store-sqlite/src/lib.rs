@@ -28,7 +28,6 @@ mod error;
 mod hr;
 mod identities;
 mod invitations;
-mod query_cache;
 mod schema;
 mod search;
 mod tx;

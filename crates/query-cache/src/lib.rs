@@ -1,8 +1,8 @@
-//! What recent user queries found, shared by every read connection of the process, so that
-//! offset paging costs each page its own rows instead of re-skipping and recounting every page
+//! What recent user queries found, shared by every read connection of the process (and by both
+//! of Cardfile's stores, which use it alike), so that offset paging costs each page its own rows instead of re-skipping and recounting every page
 //! before it.
 //!
-//! An entry belongs to one account, one query (filter, sort, audience, and for queries that
+//! An entry belongs to one account (the store's number for it), one query (filter, sort, audience, and for queries that
 //! depend on the clock the second they are judged at) and one version of the account's query
 //! data (`query_versions`, moved on in the transaction of every change to users, memberships,
 //! departments or workgroup members, by any process). A reader uses an entry only when its own
@@ -29,7 +29,7 @@ const CURSOR_BYTES: usize = 32;
 
 /// An entry's key: the account and a hash of the query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct Key {
+pub struct Key {
     no: i64,
     query: u128,
 }
@@ -65,7 +65,7 @@ struct Inner {
 }
 
 /// See the module documentation.
-pub(crate) struct QueryCache {
+pub struct QueryCache {
     inner: Mutex<Inner>,
     hashers: (RandomState, RandomState),
     budget: usize,
@@ -73,7 +73,7 @@ pub(crate) struct QueryCache {
 
 impl QueryCache {
     /// A cache of at most `budget` bytes.
-    pub(crate) fn new(budget: usize) -> QueryCache {
+    pub fn new(budget: usize) -> QueryCache {
         QueryCache {
             inner: Mutex::new(Inner { entries: HashMap::new(), bytes: 0, clock: 0 }),
             hashers: (RandomState::new(), RandomState::new()),
@@ -82,14 +82,14 @@ impl QueryCache {
     }
 
     /// The key of `query` in the account numbered `no`.
-    pub(crate) fn key(&self, no: i64, query: &impl Hash) -> Key {
+    pub fn key(&self, no: i64, query: &impl Hash) -> Key {
         let high = u128::from(self.hashers.0.hash_one(query));
         let low = u128::from(self.hashers.1.hash_one(query));
         Key { no, query: (high << 64) | low }
     }
 
     /// The most IDs one entry may hold: a larger result is paged without the cache.
-    pub(crate) fn max_ids(&self) -> usize {
+    pub fn max_ids(&self) -> usize {
         self.budget / 2 / 4
     }
 
@@ -108,12 +108,12 @@ impl QueryCache {
     }
 
     /// The total, if known at `version`.
-    pub(crate) fn total(&self, key: Key, version: i64) -> Option<u64> {
+    pub fn total(&self, key: Key, version: i64) -> Option<u64> {
         self.with(key, version, |e| e.total)
     }
 
     /// The uid just before offset `start`, if a page ended there at `version`.
-    pub(crate) fn cursor(&self, key: Key, version: i64, start: u64) -> Option<i64> {
+    pub fn cursor(&self, key: Key, version: i64, start: u64) -> Option<i64> {
         self.with(key, version, |e| match &e.order {
             Order::Cursors(c) => c.get(&start).copied(),
             Order::Ids(_) => None,
@@ -121,7 +121,7 @@ impl QueryCache {
     }
 
     /// Every match's ID in order, if read at `version`.
-    pub(crate) fn ids(&self, key: Key, version: i64) -> Option<Arc<[u32]>> {
+    pub fn ids(&self, key: Key, version: i64) -> Option<Arc<[u32]>> {
         self.with(key, version, |e| match &e.order {
             Order::Ids(ids) => Some(Arc::clone(ids)),
             Order::Cursors(_) => None,
@@ -130,13 +130,7 @@ impl QueryCache {
 
     /// Records that at `version` the row before offset `next` has `uid` (when a page ended
     /// there), and the total when known.
-    pub(crate) fn remember_cursor(
-        &self,
-        key: Key,
-        version: i64,
-        next: Option<(u64, i64)>,
-        total: Option<u64>,
-    ) {
+    pub fn remember_cursor(&self, key: Key, version: i64, next: Option<(u64, i64)>, total: Option<u64>) {
         let mut inner = self.lock();
         let Some(entry) = fresh_entry(&mut inner, key, version, || Order::Cursors(HashMap::new())) else {
             return;
@@ -157,7 +151,7 @@ impl QueryCache {
     }
 
     /// Records every match's ID at `version`.
-    pub(crate) fn remember_ids(&self, key: Key, version: i64, ids: Arc<[u32]>) {
+    pub fn remember_ids(&self, key: Key, version: i64, ids: Arc<[u32]>) {
         let mut inner = self.lock();
         let total = Some(ids.len() as u64);
         let Some(entry) = fresh_entry(&mut inner, key, version, || Order::Ids(Arc::clone(&ids))) else {

@@ -1,0 +1,201 @@
+//! REST credentials and the outbox.
+
+use chrono::{DateTime, Utc};
+use postgres::Row;
+use profile_core::access::{Scope, ScopeSet};
+use profile_core::ids::{AccountId, UserId};
+use profile_core::model::credential::{Credential, CredentialId, CredentialKind};
+use profile_core::model::message::{Channel, Message, MessageKind};
+use profile_core::ports::{CredentialStore, OutboxStore, StoreResult};
+use profile_core::secret::SecretHash;
+use uuid::Uuid;
+
+use crate::codec::{self, bytes, get};
+use crate::error::bad;
+use crate::PgTx;
+
+fn scope_codes(scopes: ScopeSet) -> String {
+    scopes.iter().map(Scope::code).collect::<Vec<_>>().join(" ")
+}
+
+/// The statement that reads credentials, in [`credential_row`]'s order, followed by `$tail`.
+macro_rules! credential_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT a.id, c.id, c.kind, c.name, c.owner, c.scopes, c.hash, c.created_at, c.expires_at, \
+             c.revoked_at FROM credentials c JOIN accounts a ON a.no = c.account_no ",
+            $tail
+        )
+    };
+}
+
+fn credential_row(r: &Row) -> StoreResult<Credential> {
+    let scopes: &str = get(r, 5)?;
+    Ok(Credential {
+        account: AccountId(codec::uuid(r, 0)?),
+        id: CredentialId(codec::uuid(r, 1)?),
+        kind: CredentialKind::from_code(get(r, 2)?).ok_or_else(|| bad("unknown credential kind"))?,
+        name: get(r, 3)?,
+        owner: UserId(codec::id32(r, 4)?),
+        scopes: scopes.split_whitespace().filter_map(Scope::from_code).collect::<ScopeSet>(),
+        hash: codec::hash(r, 6)?,
+        created_at: codec::time(r, 7)?,
+        expires_at: codec::opt_time(r, 8)?,
+        revoked_at: codec::opt_time(r, 9)?,
+    })
+}
+
+impl CredentialStore for PgTx<'_> {
+    fn insert_credential(&mut self, c: &Credential) -> StoreResult<()> {
+        let no = self.no_for_write(c.account)?;
+        let scopes = scope_codes(c.scopes);
+        // A token collision is refused and the transaction goes on, as on SQLite (see
+        // `in_savepoint`).
+        self.in_savepoint(|tx| {
+            tx.execute(
+                "INSERT INTO credentials (id, account_no, kind, name, owner, scopes, hash, created_at, expires_at, revoked_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                &[
+                    &bytes(&c.id.0),
+                    &no,
+                    &c.kind.code(),
+                    &c.name,
+                    &i64::from(c.owner.0),
+                    &scopes,
+                    &c.hash.0.as_slice(),
+                    &c.created_at.timestamp(),
+                    &c.expires_at.map(|t| t.timestamp()),
+                    &c.revoked_at.map(|t| t.timestamp()),
+                ],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn credential(&self, account: AccountId, id: CredentialId) -> StoreResult<Option<Credential>> {
+        let Some(no) = self.no(account)? else {
+            return Ok(None);
+        };
+        self.query_opt(credential_select!("WHERE c.account_no = $1 AND c.id = $2"), &[&no, &bytes(&id.0)])?
+            .as_ref()
+            .map(credential_row)
+            .transpose()
+    }
+
+    fn credential_by_token(&self, hash: &SecretHash) -> StoreResult<Option<Credential>> {
+        self.query_opt(credential_select!("WHERE c.hash = $1"), &[&hash.0.as_slice()])?
+            .as_ref()
+            .map(credential_row)
+            .transpose()
+    }
+
+    fn credentials(&self, account: AccountId) -> StoreResult<Vec<Credential>> {
+        let Some(no) = self.no(account)? else {
+            return Ok(Vec::new());
+        };
+        self.query(credential_select!("WHERE c.account_no = $1 ORDER BY c.seq"), &[&no])?
+            .iter()
+            .map(credential_row)
+            .collect()
+    }
+
+    fn update_credential(&mut self, c: &Credential) -> StoreResult<()> {
+        self.execute(
+            "UPDATE credentials SET kind = $2, name = $3, owner = $4, scopes = $5, hash = $6, \
+             created_at = $7, expires_at = $8, revoked_at = $9 WHERE id = $1",
+            &[
+                &bytes(&c.id.0),
+                &c.kind.code(),
+                &c.name,
+                &i64::from(c.owner.0),
+                &scope_codes(c.scopes),
+                &c.hash.0.as_slice(),
+                &c.created_at.timestamp(),
+                &c.expires_at.map(|t| t.timestamp()),
+                &c.revoked_at.map(|t| t.timestamp()),
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+/// The statement that reads messages, in [`message_row`]'s order, followed by `$tail`.
+macro_rules! message_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT m.id, a.id, m.kind, m.channel, m.recipient, m.subject, m.body, m.created_at, m.sent_at \
+             FROM outbox m LEFT JOIN accounts a ON a.no = m.account_no ",
+            $tail
+        )
+    };
+}
+
+fn message_row(r: &Row) -> StoreResult<Message> {
+    Ok(Message {
+        id: codec::uuid(r, 0)?,
+        account: codec::opt_uuid(r, 1)?.map(AccountId),
+        kind: MessageKind::from_code(get(r, 2)?).ok_or_else(|| bad("unknown message kind"))?,
+        channel: Channel::from_code(get(r, 3)?).ok_or_else(|| bad("unknown channel"))?,
+        recipient: get(r, 4)?,
+        subject: get(r, 5)?,
+        body: get(r, 6)?,
+        created_at: codec::time(r, 7)?,
+        sent_at: codec::opt_time(r, 8)?,
+    })
+}
+
+impl OutboxStore for PgTx<'_> {
+    fn enqueue(&mut self, m: &Message) -> StoreResult<()> {
+        self.writable()?;
+        let no = match m.account {
+            Some(a) => Some(self.no_for_write(a)?),
+            None => None,
+        };
+        self.execute(
+            "INSERT INTO outbox (id, account_no, kind, channel, recipient, subject, body, created_at, sent_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                &bytes(&m.id),
+                &no,
+                &m.kind.code(),
+                &m.channel.code(),
+                &m.recipient,
+                &m.subject,
+                &m.body,
+                &m.created_at.timestamp(),
+                &m.sent_at.map(|t| t.timestamp()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn messages(&self, account: Option<AccountId>) -> StoreResult<Vec<Message>> {
+        let rows = match account {
+            None => self.query(message_select!("ORDER BY m.seq"), &[])?,
+            Some(a) => {
+                let Some(no) = self.no(a)? else {
+                    return Ok(Vec::new());
+                };
+                self.query(message_select!("WHERE m.account_no = $1 ORDER BY m.seq"), &[&no])?
+            }
+        };
+        rows.iter().map(message_row).collect()
+    }
+
+    fn mark_sent(&mut self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        self.execute(
+            "UPDATE outbox SET sent_at = coalesce(sent_at, $2), body = '' WHERE id = $1",
+            &[&bytes(&id), &at.timestamp()],
+        )?;
+        Ok(())
+    }
+
+    fn purge_sent(&mut self, sent_before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
+        self.delete_before(
+            "DELETE FROM outbox WHERE seq IN \
+             (SELECT seq FROM outbox WHERE sent_at < $1 ORDER BY sent_at, seq LIMIT $2)",
+            sent_before,
+            limit,
+        )
+    }
+}

@@ -1,0 +1,132 @@
+//! Quick search: every user's search words as a tsvector (`users.words`), searched by prefix.
+
+use std::collections::HashMap;
+
+use profile_core::ids::{DepartmentId, UserId};
+use profile_core::model::user::User;
+use profile_core::ports::StoreResult;
+use profile_core::query::{user_search_words, FindTerm, ADDRESS_MARK, EMAIL_WORD_MARK, PHONE_MARK};
+
+use crate::codec::{get, id32};
+use crate::users::uid;
+use crate::PgTx;
+
+pub(crate) fn department_name(tx: &PgTx<'_>, no: i64, id: DepartmentId) -> StoreResult<String> {
+    Ok(tx
+        .query_opt(
+            "SELECT name FROM departments WHERE account_no = $1 AND id = $2",
+            &[&no, &i64::from(id.0)],
+        )?
+        .map(|r| get::<String>(&r, 0))
+        .transpose()?
+        .unwrap_or_default())
+}
+
+/// The words `user` is found by, with the current names of their departments.
+pub(crate) fn words_of(tx: &PgTx<'_>, no: i64, user: &User) -> StoreResult<Vec<String>> {
+    let names =
+        user.departments.iter().map(|d| department_name(tx, no, *d)).collect::<StoreResult<Vec<_>>>()?;
+    Ok(user_search_words(user, names.iter().map(String::as_str)))
+}
+
+/// Writes the search words of the users `uids` of account `no` again (their departments'
+/// names changed).
+pub(crate) fn rewrite(
+    tx: &PgTx<'_>,
+    account: profile_core::ids::AccountId,
+    no: i64,
+    ids: &[UserId],
+) -> StoreResult<()> {
+    use profile_core::ports::UserStore;
+    for &id in ids {
+        let Some(user) = tx.user(account, id)? else { continue };
+        let words = words_of(tx, no, &user)?.join(" ");
+        tx.execute(
+            "UPDATE users SET words = array_to_tsvector(string_to_array($2, ' ')) WHERE uid = $1",
+            &[&uid(no, id), &words],
+        )?;
+    }
+    Ok(())
+}
+
+/// One lexeme of a tsquery, matched as a prefix.
+fn prefix(word: &str) -> String {
+    format!("'{}':*", word.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// The tsquery for quick-search terms (the reference is `profile_core::query::FindTerm`):
+/// every term required; a word as a prefix, of an email word too with `contacts`; an address
+/// as a prefix of the address word (with `contacts`, else nothing); a phone number as a
+/// prefix of a phone word (with `contacts`) or as its words.
+pub(crate) fn tsquery(terms: &[FindTerm], contacts: bool) -> String {
+    let word = |w: &str| {
+        if contacts {
+            format!("({} | {})", prefix(w), prefix(&format!("{EMAIL_WORD_MARK}{w}")))
+        } else {
+            prefix(w)
+        }
+    };
+    let words = |ws: &[String]| ws.iter().map(|w| word(w)).collect::<Vec<_>>().join(" & ");
+    terms
+        .iter()
+        .map(|t| match t {
+            FindTerm::Word(w) => word(w),
+            FindTerm::Email(a) if contacts => prefix(&format!("{ADDRESS_MARK}{a}")),
+            // A word no user has.
+            FindTerm::Email(_) => format!("'{NOTHING}'"),
+            FindTerm::Phone { digits, words: ws } if contacts => {
+                format!("({} | ({}))", prefix(&format!("{PHONE_MARK}{digits}")), words(ws))
+            }
+            FindTerm::Phone { words: ws, .. } => format!("({})", words(ws)),
+        })
+        .collect::<Vec<_>>()
+        .join(" & ")
+}
+
+/// A private-use character no search word starts with.
+const NOTHING: char = '\u{E0FF}';
+
+/// Writes every user's search words again from the users and departments tables; returns how
+/// many users were indexed. Runs inside the caller's write transaction.
+pub(crate) fn rebuild(tx: &PgTx<'_>) -> StoreResult<u64> {
+    let accounts: Vec<(i64, uuid::Uuid)> = tx
+        .query("SELECT no, id FROM accounts ORDER BY no", &[])?
+        .iter()
+        .map(|r| Ok((get(r, 0)?, crate::codec::uuid(r, 1)?)))
+        .collect::<StoreResult<_>>()?;
+    let mut indexed = 0;
+    for (no, id) in accounts {
+        let account = profile_core::ids::AccountId(id);
+        let names: HashMap<u32, String> = tx
+            .query("SELECT id, name FROM departments WHERE account_no = $1", &[&no])?
+            .iter()
+            .map(|r| Ok((id32(r, 0)?, get(r, 1)?)))
+            .collect::<StoreResult<_>>()?;
+        let mut after = UserId(0);
+        // Bounded: each round reads the next 1,000 users of a range of 2^32.
+        loop {
+            let users = crate::users::read_after(tx, account, no, after, 1000)?;
+            let Some(tail) = users.last() else { break };
+            after = tail.id;
+            let uids: Vec<i64> = users.iter().map(|u| uid(no, u.id)).collect();
+            let words: Vec<String> = users
+                .iter()
+                .map(|u| {
+                    user_search_words(
+                        u,
+                        u.departments.iter().filter_map(|d| names.get(&d.0)).map(String::as_str),
+                    )
+                    .join(" ")
+                })
+                .collect();
+            tx.execute(
+                "UPDATE users SET words = array_to_tsvector(string_to_array(t.w, ' ')) \
+                 FROM unnest($1::bigint[], $2::text[]) AS t(u, w) WHERE users.uid = t.u",
+                &[&uids, &words],
+            )?;
+            indexed += users.len() as u64;
+        }
+        tx.changed(no);
+    }
+    Ok(indexed)
+}

@@ -1,0 +1,161 @@
+//! Test support (feature `testing`): a real PostgreSQL server of the machine's own packages,
+//! started once per test process in a temporary folder, and a fresh database on it per test.
+//!
+//! The server is Debian's `postgres` (the newest `/usr/lib/postgresql/*/bin`, or
+//! `CARDFILE_PG_BINDIR`, or `PATH`), run by `initdb` and `postgres` as the `postgres` user
+//! when the tests run as root (PostgreSQL refuses to run as root), listening on 127.0.0.1 and
+//! a Unix socket in its folder. A shell that owns it waits on a pipe from the test process:
+//! when the process ends, however it ends, the pipe closes and the shell stops the server and
+//! removes its folder. A server that cannot start fails the test that asked for it.
+//!
+//! `fsync` is off: the tests exercise behaviour, not power loss, and it halves their time.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The superuser of a test server (trust authentication, 127.0.0.1 only).
+pub const TEST_USER: &str = "cardfile";
+
+/// A running test server.
+pub struct TestServer {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// Its folder (socket, data, log).
+    pub dir: PathBuf,
+    /// The shell that owns it; its stdin is the pipe that keeps it running.
+    _guard: Mutex<Child>,
+}
+
+static SERVER: OnceLock<Result<TestServer, String>> = OnceLock::new();
+static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+
+/// The process's test server, started on first use.
+///
+/// # Panics
+/// When PostgreSQL cannot be started: the suite fails, it never skips.
+#[allow(clippy::panic)]
+pub fn server() -> &'static TestServer {
+    match SERVER.get_or_init(start) {
+        Ok(s) => s,
+        Err(e) => panic!("PostgreSQL for the tests could not start: {e}"),
+    }
+}
+
+/// A new empty database on the test server; returns its URL.
+///
+/// # Panics
+/// When the server cannot start or refuses to create it.
+#[allow(clippy::panic, clippy::expect_used)]
+pub fn fresh_database() -> String {
+    let s = server();
+    let name = format!("t{}_{}", std::process::id(), NEXT_DB.fetch_add(1, Ordering::Relaxed));
+    let mut admin = postgres::Client::connect(
+        &format!("host=127.0.0.1 port={} user={TEST_USER} dbname=postgres", s.port),
+        postgres::NoTls,
+    )
+    .expect("connect to the test server");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0"))
+        .expect("create a test database");
+    s.url(&name)
+}
+
+impl TestServer {
+    /// The URL of database `name` on this server.
+    pub fn url(&self, name: &str) -> String {
+        format!("postgres://{TEST_USER}@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// The folder holding the server's binaries.
+    pub fn bindir() -> Option<PathBuf> {
+        if let Some(dir) = std::env::var_os("CARDFILE_PG_BINDIR") {
+            return Some(PathBuf::from(dir));
+        }
+        let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let v: u32 = e.file_name().to_str()?.parse().ok()?;
+                let bin = e.path().join("bin");
+                bin.join("initdb").exists().then_some((v, bin))
+            })
+            .collect();
+        found.sort();
+        found.pop().map(|(_, p)| p)
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+const SCRIPT: &str = r#"
+set -e
+dir=$(mktemp -d "${TMPDIR:-/tmp}/cardfile-pg.XXXXXX")
+echo "$dir"
+initdb -D "$dir/data" -A trust -U "$PG_USER" -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; rm -rf "$dir"; exit 1; }
+postgres -D "$dir/data" -k "$dir" -p "$PG_PORT" -c listen_addresses=127.0.0.1 -c fsync=off \
+    -c full_page_writes=off -c max_connections=300 -c shared_buffers=64MB >"$dir/server.log" 2>&1 &
+pid=$!
+echo started
+read _ || true
+kill -INT $pid 2>/dev/null || true
+wait $pid 2>/dev/null || true
+rm -rf "$dir"
+"#;
+
+fn start() -> Result<TestServer, String> {
+    let bindir = TestServer::bindir()
+        .ok_or("no PostgreSQL server binaries (install Debian's postgresql, or set CARDFILE_PG_BINDIR)")?;
+    let port = free_port()?;
+    let path = format!("{}:{}", bindir.display(), std::env::var("PATH").unwrap_or_default());
+    let mut cmd = if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--", "sh", "-c", SCRIPT]);
+        c
+    } else {
+        let mut c = Command::new("sh");
+        c.args(["-c", SCRIPT]);
+        c
+    };
+    // runuser keeps the environment it is given (no login shell).
+    cmd.env("PATH", path)
+        .env("PG_USER", TEST_USER)
+        .env("PG_PORT", port.to_string())
+        .env_remove("TMPDIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = cmd.spawn().map_err(|e| format!("cannot run the server's shell: {e}"))?;
+    let out = child.stdout.take().ok_or("no output from the server's shell")?;
+    let mut lines = BufReader::new(out).lines();
+    let dir = PathBuf::from(lines.next().and_then(Result::ok).ok_or("the server's shell said nothing")?);
+    if lines.next().and_then(Result::ok).as_deref() != Some("started") {
+        return Err("initdb failed (its output is above)".into());
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let conninfo = format!("host=127.0.0.1 port={port} user={TEST_USER} dbname=postgres connect_timeout=2");
+    // Bounded: at most 30 s of attempts 50 ms apart.
+    loop {
+        match postgres::Client::connect(&conninfo, postgres::NoTls) {
+            Ok(_) => break,
+            Err(e) if Instant::now() > deadline => {
+                let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+                return Err(format!("the server did not answer within 30 s: {e}\n{log}"));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+    Ok(TestServer { port, dir, _guard: Mutex::new(child) })
+}

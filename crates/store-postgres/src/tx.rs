@@ -1,0 +1,232 @@
+//! Units of work: a write transaction (holding the writers' lock), a read snapshot, or a unit
+//! inside a batch (a savepoint of the batch's transaction).
+
+use std::cell::{Cell, RefCell, RefMut};
+
+use postgres::types::ToSql;
+use postgres::Row;
+use profile_core::ids::AccountId;
+use profile_core::ports::{StoreResult, Tx};
+use profile_core::StoreError;
+
+use crate::conn::PgConn;
+use crate::error::backend;
+use crate::{run, PgDb, Pooled};
+
+/// The key of the advisory lock every writer holds for its transaction (any number of
+/// processes on one database take turns, as SQLite's writers take turns on a file). "Cardfile"
+/// in ASCII, so no other program's lock is likely to share it.
+pub(crate) const WRITERS_LOCK: i64 = 0x4361_7264_6669_6c65;
+
+/// What a batch's units share: its connection and what it knows about them.
+pub(crate) struct Shared {
+    pub(crate) conn: RefCell<Pooled>,
+    /// A unit is open (one at a time).
+    pub(crate) live: Cell<bool>,
+    /// A unit could not be undone, or the transaction failed: nothing more may be committed.
+    pub(crate) broken: Cell<bool>,
+    /// Accounts whose query data the batch changed.
+    pub(crate) changed: RefCell<Vec<i64>>,
+}
+
+enum Held<'a> {
+    /// A transaction on a connection of its own.
+    Own { conn: Box<RefCell<Pooled>>, writable: bool },
+    /// A unit of a batch; `savepoint` when it is a write unit.
+    Unit { shared: &'a Shared, writable: bool },
+}
+
+/// A unit of work on PostgreSQL (see the crate documentation).
+pub struct PgTx<'a> {
+    pub(crate) db: &'a PgDb,
+    held: Held<'a>,
+    open: bool,
+    changed: RefCell<Vec<i64>>,
+}
+
+const UNIT_BEGIN: &str = "SAVEPOINT unit";
+const UNIT_RELEASE: &str = "RELEASE SAVEPOINT unit";
+const UNIT_ROLLBACK: &str = "ROLLBACK TO SAVEPOINT unit; RELEASE SAVEPOINT unit";
+
+/// Starts a write transaction on `conn`: the writers' lock first, so that everything the
+/// transaction reads is what the previous writer committed.
+pub(crate) fn begin_writing(db: &PgDb, conn: &mut PgConn) -> StoreResult<()> {
+    let ms = db.wait().as_millis().max(1);
+    run(conn, &format!("BEGIN; SET LOCAL lock_timeout = {ms}; SELECT pg_advisory_xact_lock({WRITERS_LOCK})"))
+}
+
+impl<'a> PgTx<'a> {
+    pub(crate) fn begin_read(db: &'a PgDb) -> StoreResult<PgTx<'a>> {
+        let mut conn = db.connection()?;
+        run(&mut conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        Ok(PgTx::new(db, Held::Own { conn: Box::new(RefCell::new(conn)), writable: false }))
+    }
+
+    pub(crate) fn begin_write(db: &'a PgDb) -> StoreResult<PgTx<'a>> {
+        let mut conn = db.connection()?;
+        if let Err(e) = begin_writing(db, &mut conn) {
+            conn.broken = true;
+            return Err(e);
+        }
+        Ok(PgTx::new(db, Held::Own { conn: Box::new(RefCell::new(conn)), writable: true }))
+    }
+
+    /// A unit inside a batch; a write unit opens a savepoint.
+    pub(crate) fn unit(db: &'a PgDb, shared: &'a Shared, writable: bool) -> StoreResult<PgTx<'a>> {
+        if writable {
+            run(&mut shared.conn.borrow_mut(), UNIT_BEGIN)?;
+        }
+        Ok(PgTx::new(db, Held::Unit { shared, writable }))
+    }
+
+    fn new(db: &'a PgDb, held: Held<'a>) -> PgTx<'a> {
+        PgTx { db, held, open: true, changed: RefCell::default() }
+    }
+
+    /// The connection, for one statement at a time.
+    pub(crate) fn conn(&self) -> RefMut<'_, Pooled> {
+        match &self.held {
+            Held::Own { conn, .. } => conn.borrow_mut(),
+            Held::Unit { shared, .. } => shared.conn.borrow_mut(),
+        }
+    }
+
+    /// Runs a prepared statement and returns its rows.
+    pub(crate) fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
+        let mut c = self.conn();
+        let statement = c.statement(sql).map_err(backend)?;
+        c.client.query(&statement, params).map_err(backend)
+    }
+
+    /// Runs a prepared statement that returns at most one row.
+    pub(crate) fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Option<Row>> {
+        let mut c = self.conn();
+        let statement = c.statement(sql).map_err(backend)?;
+        c.client.query_opt(&statement, params).map_err(backend)
+    }
+
+    /// Runs a prepared statement that returns exactly one row.
+    pub(crate) fn query_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Row> {
+        let mut c = self.conn();
+        let statement = c.statement(sql).map_err(backend)?;
+        c.client.query_one(&statement, params).map_err(backend)
+    }
+
+    /// Runs a prepared statement that writes; returns the rows it changed. Fails with
+    /// [`StoreError::ReadOnly`] in a read-only unit, before anything is sent.
+    pub(crate) fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
+        self.writable()?;
+        let mut c = self.conn();
+        let statement = c.statement(sql).map_err(backend)?;
+        c.client.execute(&statement, params).map_err(backend)
+    }
+
+    pub(crate) fn is_reader(&self) -> bool {
+        matches!(self.held, Held::Own { writable: false, .. })
+    }
+
+    /// The query cache, for readers only: a writer's own uncommitted changes are no version.
+    pub(crate) fn query_cache(&self) -> Option<&query_cache::QueryCache> {
+        self.is_reader().then_some(&self.db.query_cache)
+    }
+
+    pub(crate) fn writable(&self) -> StoreResult<()> {
+        match self.held {
+            Held::Own { writable: true, .. } | Held::Unit { writable: true, .. } => Ok(()),
+            _ => Err(StoreError::ReadOnly),
+        }
+    }
+
+    /// The account's number, if it exists.
+    pub(crate) fn no(&self, account: AccountId) -> StoreResult<Option<i64>> {
+        self.db.account_no(self, account)
+    }
+
+    /// The number of an account that a write names, which must exist.
+    pub(crate) fn no_for_write(&self, account: AccountId) -> StoreResult<i64> {
+        self.writable()?;
+        self.no(account)?.ok_or_else(|| StoreError::Backend(format!("unknown account {account}")))
+    }
+
+    /// Notes that the unit changed what user queries read in account `no`: its
+    /// `query_versions` row moves on at commit.
+    pub(crate) fn changed(&self, no: i64) {
+        let mut c = self.changed.borrow_mut();
+        if !c.contains(&no) {
+            c.push(no);
+        }
+    }
+}
+
+/// Moves on the query version of every account in `changed`.
+pub(crate) fn bump_versions(conn: &mut PgConn, changed: &[i64]) -> StoreResult<()> {
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let sql =
+        "INSERT INTO query_versions (account_no, version) SELECT no, 1 FROM unnest($1::bigint[]) AS no \
+               ON CONFLICT (account_no) DO UPDATE SET version = query_versions.version + 1";
+    let statement = conn.statement(sql).map_err(backend)?;
+    conn.client.execute(&statement, &[&changed]).map_err(backend)?;
+    Ok(())
+}
+
+impl Drop for PgTx<'_> {
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        match &self.held {
+            Held::Own { conn, .. } => {
+                let mut conn = conn.borrow_mut();
+                if run(&mut conn, "ROLLBACK").is_err() {
+                    conn.broken = true;
+                }
+            }
+            Held::Unit { shared, writable } => {
+                if *writable && run(&mut shared.conn.borrow_mut(), UNIT_ROLLBACK).is_err() {
+                    // A unit that could not be undone leaves its writes in the batch.
+                    shared.broken.set(true);
+                }
+                shared.live.set(false);
+            }
+        }
+    }
+}
+
+impl Tx for PgTx<'_> {
+    fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        self.open = false;
+        let changed = std::mem::take(&mut *self.changed.borrow_mut());
+        match &self.held {
+            Held::Own { conn, writable } => {
+                let mut conn = conn.borrow_mut();
+                let done = if *writable {
+                    bump_versions(&mut conn, &changed).and_then(|()| run(&mut conn, "COMMIT"))
+                } else {
+                    run(&mut conn, "COMMIT")
+                };
+                if done.is_err() && run(&mut conn, "ROLLBACK").is_err() {
+                    conn.broken = true;
+                }
+                done
+            }
+            Held::Unit { shared, writable } => {
+                shared.live.set(false);
+                if *writable {
+                    if let Err(e) = run(&mut shared.conn.borrow_mut(), UNIT_RELEASE) {
+                        shared.broken.set(true);
+                        return Err(e);
+                    }
+                    let mut all = shared.changed.borrow_mut();
+                    for no in changed {
+                        if !all.contains(&no) {
+                            all.push(no);
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
