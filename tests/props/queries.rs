@@ -1,4 +1,4 @@
-//! SQLite against the reference semantics: random filters, quick searches, sorts, pages and
+//! Every store against the reference semantics: random filters, quick searches, sorts, pages and
 //! audiences over a varied data set return exactly what the in-memory reference returns. Both
 //! databases hold a second account with the same users, so a row leaking across accounts would
 //! show up as an extra row.
@@ -16,7 +16,8 @@ use profile_core::usecase::users::{self, NewUser};
 use profile_core::usecase::workgroups;
 use profile_core::Value;
 use proptest::prelude::*;
-use store_sqlite::SqliteDb;
+
+use crate::stores::every_store;
 
 const WORDS: [&str; 12] = [
     "",
@@ -162,15 +163,6 @@ fn audience(pick: usize) -> Audience {
     }
 }
 
-/// The two SQLite stores every property holds for: every speed path off, and every one forced
-/// on at its smallest threshold.
-fn sqlite_stores(dir: &std::path::Path) -> [SqliteDb; 2] {
-    let open = |name: &str, speed: store_sqlite::Speed| {
-        SqliteDb::open_with(dir.join(name), store_sqlite::Options { speed, ..Default::default() }).unwrap()
-    };
-    [open("plain.db", store_sqlite::Speed::none()), open("forced.db", store_sqlite::Speed::forced())]
-}
-
 fn ids(db: &dyn Database, f: &Fixture<'_>, q: &UserQuery, audience: Audience) -> (Vec<u32>, Option<u64>) {
     let page = db.read().unwrap().query_users(f.account, q, audience).unwrap();
     (page.items.iter().map(|u| u.id.0).collect(), page.total)
@@ -178,33 +170,38 @@ fn ids(db: &dyn Database, f: &Fixture<'_>, q: &UserQuery, audience: Audience) ->
 
 type Answer = (Vec<u32>, Option<u64>);
 
-/// Runs one query as `audience` on the SQLite stores and on the reference, all populated from
-/// `seed`; its `now` is the fixtures' clock plus `nanos`. Returns the stores' answers (plain,
-/// forced), the reference's and the query.
-fn both_answers(
+/// Runs one query as `audience` on every store and on the reference, all populated from
+/// `seed`; its `now` is the fixtures' clock plus `nanos`. Returns each store's answer by
+/// name, the reference's and the query.
+fn answers(
     seed: &[u8],
     filter: UserFilter,
     sort: Vec<SortKey>,
     page: PageRequest,
     nanos: u32,
     audience: Audience,
-) -> ([Answer; 2], Answer, UserQuery) {
-    let dir = tempfile::tempdir().unwrap();
-    let [plain, forced] = sqlite_stores(dir.path());
+) -> (Vec<(&'static str, Answer)>, Answer, UserQuery) {
+    let stores = every_store();
     let memory = MemoryDb::new();
-    let (fp, _) = populate(&plain, seed);
-    let (ff, _) = populate(&forced, seed);
     let (fm, _) = populate(&memory, seed);
     let now = fm.clock.now() + Duration::nanoseconds(i64::from(nanos));
     let q = UserQuery { filter, sort, page, now };
-    ([ids(&plain, &fp, &q, audience), ids(&forced, &ff, &q, audience)], ids(&memory, &fm, &q, audience), q)
+    let found = stores
+        .all
+        .iter()
+        .map(|(name, db)| {
+            let (f, _) = populate(&**db, seed);
+            (*name, ids(&**db, &f, &q, audience))
+        })
+        .collect();
+    (found, ids(&memory, &fm, &q, audience), q)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
-    fn sqlite_matches_the_reference(
+    fn every_store_matches_the_reference(
         seed in prop::collection::vec(any::<u8>(), 24),
         conds in prop::collection::vec((0usize..FIELDS.len(), 0usize..OPS.len(), 0usize..64), 0..3),
         sort in prop::option::of((0usize..FIELDS.len(), any::<bool>())),
@@ -228,16 +225,17 @@ proptest! {
         let a = audience(who);
         let page = PageRequest { start, count_total: true };
         // A "now" with sub-seconds: IS_ONLINE must agree to the second.
-        let (sqlite, reference, q) = both_answers(&seed, filter, sort, page, now_nanos, a);
-        prop_assert_eq!(&sqlite[0], &reference, "plain: {:?} as {:?}", q, a);
-        prop_assert_eq!(&sqlite[1], &reference, "forced: {:?} as {:?}", q, a);
+        let (found, reference, q) = answers(&seed, filter, sort, page, now_nanos, a);
+        for (store, answer) in &found {
+            prop_assert_eq!(answer, &reference, "{}: {:?} as {:?}", store, q, a);
+        }
     }
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
-    /// The department page (one department, by last name or ID) has a path of its own in SQLite;
+    /// The department page (one department, by last name or ID) has a path of its own in both stores;
     /// it must agree with the reference like every other query.
     #[test]
     fn department_pages_match_the_reference(
@@ -253,16 +251,17 @@ proptest! {
         let filter = UserFilter::default().and(Condition::parse(UserField::UfDepartment, op, &value).unwrap());
         let sort = sort.map(|desc| SortKey::new(UserField::LastName, desc).unwrap()).into_iter().collect();
         let a = audience(who);
-        let (sqlite, reference, q) = both_answers(&seed, filter, sort, PageRequest { start, count_total }, 0, a);
-        prop_assert_eq!(&sqlite[0], &reference, "plain: {:?} as {:?}", q, a);
-        prop_assert_eq!(&sqlite[1], &reference, "forced: {:?} as {:?}", q, a);
+        let (found, reference, q) = answers(&seed, filter, sort, PageRequest { start, count_total }, 0, a);
+        for (store, answer) in &found {
+            prop_assert_eq!(answer, &reference, "{}: {:?} as {:?}", store, q, a);
+        }
     }
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
-    /// A query for one ID (what `user.get` by ID sends) is one rowid lookup in SQLite; it must
+    /// A query for one ID (what `user.get` by ID sends) is one key lookup in both stores; it must
     /// agree with the reference for every audience, including users the viewer may not see,
     /// IDs nobody has, a second page and any sort.
     #[test]
@@ -279,8 +278,9 @@ proptest! {
         let filter = UserFilter::default().and(Condition::parse(UserField::Id, op, &value).unwrap());
         let sort = sort.and_then(|(i, desc)| SortKey::new(FIELDS[i], desc).ok()).into_iter().collect();
         let a = audience(who);
-        let (sqlite, reference, q) = both_answers(&seed, filter, sort, PageRequest { start, count_total }, 0, a);
-        prop_assert_eq!(&sqlite[0], &reference, "plain: {:?} as {:?}", q, a);
-        prop_assert_eq!(&sqlite[1], &reference, "forced: {:?} as {:?}", q, a);
+        let (found, reference, q) = answers(&seed, filter, sort, PageRequest { start, count_total }, 0, a);
+        for (store, answer) in &found {
+            prop_assert_eq!(answer, &reference, "{}: {:?} as {:?}", store, q, a);
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! Properties of joining and authentication, on SQLite files: an invitation token works once and
+//! Properties of joining and authentication, on every store: an invitation token works once and
 //! only inside its window; a credential never authenticates after its revocation; no flow tells
 //! a caller whether a login exists.
 
@@ -14,22 +14,8 @@ use profile_core::usecase::identities::{self, LoginAttempt};
 use profile_core::usecase::invitations::{self, Acceptance, SelfRegistration};
 use profile_core::{AuthFailure, CoreError};
 use proptest::prelude::*;
-use store_sqlite::SqliteDb;
 
-/// A new database: the plain store and the store with every speed path forced on, in turn, so
-/// that every property is checked on both.
-fn fresh() -> (tempfile::TempDir, SqliteDb) {
-    static TURN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let speed = if TURN.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2 == 0 {
-        store_sqlite::Speed::none()
-    } else {
-        store_sqlite::Speed::forced()
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let options = store_sqlite::Options { speed, ..store_sqlite::Options::default() };
-    let db = SqliteDb::open_with(dir.path().join("cardfile.db"), options).unwrap();
-    (dir, db)
-}
+use crate::stores::one_store;
 
 /// What an answer says, without the parts that must differ (IDs).
 fn shape<T>(r: &Result<T, CoreError>) -> String {
@@ -52,8 +38,9 @@ proptest! {
         tries in 1usize..4,
         flip in 0usize..32,
     ) {
-        let (_dir, db) = fresh();
-        let f = Fixture::new(&db);
+        let stores = one_store();
+        let db = stores.db();
+        let f = Fixture::new(db);
         let invited = contract::invite(&f, "guest@example.com");
         let token = contract::link_token(&contract::last_message(&f, "guest@example.com"), "/invite/");
         let mut forged = token.clone().into_bytes();
@@ -89,8 +76,9 @@ proptest! {
     fn a_credential_never_authenticates_after_revocation(
         ops in prop::collection::vec((0usize..3, 0u8..4, 0i64..3600), 1..24),
     ) {
-        let (_dir, db) = fresh();
-        let f = Fixture::new(&db);
+        let stores = one_store();
+        let db = stores.db();
+        let f = Fixture::new(db);
         let owner = f.employee("Cody", "Redential", &[1]);
         let actor = f.actor(owner, &[Scope::User]);
         let issued: Vec<_> = (0..3)
@@ -159,8 +147,9 @@ proptest! {
         waits in prop::collection::vec(0i64..40, 1..16),
         code in "[0-9]{6}",
     ) {
-        let (_dir, db) = fresh();
-        let f = Fixture::new(&db);
+        let stores = one_store();
+        let db = stores.db();
+        let f = Fixture::new(db);
         contract::joined(&f, "known@example.com");
         let (_, someone) = contract::joined(&f, "someone@example.com");
         let link = invitations::create_registration_link(f.ctx(), &f.admin).unwrap();
