@@ -34,11 +34,20 @@ pub struct Config {
     pub rate_limit: Option<RateLimit>,
     /// Refuse plain-HTTP requests with `INVALID_REQUEST`.
     pub require_https: bool,
+    /// Run reads on the blocking pool as writes are, for a store whose calls block on the
+    /// network (PostgreSQL's driver may not run on an async worker at all); `false` runs them
+    /// right on the worker, which SQLite's microsecond reads are faster for.
+    pub blocking_reads: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { base_url: "http://127.0.0.1:8080".into(), rate_limit: None, require_https: false }
+        Config {
+            base_url: "http://127.0.0.1:8080".into(),
+            rate_limit: None,
+            require_https: false,
+            blocking_reads: false,
+        }
     }
 }
 

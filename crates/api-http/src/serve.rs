@@ -65,6 +65,31 @@ impl Tls {
         config(certs, key)
     }
 
+    /// A certificate chain and its private key, PEM text (as kept in a database).
+    ///
+    /// # Errors
+    /// A message when either does not parse, or they do not fit together.
+    pub fn from_pem(cert: &str, key: &str) -> Result<Tls, String> {
+        let certs = CertificateDer::pem_slice_iter(cert.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("cannot read the certificate: {e}"))?;
+        if certs.is_empty() {
+            return Err("no certificate in the PEM text".into());
+        }
+        let key = PrivateKeyDer::from_pem_slice(key.as_bytes())
+            .map_err(|e| format!("cannot read the private key: {e}"))?;
+        config(certs, key)
+    }
+
+    /// A new self-signed certificate for `names`, as PEM text: the certificate, then the key.
+    ///
+    /// # Errors
+    /// A message when generation fails.
+    pub fn generate_self_signed(names: &[String]) -> Result<(String, String), String> {
+        let generated = rcgen::generate_simple_self_signed(names.to_vec()).map_err(|e| e.to_string())?;
+        Ok((generated.cert.pem(), generated.signing_key.serialize_pem()))
+    }
+
     /// A self-signed certificate for `names` (host names or IP addresses), kept in `cert_path`
     /// and `key_path`: reused when both exist, so clients trust it once
     /// (`REQUESTS_CA_BUNDLE`, `NODE_EXTRA_CA_CERTS`, `curl --cacert`); generated and written

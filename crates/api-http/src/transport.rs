@@ -66,8 +66,9 @@ async fn rest(
     let query = uri.query().unwrap_or("").to_string();
     // Reads are short (tens of microseconds to a few milliseconds, measured): they run right on
     // the worker, which saves a thread hand-off per request. Writes wait for the write lock and
-    // an fsync, and batches can be long: those go to the blocking pool.
-    let outcome = if reads_only(&path) {
+    // an fsync, and batches can be long: those go to the blocking pool, and so does every call
+    // to a store whose calls block (`Config::blocking_reads`).
+    let outcome = if !state.config.blocking_reads && reads_only(&path) {
         handle(&state, &path, &query, &headers, &body)
     } else {
         let worker = Arc::clone(&state);

@@ -1,8 +1,6 @@
 //! Administration commands: accounts, webhooks and application tokens, the outbox. Each calls
 //! the same profile-core use case as the REST API, as the server's operator of one account.
 
-use std::path::Path;
-
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use profile_core::access::{Actor, Scope, ScopeSet};
@@ -132,7 +130,7 @@ fn print_account(a: &Account, json: bool) {
 }
 
 pub(crate) fn run_account(
-    db_path: &Path,
+    db_path: &crate::store::Target,
     slug: Option<&str>,
     json: bool,
     base_url: &str,
@@ -219,7 +217,7 @@ fn credential_json(c: &Credential) -> serde_json::Value {
 }
 
 pub(crate) fn run_credential(
-    db_path: &Path,
+    db_path: &crate::store::Target,
     slug: Option<&str>,
     json: bool,
     kind: CredentialKind,
@@ -369,7 +367,7 @@ fn find_message<'a>(messages: &'a [Message], id: &str) -> Result<&'a Message, St
 }
 
 pub(crate) fn run_outbox(
-    db_path: &Path,
+    db_path: &crate::store::Target,
     slug: Option<&str>,
     json: bool,
     all: bool,

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use clap::Command;
 
 /// Keys whose values are file paths, resolved against the config file's directory.
-const PATH_KEYS: &[&str] = &["db", "tls_cert", "tls_key"];
+const PATH_KEYS: &[&str] = &["db", "db_password_file", "tls_cert", "tls_key"];
 
 /// The `--config` path: the last `--config X` / `--config=X` before a lone `--`, else
 /// `CARDFILE_CONFIG`. Read before clap parses, because the file's values become clap defaults.
@@ -123,7 +123,8 @@ fn scalar(file: &Path, key: &str, value: &toml::Value, base: &Path, id: &str) ->
             ))
         }
     };
-    if PATH_KEYS.contains(&id) && Path::new(&text).is_relative() {
+    // (A database URL is no path.)
+    if PATH_KEYS.contains(&id) && !text.contains("://") && Path::new(&text).is_relative() {
         return Ok(base.join(text).to_string_lossy().into_owned());
     }
     Ok(text)

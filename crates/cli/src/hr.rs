@@ -2,8 +2,6 @@
 //! operator (an administrator); over the library, a user reads their own record and holders of
 //! the HR permission (`cardfile user grant-hr`) read and change everyone's.
 
-use std::path::Path;
-
 use clap::Subcommand;
 use profile_core::access::Actor;
 use profile_core::ids::UserId;
@@ -80,7 +78,12 @@ fn print_record(rec: &HrRecord, json: bool) {
     }
 }
 
-pub(crate) fn run_hr(db_path: &Path, slug: Option<&str>, json: bool, cmd: &HrCommand) -> Outcome {
+pub(crate) fn run_hr(
+    db_path: &crate::store::Target,
+    slug: Option<&str>,
+    json: bool,
+    cmd: &HrCommand,
+) -> Outcome {
     let db = setup::open(db_path)?;
     let ctx = setup::ctx(&db, "");
     let op = Actor::operator(account(ctx, slug)?.id);

@@ -1,7 +1,5 @@
 //! Workgroups and invitations: `cardfile group …` and `cardfile invite …`.
 
-use std::path::Path;
-
 use clap::Subcommand;
 use profile_core::access::Actor;
 use profile_core::field::UserField;
@@ -106,7 +104,12 @@ fn fields(pairs: &[String], root_by_default: bool) -> Result<UserPatch, String> 
     UserPatch::from_text(raw.iter().map(|(f, v)| (*f, v.as_str()))).map_err(|e| e.to_string())
 }
 
-pub(crate) fn run_group(db_path: &Path, slug: Option<&str>, json: bool, cmd: &GroupCommand) -> Outcome {
+pub(crate) fn run_group(
+    db_path: &crate::store::Target,
+    slug: Option<&str>,
+    json: bool,
+    cmd: &GroupCommand,
+) -> Outcome {
     let db = setup::open(db_path)?;
     let ctx = setup::ctx(&db, "");
     let op = Actor::operator(account(ctx, slug)?.id);
@@ -172,7 +175,7 @@ pub(crate) fn run_group(db_path: &Path, slug: Option<&str>, json: bool, cmd: &Gr
 }
 
 pub(crate) fn run_invite(
-    db_path: &Path,
+    db_path: &crate::store::Target,
     slug: Option<&str>,
     json: bool,
     base_url: &str,

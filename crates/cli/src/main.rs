@@ -17,8 +17,10 @@ mod admin;
 mod config;
 mod hr;
 mod joining;
+mod migrate;
 mod people;
 mod setup;
+mod store;
 mod transfer;
 
 use std::net::SocketAddr;
@@ -38,9 +40,14 @@ const FAILURE: u8 = 1;
     about = "A self-hosted employee directory with a Bitrix24-compatible REST API"
 )]
 struct Cli {
-    /// The database file (created when missing).
-    #[arg(long, global = true, env = "CARDFILE_DB", default_value = "./cardfile.db")]
-    db: PathBuf,
+    /// The database: a SQLite file (created when missing) or a PostgreSQL database,
+    /// `postgres://user@host:port/db` (empty, or Cardfile's; see docs/postgres.md).
+    #[arg(long, global = true, env = "CARDFILE_DB", default_value = "./cardfile.db", value_parser = store::Target::parse)]
+    db: store::Target,
+    /// A file holding the PostgreSQL password (else the URL's, or PGPASSWORD), so that it is
+    /// not on a command line.
+    #[arg(long, global = true, env = "CARDFILE_DB_PASSWORD_FILE")]
+    db_password_file: Option<PathBuf>,
     /// Machine-readable output.
     #[arg(long, global = true, env = "CARDFILE_JSON", value_parser = clap::builder::BoolishValueParser::new())]
     json: bool,
@@ -111,6 +118,13 @@ enum Command {
     },
     /// Rebuild the quick-search index from the users (safe while the server runs; writes wait).
     Reindex,
+    /// Copy the SQLite database of --db into an empty PostgreSQL database, checking every table
+    /// (row count and SHA-256) before committing; the file is only read. Stop the server first.
+    Migrate {
+        /// The PostgreSQL database, `postgres://user@host:port/db` (its password as for --db).
+        #[arg(long, value_parser = store::Target::parse)]
+        to: store::Target,
+    },
     /// Replace the database with a backup. Stop the server first.
     Restore {
         /// The backup file.
@@ -253,8 +267,27 @@ pub(crate) fn emit(args: std::fmt::Arguments<'_>) {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `--db` with the password of `--db-password-file`.
+fn target(cli: &mut Cli) -> Result<(), String> {
+    let (Some(file), store::Target::Postgres { password, .. }) = (&cli.db_password_file, &mut cli.db) else {
+        return Ok(());
+    };
+    *password = Some(read_password(file)?);
+    Ok(())
+}
+
+/// The password in `file` (its first line).
+fn read_password(file: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    Ok(text.lines().next().unwrap_or_default().to_string())
+}
+
 fn main() -> ExitCode {
-    let cli = parse();
+    let mut cli = parse();
+    if let Err(e) = target(&mut cli) {
+        eprintln!("cardfile: {e}");
+        return ExitCode::from(FAILURE);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CARDFILE_LOG")
@@ -290,6 +323,16 @@ fn main() -> ExitCode {
         }
         Command::Backup { file } => setup::backup(&cli.db, file, cli.json),
         Command::Reindex => setup::reindex(&cli.db, cli.json),
+        Command::Migrate { to } => {
+            let mut to = to.clone();
+            let with_password = match (&mut to, &cli.db_password_file) {
+                (store::Target::Postgres { password, .. }, Some(file)) => {
+                    read_password(file).map(|p| *password = Some(p))
+                }
+                _ => Ok(()),
+            };
+            with_password.and_then(|()| migrate::migrate(&cli.db, &to, cli.json))
+        }
         Command::Restore { file, force } => setup::restore(&cli.db, file, *force, cli.json),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -348,9 +391,11 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
         speed,
         ..store_sqlite::Options::default()
     };
-    let db = store_sqlite::SqliteDb::open_with(&cli.db, options)
-        .map_err(|e| format!("cannot open {}: {e}", cli.db.display()))?;
-    let db = Arc::new(db);
+    let pg = store_postgres::Options {
+        query_cache_mib: args.query_cache_mib as usize,
+        ..store_postgres::Options::default()
+    };
+    let db = Arc::new(store::open_with(&cli.db, options, pg)?);
     let scheme = if args.tls_cert.is_some() || args.tls_self_signed { "https" } else { "http" };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -367,12 +412,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
     let tls = if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         Some(api_http::Tls::from_pem_files(cert, key)?)
     } else if args.tls_self_signed {
-        let cert = cli.db.with_extension("cert.pem");
-        let key = cli.db.with_extension("key.pem");
-        let names = vec!["localhost".to_string(), args.listen.ip().to_string()];
-        let tls = api_http::Tls::self_signed(&names, &cert, &key)?;
-        eprintln!("cardfile: self-signed certificate {} (trust it in clients)", cert.display());
-        Some(tls)
+        Some(setup::self_signed(&db, &cli.db, args.listen)?)
     } else {
         None
     };
@@ -380,7 +420,11 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
         base_url: base_url.clone(),
         rate_limit: args.rate_limit,
         require_https: args.require_https,
+        blocking_reads: db.blocks(),
     };
+    // The last reference is dropped here, after the runtime: PostgreSQL's driver must not
+    // close its connections on an async worker.
+    let keep = Arc::clone(&db);
     let state = Arc::new(api_http::AppState::new(
         db,
         Arc::new(profile_core::ports::SystemClock),
@@ -388,12 +432,15 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
         Arc::new(profile_core::secret::Argon2id::PRODUCTION),
         config,
     ));
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         tracing::info!(%local, %base_url, "serving the REST API");
         eprintln!("cardfile: listening on {scheme}://{local}");
         setup::spawn_sweeper(Arc::clone(&state));
         api_http::serve(listener, state, tls, shutdown_signal()).await.map_err(|e| e.to_string())
-    })?;
+    });
+    drop(runtime);
+    drop(keep);
+    served?;
     eprintln!("cardfile: stopped");
     Ok(())
 }

@@ -1,8 +1,6 @@
 //! People and structure: `cardfile user …` and `cardfile dept …`, on the same use cases as the
 //! REST API, as the account's operator.
 
-use std::path::Path;
-
 use clap::Subcommand;
 use profile_core::access::{Actor, Select, UserView};
 use profile_core::field::UserField;
@@ -236,7 +234,12 @@ fn filter(conditions: &[String]) -> Result<UserFilter, String> {
     Ok(f)
 }
 
-pub(crate) fn run_user(db_path: &Path, slug: Option<&str>, json: bool, cmd: &UserCommand) -> Outcome {
+pub(crate) fn run_user(
+    db_path: &crate::store::Target,
+    slug: Option<&str>,
+    json: bool,
+    cmd: &UserCommand,
+) -> Outcome {
     let db = setup::open(db_path)?;
     let ctx = setup::ctx(&db, "http://127.0.0.1:8080");
     let a = account(ctx, slug)?;
@@ -346,7 +349,12 @@ fn dept_json(d: &Department) -> serde_json::Value {
     json!({"id": d.id.get(), "name": d.name, "sort": d.sort, "parent": d.parent.map(|p| p.get()), "head": d.head.map(|h| h.get())})
 }
 
-pub(crate) fn run_dept(db_path: &Path, slug: Option<&str>, json: bool, cmd: &DeptCommand) -> Outcome {
+pub(crate) fn run_dept(
+    db_path: &crate::store::Target,
+    slug: Option<&str>,
+    json: bool,
+    cmd: &DeptCommand,
+) -> Outcome {
     let db = setup::open(db_path)?;
     let ctx = setup::ctx(&db, "");
     let a = account(ctx, slug)?;

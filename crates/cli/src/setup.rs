@@ -18,10 +18,11 @@ use profile_core::usecase::{identities, invitations, maintenance, Ctx};
 use profile_core::Value;
 use store_sqlite::SqliteDb;
 
+use crate::store::{Store, Target};
 use crate::InitArgs;
 
-pub(crate) fn open(path: &Path) -> Result<SqliteDb, String> {
-    SqliteDb::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))
+pub(crate) fn open(target: &Target) -> Result<Store, String> {
+    crate::store::open(target)
 }
 
 pub(crate) fn ctx<'a>(db: &'a dyn Database, base_url: &'a str) -> Ctx<'a> {
@@ -36,7 +37,12 @@ pub(crate) struct Initialised {
 }
 
 /// `cardfile init`: refuses a database that already has an account.
-pub(crate) fn init(path: &Path, args: &InitArgs, base_url: &str, json: bool) -> Result<Initialised, String> {
+pub(crate) fn init(
+    path: &crate::store::Target,
+    args: &InitArgs,
+    base_url: &str,
+    json: bool,
+) -> Result<Initialised, String> {
     let db = open(path)?;
     let done = initialise(&db, args, base_url, true)?;
     print(&done, None, base_url, json);
@@ -45,7 +51,12 @@ pub(crate) fn init(path: &Path, args: &InitArgs, base_url: &str, json: bool) -> 
 
 /// `cardfile account create`: another account on an initialised database, with its own first
 /// administrator, login and webhook.
-pub(crate) fn create_account(path: &Path, args: &InitArgs, base_url: &str, json: bool) -> Result<(), String> {
+pub(crate) fn create_account(
+    path: &crate::store::Target,
+    args: &InitArgs,
+    base_url: &str,
+    json: bool,
+) -> Result<(), String> {
     let db = open(path)?;
     let done = initialise(&db, args, base_url, false)?;
     print(&done, None, base_url, json);
@@ -53,12 +64,7 @@ pub(crate) fn create_account(path: &Path, args: &InitArgs, base_url: &str, json:
 }
 
 /// On an empty database, initialise it and print what a newcomer needs; otherwise nothing.
-pub(crate) fn first_run(
-    db: &Arc<SqliteDb>,
-    args: &InitArgs,
-    base_url: &str,
-    json: bool,
-) -> Result<(), String> {
+pub(crate) fn first_run(db: &Arc<Store>, args: &InitArgs, base_url: &str, json: bool) -> Result<(), String> {
     let ctx = ctx(&**db, base_url);
     if !accounts::list_accounts(ctx).map_err(|e| e.to_string())?.is_empty() {
         return Ok(());
@@ -192,9 +198,52 @@ pub(crate) fn spawn_sweeper(state: Arc<api_http::AppState>) {
     });
 }
 
+/// The certificate of `serve --tls-self-signed`: for a SQLite file, kept beside it
+/// (`cardfile.cert.pem`, `cardfile.key.pem`); for PostgreSQL, kept in the database, so that
+/// every replica serves the same one, and its certificate (not the key) written to
+/// `cardfile.cert.pem` in the working directory for clients to trust.
+pub(crate) fn self_signed(
+    db: &Store,
+    target: &Target,
+    listen: std::net::SocketAddr,
+) -> Result<api_http::Tls, String> {
+    let names = vec!["localhost".to_string(), listen.ip().to_string()];
+    let (tls, cert) = match (db, target) {
+        (Store::Postgres(pg), _) => {
+            let kept = pg.certificate(SELF_SIGNED).map_err(|e| e.to_string())?;
+            let (cert, key) = match kept {
+                Some(kept) => kept,
+                None => {
+                    let (cert, key) = api_http::Tls::generate_self_signed(&names)?;
+                    let now = profile_core::ports::Clock::now(&SystemClock).timestamp();
+                    pg.keep_certificate(SELF_SIGNED, &cert, &key, now).map_err(|e| e.to_string())?
+                }
+            };
+            let file = std::path::PathBuf::from("cardfile.cert.pem");
+            std::fs::write(&file, &cert).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+            (api_http::Tls::from_pem(&cert, &key)?, file)
+        }
+        (Store::Sqlite(_), target) => {
+            let path = target.file("--tls-self-signed")?;
+            let cert = path.with_extension("cert.pem");
+            let key = path.with_extension("key.pem");
+            (api_http::Tls::self_signed(&names, &cert, &key)?, cert)
+        }
+    };
+    eprintln!("cardfile: self-signed certificate {} (trust it in clients)", cert.display());
+    Ok(tls)
+}
+
+/// The name the self-signed certificate is kept under in a database.
+const SELF_SIGNED: &str = "self-signed";
+
 /// `cardfile backup FILE`.
-pub(crate) fn backup(db_path: &Path, file: &Path, json: bool) -> Result<(), String> {
-    let db = open(db_path)?;
+pub(crate) fn backup(target: &Target, file: &Path, json: bool) -> Result<(), String> {
+    if let Target::Postgres { url, password } = target {
+        return pg_backup(target, url, password.as_deref(), file, json);
+    }
+    let db_path = target.file("backup")?;
+    let db = SqliteDb::open(db_path).map_err(|e| format!("cannot open {}: {e}", db_path.display()))?;
     db.backup_to(file).map_err(|e| format!("backup failed: {e}"))?;
     let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     if json {
@@ -206,7 +255,7 @@ pub(crate) fn backup(db_path: &Path, file: &Path, json: bool) -> Result<(), Stri
 }
 
 /// `cardfile reindex`: the quick-search index and its counts written again from the users.
-pub(crate) fn reindex(db_path: &Path, json: bool) -> Result<(), String> {
+pub(crate) fn reindex(db_path: &Target, json: bool) -> Result<(), String> {
     let db = open(db_path)?;
     let started = std::time::Instant::now();
     let users = db.reindex().map_err(|e| format!("reindex failed (nothing changed): {e}"))?;
@@ -221,7 +270,11 @@ pub(crate) fn reindex(db_path: &Path, json: bool) -> Result<(), String> {
 
 /// `cardfile restore FILE`: the backup is checked (and migrated) as a copy beside the database,
 /// then moved into place in one rename, so a failed restore leaves the database as it was.
-pub(crate) fn restore(db_path: &Path, file: &Path, force: bool, json: bool) -> Result<(), String> {
+pub(crate) fn restore(target: &Target, file: &Path, force: bool, json: bool) -> Result<(), String> {
+    if let Target::Postgres { url, password } = target {
+        return pg_restore(target, url, password.as_deref(), file, force, json);
+    }
+    let db_path = target.file("restore")?;
     if db_path.exists() && !force {
         return Err(format!(
             "{} exists: stop the server, then run restore with --force to replace it",
@@ -255,6 +308,87 @@ pub(crate) fn restore(db_path: &Path, file: &Path, force: bool, json: bool) -> R
         );
     } else {
         out!("restored {} from {}", db_path.display(), file.display());
+    }
+    Ok(())
+}
+
+/// Runs one of PostgreSQL's programs on `url`, with the password in its environment (never on
+/// its command line).
+fn pg_program(name: &str, password: Option<&str>, args: &[&std::ffi::OsStr]) -> Result<(), String> {
+    let program = store_postgres::program(name);
+    let mut cmd = std::process::Command::new(&program);
+    cmd.args(args).stdin(std::process::Stdio::null());
+    if let Some(p) = password {
+        cmd.env("PGPASSWORD", p);
+    }
+    let out = cmd.output().map_err(|e| {
+        format!(
+            "cannot run {} ({e}): install PostgreSQL's client programs (Debian: postgresql-client)",
+            program.display()
+        )
+    })?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{name} failed: {}", String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+/// `cardfile backup FILE` on PostgreSQL: `pg_dump` in its custom format (one consistent
+/// snapshot; the server keeps serving).
+fn pg_backup(
+    target: &Target,
+    url: &str,
+    password: Option<&str>,
+    file: &Path,
+    json: bool,
+) -> Result<(), String> {
+    if file.exists() {
+        return Err(format!("{} exists; choose a new file", file.display()));
+    }
+    pg_program(
+        "pg_dump",
+        password,
+        &["--format=custom".as_ref(), "--file".as_ref(), file.as_os_str(), "--dbname".as_ref(), url.as_ref()],
+    )?;
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    if json {
+        out!("{}", serde_json::json!({"backup": file.display().to_string(), "bytes": size}));
+    } else {
+        out!("backed up {target} to {} ({size} bytes, pg_dump's custom format)", file.display());
+    }
+    Ok(())
+}
+
+/// `cardfile restore FILE` on PostgreSQL: `pg_restore` of a `cardfile backup` into the database
+/// in one transaction (all of it or nothing), into an empty database, or with `--force` over
+/// what it holds; then the schema is checked (and migrated) as on every open.
+fn pg_restore(
+    target: &Target,
+    url: &str,
+    password: Option<&str>,
+    file: &Path,
+    force: bool,
+    json: bool,
+) -> Result<(), String> {
+    let holds =
+        store_postgres::holds_tables(url, password).map_err(|e| format!("cannot open {target}: {e}"))?;
+    if holds && !force {
+        return Err(format!(
+            "{target} holds tables: stop the servers, then run restore with --force to replace them"
+        ));
+    }
+    let mut args: Vec<&std::ffi::OsStr> = vec!["--single-transaction".as_ref(), "--no-owner".as_ref()];
+    if holds {
+        args.extend(["--clean".as_ref(), "--if-exists".as_ref()] as [&std::ffi::OsStr; 2]);
+    }
+    args.extend(["--dbname".as_ref(), url.as_ref(), file.as_os_str()] as [&std::ffi::OsStr; 3]);
+    pg_program("pg_restore", password, &args)?;
+    crate::store::open(target).map_err(|e| format!("{} restored, but: {e}", file.display()))?;
+    if json {
+        out!("{}", serde_json::json!({"restored": target.to_string(), "from": file.display().to_string()}));
+    } else {
+        out!("restored {target} from {}", file.display());
     }
     Ok(())
 }

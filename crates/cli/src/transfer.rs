@@ -84,7 +84,12 @@ fn path_of(tree: &Tree, id: DepartmentId) -> String {
 }
 
 /// `cardfile export`: one consistent read of every user, written as it is read.
-pub(crate) fn export(db_path: &Path, slug: Option<&str>, format: Format, out: Option<&Path>) -> Outcome {
+pub(crate) fn export(
+    db_path: &crate::store::Target,
+    slug: Option<&str>,
+    format: Format,
+    out: Option<&Path>,
+) -> Outcome {
     let db = setup::open(db_path)?;
     let ctx = setup::ctx(&db, "");
     let op = Actor::operator(account(ctx, slug)?.id);
@@ -415,7 +420,7 @@ type Written = (usize, usize, usize);
 /// a half-done import could not simply be run again. One commit also means one fsync where a
 /// department or a head each had its own.
 fn write_import(
-    db: &store_sqlite::SqliteDb,
+    db: &crate::store::Store,
     op: &Actor,
     mut depts: Departments,
     rows: &mut Rows,
@@ -563,7 +568,7 @@ fn read_valid(
 /// validates the file while the first pieces are written; the batch commits only once the
 /// whole file proved valid.
 pub(crate) fn import(
-    db_path: &Path,
+    db_path: &crate::store::Target,
     slug: Option<&str>,
     format: Format,
     file: &Path,
@@ -631,7 +636,13 @@ pub(crate) fn import(
 
 /// `cardfile import --dry-run`: validates every row and counts the departments an import
 /// would create; writes nothing.
-fn import_dry_run(db_path: &Path, slug: Option<&str>, format: Format, file: &Path, json: bool) -> Outcome {
+fn import_dry_run(
+    db_path: &crate::store::Target,
+    slug: Option<&str>,
+    format: Format,
+    file: &Path,
+    json: bool,
+) -> Outcome {
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     each_record(file, format, |(line, rec)| match validate(line, &rec) {

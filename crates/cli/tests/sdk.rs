@@ -1,6 +1,7 @@
 //! The official Bitrix24 SDKs, unmodified and pinned, against the real `cardfile serve` over
 //! TLS with a self-signed certificate on 127.0.0.1: `b24pysdk` (Python) and
-//! `@bitrix24/b24jssdk` (Node). `cargo xtask ci` creates the Python venv and `node_modules`
+//! `@bitrix24/b24jssdk` (Node), each on a SQLite file and on PostgreSQL (`serve --db
+//! postgres://…` on a fresh database of `store_postgres::testing`'s server). `cargo xtask ci` creates the Python venv and `node_modules`
 //! when they are missing; without them these tests fail (they never skip).
 
 mod common;
@@ -28,13 +29,30 @@ impl Drop for Server {
     }
 }
 
-fn start() -> Server {
+/// Which store a server runs on.
+#[derive(Clone, Copy)]
+enum Store {
+    Sqlite,
+    Postgres,
+}
+
+fn start(store: Store) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("cardfile.db");
-    let (child, port, webhook) = common::start_with(&db, true, true);
+    let (child, port, webhook, cert) = match store {
+        Store::Sqlite => {
+            let db = dir.path().join("cardfile.db");
+            let (child, port, webhook) = common::start_with(&db, true, true);
+            (child, port, webhook, db.with_extension("cert.pem"))
+        }
+        Store::Postgres => {
+            let url = store_postgres::testing::fresh_database();
+            let (child, port, webhook) = common::start_on(url.as_ref(), dir.path(), true, true);
+            (child, port, webhook, dir.path().join("cardfile.cert.pem"))
+        }
+    };
     // "/rest/{user}/{token}/" -> "{user}/{token}"
     let webhook = webhook.unwrap().trim_start_matches("/rest/").trim_matches('/').to_string();
-    Server { child, cert: db.with_extension("cert.pem"), port, webhook, _dir: dir }
+    Server { child, cert, port, webhook, _dir: dir }
 }
 
 fn run(what: &str, mut cmd: Command) {
@@ -58,9 +76,28 @@ fn required(env: &str, default: PathBuf, what: &str) -> PathBuf {
 
 #[test]
 fn python_sdk_b24pysdk() {
+    python_sdk(Store::Sqlite);
+}
+
+#[test]
+fn python_sdk_b24pysdk_on_postgres() {
+    python_sdk(Store::Postgres);
+}
+
+#[test]
+fn js_sdk_b24jssdk() {
+    js_sdk(Store::Sqlite);
+}
+
+#[test]
+fn js_sdk_b24jssdk_on_postgres() {
+    js_sdk(Store::Postgres);
+}
+
+fn python_sdk(store: Store) {
     let python =
         required("CARDFILE_SDK_PYTHON", workspace().join("target/sdk/venv/bin/python"), "the b24pysdk venv");
-    let server = start();
+    let server = start(store);
     let mut cmd = Command::new(python);
     cmd.arg(workspace().join("tests/sdk/python/scenario.py"))
         .env("CARDFILE_DOMAIN", format!("127.0.0.1:{}", server.port))
@@ -69,11 +106,10 @@ fn python_sdk_b24pysdk() {
     run("b24pysdk scenario", cmd);
 }
 
-#[test]
-fn js_sdk_b24jssdk() {
+fn js_sdk(store: Store) {
     let dir = workspace().join("tests/sdk/js");
     required("CARDFILE_SDK_NODE_MODULES", dir.join("node_modules/@bitrix24/b24jssdk"), "@bitrix24/b24jssdk");
-    let server = start();
+    let server = start(store);
     let mut cmd = Command::new(std::env::var_os("CARDFILE_NODE").unwrap_or_else(|| "node".into()));
     cmd.current_dir(&dir)
         .arg("scenario.mjs")

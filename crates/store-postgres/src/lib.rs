@@ -100,6 +100,52 @@ pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
+/// Checks that `url` reads as a PostgreSQL address, without connecting.
+///
+/// # Errors
+/// What is wrong with it (the message never repeats the URL, which may hold a password).
+pub fn check_url(url: &str) -> Result<(), String> {
+    url.parse::<postgres::Config>().map(|_| ()).map_err(|e| format!("is not a PostgreSQL address: {e}"))
+}
+
+/// Where PostgreSQL's own program `name` is (`pg_dump`, `initdb` …): in `CARDFILE_PG_BINDIR`,
+/// else in the newest Debian `/usr/lib/postgresql/*/bin` that has it, else on `PATH`.
+pub fn program(name: &str) -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("CARDFILE_PG_BINDIR") {
+        return std::path::PathBuf::from(dir).join(name);
+    }
+    let mut found: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let version: u32 = e.file_name().to_str()?.parse().ok()?;
+            let path = e.path().join("bin").join(name);
+            path.exists().then_some((version, path))
+        })
+        .collect();
+    found.sort();
+    found.pop().map_or_else(|| std::path::PathBuf::from(name), |(_, p)| p)
+}
+
+/// Whether the database at `url` holds any table (before anything opens it, which would create
+/// the schema in an empty one).
+///
+/// # Errors
+/// [`StoreError::Backend`] when it cannot be reached.
+pub fn holds_tables(url: &str, password: Option<&str>) -> StoreResult<bool> {
+    let mut config: postgres::Config =
+        url.parse().map_err(|e| StoreError::Backend(format!("not a PostgreSQL address: {e}")))?;
+    if let (None, Some(p)) = (config.get_password(), password) {
+        config.password(p);
+    }
+    let mut client = config.connect(postgres::NoTls).map_err(backend)?;
+    let row = client
+        .query_one("SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema())", &[])
+        .map_err(backend)?;
+    row.try_get(0).map_err(backend)
+}
+
 impl PgDb {
     /// Opens the database at `url` with default options, creating or migrating the schema.
     ///
@@ -120,6 +166,7 @@ impl PgDb {
     pub fn open_with(url: &str, password: Option<&str>, options: Options) -> StoreResult<PgDb> {
         let mut config: postgres::Config =
             url.parse().map_err(|e| StoreError::Backend(format!("not a PostgreSQL address: {e}")))?;
+        // (The driver's parse errors name the part that is wrong, never the password.)
         if config.get_password().is_none() {
             if let Some(p) = password.map(str::to_string).or_else(|| std::env::var("PGPASSWORD").ok()) {
                 config.password(p);
@@ -168,10 +215,45 @@ impl PgDb {
     /// # Errors
     /// [`StoreError`] when the transaction fails; then nothing changed.
     pub fn reindex(&self) -> StoreResult<u64> {
-        let tx = tx::PgTx::begin_write(self)?;
+        let tx = PgTx::begin_write(self)?;
         let n = search::rebuild(&tx)?;
         Box::new(tx).commit()?;
         Ok(n)
+    }
+
+    /// The server's certificate and key (PEM) kept under `name`, if any.
+    ///
+    /// # Errors
+    /// On a failure of the server.
+    pub fn certificate(&self, name: &str) -> StoreResult<Option<(String, String)>> {
+        let tx = PgTx::begin_read(self)?;
+        let row =
+            tx.query_opt("SELECT certificate, key FROM server_certificate WHERE name = $1", &[&name])?;
+        row.map(|r| Ok((codec::get(&r, 0)?, codec::get(&r, 1)?))).transpose()
+    }
+
+    /// Keeps a certificate and key under `name` unless one is kept already (another process
+    /// made one first); returns the one kept.
+    ///
+    /// # Errors
+    /// On a failure of the server.
+    pub fn keep_certificate(
+        &self,
+        name: &str,
+        certificate: &str,
+        key: &str,
+        now: i64,
+    ) -> StoreResult<(String, String)> {
+        let tx = PgTx::begin_write(self)?;
+        tx.execute(
+            "INSERT INTO server_certificate (name, certificate, key, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO NOTHING",
+            &[&name, &certificate, &key, &now],
+        )?;
+        let r = tx.query_one("SELECT certificate, key FROM server_certificate WHERE name = $1", &[&name])?;
+        let kept = (codec::get(&r, 0)?, codec::get(&r, 1)?);
+        Box::new(tx).commit()?;
+        Ok(kept)
     }
 
     /// The internal number of an account. Accounts are never deleted, so numbers read from

@@ -1,8 +1,7 @@
 //! Test support (feature `testing`): a real PostgreSQL server of the machine's own packages,
 //! started once per test process in a temporary folder, and a fresh database on it per test.
 //!
-//! The server is Debian's `postgres` (the newest `/usr/lib/postgresql/*/bin`, or
-//! `CARDFILE_PG_BINDIR`, or `PATH`), run by `initdb` and `postgres` as the `postgres` user
+//! The server is Debian's `postgres` (see [`crate::program`]), run by `initdb` and `postgres` as the `postgres` user
 //! when the tests run as root (PostgreSQL refuses to run as root), listening on 127.0.0.1 and
 //! a Unix socket in its folder. A shell that owns it waits on a pipe from the test process:
 //! when the process ends, however it ends, the pipe closes and the shell stops the server and
@@ -95,25 +94,6 @@ impl TestServer {
     pub fn url(&self, name: &str) -> String {
         format!("postgres://{TEST_USER}@127.0.0.1:{}/{name}", self.port)
     }
-
-    /// The folder holding the server's binaries.
-    pub fn bindir() -> Option<PathBuf> {
-        if let Some(dir) = std::env::var_os("CARDFILE_PG_BINDIR") {
-            return Some(PathBuf::from(dir));
-        }
-        let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| {
-                let v: u32 = e.file_name().to_str()?.parse().ok()?;
-                let bin = e.path().join("bin");
-                bin.join("initdb").exists().then_some((v, bin))
-            })
-            .collect();
-        found.sort();
-        found.pop().map(|(_, p)| p)
-    }
 }
 
 fn free_port() -> Result<u16, String> {
@@ -141,7 +121,10 @@ rm -rf "$dir"
 "#;
 
 fn start() -> Result<TestServer, String> {
-    let bindir = TestServer::bindir()
+    let initdb = crate::program("initdb");
+    let bindir = initdb
+        .parent()
+        .filter(|_| initdb.exists())
         .ok_or("no PostgreSQL server binaries (install Debian's postgresql, or set CARDFILE_PG_BINDIR)")?;
     let port = free_port()?;
     let path = format!("{}:{}", bindir.display(), std::env::var("PATH").unwrap_or_default());

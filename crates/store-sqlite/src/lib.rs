@@ -30,6 +30,7 @@ mod identities;
 mod invitations;
 mod schema;
 mod search;
+mod tables;
 mod tx;
 mod user_pages;
 mod user_query;
@@ -49,6 +50,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use batch::SqliteBatch;
 pub use schema::SCHEMA_VERSION;
+pub use tables::{Stored, TableSnapshot};
 pub use tx::SqliteTx;
 
 use crate::error::backend;

@@ -1,6 +1,7 @@
 //! Running the real `cardfile` binary in tests, and a minimal HTTP/1.1 client.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -28,8 +29,14 @@ pub fn start(db: &Path, first: bool) -> (Child, u16, Option<String>) {
 /// [`start`], over HTTPS with a self-signed certificate (`db` with the extension `cert.pem`)
 /// when `tls`.
 pub fn start_with(db: &Path, first: bool, tls: bool) -> (Child, u16, Option<String>) {
+    start_on(db.as_os_str(), db.parent().unwrap_or(Path::new(".")), first, tls)
+}
+
+/// [`start_with`] on any `--db` value (a file or a `postgres://` URL), run in `cwd` (where a
+/// PostgreSQL server's self-signed certificate is written: `cardfile.cert.pem`).
+pub fn start_on(db: &OsStr, cwd: &Path, first: bool, tls: bool) -> (Child, u16, Option<String>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cardfile"));
-    cmd.args(["--json", "--db"]).arg(db).args(["serve", "--listen", "127.0.0.1:0"]);
+    cmd.current_dir(cwd).args(["--json", "--db"]).arg(db).args(["serve", "--listen", "127.0.0.1:0"]);
     if tls {
         cmd.arg("--tls-self-signed");
     }
