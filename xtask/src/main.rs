@@ -6,8 +6,8 @@
 //!   how long each phase took. This is the test command of the README and of `.ci/run`.
 //! - `cargo xtask bench [--quick]`: builds the benchmark harness and `cardfile` in release mode
 //!   and runs the library benchmark at 100k and 1M users, the HTTP benchmark at 100k, and
-//!   offset paging to the end over HTTP at 100k and in the library at 1M (`--quick`: all at 10k,
-//!   briefly), writing `target/bench/report.md`.
+//!   offset paging to the end over HTTP at 100k and in the library at 1M, and SQLite beside
+//!   PostgreSQL at 100k (`--quick`: all at 10k, briefly), writing `target/bench/report.md`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -193,6 +193,13 @@ fn bench(quick: bool) -> Result<(), String> {
         }
         report.push_str(&run_bench(&format!("paging {users} users"), cmd, &db)?);
     }
+    // SQLite and PostgreSQL side by side, on the same users, in the same run.
+    let users = if quick { 10_000 } else { 100_000 };
+    let db = out_dir.join("stores.db");
+    let mut cmd = Command::new(&exe);
+    cmd.args(["--stores", &users.to_string()]).arg("--db").arg(&db).arg("--http").arg(&cardfile);
+    cmd.args(["--http-seconds", if quick { "1" } else { "5" }]);
+    report.push_str(&run_bench(&format!("SQLite and PostgreSQL, {users} users"), cmd, &db)?);
     let path = out_dir.join("report.md");
     std::fs::write(&path, report).map_err(|e| e.to_string())?;
     println!("report: {}", path.display());

@@ -110,7 +110,7 @@ fn count_rows(path: &Path) -> Result<usize, Error> {
 /// Time from spawning `cardfile serve` to its answer to `user.get?ID=1` on the webhook `hook`.
 fn serve_start(cardfile: &Path, db: &Path, hook: &str) -> Result<Duration, Error> {
     let started = Instant::now();
-    let server = crate::http::start(cardfile, db).map_err(|e| e as Error)?;
+    let server = crate::http::start(cardfile, db.as_os_str()).map_err(|e| e as Error)?;
     let mut conn = TcpStream::connect(("127.0.0.1", server.port))?;
     conn.set_read_timeout(Some(Duration::from_secs(30)))?;
     let request = format!("GET {hook}user.get?ID=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");

@@ -49,7 +49,7 @@ impl Drop for Server {
 
 /// Starts `cardfile serve` on `db` on a free port of 127.0.0.1; returns once it says where it
 /// listens.
-pub(crate) fn start(cardfile: &Path, db: &Path) -> Result<Server, Error> {
+pub(crate) fn start(cardfile: &Path, db: &std::ffi::OsStr) -> Result<Server, Error> {
     let mut child = Command::new(cardfile)
         .arg("--db")
         .arg(db)
@@ -117,7 +117,7 @@ pub(crate) async fn response(s: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(u1
 
 /// Runs `connections` keep-alive connections for `seconds`, each sending what `make` builds;
 /// returns (requests per second, latencies).
-fn load(
+pub(crate) fn load(
     port: u16,
     connections: usize,
     seconds: f64,
@@ -168,11 +168,47 @@ fn load(
     })
 }
 
-fn prefix(rng: &mut Rng) -> String {
+pub(crate) fn prefix(rng: &mut Rng) -> String {
     let name = if rng.below(2) == 0 { rng.pick_skewed(data::FIRST) } else { rng.pick_skewed(data::LAST) };
     let chars: Vec<char> = name.chars().filter(|c| c.is_alphanumeric()).collect();
     let len = (2 + rng.below(3)).min(chars.len());
     chars[..len].iter().collect()
+}
+
+/// `user.get` of a random ID among the first `users`.
+pub(crate) fn get_by_id(base: &Arc<String>, users: u32) -> MakeRequest {
+    let base = Arc::clone(base);
+    Arc::new(move |rng: &mut Rng, _: usize| {
+        let id = 1 + rng.below(users as usize);
+        request(&format!("{base}/user.get"), &format!("{{\"ID\":{id}}}"))
+    })
+}
+
+/// `user.search` with a `FIND` of 2–4 letters of a common name.
+pub(crate) fn find(base: &Arc<String>) -> MakeRequest {
+    let base = Arc::clone(base);
+    Arc::new(move |rng: &mut Rng, _: usize| {
+        let body = format!("{{\"FILTER\":{{\"FIND\":\"{}\"}}}}", prefix(rng));
+        request(&format!("{base}/user.search"), &body)
+    })
+}
+
+/// A `batch` of 50 `user.add`, each a new address.
+pub(crate) fn batch_of_adds(base: &Arc<String>) -> Result<MakeRequest, Error> {
+    // Addresses no earlier run on the same database used.
+    let run_tag = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let base = Arc::clone(base);
+    Ok(Arc::new(move |rng: &mut Rng, i: usize| {
+        let tag = rng.next();
+        let cmd: Vec<String> = (0..50)
+            .map(|k| {
+                format!(
+                    "\"u{k}\":\"user.add?EMAIL=b{run_tag}-{tag:x}-{i}-{k}%40load.example&UF_DEPARTMENT[]=1\""
+                )
+            })
+            .collect();
+        request(&format!("{base}/batch"), &format!("{{\"cmd\":{{{}}}}}", cmd.join(",")))
+    }))
 }
 
 /// A `key: N kB` figure of `/proc/PID/FILE`.
@@ -203,7 +239,7 @@ pub(crate) fn webhook_base(db: &SqliteDb, account: AccountId, name: &str) -> Res
 
 pub fn run(db: &SqliteDb, db_path: &Path, account: AccountId, n: usize, plan: &Plan) -> Result<(), Error> {
     let base = Arc::new(webhook_base(db, account, "bench")?);
-    let server = start(&plan.cardfile, db_path)?;
+    let server = start(&plan.cardfile, db_path.as_os_str())?;
     let port = server.port;
     let (conns, secs) = (plan.connections, plan.seconds);
     let users = n as u32 + 1;
@@ -215,24 +251,12 @@ pub fn run(db: &SqliteDb, db_path: &Path, account: AccountId, n: usize, plan: &P
     load(port, conns, secs.min(1.0), time_req.clone())?; // warm-up
     let (static_rps, _) = load(port, conns, secs, time_req)?;
 
-    let get_req = {
-        let base = Arc::clone(&base);
-        Arc::new(move |rng: &mut Rng, _: usize| {
-            let id = 1 + rng.below(users as usize);
-            request(&format!("{base}/user.get"), &format!("{{\"ID\":{id}}}"))
-        })
-    };
+    let get_req = get_by_id(&base, users);
     load(port, conns, secs.min(1.0), get_req.clone())?; // warm-up
     let (get_rps, get_lat) = load(port, conns, secs, get_req)?;
     let get = stats(get_lat);
 
-    let find_req = {
-        let base = Arc::clone(&base);
-        Arc::new(move |rng: &mut Rng, _: usize| {
-            let body = format!("{{\"FILTER\":{{\"FIND\":\"{}\"}}}}", prefix(rng));
-            request(&format!("{base}/user.search"), &body)
-        })
-    };
+    let find_req = find(&base);
     let (find_rps, find_lat) = load(port, conns, secs, find_req.clone())?;
     let find = stats(find_lat);
     let (_, find1_lat) = load(port, 1, secs, find_req)?;
@@ -240,20 +264,7 @@ pub fn run(db: &SqliteDb, db_path: &Path, account: AccountId, n: usize, plan: &P
 
     // Batches of 50 user.add, each batch one transaction.
     let batch_conns = 4;
-    // Addresses no earlier run on the same database used.
-    let run_tag = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
-    let batch_req = {
-        let base = Arc::clone(&base);
-        Arc::new(move |rng: &mut Rng, i: usize| {
-            let tag = rng.next();
-            let cmd: Vec<String> = (0..50)
-                .map(|k| {
-                    format!("\"u{k}\":\"user.add?EMAIL=b{run_tag}-{tag:x}-{i}-{k}%40load.example&UF_DEPARTMENT[]=1\"")
-                })
-                .collect();
-            request(&format!("{base}/batch"), &format!("{{\"cmd\":{{{}}}}}", cmd.join(",")))
-        })
-    };
+    let batch_req = batch_of_adds(&base)?;
     let (batch_rps, batch_lat) = load(port, batch_conns, secs, batch_req)?;
     let batch = stats(batch_lat);
 

@@ -5,12 +5,14 @@
 //! Usage: `bench --users N [--db PATH] [--samples N] [--reuse] [--http CARDFILE [--http-seconds S]]
 //! [--cli CARDFILE] [--speed all|none|without:PATH,…]` (the store's speed paths for the library
 //! runs: `group`, `optimistic`, `defer`), `[--paging N]` (offset paging on N users of one
-//! department, in the library and with `--http` over HTTP, instead of the rest).
+//! department, in the library and with `--http` over HTTP, instead of the rest), `[--stores N]`
+//! (with `--http`: N users on SQLite and on PostgreSQL side by side, instead of the rest).
 
 mod cli;
 mod data;
 mod http;
 mod paging;
+mod stores;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -60,6 +62,8 @@ struct Args {
     speed: store_sqlite::Speed,
     /// Measure offset paging on a database of this many users in one department instead.
     paging: Option<usize>,
+    /// Measure this many users on SQLite and PostgreSQL side by side instead.
+    stores: Option<usize>,
 }
 
 /// Opens the bench database with the chosen speed paths.
@@ -77,6 +81,7 @@ fn parse_args() -> Result<Args, String> {
         cli: None,
         speed: store_sqlite::Speed::default(),
         paging: None,
+        stores: None,
     };
     let mut http_seconds = 3.0;
     let mut it = std::env::args().skip(1);
@@ -94,6 +99,7 @@ fn parse_args() -> Result<Args, String> {
             "--cli" => args.cli = Some(PathBuf::from(val()?)),
             "--speed" => args.speed = store_sqlite::Speed::parse(&val()?)?,
             "--paging" => args.paging = Some(val()?.parse().map_err(|e| format!("--paging: {e}"))?),
+            "--stores" => args.stores = Some(val()?.parse().map_err(|e| format!("--stores: {e}"))?),
             "--http-seconds" => http_seconds = val()?.parse().map_err(|e| format!("--http-seconds: {e}"))?,
             other => return Err(format!("unknown argument {other}")),
         }
@@ -156,6 +162,11 @@ fn main() {
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(n) = args.stores {
+        let plan = args.http.as_ref().ok_or("--stores needs --http CARDFILE")?;
+        let dir = args.db.parent().unwrap_or(Path::new("."));
+        return stores::run(n, dir, plan).map_err(|e| e.to_string().into());
+    }
     if let Some(n) = args.paging {
         remove_db(&args.db);
         let db = open(args)?;

@@ -115,10 +115,10 @@ fn pagings(now: chrono::DateTime<chrono::Utc>) -> Result<Vec<Paging>, Error> {
 }
 
 /// What one paging to the end took.
-struct Walk {
-    pages: usize,
+pub(crate) struct Walk {
+    pub(crate) pages: usize,
     rows: usize,
-    total: Duration,
+    pub(crate) total: Duration,
     first: Duration,
     slowest: Duration,
 }
@@ -180,7 +180,7 @@ pub(crate) fn library(db: &SqliteDb, account: AccountId, n: usize, seeded: Durat
 
 /// One connection's paging to the end over HTTP; `body` is the request's JSON without the
 /// closing brace (its `start` is added).
-async fn walk_http(port: u16, base: &str, body: &str) -> Result<Walk, Error> {
+pub(crate) async fn walk_http(port: u16, base: &str, body: &str) -> Result<Walk, Error> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
     s.set_nodelay(true)?;
     let mut buf = Vec::new();
@@ -217,7 +217,7 @@ async fn walk_http(port: u16, base: &str, body: &str) -> Result<Walk, Error> {
 /// second on another connection.
 pub(crate) fn http(db: &SqliteDb, db_path: &Path, account: AccountId, cardfile: &Path) -> Result<(), Error> {
     let base = crate::http::webhook_base(db, account, "paging")?;
-    let server = crate::http::start(cardfile, db_path)?;
+    let server = crate::http::start(cardfile, db_path.as_os_str())?;
     let port = server.port;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     println!();

@@ -33,39 +33,21 @@ pub(crate) fn migrate(from: &Target, to: &Target, json: bool) -> Result<(), Stri
     let source = SqliteDb::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()))?;
     let target = PgDb::open_with(url, password.as_deref(), store_postgres::Options::default())
         .map_err(|e| format!("cannot open {to}: {e}"))?;
-    let snapshot = source.table_snapshot().map_err(|e| e.to_string())?;
-    let copy = target.begin_copy().map_err(|e| e.to_string())?;
-    let mut copied = Vec::new();
-    for (table, order) in TABLES {
-        let columns = copy.columns(table).map_err(|e| e.to_string())?;
-        let mut sum = Summer::default();
-        let mut chunk: Vec<Vec<Column>> = Vec::with_capacity(CHUNK);
-        let flush = |chunk: &mut Vec<Vec<Column>>| -> Result<(), StoreError> {
-            copy.write(table, &columns, &mut chunk.drain(..).map(Ok))?;
-            Ok(())
-        };
-        snapshot
-            .rows(table, &columns, order, &mut |row| {
-                let row: Vec<Column> = row.into_iter().map(column).collect::<Result<_, _>>()?;
-                sum.add(&row);
-                chunk.push(row);
-                if chunk.len() == CHUNK {
-                    flush(&mut chunk)?;
-                }
-                Ok(())
-            })
-            .map_err(|e| format!("copying {table}: {e}"))?;
-        flush(&mut chunk).map_err(|e| format!("copying {table}: {e}"))?;
-        let read = sum.finish();
-        let written = copy.checksum(table, &columns).map_err(|e| e.to_string())?;
-        if read != written {
-            return Err(format!(
-                "{table} did not arrive intact ({} rows, {} read; {} rows, {} written): nothing was committed",
-                read.rows, read.sha256, written.rows, written.sha256
-            ));
-        }
-        copied.push(Copied { table, rows: read.rows, sha256: read.sha256 });
-    }
+    let mut copy = target.begin_copy().map_err(|e| e.to_string())?;
+    let columns: Vec<Vec<String>> = TABLES
+        .iter()
+        .map(|(table, _)| copy.columns(table))
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    // The file is read on a thread of its own while PostgreSQL takes the rows already read:
+    // the two sides work on both cores at once.
+    let (send, receive) = std::sync::mpsc::sync_channel::<Read>(4);
+    let copied = std::thread::scope(|scope| {
+        let columns = &columns;
+        let source = &source;
+        scope.spawn(move || read_tables(source, columns, &send));
+        write_tables(&mut copy, columns, &receive)
+    })?;
     let indexed = copy.finish().map_err(|e| format!("the copy was not committed: {e}"))?;
     let secs = started.elapsed().as_secs_f64();
     let users = copied.iter().find(|c| c.table == "users").map_or(0, |c| c.rows);
@@ -89,6 +71,91 @@ pub(crate) fn migrate(from: &Target, to: &Target, json: bool) -> Result<(), Stri
         );
     }
     Ok(())
+}
+
+/// What the reading thread sends.
+enum Read {
+    /// Rows of the table at this index of [`TABLES`], ready for `COPY`.
+    Rows(usize, store_postgres::Encoded),
+    /// The table at this index is done: what was read of it.
+    Done(usize, store_postgres::Checksum),
+    Failed(String),
+}
+
+/// Reads every table of the file from one snapshot, in chunks.
+fn read_tables(source: &SqliteDb, columns: &[Vec<String>], send: &std::sync::mpsc::SyncSender<Read>) {
+    let failed = |e: String| {
+        let _ = send.send(Read::Failed(e));
+    };
+    let snapshot = match source.table_snapshot() {
+        Ok(s) => s,
+        Err(e) => return failed(e.to_string()),
+    };
+    // The departments come before the users, whose search words hold their names.
+    let mut encoder = store_postgres::Encoder::default();
+    for (i, (table, order)) in TABLES.iter().enumerate() {
+        let mut sum = Summer::default();
+        let mut chunk: Vec<Vec<Column>> = Vec::with_capacity(CHUNK);
+        let ship =
+            |chunk: &mut Vec<Vec<Column>>, encoder: &mut store_postgres::Encoder| -> Result<(), StoreError> {
+                if *table == "departments" {
+                    encoder.learn_departments(&columns[i], chunk);
+                }
+                let encoded = encoder.encode(table, &columns[i], chunk)?;
+                chunk.clear();
+                // A closed channel: the writer gave up, and says why.
+                send.send(Read::Rows(i, encoded)).map_err(|_| StoreError::Backend("the copy stopped".into()))
+            };
+        let read = snapshot.rows(table, &columns[i], order, &mut |row| {
+            let row: Vec<Column> = row.into_iter().map(column).collect::<Result<_, _>>()?;
+            sum.add(&row);
+            chunk.push(row);
+            if chunk.len() == CHUNK {
+                ship(&mut chunk, &mut encoder)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = read.and_then(|_| ship(&mut chunk, &mut encoder)) {
+            return failed(format!("reading {table}: {e}"));
+        }
+        if send.send(Read::Done(i, sum.finish())).is_err() {
+            return;
+        }
+    }
+}
+
+/// Writes what the reader sends and checks each table as it ends.
+fn write_tables(
+    copy: &mut store_postgres::TableCopy<'_>,
+    columns: &[Vec<String>],
+    receive: &std::sync::mpsc::Receiver<Read>,
+) -> Result<Vec<Copied>, String> {
+    let mut copied = Vec::new();
+    // Bounded: the reader sends every table's chunks and one end each, then hangs up.
+    while let Ok(message) = receive.recv() {
+        match message {
+            Read::Rows(i, encoded) => {
+                let table = TABLES[i].0;
+                copy.write(table, &columns[i], encoded).map_err(|e| format!("copying {table}: {e}"))?;
+            }
+            Read::Done(i, read) => {
+                let table = TABLES[i].0;
+                let written = copy.checksum(table, &columns[i]).map_err(|e| e.to_string())?;
+                if read != written {
+                    return Err(format!(
+                        "{table} did not arrive intact ({} rows, {} read; {} rows, {} written): nothing was committed",
+                        read.rows, read.sha256, written.rows, written.sha256
+                    ));
+                }
+                copied.push(Copied { table, rows: read.rows, sha256: read.sha256 });
+            }
+            Read::Failed(e) => return Err(e),
+        }
+    }
+    if copied.len() != TABLES.len() {
+        return Err("the file was not read to its end: nothing was committed".into());
+    }
+    Ok(copied)
 }
 
 fn column(v: Stored) -> Result<Column, StoreError> {

@@ -1,11 +1,11 @@
 //! Accounts and their ID sequences.
 
 use chrono::DateTime;
-use postgres::Row;
 use profile_core::ids::{AccountId, Sequence};
 use profile_core::model::account::{Account, AccountSettings, InvitePolicy, RegistrationType};
 use profile_core::ports::{AccountStore, StoreResult};
 use profile_core::StoreError;
+use tokio_postgres::Row;
 
 use crate::codec::{bytes, get, uuid};
 use crate::PgTx;

@@ -2,16 +2,16 @@
 //! times as Unix seconds.
 
 use chrono::{DateTime, Utc};
-use postgres::Row;
 use profile_core::model::identity::Login;
 use profile_core::ports::StoreResult;
 use profile_core::secret::SecretHash;
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::error::{backend, bad};
 
 /// Column `i` of `r`, as `T`.
-pub(crate) fn get<'a, T: postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> StoreResult<T> {
+pub(crate) fn get<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> StoreResult<T> {
     r.try_get(i).map_err(backend)
 }
 

@@ -1,13 +1,13 @@
 //! REST credentials and the outbox.
 
 use chrono::{DateTime, Utc};
-use postgres::Row;
 use profile_core::access::{Scope, ScopeSet};
 use profile_core::ids::{AccountId, UserId};
 use profile_core::model::credential::{Credential, CredentialId, CredentialKind};
 use profile_core::model::message::{Channel, Message, MessageKind};
 use profile_core::ports::{CredentialStore, OutboxStore, StoreResult};
 use profile_core::secret::SecretHash;
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::codec::{self, bytes, get};

@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use postgres::Row;
 use profile_core::ids::{AccountId, DepartmentId, UserId};
 use profile_core::model::department::{Department, DepartmentQuery};
 use profile_core::ports::{DepartmentStore, StoreResult};
 use profile_core::query::{Page, PAGE_SIZE};
 use profile_core::StoreError;
+use tokio_postgres::Row;
 
 use crate::codec::{get, id32, opt_id32};
 use crate::error::bad;

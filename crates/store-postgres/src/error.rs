@@ -1,11 +1,11 @@
 //! Mapping driver errors onto the ports' [`StoreError`].
 
-use postgres::error::SqlState;
 use profile_core::StoreError;
+use tokio_postgres::error::SqlState;
 
 /// Any driver error, with uniqueness violations named by the field they protect (the same
 /// names as the SQLite store's).
-pub(crate) fn backend(e: postgres::Error) -> StoreError {
+pub(crate) fn backend(e: tokio_postgres::Error) -> StoreError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
         let constraint = e.as_db_error().and_then(|d| d.constraint()).unwrap_or_default();
         return unique_violation(constraint);

@@ -196,7 +196,7 @@ fn purpose_from(kind: i64, subject: Uuid) -> Option<CodePurpose> {
     })
 }
 
-fn count(r: &postgres::Row, i: usize) -> StoreResult<u32> {
+fn count(r: &tokio_postgres::Row, i: usize) -> StoreResult<u32> {
     u32::try_from(get::<i64>(r, i)?).map_err(|_| bad("count out of range"))
 }
 

@@ -1,8 +1,6 @@
 //! Invitations, quick-registration links and registration requests.
 
 use chrono::{DateTime, Utc};
-use postgres::types::ToSql;
-use postgres::Row;
 use profile_core::ids::{AccountId, UserId};
 use profile_core::model::identity::{IdentityId, Login};
 use profile_core::model::invitation::{
@@ -10,6 +8,8 @@ use profile_core::model::invitation::{
 };
 use profile_core::ports::{InvitationStore, StoreResult};
 use profile_core::secret::SecretHash;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::codec::{self, bytes, get};

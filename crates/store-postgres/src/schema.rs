@@ -32,7 +32,7 @@ pub(crate) fn migrate(conn: &mut PgConn) -> StoreResult<()> {
 
 fn locked(conn: &mut PgConn) -> StoreResult<()> {
     let encoding: String =
-        conn.client.query_one("SHOW server_encoding", &[]).and_then(|r| r.try_get(0)).map_err(backend)?;
+        conn.query_one("SHOW server_encoding", &[]).and_then(|r| r.try_get(0)).map_err(backend)?;
     if encoding != "UTF8" {
         return Err(StoreError::Incompatible(format!(
             "the database's encoding is {encoding}; Cardfile needs UTF8 (createdb -E UTF8 -T template0)"
@@ -64,7 +64,6 @@ fn locked(conn: &mut PgConn) -> StoreResult<()> {
 /// The schema version of the database: 0 when it is empty.
 fn version(conn: &mut PgConn) -> StoreResult<i64> {
     let tables: i64 = conn
-        .client
         .query_one("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()", &[])
         .and_then(|r| r.try_get(0))
         .map_err(backend)?;
@@ -72,13 +71,11 @@ fn version(conn: &mut PgConn) -> StoreResult<i64> {
         return Ok(0);
     }
     let stamped = conn
-        .client
         .query_opt("SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'meta'", &[])
         .map_err(backend)?
         .is_some();
     let mine = |conn: &mut PgConn, key: &str| -> StoreResult<Option<String>> {
-        conn.client
-            .query_opt("SELECT value FROM meta WHERE key = $1", &[&key])
+        conn.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])
             .map_err(backend)?
             .map(|r| r.try_get(0).map_err(backend))
             .transpose()

@@ -7,7 +7,9 @@
 //! when the process ends, however it ends, the pipe closes and the shell stops the server and
 //! removes its folder. A server that cannot start fails the test that asked for it.
 //!
-//! `fsync` is off: the tests exercise behaviour, not power loss, and it halves their time.
+//! The shared test server runs with `fsync` off: the tests exercise behaviour, not power loss,
+//! and it halves their time. [`start_server`] with `durable` gives one as durable as SQLite's
+//! `synchronous=FULL`, for benchmarks.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -31,6 +33,14 @@ pub struct TestServer {
 }
 
 static SERVER: OnceLock<Result<TestServer, String>> = OnceLock::new();
+
+/// Starts a server of its own, stopped when dropped; `durable` turns `fsync` on.
+///
+/// # Errors
+/// Why PostgreSQL could not start.
+pub fn start_server(durable: bool) -> Result<TestServer, String> {
+    start(durable)
+}
 static NEXT_DB: AtomicU32 = AtomicU32::new(0);
 
 /// The process's test server, started on first use.
@@ -39,7 +49,7 @@ static NEXT_DB: AtomicU32 = AtomicU32::new(0);
 /// When PostgreSQL cannot be started: the suite fails, it never skips.
 #[allow(clippy::panic)]
 pub fn server() -> &'static TestServer {
-    match SERVER.get_or_init(start) {
+    match SERVER.get_or_init(|| start(false)) {
         Ok(s) => s,
         Err(e) => panic!("PostgreSQL for the tests could not start: {e}"),
     }
@@ -60,10 +70,7 @@ pub fn fresh_database() -> String {
 
 /// A new database on the test server with nothing in it; returns its URL.
 pub fn empty_database() -> String {
-    let s = server();
-    let name = format!("e{}", NEXT_DB.fetch_add(1, Ordering::Relaxed));
-    s.create(&name, "template0");
-    s.url(&name)
+    server().empty_database()
 }
 
 static TEMPLATE: OnceLock<String> = OnceLock::new();
@@ -78,15 +85,18 @@ fn migrated_template(s: &TestServer) -> String {
 }
 
 impl TestServer {
+    /// A new database on this server with nothing in it; returns its URL.
+    pub fn empty_database(&self) -> String {
+        let name = format!("e{}", NEXT_DB.fetch_add(1, Ordering::Relaxed));
+        self.create(&name, "template0");
+        self.url(&name)
+    }
+
     #[allow(clippy::expect_used)]
     fn create(&self, name: &str, template: &str) {
-        let mut admin = postgres::Client::connect(
-            &format!("host=127.0.0.1 port={} user={TEST_USER} dbname=postgres", self.port),
-            postgres::NoTls,
-        )
-        .expect("connect to the test server");
+        let mut admin = admin(self.port).expect("connect to the test server");
         admin
-            .batch_execute(&format!("CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE {template}"))
+            .batch(&format!("CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE {template}"))
             .expect("create a test database");
     }
 
@@ -94,6 +104,18 @@ impl TestServer {
     pub fn url(&self, name: &str) -> String {
         format!("postgres://{TEST_USER}@127.0.0.1:{}/{name}", self.port)
     }
+}
+
+/// A connection to the server's `postgres` database.
+fn admin(port: u16) -> crate::StoreResult<crate::conn::PgConn> {
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host("127.0.0.1")
+        .port(port)
+        .user(TEST_USER)
+        .dbname("postgres")
+        .connect_timeout(Duration::from_secs(2));
+    crate::conn::PgConn::connect(&config)
 }
 
 fn free_port() -> Result<u16, String> {
@@ -110,8 +132,8 @@ set -e
 dir=$(mktemp -d "${TMPDIR:-/tmp}/cardfile-pg.XXXXXX")
 echo "$dir"
 initdb -D "$dir/data" -A trust -U "$PG_USER" -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; rm -rf "$dir"; exit 1; }
-postgres -D "$dir/data" -k "$dir" -p "$PG_PORT" -c listen_addresses=127.0.0.1 -c fsync=off \
-    -c full_page_writes=off -c max_connections=300 -c shared_buffers=64MB >"$dir/server.log" 2>&1 &
+postgres -D "$dir/data" -k "$dir" -p "$PG_PORT" -c listen_addresses=127.0.0.1 -c fsync="$PG_FSYNC" \
+    -c full_page_writes="$PG_FSYNC" -c max_connections=300 -c shared_buffers=64MB >"$dir/server.log" 2>&1 &
 pid=$!
 echo started
 read _ || true
@@ -120,7 +142,7 @@ wait $pid 2>/dev/null || true
 rm -rf "$dir"
 "#;
 
-fn start() -> Result<TestServer, String> {
+fn start(durable: bool) -> Result<TestServer, String> {
     let initdb = crate::program("initdb");
     let bindir = initdb
         .parent()
@@ -141,6 +163,7 @@ fn start() -> Result<TestServer, String> {
     cmd.env("PATH", path)
         .env("PG_USER", TEST_USER)
         .env("PG_PORT", port.to_string())
+        .env("PG_FSYNC", if durable { "on" } else { "off" })
         .env_remove("TMPDIR")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -153,10 +176,9 @@ fn start() -> Result<TestServer, String> {
         return Err("initdb failed (its output is above)".into());
     }
     let deadline = Instant::now() + Duration::from_secs(30);
-    let conninfo = format!("host=127.0.0.1 port={port} user={TEST_USER} dbname=postgres connect_timeout=2");
     // Bounded: at most 30 s of attempts 50 ms apart.
     loop {
-        match postgres::Client::connect(&conninfo, postgres::NoTls) {
+        match admin(port) {
             Ok(_) => break,
             Err(e) if Instant::now() > deadline => {
                 let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();

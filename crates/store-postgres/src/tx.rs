@@ -3,11 +3,11 @@
 
 use std::cell::{Cell, RefCell, RefMut};
 
-use postgres::types::ToSql;
-use postgres::Row;
 use profile_core::ids::AccountId;
 use profile_core::ports::{StoreResult, Tx};
 use profile_core::StoreError;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
 
 use crate::conn::PgConn;
 use crate::error::backend;
@@ -44,6 +44,9 @@ pub struct PgTx<'a> {
     changed: RefCell<Vec<i64>>,
 }
 
+const READ_BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+/// A read's end: it has nothing to commit. Sent with the connection's next message.
+const READ_END: &str = "ROLLBACK";
 const UNIT_BEGIN: &str = "SAVEPOINT unit";
 const UNIT_RELEASE: &str = "RELEASE SAVEPOINT unit";
 const UNIT_ROLLBACK: &str = "ROLLBACK TO SAVEPOINT unit; RELEASE SAVEPOINT unit";
@@ -58,7 +61,8 @@ pub(crate) fn begin_writing(db: &PgDb, conn: &mut PgConn) -> StoreResult<()> {
 impl<'a> PgTx<'a> {
     pub(crate) fn begin_read(db: &'a PgDb) -> StoreResult<PgTx<'a>> {
         let mut conn = db.connection()?;
-        run(&mut conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        // Sent with the first statement (see `conn`).
+        conn.ahead(READ_BEGIN);
         Ok(PgTx::new(db, Held::Own { conn: Box::new(RefCell::new(conn)), writable: false }))
     }
 
@@ -93,32 +97,29 @@ impl<'a> PgTx<'a> {
 
     /// Runs a prepared statement and returns its rows.
     pub(crate) fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
-        let mut c = self.conn();
-        let statement = c.statement(sql).map_err(backend)?;
-        c.client.query(&statement, params).map_err(backend)
+        self.conn().query(sql, params).map_err(backend)
+    }
+
+    /// Runs a statement planned for its parameters (see `PgConn::query_planned`).
+    pub(crate) fn query_planned(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
+        self.conn().query_planned(sql, params).map_err(backend)
     }
 
     /// Runs a prepared statement that returns at most one row.
     pub(crate) fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Option<Row>> {
-        let mut c = self.conn();
-        let statement = c.statement(sql).map_err(backend)?;
-        c.client.query_opt(&statement, params).map_err(backend)
+        self.conn().query_opt(sql, params).map_err(backend)
     }
 
     /// Runs a prepared statement that returns exactly one row.
     pub(crate) fn query_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Row> {
-        let mut c = self.conn();
-        let statement = c.statement(sql).map_err(backend)?;
-        c.client.query_one(&statement, params).map_err(backend)
+        self.conn().query_one(sql, params).map_err(backend)
     }
 
     /// Runs a prepared statement that writes; returns the rows it changed. Fails with
     /// [`StoreError::ReadOnly`] in a read-only unit, before anything is sent.
     pub(crate) fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
         self.writable()?;
-        let mut c = self.conn();
-        let statement = c.statement(sql).map_err(backend)?;
-        c.client.execute(&statement, params).map_err(backend)
+        self.conn().execute(sql, params).map_err(backend)
     }
 
     pub(crate) fn is_reader(&self) -> bool {
@@ -166,8 +167,7 @@ pub(crate) fn bump_versions(conn: &mut PgConn, changed: &[i64]) -> StoreResult<(
     let sql =
         "INSERT INTO query_versions (account_no, version) SELECT no, 1 FROM unnest($1::bigint[]) AS no \
                ON CONFLICT (account_no) DO UPDATE SET version = query_versions.version + 1";
-    let statement = conn.statement(sql).map_err(backend)?;
-    conn.client.execute(&statement, &[&changed]).map_err(backend)?;
+    conn.execute(sql, &[&changed]).map_err(backend)?;
     Ok(())
 }
 
@@ -177,7 +177,8 @@ impl Drop for PgTx<'_> {
             return;
         }
         match &self.held {
-            Held::Own { conn, .. } => {
+            Held::Own { conn, writable: false } => conn.borrow_mut().ahead(READ_END),
+            Held::Own { conn, writable: true } => {
                 let mut conn = conn.borrow_mut();
                 if run(&mut conn, "ROLLBACK").is_err() {
                     conn.broken = true;
@@ -201,11 +202,11 @@ impl Tx for PgTx<'_> {
         match &self.held {
             Held::Own { conn, writable } => {
                 let mut conn = conn.borrow_mut();
-                let done = if *writable {
-                    bump_versions(&mut conn, &changed).and_then(|()| run(&mut conn, "COMMIT"))
-                } else {
-                    run(&mut conn, "COMMIT")
-                };
+                if !*writable {
+                    conn.ahead(READ_END);
+                    return Ok(());
+                }
+                let done = bump_versions(&mut conn, &changed).and_then(|()| run(&mut conn, "COMMIT"));
                 if done.is_err() && run(&mut conn, "ROLLBACK").is_err() {
                     conn.broken = true;
                 }

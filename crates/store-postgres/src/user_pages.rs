@@ -66,7 +66,7 @@ pub(crate) fn version(tx: &PgTx<'_>, no: i64) -> StoreResult<i64> {
 fn all_ids(tx: &PgTx<'_>, o: &Ordered, limit: usize) -> StoreResult<Option<Vec<u32>>> {
     let mut params = o.params();
     params.push(Sql::Int(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1)));
-    let rows = tx.query(&o.select("LIMIT ?"), &refs(&params))?;
+    let rows = tx.query_planned(&o.select("LIMIT ?"), &refs(&params))?;
     if rows.len() > limit {
         return Ok(None);
     }
@@ -101,14 +101,15 @@ fn offset_page(tx: &PgTx<'_>, account: AccountId, q: &UserQuery, o: &Ordered) ->
     ));
     let mut params = o.params();
     params.push(Sql::Int(i64::try_from(q.page.start).unwrap_or(i64::MAX)));
-    let rows = tx.query(&sql, &refs(&params))?;
+    let rows = tx.query_planned(&sql, &refs(&params))?;
     let uids = rows.iter().map(|r| get::<i64>(r, 0)).collect::<StoreResult<Vec<_>>>()?;
     let total = match (q.page.count_total, rows.first()) {
         (false, _) => None,
         (true, Some(r)) => Some(get::<i64>(r, 1)?.unsigned_abs()),
         (true, None) => {
-            let r = tx.query_one(&o.count(), &refs(&o.filter.params))?;
-            Some(get::<i64>(&r, 0)?.unsigned_abs())
+            let rows = tx.query_planned(&o.count(), &refs(&o.filter.params))?;
+            let r = rows.first().ok_or_else(|| StoreError::Backend("count(*) returned no row".into()))?;
+            Some(get::<i64>(r, 0)?.unsigned_abs())
         }
     };
     Ok(Page { items: read_rows(tx, account, &uids)?, total })

@@ -4,8 +4,6 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use postgres::types::ToSql;
-use postgres::Row;
 use profile_core::access::Audience;
 use profile_core::field::UserField;
 use profile_core::ids::{AccountId, DepartmentId, UserId};
@@ -13,6 +11,8 @@ use profile_core::model::user::{Role, User};
 use profile_core::ports::{DepartmentStore, StoreResult, UserStore};
 use profile_core::query::{Page, UserQuery};
 use profile_core::StoreError;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
 
 use crate::codec::get;
 use crate::error::bad;
@@ -191,6 +191,42 @@ pub(crate) fn from_row(account: AccountId, r: &Row) -> StoreResult<User> {
         }
     }
     user.text = texts.into_iter().collect();
+    Ok(user)
+}
+
+/// A user from a copied row (`cardfile migrate`): `row` holds values for `columns`, the
+/// table's column names. The account is left nil: only the fields matter there.
+pub(crate) fn from_columns(columns: &[String], row: &[crate::Column]) -> StoreResult<User> {
+    use crate::Column;
+    let at =
+        |name: &str| columns.iter().position(|c| c == name).and_then(|i| row.get(i)).unwrap_or(&Column::Null);
+    let int = |name: &str| match at(name) {
+        Column::Int(i) => Some(*i),
+        _ => None,
+    };
+    let text = |name: &str| match at(name) {
+        Column::Text(s) => Some(s.as_str()),
+        _ => None,
+    };
+    let mut user = User {
+        account: AccountId(uuid::Uuid::nil()),
+        id: id_of(int("uid").ok_or_else(|| bad("a user without uid"))?),
+        role: role_from(int("role").ok_or_else(|| bad("a user without role"))?)?,
+        active: int("active") != Some(0),
+        departments: text("departments")
+            .iter()
+            .flat_map(|s| s.split(','))
+            .filter_map(|d| d.parse().ok().map(DepartmentId))
+            .collect(),
+        text: Default::default(),
+        birthday: date(int("birthday")),
+        employment_date: date(int("employment_date")),
+        registered_at: time(int("registered_at")).unwrap_or_default(),
+        last_login: time(int("last_login")),
+        last_activity: time(int("last_activity")),
+        updated_at: time(int("updated_at")).unwrap_or_default(),
+    };
+    user.text = UserField::text_fields().filter_map(|f| Some((f, text(&column(f))?.to_string()))).collect();
     Ok(user)
 }
 

@@ -1,10 +1,10 @@
 //! Workgroups and their members.
 
 use chrono::DateTime;
-use postgres::Row;
 use profile_core::ids::{AccountId, UserId, WorkgroupId};
 use profile_core::model::workgroup::Workgroup;
 use profile_core::ports::{StoreResult, WorkgroupStore};
+use tokio_postgres::Row;
 
 use crate::codec::{get, id32};
 use crate::users::{id_of, uid};
