@@ -133,7 +133,7 @@ dir=$(mktemp -d "${TMPDIR:-/tmp}/cardfile-pg.XXXXXX")
 echo "$dir"
 initdb -D "$dir/data" -A trust -U "$PG_USER" -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; rm -rf "$dir"; exit 1; }
 postgres -D "$dir/data" -k "$dir" -p "$PG_PORT" -c listen_addresses=127.0.0.1 -c fsync="$PG_FSYNC" \
-    -c full_page_writes="$PG_FSYNC" -c max_connections=300 -c shared_buffers=64MB >"$dir/server.log" 2>&1 &
+    -c full_page_writes="$PG_FSYNC" -c max_connections=300 -c shared_buffers="$PG_SHARED_BUFFERS" >"$dir/server.log" 2>&1 &
 pid=$!
 echo started
 read _ || true
@@ -164,6 +164,9 @@ fn start(durable: bool) -> Result<TestServer, String> {
         .env("PG_USER", TEST_USER)
         .env("PG_PORT", port.to_string())
         .env("PG_FSYNC", if durable { "on" } else { "off" })
+        // Twice Debian's default for the benchmarks' server (a small dedicated one's setting);
+        // half of it for the tests'.
+        .env("PG_SHARED_BUFFERS", if durable { "256MB" } else { "64MB" })
         .env_remove("TMPDIR")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
