@@ -128,6 +128,21 @@ impl QueryCache {
         })
     }
 
+    /// Every match's ID in order and the version they were read at, whatever version that is:
+    /// for a store that checks the version in the same round trip as it reads the page, and
+    /// uses the page only if the version is the entry's.
+    pub fn latest_ids(&self, key: Key) -> Option<(i64, Arc<[u32]>)> {
+        let mut inner = self.lock();
+        inner.clock += 1;
+        let now = inner.clock;
+        let entry = inner.entries.get_mut(&key)?;
+        entry.used = now;
+        match &entry.order {
+            Order::Ids(ids) => Some((entry.version, Arc::clone(ids))),
+            Order::Cursors(_) => None,
+        }
+    }
+
     /// Records that at `version` the row before offset `next` has `uid` (when a page ended
     /// there), and the total when known.
     pub fn remember_cursor(&self, key: Key, version: i64, next: Option<(u64, i64)>, total: Option<u64>) {

@@ -134,6 +134,19 @@ impl PgConn {
         self.call(move |c| async move { c.query(sql, params).await })
     }
 
+    /// Two prepared statements in one round trip; their rows.
+    pub(crate) fn query_both(
+        &mut self,
+        first: (&str, &[&(dyn ToSql + Sync)]),
+        second: (&str, &[&(dyn ToSql + Sync)]),
+    ) -> Result<(Vec<Row>, Vec<Row>), tokio_postgres::Error> {
+        let (a, b) = (self.statement(first.0)?, self.statement(second.0)?);
+        self.call(move |c| async move {
+            let (x, y) = tokio::join!(c.query(&a, first.1), c.query(&b, second.1));
+            Ok((x?, y?))
+        })
+    }
+
     pub(crate) fn query_opt(
         &mut self,
         sql: &str,

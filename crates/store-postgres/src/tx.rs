@@ -105,6 +105,15 @@ impl<'a> PgTx<'a> {
         self.conn().query_planned(sql, params).map_err(backend)
     }
 
+    /// Runs two prepared statements in one round trip.
+    pub(crate) fn query_both(
+        &self,
+        first: (&str, &[&(dyn ToSql + Sync)]),
+        second: (&str, &[&(dyn ToSql + Sync)]),
+    ) -> StoreResult<(Vec<Row>, Vec<Row>)> {
+        self.conn().query_both(first, second).map_err(backend)
+    }
+
     /// Runs a prepared statement that returns at most one row.
     pub(crate) fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Option<Row>> {
         self.conn().query_opt(sql, params).map_err(backend)

@@ -37,10 +37,18 @@ pub(crate) fn run(
     // that depend on the clock.
     let clock = o.uses_clock.then(|| online_since(q.now));
     let key = cache.key(no, &(audience, &q.filter, &q.sort, clock));
-    let version = version(tx, no)?;
-    if let Some(ids) = cache.ids(key, version) {
-        return slice_page(tx, account, no, &ids, q);
-    }
+    // The page of what the cache holds and the snapshot's version, in one round trip: the page
+    // is used only if the versions agree.
+    let version = match cache.latest_ids(key) {
+        Some((cached, ids)) => {
+            let (version, page) = version_and_page(tx, account, no, &ids, q)?;
+            if version == cached {
+                return Ok(page);
+            }
+            version
+        }
+        None => version(tx, no)?,
+    };
     // A first page that must count every match anyway reads their IDs in that pass, and so
     // does a deeper page the cache no longer (or not yet) holds.
     if q.page.count_total || q.page.start > 0 {
@@ -55,11 +63,37 @@ pub(crate) fn run(
 
 /// The version of the account's query data in this snapshot (see crate `query-cache`).
 pub(crate) fn version(tx: &PgTx<'_>, no: i64) -> StoreResult<i64> {
-    Ok(tx
-        .query_opt("SELECT version FROM query_versions WHERE account_no = $1", &[&no])?
-        .map(|r| get::<i64>(&r, 0))
-        .transpose()?
-        .unwrap_or_default())
+    Ok(tx.query_opt(VERSION, &[&no])?.map(|r| get::<i64>(&r, 0)).transpose()?.unwrap_or_default())
+}
+
+const VERSION: &str = "SELECT version FROM query_versions WHERE account_no = $1";
+
+/// The version of the account's query data and the page at `q.page.start` of `ids`, read
+/// together.
+fn version_and_page(
+    tx: &PgTx<'_>,
+    account: AccountId,
+    no: i64,
+    ids: &[u32],
+    q: &UserQuery,
+) -> StoreResult<(i64, Page<User>)> {
+    let (from, to) = slice_bounds(ids.len(), q);
+    let uids: Vec<i64> = ids[from..to].iter().map(|&id| (no << 32) | i64::from(id)).collect();
+    let (version, rows) = tx.query_both((VERSION, &[&no]), (rows_sql(), &[&uids]))?;
+    let version = version.first().map(|r| get::<i64>(r, 0)).transpose()?.unwrap_or_default();
+    let total = q.page.count_total.then_some(ids.len() as u64);
+    if rows.len() != uids.len() {
+        // Not at this version: the caller reads again.
+        return Ok((version, Page { items: Vec::new(), total }));
+    }
+    let items = rows.iter().map(|r| from_row(account, r)).collect::<StoreResult<_>>()?;
+    Ok((version, Page { items, total }))
+}
+
+/// Where the page at `q.page.start` of `n` ordered matches begins and ends.
+fn slice_bounds(n: usize, q: &UserQuery) -> (usize, usize) {
+    let from = usize::try_from(q.page.start).unwrap_or(usize::MAX).min(n);
+    (from, (from + PAGE_SIZE).min(n))
 }
 
 /// Every match's user ID in order, or `None` when there are more than `limit`.
@@ -81,8 +115,7 @@ fn slice_page(
     ids: &[u32],
     q: &UserQuery,
 ) -> StoreResult<Page<User>> {
-    let from = usize::try_from(q.page.start).unwrap_or(usize::MAX).min(ids.len());
-    let to = (from + PAGE_SIZE).min(ids.len());
+    let (from, to) = slice_bounds(ids.len(), q);
     let uids: Vec<i64> = ids[from..to].iter().map(|&id| (no << 32) | i64::from(id)).collect();
     let total = q.page.count_total.then_some(ids.len() as u64);
     Ok(Page { items: read_rows(tx, account, &uids)?, total })
@@ -120,18 +153,22 @@ fn read_rows(tx: &PgTx<'_>, account: AccountId, uids: &[i64]) -> StoreResult<Vec
     if uids.is_empty() {
         return Ok(Vec::new());
     }
-    static SQL: OnceLock<String> = OnceLock::new();
-    let sql = SQL.get_or_init(|| {
-        format!(
-            "SELECT {} FROM unnest($1::bigint[]) WITH ORDINALITY AS p(uid, n) JOIN users u ON u.uid = p.uid ORDER BY p.n",
-            select_columns()
-        )
-    });
-    let rows = tx.query(sql, &[&uids])?;
+    let rows = tx.query(rows_sql(), &[&uids])?;
     if rows.len() != uids.len() {
         return Err(StoreError::Backend("a user of the page vanished at its version".into()));
     }
     rows.iter().map(|r| from_row(account, r)).collect()
+}
+
+/// The full rows of the users `$1` (keys), in that order.
+fn rows_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "SELECT {} FROM unnest($1::bigint[]) WITH ORDINALITY AS p(uid, n) JOIN users u ON u.uid = p.uid ORDER BY p.n",
+            select_columns()
+        )
+    })
 }
 
 /// A query for one ID (`ID` equal to one value, nothing else, as `user.get` by ID sends): one
