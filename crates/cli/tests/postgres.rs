@@ -1,7 +1,7 @@
 //! The `cardfile` binary on PostgreSQL (`--db postgres://…`, a fresh database of
 //! `store_postgres::testing`'s server per test): `migrate` of a 100k-user SQLite file, checked
-//! table by table and then by what both databases answer; `backup` and `restore` through
-//! `pg_dump`/`pg_restore`; one self-signed certificate for every server on a database.
+//! table by table and then by what both databases answer; `import`, `reindex`, `backup` and
+//! `restore` (through `pg_dump`/`pg_restore`); one self-signed certificate for every server on a database.
 
 mod common;
 
@@ -113,6 +113,12 @@ fn backup_and_restore_on_postgres() {
     let url = OsStr::new(&url);
     ok(url, &["init", "--slug", "acme", "--name", "Acme"]);
     ok(url, &["user", "add", "EMAIL=anna@example.com", "NAME=Anna", "LAST_NAME=Berg", "UF_DEPARTMENT=1"]);
+    // import and reindex work on PostgreSQL as on a file.
+    let csv = dir.path().join("people.csv");
+    people_csv(&csv, 50);
+    assert_eq!(json(url, &["import", csv.to_str().unwrap()])["users"], 50);
+    assert_eq!(json(url, &["reindex"])["reindexed"], 52);
+    assert_eq!(json(url, &["user", "search", "u7@"])["total"], 1, "found by address after the reindex");
     let backup = dir.path().join("cardfile.dump");
     ok(url, &["backup", backup.to_str().unwrap()]);
     let (code, _, err) = cardfile(url, &["backup", backup.to_str().unwrap()]);

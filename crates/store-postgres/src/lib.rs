@@ -18,7 +18,7 @@
 //!   Reads run in `REPEATABLE READ READ ONLY` transactions: one snapshot per unit of work.
 //! - Quick search: the search words `profile-core` makes, as a tsvector (`array_to_tsvector`,
 //!   so PostgreSQL neither splits nor folds them) under a GIN index, searched by prefix.
-//! - Offset paging through the process's query cache (crate `query-cache`), checked against
+//! - Offset paging through the process's query cache (`store_common::query_cache`), checked against
 //!   the account's `query_versions` row in the reader's own snapshot.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo))]
@@ -84,7 +84,7 @@ impl Default for Options {
 pub struct PgDb {
     pool: r2d2::Pool<Manager>,
     account_numbers: RwLock<HashMap<AccountId, i64>>,
-    pub(crate) query_cache: query_cache::QueryCache,
+    pub(crate) query_cache: store_common::query_cache::QueryCache,
     options: Options,
     /// The database's address without its password, for messages.
     shown: String,
@@ -186,7 +186,7 @@ impl PgDb {
         let db = PgDb {
             pool,
             account_numbers: RwLock::default(),
-            query_cache: query_cache::QueryCache::new(options.query_cache_mib << 20),
+            query_cache: store_common::query_cache::QueryCache::new(options.query_cache_mib << 20),
             options,
             shown,
         };

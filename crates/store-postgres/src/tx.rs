@@ -136,7 +136,7 @@ impl<'a> PgTx<'a> {
     }
 
     /// The query cache, for readers only: a writer's own uncommitted changes are no version.
-    pub(crate) fn query_cache(&self) -> Option<&query_cache::QueryCache> {
+    pub(crate) fn query_cache(&self) -> Option<&store_common::query_cache::QueryCache> {
         self.is_reader().then_some(&self.db.query_cache)
     }
 

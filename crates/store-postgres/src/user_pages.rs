@@ -61,7 +61,7 @@ pub(crate) fn run(
     offset_page(tx, account, q, &o)
 }
 
-/// The version of the account's query data in this snapshot (see crate `query-cache`).
+/// The version of the account's query data in this snapshot (see `store_common::query_cache`).
 pub(crate) fn version(tx: &PgTx<'_>, no: i64) -> StoreResult<i64> {
     Ok(tx.query_opt(VERSION, &[&no])?.map(|r| get::<i64>(&r, 0)).transpose()?.unwrap_or_default())
 }

@@ -8,20 +8,19 @@
 use profile_core::access::Audience;
 use profile_core::field::{FieldKind, UserField};
 use profile_core::ids::UserId;
-use profile_core::model::user::{Role, UserType, ONLINE_WINDOW};
+use profile_core::model::user::Role;
 use profile_core::ports::StoreResult;
 use profile_core::query::{date_key, Condition, Op, UserQuery};
 use profile_core::Value;
 
 use crate::codec::get;
 use crate::conn::{refs, Sql};
+use store_common::query::{date_column, like_matches_empty, open_and_external_roles, roles_of, CO_MEMBERS};
+pub(crate) use store_common::query::{marks, online_since, only_equal_int};
+
 use crate::search;
 use crate::users::{bounds, column, id_of, role_code, uid};
 use crate::PgTx;
-
-/// Users who share a workgroup with the viewer (the viewer's uid is the one parameter).
-const CO_MEMBERS: &str = "SELECT m2.uid FROM workgroup_members m1 JOIN workgroup_members m2 \
-     ON m2.account_no = m1.account_no AND m2.workgroup = m1.workgroup WHERE m1.uid = ?";
 
 /// WHERE clauses (joined by AND) and their parameters.
 #[derive(Default)]
@@ -64,15 +63,6 @@ pub(crate) fn numbered(sql: &str) -> String {
 
 fn text(s: &str) -> Sql {
     Sql::Text(s.to_string())
-}
-
-fn marks(n: usize) -> String {
-    vec!["?"; n].join(", ")
-}
-
-/// Whether SQL `LIKE` with `pattern` matches the empty string (only `%`s do).
-fn like_matches_empty(pattern: &str) -> bool {
-    pattern.chars().all(|c| c == '%')
 }
 
 fn text_condition(b: &mut Sqlb, col: &str, op: Op, value: &Value) {
@@ -163,25 +153,6 @@ fn int_condition(b: &mut Sqlb, expr: &str, op: Op, value: Option<i64>, list: Opt
     }
 }
 
-fn date_column(field: UserField) -> &'static str {
-    match field {
-        UserField::PersonalBirthday => "u.birthday",
-        UserField::UfEmploymentDate => "u.employment_date",
-        UserField::DateRegister => "u.registered_at",
-        UserField::TimestampX => "u.updated_at",
-        UserField::LastLogin => "u.last_login",
-        _ => "u.last_activity",
-    }
-}
-
-fn roles_of(types: &[&str]) -> Vec<i64> {
-    Role::ALL
-        .into_iter()
-        .filter(|r| types.iter().any(|t| UserType::from_code(t) == Some(r.user_type())))
-        .map(role_code)
-        .collect()
-}
-
 /// `online_since`: the first whole second of activity that still counts as online.
 fn condition(b: &mut Sqlb, no: i64, c: &Condition, online_since: i64) {
     let (op, value) = (c.op(), c.value());
@@ -249,8 +220,7 @@ fn condition(b: &mut Sqlb, no: i64, c: &Condition, online_since: i64) {
 
 /// The audience's condition on rows of alias `t` (which has `uid` and `role` columns).
 pub(crate) fn visibility(b: &mut Sqlb, no: i64, audience: Audience, t: &str) {
-    let open = format!("{}, {}", role_code(Role::Administrator), role_code(Role::Employee));
-    let external = format!("{}, {}", role_code(Role::Extranet), role_code(Role::CollabGuest));
+    let (open, external) = open_and_external_roles();
     match audience {
         Audience::Everyone => {}
         Audience::Intranet { viewer } => {
@@ -284,13 +254,6 @@ fn sort_expr(field: UserField) -> String {
         FieldKind::Date | FieldKind::DateTime => date_column(field).into(),
         _ => format!("u.{}", column(field)),
     }
-}
-
-/// The first whole second of activity that still counts as online at `now`: stored activity is
-/// whole seconds, so it is `now - window` rounded up.
-pub(crate) fn online_since(now: chrono::DateTime<chrono::Utc>) -> i64 {
-    let threshold = now - ONLINE_WINDOW;
-    threshold.timestamp() + i64::from(threshold.timestamp_subsec_nanos() > 0)
 }
 
 /// A query's matches as SQL: `SELECT <uid> FROM <from> WHERE <where> ORDER BY <order>`.
@@ -327,20 +290,6 @@ impl Ordered {
     /// `SELECT count(*)` of the matches, numbered; its parameters are `filter.params`.
     pub(crate) fn count(&self) -> String {
         numbered(&format!("SELECT count(*) FROM {} WHERE {}", self.from, self.filter.where_sql()))
-    }
-}
-
-/// The value of a filter that is one condition on `field` equal to one integer (`= n` or
-/// `in [n]`), with no quick search; `None` for any other filter.
-pub(crate) fn only_equal_int(q: &UserQuery, field: UserField) -> Option<i64> {
-    let [c] = q.filter.conditions.as_slice() else { return None };
-    if !q.filter.find.is_empty() || c.field() != field {
-        return None;
-    }
-    match (c.op(), c.value()) {
-        (Op::Eq, Value::Int(v)) => Some(*v),
-        (Op::In, Value::IntList(l)) if l.len() == 1 => Some(l[0]),
-        _ => None,
     }
 }
 

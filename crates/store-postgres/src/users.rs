@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use profile_core::access::Audience;
 use profile_core::field::UserField;
 use profile_core::ids::{AccountId, DepartmentId, UserId};
@@ -15,42 +14,14 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use crate::codec::get;
+pub(crate) use store_common::keys::{bounds, column, id_of, role_code, uid};
+use store_common::keys::{date, days, time};
+
 use crate::error::bad;
 use crate::{search, user_pages, user_query, PgTx};
 
-/// The key of a user: its account's number in the high 32 bits, its ID in the low ones (as in
-/// the SQLite store, so that `cardfile migrate` copies keys as they are).
-pub(crate) fn uid(no: i64, id: UserId) -> i64 {
-    (no << 32) | i64::from(id.0)
-}
-
-/// The user ID inside a key.
-pub(crate) fn id_of(uid: i64) -> UserId {
-    UserId((uid & 0xFFFF_FFFF) as u32)
-}
-
-/// The first and last key an account's users can have.
-pub(crate) fn bounds(no: i64) -> (i64, i64) {
-    (no << 32, (no << 32) | 0xFFFF_FFFF)
-}
-
-pub(crate) fn role_code(role: Role) -> i64 {
-    match role {
-        Role::Administrator => 0,
-        Role::Employee => 1,
-        Role::Integrator => 2,
-        Role::Extranet => 3,
-        Role::CollabGuest => 4,
-    }
-}
-
 fn role_from(code: i64) -> StoreResult<Role> {
-    Role::ALL.into_iter().find(|&r| role_code(r) == code).ok_or_else(|| bad(format!("unknown role {code}")))
-}
-
-/// The column a text field is kept in.
-pub(crate) fn column(field: UserField) -> String {
-    field.code().to_ascii_lowercase()
+    store_common::keys::role_of(code).ok_or_else(|| bad(format!("unknown role {code}")))
 }
 
 /// The integer columns of `users`, in [`from_row`]'s order after `uid`.
@@ -122,18 +93,6 @@ fn update_sql() -> &'static str {
             cols.len() + 2
         )
     })
-}
-
-fn days(d: Option<NaiveDate>) -> Option<i64> {
-    d.map(|d| i64::from(d.num_days_from_ce()))
-}
-
-fn date(days: Option<i64>) -> Option<NaiveDate> {
-    days.and_then(|d| i32::try_from(d).ok()).and_then(NaiveDate::from_num_days_from_ce_opt)
-}
-
-fn time(secs: Option<i64>) -> Option<DateTime<Utc>> {
-    secs.and_then(|s| DateTime::from_timestamp(s, 0))
 }
 
 fn departments_text(user: &User) -> Option<String> {

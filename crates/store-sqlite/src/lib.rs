@@ -202,7 +202,7 @@ pub struct SqliteDb {
     readers: Mutex<Readers>,
     reader_freed: Condvar,
     account_numbers: RwLock<HashMap<AccountId, i64>>,
-    pub(crate) query_cache: query_cache::QueryCache,
+    pub(crate) query_cache: store_common::query_cache::QueryCache,
 }
 
 /// The read connections: idle ones, and how many exist (idle or in use).
@@ -241,7 +241,7 @@ impl SqliteDb {
         configure(&writer, &options, false)?;
         schema::migrate(&mut writer)?;
         let grouping = options.speed.group_commit;
-        let query_cache = query_cache::QueryCache::new(options.query_cache_mib << 20);
+        let query_cache = store_common::query_cache::QueryCache::new(options.query_cache_mib << 20);
         Ok(SqliteDb {
             path,
             options,

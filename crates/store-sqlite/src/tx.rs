@@ -97,7 +97,7 @@ impl<'a> SqliteTx<'a> {
 
     /// The query cache, for a reader of committed state (writers and units have none: what
     /// they read is not committed yet).
-    pub(crate) fn query_cache(&self) -> Option<&query_cache::QueryCache> {
+    pub(crate) fn query_cache(&self) -> Option<&store_common::query_cache::QueryCache> {
         self.is_reader().then_some(&self.db.query_cache)
     }
 

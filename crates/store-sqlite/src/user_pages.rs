@@ -18,7 +18,7 @@ use crate::error::backend;
 use crate::search;
 use crate::user_query::{marks, online_since, only_equal_int, ordered, text, visibility, Ordered, Sqlb};
 use crate::users::{from_row, role_code, select_columns};
-use query_cache::QueryCache;
+use store_common::query_cache::QueryCache;
 
 /// Prefix-count changes a unit of work has not written yet: `(class, tier, prefix)` → delta.
 pub(crate) type Pending<'a> = &'a dyn Fn(i64, i64, &str) -> i64;

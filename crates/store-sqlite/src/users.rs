@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use profile_core::access::Audience;
 use profile_core::field::UserField;
 use profile_core::ids::{AccountId, DepartmentId, UserId};
@@ -14,49 +13,22 @@ use profile_core::query::{Page, UserQuery};
 use rusqlite::types::{ToSqlOutput, Value as Sql, ValueRef};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, ToSql};
 
+pub(crate) use store_common::keys::{bounds, column, id_of, role_code, uid};
+use store_common::keys::{date, days, time};
+
 use crate::error::backend;
 use crate::search::{self, Deltas};
 use crate::{user_pages, user_query, SqliteTx};
 
-/// The rowid of a user: its account's number in the high 32 bits, its ID in the low ones.
-pub(crate) fn uid(no: i64, id: UserId) -> i64 {
-    (no << 32) | i64::from(id.0)
-}
-
-/// The user ID inside a rowid.
-pub(crate) fn id_of(uid: i64) -> UserId {
-    UserId((uid & 0xFFFF_FFFF) as u32)
-}
-
-/// The first and last rowid an account's users can have.
-pub(crate) fn bounds(no: i64) -> (i64, i64) {
-    (no << 32, (no << 32) | 0xFFFF_FFFF)
-}
-
-pub(crate) fn role_code(role: Role) -> i64 {
-    match role {
-        Role::Administrator => 0,
-        Role::Employee => 1,
-        Role::Integrator => 2,
-        Role::Extranet => 3,
-        Role::CollabGuest => 4,
-    }
-}
-
 /// Reads a stored role; an unknown code is an error, never silently some role.
 fn role_from(code: i64) -> rusqlite::Result<Role> {
-    Role::ALL.into_iter().find(|&r| role_code(r) == code).ok_or_else(|| {
+    store_common::keys::role_of(code).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
             1,
             rusqlite::types::Type::Integer,
             format!("unknown role {code}").into(),
         )
     })
-}
-
-/// The column a text field is kept in.
-pub(crate) fn column(field: UserField) -> String {
-    field.code().to_ascii_lowercase()
 }
 
 const FIXED: &str = "u.uid, u.role, u.active, u.departments, u.birthday, u.employment_date, \
@@ -189,18 +161,6 @@ fn update_sql() -> &'static str {
             cols.split(", ").enumerate().skip(1).map(|(i, c)| format!("{c} = ?{}", i + 2)).collect();
         format!("UPDATE users SET {} WHERE uid = ?2", sets.join(", "))
     })
-}
-
-fn days(d: Option<NaiveDate>) -> Option<i64> {
-    d.map(|d| i64::from(d.num_days_from_ce()))
-}
-
-fn date(days: Option<i64>) -> Option<NaiveDate> {
-    days.and_then(|d| i32::try_from(d).ok()).and_then(NaiveDate::from_num_days_from_ce_opt)
-}
-
-fn time(secs: Option<i64>) -> Option<DateTime<Utc>> {
-    secs.and_then(|s| DateTime::from_timestamp(s, 0))
 }
 
 fn departments_text(user: &User) -> Option<String> {
