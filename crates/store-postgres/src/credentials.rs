@@ -29,6 +29,22 @@ macro_rules! credential_select {
     };
 }
 
+/// The columns [`credential_row`] reads.
+const CREDENTIAL_COLUMNS: usize = 10;
+
+/// A credential by token hash with its owner's user row (NULLs when there is none).
+fn credential_and_owner() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "SELECT a.id, c.id, c.kind, c.name, c.owner, c.scopes, c.hash, c.created_at, c.expires_at, \
+             c.revoked_at, {} FROM credentials c JOIN accounts a ON a.no = c.account_no \
+             LEFT JOIN users u ON u.uid = (c.account_no << 32) | c.owner WHERE c.hash = $1",
+            crate::users::select_columns()
+        )
+    })
+}
+
 fn credential_row(r: &Row) -> StoreResult<Credential> {
     let scopes: &str = get(r, 5)?;
     Ok(Credential {
@@ -82,11 +98,26 @@ impl CredentialStore for PgTx<'_> {
             .transpose()
     }
 
+    /// In a read, the owner's row comes in the same statement and answers the `user` call
+    /// that authentication makes next (see `PgTx::remember_owner`).
     fn credential_by_token(&self, hash: &SecretHash) -> StoreResult<Option<Credential>> {
-        self.query_opt(credential_select!("WHERE c.hash = $1"), &[&hash.0.as_slice()])?
-            .as_ref()
-            .map(credential_row)
-            .transpose()
+        if !self.is_reader() {
+            return self
+                .query_opt(credential_select!("WHERE c.hash = $1"), &[&hash.0.as_slice()])?
+                .as_ref()
+                .map(credential_row)
+                .transpose();
+        }
+        let Some(r) = self.query_opt(credential_and_owner(), &[&hash.0.as_slice()])? else {
+            return Ok(None);
+        };
+        let credential = credential_row(&r)?;
+        let owner = match codec::get::<Option<i64>>(&r, CREDENTIAL_COLUMNS)? {
+            Some(_) => Some(crate::users::from_row_at(credential.account, &r, CREDENTIAL_COLUMNS)?),
+            None => None,
+        };
+        self.remember_owner(credential.account, credential.owner, owner);
+        Ok(Some(credential))
     }
 
     fn credentials(&self, account: AccountId) -> StoreResult<Vec<Credential>> {

@@ -3,7 +3,8 @@
 
 use std::cell::{Cell, RefCell, RefMut};
 
-use profile_core::ids::AccountId;
+use profile_core::ids::{AccountId, UserId};
+use profile_core::model::user::User;
 use profile_core::ports::{StoreResult, Tx};
 use profile_core::StoreError;
 use tokio_postgres::types::ToSql;
@@ -42,6 +43,8 @@ pub struct PgTx<'a> {
     held: Held<'a>,
     open: bool,
     changed: RefCell<Vec<i64>>,
+    /// A credential's owner read with it, for the `user` call that follows (reads only).
+    owner: RefCell<Option<(AccountId, UserId, Option<User>)>>,
 }
 
 const READ_BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
@@ -84,7 +87,7 @@ impl<'a> PgTx<'a> {
     }
 
     fn new(db: &'a PgDb, held: Held<'a>) -> PgTx<'a> {
-        PgTx { db, held, open: true, changed: RefCell::default() }
+        PgTx { db, held, open: true, changed: RefCell::default(), owner: RefCell::default() }
     }
 
     /// The connection, for one statement at a time.
@@ -129,6 +132,23 @@ impl<'a> PgTx<'a> {
     pub(crate) fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
         self.writable()?;
         self.conn().execute(sql, params).map_err(backend)
+    }
+
+    /// Keeps a user row read in this read's snapshot for one later `user` call.
+    pub(crate) fn remember_owner(&self, account: AccountId, id: UserId, user: Option<User>) {
+        *self.owner.borrow_mut() = Some((account, id, user));
+    }
+
+    /// The row [`PgTx::remember_owner`] kept, if it is the one asked for (then forgotten).
+    pub(crate) fn remembered_owner(&self, account: AccountId, id: UserId) -> Option<Option<User>> {
+        let mut kept = self.owner.borrow_mut();
+        match kept.take() {
+            Some((a, i, user)) if a == account && i == id => Some(user),
+            other => {
+                *kept = other;
+                None
+            }
+        }
     }
 
     pub(crate) fn is_reader(&self) -> bool {

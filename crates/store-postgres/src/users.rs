@@ -124,28 +124,33 @@ fn text_values(user: &User) -> Vec<Option<&str>> {
 
 /// Maps a row selected with [`select_columns`].
 pub(crate) fn from_row(account: AccountId, r: &Row) -> StoreResult<User> {
-    let deps: Option<&str> = get(r, 3)?;
+    from_row_at(account, r, 0)
+}
+
+/// [`from_row`] of the columns from `at` on (a row that selected others first).
+pub(crate) fn from_row_at(account: AccountId, r: &Row, at: usize) -> StoreResult<User> {
+    let deps: Option<&str> = get(r, at + 3)?;
     let mut user = User {
         account,
-        id: id_of(get(r, 0)?),
-        role: role_from(get(r, 1)?)?,
-        active: get::<i64>(r, 2)? != 0,
+        id: id_of(get(r, at)?),
+        role: role_from(get(r, at + 1)?)?,
+        active: get::<i64>(r, at + 2)? != 0,
         departments: deps
             .iter()
             .flat_map(|s| s.split(','))
             .filter_map(|d| d.parse().ok().map(DepartmentId))
             .collect(),
         text: Default::default(),
-        birthday: date(get(r, 4)?),
-        employment_date: date(get(r, 5)?),
-        registered_at: time(get(r, 6)?).unwrap_or_default(),
-        last_login: time(get(r, 7)?),
-        last_activity: time(get(r, 8)?),
-        updated_at: time(get(r, 9)?).unwrap_or_default(),
+        birthday: date(get(r, at + 4)?),
+        employment_date: date(get(r, at + 5)?),
+        registered_at: time(get(r, at + 6)?).unwrap_or_default(),
+        last_login: time(get(r, at + 7)?),
+        last_activity: time(get(r, at + 8)?),
+        updated_at: time(get(r, at + 9)?).unwrap_or_default(),
     };
     let mut texts = Vec::with_capacity(16);
     for (i, f) in UserField::text_fields().enumerate() {
-        if let Some(s) = get::<Option<String>>(r, FIXED.len() + i)? {
+        if let Some(s) = get::<Option<String>>(r, at + FIXED.len() + i)? {
             texts.push((f, s));
         }
     }
@@ -291,6 +296,9 @@ fn insert_all(tx: &PgTx<'_>, no: i64, users: &[User]) -> StoreResult<()> {
 
 impl UserStore for PgTx<'_> {
     fn user(&self, account: AccountId, id: UserId) -> StoreResult<Option<User>> {
+        if let Some(owner) = self.remembered_owner(account, id) {
+            return Ok(owner);
+        }
         let Some(no) = self.no(account)? else {
             return Ok(None);
         };
