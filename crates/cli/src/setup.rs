@@ -346,6 +346,8 @@ fn pg_backup(
     if file.exists() {
         return Err(format!("{} exists; choose a new file", file.display()));
     }
+    let (url, in_url) = store_postgres::without_password(url);
+    let password = password.or(in_url.as_deref());
     pg_program(
         "pg_dump",
         password,
@@ -378,11 +380,13 @@ fn pg_restore(
             "{target} holds tables: stop the servers, then run restore with --force to replace them"
         ));
     }
+    let (bare, in_url) = store_postgres::without_password(url);
+    let password = password.or(in_url.as_deref());
     let mut args: Vec<&std::ffi::OsStr> = vec!["--single-transaction".as_ref(), "--no-owner".as_ref()];
     if holds {
         args.extend(["--clean".as_ref(), "--if-exists".as_ref()] as [&std::ffi::OsStr; 2]);
     }
-    args.extend(["--dbname".as_ref(), url.as_ref(), file.as_os_str()] as [&std::ffi::OsStr; 3]);
+    args.extend(["--dbname".as_ref(), bare.as_ref(), file.as_os_str()] as [&std::ffi::OsStr; 3]);
     pg_program("pg_restore", password, &args)?;
     crate::store::open(target).map_err(|e| format!("{} restored, but: {e}", file.display()))?;
     if json {

@@ -80,16 +80,21 @@ impl PgConn {
     {
         let ahead = std::mem::take(&mut self.ahead);
         let client = &self.client;
-        self.runtime.block_on(async move {
+        let (before, result) = self.runtime.block_on(async move {
             if ahead.is_empty() {
-                return f(client).await;
+                return (Ok(()), f(client).await);
             }
             // join! polls the first future first: its message is queued, and written, before
             // the second's.
-            let (before, result) = tokio::join!(client.batch_execute(&ahead), f(client));
-            before?;
-            result
-        })
+            tokio::join!(client.batch_execute(&ahead), f(client))
+        });
+        if let Err(e) = before {
+            // The statement ran outside the transaction it was meant for: nothing on this
+            // connection can be trusted any more.
+            self.broken = true;
+            return Err(e);
+        }
+        result
     }
 
     /// Runs simple statements (no parameters), with what is queued ahead.

@@ -101,6 +101,30 @@ pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
+/// `url` without the password it may hold, and that password: for PostgreSQL's own programs,
+/// which then take the password from their environment instead of a command line that every
+/// user of the machine can read.
+pub fn without_password(url: &str) -> (String, Option<String>) {
+    let password = url
+        .parse::<tokio_postgres::Config>()
+        .ok()
+        .and_then(|c| c.get_password().map(|p| String::from_utf8_lossy(p).into_owned()));
+    let Some((scheme, rest)) = url.split_once("://") else { return (url.to_string(), password) };
+    let (authority, tail) = rest.split_once('/').map_or((rest, None), |(a, t)| (a, Some(t)));
+    let stripped = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}@{host}")
+        }
+        None => format!("{scheme}://{authority}"),
+    };
+    let stripped = match tail {
+        Some(t) => format!("{stripped}/{t}"),
+        None => stripped,
+    };
+    (stripped, password)
+}
+
 /// Checks that `url` reads as a PostgreSQL address, without connecting.
 ///
 /// # Errors
@@ -309,4 +333,19 @@ impl Database for PgDb {
 /// Runs `sql` (statements without parameters) on a connection.
 pub(crate) fn run(conn: &mut PgConn, sql: &str) -> StoreResult<()> {
     conn.batch(sql).map_err(backend)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_leaves_the_url() {
+        assert_eq!(
+            without_password("postgres://bob:s3cr%40t@db:5432/cf?sslmode=disable"),
+            ("postgres://bob@db:5432/cf?sslmode=disable".to_string(), Some("s3cr@t".to_string()))
+        );
+        assert_eq!(without_password("postgresql://bob@db/cf"), ("postgresql://bob@db/cf".to_string(), None));
+        assert_eq!(without_password("postgres://db"), ("postgres://db".to_string(), None));
+    }
 }
