@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::codec::{self, bytes, get};
 use crate::error::bad;
-use crate::{run, PgTx};
+use crate::PgTx;
 
 impl PgTx<'_> {
     fn load_identity(&self, id: Uuid) -> StoreResult<Option<Identity>> {
@@ -153,20 +153,19 @@ impl PgTx<'_> {
     /// leaves the transaction as it was, as a port method promises. Also needed around a single
     /// statement whose failure the caller may survive: PostgreSQL aborts the whole transaction
     /// at a failed statement, SQLite only the statement.
+    ///
+    /// The savepoint's statements travel with the next message (see `conn`): a failure of
+    /// theirs fails that message and drops the connection.
     pub(crate) fn in_savepoint<T>(&self, f: impl FnOnce(&Self) -> StoreResult<T>) -> StoreResult<T> {
         self.writable()?;
-        run(&mut self.conn(), "SAVEPOINT port_call")?;
+        self.conn().ahead("SAVEPOINT port_call");
         let result = f(self);
-        let end = if result.is_ok() {
+        self.conn().ahead(if result.is_ok() {
             "RELEASE SAVEPOINT port_call"
         } else {
             "ROLLBACK TO SAVEPOINT port_call; RELEASE SAVEPOINT port_call"
-        };
-        let ended = run(&mut self.conn(), end);
-        match (result, ended) {
-            (Ok(v), Ok(())) => Ok(v),
-            (Err(e), _) | (Ok(_), Err(e)) => Err(e),
-        }
+        });
+        result
     }
 
     /// Runs `sql`, a DELETE whose `$1` is a time in seconds and `$2` a row limit; returns how

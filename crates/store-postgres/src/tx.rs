@@ -81,7 +81,8 @@ impl<'a> PgTx<'a> {
     /// A unit inside a batch; a write unit opens a savepoint.
     pub(crate) fn unit(db: &'a PgDb, shared: &'a Shared, writable: bool) -> StoreResult<PgTx<'a>> {
         if writable {
-            run(&mut shared.conn.borrow_mut(), UNIT_BEGIN)?;
+            // With the unit's first statement (see `conn`).
+            shared.conn.borrow_mut().ahead(UNIT_BEGIN);
         }
         Ok(PgTx::new(db, Held::Unit { shared, writable }))
     }
@@ -244,10 +245,9 @@ impl Tx for PgTx<'_> {
             Held::Unit { shared, writable } => {
                 shared.live.set(false);
                 if *writable {
-                    if let Err(e) = run(&mut shared.conn.borrow_mut(), UNIT_RELEASE) {
-                        shared.broken.set(true);
-                        return Err(e);
-                    }
+                    // With the next unit's first statement, or the batch's commit: a failure
+                    // there fails the batch.
+                    shared.conn.borrow_mut().ahead(UNIT_RELEASE);
                     let mut all = shared.changed.borrow_mut();
                     for no in changed {
                         if !all.contains(&no) {
