@@ -149,25 +149,6 @@ impl PgTx<'_> {
         Ok(())
     }
 
-    /// Runs several statements as one: a failure (a taken handle, say) undoes all of them and
-    /// leaves the transaction as it was, as a port method promises. Also needed around a single
-    /// statement whose failure the caller may survive: PostgreSQL aborts the whole transaction
-    /// at a failed statement, SQLite only the statement.
-    ///
-    /// The savepoint's statements travel with the next message (see `conn`): a failure of
-    /// theirs fails that message and drops the connection.
-    pub(crate) fn in_savepoint<T>(&self, f: impl FnOnce(&Self) -> StoreResult<T>) -> StoreResult<T> {
-        self.writable()?;
-        self.conn().ahead("SAVEPOINT port_call");
-        let result = f(self);
-        self.conn().ahead(if result.is_ok() {
-            "RELEASE SAVEPOINT port_call"
-        } else {
-            "ROLLBACK TO SAVEPOINT port_call; RELEASE SAVEPOINT port_call"
-        });
-        result
-    }
-
     /// Runs `sql`, a DELETE whose `$1` is a time in seconds and `$2` a row limit; returns how
     /// many rows went.
     pub(crate) fn delete_before(&self, sql: &str, before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
