@@ -314,13 +314,17 @@ pub(crate) fn restore(target: &Target, file: &Path, force: bool, json: bool) -> 
 
 /// Runs one of PostgreSQL's programs on `url`, with the password in its environment (never on
 /// its command line).
-fn pg_program(name: &str, password: Option<&str>, args: &[&std::ffi::OsStr]) -> Result<(), String> {
+fn pg_program(
+    name: &str,
+    url: &str,
+    password: Option<&str>,
+    args: &[&std::ffi::OsStr],
+) -> Result<(), String> {
     let program = store_postgres::program(name);
     let mut cmd = std::process::Command::new(&program);
-    cmd.args(args).stdin(std::process::Stdio::null());
-    if let Some(p) = password {
-        cmd.env("PGPASSWORD", p);
-    }
+    // The database, password included, in libpq's environment: never on the command line.
+    let env = store_postgres::libpq_environment(url, password)?;
+    cmd.args(args).envs(env).env_remove("PGSERVICE").stdin(std::process::Stdio::null());
     let out = cmd.output().map_err(|e| {
         format!(
             "cannot run {} ({e}): install PostgreSQL's client programs (Debian: postgresql-client)",
@@ -346,13 +350,7 @@ fn pg_backup(
     if file.exists() {
         return Err(format!("{} exists; choose a new file", file.display()));
     }
-    let (url, in_url) = store_postgres::without_password(url);
-    let password = password.or(in_url.as_deref());
-    pg_program(
-        "pg_dump",
-        password,
-        &["--format=custom".as_ref(), "--file".as_ref(), file.as_os_str(), "--dbname".as_ref(), url.as_ref()],
-    )?;
+    pg_program("pg_dump", url, password, &["--format=custom".as_ref(), "--file".as_ref(), file.as_os_str()])?;
     let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     if json {
         out!("{}", serde_json::json!({"backup": file.display().to_string(), "bytes": size}));
@@ -380,14 +378,18 @@ fn pg_restore(
             "{target} holds tables: stop the servers, then run restore with --force to replace them"
         ));
     }
-    let (bare, in_url) = store_postgres::without_password(url);
-    let password = password.or(in_url.as_deref());
     let mut args: Vec<&std::ffi::OsStr> = vec!["--single-transaction".as_ref(), "--no-owner".as_ref()];
     if holds {
         args.extend(["--clean".as_ref(), "--if-exists".as_ref()] as [&std::ffi::OsStr; 2]);
     }
-    args.extend(["--dbname".as_ref(), bare.as_ref(), file.as_os_str()] as [&std::ffi::OsStr; 3]);
-    pg_program("pg_restore", password, &args)?;
+    // pg_restore restores into a database only when named one (else it prints SQL): its
+    // name alone; the rest of the address is in the environment.
+    let env = store_postgres::libpq_environment(url, password)?;
+    let named = |key: &str| env.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+    // (With no database in the URL, libpq's default: the user's name.)
+    let name = named("PGDATABASE").or_else(|| named("PGUSER")).unwrap_or_default();
+    args.extend(["--dbname".as_ref(), name.as_ref(), file.as_os_str()] as [&std::ffi::OsStr; 3]);
+    pg_program("pg_restore", url, password, &args)?;
     crate::store::open(target).map_err(|e| format!("{} restored, but: {e}", file.display()))?;
     if json {
         out!("{}", serde_json::json!({"restored": target.to_string(), "from": file.display().to_string()}));

@@ -51,17 +51,12 @@ impl std::fmt::Display for Target {
     }
 }
 
-/// A URL without the password it may hold.
+/// A URL without the password it may hold (in its user part or its parameters).
 fn redacted(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let (authority, tail) = rest.split_once('/').map_or((rest, ""), |(a, t)| (a, t));
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            let slash = if rest.contains('/') { "/" } else { "" };
-            format!("{scheme}://{user}@{host}{slash}{tail}")
-        }
-        None => url.to_string(),
+    if store_postgres::is_postgres_url(url) {
+        store_postgres::display_url(url)
+    } else {
+        url.split_once("://").map_or_else(|| url.to_string(), |(scheme, _)| format!("{scheme}://…"))
     }
 }
 
@@ -144,7 +139,10 @@ mod tests {
             redacted("postgres://bob:s3cret@db.example:5432/cardfile"),
             "postgres://bob@db.example:5432/cardfile"
         );
-        assert_eq!(redacted("postgresql://bob@db/x"), "postgresql://bob@db/x");
+        assert_eq!(redacted("postgresql://bob@db/x"), "postgres://bob@db:5432/x");
+        assert!(!redacted("postgres://bob@db/x?password=s3cret").contains("s3cret"));
+        assert!(!redacted("postgres://bob:s3/cret@db/x").contains("s3"));
+        assert!(!redacted("mysql://bob:s3cret@db/x").contains("s3cret"));
         let t = Target::parse("postgres://bob:s3cret@127.0.0.1/cf").unwrap();
         assert!(!t.to_string().contains("s3cret"));
         assert!(Target::parse("mysql://x/y").is_err());

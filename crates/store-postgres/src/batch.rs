@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use profile_core::ports::{Batch, Database, StoreResult, Tx};
 use profile_core::StoreError;
 
-use crate::tx::{begin_writing, bump_versions, PgTx, Shared};
+use crate::tx::{begin_writing, bump_versions, PgTx, Shared, COMMIT};
 use crate::{run, PgDb};
 
 /// See [`Database::batch`].
@@ -80,7 +80,7 @@ impl Batch for PgBatch<'_> {
         self.open = false;
         let mut conn = self.shared.conn.borrow_mut();
         let done =
-            bump_versions(&mut conn, &self.shared.changed.borrow()).and_then(|()| run(&mut conn, "COMMIT"));
+            bump_versions(&mut conn, &self.shared.changed.borrow()).and_then(|()| run(&mut conn, COMMIT));
         if done.is_err() && run(&mut conn, "ROLLBACK").is_err() {
             conn.broken = true;
         }

@@ -101,28 +101,50 @@ pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
-/// `url` without the password it may hold, and that password: for PostgreSQL's own programs,
-/// which then take the password from their environment instead of a command line that every
-/// user of the machine can read.
-pub fn without_password(url: &str) -> (String, Option<String>) {
-    let password = url
-        .parse::<tokio_postgres::Config>()
-        .ok()
-        .and_then(|c| c.get_password().map(|p| String::from_utf8_lossy(p).into_owned()));
-    let Some((scheme, rest)) = url.split_once("://") else { return (url.to_string(), password) };
-    let (authority, tail) = rest.split_once('/').map_or((rest, None), |(a, t)| (a, Some(t)));
-    let stripped = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}@{host}")
+/// The database `url` names as libpq's environment (`PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`
+/// and `PGPASSWORD`: `password`, else the URL's), for PostgreSQL's own programs: a password
+/// then never stands on a command line, which every user of the machine can read.
+///
+/// # Errors
+/// When `url` is not a PostgreSQL address.
+pub fn libpq_environment(url: &str, password: Option<&str>) -> Result<Vec<(&'static str, String)>, String> {
+    let config: tokio_postgres::Config =
+        url.parse().map_err(|e| format!("is not a PostgreSQL address: {e}"))?;
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            tokio_postgres::config::Host::Tcp(h) => h.clone(),
+            #[cfg(unix)]
+            tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+        })
+        .collect();
+    let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
+    let mut env = Vec::new();
+    for (name, value) in [
+        ("PGHOST", Some(hosts.join(","))),
+        ("PGPORT", Some(ports.join(","))),
+        ("PGUSER", config.get_user().map(str::to_string)),
+        ("PGDATABASE", config.get_dbname().map(str::to_string)),
+        (
+            "PGPASSWORD",
+            password
+                .map(str::to_string)
+                .or_else(|| config.get_password().map(|p| String::from_utf8_lossy(p).into_owned())),
+        ),
+    ] {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            env.push((name, v));
         }
-        None => format!("{scheme}://{authority}"),
-    };
-    let stripped = match tail {
-        Some(t) => format!("{stripped}/{t}"),
-        None => stripped,
-    };
-    (stripped, password)
+    }
+    Ok(env)
+}
+
+/// The database `url` names, for messages: `postgres://user@host:port/db`, never a password
+/// (wherever the URL holds one).
+pub fn display_url(url: &str) -> String {
+    url.parse::<tokio_postgres::Config>()
+        .map_or_else(|_| "postgres://(unreadable address)".into(), |c| shown(&c))
 }
 
 /// Checks that `url` reads as a PostgreSQL address, without connecting.
@@ -340,12 +362,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_password_leaves_the_url() {
-        assert_eq!(
-            without_password("postgres://bob:s3cr%40t@db:5432/cf?sslmode=disable"),
-            ("postgres://bob@db:5432/cf?sslmode=disable".to_string(), Some("s3cr@t".to_string()))
+    fn a_password_never_leaves_the_url() {
+        for url in [
+            "postgres://bob:s3cr%40t@db:5432/cf",
+            "postgres://bob@db:5432/cf?password=s3cr@t",
+            "postgres://bob:s3cr/t@db:5432/cf",
+        ] {
+            let shown = display_url(url);
+            assert!(!shown.contains("s3cr"), "{url} -> {shown}");
+            let env = libpq_environment(url, None).unwrap();
+            let password = env.iter().find(|(k, _)| *k == "PGPASSWORD").map(|(_, v)| v.as_str());
+            assert!(password.is_some_and(|p| p.starts_with("s3cr")), "{url}: {env:?}");
+            assert!(env.iter().filter(|(k, _)| *k != "PGPASSWORD").all(|(_, v)| !v.contains("s3cr")));
+        }
+        assert_eq!(display_url("postgresql://bob@db/cf"), "postgres://bob@db:5432/cf");
+        let env = libpq_environment("postgres://bob@db/cf", Some("from-file")).unwrap();
+        assert!(
+            env.contains(&("PGPASSWORD", "from-file".to_string()))
+                && env.contains(&("PGDATABASE", "cf".to_string()))
         );
-        assert_eq!(without_password("postgresql://bob@db/cf"), ("postgresql://bob@db/cf".to_string(), None));
-        assert_eq!(without_password("postgres://db"), ("postgres://db".to_string(), None));
     }
 }

@@ -40,7 +40,7 @@ pub(crate) fn rewrite(
     use profile_core::ports::UserStore;
     for &id in ids {
         let Some(user) = tx.user(account, id)? else { continue };
-        let words = words_of(tx, no, &user)?.join(" ");
+        let words = document(&words_of(tx, no, &user)?);
         tx.execute(
             "UPDATE users SET words = array_to_tsvector(string_to_array($2, ' ')) WHERE uid = $1",
             &[&uid(no, id), &words],
@@ -49,8 +49,34 @@ pub(crate) fn rewrite(
     Ok(())
 }
 
-/// One lexeme of a tsquery, matched as a prefix.
+/// The longest word a tsvector or tsquery holds, in bytes (PostgreSQL's limit).
+const LEXEME_MAX: usize = 2047;
+
+/// `word` cut to what a tsvector holds, at a character boundary: a search of up to that many
+/// bytes, as a prefix, still finds it. (A position's 255 Hangul syllables fold to ~2,300
+/// bytes.)
+pub(crate) fn storable(word: &str) -> &str {
+    if word.len() <= LEXEME_MAX {
+        return word;
+    }
+    let mut end = LEXEME_MAX;
+    while !word.is_char_boundary(end) {
+        end -= 1;
+    }
+    &word[..end]
+}
+
+/// A user's search words as the text `array_to_tsvector(string_to_array(…, ' '))` takes.
+pub(crate) fn document(words: &[String]) -> String {
+    words.iter().map(|w| storable(w)).collect::<Vec<_>>().join(" ")
+}
+
+/// One lexeme of a tsquery, matched as a prefix; a word longer than any stored word matches
+/// nothing (PostgreSQL refuses it).
 fn prefix(word: &str) -> String {
+    if word.len() > LEXEME_MAX {
+        return format!("'{NOTHING}'");
+    }
     format!("'{}':*", word.replace('\\', "\\\\").replace('\'', "''"))
 }
 
@@ -112,11 +138,10 @@ pub(crate) fn rebuild(tx: &PgTx<'_>) -> StoreResult<u64> {
             let words: Vec<String> = users
                 .iter()
                 .map(|u| {
-                    user_search_words(
+                    document(&user_search_words(
                         u,
                         u.departments.iter().filter_map(|d| names.get(&d.0)).map(String::as_str),
-                    )
-                    .join(" ")
+                    ))
                 })
                 .collect();
             tx.execute(

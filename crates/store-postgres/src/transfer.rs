@@ -329,6 +329,7 @@ impl Encoder {
         let names = user.departments.iter().filter_map(|d| self.names.get(&(no, d.0))).map(String::as_str);
         let mut vector = String::new();
         for w in user_search_words(&user, names) {
+            let w = crate::search::storable(&w);
             if !vector.is_empty() {
                 vector.push(' ');
             }

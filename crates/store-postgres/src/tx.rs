@@ -51,6 +51,10 @@ const READ_BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 /// A read's end: it has nothing to commit. Sent with the connection's next message.
 const READ_END: &str = "ROLLBACK";
 const UNIT_BEGIN: &str = "SAVEPOINT unit";
+/// A commit that fails when the transaction was aborted: PostgreSQL answers a bare `COMMIT` of
+/// an aborted transaction by rolling it back without an error, and the `SELECT` before it is
+/// refused instead (then nothing is committed, and the caller hears so).
+pub(crate) const COMMIT: &str = "SELECT 1; COMMIT";
 const UNIT_RELEASE: &str = "RELEASE SAVEPOINT unit";
 const UNIT_ROLLBACK: &str = "ROLLBACK TO SAVEPOINT unit; RELEASE SAVEPOINT unit";
 
@@ -80,10 +84,9 @@ impl<'a> PgTx<'a> {
 
     /// A unit inside a batch; a write unit opens a savepoint.
     pub(crate) fn unit(db: &'a PgDb, shared: &'a Shared, writable: bool) -> StoreResult<PgTx<'a>> {
-        if writable {
-            // With the unit's first statement (see `conn`).
-            shared.conn.borrow_mut().ahead(UNIT_BEGIN);
-        }
+        // Read units too: a statement of theirs that fails must not abort the batch. With the
+        // unit's first statement (see `conn`).
+        shared.conn.borrow_mut().ahead(UNIT_BEGIN);
         Ok(PgTx::new(db, Held::Unit { shared, writable }))
     }
 
@@ -233,8 +236,14 @@ impl Drop for PgTx<'_> {
                     conn.broken = true;
                 }
             }
-            Held::Unit { shared, writable } => {
-                if *writable && run(&mut shared.conn.borrow_mut(), UNIT_ROLLBACK).is_err() {
+            Held::Unit { shared, writable: false } => {
+                // Nothing to undo but a failed statement's effect on the batch: with the next
+                // message, which fails if this does.
+                shared.conn.borrow_mut().ahead(UNIT_ROLLBACK);
+                shared.live.set(false);
+            }
+            Held::Unit { shared, writable: true } => {
+                if run(&mut shared.conn.borrow_mut(), UNIT_ROLLBACK).is_err() {
                     // A unit that could not be undone leaves its writes in the batch.
                     shared.broken.set(true);
                 }
@@ -255,7 +264,7 @@ impl Tx for PgTx<'_> {
                     conn.ahead(READ_END);
                     return Ok(());
                 }
-                let done = bump_versions(&mut conn, &changed).and_then(|()| run(&mut conn, "COMMIT"));
+                let done = bump_versions(&mut conn, &changed).and_then(|()| run(&mut conn, COMMIT));
                 if done.is_err() && run(&mut conn, "ROLLBACK").is_err() {
                     conn.broken = true;
                 }
@@ -263,10 +272,10 @@ impl Tx for PgTx<'_> {
             }
             Held::Unit { shared, writable } => {
                 shared.live.set(false);
+                // With the next unit's first statement, or the batch's commit: a failure there
+                // fails the batch.
+                shared.conn.borrow_mut().ahead(UNIT_RELEASE);
                 if *writable {
-                    // With the next unit's first statement, or the batch's commit: a failure
-                    // there fails the batch.
-                    shared.conn.borrow_mut().ahead(UNIT_RELEASE);
                     let mut all = shared.changed.borrow_mut();
                     for no in changed {
                         if !all.contains(&no) {

@@ -279,7 +279,7 @@ fn insert_all(tx: &PgTx<'_>, no: i64, users: &[User]) -> StoreResult<()> {
                 user,
                 user.departments.iter().filter_map(|d| names.get(d)).map(String::as_str),
             );
-            words.push(w.join(" "));
+            words.push(search::document(&w));
         }
         let accounts = vec![no; chunk.len()];
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&accounts];
@@ -385,7 +385,7 @@ impl UserStore for PgTx<'_> {
         let Some(old) = self.user(user.account, user.id)? else {
             return Err(StoreError::Backend(format!("no user {}", user.id)));
         };
-        let words = search::words_of(self, no, user)?.join(" ");
+        let words = search::document(&search::words_of(self, no, user)?);
         let fixed = fixed_values(no, user);
         let departments = departments_text(user);
         let texts = text_values(user);
