@@ -58,25 +58,16 @@ pub(crate) fn run(n: usize, dir: &Path, plan: &Plan) -> Result<(), Error> {
     );
     println!("|---|---|---|---|");
     let ratio = |a: f64, b: f64| format!("{:.2}", b / a.max(1e-9));
-    println!(
-        "| user.get by ID | {:.0} req/s · p50 {} · p99 {} | {:.0} req/s · p50 {} · p99 {} | {} |",
-        sqlite.get_rps,
-        ms(sqlite.get.p50),
-        ms(sqlite.get.p99),
-        postgres.get_rps,
-        ms(postgres.get.p50),
-        ms(postgres.get.p99),
-        ratio(sqlite.get_rps, postgres.get_rps)
-    );
-    println!(
-        "| user.search FIND 2-4 letters | {:.0} req/s · p50 {} · p99 {} | {:.0} req/s · p50 {} · p99 {} | {} |",
-        sqlite.find_rps,
-        ms(sqlite.find.p50),
-        ms(sqlite.find.p99),
-        postgres.find_rps,
-        ms(postgres.find.p50),
-        ms(postgres.find.p99),
-        ratio(sqlite.find_rps, postgres.find_rps)
+    // A throughput row: requests a second and latencies on each store, and their ratio.
+    let rate = |what: &str, (a, a_lat): (f64, &Stats), (b, b_lat): (f64, &Stats)| {
+        let each = |rps: f64, l: &Stats| format!("{rps:.0} req/s · p50 {} · p99 {}", ms(l.p50), ms(l.p99));
+        println!("| {what} | {} | {} | {} |", each(a, a_lat), each(b, b_lat), ratio(a, b));
+    };
+    rate("user.get by ID", (sqlite.get_rps, &sqlite.get), (postgres.get_rps, &postgres.get));
+    rate(
+        "user.search FIND 2-4 letters",
+        (sqlite.find_rps, &sqlite.find),
+        (postgres.find_rps, &postgres.find),
     );
     println!(
         "| paging all users with start offsets, one connection | {:.2} s for {} pages | {:.2} s for {} pages | {} |",
