@@ -30,6 +30,24 @@ fn all(account: AccountId, rows: Vec<Row>) -> StoreResult<Vec<Department>> {
     rows.iter().map(|r| from_row(account, r)).collect()
 }
 
+impl PgTx<'_> {
+    /// Runs `sql` with a department's row as `$1`–`$6` (account number, ID, name, sort,
+    /// parent, head).
+    fn write_department(&self, sql: &str, no: i64, d: &Department) -> StoreResult<u64> {
+        self.execute(
+            sql,
+            &[
+                &no,
+                &i64::from(d.id.0),
+                &d.name,
+                &i64::from(d.sort),
+                &d.parent.map(|p| i64::from(p.0)),
+                &d.head.map(|h| i64::from(h.0)),
+            ],
+        )
+    }
+}
+
 impl DepartmentStore for PgTx<'_> {
     fn department(&self, account: AccountId, id: DepartmentId) -> StoreResult<Option<Department>> {
         let Some(no) = self.no(account)? else {
@@ -112,16 +130,10 @@ impl DepartmentStore for PgTx<'_> {
     fn insert_department(&mut self, d: &Department) -> StoreResult<()> {
         let no = self.no_for_write(d.account)?;
         self.changed(no);
-        self.execute(
+        self.write_department(
             "INSERT INTO departments (account_no, id, name, sort, parent, head) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[
-                &no,
-                &i64::from(d.id.0),
-                &d.name,
-                &i64::from(d.sort),
-                &d.parent.map(|p| i64::from(p.0)),
-                &d.head.map(|h| i64::from(h.0)),
-            ],
+            no,
+            d,
         )?;
         Ok(())
     }
@@ -130,16 +142,10 @@ impl DepartmentStore for PgTx<'_> {
         let no = self.no_for_write(d.account)?;
         self.changed(no);
         let renamed = self.department(d.account, d.id)?.is_some_and(|old| old.name != d.name);
-        self.execute(
+        self.write_department(
             "UPDATE departments SET name = $3, sort = $4, parent = $5, head = $6 WHERE account_no = $1 AND id = $2",
-            &[
-                &no,
-                &i64::from(d.id.0),
-                &d.name,
-                &i64::from(d.sort),
-                &d.parent.map(|p| i64::from(p.0)),
-                &d.head.map(|h| i64::from(h.0)),
-            ],
+            no,
+            d,
         )?;
         // Members' search words contain the department's name.
         if renamed {

@@ -241,11 +241,6 @@ impl PgDb {
         Ok(db)
     }
 
-    /// The database's address without its password.
-    pub fn shown(&self) -> &str {
-        &self.shown
-    }
-
     pub(crate) fn connection(&self) -> StoreResult<Pooled> {
         self.pool
             .get()
