@@ -200,6 +200,12 @@ fn bench(quick: bool) -> Result<(), String> {
     cmd.args(["--stores", &users.to_string()]).arg("--db").arg(&db).arg("--http").arg(&cardfile);
     cmd.args(["--http-seconds", if quick { "1" } else { "5" }]);
     report.push_str(&run_bench(&format!("SQLite and PostgreSQL, {users} users"), cmd, &db)?);
+    // Delivery: a burst of invitations through `serve` to an SMTP sink.
+    let invitations = if quick { 2_000 } else { 10_000 };
+    let db = out_dir.join("deliver.db");
+    let mut cmd = Command::new(&exe);
+    cmd.args(["--deliver", &invitations.to_string()]).arg("--db").arg(&db).arg("--http").arg(&cardfile);
+    report.push_str(&run_bench(&format!("delivery, {invitations} invitations"), cmd, &db)?);
     let path = out_dir.join("report.md");
     std::fs::write(&path, report).map_err(|e| e.to_string())?;
     println!("report: {}", path.display());

@@ -38,6 +38,8 @@ pub struct Config {
     /// network (PostgreSQL's driver may not run on an async worker at all); `false` runs them
     /// right on the worker, which SQLite's microsecond reads are faster for.
     pub blocking_reads: bool,
+    /// Invitations one user may send an hour (0: no limit).
+    pub invitations_per_hour: u32,
 }
 
 impl Default for Config {
@@ -47,6 +49,7 @@ impl Default for Config {
             rate_limit: None,
             require_https: false,
             blocking_reads: false,
+            invitations_per_hour: profile_core::usecase::INVITATIONS_PER_HOUR,
         }
     }
 }
@@ -86,6 +89,7 @@ impl AppState {
             ids: &*self.ids,
             passwords: &*self.passwords,
             base_url: &self.config.base_url,
+            invitations_per_hour: self.config.invitations_per_hour,
         }
     }
 }

@@ -50,10 +50,16 @@ impl Drop for Server {
 /// Starts `cardfile serve` on `db` on a free port of 127.0.0.1; returns once it says where it
 /// listens.
 pub(crate) fn start(cardfile: &Path, db: &std::ffi::OsStr) -> Result<Server, Error> {
+    start_with(cardfile, db, &[])
+}
+
+/// [`start`] with more options of `serve`.
+pub(crate) fn start_with(cardfile: &Path, db: &std::ffi::OsStr, extra: &[&str]) -> Result<Server, Error> {
     let mut child = Command::new(cardfile)
         .arg("--db")
         .arg(db)
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
         .env("CARDFILE_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

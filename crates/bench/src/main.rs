@@ -6,10 +6,12 @@
 //! [--cli CARDFILE] [--speed all|none|without:PATH,…]` (the store's speed paths for the library
 //! runs: `group`, `optimistic`, `defer`), `[--paging N]` (offset paging on N users of one
 //! department, in the library and with `--http` over HTTP, instead of the rest), `[--stores N]`
-//! (with `--http`: N users on SQLite and on PostgreSQL side by side, instead of the rest).
+//! (with `--http`: N users on SQLite and on PostgreSQL side by side, instead of the rest),
+//! `[--deliver N]` (with `--http`: N invitations delivered by SMTP, instead of the rest).
 
 mod cli;
 mod data;
+mod delivery;
 mod http;
 mod paging;
 mod stores;
@@ -40,6 +42,7 @@ fn ctx_for(db: &dyn Database) -> Ctx<'_> {
         ids: &RandomIds,
         passwords: &Argon2id::PRODUCTION,
         base_url: "http://127.0.0.1:8080",
+        invitations_per_hour: 0,
     }
 }
 use store_sqlite::SqliteDb;
@@ -64,6 +67,8 @@ struct Args {
     paging: Option<usize>,
     /// Measure this many users on SQLite and PostgreSQL side by side instead.
     stores: Option<usize>,
+    /// Deliver this many invitations by SMTP instead.
+    deliver: Option<usize>,
 }
 
 /// Opens the bench database with the chosen speed paths.
@@ -82,6 +87,7 @@ fn parse_args() -> Result<Args, String> {
         speed: store_sqlite::Speed::default(),
         paging: None,
         stores: None,
+        deliver: None,
     };
     let mut http_seconds = 3.0;
     let mut it = std::env::args().skip(1);
@@ -100,6 +106,7 @@ fn parse_args() -> Result<Args, String> {
             "--speed" => args.speed = store_sqlite::Speed::parse(&val()?)?,
             "--paging" => args.paging = Some(val()?.parse().map_err(|e| format!("--paging: {e}"))?),
             "--stores" => args.stores = Some(val()?.parse().map_err(|e| format!("--stores: {e}"))?),
+            "--deliver" => args.deliver = Some(val()?.parse().map_err(|e| format!("--deliver: {e}"))?),
             "--http-seconds" => http_seconds = val()?.parse().map_err(|e| format!("--http-seconds: {e}"))?,
             other => return Err(format!("unknown argument {other}")),
         }
@@ -162,6 +169,10 @@ fn main() {
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(n) = args.deliver {
+        let plan = args.http.as_ref().ok_or("--deliver needs --http CARDFILE")?;
+        return delivery::run(n, &args.db, &plan.cardfile).map_err(|e| e.to_string().into());
+    }
     if let Some(n) = args.stores {
         let plan = args.http.as_ref().ok_or("--stores needs --http CARDFILE")?;
         let dir = args.db.parent().unwrap_or(Path::new("."));

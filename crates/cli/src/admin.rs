@@ -7,7 +7,7 @@ use profile_core::access::{Actor, Scope, ScopeSet};
 use profile_core::ids::UserId;
 use profile_core::model::account::{Account, InvitePolicy, RegistrationType};
 use profile_core::model::credential::{Credential, CredentialId, CredentialKind};
-use profile_core::model::message::Message;
+use profile_core::model::message::{Message, MessageState};
 use profile_core::usecase::{accounts, credentials, outbox};
 use serde_json::json;
 use uuid::Uuid;
@@ -308,8 +308,13 @@ pub(crate) fn run_credential(
 /// `cardfile outbox …`
 #[derive(Subcommand, Debug)]
 pub(crate) enum OutboxCommand {
-    /// Every message in full, oldest first (the default).
-    List,
+    /// Every message, oldest first (the default): channel, recipient, kind, state, attempts,
+    /// last error, and the body while it is kept.
+    List {
+        /// Only the failed messages.
+        #[arg(long)]
+        failed: bool,
+    },
     /// One message in full.
     Show {
         /// Its ID, or the first 8 or more characters of it.
@@ -321,6 +326,18 @@ pub(crate) enum OutboxCommand {
         /// Its ID, or the first 8 or more characters of it.
         id: String,
     },
+    /// Put a failed message back in the queue (due at once).
+    Retry {
+        /// Its ID, or the first 8 or more characters of it.
+        #[arg(required_unless_present = "all_failed", conflicts_with = "all_failed")]
+        id: Option<String>,
+        /// Every failed message that can still be used.
+        #[arg(long)]
+        all_failed: bool,
+    },
+    /// Send a test message to ADDRESS (an email address or a phone number) through the
+    /// transport `serve` is configured with (the same --smtp-* and --sms-* options).
+    Test(Box<crate::deliver::TestArgs>),
 }
 
 fn message_json(m: &Message) -> serde_json::Value {
@@ -331,25 +348,42 @@ fn message_json(m: &Message) -> serde_json::Value {
         "to": m.recipient,
         "subject": m.subject,
         "body": m.body,
+        "state": m.delivery.state.code(),
+        "attempts": m.delivery.attempts,
+        "last_error": m.delivery.last_error,
+        "next_attempt": (m.delivery.state == MessageState::Pending).then(|| m.delivery.not_before.to_rfc3339()),
         "created": m.created_at.to_rfc3339(),
-        "sent": m.sent_at.map(|t| t.to_rfc3339()),
+        "expires": m.expires_at.map(|t| t.to_rfc3339()),
+        "sent": m.delivery.sent_at.map(|t| t.to_rfc3339()),
     })
 }
 
 fn print_message(m: &Message) {
-    let state = if m.sent_at.is_some() { "sent" } else { "to send" };
+    let d = &m.delivery;
+    let attempts = match d.attempts {
+        1 => "1 attempt".to_string(),
+        n => format!("{n} attempts"),
+    };
     out!(
-        "--- {} {} {} to {} ({}, {state})",
+        "--- {} {} {} to {} ({}, {}, {attempts})",
         m.id,
         m.created_at.to_rfc3339(),
         m.kind.code(),
         m.recipient,
-        m.channel.code()
+        m.channel.code(),
+        d.state.code()
     );
+    if let Some(e) = &d.last_error {
+        out!("Last error: {e}");
+    }
     if !m.subject.is_empty() {
         out!("Subject: {}", m.subject);
     }
-    out!("{}", m.body);
+    if m.body_dropped() {
+        out!("(body dropped: {})", if d.state == MessageState::Sent { "sent" } else { "no longer usable" });
+    } else {
+        out!("{}", m.body);
+    }
 }
 
 /// The one message among `messages` whose ID is `id` or starts with it (8 characters at least).
@@ -376,33 +410,52 @@ pub(crate) fn run_outbox(
     let db = setup::open(db_path)?;
     let ctx = setup::ctx(&db, "");
     let a = account(ctx, slug)?;
-    let messages = outbox::list_messages(ctx, &Actor::operator(a.id), all).map_err(|e| e.to_string())?;
-    match cmd {
-        OutboxCommand::List if json => {
-            out!("{}", serde_json::Value::Array(messages.iter().map(message_json).collect()));
+    let operator = Actor::operator(a.id);
+    let messages = outbox::list_messages(ctx, &operator, all).map_err(|e| e.to_string())?;
+    let show = |m: &Message| {
+        if json {
+            out!("{}", message_json(m));
+        } else {
+            print_message(m);
         }
-        OutboxCommand::List => messages.iter().for_each(print_message),
-        OutboxCommand::Show { id } => {
-            let m = find_message(&messages, id)?;
+    };
+    match cmd {
+        OutboxCommand::List { failed } => {
+            let listed = messages.iter().filter(|m| !failed || m.delivery.state == MessageState::Failed);
             if json {
-                out!("{}", message_json(m));
+                out!("{}", serde_json::Value::Array(listed.map(message_json).collect()));
             } else {
-                print_message(m);
+                listed.for_each(print_message);
             }
         }
+        OutboxCommand::Show { id } => show(find_message(&messages, id)?),
         OutboxCommand::Sent { id } => {
             let m = find_message(&messages, id)?;
-            if m.sent_at.is_none() {
-                outbox::mark_sent(ctx, m.id).map_err(|e| e.to_string())?;
-            }
-            let after = outbox::list_messages(ctx, &Actor::operator(a.id), all).map_err(|e| e.to_string())?;
-            let m = find_message(&after, &m.id.to_string())?;
+            let m = outbox::mark_sent(ctx, &operator, all, m.id).map_err(|e| e.to_string())?;
             if json {
-                out!("{}", message_json(m));
+                out!("{}", message_json(&m));
             } else {
                 out!("message {} is marked sent", m.id);
             }
         }
+        OutboxCommand::Retry { id: Some(id), .. } => {
+            let m = find_message(&messages, id)?;
+            let m = outbox::retry_message(ctx, &operator, all, m.id).map_err(|e| e.to_string())?;
+            if json {
+                out!("{}", message_json(&m));
+            } else {
+                out!("message {} is queued again", m.id);
+            }
+        }
+        OutboxCommand::Retry { id: None, .. } => {
+            let retried = outbox::retry_failed(ctx, &operator, all).map_err(|e| e.to_string())?;
+            if json {
+                out!("{}", serde_json::Value::Array(retried.iter().map(message_json).collect()));
+            } else {
+                out!("{} failed message(s) queued again", retried.len());
+            }
+        }
+        OutboxCommand::Test(args) => crate::deliver::send_test(args, json)?,
     }
     Ok(())
 }

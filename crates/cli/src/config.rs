@@ -15,6 +15,8 @@
 //! tls_key = "/etc/cardfile/key.pem"
 //! rate_limit = "50/2"
 //!
+//! smtp_url = "smtp://bot%40example.com@mail.example.com"  # also used by `outbox test`
+//!
 //! [init]                                 # how `init` (or the first `serve`) sets up a database
 //! admin_email = "it@example.com"
 //! ```
@@ -27,7 +29,8 @@ use std::path::{Path, PathBuf};
 use clap::Command;
 
 /// Keys whose values are file paths, resolved against the config file's directory.
-const PATH_KEYS: &[&str] = &["db", "db_password_file", "tls_cert", "tls_key"];
+const PATH_KEYS: &[&str] =
+    &["db", "db_password_file", "tls_cert", "tls_key", "smtp_password_file", "smtp_ca", "sms_token_file"];
 
 /// The `--config` path: the last `--config X` / `--config=X` before a lone `--`, else
 /// `CARDFILE_CONFIG`. Read before clap parses, because the file's values become clap defaults.
@@ -76,6 +79,18 @@ pub(crate) fn apply(cmd: Command, file: &Path) -> Result<Command, String> {
                             cmd =
                                 cmd.mut_subcommand(name, |sub| sub.mut_arg(&id, |a| a.default_value(value)));
                         }
+                    }
+                    // `outbox test` sends through the transport `[serve]` configures.
+                    let test = |c: &Command| {
+                        c.find_subcommand("outbox")
+                            .and_then(|o| o.find_subcommand("test"))
+                            .is_some_and(|t| has_arg(t, &id))
+                    };
+                    if key == "serve" && test(&cmd) {
+                        let value = value.clone();
+                        cmd = cmd.mut_subcommand("outbox", |o| {
+                            o.mut_subcommand("test", |t| t.mut_arg(&id, |a| a.default_value(value)))
+                        });
                     }
                     if !known {
                         return Err(unknown(file, sub_key, &format!("[{key}] ")));

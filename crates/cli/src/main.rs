@@ -15,6 +15,7 @@ macro_rules! out {
 
 mod admin;
 mod config;
+mod deliver;
 mod hr;
 mod joining;
 mod migrate;
@@ -73,7 +74,7 @@ enum Command {
     /// administrator, with a login and a webhook.
     Init(InitArgs),
     /// Serve the REST API (initialising an empty database first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Users: add, invite, list, search, show, update, terminate, reinstate, set-role,
     /// grant-hr, revoke-hr.
     #[command(subcommand)]
@@ -207,14 +208,24 @@ struct ServeArgs {
     /// Rate limit per credential, `BURST/PER_SECOND` (e.g. `50/2`); off by default.
     #[arg(long, env = "CARDFILE_RATE_LIMIT", value_parser = parse_rate)]
     rate_limit: Option<api_http::RateLimit>,
+    /// How many invitations one user may send an hour (0: no limit); the CLI is never limited.
+    #[arg(long, env = "CARDFILE_INVITATIONS_PER_HOUR", default_value_t = profile_core::usecase::INVITATIONS_PER_HOUR)]
+    invitations_per_hour: u32,
+    /// How messages are delivered.
+    #[command(flatten)]
+    delivery: deliver::DeliveryArgs,
     /// How the first run initialises an empty database.
     #[command(flatten)]
     init: InitArgs,
 }
 
-/// The URL printed in webhook URLs and links by commands other than `serve`.
+/// The URL printed in webhook URLs and links by commands other than `serve`: --base-url, else
+/// the one `serve` or `init` stored in the database, else http://127.0.0.1:8080.
 fn base_url(cli: &Cli) -> String {
-    cli.base_url.clone().unwrap_or_else(|| "http://127.0.0.1:8080".into())
+    cli.base_url
+        .clone()
+        .or_else(|| setup::stored_base_url(&cli.db))
+        .unwrap_or_else(|| "http://127.0.0.1:8080".into())
 }
 
 /// Parses the command line over the `--config` file's values (see [`config`]); a bad config file
@@ -296,7 +307,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match &cli.command {
-        Command::Init(args) => setup::init(&cli.db, args, &base_url(&cli), cli.json).map(|_| ()),
+        Command::Init(args) => {
+            setup::init(&cli.db, args, &base_url(&cli), cli.base_url.is_some(), cli.json).map(|_| ())
+        }
         Command::Serve(args) => serve(&cli, args),
         Command::User(cmd) => people::run_user(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Dept(cmd) => people::run_dept(&cli.db, cli.account.as_deref(), cli.json, cmd),
@@ -367,7 +380,7 @@ fn main() -> ExitCode {
             cli.account.as_deref(),
             cli.json,
             *all,
-            cmd.as_ref().unwrap_or(&admin::OutboxCommand::List),
+            cmd.as_ref().unwrap_or(&admin::OutboxCommand::List { failed: false }),
         ),
     };
     match result {
@@ -409,6 +422,9 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let base_url = cli.base_url.clone().unwrap_or_else(|| format!("{scheme}://{local}"));
     setup::first_run(&db, &args.init, &base_url, cli.json)?;
+    // Every process on the database (the CLI's `invite` too) writes links with it.
+    let base_url = profile_core::usecase::settings::set_base_url(setup::ctx(&*db, ""), &base_url)
+        .map_err(|e| e.to_string())?;
     let tls = if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         Some(api_http::Tls::from_pem_files(cert, key)?)
     } else if args.tls_self_signed {
@@ -421,7 +437,9 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
         rate_limit: args.rate_limit,
         require_https: args.require_https,
         blocking_reads: db.blocks(),
+        invitations_per_hour: args.invitations_per_hour,
     };
+    let workers = deliver::start(&db, &base_url, &args.delivery)?;
     // The last reference is dropped here, after the runtime: PostgreSQL's driver must not
     // close its connections on an async worker.
     let keep = Arc::clone(&db);
@@ -439,6 +457,8 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
         api_http::serve(listener, state, tls, shutdown_signal()).await.map_err(|e| e.to_string())
     });
     drop(runtime);
+    // Each worker settles what it claimed before it ends.
+    workers.into_iter().for_each(delivery::worker::Worker::stop);
     drop(keep);
     served?;
     eprintln!("cardfile: stopped");

@@ -14,7 +14,7 @@ use profile_core::ports::{Database, RandomIds, SystemClock};
 use profile_core::secret::Argon2id;
 use profile_core::usecase::accounts::{self, CreateAccountRequest};
 use profile_core::usecase::credentials::{self, NewCredential};
-use profile_core::usecase::{identities, invitations, maintenance, Ctx};
+use profile_core::usecase::{identities, invitations, maintenance, settings, Ctx};
 use profile_core::Value;
 use store_sqlite::SqliteDb;
 
@@ -26,7 +26,14 @@ pub(crate) fn open(target: &Target) -> Result<Store, String> {
 }
 
 pub(crate) fn ctx<'a>(db: &'a dyn Database, base_url: &'a str) -> Ctx<'a> {
-    Ctx { db, clock: &SystemClock, ids: &RandomIds, passwords: &Argon2id::PRODUCTION, base_url }
+    Ctx {
+        db,
+        clock: &SystemClock,
+        ids: &RandomIds,
+        passwords: &Argon2id::PRODUCTION,
+        base_url,
+        invitations_per_hour: 0,
+    }
 }
 
 /// What the first run made, to print once.
@@ -41,12 +48,30 @@ pub(crate) fn init(
     path: &crate::store::Target,
     args: &InitArgs,
     base_url: &str,
+    store_base_url: bool,
     json: bool,
 ) -> Result<Initialised, String> {
     let db = open(path)?;
-    let done = initialise(&db, args, base_url, true)?;
-    print(&done, None, base_url, json);
+    let base_url = if store_base_url {
+        settings::set_base_url(ctx(&db, ""), base_url).map_err(|e| e.to_string())?
+    } else {
+        base_url.to_string()
+    };
+    let done = initialise(&db, args, &base_url, true)?;
+    print(&done, None, &base_url, json);
     Ok(done)
+}
+
+/// The base URL stored by `serve` or `init`, when the database exists and has one (a missing
+/// SQLite file is not created for the question).
+pub(crate) fn stored_base_url(target: &Target) -> Option<String> {
+    if let Target::File(path) = target {
+        if !path.exists() {
+            return None;
+        }
+    }
+    let db = open(target).ok()?;
+    settings::base_url(ctx(&db, "")).ok().flatten()
 }
 
 /// `cardfile account create`: another account on an initialised database, with its own first
@@ -189,6 +214,7 @@ pub(crate) fn spawn_sweeper(state: Arc<api_http::AppState>) {
                     codes = p.codes,
                     login_failures = p.login_failures,
                     sent_messages = p.sent_messages,
+                    expired_bodies = p.expired_bodies,
                     "stale records purged"
                 ),
                 Ok(Err(e)) => tracing::warn!("purging stale records failed: {e}"),

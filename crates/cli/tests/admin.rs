@@ -620,7 +620,9 @@ fn a_large_import_is_written_while_it_is_read() {
 fn serve_purges_stale_records() {
     use chrono::Duration;
     use profile_core::model::identity::{CodePurpose, ConfirmationCode, Login, LoginFailures};
-    use profile_core::model::message::{Channel, Message, MessageKind};
+    use profile_core::model::message::{
+        Channel, Delivery, DeliveryUpdate, Message, MessageKind, MessageState,
+    };
     use profile_core::ports::{Clock, Database, SystemClock};
     use profile_core::secret::SecretHash;
     use uuid::Uuid;
@@ -638,8 +640,11 @@ fn serve_purges_stale_records() {
         recipient: format!("to{n}@example.com"),
         subject: "s".into(),
         body: "b".into(),
+        html: String::new(),
         created_at: now - Duration::days(41),
-        sent_at: sent,
+        expires_at: None,
+        source: None,
+        delivery: Delivery { sent_at: sent, ..Delivery::due_at(now - Duration::days(41)) },
     };
     let code = |n: u128, expires_at| ConfirmationCode {
         id: Uuid::from_u128(n),
@@ -654,7 +659,10 @@ fn serve_purges_stale_records() {
     let store = store_sqlite::SqliteDb::open(&db).unwrap();
     let mut tx = store.write().unwrap();
     tx.enqueue(&msg(1, None)).unwrap();
-    tx.mark_sent(Uuid::from_u128(1), now - Duration::days(40)).unwrap();
+    let at = now - Duration::days(40);
+    let sent = Delivery { state: MessageState::Sent, sent_at: Some(at), ..Delivery::due_at(at) };
+    tx.update_deliveries(&[DeliveryUpdate { id: Uuid::from_u128(1), delivery: sent, drop_body: true }])
+        .unwrap();
     tx.enqueue(&msg(2, None)).unwrap();
     let old = LoginFailures { count: 10, last: now - Duration::days(3) };
     tx.set_login_failures("old@example.com", Some(old)).unwrap();

@@ -21,6 +21,7 @@ pub mod model;
 pub mod ports;
 pub mod query;
 pub mod secret;
+pub mod templates;
 pub mod totp;
 pub mod usecase;
 pub mod validate;

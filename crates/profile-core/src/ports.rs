@@ -14,7 +14,7 @@ use crate::model::department::{Department, DepartmentQuery};
 use crate::model::hr::{HrField, HrValues};
 use crate::model::identity::{ConfirmationCode, Identity, IdentityId, Login, LoginFailures, Membership};
 use crate::model::invitation::{Invitation, InvitationId, RegistrationLink, RegistrationRequest};
-use crate::model::message::Message;
+use crate::model::message::{Channel, DeliveryUpdate, Message};
 use crate::model::user::User;
 use crate::model::workgroup::Workgroup;
 use crate::query::{Page, UserQuery};
@@ -238,6 +238,15 @@ pub trait InvitationStore {
     fn invitations(&self, account: AccountId) -> StoreResult<Vec<Invitation>>;
     /// The account's invitations to one address, oldest first.
     fn invitations_to(&self, account: AccountId, address: &Login) -> StoreResult<Vec<Invitation>>;
+    /// When `inviter` created invitations at or after `since`, the earliest `limit` of them (an
+    /// hourly allowance needs no more).
+    fn invitation_times_by(
+        &self,
+        account: AccountId,
+        inviter: UserId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<DateTime<Utc>>>;
     /// Pending invitations, in every account, that expire at or before `at`.
     fn invitations_expiring(&self, at: DateTime<Utc>) -> StoreResult<Vec<Invitation>>;
     /// Replaces an invitation (its state).
@@ -272,18 +281,35 @@ pub trait CredentialStore {
     fn update_credential(&mut self, credential: &Credential) -> StoreResult<()>;
 }
 
-/// Messages to send.
+/// Messages to send, and their delivery (see [`crate::usecase::queue`]).
 pub trait OutboxStore {
     /// Queues a message.
     fn enqueue(&mut self, message: &Message) -> StoreResult<()>;
     /// The messages of an account, or with `None` of every account and none, oldest first.
     fn messages(&self, account: Option<AccountId>) -> StoreResult<Vec<Message>>;
-    /// Marks a message as handed to its transport and drops its body, which may hold a live
-    /// link, code or password (the first send time stays).
-    fn mark_sent(&mut self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// A message by ID.
+    fn message(&self, id: Uuid) -> StoreResult<Option<Message>>;
+    /// Up to `limit` pending messages on `channel` due at `now`: their `not_before` has passed
+    /// and no lease on them runs past `now`. Earliest due first, then oldest.
+    fn due_messages(&self, channel: Channel, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Message>>;
+    /// Writes each message's delivery (state, attempts, due time, lease, last error, send
+    /// time), dropping body and HTML where asked. A message already sent stays as it is, so
+    /// that a late settlement never un-sends it; unknown IDs are skipped.
+    fn update_deliveries(&mut self, updates: &[DeliveryUpdate]) -> StoreResult<()>;
+    /// Drops the bodies of up to `limit` pending or failed messages whose expiry has passed at
+    /// `now` (compared in whole seconds); the pending ones become obsolete. Returns how many.
+    fn drop_expired_bodies(&mut self, now: DateTime<Utc>, limit: usize) -> StoreResult<u64>;
     /// Deletes up to `limit` messages sent before `sent_before` (compared in whole seconds),
     /// earliest sent first; unsent messages are never deleted. Returns how many.
     fn purge_sent(&mut self, sent_before: DateTime<Utc>, limit: usize) -> StoreResult<u64>;
+}
+
+/// Server-wide settings that every process on the database shares (the public base URL).
+pub trait SettingsStore {
+    /// The value of a setting.
+    fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Sets a setting.
+    fn set_setting(&mut self, key: &str, value: &str) -> StoreResult<()>;
 }
 
 /// HR personal details and who holds the HR permission (see [`crate::model::hr`]).
@@ -320,6 +346,7 @@ pub trait Tx:
     + InvitationStore
     + CredentialStore
     + OutboxStore
+    + SettingsStore
     + HrStore
 {
     /// Makes every write durable, or none of them.

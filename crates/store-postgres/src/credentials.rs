@@ -1,14 +1,11 @@
-//! REST credentials and the outbox.
+//! REST credentials.
 
-use chrono::{DateTime, Utc};
 use profile_core::access::{Scope, ScopeSet};
 use profile_core::ids::{AccountId, UserId};
 use profile_core::model::credential::{Credential, CredentialId, CredentialKind};
-use profile_core::model::message::{Channel, Message, MessageKind};
-use profile_core::ports::{CredentialStore, OutboxStore, StoreResult};
+use profile_core::ports::{CredentialStore, StoreResult};
 use profile_core::secret::SecretHash;
 use tokio_postgres::Row;
-use uuid::Uuid;
 
 use crate::codec::{self, bytes, get};
 use crate::error::bad;
@@ -147,86 +144,5 @@ impl CredentialStore for PgTx<'_> {
             ],
         )?;
         Ok(())
-    }
-}
-
-/// The statement that reads messages, in [`message_row`]'s order, followed by `$tail`.
-macro_rules! message_select {
-    ($tail:literal) => {
-        concat!(
-            "SELECT m.id, a.id, m.kind, m.channel, m.recipient, m.subject, m.body, m.created_at, m.sent_at \
-             FROM outbox m LEFT JOIN accounts a ON a.no = m.account_no ",
-            $tail
-        )
-    };
-}
-
-fn message_row(r: &Row) -> StoreResult<Message> {
-    Ok(Message {
-        id: codec::uuid(r, 0)?,
-        account: codec::opt_uuid(r, 1)?.map(AccountId),
-        kind: MessageKind::from_code(get(r, 2)?).ok_or_else(|| bad("unknown message kind"))?,
-        channel: Channel::from_code(get(r, 3)?).ok_or_else(|| bad("unknown channel"))?,
-        recipient: get(r, 4)?,
-        subject: get(r, 5)?,
-        body: get(r, 6)?,
-        created_at: codec::time(r, 7)?,
-        sent_at: codec::opt_time(r, 8)?,
-    })
-}
-
-impl OutboxStore for PgTx<'_> {
-    fn enqueue(&mut self, m: &Message) -> StoreResult<()> {
-        self.writable()?;
-        let no = match m.account {
-            Some(a) => Some(self.no_for_write(a)?),
-            None => None,
-        };
-        self.execute(
-            "INSERT INTO outbox (id, account_no, kind, channel, recipient, subject, body, created_at, sent_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            &[
-                &bytes(&m.id),
-                &no,
-                &m.kind.code(),
-                &m.channel.code(),
-                &m.recipient,
-                &m.subject,
-                &m.body,
-                &m.created_at.timestamp(),
-                &m.sent_at.map(|t| t.timestamp()),
-            ],
-        )?;
-        Ok(())
-    }
-
-    fn messages(&self, account: Option<AccountId>) -> StoreResult<Vec<Message>> {
-        let rows = match account {
-            None => self.query(message_select!("ORDER BY m.seq"), &[])?,
-            Some(a) => {
-                let Some(no) = self.no(a)? else {
-                    return Ok(Vec::new());
-                };
-                self.query(message_select!("WHERE m.account_no = $1 ORDER BY m.seq"), &[&no])?
-            }
-        };
-        rows.iter().map(message_row).collect()
-    }
-
-    fn mark_sent(&mut self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-        self.execute(
-            "UPDATE outbox SET sent_at = coalesce(sent_at, $2), body = '' WHERE id = $1",
-            &[&bytes(&id), &at.timestamp()],
-        )?;
-        Ok(())
-    }
-
-    fn purge_sent(&mut self, sent_before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
-        self.delete_before(
-            "DELETE FROM outbox WHERE seq IN \
-             (SELECT seq FROM outbox WHERE sent_at < $1 ORDER BY sent_at, seq LIMIT $2)",
-            sent_before,
-            limit,
-        )
     }
 }

@@ -169,6 +169,25 @@ impl InvitationStore for PgTx<'_> {
         )
     }
 
+    fn invitation_times_by(
+        &self,
+        account: AccountId,
+        inviter: UserId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<DateTime<Utc>>> {
+        let Some(no) = self.no(account)? else {
+            return Ok(Vec::new());
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.query(
+            "SELECT created_at FROM invitations WHERE account_no = $1 AND invited_by = $2 \
+             AND created_at >= $3 ORDER BY created_at LIMIT $4",
+            &[&no, &i64::from(inviter.0), &since.timestamp(), &limit],
+        )?;
+        rows.iter().map(|r| codec::time(r, 0)).collect()
+    }
+
     fn invitations_expiring(&self, at: DateTime<Utc>) -> StoreResult<Vec<Invitation>> {
         self.invitations_where(
             invitation_select!("WHERE i.state = 0 AND i.expires_at <= $1 ORDER BY i.seq"),

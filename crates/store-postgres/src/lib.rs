@@ -33,6 +33,7 @@ mod error;
 mod hr;
 mod identities;
 mod invitations;
+mod messages;
 mod schema;
 mod search;
 mod transfer;

@@ -9,7 +9,8 @@ use crate::error::backend;
 use crate::run;
 
 /// The migrations, in order: the schema version is how many have been applied.
-const MIGRATIONS: [&str; 1] = [include_str!("../migrations/001_initial.sql")];
+const MIGRATIONS: [&str; 2] =
+    [include_str!("../migrations/001_initial.sql"), include_str!("../migrations/002_delivery.sql")];
 
 /// The schema version this build creates and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -20,7 +20,7 @@ use crate::{PgDb, PgTx};
 /// The tables a migration copies, each with the order its rows are compared in (a unique
 /// key, so both sides list rows alike). The rest are derived: the search index and its counts
 /// (SQLite) or the search words (here), and `meta`.
-pub const TABLES: [(&str, &str); 22] = [
+pub const TABLES: [(&str, &str); 23] = [
     ("accounts", "no"),
     // Before the users: their search words hold their departments' names.
     ("departments", "account_no, id"),
@@ -39,11 +39,12 @@ pub const TABLES: [(&str, &str); 22] = [
     ("registration_links", "account_no"),
     ("registration_requests", "seq"),
     ("credentials", "seq"),
-    ("outbox", "seq"),
+    ("messages", "seq"),
     ("hr_fields", "account_no, position"),
     ("hr_values", "uid, key"),
     ("hr_holders", "uid"),
     ("query_versions", "account_no"),
+    ("settings", "key"),
 ];
 
 /// One stored value, as both stores hold it.
@@ -236,7 +237,7 @@ impl TableCopy<'_> {
             ("invitations", "seq"),
             ("registration_requests", "seq"),
             ("credentials", "seq"),
-            ("outbox", "seq"),
+            ("messages", "seq"),
         ] {
             self.tx.query_one(
                 &format!(

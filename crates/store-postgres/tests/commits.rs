@@ -3,7 +3,7 @@
 //! that fails inside a batch leaves the batch's other units intact.
 
 use chrono::DateTime;
-use profile_core::model::message::{Channel, Message, MessageKind};
+use profile_core::model::message::{Channel, Delivery, Message, MessageKind};
 use profile_core::ports::Database;
 use store_postgres::PgDb;
 use uuid::Uuid;
@@ -17,8 +17,11 @@ fn message(id: u128) -> Message {
         recipient: "a@example.com".into(),
         subject: "code".into(),
         body: "123456".into(),
+        html: String::new(),
         created_at: DateTime::from_timestamp(1_767_323_045, 0).unwrap(),
-        sent_at: None,
+        expires_at: None,
+        source: None,
+        delivery: Delivery::due_at(DateTime::from_timestamp(1_767_323_045, 0).unwrap()),
     }
 }
 

@@ -1,21 +1,18 @@
-//! REST credentials and the outbox.
+//! REST credentials.
 
-use chrono::{DateTime, Utc};
 use profile_core::access::{Scope, ScopeSet};
 use profile_core::ids::{AccountId, UserId};
 use profile_core::model::credential::{Credential, CredentialId, CredentialKind};
-use profile_core::model::message::{Channel, Message, MessageKind};
-use profile_core::ports::{CredentialStore, OutboxStore, StoreResult};
+use profile_core::ports::{CredentialStore, StoreResult};
 use profile_core::secret::SecretHash;
 use rusqlite::types::FromSqlError;
 use rusqlite::{params, OptionalExtension, Row};
-use uuid::Uuid;
 
 use crate::codec::{self, bytes};
 use crate::error::backend;
 use crate::SqliteTx;
 
-fn unknown(i: usize, what: &str) -> rusqlite::Error {
+pub(crate) fn unknown(i: usize, what: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
         i,
         rusqlite::types::Type::Text,
@@ -124,90 +121,5 @@ impl CredentialStore for SqliteTx<'_> {
             })
             .map_err(backend)?;
         Ok(())
-    }
-}
-
-const MESSAGE_SELECT: &str =
-    "SELECT m.id, a.id, m.kind, m.channel, m.recipient, m.subject, m.body, m.created_at, \
-     m.sent_at FROM outbox m LEFT JOIN accounts a ON a.no = m.account_no";
-
-fn message_row(r: &Row<'_>) -> rusqlite::Result<Message> {
-    let kind: String = r.get(2)?;
-    let channel: String = r.get(3)?;
-    Ok(Message {
-        id: codec::uuid(r, 0)?,
-        account: codec::opt_uuid(r, 1)?.map(AccountId),
-        kind: MessageKind::from_code(&kind).ok_or_else(|| unknown(2, "unknown message kind"))?,
-        channel: Channel::from_code(&channel).ok_or_else(|| unknown(3, "unknown channel"))?,
-        recipient: r.get(4)?,
-        subject: r.get(5)?,
-        body: r.get(6)?,
-        created_at: codec::time(r, 7)?,
-        sent_at: codec::opt_time(r, 8)?,
-    })
-}
-
-impl OutboxStore for SqliteTx<'_> {
-    fn enqueue(&mut self, m: &Message) -> StoreResult<()> {
-        self.writable()?;
-        let no = match m.account {
-            Some(a) => Some(self.no_for_write(a)?),
-            None => None,
-        };
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO outbox (id, account_no, kind, channel, recipient, subject, body, created_at, sent_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    bytes(&m.id),
-                    no,
-                    m.kind.code(),
-                    m.channel.code(),
-                    m.recipient,
-                    m.subject,
-                    m.body,
-                    m.created_at.timestamp(),
-                    m.sent_at.map(|t| t.timestamp())
-                ])
-            })
-            .map_err(backend)?;
-        Ok(())
-    }
-
-    fn messages(&self, account: Option<AccountId>) -> StoreResult<Vec<Message>> {
-        let conn = self.conn();
-        match account {
-            None => conn
-                .prepare_cached(&format!("{MESSAGE_SELECT} ORDER BY m.seq"))
-                .and_then(|mut s| s.query_map([], message_row)?.collect()),
-            Some(a) => {
-                let Some(no) = self.no(a)? else {
-                    return Ok(Vec::new());
-                };
-                conn.prepare_cached(&format!("{MESSAGE_SELECT} WHERE m.account_no = ?1 ORDER BY m.seq"))
-                    .and_then(|mut s| s.query_map([no], message_row)?.collect())
-            }
-        }
-        .map_err(backend)
-    }
-
-    fn mark_sent(&mut self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-        self.writable()?;
-        self.conn()
-            .prepare_cached("UPDATE outbox SET sent_at = coalesce(sent_at, ?2), body = '' WHERE id = ?1")
-            .and_then(|mut s| s.execute(params![bytes(&id), at.timestamp()]))
-            .map_err(backend)?;
-        Ok(())
-    }
-
-    fn purge_sent(&mut self, sent_before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
-        self.delete_before(
-            "DELETE FROM outbox WHERE seq IN \
-             (SELECT seq FROM outbox WHERE sent_at < ?1 ORDER BY sent_at, seq LIMIT ?2)",
-            sent_before,
-            limit,
-        )
     }
 }

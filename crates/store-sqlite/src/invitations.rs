@@ -150,6 +150,29 @@ impl InvitationStore for SqliteTx<'_> {
         self.invitations_where("i.account_no = ?1 AND i.address = ?2", params![no, address.as_str()])
     }
 
+    fn invitation_times_by(
+        &self,
+        account: AccountId,
+        inviter: UserId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<DateTime<Utc>>> {
+        let Some(no) = self.no(account)? else {
+            return Ok(Vec::new());
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.conn()
+            .prepare_cached(
+                "SELECT created_at FROM invitations WHERE account_no = ?1 AND invited_by = ?2 \
+                 AND created_at >= ?3 ORDER BY created_at LIMIT ?4",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![no, inviter.0, since.timestamp(), limit], |r| codec::time(r, 0))?
+                    .collect()
+            })
+            .map_err(backend)
+    }
+
     fn invitations_expiring(&self, at: DateTime<Utc>) -> StoreResult<Vec<Invitation>> {
         self.invitations_where("i.state = 0 AND i.expires_at <= ?1", [at.timestamp()])
     }

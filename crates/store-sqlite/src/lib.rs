@@ -28,6 +28,7 @@ mod error;
 mod hr;
 mod identities;
 mod invitations;
+mod messages;
 mod schema;
 mod search;
 mod tables;

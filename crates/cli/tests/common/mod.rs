@@ -35,11 +35,24 @@ pub fn start_with(db: &Path, first: bool, tls: bool) -> (Child, u16, Option<Stri
 /// [`start_with`] on any `--db` value (a file or a `postgres://` URL), run in `cwd` (where a
 /// PostgreSQL server's self-signed certificate is written: `cardfile.cert.pem`).
 pub fn start_on(db: &OsStr, cwd: &Path, first: bool, tls: bool) -> (Child, u16, Option<String>) {
+    start_custom(db, cwd, first, tls, &[], &[])
+}
+
+/// [`start_on`] with more arguments of `serve` and more environment variables.
+pub fn start_custom(
+    db: &OsStr,
+    cwd: &Path,
+    first: bool,
+    tls: bool,
+    extra: &[String],
+    env: &[(&str, &str)],
+) -> (Child, u16, Option<String>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cardfile"));
     cmd.current_dir(cwd).args(["--json", "--db"]).arg(db).args(["serve", "--listen", "127.0.0.1:0"]);
     if tls {
         cmd.arg("--tls-self-signed");
     }
+    cmd.args(extra).envs(env.iter().copied());
     let mut child = cmd
         .env("CARDFILE_LOG", "warn")
         .stdin(Stdio::null())

@@ -151,6 +151,12 @@ impl User {
         self.text.get(&field).map_or("", String::as_str)
     }
 
+    /// The name as people read it: first and last name (empty when neither is set).
+    pub fn display_name(&self) -> String {
+        let (name, last) = (self.text(UserField::Name).trim(), self.text(UserField::LastName).trim());
+        format!("{name} {last}").trim().to_string()
+    }
+
     /// Whether the user counts as online at `now`.
     pub fn is_online(&self, now: DateTime<Utc>) -> bool {
         self.last_activity.is_some_and(|t| now - t <= ONLINE_WINDOW)

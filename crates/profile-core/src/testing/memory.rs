@@ -16,12 +16,12 @@ use crate::model::identity::{ConfirmationCode, Identity, IdentityId, Login, Logi
 use crate::model::invitation::{
     Invitation, InvitationId, InvitationState, RegistrationLink, RegistrationRequest,
 };
-use crate::model::message::Message;
+use crate::model::message::{Channel, DeliveryUpdate, Message, MessageState};
 use crate::model::user::{Role, User};
 use crate::model::workgroup::Workgroup;
 use crate::ports::{
     AccountStore, Batch, CredentialStore, Database, DepartmentStore, HrStore, IdentityStore, InvitationStore,
-    OutboxStore, StoreResult, Tx, UserStore, WorkgroupStore,
+    OutboxStore, SettingsStore, StoreResult, Tx, UserStore, WorkgroupStore,
 };
 use crate::query::{user_search_words, Page, UserQuery, PAGE_SIZE};
 use crate::secret::SecretHash;
@@ -49,6 +49,7 @@ struct State {
     hr_fields: BTreeMap<AccountId, Vec<HrField>>,
     hr_values: BTreeMap<(AccountId, UserId), HrValues>,
     hr_holders: BTreeSet<(AccountId, UserId)>,
+    settings: BTreeMap<String, String>,
 }
 
 /// An in-memory database with the reference semantics of every port.
@@ -652,6 +653,26 @@ impl InvitationStore for MemTx<'_> {
         Ok(self.state.invitations.iter().filter(|i| i.account == account).cloned().collect())
     }
 
+    fn invitation_times_by(
+        &self,
+        account: AccountId,
+        inviter: UserId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<DateTime<Utc>>> {
+        let mut times: Vec<DateTime<Utc>> = self
+            .state
+            .invitations
+            .iter()
+            .filter(|i| i.account == account && i.invited_by == Some(inviter))
+            .filter(|i| i.created_at.timestamp() >= since.timestamp())
+            .map(|i| i.created_at)
+            .collect();
+        times.sort_unstable();
+        times.truncate(limit);
+        Ok(times)
+    }
+
     fn invitations_to(&self, account: AccountId, address: &Login) -> StoreResult<Vec<Invitation>> {
         Ok(self
             .state
@@ -759,25 +780,91 @@ impl OutboxStore for MemTx<'_> {
         Ok(self.state.outbox.iter().filter(|m| account.is_none() || m.account == account).cloned().collect())
     }
 
-    fn mark_sent(&mut self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+    fn message(&self, id: Uuid) -> StoreResult<Option<Message>> {
+        Ok(self.state.outbox.iter().find(|m| m.id == id).cloned())
+    }
+
+    fn due_messages(&self, channel: Channel, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<Message>> {
+        let now = now.timestamp();
+        let mut due: Vec<(i64, usize)> = self
+            .state
+            .outbox
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.channel == channel && m.delivery.state == MessageState::Pending)
+            .filter(|(_, m)| m.delivery.not_before.timestamp() <= now)
+            .filter(|(_, m)| m.delivery.lease_until.is_none_or(|t| t.timestamp() <= now))
+            .map(|(i, m)| (m.delivery.not_before.timestamp(), i))
+            .collect();
+        due.sort_unstable();
+        Ok(due.into_iter().take(limit).map(|(_, i)| self.state.outbox[i].clone()).collect())
+    }
+
+    fn update_deliveries(&mut self, updates: &[DeliveryUpdate]) -> StoreResult<()> {
         self.writable()?;
-        if let Some(m) = self.state.outbox.iter_mut().find(|m| m.id == id) {
-            m.sent_at.get_or_insert(at);
-            m.body.clear();
+        for u in updates {
+            let Some(m) = self.state.outbox.iter_mut().find(|m| m.id == u.id) else { continue };
+            if m.delivery.state == MessageState::Sent {
+                continue;
+            }
+            // Stored as the stores store it: in whole seconds.
+            let secs = |t: DateTime<Utc>| DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t);
+            m.delivery = u.delivery.clone();
+            m.delivery.not_before = secs(m.delivery.not_before);
+            m.delivery.lease_until = m.delivery.lease_until.map(secs);
+            m.delivery.sent_at = m.delivery.sent_at.map(secs);
+            if u.drop_body {
+                m.body.clear();
+                m.html.clear();
+            }
         }
         Ok(())
+    }
+
+    fn drop_expired_bodies(&mut self, now: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
+        self.writable()?;
+        let mut n = 0;
+        for m in &mut self.state.outbox {
+            if n == limit as u64 {
+                break;
+            }
+            let live = matches!(m.delivery.state, MessageState::Pending | MessageState::Failed);
+            if live && !m.body_dropped() && m.expires_at.is_some_and(|t| t.timestamp() <= now.timestamp()) {
+                m.body.clear();
+                m.html.clear();
+                if m.delivery.state == MessageState::Pending {
+                    m.delivery.state = MessageState::Obsolete;
+                    m.delivery.lease_until = None;
+                }
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     fn purge_sent(&mut self, sent_before: DateTime<Utc>, limit: usize) -> StoreResult<u64> {
         self.writable()?;
         // Earliest sent first; the outbox is in insertion order, which breaks ties.
-        let sent = self.state.outbox.iter().enumerate().filter_map(|(i, m)| m.sent_at.map(|at| (at, i)));
+        let sent =
+            self.state.outbox.iter().enumerate().filter_map(|(i, m)| m.delivery.sent_at.map(|at| (at, i)));
         let mut gone = oldest_before(sent, sent_before, limit);
         gone.sort_unstable();
         for i in gone.iter().rev() {
             self.state.outbox.remove(*i);
         }
         Ok(gone.len() as u64)
+    }
+}
+
+impl SettingsStore for MemTx<'_> {
+    fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(self.state.settings.get(key).cloned())
+    }
+
+    fn set_setting(&mut self, key: &str, value: &str) -> StoreResult<()> {
+        self.writable()?;
+        self.state.settings.insert(key.to_string(), value.to_string());
+        Ok(())
     }
 }
 

@@ -17,11 +17,14 @@ use crate::model::identity::{
     AppPassword, CodePurpose, ConfirmationCode, Identity, IdentityId, LockoutPolicy, Login, LoginFailures,
     Membership, SocialLink, Totp, CODE_ATTEMPTS, CODE_LIFETIME,
 };
-use crate::model::message::{Channel, Message, MessageKind};
+use crate::model::message::MessageKind;
 use crate::model::user::UserPatch;
 use crate::ports::Tx;
 use crate::secret::{self, same_bytes, SecretHash};
+use crate::templates::kinds::{self, CodeFor, SecurityChange};
+use crate::templates::ENGLISH;
 use crate::totp;
+use crate::usecase::outbox::{queue_message, NOTICE_LIFETIME};
 use crate::usecase::{check_name, Ctx};
 
 mod factors;
@@ -315,8 +318,27 @@ pub fn change_password(
     let mut id = load(&*tx, identity)?;
     id.password = Some(hash);
     tx.update_identity(&id)?;
+    notify_change(&mut *tx, ctx, SecurityChange::Password, &id.login, &id.login)?;
     tx.commit()?;
     Ok(())
+}
+
+/// Tells the holder of `to` that the login or password of their profile (now `login`)
+/// changed, with the link to reset the password if it was not them.
+fn notify_change(
+    tx: &mut dyn Tx,
+    ctx: Ctx<'_>,
+    what: SecurityChange,
+    to: &Login,
+    login: &Login,
+) -> Result<(), CoreError> {
+    let kind = match what {
+        SecurityChange::Login => MessageKind::LoginChanged,
+        SecurityChange::Password => MessageKind::PasswordChanged,
+    };
+    let composed = kinds::security_change(&ENGLISH, what, login.as_str(), &format!("{}/reset", ctx.base_url));
+    let expires = ctx.clock.now() + NOTICE_LIFETIME;
+    queue_message(tx, ctx, None, kind, to, &composed, Some(expires), None)
 }
 
 /// Issues a code for `purpose`, sent to `target`, in the caller's unit of work.
@@ -325,7 +347,6 @@ pub(crate) fn issue_code(
     ctx: Ctx<'_>,
     purpose: CodePurpose,
     target: &Login,
-    what: &str,
 ) -> Result<Uuid, CoreError> {
     let id = ctx.ids.uuid();
     let code = secret::new_code(ctx.ids);
@@ -340,15 +361,15 @@ pub(crate) fn issue_code(
         attempts_left: CODE_ATTEMPTS,
         used: false,
     })?;
-    let minutes = CODE_LIFETIME.num_minutes();
-    tx.enqueue(&message(
-        ctx,
-        None,
-        MessageKind::ConfirmationCode,
-        target,
-        "Your confirmation code",
-        &format!("Your code {what}: {code}. It expires in {minutes} minutes. If you did not ask for it, ignore this message."),
-    ))?;
+    let what = match purpose {
+        CodePurpose::AddContact(_) => CodeFor::Contact,
+        CodePurpose::ChangeLogin(_) => CodeFor::Login,
+        CodePurpose::ResetPassword(_) => CodeFor::Reset,
+        CodePurpose::Registration(_) => CodeFor::Registration,
+    };
+    let kind = if what == CodeFor::Reset { MessageKind::ResetCode } else { MessageKind::ConfirmationCode };
+    let composed = kinds::code(&ENGLISH, what, &code, CODE_LIFETIME.num_minutes());
+    queue_message(tx, ctx, None, kind, target, &composed, Some(now + CODE_LIFETIME), Some(id))?;
     Ok(id)
 }
 
@@ -389,29 +410,6 @@ pub(crate) fn consume_code<'a>(
     Ok((tx, stored))
 }
 
-/// Builds an outbox message to a login-shaped address.
-pub(crate) fn message(
-    ctx: Ctx<'_>,
-    account: Option<AccountId>,
-    kind: MessageKind,
-    to: &Login,
-    subject: &str,
-    body: &str,
-) -> Message {
-    let channel = if to.is_phone() { Channel::Sms } else { Channel::Email };
-    Message {
-        id: ctx.ids.uuid(),
-        account,
-        kind,
-        channel,
-        recipient: to.as_str().to_string(),
-        subject: if channel == Channel::Sms { String::new() } else { subject.to_string() },
-        body: body.to_string(),
-        created_at: ctx.clock.now(),
-        sent_at: None,
-    }
-}
-
 /// Asks for a password reset. The answer is a code ID whether or not the login exists, and the
 /// same write happens either way; only when the login exists is a code sent to it (otherwise
 /// the stored code can never match).
@@ -422,13 +420,7 @@ pub fn request_password_reset(ctx: Ctx<'_>, login: &str) -> Result<Uuid, CoreErr
     let login = parse_login("login", login)?;
     let mut tx = ctx.db.write()?;
     let id = match tx.identity_by_handle(&login)? {
-        Some(identity) => issue_code(
-            &mut *tx,
-            ctx,
-            CodePurpose::ResetPassword(identity.id),
-            &login,
-            "to reset your password",
-        )?,
+        Some(identity) => issue_code(&mut *tx, ctx, CodePurpose::ResetPassword(identity.id), &login)?,
         None => {
             let id = ctx.ids.uuid();
             let mut never = [0u8; 32];
@@ -474,6 +466,7 @@ pub fn reset_password(ctx: Ctx<'_>, code_id: Uuid, code: &str, new: &str) -> Res
     id.password = Some(hash);
     tx.update_identity(&id)?;
     tx.set_login_failures(used.target.as_str(), None)?;
+    notify_change(&mut *tx, ctx, SecurityChange::Password, &used.target, &id.login)?;
     tx.commit()?;
     Ok(())
 }
@@ -488,8 +481,7 @@ pub fn request_contact(ctx: Ctx<'_>, identity: IdentityId, contact: &str) -> Res
     let contact = parse_login("contact", contact)?;
     let mut tx = ctx.db.write()?;
     load(&*tx, identity)?;
-    let id =
-        issue_code(&mut *tx, ctx, CodePurpose::AddContact(identity), &contact, "to confirm this address")?;
+    let id = issue_code(&mut *tx, ctx, CodePurpose::AddContact(identity), &contact)?;
     tx.commit()?;
     Ok(id)
 }
@@ -502,8 +494,7 @@ pub fn request_login_change(ctx: Ctx<'_>, identity: IdentityId, new_login: &str)
     let login = parse_login("login", new_login)?;
     let mut tx = ctx.db.write()?;
     load(&*tx, identity)?;
-    let id =
-        issue_code(&mut *tx, ctx, CodePurpose::ChangeLogin(identity), &login, "to confirm your new login")?;
+    let id = issue_code(&mut *tx, ctx, CodePurpose::ChangeLogin(identity), &login)?;
     tx.commit()?;
     Ok(id)
 }
@@ -529,6 +520,7 @@ pub fn confirm_code(
     let mut id = load(&*tx, identity)?;
     let address = used.target.clone();
     id.contacts.retain(|c| *c != address);
+    let old_login = id.login.clone();
     match used.purpose {
         CodePurpose::ChangeLogin(_) => id.login = address.clone(),
         _ if id.login == address => {}
@@ -540,6 +532,9 @@ pub fn confirm_code(
         }
         e => e.into(),
     })?;
+    if id.login != old_login {
+        notify_change(&mut *tx, ctx, SecurityChange::Login, &old_login, &id.login)?;
+    }
     if push_to_accounts {
         let field = if address.is_phone() { UserField::PersonalMobile } else { UserField::Email };
         push(&mut *tx, ctx, id.id, &[(field, address.as_str())])?;

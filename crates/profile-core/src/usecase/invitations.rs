@@ -19,9 +19,10 @@ use crate::model::message::MessageKind;
 use crate::model::user::{Role, User, UserPatch};
 use crate::ports::Tx;
 use crate::secret::{self, SecretHash};
-use crate::usecase::identities::{
-    check_password, consume_code, hash_password, issue_code, message, parse_login,
-};
+use crate::templates::kinds::{self, InvitationText, Registration};
+use crate::templates::ENGLISH;
+use crate::usecase::identities::{check_password, consume_code, hash_password, issue_code, parse_login};
+use crate::usecase::outbox::{queue_message, NOTICE_LIFETIME};
 use crate::usecase::users::{add_user, add_user_reusing, NewUser};
 use crate::usecase::{check_name, Ctx};
 
@@ -144,18 +145,25 @@ fn issue_invitation(
         expires_at: now + INVITATION_LIFETIME,
         state: InvitationState::Pending,
     };
+    check_invitation_rate(tx, ctx, actor)?;
     tx.insert_invitation(&invitation)?;
     let link = format!("{}/invite/{token}", ctx.base_url);
-    let days = INVITATION_LIFETIME.num_days();
-    let body = if address.is_phone() {
-        format!("{}: you are invited. Join within {days} days: {link}", account.name)
-    } else {
-        let greeting =
-            text.unwrap_or_else(|| format!("You are invited to join {} on Cardfile.", account.name));
-        format!("{greeting}\n\nAccept the invitation within {days} days:\n{link}\n")
+    let inviter = match actor.user {
+        Some(u) => tx.user(account.id, u)?.map(|u| u.display_name()),
+        None => None,
     };
-    let subject = format!("Invitation to {}", account.name);
-    tx.enqueue(&message(ctx, Some(account.id), MessageKind::Invitation, address, &subject, &body))?;
+    let composed = kinds::invitation(
+        &ENGLISH,
+        InvitationText {
+            account: &account.name,
+            inviter: inviter.as_deref().filter(|n| !n.is_empty()),
+            link: &link,
+            days: INVITATION_LIFETIME.num_days(),
+            note: text.as_deref(),
+        },
+    );
+    let (id, expires) = (Some(invitation.id.0), Some(invitation.expires_at));
+    queue_message(tx, ctx, Some(account.id), MessageKind::Invitation, address, &composed, expires, id)?;
     Ok(invitation)
 }
 
@@ -383,12 +391,19 @@ pub fn register_directly(ctx: Ctx<'_>, actor: &Actor, fields: UserPatch) -> Resu
     identity.last_name = user.text(UserField::LastName).to_string();
     tx.insert_identity(&identity).map_err(login_taken)?;
     join(&mut *tx, identity.id, actor.account, user.id)?;
-    let body = format!(
-        "You have been registered in {}.\n\nLogin: {}\nPassword: {password}\n\nLog in at {}/login and change the password.\n",
-        account.name, email, ctx.base_url
-    );
-    let subject = format!("Your account at {}", account.name);
-    tx.enqueue(&message(ctx, Some(actor.account), MessageKind::GeneratedPassword, &email, &subject, &body))?;
+    let link = format!("{}/login", ctx.base_url);
+    let composed = kinds::generated_password(&ENGLISH, &account.name, email.as_str(), &password, &link);
+    let expires = Some(ctx.clock.now() + NOTICE_LIFETIME);
+    queue_message(
+        &mut *tx,
+        ctx,
+        Some(actor.account),
+        MessageKind::GeneratedPassword,
+        &email,
+        &composed,
+        expires,
+        None,
+    )?;
     tx.commit()?;
     Ok(user)
 }
@@ -501,13 +516,7 @@ pub fn register_with_link(ctx: Ctx<'_>, token: &str, form: SelfRegistration) -> 
         created_at: ctx.clock.now(),
     };
     tx.insert_request(&request)?;
-    let code = issue_code(
-        &mut *tx,
-        ctx,
-        CodePurpose::Registration(request.id),
-        &email,
-        &format!("to join {}", account.name),
-    )?;
+    let code = issue_code(&mut *tx, ctx, CodePurpose::Registration(request.id), &email)?;
     tx.commit()?;
     Ok(code)
 }
@@ -578,11 +587,49 @@ pub fn confirm_registration(
         RegistrationOutcome::Joined(Accepted { account: account.id, user, identity })
     } else {
         request.state = RequestState::Pending;
+        notify_registration(&mut *tx, ctx, &account, &used.target, Registration::Received)?;
         RegistrationOutcome::AwaitingApproval { request: request.id, identity }
     };
     tx.update_request(&request)?;
     tx.commit()?;
     Ok(outcome)
+}
+
+/// Tells a registrant how their registration stands.
+fn notify_registration(
+    tx: &mut dyn Tx,
+    ctx: Ctx<'_>,
+    account: &Account,
+    to: &Login,
+    how: Registration,
+) -> Result<(), CoreError> {
+    let kind = match how {
+        Registration::Received => MessageKind::RegistrationReceived,
+        Registration::Approved => MessageKind::RegistrationApproved,
+        Registration::Rejected => MessageKind::RegistrationRejected,
+    };
+    let composed = kinds::registration(&ENGLISH, how, &account.name, &format!("{}/login", ctx.base_url));
+    let expires = Some(ctx.clock.now() + NOTICE_LIFETIME);
+    queue_message(tx, ctx, Some(account.id), kind, to, &composed, expires, None)
+}
+
+/// Refuses an invitation beyond the inviter's hourly allowance ([`Ctx::invitations_per_hour`];
+/// the server's operator and the CLI have none).
+fn check_invitation_rate(tx: &dyn Tx, ctx: Ctx<'_>, actor: &Actor) -> Result<(), CoreError> {
+    let (Some(inviter), limit) = (actor.user, ctx.invitations_per_hour) else { return Ok(()) };
+    if limit == 0 {
+        return Ok(());
+    }
+    let now = ctx.clock.now();
+    let since = now - chrono::Duration::hours(1);
+    let recent = tx.invitation_times_by(actor.account, inviter, since, limit as usize)?;
+    if recent.len() < limit as usize {
+        return Ok(());
+    }
+    // The allowance frees up an hour after the oldest invitation counted.
+    let wait =
+        recent.iter().min().map_or(3600, |oldest| (*oldest + chrono::Duration::hours(1) - now).num_seconds());
+    Err(CoreError::TooManyAttempts { retry_after_secs: wait.max(1) })
 }
 
 /// Creates the user record of a request (an employee in the root department) and links it.
@@ -653,21 +700,14 @@ fn decide(ctx: Ctx<'_>, actor: &Actor, id: Uuid, approve: bool) -> Result<Regist
     }
     let account = tx.account(actor.account)?.ok_or_else(|| CoreError::not_found("account", actor.account))?;
     let to = Login::Email(request.email.clone());
-    if approve {
+    let how = if approve {
         admit(&mut *tx, ctx, &account, &mut request)?;
-        let body =
-            format!("Your registration in {} was approved. Log in at {}/login.", account.name, ctx.base_url);
-        tx.enqueue(&message(
-            ctx,
-            Some(account.id),
-            MessageKind::Notice,
-            &to,
-            &format!("Welcome to {}", account.name),
-            &body,
-        ))?;
+        Registration::Approved
     } else {
         request.state = RequestState::Rejected;
-    }
+        Registration::Rejected
+    };
+    notify_registration(&mut *tx, ctx, &account, &to, how)?;
     tx.update_request(&request)?;
     tx.commit()?;
     Ok(request)

@@ -28,6 +28,9 @@ pub struct Purged {
     pub login_failures: u64,
     /// Messages sent more than [`SENT_MESSAGES_KEPT`] ago.
     pub sent_messages: u64,
+    /// Unsent messages whose link or code expired: their bodies were dropped, and the pending
+    /// ones became obsolete (a transport configured later never sends dead links).
+    pub expired_bodies: u64,
 }
 
 /// Deletes the records no rule reads any more (see [`Purged`]); unsent messages, live codes and
@@ -44,6 +47,7 @@ pub fn purge_stale_records(ctx: Ctx<'_>, policy: &LockoutPolicy) -> Result<Purge
             tx.purge_login_failures(now - policy.forget_after, PURGE_CHUNK)
         })?,
         sent_messages: in_chunks(ctx, &|tx| tx.purge_sent(now - SENT_MESSAGES_KEPT, PURGE_CHUNK))?,
+        expired_bodies: in_chunks(ctx, &|tx| tx.drop_expired_bodies(now, PURGE_CHUNK))?,
     })
 }
 

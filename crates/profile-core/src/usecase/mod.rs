@@ -9,6 +9,8 @@ pub mod identities;
 pub mod invitations;
 pub mod maintenance;
 pub mod outbox;
+pub mod queue;
+pub mod settings;
 pub mod users;
 pub mod workgroups;
 
@@ -29,7 +31,13 @@ pub struct Ctx<'a> {
     /// The public base URL that links in messages start with (`https://cardfile.example.com`,
     /// no trailing `/`).
     pub base_url: &'a str,
+    /// How many invitations one user may send in an hour (0: no limit). The server's operator
+    /// (the CLI) is never limited.
+    pub invitations_per_hour: u32,
 }
+
+/// The default of [`Ctx::invitations_per_hour`].
+pub const INVITATIONS_PER_HOUR: u32 = 1000;
 
 impl std::fmt::Debug for Ctx<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

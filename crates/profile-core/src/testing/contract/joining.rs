@@ -2,7 +2,7 @@
 //! quick registration, who may invite, batches and housekeeping, end to end through the use
 //! cases; the ports' round trips (`ports`) and the sign-in flows (`signin`) beside them.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 use super::{patch, Fixture};
@@ -19,7 +19,7 @@ use crate::model::identity::{
 use crate::model::invitation::{
     Invitation, InvitationId, InvitationState, RegistrationLink, RegistrationRequest, RequestState,
 };
-use crate::model::message::{Channel, Message, MessageKind};
+use crate::model::message::{Channel, Delivery, DeliveryUpdate, Message, MessageKind, MessageState};
 use crate::ports::{Clock, Database};
 use crate::secret::SecretHash;
 use crate::totp;
@@ -44,6 +44,14 @@ fn bad_login(r: Result<impl std::fmt::Debug, CoreError>) {
         Err(CoreError::Unauthorized { failure: AuthFailure::BadLogin }) => {}
         other => panic!("expected a bad-login failure, got {other:?}"),
     }
+}
+
+/// The delivery update that marks a message sent at `at` (in whole seconds, as stored).
+pub fn sent_update(id: Uuid, at: DateTime<Utc>) -> DeliveryUpdate {
+    let at = DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at);
+    let delivery =
+        Delivery { state: MessageState::Sent, attempts: 1, sent_at: Some(at), ..Delivery::due_at(at) };
+    DeliveryUpdate { id, delivery, drop_body: true }
 }
 
 /// The last message queued to `recipient`.
@@ -772,8 +780,11 @@ pub fn uc_purge_stale_records(db: &dyn Database) {
         recipient: format!("to{n}@example.com"),
         subject: "s".into(),
         body: String::new(),
+        html: String::new(),
         created_at: t0,
-        sent_at,
+        expires_at: None,
+        source: None,
+        delivery: Delivery { sent_at, ..Delivery::due_at(t0) },
     };
     let old_sent = PURGE_CHUNK as u128 + 5;
     let mut tx = db.write().unwrap();
@@ -785,16 +796,19 @@ pub fn uc_purge_stale_records(db: &dyn Database) {
     tx.set_login_failures("recent@example.com", Some(recent)).unwrap();
     for n in 0..old_sent {
         tx.enqueue(&msg(1_000_000 + n, None)).unwrap();
-        tx.mark_sent(Uuid::from_u128(1_000_000 + n), t0).unwrap();
+        tx.update_deliveries(&[sent_update(Uuid::from_u128(1_000_000 + n), t0)]).unwrap();
     }
     tx.enqueue(&msg(7, None)).unwrap();
-    tx.mark_sent(Uuid::from_u128(7), now - Duration::days(1)).unwrap();
+    tx.update_deliveries(&[sent_update(Uuid::from_u128(7), now - Duration::days(1))]).unwrap();
     tx.enqueue(&msg(8, None)).unwrap();
     tx.commit().unwrap();
 
     f.clock.advance(now - t0);
     let purged = maintenance::purge_stale_records(f.ctx(), &policy).unwrap();
-    assert_eq!(purged, Purged { codes: 1, login_failures: 1, sent_messages: old_sent as u64 });
+    assert_eq!(
+        purged,
+        Purged { codes: 1, login_failures: 1, sent_messages: old_sent as u64, expired_bodies: 0 }
+    );
     let tx = db.read().unwrap();
     assert_eq!(tx.code(Uuid::from_u128(1)).unwrap(), None);
     assert!(tx.code(Uuid::from_u128(2)).unwrap().is_some(), "expired within the hour: kept");
@@ -814,7 +828,7 @@ pub fn uc_purge_stale_records(db: &dyn Database) {
     let mut tx = db.write().unwrap();
     for (n, ago) in [(20, 1), (21, 3), (22, 2)] {
         tx.enqueue(&msg(n, None)).unwrap();
-        tx.mark_sent(Uuid::from_u128(n), later - Duration::seconds(ago)).unwrap();
+        tx.update_deliveries(&[sent_update(Uuid::from_u128(n), later - Duration::seconds(ago))]).unwrap();
     }
     // Message 7, sent a day ago, is due first, then 21.
     assert_eq!(tx.purge_sent(later, 2).unwrap(), 2);

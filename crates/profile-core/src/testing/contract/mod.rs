@@ -22,12 +22,14 @@ use crate::testing::{CountingIds, FixedClock};
 use crate::usecase::accounts::{self, CreateAccountRequest};
 use crate::usecase::departments::{self, DepartmentPatch, DepartmentQuery, NewDepartment};
 use crate::usecase::users::{self, NewUser, RoleChange};
-use crate::usecase::{workgroups, Ctx};
+use crate::usecase::{workgroups, Ctx, INVITATIONS_PER_HOUR};
 use crate::Value;
 
+mod delivery;
 mod joining;
 mod search;
 mod usecases;
+pub use delivery::*;
 pub use joining::*;
 pub use search::*;
 pub use usecases::*;
@@ -52,8 +54,9 @@ macro_rules! store_contract_tests {
             uc_socials_and_profile_push, uc_identity_deletion, uc_credentials, uc_outbox_access,
             uc_invite_rules, batch_units, optimistic_batch_units, uc_set_up_login, uc_export_scan, uc_hr_details,
             uc_purge_stale_records, quick_search_contacts_and_scripts, uc_department_names_and_subdepartments,
-            department_listing_pages);
-        $crate::store_contract_tests!(@shared $make; concurrent_writers);
+            department_listing_pages, uc_delivery_claims_and_leases, uc_delivery_retries_and_failures,
+            uc_delivery_obsolete_messages, uc_delivery_rendered_messages, uc_invitation_allowance_and_base_url);
+        $crate::store_contract_tests!(@shared $make; concurrent_writers, concurrent_claims);
     };
     (@shared $make:expr; $($case:ident),*) => {
         $(
@@ -92,8 +95,14 @@ pub fn concurrent_writers(db: &(dyn Database + Sync)) {
                 s.spawn(move || {
                     let clock = FixedClock::new();
                     let ids = CountingIds::starting_at(1_000_000 * (t + 1));
-                    let ctx =
-                        Ctx { db, clock: &clock, ids: &ids, passwords: &TEST_HASHER, base_url: BASE_URL };
+                    let ctx = Ctx {
+                        db,
+                        clock: &clock,
+                        ids: &ids,
+                        passwords: &TEST_HASHER,
+                        base_url: BASE_URL,
+                        invitations_per_hour: INVITATIONS_PER_HOUR,
+                    };
                     let mut kept = Vec::new();
                     for round in 0..ROUNDS {
                         let fields = patch(&[
@@ -155,7 +164,14 @@ impl<'a> Fixture<'a> {
         // Distinct UUID ranges and random bytes per account, so two fixtures on one database
         // never collide.
         let ids = CountingIds::starting_at(slug.len() as u64 * 1000);
-        let ctx = Ctx { db, clock: &clock, ids: &ids, passwords: &TEST_HASHER, base_url: BASE_URL };
+        let ctx = Ctx {
+            db,
+            clock: &clock,
+            ids: &ids,
+            passwords: &TEST_HASHER,
+            base_url: BASE_URL,
+            invitations_per_hour: INVITATIONS_PER_HOUR,
+        };
         let created = accounts::create_account(
             ctx,
             CreateAccountRequest {
@@ -174,7 +190,14 @@ impl<'a> Fixture<'a> {
     }
 
     pub fn ctx(&self) -> Ctx<'_> {
-        Ctx { db: self.db, clock: &self.clock, ids: &self.ids, passwords: &TEST_HASHER, base_url: BASE_URL }
+        Ctx {
+            db: self.db,
+            clock: &self.clock,
+            ids: &self.ids,
+            passwords: &TEST_HASHER,
+            base_url: BASE_URL,
+            invitations_per_hour: INVITATIONS_PER_HOUR,
+        }
     }
 
     pub fn actor(&self, user: UserId, scopes: &[Scope]) -> Actor {

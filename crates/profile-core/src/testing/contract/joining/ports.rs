@@ -292,21 +292,32 @@ pub fn credentials_and_outbox_round_trip(db: &dyn Database) {
         recipient: format!("to{n}"),
         subject: "s".into(),
         body: format!("body {n}\nline two"),
+        html: format!("<p>body {n}</p>"),
         created_at: now,
-        sent_at: None,
+        expires_at: (n == 2).then(|| now + Duration::days(3)),
+        source: (n == 1).then(|| Uuid::from_u128(77)),
+        delivery: Delivery::due_at(now),
     };
     let mut tx = db.write().unwrap();
     tx.enqueue(&msg(3, Some(f.account))).unwrap();
     tx.enqueue(&msg(1, None)).unwrap();
     tx.enqueue(&msg(2, Some(other.account))).unwrap();
-    tx.mark_sent(Uuid::from_u128(3), now).unwrap();
-    tx.mark_sent(Uuid::from_u128(3), now + Duration::hours(1)).unwrap();
+    tx.update_deliveries(&[sent_update(Uuid::from_u128(3), now)]).unwrap();
+    tx.update_deliveries(&[sent_update(Uuid::from_u128(3), now + Duration::hours(1))]).unwrap();
     tx.commit().unwrap();
     let tx = db.read().unwrap();
     // Once sent, the body (which may hold a live link, code or password) is dropped.
-    let sent = Message { sent_at: Some(now), body: String::new(), ..msg(3, Some(f.account)) };
+    let sent = Message {
+        delivery: sent_update(Uuid::nil(), now).delivery,
+        body: String::new(),
+        html: String::new(),
+        ..msg(3, Some(f.account))
+    };
     assert_eq!(tx.messages(Some(f.account)).unwrap(), vec![sent.clone()], "the first send time stays");
-    assert_eq!(tx.messages(None).unwrap(), vec![sent, msg(1, None), msg(2, Some(other.account))]);
+    assert_eq!(tx.messages(None).unwrap(), vec![sent.clone(), msg(1, None), msg(2, Some(other.account))]);
+    assert_eq!(tx.message(Uuid::from_u128(3)).unwrap(), Some(sent));
+    assert_eq!(tx.message(Uuid::from_u128(2)).unwrap(), Some(msg(2, Some(other.account))));
+    assert_eq!(tx.message(Uuid::from_u128(9)).unwrap(), None);
 }
 
 // ---------------------------------------------------------------- flows

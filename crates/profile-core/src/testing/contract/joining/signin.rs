@@ -428,6 +428,14 @@ pub fn uc_outbox_access(db: &dyn Database) {
     assert!(matches!(outbox::list_messages(f.ctx(), &f.admin, true), Err(CoreError::Forbidden { .. })));
     let all = outbox::list_messages(f.ctx(), &Actor::operator(f.account), true).unwrap();
     assert_eq!(all.len(), 2, "no identity for admin@acme.test yet, so no reset message: {all:?}");
-    outbox::mark_sent(f.ctx(), mine[0].id).unwrap();
-    assert!(outbox::list_messages(f.ctx(), &f.admin, false).unwrap()[0].sent_at.is_some());
+    outbox::mark_sent(f.ctx(), &f.admin, false, mine[0].id).unwrap();
+    let after = outbox::list_messages(f.ctx(), &f.admin, false).unwrap();
+    assert!(after[0].delivery.sent_at.is_some() && after[0].body_dropped());
+    let err = outbox::mark_sent(
+        f.ctx(),
+        &f.admin,
+        false,
+        all.iter().find(|m| m.account != Some(f.account)).unwrap().id,
+    );
+    assert!(matches!(err, Err(CoreError::NotFound { .. })), "another account's message: {err:?}");
 }
