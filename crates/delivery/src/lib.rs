@@ -6,8 +6,8 @@
 //!
 //! What it never does: decide what a message says (the catalogue in profile-core did, when the
 //! message was queued), keep a claim in memory, or log a credential. Key decision: plain threads
-//! and blocking clients (lettre's pooled SMTP transport, ureq), since the store's ports are
-//! synchronous and a worker sends one message at a time over one reused connection.
+//! and blocking clients (its own small SMTP client over one reused session, ureq for the
+//! gateway), since the store's ports are synchronous and a worker sends one message at a time.
 
 pub mod settings;
 pub mod sms;
