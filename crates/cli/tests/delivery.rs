@@ -654,3 +654,43 @@ fn outbox_test_sends_one_message() {
     let (code, _, err) = cardfile(&db, &["outbox", "test", "me@example.com", "--smtp-url", "smtp://u:p@x"]);
     assert_eq!(code, 2, "a password in the URL is bad usage: {err}");
 }
+
+/// On PostgreSQL, two `serve` processes (replicas) share one outbox: every invitation of a
+/// burst arrives once.
+#[test]
+fn two_servers_on_postgres_share_the_outbox() {
+    let url = store_postgres::testing::fresh_database();
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let smtp = SmtpServer::start(free_port(), &spool, &SmtpSetup::default());
+    let extra = args(&[
+        "--smtp-url",
+        &format!("smtp://127.0.0.1:{}", smtp.port),
+        "--mail-from",
+        "people@example.com",
+        "--invitations-per-hour",
+        "0",
+    ]);
+    let (a, port, hook) = common::start_custom(url.as_ref(), dir.path(), true, false, &extra, &[]);
+    let (b, _, _) = common::start_custom(url.as_ref(), dir.path(), false, false, &extra, &[]);
+    let hook = hook.unwrap();
+    for chunk in (0..200).collect::<Vec<_>>().chunks(50) {
+        let cmd: serde_json::Map<String, Value> = chunk
+            .iter()
+            .map(|n| (format!("u{n}"), json!(format!("user.add?EMAIL=q{n}%40example.com&UF_DEPARTMENT[]=1"))))
+            .collect();
+        let (status, reply) =
+            common::post(port, &format!("{hook}batch"), &json!({"halt": 1, "cmd": cmd})).unwrap();
+        assert_eq!(status, 200, "{reply}");
+    }
+    let db = Path::new(&url);
+    wait_until(Duration::from_secs(60), "the burst on PostgreSQL", || {
+        smtp.count() >= 200 && states_pending(db) == 0
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let seen = recipients(&smtp);
+    assert_eq!(seen.len(), 200);
+    assert!(seen.values().all(|n| *n == 1), "a message was sent twice: {seen:?}");
+    kill(a);
+    kill(b);
+}

@@ -429,6 +429,11 @@ pub fn uc_quick_registration(db: &dyn Database) {
     };
     let (_, m) = logged_in(log_in(&f, "mod@example.com", PASSWORD));
     assert!(m.is_empty(), "not a member before approval");
+    let received = last_message(&f, "mod@example.com");
+    assert_eq!(
+        (received.kind, received.subject.as_str()),
+        (MessageKind::RegistrationReceived, "Your registration in acme Inc")
+    );
     let queue = invitations::list_registrations(f.ctx(), &f.admin).unwrap();
     assert!(queue.iter().any(|r| r.id == request && r.state == RequestState::Pending));
     assert!(matches!(
@@ -436,6 +441,12 @@ pub fn uc_quick_registration(db: &dyn Database) {
         Err(CoreError::Forbidden { .. })
     ));
     let user = invitations::approve_registration(f.ctx(), &f.admin, request).unwrap();
+    let approved = last_message(&f, "mod@example.com");
+    assert_eq!(
+        (approved.kind, approved.subject.as_str()),
+        (MessageKind::RegistrationApproved, "Welcome to acme Inc")
+    );
+    assert!(approved.body.contains(&format!("{}/login", super::BASE_URL)), "{}", approved.body);
     let (_, m) = logged_in(log_in(&f, "mod@example.com", PASSWORD));
     assert_eq!(m, vec![Membership { account: f.account, user }]);
     assert!(matches!(
@@ -450,6 +461,13 @@ pub fn uc_quick_registration(db: &dyn Database) {
         panic!("queued")
     };
     invitations::reject_registration(f.ctx(), &f.admin, request).unwrap();
+    let rejected = last_message(&f, "rej@example.com");
+    assert_eq!(rejected.kind, MessageKind::RegistrationRejected);
+    assert!(
+        rejected.body.starts_with("Your registration in acme Inc was not approved."),
+        "{}",
+        rejected.body
+    );
     let (_, m) = logged_in(log_in(&f, "rej@example.com", PASSWORD));
     assert!(m.is_empty());
 
