@@ -505,25 +505,7 @@ fn a_killed_server_loses_nothing_and_two_servers_share_the_outbox() {
     ]);
     let (child, port, hook) = serve(&db, true, &extra, &[]);
     let hook = hook.unwrap();
-    let burst = |first: usize| {
-        for chunk in (first..first + BURST).collect::<Vec<_>>().chunks(50) {
-            let cmd: serde_json::Map<String, Value> = chunk
-                .iter()
-                .map(|n| {
-                    (format!("u{n}"), json!(format!("user.add?EMAIL=p{n}%40example.com&UF_DEPARTMENT[]=1")))
-                })
-                .collect();
-            let (status, reply) =
-                common::post(port_of(&hook, port), &format!("{hook}batch"), &json!({"halt": 1, "cmd": cmd}))
-                    .unwrap();
-            assert_eq!(status, 200, "{reply}");
-            assert!(
-                reply["result"]["result_error"].as_object().is_none_or(serde_json::Map::is_empty),
-                "{reply}"
-            );
-        }
-    };
-    burst(0);
+    burst(port, &hook, "p", 0..BURST);
     wait_until(Duration::from_secs(30), "the first deliveries", || smtp.count() >= 20);
     let mut child = child;
     child.kill().unwrap();
@@ -544,16 +526,7 @@ fn a_killed_server_loses_nothing_and_two_servers_share_the_outbox() {
     let (a, port_a, _) = serve(&db, false, &extra, &[]);
     let (b, _port_b, _) = serve(&db, false, &extra, &[]);
     let already = smtp.count();
-    let hook_port = port_a;
-    for chunk in (BURST..BURST + 200).collect::<Vec<_>>().chunks(50) {
-        let cmd: serde_json::Map<String, Value> = chunk
-            .iter()
-            .map(|n| (format!("u{n}"), json!(format!("user.add?EMAIL=p{n}%40example.com&UF_DEPARTMENT[]=1"))))
-            .collect();
-        let (status, reply) =
-            common::post(hook_port, &format!("{hook}batch"), &json!({"halt": 1, "cmd": cmd})).unwrap();
-        assert_eq!(status, 200, "{reply}");
-    }
+    burst(port_a, &hook, "p", BURST..BURST + 200);
     wait_until(Duration::from_secs(60), "the second burst", || {
         smtp.count() >= already + 200 && states_pending(&db) == 0
     });
@@ -568,8 +541,24 @@ fn a_killed_server_loses_nothing_and_two_servers_share_the_outbox() {
     kill(b);
 }
 
-fn port_of(_hook: &str, port: u16) -> u16 {
-    port
+/// Invites `{prefix}{n}@example.com` for every `n` of `range`, 50 to a `batch`, through the
+/// server on `port`; every command must succeed.
+fn burst(port: u16, hook: &str, prefix: &str, range: std::ops::Range<usize>) {
+    for chunk in range.collect::<Vec<_>>().chunks(50) {
+        let cmd: serde_json::Map<String, Value> = chunk
+            .iter()
+            .map(|n| {
+                (
+                    format!("u{n}"),
+                    json!(format!("user.add?EMAIL={prefix}{n}%40example.com&UF_DEPARTMENT[]=1")),
+                )
+            })
+            .collect();
+        let (status, reply) =
+            common::post(port, &format!("{hook}batch"), &json!({"halt": 1, "cmd": cmd})).unwrap();
+        assert_eq!(status, 200, "{reply}");
+        assert!(reply["result"]["result_error"].as_object().is_none_or(serde_json::Map::is_empty), "{reply}");
+    }
 }
 
 fn states_pending(db: &Path) -> usize {
@@ -674,15 +663,7 @@ fn two_servers_on_postgres_share_the_outbox() {
     let (a, port, hook) = common::start_custom(url.as_ref(), dir.path(), true, false, &extra, &[]);
     let (b, _, _) = common::start_custom(url.as_ref(), dir.path(), false, false, &extra, &[]);
     let hook = hook.unwrap();
-    for chunk in (0..200).collect::<Vec<_>>().chunks(50) {
-        let cmd: serde_json::Map<String, Value> = chunk
-            .iter()
-            .map(|n| (format!("u{n}"), json!(format!("user.add?EMAIL=q{n}%40example.com&UF_DEPARTMENT[]=1"))))
-            .collect();
-        let (status, reply) =
-            common::post(port, &format!("{hook}batch"), &json!({"halt": 1, "cmd": cmd})).unwrap();
-        assert_eq!(status, 200, "{reply}");
-    }
+    burst(port, &hook, "q", 0..200);
     let db = Path::new(&url);
     wait_until(Duration::from_secs(60), "the burst on PostgreSQL", || {
         smtp.count() >= 200 && states_pending(db) == 0
