@@ -112,8 +112,8 @@ impl DeliveryArgs {
     }
 }
 
-/// Starts a worker for each configured transport, after checking its connection (a failure is
-/// a warning: the worker retries until the transport works).
+/// Starts a worker for each configured transport (each checks its connection first, on its own
+/// thread, and only warns when it fails: `serve` never waits for, or refuses over, a transport).
 pub(crate) fn start(
     db: &Arc<crate::store::Store>,
     base_url: &str,
@@ -121,20 +121,7 @@ pub(crate) fn start(
 ) -> Result<Vec<Worker>, String> {
     let options = WorkerOptions { policy: args.policy()?, ..WorkerOptions::default() };
     let mut workers = Vec::new();
-    for mut transport in args.transports()? {
-        let channel = transport.channel().code();
-        match transport.check() {
-            Ok(()) => {
-                tracing::info!(transport = %transport.describe(), channel, "delivery transport reachable")
-            }
-            Err(e) => {
-                tracing::warn!(transport = %transport.describe(), channel, error = %e, "delivery transport check failed; messages wait and are retried");
-                eprintln!(
-                    "cardfile: warning: the {channel} transport {} does not work yet: {e}",
-                    transport.describe()
-                );
-            }
-        }
+    for transport in args.transports()? {
         let db: Arc<dyn Database + Send + Sync> = Arc::clone(db) as Arc<dyn Database + Send + Sync>;
         workers.push(Worker::spawn(db, base_url.to_string(), transport, options)?);
     }

@@ -208,7 +208,8 @@ struct ServeArgs {
     /// Rate limit per credential, `BURST/PER_SECOND` (e.g. `50/2`); off by default.
     #[arg(long, env = "CARDFILE_RATE_LIMIT", value_parser = parse_rate)]
     rate_limit: Option<api_http::RateLimit>,
-    /// How many invitations one user may send an hour (0: no limit); the CLI is never limited.
+    /// How many invitations one user may send an hour (default 0: no limit, since integrations
+    /// add users in bulk); the CLI is never limited.
     #[arg(long, env = "CARDFILE_INVITATIONS_PER_HOUR", default_value_t = profile_core::usecase::INVITATIONS_PER_HOUR)]
     invitations_per_hour: u32,
     /// How messages are delivered.

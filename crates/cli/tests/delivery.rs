@@ -285,7 +285,7 @@ fn every_kind_reaches_the_smtp_server_and_the_sms_gateway() {
         "--smtp-ca",
         cert.to_str().unwrap(),
         "--mail-from",
-        "Acme Directory <people@example.com>",
+        "Équipe Acme <people@example.com>",
         "--sms-url",
         &gateway.url(),
         "--sms-token-file",
@@ -293,6 +293,8 @@ fn every_kind_reaches_the_smtp_server_and_the_sms_gateway() {
     ]);
     let (child, port, hook) = serve(&db, true, &extra, &[("CARDFILE_SMTP_PASSWORD", "s3cret smtp")]);
     let hook = hook.unwrap();
+    let (code, _, err) = cardfile(&db, &["account", "rename", "Société Générale"]);
+    assert_eq!(code, 0, "{err}");
 
     invite(port, &hook, "ivy@example.com", Some("Welcome <b>aboard</b>, Ivy!\nSee you Monday."));
     let (code, _, err) = cardfile(&db, &["invite", "sms", "+15551234567"]);
@@ -303,8 +305,9 @@ fn every_kind_reaches_the_smtp_server_and_the_sms_gateway() {
 
     let mail = smtp.messages().pop().unwrap();
     assert_eq!(mail["to"], "ivy@example.com");
-    assert_eq!(mail["from"], "Acme Directory <people@example.com>");
-    assert_eq!(mail["subject"], "Invitation to My Company");
+    // UTF-8 names and subjects arrive intact (encoded words on the wire).
+    assert_eq!(mail["from"], "Équipe Acme <people@example.com>");
+    assert_eq!(mail["subject"], "Invitation to Société Générale");
     assert_eq!(mail["content_type"], "multipart/alternative");
     assert_eq!(mail["parts"], json!(["text/plain", "text/html"]));
     let id = mail["message_id"].as_str().unwrap();
@@ -319,7 +322,7 @@ fn every_kind_reaches_the_smtp_server_and_the_sms_gateway() {
     assert_eq!(queued["state"], "sent");
     assert_eq!(queued["body"], "", "a sent message's link is dropped");
     let text = mail["text"].as_str().unwrap();
-    assert!(text.starts_with("Administrator invites you to join My Company on Cardfile."), "{text}");
+    assert!(text.starts_with("Administrator invites you to join Société Générale on Cardfile."), "{text}");
     assert!(text.contains("Administrator added a note:"), "{text}");
     assert!(text.contains("> Welcome <b>aboard</b>, Ivy!\n> See you Monday."), "{text}");
     let html = mail["html"].as_str().unwrap();
@@ -339,7 +342,7 @@ fn every_kind_reaches_the_smtp_server_and_the_sms_gateway() {
     assert_eq!(sms.0.as_deref(), Some("Bearer gw-token-1"));
     assert_eq!(sms.1["to"], "+15551234567");
     let sms_text = sms.1["text"].as_str().unwrap();
-    assert!(sms_text.starts_with("My Company: you are invited to Cardfile. Join within 14 days: https://people.example.com/invite/"), "{sms_text}");
+    assert!(sms_text.starts_with("Société Générale: you are invited to Cardfile. Join within 14 days: https://people.example.com/invite/"), "{sms_text}");
     assert!(sms.1["id"].as_str().is_some_and(|i| uuid::Uuid::parse_str(i).is_ok()));
 
     // The other kinds, caused through the library on the same file while serve delivers.
@@ -380,7 +383,7 @@ fn every_kind_reaches_the_smtp_server_and_the_sms_gateway() {
         smtp.messages().iter().any(|m| m["to"] == "gus@example.com")
     });
     let generated = smtp.messages().into_iter().find(|m| m["to"] == "gus@example.com").unwrap();
-    assert_eq!(generated["subject"], "Your account at My Company");
+    assert_eq!(generated["subject"], "Your account at Société Générale");
     assert!(generated["text"].as_str().unwrap().contains("Password: "));
     kill(child);
     assert!(outbox(&db).iter().all(|m| m["state"] == "sent"), "{:?}", outbox(&db));
@@ -409,12 +412,22 @@ fn faults_delay_fail_or_pause_but_lose_nothing() {
         "1s",
         "--retry-max",
         "2s",
+        "--invitations-per-hour",
+        "3",
     ]);
     let (child, port, hook) = serve(&db, true, &extra, &[("CARDFILE_SMTP_PASSWORD", "a wrong password")]);
     let hook = hook.unwrap();
     invite(port, &hook, "ann@example.com", None);
     let revoked = invite(port, &hook, "rex@example.com", None);
     invite(port, &hook, "bounce@example.com", None);
+    // The webhook's owner has used the hour's allowance; the CLI (below) is not limited.
+    let (status, refused) = common::post(
+        port,
+        &format!("{hook}user.add"),
+        &json!({"EMAIL": "more@example.com", "UF_DEPARTMENT": [1]}),
+    )
+    .unwrap();
+    assert_eq!((status, refused["error"].as_str()), (503, Some("QUERY_LIMIT_EXCEEDED")), "{refused}");
     // The SMTP server is down: the transport pauses, and no message fails.
     std::thread::sleep(Duration::from_secs(2));
     let s = states(&db);
@@ -500,8 +513,6 @@ fn a_killed_server_loses_nothing_and_two_servers_share_the_outbox() {
         "people@example.com",
         "--delivery-lease",
         "2s",
-        "--invitations-per-hour",
-        "0",
     ]);
     let (child, port, hook) = serve(&db, true, &extra, &[]);
     let hook = hook.unwrap();
@@ -657,8 +668,6 @@ fn two_servers_on_postgres_share_the_outbox() {
         &format!("smtp://127.0.0.1:{}", smtp.port),
         "--mail-from",
         "people@example.com",
-        "--invitations-per-hour",
-        "0",
     ]);
     let (a, port, hook) = common::start_custom(url.as_ref(), dir.path(), true, false, &extra, &[]);
     let (b, _, _) = common::start_custom(url.as_ref(), dir.path(), false, false, &extra, &[]);

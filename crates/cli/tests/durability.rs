@@ -13,10 +13,7 @@ use serde_json::{json, Value};
 fn every_acknowledged_write_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cardfile.db");
-    // Writes until killed, far past one inviter's hourly allowance of invitations.
-    let unlimited = ["--invitations-per-hour".to_string(), "0".to_string()];
-    let (mut server, port, hook) =
-        common::start_custom(db.as_os_str(), dir.path(), true, false, &unlimited, &[]);
+    let (mut server, port, hook) = common::start(&db, true);
     let hook = hook.expect("the first run prints a webhook");
     let acked: Arc<Mutex<Vec<(u64, String)>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
@@ -77,8 +74,7 @@ fn every_acknowledged_write_survives_sigkill() {
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() >= 300, "only {} writes were acknowledged", acked.len());
 
-    let (mut again, port, _) =
-        common::start_custom(db.as_os_str(), dir.path(), false, false, &unlimited, &[]);
+    let (mut again, port, _) = common::start(&db, false);
     let mut found = std::collections::BTreeMap::new();
     let mut last = 0u64;
     for _ in 0..1000 {

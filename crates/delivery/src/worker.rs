@@ -107,7 +107,17 @@ fn run(ctx: Ctx<'_>, transport: &mut dyn Transport, options: &WorkerOptions, sto
     let max = options.policy.max_retry.to_std().unwrap_or(Duration::from_secs(3600));
     let lease = options.policy.lease.to_std().unwrap_or(Duration::from_secs(120));
     let mut pause: Option<Pause> = None;
-    tracing::info!(transport = %transport.describe(), channel = q.channel.code(), "delivery worker started");
+    match transport.check() {
+        Ok(()) => {
+            tracing::info!(transport = %transport.describe(), channel = q.channel.code(), "delivery worker started")
+        }
+        Err(e) => tracing::warn!(
+            transport = %transport.describe(),
+            channel = q.channel.code(),
+            error = %e,
+            "delivery worker started, but the transport does not work yet: messages wait and are retried"
+        ),
+    }
     while !stop.load(Ordering::Relaxed) {
         if let Some(p) = &pause {
             if Instant::now() < p.until {

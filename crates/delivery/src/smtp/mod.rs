@@ -222,6 +222,64 @@ mod tests {
         classify(&SmtpError::Reply { step, code, text: String::new() })
     }
 
+    fn smtp() -> Smtp {
+        let url = SmtpUrl::parse("smtp://127.0.0.1:1").unwrap();
+        let options = SmtpOptions {
+            url,
+            password: None,
+            from: "Équipe <a@example.com>".into(),
+            ca_pem: None,
+            timeout: Duration::from_secs(1),
+        };
+        Smtp::new(&options).unwrap()
+    }
+
+    fn message(recipient: &str, subject: &str) -> Message {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        Message {
+            id: uuid::Uuid::from_u128(7),
+            account: None,
+            kind: profile_core::model::message::MessageKind::Test,
+            channel: Channel::Email,
+            recipient: recipient.into(),
+            subject: subject.into(),
+            body: "text".into(),
+            html: "<p>text</p>".into(),
+            created_at: now,
+            expires_at: None,
+            source: None,
+            delivery: profile_core::model::message::Delivery::due_at(now),
+        }
+    }
+
+    #[test]
+    fn no_header_can_be_injected() {
+        let s = smtp();
+        for (to, subject) in
+            [("a@example.com", "Hi\r\nBcc: x@evil.example"), ("a@example.com\nBcc: x@evil.example", "Hi")]
+        {
+            assert!(s.email(&message(to, subject)).is_err(), "{to:?} {subject:?}");
+        }
+        let (to, bytes) = s.email(&message("a@example.com", "Grüße")).unwrap();
+        assert_eq!(to, "a@example.com");
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.contains("Message-ID: <00000000-0000-0000-0000-000000000007@example.com>"), "{text}");
+        assert!(!text.contains("Grüße"), "a UTF-8 subject is an encoded word: {text}");
+        for bad in ["a\r\n@example.com", "Name\n <a@example.com>"] {
+            let options = SmtpOptions {
+                from: bad.into(),
+                ..SmtpOptions {
+                    url: SmtpUrl::parse("smtp://x").unwrap(),
+                    password: None,
+                    from: String::new(),
+                    ca_pem: None,
+                    timeout: Duration::from_secs(1),
+                }
+            };
+            assert!(Smtp::new(&options).is_err(), "{bad:?}");
+        }
+    }
+
     #[test]
     fn refusals_are_the_messages_or_the_transports() {
         assert!(matches!(reply(Step::Rcpt, 550), Outcome::Permanent(_)));
