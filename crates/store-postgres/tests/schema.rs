@@ -65,3 +65,39 @@ fn a_server_that_does_not_answer_is_a_clear_error() {
     assert!(text.contains("cannot be reached"), "{text}");
     assert!(!text.contains("secret"), "the password never shows: {text}");
 }
+
+/// A database of schema 1 keeps its outbox through the move to `messages` (schema 2), as a
+/// SQLite file does through schema 11.
+#[test]
+fn the_outbox_moves_to_schema_2() {
+    use profile_core::model::message::{MessageKind, MessageState};
+    let url = empty_database();
+    let initial =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/001_initial.sql")).unwrap();
+    psql(
+        &url,
+        &format!(
+            "BEGIN; {initial}\nCREATE TABLE meta (key TEXT COLLATE \"C\" PRIMARY KEY, value TEXT NOT NULL); \
+             INSERT INTO meta VALUES ('application', 'cardfile'), ('schema', '1'); \
+             INSERT INTO outbox (id, account_no, kind, channel, recipient, subject, body, created_at, sent_at) VALUES \
+             ('\\x00000000000000000000000000000001', NULL, 'invitation', 'email', 'a@example.com', 's', 'link', 1000, NULL), \
+             ('\\x00000000000000000000000000000002', NULL, 'notice', 'email', 'b@example.com', 'w', '', 3000, 3001); COMMIT;"
+        ),
+    );
+    let db = PgDb::open(&url).unwrap();
+    let tx = db.read().unwrap();
+    let m = tx.messages(None).unwrap();
+    assert_eq!(m.len(), 2);
+    assert_eq!((m[0].delivery.state, m[0].body.as_str()), (MessageState::Pending, "link"));
+    assert_eq!(m[0].expires_at.map(|t| t.timestamp()), Some(1000 + 14 * 86_400));
+    assert_eq!((m[1].kind, m[1].delivery.state), (MessageKind::RegistrationApproved, MessageState::Sent));
+    drop(tx);
+    // New messages are numbered after the copied ones.
+    let mut tx = db.write().unwrap();
+    let mut next = m[0].clone();
+    next.id = uuid::Uuid::from_u128(3);
+    tx.enqueue(&next).unwrap();
+    tx.commit().unwrap();
+    let ids: Vec<u128> = db.read().unwrap().messages(None).unwrap().iter().map(|m| m.id.as_u128()).collect();
+    assert_eq!(ids, vec![1, 2, 3]);
+}

@@ -27,7 +27,12 @@ CREATE TABLE messages (
 INSERT INTO messages (seq, id, account_no, kind, channel, recipient, subject, body, html, created_at,
                       expires_at, source, state, attempts, not_before, lease_until, last_error, sent_at)
     SELECT seq, id, account_no, CASE kind WHEN 'notice' THEN 'registration_approved' ELSE kind END,
-           channel, recipient, subject, body, '', created_at, NULL, NULL,
+           channel, recipient, subject, body, '', created_at,
+           -- What a message queued before delivery existed delivers lasts as long as it did
+           -- then: an invitation 14 days, a code 15 minutes, a notice 7 days (so a transport
+           -- configured later never sends what has long expired).
+           created_at + CASE kind WHEN 'invitation' THEN 1209600 WHEN 'confirmation_code' THEN 900 ELSE 604800 END,
+           NULL,
            CASE WHEN sent_at IS NULL THEN 'pending' ELSE 'sent' END, 0, created_at, NULL, NULL, sent_at
     FROM outbox;
 DROP TABLE outbox;

@@ -148,4 +148,45 @@ mod tests {
         assert!(plan.contains("COVERING INDEX department_members_page"), "{plan}");
         conn.execute_batch("BEGIN; PRAGMA temp_store=FILE; PRAGMA temp_store=MEMORY; ROLLBACK;").unwrap();
     }
+
+    /// A file of schema 10 keeps its outbox through the move to `messages` (schema 11): sent
+    /// messages stay sent, unsent ones become pending with the lifetime of what they deliver,
+    /// and approvals stored as `notice` read as approvals.
+    #[test]
+    fn the_outbox_moves_to_schema_11() {
+        use profile_core::model::message::{Channel, MessageKind, MessageState};
+        use profile_core::ports::Database;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v10.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..10] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch(&format!(
+                "PRAGMA application_id={APPLICATION_ID}; PRAGMA user_version=10; \
+                 INSERT INTO outbox (id, account_no, kind, channel, recipient, subject, body, created_at, sent_at) VALUES \
+                 (x'00000000000000000000000000000001', NULL, 'invitation', 'email', 'a@example.com', 's', 'link', 1000, NULL), \
+                 (x'00000000000000000000000000000002', NULL, 'confirmation_code', 'sms', '+15551234567', '', '123456', 2000, 2005), \
+                 (x'00000000000000000000000000000003', NULL, 'notice', 'email', 'b@example.com', 'w', 'hi', 3000, NULL);"
+            ))
+            .unwrap();
+        }
+        let db = crate::SqliteDb::open(&path).unwrap();
+        let tx = db.read().unwrap();
+        let m = tx.messages(None).unwrap();
+        assert_eq!(m.len(), 3);
+        assert_eq!(
+            (m[0].kind, m[0].delivery.state, m[0].body.as_str()),
+            (MessageKind::Invitation, MessageState::Pending, "link")
+        );
+        assert_eq!(m[0].expires_at.map(|t| t.timestamp()), Some(1000 + 14 * 86_400));
+        assert_eq!(m[0].delivery.not_before.timestamp(), 1000);
+        assert_eq!((m[1].channel, m[1].delivery.state), (Channel::Sms, MessageState::Sent));
+        assert_eq!(m[1].delivery.sent_at.map(|t| t.timestamp()), Some(2005));
+        assert_eq!(m[1].expires_at.map(|t| t.timestamp()), Some(2900));
+        assert_eq!(m[2].kind, MessageKind::RegistrationApproved);
+        assert_eq!(m[2].expires_at.map(|t| t.timestamp()), Some(3000 + 7 * 86_400));
+        assert!(tx.setting("base_url").unwrap().is_none());
+    }
 }
