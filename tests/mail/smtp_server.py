@@ -10,6 +10,7 @@ Options:
   --require-tls       refuse MAIL before STARTTLS
   --auth FILE         require AUTH PLAIN/LOGIN; FILE holds "user:password" and is read at every
                       attempt, so a test can change the password while the server runs
+  --auth-only MECH    offer only this AUTH mechanism (LOGIN or PLAIN)
   --reject PREFIX     answer 550 to RCPT TO addresses starting with PREFIX
 
 Prints "READY" on stdout once it accepts connections; runs until killed.
@@ -34,6 +35,7 @@ def main():
     p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     p.add_argument("--require-tls", action="store_true")
     p.add_argument("--auth")
+    p.add_argument("--auth-only", choices=["LOGIN", "PLAIN"])
     p.add_argument("--reject")
     a = p.parse_args()
     os.makedirs(a.spool, exist_ok=True)
@@ -76,6 +78,8 @@ def main():
         kwargs["auth_required"] = True
         # Credentials only over TLS when TLS is offered; over plain text for the tls=none test.
         kwargs["auth_require_tls"] = bool(a.tls)
+        if a.auth_only:
+            kwargs["auth_exclude_mechanism"] = [m for m in ("LOGIN", "PLAIN") if m != a.auth_only]
     controller = Controller(Sink(), hostname="127.0.0.1", port=a.port, server_kwargs=kwargs, ready_timeout=10)
     controller.start()
     print("READY", flush=True)

@@ -63,6 +63,8 @@ struct SmtpServer {
 struct SmtpSetup<'a> {
     tls: Option<(&'a Path, &'a Path)>,
     auth: Option<&'a Path>,
+    /// Offer only this AUTH mechanism.
+    auth_only: Option<&'a str>,
     reject: Option<&'a str>,
 }
 
@@ -77,6 +79,9 @@ impl SmtpServer {
         }
         if let Some(auth) = setup.auth {
             cmd.arg("--auth").arg(auth);
+        }
+        if let Some(mechanism) = setup.auth_only {
+            cmd.args(["--auth-only", mechanism]);
         }
         if let Some(prefix) = setup.reject {
             cmd.args(["--reject", prefix]);
@@ -271,7 +276,7 @@ fn every_kind_reaches_the_smtp_server_and_the_sms_gateway() {
     let smtp = SmtpServer::start(
         free_port(),
         &spool,
-        &SmtpSetup { tls: Some((&cert, &key)), auth: Some(&auth), reject: None },
+        &SmtpSetup { tls: Some((&cert, &key)), auth: Some(&auth), ..SmtpSetup::default() },
     );
     let gateway = Gateway::start(vec![]);
     let token_file = dir.path().join("sms.token");
@@ -452,7 +457,13 @@ fn faults_delay_fail_or_pause_but_lose_nothing() {
     let smtp = SmtpServer::start(
         smtp_port,
         &spool,
-        &SmtpSetup { auth: Some(&auth), reject: Some("bounce@"), ..SmtpSetup::default() },
+        // Only AUTH LOGIN here (the other tests' servers offer PLAIN too, which is preferred).
+        &SmtpSetup {
+            auth: Some(&auth),
+            auth_only: Some("LOGIN"),
+            reject: Some("bounce@"),
+            ..SmtpSetup::default()
+        },
     );
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(smtp.count(), 0);
@@ -479,7 +490,11 @@ fn faults_delay_fail_or_pause_but_lose_nothing() {
 
     // The address is fixed; the administrator retries.
     drop(smtp);
-    let smtp = SmtpServer::start(smtp_port, &spool, &SmtpSetup { auth: Some(&auth), ..SmtpSetup::default() });
+    let smtp = SmtpServer::start(
+        smtp_port,
+        &spool,
+        &SmtpSetup { auth: Some(&auth), auth_only: Some("LOGIN"), ..SmtpSetup::default() },
+    );
     let (code, out, err) = cardfile(&db, &["outbox", "--all", "retry", "--all-failed"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("1 failed message(s) queued again"), "{out}");
