@@ -34,7 +34,12 @@ fn log_in(db: &SqliteDb) -> Result<LoginOutcome, CoreError> {
     identities::log_in(
         ctx(db),
         &LockoutPolicy::default(),
-        LoginAttempt { login: "new.hire@example.com", password: PASSWORD, second_factor: None },
+        LoginAttempt {
+            login: "new.hire@example.com",
+            password: PASSWORD,
+            second_factor: None,
+            app_passwords: true,
+        },
     )
 }
 

@@ -65,7 +65,7 @@ proptest! {
         let logged_in = identities::log_in(
             f.ctx(),
             &LockoutPolicy::default(),
-            LoginAttempt { login: "guest@example.com", password: PASSWORD, second_factor: None },
+            LoginAttempt { login: "guest@example.com", password: PASSWORD, second_factor: None, app_passwords: true },
         );
         prop_assert_eq!(logged_in.is_ok(), inside);
     }
@@ -162,7 +162,7 @@ proptest! {
                 let r = identities::log_in(
                     f.ctx(),
                     &LockoutPolicy::default(),
-                    LoginAttempt { login: who, password: "a wrong password", second_factor: None },
+                    LoginAttempt { login: who, password: "a wrong password", second_factor: None, app_passwords: true },
                 );
                 seen.push(shape(&r));
                 f.clock.advance(Duration::seconds(wait));

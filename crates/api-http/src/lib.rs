@@ -40,6 +40,8 @@ pub struct Config {
     pub blocking_reads: bool,
     /// Invitations one user may send an hour (0: no limit).
     pub invitations_per_hour: u32,
+    /// How long web sessions last.
+    pub sessions: profile_core::model::session::SessionPolicy,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             require_https: false,
             blocking_reads: false,
             invitations_per_hour: profile_core::usecase::INVITATIONS_PER_HOUR,
+            sessions: profile_core::model::session::SessionPolicy::default(),
         }
     }
 }

@@ -212,6 +212,12 @@ struct ServeArgs {
     /// add users in bulk); the CLI is never limited.
     #[arg(long, env = "CARDFILE_INVITATIONS_PER_HOUR", default_value_t = profile_core::usecase::INVITATIONS_PER_HOUR)]
     invitations_per_hour: u32,
+    /// How long a web session lasts unused.
+    #[arg(long, env = "CARDFILE_SESSION_IDLE", default_value = "12h", value_parser = delivery::settings::parse_duration)]
+    session_idle: std::time::Duration,
+    /// How long a web session lasts at most, used or not.
+    #[arg(long, env = "CARDFILE_SESSION_MAX_AGE", default_value = "14d", value_parser = delivery::settings::parse_duration)]
+    session_max_age: std::time::Duration,
     /// How messages are delivered.
     #[command(flatten)]
     delivery: deliver::DeliveryArgs,
@@ -439,6 +445,11 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
         require_https: args.require_https,
         blocking_reads: db.blocks(),
         invitations_per_hour: args.invitations_per_hour,
+        sessions: profile_core::model::session::SessionPolicy {
+            idle: chrono::Duration::from_std(args.session_idle).map_err(|e| e.to_string())?,
+            absolute: chrono::Duration::from_std(args.session_max_age).map_err(|e| e.to_string())?,
+            ..profile_core::model::session::SessionPolicy::default()
+        },
     };
     let workers = deliver::start(&db, &base_url, &args.delivery)?;
     // The last reference is dropped here, after the runtime: PostgreSQL's driver must not

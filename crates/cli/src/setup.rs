@@ -208,13 +208,16 @@ pub(crate) fn spawn_sweeper(state: Arc<api_http::AppState>) {
             }
             let s = Arc::clone(&state);
             // The policy logins and codes are checked with: the default, everywhere.
-            let purge = move || maintenance::purge_stale_records(s.ctx(), &LockoutPolicy::default());
+            let purge = move || {
+                maintenance::purge_stale_records(s.ctx(), &LockoutPolicy::default(), &s.config.sessions)
+            };
             match tokio::task::spawn_blocking(purge).await {
                 Ok(Ok(p)) if p != maintenance::Purged::default() => tracing::info!(
                     codes = p.codes,
                     login_failures = p.login_failures,
                     sent_messages = p.sent_messages,
                     expired_bodies = p.expired_bodies,
+                    sessions = p.sessions,
                     "stale records purged"
                 ),
                 Ok(Err(e)) => tracing::warn!("purging stale records failed: {e}"),

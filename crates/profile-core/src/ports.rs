@@ -15,6 +15,7 @@ use crate::model::hr::{HrField, HrValues};
 use crate::model::identity::{ConfirmationCode, Identity, IdentityId, Login, LoginFailures, Membership};
 use crate::model::invitation::{Invitation, InvitationId, RegistrationLink, RegistrationRequest};
 use crate::model::message::{Channel, DeliveryUpdate, Message};
+use crate::model::session::{Session, SessionId};
 use crate::model::user::User;
 use crate::model::workgroup::Workgroup;
 use crate::query::{Page, UserQuery};
@@ -304,6 +305,30 @@ pub trait OutboxStore {
     fn purge_sent(&mut self, sent_before: DateTime<Utc>, limit: usize) -> StoreResult<u64>;
 }
 
+/// Web sessions (see [`crate::usecase::sessions`]).
+pub trait SessionStore {
+    /// Stores a new session.
+    fn insert_session(&mut self, session: &Session) -> StoreResult<()>;
+    /// The session whose token hashes to `hash`.
+    fn session_by_token(&self, hash: &SecretHash) -> StoreResult<Option<Session>>;
+    /// An identity's sessions, oldest first.
+    fn sessions_of(&self, identity: IdentityId) -> StoreResult<Vec<Session>>;
+    /// Sets a session's "last seen" (whole seconds).
+    fn touch_session(&mut self, id: SessionId, last_seen: DateTime<Utc>) -> StoreResult<()>;
+    /// Deletes a session; unknown IDs are no error.
+    fn delete_session(&mut self, id: SessionId) -> StoreResult<()>;
+    /// Deletes every session of an identity; returns how many.
+    fn delete_sessions_of(&mut self, identity: IdentityId) -> StoreResult<u64>;
+    /// Deletes up to `limit` sessions last seen before `seen_before` or created before
+    /// `created_before` (whole seconds). Returns how many.
+    fn purge_sessions(
+        &mut self,
+        seen_before: DateTime<Utc>,
+        created_before: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<u64>;
+}
+
 /// Server-wide settings that every process on the database shares (the public base URL).
 pub trait SettingsStore {
     /// The value of a setting.
@@ -347,6 +372,7 @@ pub trait Tx:
     + CredentialStore
     + OutboxStore
     + SettingsStore
+    + SessionStore
     + HrStore
 {
     /// Makes every write durable, or none of them.

@@ -36,6 +36,7 @@ mod invitations;
 mod messages;
 mod schema;
 mod search;
+mod sessions;
 mod transfer;
 mod tx;
 mod user_pages;

@@ -9,8 +9,11 @@ use crate::error::backend;
 use crate::run;
 
 /// The migrations, in order: the schema version is how many have been applied.
-const MIGRATIONS: [&str; 2] =
-    [include_str!("../migrations/001_initial.sql"), include_str!("../migrations/002_delivery.sql")];
+const MIGRATIONS: [&str; 3] = [
+    include_str!("../migrations/001_initial.sql"),
+    include_str!("../migrations/002_delivery.sql"),
+    include_str!("../migrations/003_sessions.sql"),
+];
 
 /// The schema version this build creates and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -31,6 +31,7 @@ mod invitations;
 mod messages;
 mod schema;
 mod search;
+mod sessions;
 mod tables;
 mod tx;
 mod user_pages;

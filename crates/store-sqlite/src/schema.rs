@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/009_query_versions.sql"),
     include_str!("../migrations/010_search_words.sql"),
     include_str!("../migrations/011_delivery.sql"),
+    include_str!("../migrations/012_sessions.sql"),
 ];
 
 /// The schema from which the search documents are Cardfile's current words: a file migrated

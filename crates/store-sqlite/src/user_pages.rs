@@ -339,7 +339,12 @@ mod tests {
         let no = db.account_no(&db.writer(), f.account, false).unwrap().unwrap();
         let version = || super::version(&db.writer(), no).unwrap();
         let start = version();
-        let attempt = LoginAttempt { login: "nobody@example.com", password: "wrong", second_factor: None };
+        let attempt = LoginAttempt {
+            login: "nobody@example.com",
+            password: "wrong",
+            second_factor: None,
+            app_passwords: true,
+        };
         assert!(identities::log_in(f.ctx(), &LockoutPolicy::default(), attempt).is_err());
         let mut tx = db.write().unwrap();
         tx.set_hr_holder(f.account, UserId(1), true).unwrap();

@@ -1,5 +1,5 @@
 //! The domain's records: accounts, users, departments, workgroups, identities, invitations,
-//! credentials and outgoing messages.
+//! credentials, outgoing messages and web sessions.
 
 pub mod account;
 pub mod credential;
@@ -8,5 +8,6 @@ pub mod hr;
 pub mod identity;
 pub mod invitation;
 pub mod message;
+pub mod session;
 pub mod user;
 pub mod workgroup;

@@ -17,11 +17,12 @@ use crate::model::invitation::{
     Invitation, InvitationId, InvitationState, RegistrationLink, RegistrationRequest,
 };
 use crate::model::message::{Channel, DeliveryUpdate, Message, MessageState};
+use crate::model::session::{Session, SessionId};
 use crate::model::user::{Role, User};
 use crate::model::workgroup::Workgroup;
 use crate::ports::{
     AccountStore, Batch, CredentialStore, Database, DepartmentStore, HrStore, IdentityStore, InvitationStore,
-    OutboxStore, SettingsStore, StoreResult, Tx, UserStore, WorkgroupStore,
+    OutboxStore, SessionStore, SettingsStore, StoreResult, Tx, UserStore, WorkgroupStore,
 };
 use crate::query::{user_search_words, Page, UserQuery, PAGE_SIZE};
 use crate::secret::SecretHash;
@@ -50,6 +51,7 @@ struct State {
     hr_values: BTreeMap<(AccountId, UserId), HrValues>,
     hr_holders: BTreeSet<(AccountId, UserId)>,
     settings: BTreeMap<String, String>,
+    sessions: Vec<Session>,
 }
 
 /// An in-memory database with the reference semantics of every port.
@@ -853,6 +855,73 @@ impl OutboxStore for MemTx<'_> {
             self.state.outbox.remove(*i);
         }
         Ok(gone.len() as u64)
+    }
+}
+
+impl SessionStore for MemTx<'_> {
+    fn insert_session(&mut self, session: &Session) -> StoreResult<()> {
+        self.writable()?;
+        if self.state.sessions.iter().any(|s| s.id == session.id || s.hash == session.hash) {
+            return Err(StoreError::UniqueViolation { what: "session".into() });
+        }
+        let secs = |t: DateTime<Utc>| DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t);
+        self.state.sessions.push(Session {
+            created_at: secs(session.created_at),
+            last_seen: secs(session.last_seen),
+            ..session.clone()
+        });
+        Ok(())
+    }
+
+    fn session_by_token(&self, hash: &SecretHash) -> StoreResult<Option<Session>> {
+        Ok(self.state.sessions.iter().find(|s| s.hash == *hash).cloned())
+    }
+
+    fn sessions_of(&self, identity: IdentityId) -> StoreResult<Vec<Session>> {
+        let mut mine: Vec<Session> =
+            self.state.sessions.iter().filter(|s| s.identity == identity).cloned().collect();
+        mine.sort_by_key(|s| (s.created_at, s.id));
+        Ok(mine)
+    }
+
+    fn touch_session(&mut self, id: SessionId, last_seen: DateTime<Utc>) -> StoreResult<()> {
+        self.writable()?;
+        if let Some(s) = self.state.sessions.iter_mut().find(|s| s.id == id) {
+            s.last_seen = DateTime::from_timestamp(last_seen.timestamp(), 0).unwrap_or(last_seen);
+        }
+        Ok(())
+    }
+
+    fn delete_session(&mut self, id: SessionId) -> StoreResult<()> {
+        self.writable()?;
+        self.state.sessions.retain(|s| s.id != id);
+        Ok(())
+    }
+
+    fn delete_sessions_of(&mut self, identity: IdentityId) -> StoreResult<u64> {
+        self.writable()?;
+        let before = self.state.sessions.len();
+        self.state.sessions.retain(|s| s.identity != identity);
+        Ok((before - self.state.sessions.len()) as u64)
+    }
+
+    fn purge_sessions(
+        &mut self,
+        seen_before: DateTime<Utc>,
+        created_before: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<u64> {
+        self.writable()?;
+        let (seen, created) = (seen_before.timestamp(), created_before.timestamp());
+        let mut n = 0;
+        self.state.sessions.retain(|s| {
+            let gone = n < limit && (s.last_seen.timestamp() < seen || s.created_at.timestamp() < created);
+            if gone {
+                n += 1;
+            }
+            !gone
+        });
+        Ok(n as u64)
     }
 }
 

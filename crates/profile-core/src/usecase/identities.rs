@@ -78,6 +78,9 @@ pub struct LoginAttempt<'a> {
     pub password: &'a str,
     /// A TOTP code or a recovery code, when two-step login is on.
     pub second_factor: Option<&'a str>,
+    /// Whether an application password is accepted as the password (REST's Basic
+    /// authentication); never on the web's `/login`, where it would skip the second factor.
+    pub app_passwords: bool,
 }
 
 /// The result of a login attempt that did not fail.
@@ -175,7 +178,7 @@ fn check_secrets(
     now: DateTime<Utc>,
 ) -> Verdict {
     let app = SecretHash::of(attempt.password);
-    if identity.app_passwords.iter().any(|p| same_bytes(&p.hash.0, &app.0)) {
+    if attempt.app_passwords && identity.app_passwords.iter().any(|p| same_bytes(&p.hash.0, &app.0)) {
         return Verdict::Right(Checked { app: Some(app), ..Checked::default() });
     }
     let stored = identity.password.as_deref().unwrap_or("");
@@ -300,7 +303,7 @@ fn require_password(ctx: Ctx<'_>, identity: &Identity, password: &str) -> Result
     }
 }
 
-/// Changes the password; the current one is required.
+/// Changes the password; the current one is required. Every session of the identity ends.
 ///
 /// # Errors
 /// [`CoreError::Unauthorized`] when `current` is wrong; [`CoreError::Validation`] on `password`.
@@ -318,6 +321,8 @@ pub fn change_password(
     let mut id = load(&*tx, identity)?;
     id.password = Some(hash);
     tx.update_identity(&id)?;
+    // Whoever else was signed in with the old password is signed out.
+    tx.delete_sessions_of(identity)?;
     notify_change(&mut *tx, ctx, SecurityChange::Password, &id.login, &id.login)?;
     tx.commit()?;
     Ok(())
@@ -466,6 +471,7 @@ pub fn reset_password(ctx: Ctx<'_>, code_id: Uuid, code: &str, new: &str) -> Res
     id.password = Some(hash);
     tx.update_identity(&id)?;
     tx.set_login_failures(used.target.as_str(), None)?;
+    tx.delete_sessions_of(id.id)?;
     notify_change(&mut *tx, ctx, SecurityChange::Password, &used.target, &id.login)?;
     tx.commit()?;
     Ok(())
@@ -720,6 +726,7 @@ pub fn delete_identity(ctx: Ctx<'_>, identity: IdentityId, password: &str) -> Re
         ));
     }
     tx.delete_identity(identity)?;
+    tx.delete_sessions_of(identity)?;
     tx.commit()?;
     Ok(())
 }

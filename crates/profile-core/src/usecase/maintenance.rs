@@ -5,6 +5,7 @@ use chrono::Duration;
 
 use crate::error::CoreError;
 use crate::model::identity::LockoutPolicy;
+use crate::model::session::SessionPolicy;
 use crate::ports::{StoreResult, Tx};
 use crate::usecase::Ctx;
 
@@ -31,16 +32,25 @@ pub struct Purged {
     /// Unsent messages whose link or code expired: their bodies were dropped, and the pending
     /// ones became obsolete (a transport configured later never sends dead links).
     pub expired_bodies: u64,
+    /// Web sessions ended by idleness or age more than
+    /// [`crate::usecase::sessions::EXPIRED_SESSIONS_KEPT`] ago.
+    pub sessions: u64,
 }
 
-/// Deletes the records no rule reads any more (see [`Purged`]); unsent messages, live codes and
-/// failures that still count under `policy` (the one logins are checked with) are kept. Each
+/// Deletes the records no rule reads any more (see [`Purged`]); unsent messages, live codes,
+/// failures that still count under `policy` (the one logins are checked with) and sessions
+/// live under `sessions` are kept. Each
 /// kind goes in write transactions of at most [`PURGE_CHUNK`] records.
 ///
 /// # Errors
 /// [`CoreError::Storage`]; what earlier transactions deleted stays deleted.
-pub fn purge_stale_records(ctx: Ctx<'_>, policy: &LockoutPolicy) -> Result<Purged, CoreError> {
+pub fn purge_stale_records(
+    ctx: Ctx<'_>,
+    policy: &LockoutPolicy,
+    sessions: &SessionPolicy,
+) -> Result<Purged, CoreError> {
     let now = ctx.clock.now();
+    let kept = crate::usecase::sessions::EXPIRED_SESSIONS_KEPT;
     Ok(Purged {
         codes: in_chunks(ctx, &|tx| tx.purge_codes(now - EXPIRED_CODES_KEPT, PURGE_CHUNK))?,
         login_failures: in_chunks(ctx, &|tx| {
@@ -48,6 +58,9 @@ pub fn purge_stale_records(ctx: Ctx<'_>, policy: &LockoutPolicy) -> Result<Purge
         })?,
         sent_messages: in_chunks(ctx, &|tx| tx.purge_sent(now - SENT_MESSAGES_KEPT, PURGE_CHUNK))?,
         expired_bodies: in_chunks(ctx, &|tx| tx.drop_expired_bodies(now, PURGE_CHUNK))?,
+        sessions: in_chunks(ctx, &|tx| {
+            tx.purge_sessions(now - sessions.idle - kept, now - sessions.absolute - kept, PURGE_CHUNK)
+        })?,
     })
 }
 

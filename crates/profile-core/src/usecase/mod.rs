@@ -10,6 +10,7 @@ pub mod invitations;
 pub mod maintenance;
 pub mod outbox;
 pub mod queue;
+pub mod sessions;
 pub mod settings;
 pub mod users;
 pub mod workgroups;

@@ -187,7 +187,7 @@ pub fn uc_delivery_obsolete_messages(db: &dyn Database) {
     // Never claimed, expired: the sweep drops it.
     let late = invite(&f, "late@example.com");
     f.clock.advance(INVITATION_LIFETIME + Duration::days(1));
-    let purged = maintenance::purge_stale_records(f.ctx(), &Default::default()).unwrap();
+    let purged = maintenance::purge_stale_records(f.ctx(), &Default::default(), &Default::default()).unwrap();
     assert!(purged.expired_bodies >= 1, "{purged:?}");
     let m = outbox::list_messages(f.ctx(), &f.admin, false)
         .unwrap()

@@ -80,7 +80,7 @@ pub fn log_in(f: &Fixture<'_>, who: &str, password: &str) -> Result<LoginOutcome
     identities::log_in(
         f.ctx(),
         &LockoutPolicy::default(),
-        LoginAttempt { login: who, password, second_factor: None },
+        LoginAttempt { login: who, password, second_factor: None, app_passwords: true },
     )
 }
 
@@ -822,10 +822,16 @@ pub fn uc_purge_stale_records(db: &dyn Database) {
     tx.commit().unwrap();
 
     f.clock.advance(now - t0);
-    let purged = maintenance::purge_stale_records(f.ctx(), &policy).unwrap();
+    let purged = maintenance::purge_stale_records(f.ctx(), &policy, &Default::default()).unwrap();
     assert_eq!(
         purged,
-        Purged { codes: 1, login_failures: 1, sent_messages: old_sent as u64, expired_bodies: 0 }
+        Purged {
+            codes: 1,
+            login_failures: 1,
+            sent_messages: old_sent as u64,
+            expired_bodies: 0,
+            sessions: 0
+        }
     );
     let tx = db.read().unwrap();
     assert_eq!(tx.code(Uuid::from_u128(1)).unwrap(), None);
@@ -839,7 +845,10 @@ pub fn uc_purge_stale_records(db: &dyn Database) {
     // The failures that were kept still count: one more locks the login.
     let kept = db.read().unwrap().login_failures("recent@example.com").unwrap();
     assert_eq!(policy.failed(kept, f.clock.now()).count, 10);
-    assert_eq!(maintenance::purge_stale_records(f.ctx(), &policy).unwrap(), Purged::default());
+    assert_eq!(
+        maintenance::purge_stale_records(f.ctx(), &policy, &Default::default()).unwrap(),
+        Purged::default()
+    );
 
     // The ports delete at most `limit` records, the soonest due first.
     let later = f.clock.now();

@@ -28,10 +28,12 @@ use crate::Value;
 mod delivery;
 mod joining;
 mod search;
+mod sessions;
 mod usecases;
 pub use delivery::*;
 pub use joining::*;
 pub use search::*;
+pub use sessions::*;
 pub use usecases::*;
 
 /// Generates one `#[test]` per contract case; `$make` builds a fresh empty database.
@@ -55,7 +57,8 @@ macro_rules! store_contract_tests {
             uc_invite_rules, batch_units, optimistic_batch_units, uc_set_up_login, uc_export_scan, uc_hr_details,
             uc_purge_stale_records, quick_search_contacts_and_scripts, uc_department_names_and_subdepartments,
             department_listing_pages, uc_delivery_claims_and_leases, uc_delivery_retries_and_failures,
-            uc_delivery_obsolete_messages, uc_delivery_rendered_messages, uc_invitation_allowance_and_base_url);
+            uc_delivery_obsolete_messages, uc_delivery_rendered_messages, uc_invitation_allowance_and_base_url,
+            uc_sessions);
         $crate::store_contract_tests!(@shared $make; concurrent_writers, concurrent_claims);
     };
     (@shared $make:expr; $($case:ident),*) => {

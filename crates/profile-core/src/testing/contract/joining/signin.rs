@@ -157,7 +157,12 @@ pub fn uc_two_step_and_app_passwords(db: &dyn Database) {
         identities::log_in(
             f.ctx(),
             &LockoutPolicy::default(),
-            LoginAttempt { login: "tom@example.com", password: PASSWORD, second_factor: Some(code) },
+            LoginAttempt {
+                login: "tom@example.com",
+                password: PASSWORD,
+                second_factor: Some(code),
+                app_passwords: true,
+            },
         )
     };
     // The code used to switch it on cannot be replayed.
@@ -177,6 +182,7 @@ pub fn uc_two_step_and_app_passwords(db: &dyn Database) {
             login: "tom@example.com",
             password: "wrong password",
             second_factor: Some(&code_now(&f)),
+            app_passwords: true,
         },
     ));
 

@@ -1,0 +1,149 @@
+//! Web sessions: signing in through `/login`, finding the session of a request, "last seen",
+//! signing out, and an identity's list of sessions. Every session of an identity ends when its
+//! password changes or is reset, and when it is deleted (`usecase::identities`).
+
+use chrono::Duration;
+
+use crate::error::{AuthFailure, CoreError};
+use crate::model::identity::{IdentityId, LockoutPolicy, Membership};
+use crate::model::session::{Session, SessionId, SessionPolicy};
+use crate::secret::{self, SecretHash};
+use crate::usecase::identities::{self, LoginAttempt, LoginOutcome};
+use crate::usecase::Ctx;
+
+/// The longest `device` kept.
+const DEVICE_MAX: usize = 200;
+
+/// A session's cookie value and record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    /// The token for the cookie (shown once; only its hash is stored).
+    pub token: String,
+    /// The session.
+    pub session: Session,
+    /// The accounts where the identity is an active user.
+    pub memberships: Vec<Membership>,
+}
+
+/// What a sign-in came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignIn {
+    /// Signed in: a new session.
+    Started(Started),
+    /// The password was right; two-step login needs a code too.
+    SecondFactorNeeded,
+}
+
+/// Signs in with a login (or confirmed contact), password and, with two-step login, a code,
+/// and starts a new session (a new ID every time: no session is ever carried over). Application
+/// passwords are refused here: they would skip the second factor.
+///
+/// # Errors
+/// As [`identities::log_in`]: [`CoreError::TooManyAttempts`] while the login is locked,
+/// [`CoreError::Unauthorized`] for any failure alike.
+pub fn sign_in(
+    ctx: Ctx<'_>,
+    lockout: &LockoutPolicy,
+    attempt: LoginAttempt<'_>,
+    device: &str,
+) -> Result<SignIn, CoreError> {
+    let attempt = LoginAttempt { app_passwords: false, ..attempt };
+    match identities::log_in(ctx, lockout, attempt)? {
+        LoginOutcome::SecondFactorNeeded => Ok(SignIn::SecondFactorNeeded),
+        LoginOutcome::LoggedIn { identity, memberships } => start(ctx, identity, device)
+            .map(|(token, session)| SignIn::Started(Started { token, session, memberships })),
+    }
+}
+
+/// Starts a session for an identity that has just proved itself another way (accepting an
+/// invitation, confirming a registration).
+///
+/// # Errors
+/// [`CoreError::Storage`].
+pub fn start(ctx: Ctx<'_>, identity: IdentityId, device: &str) -> Result<(String, Session), CoreError> {
+    let token = secret::new_token(ctx.ids);
+    let now = ctx.clock.now();
+    let session = Session {
+        id: SessionId(ctx.ids.uuid()),
+        identity,
+        hash: SecretHash::of(&token),
+        device: device.chars().filter(|c| !c.is_control()).take(DEVICE_MAX).collect(),
+        created_at: now,
+        last_seen: now,
+    };
+    let mut tx = ctx.db.write()?;
+    tx.insert_session(&session)?;
+    tx.commit()?;
+    Ok((token, session))
+}
+
+/// The live session of a cookie's token, in a read. Whether "last seen" is due to be written
+/// is for the caller to do off the request path ([`touch`]).
+///
+/// # Errors
+/// [`CoreError::Unauthorized`] for an unknown, ended or expired session.
+pub fn resume(ctx: Ctx<'_>, policy: &SessionPolicy, token: &str) -> Result<Session, CoreError> {
+    let session = ctx.db.read()?.session_by_token(&SecretHash::of(token))?;
+    match session {
+        Some(s) if policy.is_live(&s, ctx.clock.now()) => Ok(s),
+        _ => Err(CoreError::unauthorized(AuthFailure::BadLogin)),
+    }
+}
+
+/// Writes "last seen" when it is due ([`SessionPolicy::needs_touch`]); returns whether it did.
+///
+/// # Errors
+/// [`CoreError::Storage`].
+pub fn touch(ctx: Ctx<'_>, policy: &SessionPolicy, session: &Session) -> Result<bool, CoreError> {
+    let now = ctx.clock.now();
+    if !policy.needs_touch(session, now) {
+        return Ok(false);
+    }
+    let mut tx = ctx.db.write()?;
+    tx.touch_session(session.id, now)?;
+    tx.commit()?;
+    Ok(true)
+}
+
+/// Ends the session of a cookie's token (signing out); an unknown token is no error.
+///
+/// # Errors
+/// [`CoreError::Storage`].
+pub fn sign_out(ctx: Ctx<'_>, token: &str) -> Result<(), CoreError> {
+    let mut tx = ctx.db.write()?;
+    if let Some(s) = tx.session_by_token(&SecretHash::of(token))? {
+        tx.delete_session(s.id)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The identity's live sessions, oldest first.
+///
+/// # Errors
+/// [`CoreError::Storage`].
+pub fn list_sessions(
+    ctx: Ctx<'_>,
+    policy: &SessionPolicy,
+    identity: IdentityId,
+) -> Result<Vec<Session>, CoreError> {
+    let now = ctx.clock.now();
+    Ok(ctx.db.read()?.sessions_of(identity)?.into_iter().filter(|s| policy.is_live(s, now)).collect())
+}
+
+/// Ends one of the identity's sessions.
+///
+/// # Errors
+/// [`CoreError::NotFound`] for a session that is not the identity's.
+pub fn end_session(ctx: Ctx<'_>, identity: IdentityId, id: SessionId) -> Result<(), CoreError> {
+    let mut tx = ctx.db.write()?;
+    if !tx.sessions_of(identity)?.iter().any(|s| s.id == id) {
+        return Err(CoreError::not_found("session", id.0));
+    }
+    tx.delete_session(id)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// How long an ended session's record may outlive its expiry before the sweep deletes it.
+pub const EXPIRED_SESSIONS_KEPT: Duration = Duration::hours(1);
