@@ -94,7 +94,8 @@ fn ci() -> Result<(), String> {
 }
 
 /// The environments the SDK suites run in (crates/cli/tests/sdk.rs): a Python venv with the
-/// pinned b24pysdk under `target/sdk/venv`, and `tests/sdk/js/node_modules` from its lock file.
+/// pinned b24pysdk under `target/sdk/venv`, and `tests/sdk/js/node_modules` and
+/// `tests/web/node_modules` from their lock files.
 /// Made when missing or out of date; returns the environment the tests read.
 fn ensure_sdks() -> Result<Vec<(String, String)>, String> {
     let started = Instant::now();
@@ -122,16 +123,20 @@ fn ensure_sdks() -> Result<Vec<(String, String)>, String> {
         std::fs::write(&stamp, &requirements)
             .map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
     }
-    let js = root.join("tests/sdk/js");
-    let lock = std::fs::read(js.join("package-lock.json"))
-        .map_err(|e| format!("cannot read the npm lock file: {e}"))?;
-    let js_stamp = js.join("node_modules/.cardfile-lock");
-    if std::fs::read(&js_stamp).ok().as_deref() != Some(lock.as_slice()) {
-        run_checked(
-            Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&js),
-            "npm ci in tests/sdk/js (Node.js 20+ and npm are required)",
-        )?;
-        std::fs::write(&js_stamp, &lock).map_err(|e| format!("cannot write {}: {e}", js_stamp.display()))?;
+    // The JS SDK's suite, and the browser tests' playwright-core and axe-core (tests/web).
+    for dir in ["tests/sdk/js", "tests/web"] {
+        let js = root.join(dir);
+        let lock = std::fs::read(js.join("package-lock.json"))
+            .map_err(|e| format!("cannot read the npm lock file of {dir}: {e}"))?;
+        let js_stamp = js.join("node_modules/.cardfile-lock");
+        if std::fs::read(&js_stamp).ok().as_deref() != Some(lock.as_slice()) {
+            run_checked(
+                Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&js),
+                &format!("npm ci in {dir} (Node.js 20+ and npm are required)"),
+            )?;
+            std::fs::write(&js_stamp, &lock)
+                .map_err(|e| format!("cannot write {}: {e}", js_stamp.display()))?;
+        }
     }
     println!("<== sdk environments: {:.1} s", started.elapsed().as_secs_f64());
     Ok(vec![("CARDFILE_SDK_PYTHON".into(), python.display().to_string())])

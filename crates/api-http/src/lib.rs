@@ -13,6 +13,7 @@ mod rate;
 pub mod reply;
 mod serve;
 mod transport;
+mod web;
 pub mod wire;
 
 use std::sync::Arc;
@@ -70,6 +71,8 @@ pub struct AppState {
     /// Behaviour.
     pub config: Config,
     buckets: rate::Buckets,
+    /// Slots for password hashing (argon2id): at most `cores − 1` at once, the rest wait.
+    pub(crate) hashing: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -81,7 +84,9 @@ impl AppState {
         passwords: Arc<dyn PasswordHasher>,
         config: Config,
     ) -> AppState {
-        AppState { db, clock, ids, passwords, config, buckets: rate::Buckets::default() }
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let hashing = tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1));
+        AppState { db, clock, ids, passwords, config, buckets: rate::Buckets::default(), hashing }
     }
 
     /// The use-case context.

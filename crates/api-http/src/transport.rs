@@ -25,7 +25,11 @@ use crate::{batch, AppState};
 
 /// The REST router: `/rest/...`; anything else is an unknown method, in JSON.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new().route("/rest/{*path}", any(rest)).fallback(unknown_path).with_state(state)
+    Router::new()
+        .route("/rest/{*path}", any(rest))
+        .merge(crate::web::routes())
+        .fallback(unknown_path)
+        .with_state(state)
 }
 
 async fn unknown_path(uri: Uri) -> Response {

@@ -465,6 +465,11 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
     let served = runtime.block_on(async move {
         tracing::info!(%local, %base_url, "serving the REST API");
         eprintln!("cardfile: listening on {scheme}://{local}");
+        if scheme == "http" && !local.ip().is_loopback() {
+            // The session cookie is Secure (decisions.md): browsers keep it over plain HTTP only
+            // from loopback addresses.
+            eprintln!("cardfile: note: browsers cannot sign in over plain HTTP on {local}; serve HTTPS (--tls-cert/--tls-key or --tls-self-signed)");
+        }
         setup::spawn_sweeper(Arc::clone(&state));
         api_http::serve(listener, state, tls, shutdown_signal()).await.map_err(|e| e.to_string())
     });

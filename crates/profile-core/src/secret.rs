@@ -161,7 +161,7 @@ impl PasswordHasher for Argon2id {
 }
 
 /// Compares two byte strings in time independent of where they differ.
-pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

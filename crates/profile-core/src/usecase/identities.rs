@@ -260,7 +260,7 @@ fn lockout_key(raw: &str) -> String {
     Login::parse(raw).map_or_else(|_| raw.trim().to_lowercase(), |l| l.as_str().to_string())
 }
 
-fn active_memberships(tx: &dyn Tx, identity: IdentityId) -> Result<Vec<Membership>, CoreError> {
+pub(crate) fn active_memberships(tx: &dyn Tx, identity: IdentityId) -> Result<Vec<Membership>, CoreError> {
     let mut out = Vec::new();
     for m in tx.memberships(identity)? {
         if tx.user(m.account, m.user)?.is_some_and(|u| u.active) {

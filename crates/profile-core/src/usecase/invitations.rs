@@ -191,6 +191,39 @@ pub struct Accepted {
     pub identity: IdentityId,
 }
 
+/// What an invitation's link shows before it is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationPreview {
+    /// The account's name.
+    pub account_name: String,
+    /// The invited address.
+    pub address: Login,
+    /// Its state now (pending, accepted, revoked, expired).
+    pub state: InvitationState,
+    /// Whether the address is already the login or a contact of a network profile (then the
+    /// holder signs in to accept).
+    pub has_identity: bool,
+}
+
+/// Reads an invitation by its token, for the page that accepts it.
+///
+/// # Errors
+/// [`CoreError::Unauthorized`] ([`AuthFailure::UnknownCredential`]) for an unknown token.
+pub fn preview_invitation(ctx: Ctx<'_>, token: &str) -> Result<InvitationPreview, CoreError> {
+    let tx = ctx.db.read()?;
+    let invitation = tx
+        .invitation_by_token(&SecretHash::of(token))?
+        .ok_or_else(|| CoreError::unauthorized(AuthFailure::UnknownCredential))?;
+    let account =
+        tx.account(invitation.account)?.ok_or_else(|| CoreError::not_found("account", invitation.account))?;
+    Ok(InvitationPreview {
+        account_name: account.name,
+        has_identity: tx.identity_by_handle(&invitation.address)?.is_some(),
+        state: invitation.state_at(ctx.clock.now()),
+        address: invitation.address,
+    })
+}
+
 /// Accepts an invitation: links its user record to a new or an existing identity. The token
 /// works once, and only while the invitation is pending and unexpired.
 ///

@@ -147,3 +147,29 @@ pub fn end_session(ctx: Ctx<'_>, identity: IdentityId, id: SessionId) -> Result<
 
 /// How long an ended session's record may outlive its expiry before the sweep deletes it.
 pub const EXPIRED_SESSIONS_KEPT: Duration = Duration::hours(1);
+
+/// What the home page shows a signed-in person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Home {
+    /// Their name (first and last), or their login when they set none.
+    pub name: String,
+    /// The accounts where they are an active user: name and slug.
+    pub accounts: Vec<(String, String)>,
+}
+
+/// The home page of a signed-in identity.
+///
+/// # Errors
+/// [`CoreError::NotFound`] for an identity that no longer exists.
+pub fn home(ctx: Ctx<'_>, identity: IdentityId) -> Result<Home, CoreError> {
+    let tx = ctx.db.read()?;
+    let id = tx.identity(identity)?.ok_or_else(|| CoreError::not_found("identity", identity.0))?;
+    let name = format!("{} {}", id.name.trim(), id.last_name.trim()).trim().to_string();
+    let mut accounts = Vec::new();
+    for m in identities::active_memberships(&*tx, identity)? {
+        if let Some(a) = tx.account(m.account)? {
+            accounts.push((a.name, a.slug));
+        }
+    }
+    Ok(Home { name: if name.is_empty() { id.login.as_str().to_string() } else { name }, accounts })
+}

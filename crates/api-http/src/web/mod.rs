@@ -1,0 +1,57 @@
+//! The web pages (server-rendered HTML on the REST API's origin and port): sign-in, sign-out,
+//! a password reset, accepting an invitation, and a home page. The directory pages of later issues build on the
+//! same pieces: [`layout`] (the page shell and the text catalogue), [`session`] (the cookie,
+//! CSRF, the signed-in person), and the embedded [`assets`].
+//!
+//! Rules every page follows: state changes are POSTs carrying the CSRF token; pages never cache;
+//! the Content-Security-Policy allows no inline script and no other origin; a store call runs on
+//! the blocking pool; password hashing waits for one of at most `cores − 1` slots.
+
+mod assets;
+mod invite;
+mod layout;
+mod login;
+mod reset;
+pub(crate) mod session;
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::AppState;
+
+/// The routes of the pages.
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(login::home))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/reset", get(reset::form).post(reset::submit))
+        .route("/invite/{token}", get(invite::form).post(invite::submit))
+        .route("/assets/{name}", get(assets::serve))
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+/// The headers of every page: no inline script, nothing from another origin, no framing, no
+/// referrer beyond this origin, no caching of pages (assets set their own).
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    response
+}

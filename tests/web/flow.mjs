@@ -1,0 +1,173 @@
+// Cardfile's pages in a real browser (Debian's chromium, driven by playwright-core): an invited
+// person joins, signs out and in, meets the lockout, and the security rules hold (CSRF, cookie
+// flags, no session fixation, no open redirect, signed-out pages). Every page is screenshotted
+// at desktop and phone widths and checked with axe-core. Exits non-zero on the first failure.
+//
+// Environment: CARDFILE_URL (http://127.0.0.1:PORT), CARDFILE_INVITE (a token),
+// CARDFILE_CHROMIUM (the browser), CARDFILE_SCREENSHOTS (a directory), CARDFILE_BIN and
+// CARDFILE_DB (the CLI and its database, to read codes from the outbox as an administrator would).
+import { chromium } from "playwright-core";
+import { readFileSync, mkdirSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { execFileSync } from "node:child_process";
+
+const base = process.env.CARDFILE_URL;
+const token = process.env.CARDFILE_INVITE;
+const shots = process.env.CARDFILE_SCREENSHOTS;
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+mkdirSync(shots, { recursive: true });
+
+function check(ok, what) {
+  if (!ok) {
+    throw new Error(`failed: ${what}`);
+  }
+  console.log(`ok: ${what}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CARDFILE_CHROMIUM,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic"],
+});
+// bypassCSP only so that axe-core can be injected; the pages' own CSP is checked below.
+const context = await browser.newContext({ bypassCSP: true });
+const page = await context.newPage();
+
+/** Screenshots at both widths and an axe-core run with no serious or critical violation. */
+async function inspect(name) {
+  for (const [width, height, label] of [[1280, 900, "desktop"], [390, 844, "phone"]]) {
+    await page.setViewportSize({ width, height });
+    const file = `${shots}/${name}-${label}.png`;
+    await page.screenshot({ path: file, fullPage: true });
+    check(statSync(file).size > 2000, `screenshot ${name}-${label} is not blank`);
+  }
+  await page.addScriptTag({ content: axeSource });
+  const found = await page.evaluate(async () => (await window.axe.run()).violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.help}`));
+  check(found.length === 0, `axe-core on ${name}: ${found.join("; ") || "no serious or critical violation"}`);
+}
+
+async function sessionCookie() {
+  return (await context.cookies()).find((c) => c.name === "__Host-cardfile");
+}
+
+// Signed out, the home page sends to /login.
+let r = await page.goto(`${base}/`);
+check(new URL(page.url()).pathname === "/login", "signed out, / goes to /login");
+const csp = r.headers()["content-security-policy"] ?? "";
+check(csp.includes("default-src 'none'") && csp.includes("frame-ancestors 'none'") && !csp.includes("unsafe-inline"),
+  "the pages' CSP allows no inline script and no framing");
+await inspect("login");
+
+// A planted session cookie is never accepted or kept (no fixation).
+const planted = "a".repeat(32);
+await page.evaluate((v) => { document.cookie = `__Host-cardfile=${v}; Path=/; Secure; SameSite=Lax`; }, planted);
+check((await sessionCookie())?.value === planted, "a session cookie is planted before signing in");
+
+// The invitation: a new profile, then signed in.
+await page.goto(`${base}/invite/${token}`);
+await inspect("invite");
+await page.getByLabel("First name").fill("Nia");
+await page.getByLabel("Last name").fill("Newton");
+await page.getByLabel("Password (at least 10 characters)").fill("short");
+await page.getByRole("button", { name: "Join" }).click();
+check(await page.locator("#f-password-error[role=alert]").isVisible(), "a short password is refused at its field");
+check(await page.locator("#f-password").getAttribute("aria-describedby") === "f-password-error", "the error is tied to its field");
+await page.getByLabel("Password (at least 10 characters)").fill("a long and good password");
+await page.getByRole("button", { name: "Join" }).click();
+await page.getByText("Signed in as Nia Newton.").waitFor();
+check(true, "accepting the invitation signs in");
+await inspect("home");
+let cookie = await sessionCookie();
+check(cookie && cookie.value !== planted, "a new session, not the planted one");
+check(cookie.httpOnly && cookie.secure && cookie.sameSite === "Lax" && cookie.path === "/", "the session cookie's flags");
+
+// The invitation is used now.
+r = await page.goto(`${base}/invite/${token}`);
+check(r.status() === 410, "a used invitation gets a clear page");
+await page.goto(`${base}/`);
+
+// Sign out, then in again.
+await page.getByRole("button", { name: "Sign out" }).click();
+check(new URL(page.url()).pathname === "/login", "signed out");
+r = await page.goto(`${base}/`);
+check(new URL(page.url()).pathname === "/login", "the old session no longer works");
+
+// An open redirect through ?next= goes home instead.
+await page.goto(`${base}/login?next=https://evil.example/`);
+await page.getByLabel("E-mail or phone").fill("nia-unknown@example.com");
+await page.getByLabel("Password").fill("whatever it is");
+await page.getByRole("button", { name: "Sign in" }).click();
+const unknown = await page.getByRole("alert").innerText();
+check(unknown.includes("The login or the password is wrong."), "an unknown login looks like a wrong password");
+await page.getByLabel("E-mail or phone").fill("new.hire@example.com");
+await page.getByLabel("Password").fill("a long and good password");
+await page.getByRole("button", { name: "Sign in" }).click();
+await page.getByText("Signed in as Nia Newton.").waitFor();
+check(new URL(page.url()).origin === new URL(base).origin && new URL(page.url()).pathname === "/", "?next= to another origin goes home");
+
+// CSRF: a POST without the form's token is refused.
+r = await page.request.post(`${base}/logout`, { form: { csrf: "x".repeat(32) } });
+check(r.status() === 403, "a POST without the right CSRF token is refused");
+await page.goto(`${base}/`);
+check(await page.getByText("Signed in as Nia Newton.").isVisible(), "and changed nothing");
+
+// Signed in elsewhere with wrong passwords until the lockout shows its wait.
+const other = await browser.newContext();
+const p2 = await other.newPage();
+let waited = "";
+for (let i = 0; i < 12 && !waited; i++) {
+  await p2.goto(`${base}/login`);
+  await p2.getByLabel("E-mail or phone").fill("new.hire@example.com");
+  await p2.getByLabel("Password").fill(`wrong password ${i}`);
+  await p2.getByRole("button", { name: "Sign in" }).click();
+  const text = await p2.getByRole("alert").innerText();
+  if (/Try again in \d+ s/.test(text)) {
+    waited = text;
+  }
+}
+check(waited !== "", `the lockout's wait is shown: ${waited}`);
+await other.close();
+
+/** The code of the newest reset message to `to`, from `cardfile outbox`. */
+function resetCode(to) {
+  const out = execFileSync(process.env.CARDFILE_BIN, ["--db", process.env.CARDFILE_DB, "--json", "outbox", "--all", "list"]);
+  const mail = JSON.parse(out).filter((m) => m.to === to && m.kind === "reset_code").pop();
+  return mail.body.split("\n").find((l) => l.startsWith("    ")).trim();
+}
+
+// Locked out, the person resets the password by code, which also lifts the lockout.
+await page.getByRole("button", { name: "Sign out" }).click();
+await page.getByRole("link", { name: "Forgot your password?" }).click();
+check(new URL(page.url()).pathname === "/reset", "the login page links to the reset");
+await inspect("reset");
+await page.getByLabel("E-mail or phone").fill("new.hire@example.com");
+await page.getByRole("button", { name: "Send the code" }).click();
+await page.getByText("If new.hire@example.com belongs to a Cardfile profile, a code is on its way to it.").waitFor();
+await inspect("reset-code");
+await page.getByLabel("Code").fill("000000");
+await page.getByLabel("New password (at least 10 characters)").fill("the newest of passwords");
+await page.getByRole("button", { name: "Change the password" }).click();
+check(await page.locator("#f-code-error[role=alert]").isVisible(), "a wrong code is refused at its field");
+// The address is still locked from the guesses above: the page says how long to wait.
+const code = resetCode("new.hire@example.com");
+for (let i = 0; i < 6; i++) {
+  await page.getByLabel("Code").fill(code);
+  await page.getByLabel("New password (at least 10 characters)").fill("the newest of passwords");
+  await page.getByRole("button", { name: "Change the password" }).click();
+  const wait = (await page.locator("div.alert").allInnerTexts()).join(" ").match(/Try again in (\d+) s/);
+  if (!wait) {
+    break;
+  }
+  await page.waitForTimeout((Number(wait[1]) + 1) * 1000);
+}
+await page.getByText("Your password was changed. Sign in with the new one.").waitFor();
+await page.getByLabel("E-mail or phone").fill("new.hire@example.com");
+await page.getByLabel("Password").fill("the newest of passwords");
+await page.getByRole("button", { name: "Sign in" }).click();
+await page.getByText("Signed in as Nia Newton.").waitFor();
+check(true, "the reset password signs in, the lockout lifted");
+
+await browser.close();
+console.log("all browser checks passed");
