@@ -10,6 +10,7 @@ import { chromium } from "playwright-core";
 import { readFileSync, mkdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
 
 const base = process.env.CARDFILE_URL;
 const token = process.env.CARDFILE_INVITE;
@@ -168,6 +169,92 @@ await page.getByLabel("Password").fill("the newest of passwords");
 await page.getByRole("button", { name: "Sign in" }).click();
 await page.getByText("Signed in as Nia Newton.").waitFor();
 check(true, "the reset password signs in, the lockout lifted");
+
+/** The TOTP code of a base32 key at `step` (RFC 6238: SHA-1, 6 digits, 30 s). */
+function totp(key, step) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const ch of key.replace(/=+$/, "")) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
+  const bytes = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac("sha1", bytes).update(counter).digest();
+  const at = mac[mac.length - 1] & 15;
+  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1000000).padStart(6, "0");
+}
+
+async function signIn(p, password, code) {
+  await p.goto(`${base}/login`);
+  await p.getByLabel("E-mail or phone").fill("new.hire@example.com");
+  await p.getByLabel("Password").fill(password);
+  await p.getByRole("button", { name: "Sign in" }).click();
+  if (code) {
+    await p.getByText("Two-step sign-in is on for this profile: enter the code as well.").waitFor();
+    await p.getByLabel("Password").fill(password);
+    await p.getByLabel("Code from your authenticator app, or a recovery code").fill(code);
+    await p.getByRole("button", { name: "Sign in" }).click();
+  }
+}
+
+// /security/: signed out it asks to sign in first.
+const outside = await browser.newContext();
+const po = await outside.newPage();
+await po.goto(`${base}/security/`);
+check(new URL(po.url()).pathname === "/login" && new URL(po.url()).searchParams.get("next") === "/security/",
+  "signed out, /security/ asks to sign in and comes back");
+
+await page.getByRole("link", { name: "Security: password, two-step sign-in, sessions" }).click();
+await inspect("security");
+
+// An application password is shown once, and /login refuses it.
+await page.getByLabel("Name of the new application password").fill("Mail app");
+await page.getByRole("button", { name: "Create" }).click();
+const app = (await page.locator("code.big").innerText()).trim();
+check(app.length >= 22, "the application password is shown once");
+await signIn(po, app);
+check((await po.getByRole("alert").innerText()).includes("The login or the password is wrong."), "/login refuses an application password");
+
+// Another browser signs in; this one ends that session.
+await signIn(po, "the newest of passwords");
+await po.getByText("Signed in as Nia Newton.").waitFor();
+await page.goto(`${base}/security/`);
+const ends = page.getByRole("button", { name: "Sign out there" });
+check(await ends.count() === 1, "the other browser's session is listed");
+await ends.click();
+await po.goto(`${base}/`);
+check(new URL(po.url()).pathname === "/login", "the ended session no longer signs in");
+
+// Two-step sign-in: enrol with the key, keep the recovery codes, sign in with a code.
+await page.getByRole("button", { name: "Turn on two-step sign-in" }).click();
+await inspect("security-totp");
+check(await page.getByRole("img", { name: "QR code of the key for your authenticator app" }).isVisible(), "the QR code is shown");
+const key = (await page.locator("section code").first().innerText()).trim();
+const step = Math.floor(Date.now() / 1000 / 30);
+await page.getByLabel("Code from your authenticator app").fill(totp(key, step));
+await page.getByRole("button", { name: "Confirm and turn on" }).click();
+const codes = await page.locator("ul.codes li").count();
+check(codes >= 8, `recovery codes are shown once (${codes})`);
+await page.getByRole("button", { name: "Sign out" }).click();
+await signIn(page, "the newest of passwords", "000000");
+check((await page.getByRole("alert").innerText()).includes("The login or the password is wrong."), "a wrong second factor is refused");
+// The code of the next step: the one used to turn it on cannot be used again.
+await signIn(page, "the newest of passwords", totp(key, step + 1));
+await page.getByText("Signed in as Nia Newton.").waitFor();
+check(true, "signed in with the second step");
+
+// A password change needs the current one; this browser stays signed in with a new session.
+await page.goto(`${base}/security/`);
+const before = (await sessionCookie()).value;
+await page.getByLabel("Current password").first().fill("not my password");
+await page.getByLabel("New password (at least 10 characters)").fill("yet another good password");
+await page.getByRole("button", { name: "Change the password" }).click();
+check(await page.locator("#f-current-error[role=alert]").isVisible(), "a wrong current password is refused at its field");
+await page.getByLabel("Current password").first().fill("the newest of passwords");
+await page.getByLabel("New password (at least 10 characters)").fill("yet another good password");
+await page.getByRole("button", { name: "Change the password" }).click();
+await page.getByText("Your password was changed. Every other session was signed out.").waitFor();
+check((await sessionCookie()).value !== before, "a password change gives this browser a new session");
+await outside.close();
 
 await browser.close();
 console.log("all browser checks passed");

@@ -67,7 +67,7 @@ fn joining_signing_in_and_the_security_rules_in_a_browser() {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    for page in ["login", "invite", "home", "reset", "reset-code"] {
+    for page in ["login", "invite", "home", "reset", "reset-code", "security", "security-totp"] {
         for width in ["desktop", "phone"] {
             let shot = shots.join(format!("{page}-{width}.png"));
             assert!(

@@ -182,6 +182,7 @@ pub(crate) async fn home(State(state): State<Arc<AppState>>, headers: HeaderMap)
                     }
                 }
             }
+            p { a href="/security/" { (t("web.home.security")) } }
         }
     };
     let mut r = page(StatusCode::OK, t("web.home.title"), Some(&token.token), body);

@@ -1,5 +1,6 @@
 //! The web pages (server-rendered HTML on the REST API's origin and port): sign-in, sign-out,
-//! a password reset, accepting an invitation, and a home page. The directory pages of later issues build on the
+//! a password reset, accepting an invitation, a home page, and `/security/` (password, two-step
+//! sign-in, application passwords, sessions). The directory pages of later issues build on the
 //! same pieces: [`layout`] (the page shell and the text catalogue), [`session`] (the cookie,
 //! CSRF, the signed-in person), and the embedded [`assets`].
 //!
@@ -12,6 +13,7 @@ mod invite;
 mod layout;
 mod login;
 mod reset;
+mod security;
 pub(crate) mod session;
 
 use std::sync::Arc;
@@ -33,6 +35,14 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/logout", post(login::logout))
         .route("/reset", get(reset::form).post(reset::submit))
         .route("/invite/{token}", get(invite::form).post(invite::submit))
+        .route("/security/", get(security::show))
+        .route("/security/password", post(security::change_password))
+        .route("/security/app-passwords", post(security::create_app_password))
+        .route("/security/app-passwords/{id}/revoke", post(security::revoke_app_password))
+        .route("/security/sessions/{id}/end", post(security::end_session))
+        .route("/security/totp/begin", post(security::begin_totp))
+        .route("/security/totp/enable", post(security::enable_totp))
+        .route("/security/totp/disable", post(security::disable_totp))
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers))
 }

@@ -173,3 +173,32 @@ pub fn home(ctx: Ctx<'_>, identity: IdentityId) -> Result<Home, CoreError> {
     }
     Ok(Home { name: if name.is_empty() { id.login.as_str().to_string() } else { name }, accounts })
 }
+
+/// What the security page shows a signed-in person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Security {
+    /// Their login.
+    pub login: String,
+    /// Whether two-step sign-in is on.
+    pub two_step: bool,
+    /// Their application passwords: ID, name, created.
+    pub app_passwords: Vec<(uuid::Uuid, String, chrono::DateTime<chrono::Utc>)>,
+    /// Their live sessions, oldest first.
+    pub sessions: Vec<Session>,
+}
+
+/// The security page of a signed-in identity.
+///
+/// # Errors
+/// [`CoreError::NotFound`] for an identity that no longer exists.
+pub fn security(ctx: Ctx<'_>, policy: &SessionPolicy, identity: IdentityId) -> Result<Security, CoreError> {
+    let now = ctx.clock.now();
+    let tx = ctx.db.read()?;
+    let id = tx.identity(identity)?.ok_or_else(|| CoreError::not_found("identity", identity.0))?;
+    Ok(Security {
+        login: id.login.as_str().to_string(),
+        two_step: id.has_second_factor(),
+        app_passwords: id.app_passwords.iter().map(|p| (p.id, p.name.clone(), p.created_at)).collect(),
+        sessions: tx.sessions_of(identity)?.into_iter().filter(|s| policy.is_live(s, now)).collect(),
+    })
+}
