@@ -17,6 +17,7 @@ mod admin;
 mod config;
 mod deliver;
 mod hr;
+mod identity;
 mod joining;
 mod migrate;
 mod people;
@@ -150,6 +151,12 @@ enum Command {
     /// Application tokens: create (printed once), list, revoke.
     #[command(subcommand)]
     Token(admin::CredentialCommand),
+    /// Web sessions of a profile: list, revoke.
+    #[command(subcommand)]
+    Session(identity::SessionCommand),
+    /// Network profiles: unlock (after a lockout), disable-totp (a lost phone).
+    #[command(subcommand)]
+    Identity(identity::IdentityCommand),
     /// The messages Cardfile has to send (invitations, generated passwords, codes), so that
     /// without a mail transport an administrator can pass them on by hand.
     Outbox {
@@ -382,6 +389,8 @@ fn main() -> ExitCode {
             &base_url(&cli),
             cmd,
         ),
+        Command::Session(cmd) => identity::run_session(&cli.db, cli.json, cmd),
+        Command::Identity(cmd) => identity::run_identity(&cli.db, cli.json, cmd),
         Command::Outbox { cmd, all } => admin::run_outbox(
             &cli.db,
             cli.account.as_deref(),

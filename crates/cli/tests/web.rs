@@ -67,6 +67,50 @@ fn joining_signing_in_and_the_security_rules_in_a_browser() {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
+    // The operator's side: the sessions the flow left, a lockout lifted, two-step sign-in off.
+    let cardfile = |args: &[&str]| {
+        let (code, out, err) = common::output(
+            Command::new(env!("CARGO_BIN_EXE_cardfile")).arg("--db").arg(&db).arg("--json").args(args),
+        );
+        assert_eq!(code, 0, "{args:?}: {err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let listed = cardfile(&["session", "list", "new.hire@example.com"]);
+    assert!(!listed.as_array().unwrap().is_empty(), "the browser is still signed in: {listed}");
+    let one = listed[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(cardfile(&["session", "revoke", "new.hire@example.com", &one])["ended"], 1);
+    cardfile(&["identity", "disable-totp", "new.hire@example.com"]);
+    cardfile(&["identity", "unlock", "new.hire@example.com"]);
+    // Two-step sign-in is off: the password alone signs in again.
+    let store = store_sqlite::SqliteDb::open(&db).unwrap();
+    let ctx = profile_core::usecase::Ctx {
+        db: &store,
+        clock: &profile_core::ports::SystemClock,
+        ids: &profile_core::ports::RandomIds,
+        passwords: &profile_core::secret::Argon2id::PRODUCTION,
+        base_url: "http://unused.test",
+        invitations_per_hour: 0,
+    };
+    let attempt = profile_core::usecase::identities::LoginAttempt {
+        login: "new.hire@example.com",
+        password: "yet another good password",
+        second_factor: None,
+        app_passwords: false,
+    };
+    let outcome = profile_core::usecase::identities::log_in(ctx, &Default::default(), attempt).unwrap();
+    assert!(
+        matches!(outcome, profile_core::usecase::identities::LoginOutcome::LoggedIn { .. }),
+        "{outcome:?}"
+    );
+    cardfile(&["session", "revoke", "new.hire@example.com", "--all"]);
+    assert_eq!(cardfile(&["session", "list", "new.hire@example.com"]), serde_json::json!([]));
+    let (code, _, err) =
+        common::output(Command::new(env!("CARGO_BIN_EXE_cardfile")).arg("--db").arg(&db).args([
+            "session",
+            "list",
+            "nobody@example.com",
+        ]));
+    assert_eq!(code, 1, "an unknown login is refused: {err}");
     for page in ["login", "invite", "home", "reset", "reset-code", "security", "security-totp"] {
         for width in ["desktop", "phone"] {
             let shot = shots.join(format!("{page}-{width}.png"));

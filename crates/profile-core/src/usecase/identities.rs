@@ -260,6 +260,48 @@ fn lockout_key(raw: &str) -> String {
     Login::parse(raw).map_or_else(|_| raw.trim().to_lowercase(), |l| l.as_str().to_string())
 }
 
+/// For the server's operator (the CLI): the profile whose login or confirmed contact is `login`.
+///
+/// # Errors
+/// [`CoreError::Validation`] on `login`; [`CoreError::NotFound`] when no profile has it.
+pub fn operator_identity(ctx: Ctx<'_>, login: &str) -> Result<IdentityId, CoreError> {
+    let handle = parse_login("login", login)?;
+    ctx.db
+        .read()?
+        .identity_by_handle(&handle)?
+        .map(|i| i.id)
+        .ok_or_else(|| CoreError::not_found("profile", login))
+}
+
+/// For the server's operator: lifts the lockout of a login (the failed attempts are forgotten).
+/// A login that was never locked, or is no profile's, is no error: the answer says nothing
+/// about which logins exist.
+///
+/// # Errors
+/// [`CoreError::Storage`].
+pub fn operator_unlock(ctx: Ctx<'_>, login: &str) -> Result<(), CoreError> {
+    let mut tx = ctx.db.write()?;
+    tx.set_login_failures(&lockout_key(login), None)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// For the server's operator: switches two-step sign-in off for the profile of `login` (its
+/// owner lost the phone and the recovery codes). Every session of the profile ends.
+///
+/// # Errors
+/// As [`operator_identity`].
+pub fn operator_disable_totp(ctx: Ctx<'_>, login: &str) -> Result<(), CoreError> {
+    let identity = operator_identity(ctx, login)?;
+    let mut tx = ctx.db.write()?;
+    let mut id = load(&*tx, identity)?;
+    id.totp = None;
+    tx.update_identity(&id)?;
+    tx.delete_sessions_of(identity)?;
+    tx.commit()?;
+    Ok(())
+}
+
 pub(crate) fn active_memberships(tx: &dyn Tx, identity: IdentityId) -> Result<Vec<Membership>, CoreError> {
     let mut out = Vec::new();
     for m in tx.memberships(identity)? {

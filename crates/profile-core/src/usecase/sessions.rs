@@ -202,3 +202,34 @@ pub fn security(ctx: Ctx<'_>, policy: &SessionPolicy, identity: IdentityId) -> R
         sessions: tx.sessions_of(identity)?.into_iter().filter(|s| policy.is_live(s, now)).collect(),
     })
 }
+
+/// For the server's operator (the CLI): the identity whose login or confirmed contact is
+/// `login`, and its live sessions.
+///
+/// # Errors
+/// [`CoreError::Validation`] on `login`; [`CoreError::NotFound`] when no profile has it.
+pub fn operator_sessions(
+    ctx: Ctx<'_>,
+    policy: &SessionPolicy,
+    login: &str,
+) -> Result<(IdentityId, Vec<Session>), CoreError> {
+    let identity = identities::operator_identity(ctx, login)?;
+    Ok((identity, list_sessions(ctx, policy, identity)?))
+}
+
+/// For the server's operator: ends one session of the profile of `login`, or all of them with
+/// `None`; returns how many ended.
+///
+/// # Errors
+/// As [`operator_sessions`]; [`CoreError::NotFound`] for a session that is not that profile's.
+pub fn operator_end_sessions(ctx: Ctx<'_>, login: &str, id: Option<SessionId>) -> Result<u64, CoreError> {
+    let identity = identities::operator_identity(ctx, login)?;
+    if let Some(id) = id {
+        end_session(ctx, identity, id)?;
+        return Ok(1);
+    }
+    let mut tx = ctx.db.write()?;
+    let n = tx.delete_sessions_of(identity)?;
+    tx.commit()?;
+    Ok(n)
+}
