@@ -32,7 +32,7 @@ const browser = await chromium.launch({
 });
 // bypassCSP only so that axe-core can be injected; the pages' own CSP is checked below.
 const context = await browser.newContext({ bypassCSP: true });
-const page = await context.newPage();
+let page = await context.newPage();
 
 /** Screenshots at both widths and an axe-core run with no serious or critical violation. */
 async function inspect(name) {
@@ -255,6 +255,39 @@ await page.getByRole("button", { name: "Change the password" }).click();
 await page.getByText("Your password was changed. Every other session was signed out.").waitFor();
 check((await sessionCookie()).value !== before, "a password change gives this browser a new session");
 await outside.close();
+
+// The quick-registration link of a moderated account: form, code, waiting; approved by the
+// operator's CLI, the account opens.
+function cli(...args) {
+  return JSON.parse(execFileSync(process.env.CARDFILE_BIN, ["--db", process.env.CARDFILE_DB, "--json", ...args]));
+}
+const regContext = await browser.newContext({ bypassCSP: true });
+const reg = await regContext.newPage();
+const main = page;
+page = reg;
+await reg.goto(`${base}${process.env.CARDFILE_REGISTER}`);
+check(await reg.getByText("Welcome to the team directory.").isVisible(), "the registration page shows the account's greeting");
+await inspect("register");
+await reg.getByLabel("E-mail").fill("reg@example.com");
+await reg.getByLabel("First name").fill("Rea");
+await reg.getByLabel("Last name").fill("Gister");
+await reg.getByLabel("Password (at least 10 characters)").fill("a registrant's password");
+await reg.getByRole("button", { name: "Register" }).click();
+await reg.getByText("A code is on its way to reg@example.com.").waitFor();
+await inspect("register-code");
+const confirmation = cli("outbox", "--all", "list").filter((m) => m.to === "reg@example.com" && m.kind === "confirmation_code").pop();
+await reg.getByLabel("Code").fill(confirmation.body.split("\n").find((l) => l.startsWith("    ")).trim());
+await reg.getByRole("button", { name: "Confirm" }).click();
+await reg.getByRole("heading", { name: "Waiting for approval" }).waitFor();
+await inspect("register-waiting");
+await reg.goto(`${base}/`);
+check(await reg.getByText("You are not a member of any account yet.").isVisible(), "signed in, but no account before approval");
+const request = cli("invite", "list").requests.find((r) => r.email === "reg@example.com");
+execFileSync(process.env.CARDFILE_BIN, ["--db", process.env.CARDFILE_DB, "invite", "approve", request.id]);
+await reg.goto(`${base}/`);
+check(await reg.getByText("My Company").isVisible(), "approved by the CLI, the account opens");
+page = main;
+await regContext.close();
 
 await browser.close();
 console.log("all browser checks passed");

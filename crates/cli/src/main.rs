@@ -57,8 +57,8 @@ struct Cli {
     #[arg(long, global = true, env = "CARDFILE_ACCOUNT")]
     account: Option<String>,
     /// The public URL clients reach the server at, for webhook URLs and links in messages
-    /// (default for `serve`: the address it listens on; for other commands:
-    /// http://127.0.0.1:8080).
+    /// (default for `serve`: the address it listens on; for other commands: the one `serve`
+    /// or `init --base-url` stored in the database, else http://127.0.0.1:8080).
     #[arg(long, global = true, env = "CARDFILE_BASE_URL")]
     base_url: Option<String>,
     /// A TOML file of options (see `docs/configuration.md`); flags and CARDFILE_* variables

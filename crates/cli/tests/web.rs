@@ -45,6 +45,24 @@ fn joining_signing_in_and_the_security_rules_in_a_browser() {
     let body = messages.as_array().unwrap().last().unwrap()["body"].as_str().unwrap().to_string();
     let at = body.find("/invite/").unwrap() + "/invite/".len();
     let token: String = body[at..].chars().take_while(char::is_ascii_alphanumeric).collect();
+    // A moderated quick-registration link, for the registration part of the flow.
+    let (code, _, err) =
+        common::output(Command::new(env!("CARGO_BIN_EXE_cardfile")).arg("--db").arg(&db).args([
+            "account",
+            "settings",
+            "--registration",
+            "moderated",
+            "--greeting",
+            "Welcome to the team directory.",
+        ]));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = common::output(
+        Command::new(env!("CARGO_BIN_EXE_cardfile")).arg("--db").arg(&db).args(["--json", "invite", "link"]),
+    );
+    assert_eq!(code, 0, "{err}");
+    let link: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let link = link["link"].as_str().unwrap();
+    let register = &link[link.find("/register/").unwrap()..];
     let shots = workspace().join("target/screenshots");
     let out = Command::new("node")
         .arg(web.join("flow.mjs"))
@@ -55,6 +73,7 @@ fn joining_signing_in_and_the_security_rules_in_a_browser() {
         .env("CARDFILE_SCREENSHOTS", &shots)
         .env("CARDFILE_BIN", env!("CARGO_BIN_EXE_cardfile"))
         .env("CARDFILE_DB", &db)
+        .env("CARDFILE_REGISTER", register)
         .output()
         .unwrap();
     let _ = child.kill();
@@ -111,7 +130,18 @@ fn joining_signing_in_and_the_security_rules_in_a_browser() {
             "nobody@example.com",
         ]));
     assert_eq!(code, 1, "an unknown login is refused: {err}");
-    for page in ["login", "invite", "home", "reset", "reset-code", "security", "security-totp"] {
+    for page in [
+        "login",
+        "invite",
+        "home",
+        "reset",
+        "reset-code",
+        "security",
+        "security-totp",
+        "register",
+        "register-code",
+        "register-waiting",
+    ] {
         for width in ["desktop", "phone"] {
             let shot = shots.join(format!("{page}-{width}.png"));
             assert!(

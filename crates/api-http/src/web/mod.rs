@@ -1,5 +1,5 @@
 //! The web pages (server-rendered HTML on the REST API's origin and port): sign-in, sign-out,
-//! a password reset, accepting an invitation, a home page, and `/security/` (password, two-step
+//! a password reset, accepting an invitation, the quick-registration link, a home page, and `/security/` (password, two-step
 //! sign-in, application passwords, sessions). The directory pages of later issues build on the
 //! same pieces: [`layout`] (the page shell and the text catalogue), [`session`] (the cookie,
 //! CSRF, the signed-in person), and the embedded [`assets`].
@@ -12,6 +12,7 @@ mod assets;
 mod invite;
 mod layout;
 mod login;
+mod register;
 mod reset;
 mod security;
 pub(crate) mod session;
@@ -35,6 +36,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/logout", post(login::logout))
         .route("/reset", get(reset::form).post(reset::submit))
         .route("/invite/{token}", get(invite::form).post(invite::submit))
+        .route("/register/{token}", get(register::form).post(register::submit))
         .route("/security/", get(security::show))
         .route("/security/password", post(security::change_password))
         .route("/security/app-passwords", post(security::create_app_password))
