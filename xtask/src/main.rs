@@ -211,6 +211,11 @@ fn bench(quick: bool) -> Result<(), String> {
     let mut cmd = Command::new(&exe);
     cmd.args(["--deliver", &invitations.to_string()]).arg("--db").arg(&db).arg("--http").arg(&cardfile);
     report.push_str(&run_bench(&format!("delivery, {invitations} invitations"), cmd, &db)?);
+    // Sign-ins through /login (argon2id at production cost) against user.get.
+    let db = out_dir.join("signins.db");
+    let mut cmd = Command::new(&exe);
+    cmd.arg("--signins").arg("--db").arg(&db).arg("--http").arg(&cardfile);
+    report.push_str(&run_bench("sign-ins", cmd, &db)?);
     let path = out_dir.join("report.md");
     std::fs::write(&path, report).map_err(|e| e.to_string())?;
     println!("report: {}", path.display());

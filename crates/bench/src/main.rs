@@ -7,13 +7,15 @@
 //! runs: `group`, `optimistic`, `defer`), `[--paging N]` (offset paging on N users of one
 //! department, in the library and with `--http` over HTTP, instead of the rest), `[--stores N]`
 //! (with `--http`: N users on SQLite and on PostgreSQL side by side, instead of the rest),
-//! `[--deliver N]` (with `--http`: N invitations delivered by SMTP, instead of the rest).
+//! `[--deliver N]` (with `--http`: N invitations delivered by SMTP, instead of the rest),
+//! `[--signins]` (with `--http`: sign-ins through `/login` against `user.get`, instead).
 
 mod cli;
 mod data;
 mod delivery;
 mod http;
 mod paging;
+mod signins;
 mod stores;
 
 use std::path::{Path, PathBuf};
@@ -69,6 +71,8 @@ struct Args {
     stores: Option<usize>,
     /// Deliver this many invitations by SMTP instead.
     deliver: Option<usize>,
+    /// Measure sign-ins through `/login` against `user.get` instead.
+    signins: bool,
 }
 
 /// Opens the bench database with the chosen speed paths.
@@ -88,6 +92,7 @@ fn parse_args() -> Result<Args, String> {
         paging: None,
         stores: None,
         deliver: None,
+        signins: false,
     };
     let mut http_seconds = 3.0;
     let mut it = std::env::args().skip(1);
@@ -106,6 +111,7 @@ fn parse_args() -> Result<Args, String> {
             "--speed" => args.speed = store_sqlite::Speed::parse(&val()?)?,
             "--paging" => args.paging = Some(val()?.parse().map_err(|e| format!("--paging: {e}"))?),
             "--stores" => args.stores = Some(val()?.parse().map_err(|e| format!("--stores: {e}"))?),
+            "--signins" => args.signins = true,
             "--deliver" => args.deliver = Some(val()?.parse().map_err(|e| format!("--deliver: {e}"))?),
             "--http-seconds" => http_seconds = val()?.parse().map_err(|e| format!("--http-seconds: {e}"))?,
             other => return Err(format!("unknown argument {other}")),
@@ -169,6 +175,10 @@ fn main() {
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    if args.signins {
+        let plan = args.http.as_ref().ok_or("--signins needs --http CARDFILE")?;
+        return signins::run(&args.db, &plan.cardfile).map_err(|e| e.to_string().into());
+    }
     if let Some(n) = args.deliver {
         let plan = args.http.as_ref().ok_or("--deliver needs --http CARDFILE")?;
         return delivery::run(n, &args.db, &plan.cardfile).map_err(|e| e.to_string().into());
