@@ -11,10 +11,8 @@ use std::time::{Duration, Instant};
 use profile_core::access::{Actor, ScopeSet};
 use profile_core::field::UserField;
 use profile_core::ports::Database;
-use profile_core::usecase::accounts::{self, CreateAccountRequest};
 use profile_core::usecase::invitations::{self, Invite};
 use profile_core::usecase::{users, Ctx};
-use store_sqlite::SqliteDb;
 
 use crate::http::{get_by_id, load, start_with, webhook_base};
 use crate::{ctx_for, ms, patch, stats};
@@ -89,17 +87,8 @@ fn converse(stream: TcpStream, taken: &Mutex<Taken>) -> std::io::Result<()> {
 
 /// Delivers `n` invitations, committed together, and measures `user.get` before and during.
 pub(crate) fn run(n: usize, db_path: &Path, cardfile: &Path) -> Result<(), Error> {
-    crate::remove_db(db_path);
-    let db = SqliteDb::open(db_path)?;
+    let (db, created) = crate::fresh_account(db_path, "deliver")?;
     let ctx = ctx_for(&db);
-    let created = accounts::create_account(
-        ctx,
-        CreateAccountRequest {
-            slug: "deliver".into(),
-            name: "Delivery Corp".into(),
-            admin: patch(&[(UserField::Email, "admin@deliver.example")]),
-        },
-    )?;
     let account = created.account.id;
     let base = Arc::new(webhook_base(&db, account, "bench")?);
     let (smtp, taken) = sink()?;

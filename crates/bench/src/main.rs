@@ -49,6 +49,27 @@ fn ctx_for(db: &dyn Database) -> Ctx<'_> {
 }
 use store_sqlite::SqliteDb;
 
+/// A fresh database at `path` with one account `slug` (administrator `admin@{slug}.example`).
+fn fresh_account(
+    path: &Path,
+    slug: &str,
+) -> Result<
+    (SqliteDb, profile_core::usecase::accounts::AccountCreated),
+    Box<dyn std::error::Error + Send + Sync>,
+> {
+    remove_db(path);
+    let db = SqliteDb::open(path)?;
+    let created = accounts::create_account(
+        ctx_for(&db),
+        CreateAccountRequest {
+            slug: slug.into(),
+            name: format!("{slug} Corp"),
+            admin: patch(&[(UserField::Email, &format!("admin@{slug}.example"))]),
+        },
+    )?;
+    Ok((db, created))
+}
+
 /// Users per `create_users_bulk` call of the load.
 const BATCH: usize = 10_000;
 

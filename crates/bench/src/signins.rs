@@ -10,10 +10,8 @@ use std::time::{Duration, Instant};
 use profile_core::access::{Actor, ScopeSet};
 use profile_core::field::UserField;
 use profile_core::model::user::Role;
-use profile_core::usecase::accounts::{self, CreateAccountRequest};
 use profile_core::usecase::identities;
 use profile_core::usecase::users::{self, NewUser};
-use store_sqlite::SqliteDb;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -52,17 +50,8 @@ async fn sign_in(port: u16, login: &str) -> Result<(), Error> {
 }
 
 pub(crate) fn run(db_path: &Path, cardfile: &Path) -> Result<(), Error> {
-    crate::remove_db(db_path);
-    let db = SqliteDb::open(db_path)?;
+    let (db, created) = crate::fresh_account(db_path, "signin")?;
     let ctx = ctx_for(&db);
-    let created = accounts::create_account(
-        ctx,
-        CreateAccountRequest {
-            slug: "signin".into(),
-            name: "Sign-in Corp".into(),
-            admin: patch(&[(UserField::Email, "admin@signin.example")]),
-        },
-    )?;
     let account = created.account.id;
     let operator = Actor::operator(account);
     let admin = users::actor_for(ctx, account, created.admin.id, ScopeSet::all())?;

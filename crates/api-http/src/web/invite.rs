@@ -109,9 +109,7 @@ fn accept_page(
         }
     };
     let mut r = page(status, &title, None, body);
-    if let Some(set) = csrf.set {
-        r.headers_mut().append(header::SET_COOKIE, set);
-    }
+    csrf.set_on(&mut r);
     r
 }
 
@@ -183,7 +181,7 @@ pub(crate) async fn submit(
     }
     let (token2, password) = (token.clone(), f.password.clone());
     let (name, last_name) = (f.name.trim().to_string(), f.last_name.trim().to_string());
-    let device = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let device = session::device(&headers);
     let done = hashing(&state, move |ctx| {
         let accepted = invitations::accept_invitation(ctx, &token2, Acceptance::NewIdentity { password })?;
         let edit = ProfileEdit { name, last_name, photo: String::new() };

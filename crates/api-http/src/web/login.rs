@@ -69,9 +69,7 @@ fn login_page(state: &AppState, headers: &HeaderMap, status: StatusCode, shown: 
         }
     };
     let mut r = page(status, t("web.login.title"), None, body);
-    if let Some(set) = token.set {
-        r.headers_mut().append(header::SET_COOKIE, set);
-    }
+    token.set_on(&mut r);
     r
 }
 
@@ -99,7 +97,7 @@ pub(crate) async fn submit(
         shown.message = Some(t("web.form.expired").into());
         return login_page(&state, &headers, StatusCode::FORBIDDEN, &shown);
     }
-    let device = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let device = session::device(&headers);
     let (login, password) = (f.login.clone(), f.password.clone());
     let code = f.code.clone().filter(|c| !c.trim().is_empty());
     let outcome = hashing(&state, move |ctx| {
@@ -186,9 +184,7 @@ pub(crate) async fn home(State(state): State<Arc<AppState>>, headers: HeaderMap)
         }
     };
     let mut r = page(StatusCode::OK, t("web.home.title"), Some(&token.token), body);
-    if let Some(set) = token.set {
-        r.headers_mut().append(header::SET_COOKIE, set);
-    }
+    token.set_on(&mut r);
     r
 }
 

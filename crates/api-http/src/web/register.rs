@@ -101,9 +101,7 @@ fn register_page(
         }
     };
     let mut r = page(status, &title, None, body);
-    if let Some(set) = csrf.set {
-        r.headers_mut().append(header::SET_COOKIE, set);
-    }
+    csrf.set_on(&mut r);
     r
 }
 
@@ -156,7 +154,7 @@ pub(crate) async fn submit(
         };
     };
     let code = f.code.clone();
-    let device = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let device = session::device(&headers);
     let done = blocking(&state, move |ctx| {
         let outcome = invitations::confirm_registration(ctx, code_id, &code)?;
         let identity = match outcome {

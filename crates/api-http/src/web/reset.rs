@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use maud::html;
@@ -65,9 +65,7 @@ fn reset_page(state: &AppState, headers: &HeaderMap, status: StatusCode, s: &Sho
         }
     };
     let mut r = page(status, t("web.reset.title"), None, body);
-    if let Some(set) = token.set {
-        r.headers_mut().append(header::SET_COOKIE, set);
-    }
+    token.set_on(&mut r);
     r
 }
 

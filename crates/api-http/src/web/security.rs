@@ -153,9 +153,7 @@ async fn overview(
     };
     let mut r =
         page(status, t("web.security.title"), Some(&token.token), html! { div class="stack" { (body) } });
-    if let Some(set) = token.set {
-        r.headers_mut().append(header::SET_COOKIE, set);
-    }
+    token.set_on(&mut r);
     r
 }
 
@@ -193,39 +191,80 @@ async fn post_guard(
     Ok(me)
 }
 
+/// What a POST here comes to.
+enum Answer {
+    /// Back to the page (a `?done=` message, or none).
+    Back(&'static str),
+    /// The page again, with what to show.
+    Page(StatusCode, Shown),
+}
+
+/// The page with an error for the whole form.
+fn refused(status: StatusCode, text: impl Into<String>) -> Answer {
+    Answer::Page(status, Shown { error: Some(text.into()), ..Shown::default() })
+}
+
+/// The refusals every form here shares; anything else is a server error.
+fn refusal(e: CoreError, unauthorized: &'static str) -> Result<Answer, CoreError> {
+    match e {
+        CoreError::Unauthorized { .. } => Ok(refused(StatusCode::UNAUTHORIZED, t(unauthorized))),
+        CoreError::Conflict { reason, .. } => Ok(refused(StatusCode::CONFLICT, reason)),
+        CoreError::Validation { reason, .. } => Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, reason)),
+        e => Err(e),
+    }
+}
+
+/// Runs a POST: the guard, then `act` for the signed-in session, then the answer.
+async fn post<F, Fut>(state: Arc<AppState>, headers: HeaderMap, f: SecurityForm, act: F) -> Response
+where
+    F: FnOnce(Arc<AppState>, Session, SecurityForm) -> Fut,
+    Fut: std::future::Future<Output = Result<(Answer, Option<String>), CoreError>>,
+{
+    let me = match post_guard(&state, &headers, &f).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    match act(Arc::clone(&state), me.clone(), f).await {
+        Ok((Answer::Back(to), new_session)) => {
+            let mut r = Redirect::to(to).into_response();
+            if let Some(token) = new_session {
+                r.headers_mut().append(header::SET_COOKIE, session::session_cookie(&state, &token));
+            }
+            r
+        }
+        Ok((Answer::Page(status, shown), _)) => overview(&state, &headers, &me, status, shown).await,
+        Err(e) => server_error(&e),
+    }
+}
+
 pub(crate) async fn change_password(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Form(f): Form<SecurityForm>,
 ) -> Response {
-    let me = match post_guard(&state, &headers, &f).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
-    let (identity, current, new) = (me.identity, f.current.clone(), f.password.clone());
-    let device = me.device.clone();
-    // Every session ends with the old password; this browser gets a new one.
-    let done = hashing(&state, move |ctx| {
-        identities::change_password(ctx, identity, &current, &new)?;
-        sessions::start(ctx, identity, &device)
+    post(state, headers, f, |state, me, f| async move {
+        let (identity, device) = (me.identity, me.device.clone());
+        // Every session ends with the old password; this browser gets a new one.
+        let done = hashing(&state, move |ctx| {
+            identities::change_password(ctx, identity, &f.current, &f.password)?;
+            sessions::start(ctx, identity, &device)
+        })
+        .await;
+        match done {
+            Ok((token, _)) => Ok((Answer::Back("/security/?done=password"), Some(token))),
+            Err(CoreError::Unauthorized { .. }) => {
+                let s =
+                    Shown { current_error: Some(t("web.security.current_wrong").into()), ..Shown::default() };
+                Ok((Answer::Page(StatusCode::UNAUTHORIZED, s), None))
+            }
+            Err(CoreError::Validation { reason, .. }) => {
+                let s = Shown { password_error: Some(reason), ..Shown::default() };
+                Ok((Answer::Page(StatusCode::UNPROCESSABLE_ENTITY, s), None))
+            }
+            Err(e) => Err(e),
+        }
     })
-    .await;
-    match done {
-        Ok((token, _)) => {
-            let mut r = Redirect::to("/security/?done=password").into_response();
-            r.headers_mut().append(header::SET_COOKIE, session::session_cookie(&state, &token));
-            r
-        }
-        Err(CoreError::Unauthorized { .. }) => {
-            let s = Shown { current_error: Some(t("web.security.current_wrong").into()), ..Shown::default() };
-            overview(&state, &headers, &me, StatusCode::UNAUTHORIZED, s).await
-        }
-        Err(CoreError::Validation { reason, .. }) => {
-            let s = Shown { password_error: Some(reason), ..Shown::default() };
-            overview(&state, &headers, &me, StatusCode::UNPROCESSABLE_ENTITY, s).await
-        }
-        Err(e) => server_error(&e),
-    }
+    .await
 }
 
 pub(crate) async fn create_app_password(
@@ -233,38 +272,25 @@ pub(crate) async fn create_app_password(
     headers: HeaderMap,
     Form(f): Form<SecurityForm>,
 ) -> Response {
-    let me = match post_guard(&state, &headers, &f).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
-    let (identity, name) = (me.identity, f.name.clone());
-    match blocking(&state, move |ctx| identities::create_app_password(ctx, identity, &name)).await {
-        Ok((app, password)) => {
-            let secret = html! {
-                p { (tf("web.security.app_created", &[("name", &app.name)])) }
-                p { code class="big" { (password) } }
-            };
-            overview(
-                &state,
-                &headers,
-                &me,
-                StatusCode::OK,
-                Shown { secret: Some(secret), ..Shown::default() },
-            )
-            .await
-        }
-        Err(CoreError::Validation { reason, .. }) => {
-            overview(
-                &state,
-                &headers,
-                &me,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Shown { error: Some(reason), ..Shown::default() },
-            )
-            .await
-        }
-        Err(e) => server_error(&e),
-    }
+    post(state, headers, f, |state, me, f| async move {
+        let identity = me.identity;
+        let answer = match blocking(&state, move |ctx| {
+            identities::create_app_password(ctx, identity, &f.name)
+        })
+        .await
+        {
+            Ok((app, password)) => {
+                let secret = html! {
+                    p { (tf("web.security.app_created", &[("name", &app.name)])) }
+                    p { code class="big" { (password) } }
+                };
+                Answer::Page(StatusCode::OK, Shown { secret: Some(secret), ..Shown::default() })
+            }
+            Err(e) => refusal(e, "web.error")?,
+        };
+        Ok((answer, None))
+    })
+    .await
 }
 
 pub(crate) async fn revoke_app_password(
@@ -273,15 +299,15 @@ pub(crate) async fn revoke_app_password(
     Path(id): Path<String>,
     Form(f): Form<SecurityForm>,
 ) -> Response {
-    let me = match post_guard(&state, &headers, &f).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
-    let (identity, id) = (me.identity, Uuid::parse_str(&id).unwrap_or_default());
-    match blocking(&state, move |ctx| identities::revoke_app_password(ctx, identity, id)).await {
-        Ok(()) | Err(CoreError::NotFound { .. }) => Redirect::to("/security/").into_response(),
-        Err(e) => server_error(&e),
-    }
+    let id = Uuid::parse_str(&id).unwrap_or_default();
+    post(state, headers, f, |state, me, _| async move {
+        let identity = me.identity;
+        match blocking(&state, move |ctx| identities::revoke_app_password(ctx, identity, id)).await {
+            Ok(()) | Err(CoreError::NotFound { .. }) => Ok((Answer::Back("/security/"), None)),
+            Err(e) => Err(e),
+        }
+    })
+    .await
 }
 
 pub(crate) async fn end_session(
@@ -290,15 +316,15 @@ pub(crate) async fn end_session(
     Path(id): Path<String>,
     Form(f): Form<SecurityForm>,
 ) -> Response {
-    let me = match post_guard(&state, &headers, &f).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
-    let (identity, id) = (me.identity, SessionId(Uuid::parse_str(&id).unwrap_or_default()));
-    match blocking(&state, move |ctx| sessions::end_session(ctx, identity, id)).await {
-        Ok(()) | Err(CoreError::NotFound { .. }) => Redirect::to("/security/").into_response(),
-        Err(e) => server_error(&e),
-    }
+    let id = SessionId(Uuid::parse_str(&id).unwrap_or_default());
+    post(state, headers, f, |state, me, _| async move {
+        let identity = me.identity;
+        match blocking(&state, move |ctx| sessions::end_session(ctx, identity, id)).await {
+            Ok(()) | Err(CoreError::NotFound { .. }) => Ok((Answer::Back("/security/"), None)),
+            Err(e) => Err(e),
+        }
+    })
+    .await
 }
 
 pub(crate) async fn begin_totp(
@@ -306,37 +332,22 @@ pub(crate) async fn begin_totp(
     headers: HeaderMap,
     Form(f): Form<SecurityForm>,
 ) -> Response {
-    let me = match post_guard(&state, &headers, &f).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
-    let identity = me.identity;
-    match blocking(&state, move |ctx| identities::begin_totp(ctx, identity, "Cardfile")).await {
-        Ok(setup) => {
-            let svg = qrcode::QrCode::new(setup.uri.as_bytes())
-                .map(|q| q.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build())
-                .unwrap_or_default();
-            overview(
-                &state,
-                &headers,
-                &me,
-                StatusCode::OK,
-                Shown { setup: Some((setup.secret, svg)), ..Shown::default() },
-            )
+    post(state, headers, f, |state, me, _| async move {
+        let identity = me.identity;
+        let answer = match blocking(&state, move |ctx| identities::begin_totp(ctx, identity, "Cardfile"))
             .await
-        }
-        Err(CoreError::Conflict { reason, .. }) => {
-            overview(
-                &state,
-                &headers,
-                &me,
-                StatusCode::CONFLICT,
-                Shown { error: Some(reason), ..Shown::default() },
-            )
-            .await
-        }
-        Err(e) => server_error(&e),
-    }
+        {
+            Ok(setup) => {
+                let svg = qrcode::QrCode::new(setup.uri.as_bytes())
+                    .map(|q| q.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build())
+                    .unwrap_or_default();
+                Answer::Page(StatusCode::OK, Shown { setup: Some((setup.secret, svg)), ..Shown::default() })
+            }
+            Err(e) => refusal(e, "web.error")?,
+        };
+        Ok((answer, None))
+    })
+    .await
 }
 
 pub(crate) async fn enable_totp(
@@ -344,42 +355,22 @@ pub(crate) async fn enable_totp(
     headers: HeaderMap,
     Form(f): Form<SecurityForm>,
 ) -> Response {
-    let me = match post_guard(&state, &headers, &f).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
-    let (identity, code) = (me.identity, f.code.clone());
-    match blocking(&state, move |ctx| identities::enable_totp(ctx, identity, &code)).await {
-        Ok(codes) => {
-            let secret = html! {
-                p { (t("web.security.recovery")) }
-                ul class="codes" { @for c in &codes { li { code { (c) } } } }
-            };
-            overview(
-                &state,
-                &headers,
-                &me,
-                StatusCode::OK,
-                Shown { secret: Some(secret), ..Shown::default() },
-            )
-            .await
-        }
-        Err(CoreError::Unauthorized { .. }) => {
-            let s = Shown { error: Some(t("web.security.code_wrong").into()), ..Shown::default() };
-            overview(&state, &headers, &me, StatusCode::UNAUTHORIZED, s).await
-        }
-        Err(CoreError::Conflict { reason, .. }) => {
-            overview(
-                &state,
-                &headers,
-                &me,
-                StatusCode::CONFLICT,
-                Shown { error: Some(reason), ..Shown::default() },
-            )
-            .await
-        }
-        Err(e) => server_error(&e),
-    }
+    post(state, headers, f, |state, me, f| async move {
+        let identity = me.identity;
+        let answer = match blocking(&state, move |ctx| identities::enable_totp(ctx, identity, &f.code)).await
+        {
+            Ok(codes) => {
+                let secret = html! {
+                    p { (t("web.security.recovery")) }
+                    ul class="codes" { @for c in &codes { li { code { (c) } } } }
+                };
+                Answer::Page(StatusCode::OK, Shown { secret: Some(secret), ..Shown::default() })
+            }
+            Err(e) => refusal(e, "web.security.code_wrong")?,
+        };
+        Ok((answer, None))
+    })
+    .await
 }
 
 pub(crate) async fn disable_totp(
@@ -387,17 +378,12 @@ pub(crate) async fn disable_totp(
     headers: HeaderMap,
     Form(f): Form<SecurityForm>,
 ) -> Response {
-    let me = match post_guard(&state, &headers, &f).await {
-        Ok(me) => me,
-        Err(r) => return r,
-    };
-    let (identity, current) = (me.identity, f.current.clone());
-    match hashing(&state, move |ctx| identities::disable_totp(ctx, identity, &current)).await {
-        Ok(()) => Redirect::to("/security/").into_response(),
-        Err(CoreError::Unauthorized { .. }) => {
-            let s = Shown { error: Some(t("web.security.current_wrong").into()), ..Shown::default() };
-            overview(&state, &headers, &me, StatusCode::UNAUTHORIZED, s).await
+    post(state, headers, f, |state, me, f| async move {
+        let identity = me.identity;
+        match hashing(&state, move |ctx| identities::disable_totp(ctx, identity, &f.current)).await {
+            Ok(()) => Ok((Answer::Back("/security/"), None)),
+            Err(e) => Ok((refusal(e, "web.security.current_wrong")?, None)),
         }
-        Err(e) => server_error(&e),
-    }
+    })
+    .await
 }

@@ -54,6 +54,20 @@ pub(crate) struct Csrf {
     pub set: Option<HeaderValue>,
 }
 
+impl Csrf {
+    /// Adds the cookie to a page's response when the token is new.
+    pub(crate) fn set_on(self, response: &mut axum::response::Response) {
+        if let Some(set) = self.set {
+            response.headers_mut().append(header::SET_COOKIE, set);
+        }
+    }
+}
+
+/// The browser's `User-Agent`, for session lists.
+pub(crate) fn device(headers: &HeaderMap) -> String {
+    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+}
+
 /// The CSRF token for the forms of a page.
 pub(crate) fn csrf(state: &AppState, headers: &HeaderMap) -> Csrf {
     match cookie(headers, CSRF_COOKIE) {
