@@ -167,8 +167,16 @@ pub(crate) async fn submit(
             Err(e) => server_error(&e),
         };
     }
-    if f.name.trim().is_empty() {
-        shown.name_error = Some("Enter your first name.".into());
+    // The names are checked before the invitation is used up: accepting cannot be undone.
+    let names = profile_core::model::user::UserPatch::from_text([
+        (profile_core::field::UserField::Name, f.name.trim()),
+        (profile_core::field::UserField::LastName, f.last_name.trim()),
+    ]);
+    if f.name.trim().is_empty() || names.is_err() {
+        shown.name_error = Some(match names {
+            Err(CoreError::Validation { reason, .. }) => reason,
+            _ => "Enter your first name.".into(),
+        });
         return accept_page(
             &state,
             &headers,
