@@ -70,12 +70,7 @@ impl Transport for SmsGateway {
     }
 
     fn send(&mut self, m: &Message) -> Outcome {
-        let body = format!(
-            "{{\"to\":{},\"text\":{},\"id\":\"{}\"}}",
-            json_string(&m.recipient),
-            json_string(&m.body),
-            m.id
-        );
+        let body = serde_json::json!({"to": m.recipient, "text": m.body, "id": m.id.to_string()}).to_string();
         match self.post(&body) {
             Ok(200..=299) => Outcome::Delivered,
             // The gateway refuses us, not the message: wrong token, or slow down.
@@ -98,32 +93,5 @@ impl Transport for SmsGateway {
 
     fn describe(&self) -> String {
         self.options.url.split('?').next().unwrap_or_default().to_string()
-    }
-}
-
-/// A JSON string literal.
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn json_strings_escape() {
-        assert_eq!(super::json_string("a\"b\\c\nd\u{1}é"), "\"a\\\"b\\\\c\\nd\\u0001é\"");
     }
 }
