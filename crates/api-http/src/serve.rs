@@ -2,30 +2,36 @@
 //! provider), from PEM files or a generated self-signed certificate; graceful shutdown that
 //! drains the requests in flight (decisions.md "Transport and durability").
 
+use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Extension;
+use axum::extract::Request;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use rustls::ServerConfig;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
 
-use crate::transport::Secure;
+use crate::transport::{ClientAddr, Secure};
 use crate::{router, AppState};
 
 /// How long shutdown waits for requests in flight before giving up on them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a TLS client may take to finish its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a TLS client may take to send a request's headers.
+/// How long a client may take to send a request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long to wait before accepting again after accepting failed.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// A TLS configuration for the server.
 #[derive(Clone)]
@@ -124,7 +130,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then stops accepting and drains the
-/// requests in flight (up to [`DRAIN_TIMEOUT`]).
+/// requests in flight (up to [`DRAIN_TIMEOUT`]). Plain HTTP and TLS share one accept loop: each
+/// request carries its client's address (`transport::ClientAddr`) and, over TLS, `transport::Secure`.
 ///
 /// # Errors
 /// I/O errors of the listener.
@@ -134,60 +141,45 @@ pub async fn serve(
     tls: Option<Tls>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let Some(Tls(config)) = tls else {
-        // Drain, but not forever: DRAIN_TIMEOUT after the signal, stop regardless.
-        let (stopping, mut stopped) = tokio::sync::watch::channel(false);
-        let serving = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stopping.send(true);
-        });
-        let deadline = async move {
-            while !*stopped.borrow() {
-                if stopped.changed().await.is_err() {
-                    std::future::pending::<()>().await;
-                }
-            }
-            tokio::time::sleep(DRAIN_TIMEOUT).await;
-        };
-        return tokio::select! {
-            served = serving => served,
-            () = deadline => {
-                tracing::warn!("requests still in flight after {DRAIN_TIMEOUT:?}; stopping anyway");
-                Ok(())
-            }
-        };
-    };
-    let acceptor = TlsAcceptor::from(config);
-    let app = router(state).layer(Extension(Secure));
+    let acceptor = tls.map(|Tls(config)| TlsAcceptor::from(config));
+    let app = router(state);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((tcp, peer)) = accepted else { continue };
-                let acceptor = acceptor.clone();
-                let service = TowerToHyperService::new(app.clone());
+                let (tcp, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Out of descriptors (or another passing failure): wait instead of
+                        // spinning a core on a listener that stays ready.
+                        tracing::warn!("cannot accept a connection: {e}");
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                        continue;
+                    }
+                };
+                let _ = tcp.set_nodelay(true);
+                let client = ClientAddr(peer.ip());
+                let secure = acceptor.is_some();
+                let service = app.clone().map_request(move |mut request: Request<Incoming>| {
+                    request.extensions_mut().insert(client);
+                    if secure {
+                        request.extensions_mut().insert(Secure);
+                    }
+                    request
+                });
                 let watcher = graceful.watcher();
+                let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    // A client that never finishes its handshake or its headers must not hold a
-                    // connection (and a file descriptor) forever.
-                    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                        Ok(Ok(tls)) => tls,
-                        Ok(Err(e)) => {
-                            tracing::debug!(%peer, "TLS handshake failed: {e}");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!(%peer, "TLS handshake timed out");
-                            return;
-                        }
+                    let Some(acceptor) = acceptor else {
+                        return connection(TokioIo::new(tcp), service, watcher, peer).await;
                     };
-                    let conn = hyper::server::conn::http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(HEADER_TIMEOUT)
-                        .serve_connection(TokioIo::new(tls), service);
-                    if let Err(e) = watcher.watch(conn).await {
-                        tracing::debug!(%peer, "connection ended: {e}");
+                    // A client that never finishes its handshake must not hold a connection
+                    // (and a file descriptor) forever.
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                        Ok(Ok(tls)) => connection(TokioIo::new(tls), service, watcher, peer).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
                 });
             }
@@ -199,4 +191,24 @@ pub async fn serve(
         tracing::warn!("requests still in flight after {DRAIN_TIMEOUT:?}; stopping anyway");
     }
     Ok(())
+}
+
+/// Serves one connection (HTTP/1.1), until the client closes it or shutdown drains it.
+async fn connection<S, Svc>(io: TokioIo<S>, service: Svc, watcher: Watcher, peer: SocketAddr)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    Svc: tower::Service<Request<Incoming>, Response = axum::response::Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    Svc::Future: Send + 'static,
+{
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        // A client that never finishes its headers must not hold a connection forever.
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(io, TowerToHyperService::new(service));
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(%peer, "connection ended: {e}");
+    }
 }

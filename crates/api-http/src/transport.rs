@@ -41,6 +41,29 @@ async fn unknown_path(uri: Uri) -> Response {
 #[derive(Debug, Clone, Copy)]
 pub struct Secure;
 
+/// The address of the client a request came from (set by the accept loop as a request
+/// extension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+impl ClientAddr {
+    /// The address as per-address limits count it: an IPv4 address whole (also when it comes
+    /// mapped into IPv6), an IPv6 address by its /64, which one subscriber usually holds whole.
+    pub fn key(&self) -> String {
+        use std::net::IpAddr;
+        match self.0 {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let s = v6.segments();
+                    format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+                }
+            },
+        }
+    }
+}
+
 async fn rest(
     State(state): State<Arc<AppState>>,
     path: Result<Path<String>, PathRejection>,
