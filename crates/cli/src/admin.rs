@@ -409,7 +409,15 @@ pub(crate) fn run_outbox(
 ) -> Outcome {
     let db = setup::open(db_path)?;
     let ctx = setup::ctx(&db, "");
-    let a = account(ctx, slug)?;
+    let a = match (all, slug) {
+        // Every account's messages: no account needs naming (any one stands for the operator).
+        (true, None) => accounts::list_accounts(ctx)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .next()
+            .ok_or("the database has no account yet: run `cardfile init`")?,
+        _ => account(ctx, slug)?,
+    };
     let operator = Actor::operator(a.id);
     let messages = outbox::list_messages(ctx, &operator, all).map_err(|e| e.to_string())?;
     let show = |m: &Message| {
