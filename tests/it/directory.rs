@@ -32,6 +32,7 @@ fn ctx_for<'a>(db: &'a SqliteDb, clock: &'a At, ids: &'a RandomIds) -> Ctx<'a> {
         passwords: &Argon2id::FAST_INSECURE,
         base_url: "http://127.0.0.1:8080",
         invitations_per_hour: 0,
+        client: None,
     }
 }
 

@@ -27,6 +27,7 @@ fn ctx(db: &SqliteDb) -> Ctx<'_> {
         passwords: &Argon2id::PRODUCTION,
         base_url: "https://directory.example",
         invitations_per_hour: 0,
+        client: None,
     }
 }
 

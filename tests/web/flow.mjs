@@ -112,7 +112,8 @@ await page.getByLabel("E-mail or phone").fill("new.hire@example.com");
 await page.getByLabel("Password").fill("a long and good password");
 await page.getByRole("button", { name: "Sign in" }).click();
 await page.getByText("Signed in as Nia Newton.").waitFor();
-check(new URL(page.url()).origin === new URL(base).origin && new URL(page.url()).pathname === "/", "?next= to another origin goes home");
+check(new URL(page.url()).origin === new URL(base).origin && new URL(page.url()).pathname === "/company/",
+  "?next= to another origin goes home (the only account's page)");
 
 // CSRF: a POST without the form's token is refused.
 r = await page.request.post(`${base}/logout`, { form: { csrf: "x".repeat(32) } });
@@ -195,8 +196,9 @@ async function signIn(p, password, code) {
   await p.getByLabel("Password").fill(password);
   await p.getByRole("button", { name: "Sign in" }).click();
   if (code) {
-    await p.getByText("Two-step sign-in is on for this profile: enter the code as well.").waitFor();
-    await p.getByLabel("Password").fill(password);
+    // The second step asks for the code only: the first step's ticket stands for the password.
+    await p.getByText("Two-step sign-in is on for new.hire@example.com: enter the code to finish signing in.").waitFor();
+    check(await p.getByLabel("Password").count() === 0, "the second step does not ask for the password again");
     await p.getByLabel("Code from your authenticator app, or a recovery code").fill(code);
     await p.getByRole("button", { name: "Sign in" }).click();
   }
@@ -242,9 +244,12 @@ const codes = await page.locator("ul.codes li").count();
 check(codes >= 8, `recovery codes are shown once (${codes})`);
 await page.getByRole("button", { name: "Sign out" }).click();
 await signIn(page, "the newest of passwords", "000000");
-check((await page.getByRole("alert").innerText()).includes("The login or the password is wrong."), "a wrong second factor is refused");
-// The code of the next step: the one used to turn it on cannot be used again.
-await signIn(page, "the newest of passwords", totp(key, step + 1));
+check(await page.locator("#f-code-error[role=alert]").isVisible(), "a wrong second factor is refused at its field");
+await inspect("login-code");
+// The same ticket takes the right code: the one of the next step (the one used to turn
+// two-step sign-in on cannot be used again).
+await page.getByLabel("Code from your authenticator app, or a recovery code").fill(totp(key, step + 1));
+await page.getByRole("button", { name: "Sign in" }).click();
 await page.getByText("Signed in as Nia Newton.").waitFor();
 check(true, "signed in with the second step");
 
@@ -288,12 +293,32 @@ await reg.getByRole("heading", { name: "Waiting for approval" }).waitFor();
 await inspect("register-waiting");
 await reg.goto(`${base}/`);
 check(await reg.getByText("You are not a member of any account yet.").isVisible(), "signed in, but no account before approval");
-const request = cli("invite", "list").requests.find((r) => r.email === "reg@example.com");
-execFileSync(process.env.CARDFILE_BIN, ["--db", process.env.CARDFILE_DB, "invite", "approve", request.id]);
+r = await reg.goto(`${base}/company/`);
+check(r.status() === 404, "an account's page where the person is no active user answers 404");
+const request = cli("--account", "default", "invite", "list").requests.find((r) => r.email === "reg@example.com");
+execFileSync(process.env.CARDFILE_BIN, ["--db", process.env.CARDFILE_DB, "--account", "default", "invite", "approve", request.id]);
 await reg.goto(`${base}/`);
-check(await reg.getByText("My Company").isVisible(), "approved by the CLI, the account opens");
+check(await reg.getByRole("heading", { name: "My Company" }).isVisible() && new URL(reg.url()).pathname === "/company/",
+  "approved by the CLI, the account opens");
 page = main;
 await regContext.close();
+
+// Invited to a second account, the signed-in person joins it with the same profile; from then
+// on they choose between their accounts, and each account's pages are at its own address.
+await page.goto(`${base}/invite/${process.env.CARDFILE_INVITE_OTHER}`);
+await page.getByRole("button", { name: "Join Other Co with this profile" }).click();
+await page.getByRole("heading", { name: "Your accounts" }).waitFor();
+await inspect("accounts");
+check(await page.getByRole("link", { name: "My Company" }).isVisible(), "the chooser lists the default account");
+await page.getByRole("link", { name: "Other Co" }).click();
+await page.getByRole("heading", { name: "Other Co" }).waitFor();
+check(new URL(page.url()).pathname === "/a/other/company/", "another account's pages are under /a/{slug}/");
+await page.getByRole("link", { name: "Switch to another account" }).click();
+await page.getByRole("link", { name: "My Company" }).click();
+check(new URL(page.url()).pathname === "/company/", "the default account's pages are at the root");
+r = await page.goto(`${base}/a/nope/company/`);
+check(r.status() === 404, "an unknown account answers 404");
+await inspect("not-found");
 
 await browser.close();
 console.log("all browser checks passed");

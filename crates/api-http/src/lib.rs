@@ -98,6 +98,7 @@ impl AppState {
             passwords: &*self.passwords,
             base_url: &self.config.base_url,
             invitations_per_hour: self.config.invitations_per_hour,
+            client: None,
         }
     }
 }

@@ -45,6 +45,7 @@ fn ctx_for(db: &dyn Database) -> Ctx<'_> {
         passwords: &Argon2id::PRODUCTION,
         base_url: "http://127.0.0.1:8080",
         invitations_per_hour: 0,
+        client: None,
     }
 }
 use store_sqlite::SqliteDb;

@@ -33,6 +33,7 @@ pub(crate) fn ctx<'a>(db: &'a dyn Database, base_url: &'a str) -> Ctx<'a> {
         passwords: &Argon2id::PRODUCTION,
         base_url,
         invitations_per_hour: 0,
+        client: None,
     }
 }
 

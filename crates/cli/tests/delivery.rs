@@ -230,6 +230,7 @@ fn ctx(db: &SqliteDb) -> Ctx<'_> {
         passwords: &Argon2id::FAST_INSECURE,
         base_url: "http://unused.test",
         invitations_per_hour: 0,
+        client: None,
     }
 }
 

@@ -22,6 +22,23 @@ fn required(env: &str, default: PathBuf, what: &str) -> PathBuf {
     p
 }
 
+/// Invites new.hire@example.com into `account` by the CLI; the token from the outbox.
+fn invite(db: &Path, account: &str) -> String {
+    let cardfile = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cardfile"));
+        c.arg("--db").arg(db).args(["--account", account]);
+        c
+    };
+    let (code, _, err) = common::output(cardfile().args(["invite", "email", "new.hire@example.com"]));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = common::output(cardfile().args(["--json", "outbox", "list"]));
+    assert_eq!(code, 0, "{err}");
+    let messages: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let body = messages.as_array().unwrap().last().unwrap()["body"].as_str().unwrap().to_string();
+    let at = body.find("/invite/").unwrap() + "/invite/".len();
+    body[at..].chars().take_while(char::is_ascii_alphanumeric).collect()
+}
+
 #[test]
 fn joining_signing_in_and_the_security_rules_in_a_browser() {
     let chromium = required("CARDFILE_CHROMIUM", PathBuf::from("/usr/bin/chromium"), "chromium");
@@ -30,21 +47,7 @@ fn joining_signing_in_and_the_security_rules_in_a_browser() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("web.db");
     let (mut child, port, _) = common::start(&db, true);
-    let (code, _, err) =
-        common::output(Command::new(env!("CARGO_BIN_EXE_cardfile")).arg("--db").arg(&db).args([
-            "invite",
-            "email",
-            "new.hire@example.com",
-        ]));
-    assert_eq!(code, 0, "{err}");
-    let (code, out, err) = common::output(
-        Command::new(env!("CARGO_BIN_EXE_cardfile")).arg("--db").arg(&db).args(["--json", "outbox", "list"]),
-    );
-    assert_eq!(code, 0, "{err}");
-    let messages: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let body = messages.as_array().unwrap().last().unwrap()["body"].as_str().unwrap().to_string();
-    let at = body.find("/invite/").unwrap() + "/invite/".len();
-    let token: String = body[at..].chars().take_while(char::is_ascii_alphanumeric).collect();
+    let token = invite(&db, "default");
     // A moderated quick-registration link, for the registration part of the flow.
     let (code, _, err) =
         common::output(Command::new(env!("CARGO_BIN_EXE_cardfile")).arg("--db").arg(&db).args([
@@ -63,12 +66,26 @@ fn joining_signing_in_and_the_security_rules_in_a_browser() {
     let link: serde_json::Value = serde_json::from_str(&out).unwrap();
     let link = link["link"].as_str().unwrap();
     let register = &link[link.find("/register/").unwrap()..];
+    // A second account that invites the same person: after joining it, they choose.
+    let (code, _, err) =
+        common::output(Command::new(env!("CARGO_BIN_EXE_cardfile")).arg("--db").arg(&db).args([
+            "account",
+            "create",
+            "other",
+            "--name",
+            "Other Co",
+            "--admin-email",
+            "boss@other.example",
+        ]));
+    assert_eq!(code, 0, "{err}");
+    let other = invite(&db, "other");
     let shots = workspace().join("target/screenshots");
     let out = Command::new("node")
         .arg(web.join("flow.mjs"))
         .current_dir(&web)
         .env("CARDFILE_URL", format!("http://127.0.0.1:{port}"))
         .env("CARDFILE_INVITE", &token)
+        .env("CARDFILE_INVITE_OTHER", &other)
         .env("CARDFILE_CHROMIUM", &chromium)
         .env("CARDFILE_SCREENSHOTS", &shots)
         .env("CARDFILE_BIN", env!("CARGO_BIN_EXE_cardfile"))
@@ -109,6 +126,7 @@ fn joining_signing_in_and_the_security_rules_in_a_browser() {
         passwords: &profile_core::secret::Argon2id::PRODUCTION,
         base_url: "http://unused.test",
         invitations_per_hour: 0,
+        client: None,
     };
     let attempt = profile_core::usecase::identities::LoginAttempt {
         login: "new.hire@example.com",
@@ -141,6 +159,8 @@ fn joining_signing_in_and_the_security_rules_in_a_browser() {
         "register",
         "register-code",
         "register-waiting",
+        "accounts",
+        "not-found",
     ] {
         for width in ["desktop", "phone"] {
             let shot = shots.join(format!("{page}-{width}.png"));
@@ -151,4 +171,113 @@ fn joining_signing_in_and_the_security_rules_in_a_browser() {
             );
         }
     }
+}
+
+/// One form POST to the real server from the loopback address `from` (any of 127.0.0.0/8 is
+/// this machine, so each stands for another client); the status and the body.
+fn post_form(port: u16, from: [u8; 4], path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    use std::io::{Read, Write};
+    // The double-submit CSRF pair: the cookie and the form carry the same token.
+    let csrf = "t".repeat(32);
+    let mut body = format!("csrf={csrf}");
+    for (k, v) in fields {
+        body.push_str(&format!("&{k}={}", v.replace('@', "%40").replace(' ', "+")));
+    }
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: __Host-cardfile-csrf={csrf}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind((std::net::Ipv4Addr::from(from), 0).into()).unwrap();
+        socket.connect(([127, 0, 0, 1], port).into()).await.unwrap().into_std().unwrap()
+    });
+    let mut stream = stream;
+    stream.set_nonblocking(false).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, text)
+}
+
+#[test]
+fn one_client_cannot_lock_others_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("limits.db");
+    let mut init = Command::new(env!("CARGO_BIN_EXE_cardfile"))
+        .arg("--db")
+        .arg(&db)
+        .args(["init", "--admin-email", "ada@example.com", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(init.stdin.as_mut().unwrap(), b"ada's long password\n").unwrap();
+    drop(init.stdin.take());
+    assert!(init.wait().unwrap().success());
+    let (mut child, port, _) = common::start(&db, false);
+    let login = |from, password: &str| {
+        post_form(port, from, "/login", &[("login", "ada@example.com"), ("password", password)])
+    };
+
+    // A guesser at 127.0.0.2 runs into the lockout; the page says how long to wait. It waits
+    // and guesses again until the wait is long enough to outlast what follows.
+    let mut waited = String::new();
+    for i in 0..8 {
+        let (status, text) = login([127, 0, 0, 2], &format!("guess {i}"));
+        if status == 429 {
+            let secs: u64 =
+                text.split("Try again in ").nth(1).and_then(|t| t.split(' ').next()?.parse().ok()).unwrap();
+            waited = text;
+            if secs >= 8 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_secs(secs + 1));
+            continue;
+        }
+        assert_eq!(status, 401, "a wrong password: {text}");
+    }
+    assert!(waited.contains("Try again in 8 s") || waited.contains("Try again in 7 s"), "{waited}");
+    assert!(!waited.contains("__Host-cardfile="), "no session for the guesser");
+    // The owner, at 127.0.0.1, signs in all the same.
+    let (status, text) = login([127, 0, 0, 1], "ada's long password");
+    assert_eq!(status, 303, "{text}");
+    assert!(
+        text.contains("Set-Cookie: __Host-cardfile=") || text.contains("set-cookie: __Host-cardfile="),
+        "{text}"
+    );
+    // The guesser still waits, even with the right password.
+    assert_eq!(login([127, 0, 0, 2], "ada's long password").0, 429);
+
+    // A client spraying guesses over many logins runs into its own address's count, for
+    // sign-ins and for reset codes alike; others are not slowed down.
+    let spray = [127, 0, 0, 3];
+    let mut refused = None;
+    for i in 0..60 {
+        let who = format!("person{i}@example.com");
+        let (status, text) = post_form(port, spray, "/login", &[("login", &who), ("password", "a guess")]);
+        if status == 429 {
+            refused = Some(i);
+            assert!(text.contains("Try again in"), "{text}");
+            break;
+        }
+        assert_eq!(status, 401, "{text}");
+    }
+    // Failure times are kept in whole seconds, so the first 1 s delay may let one or two more by.
+    assert!(
+        refused.is_some_and(|i| (50..=53).contains(&i)),
+        "after the address's free attempts: {refused:?}"
+    );
+    let (status, text) = post_form(port, spray, "/reset", &[("login", "ada@example.com")]);
+    assert_eq!(status, 429, "{text}");
+    let (status, text) = post_form(port, [127, 0, 0, 4], "/reset", &[("login", "ada@example.com")]);
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("a code is on its way"), "{text}");
+    let _ = child.kill();
+    let _ = child.wait();
 }

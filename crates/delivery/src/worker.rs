@@ -67,6 +67,7 @@ impl Worker {
                     passwords: &Argon2id::PRODUCTION,
                     base_url: &base_url,
                     invitations_per_hour: 0,
+                    client: None,
                 };
                 run(ctx, &mut *transport, &options, &flag);
             })

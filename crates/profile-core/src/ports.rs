@@ -213,6 +213,8 @@ pub trait IdentityStore {
     fn login_failures(&self, handle: &str) -> StoreResult<Option<LoginFailures>>;
     /// Records (or with `None`, forgets) the failed logins of a handle.
     fn set_login_failures(&mut self, handle: &str, failures: Option<LoginFailures>) -> StoreResult<()>;
+    /// Deletes the failure counts of every key that starts with `prefix`; returns how many.
+    fn clear_login_failures_under(&mut self, prefix: &str) -> StoreResult<u64>;
     /// Stores a new confirmation code.
     fn insert_code(&mut self, code: &ConfirmationCode) -> StoreResult<()>;
     /// A confirmation code by ID.

@@ -286,6 +286,10 @@ impl IdentityStore for PgTx<'_> {
         Ok(())
     }
 
+    fn clear_login_failures_under(&mut self, prefix: &str) -> StoreResult<u64> {
+        self.execute("DELETE FROM login_failures WHERE starts_with(handle, $1)", &[&prefix])
+    }
+
     fn insert_code(&mut self, c: &ConfirmationCode) -> StoreResult<()> {
         let (kind, subject) = purpose_parts(c.purpose);
         self.execute(

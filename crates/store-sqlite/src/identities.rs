@@ -325,6 +325,16 @@ impl IdentityStore for SqliteTx<'_> {
         Ok(())
     }
 
+    fn clear_login_failures_under(&mut self, prefix: &str) -> StoreResult<u64> {
+        self.writable()?;
+        let n = self
+            .conn()
+            .prepare_cached("DELETE FROM login_failures WHERE substr(handle, 1, length(?1)) = ?1")
+            .and_then(|mut s| s.execute([prefix]))
+            .map_err(backend)?;
+        Ok(n as u64)
+    }
+
     fn insert_code(&mut self, c: &ConfirmationCode) -> StoreResult<()> {
         self.writable()?;
         let (kind, subject) = purpose_parts(c.purpose);

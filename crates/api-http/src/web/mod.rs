@@ -1,5 +1,6 @@
 //! The web pages (server-rendered HTML on the REST API's origin and port): sign-in, sign-out,
-//! a password reset, accepting an invitation, the quick-registration link, a home page, and `/security/` (password, two-step
+//! a password reset, accepting an invitation, the quick-registration link, choosing an account
+//! and its home (`/company/`, `/a/{slug}/company/`), and `/security/` (password, two-step
 //! sign-in, application passwords, sessions). The directory pages of later issues build on the
 //! same pieces: [`layout`] (the page shell and the text catalogue), [`session`] (the cookie,
 //! CSRF, the signed-in person), and the embedded [`assets`].
@@ -8,6 +9,7 @@
 //! the Content-Security-Policy allows no inline script and no other origin; a store call runs on
 //! the blocking pool; password hashing waits for one of at most `cores − 1` slots.
 
+mod account;
 mod assets;
 mod invite;
 mod layout;
@@ -31,7 +33,10 @@ use crate::AppState;
 /// The routes of the pages.
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
-        .route("/", get(login::home))
+        .route("/", get(account::home))
+        .route("/company/", get(account::default_account))
+        .route("/a/{slug}/", get(account::other_account_root))
+        .route("/a/{slug}/company/", get(account::other_account))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/reset", get(reset::form).post(reset::submit))

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::{Extension, Form};
 use maud::html;
-use profile_core::usecase::identities;
+use profile_core::usecase::{identities, Ctx};
 use profile_core::CoreError;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::layout::{alert, field, page, t, tf};
 use super::login::server_error;
 use super::session::{blocking, csrf, csrf_ok, hashing};
+use crate::transport::ClientAddr;
 use crate::AppState;
 
 #[derive(Deserialize)]
@@ -76,8 +77,10 @@ pub(crate) async fn form(State(state): State<Arc<AppState>>, headers: HeaderMap)
 pub(crate) async fn submit(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
+    client: Option<Extension<ClientAddr>>,
     Form(f): Form<ResetForm>,
 ) -> Response {
+    let client = client.map(|Extension(c)| c.key());
     let code_id = f.code_id.as_deref().and_then(|id| Uuid::parse_str(id).ok());
     let mut s = Shown { login: &f.login, code_id, ..Shown::default() };
     if !csrf_ok(&headers, f.csrf.as_deref()) {
@@ -86,7 +89,10 @@ pub(crate) async fn submit(
     }
     let Some(code_id) = code_id else {
         let login = f.login.clone();
-        return match blocking(&state, move |ctx| identities::request_password_reset(ctx, &login)).await {
+        let asked = blocking(&state, move |ctx| {
+            identities::request_password_reset(Ctx { client: client.as_deref(), ..ctx }, &login)
+        });
+        return match asked.await {
             Ok(id) => {
                 s.code_id = Some(id);
                 reset_page(&state, &headers, StatusCode::OK, &s)
@@ -95,11 +101,18 @@ pub(crate) async fn submit(
                 s.login_error = Some(reason);
                 reset_page(&state, &headers, StatusCode::UNPROCESSABLE_ENTITY, &s)
             }
+            Err(CoreError::TooManyAttempts { retry_after_secs }) => {
+                s.message = Some(tf("web.login.wait", &[("seconds", &retry_after_secs.to_string())]));
+                reset_page(&state, &headers, StatusCode::TOO_MANY_REQUESTS, &s)
+            }
             Err(e) => server_error(&e),
         };
     };
     let (code, password) = (f.code.clone(), f.password.clone());
-    match hashing(&state, move |ctx| identities::reset_password(ctx, code_id, &code, &password)).await {
+    let reset = hashing(&state, move |ctx| {
+        identities::reset_password(Ctx { client: client.as_deref(), ..ctx }, code_id, &code, &password)
+    });
+    match reset.await {
         Ok(()) => Redirect::to("/login?reset=done").into_response(),
         Err(CoreError::Validation { reason, .. }) => {
             s.password_error = Some(reason);

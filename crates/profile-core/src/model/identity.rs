@@ -160,6 +160,30 @@ impl Default for LockoutPolicy {
 }
 
 impl LockoutPolicy {
+    /// The login's own count when every attempt also counts per client address: ten times the
+    /// free attempts and the lock threshold, so that only guessing from many addresses at once
+    /// (which no single client's count stops) reaches it.
+    pub fn ceiling(&self) -> LockoutPolicy {
+        LockoutPolicy {
+            free_attempts: self.free_attempts.saturating_mul(10),
+            lock_after: self.lock_after.saturating_mul(10),
+            ..*self
+        }
+    }
+
+    /// A client address's count across every login (and every reset code it asks for): 50
+    /// failures an hour without delay, generous for an office behind one address; then 1 s,
+    /// 2 s, 4 s … and after 200, 15 minutes.
+    pub fn per_address() -> LockoutPolicy {
+        LockoutPolicy {
+            free_attempts: 50,
+            first_delay: Duration::seconds(1),
+            lock_after: 200,
+            lock_for: Duration::minutes(15),
+            forget_after: Duration::hours(1),
+        }
+    }
+
     /// How long to wait before the next attempt may be checked; `None` when it may be now.
     pub fn wait(&self, failures: Option<LoginFailures>, now: DateTime<Utc>) -> Option<Duration> {
         let f = failures.filter(|f| now - f.last < self.forget_after)?;

@@ -14,8 +14,8 @@ use crate::error::{AuthFailure, CoreError, StoreError};
 use crate::field::UserField;
 use crate::ids::{AccountId, UserId};
 use crate::model::identity::{
-    AppPassword, CodePurpose, ConfirmationCode, Identity, IdentityId, LockoutPolicy, Login, LoginFailures,
-    Membership, SocialLink, Totp, CODE_ATTEMPTS, CODE_LIFETIME,
+    AppPassword, CodePurpose, ConfirmationCode, Identity, IdentityId, LockoutPolicy, Login, Membership,
+    SocialLink, Totp, CODE_ATTEMPTS, CODE_LIFETIME,
 };
 use crate::model::message::MessageKind;
 use crate::model::user::UserPatch;
@@ -28,7 +28,9 @@ use crate::usecase::outbox::{queue_message, NOTICE_LIFETIME};
 use crate::usecase::{check_name, Ctx};
 
 mod factors;
+mod lockout;
 pub use factors::*;
+use lockout::Guard;
 
 /// The shortest password.
 pub const PASSWORD_MIN: usize = 8;
@@ -114,20 +116,16 @@ pub fn log_in(
     policy: &LockoutPolicy,
     attempt: LoginAttempt<'_>,
 ) -> Result<LoginOutcome, CoreError> {
-    let key = lockout_key(attempt.login);
+    let guard = Guard::login(ctx, &lockout_key(attempt.login), policy);
     let now = ctx.clock.now();
     let identity = {
         let mut tx = ctx.db.write()?;
-        let failures = tx.login_failures(&key)?;
-        if let Some(wait) = policy.wait(failures, now) {
-            return Err(CoreError::TooManyAttempts { retry_after_secs: wait.num_seconds().max(1) });
-        }
+        // Known or not, the same write: the answer's timing says nothing either.
+        guard.count(&mut *tx, now)?;
         let identity = match Login::parse(attempt.login) {
             Ok(login) => tx.identity_by_handle(&login)?,
             Err(_) => None,
         };
-        // Known or not, the same write: the answer's timing says nothing either.
-        tx.set_login_failures(&key, Some(policy.failed(failures, now)))?;
         tx.commit()?;
         identity
     };
@@ -141,14 +139,11 @@ pub fn log_in(
         Verdict::NeedsSecondFactor => {
             // The password was right: take back this attempt's count.
             let mut tx = ctx.db.write()?;
-            let back = tx.login_failures(&key)?.and_then(|f| {
-                f.count.checked_sub(1).filter(|&c| c > 0).map(|count| LoginFailures { count, ..f })
-            });
-            tx.set_login_failures(&key, back)?;
+            guard.take_back(&mut *tx)?;
             tx.commit()?;
             Ok(LoginOutcome::SecondFactorNeeded)
         }
-        Verdict::Right(checked) => finish_login(ctx, &key, identity.id, &checked),
+        Verdict::Right(checked) => finish_login(ctx, &guard, identity.id, &checked),
     }
 }
 
@@ -215,7 +210,7 @@ fn second_factor(identity: &Identity, code: Option<&str>, now: DateTime<Utc>, ch
 /// relied on, uses up the TOTP step or recovery code, and clears the failure count.
 fn finish_login(
     ctx: Ctx<'_>,
-    key: &str,
+    guard: &Guard,
     identity: IdentityId,
     checked: &Checked,
 ) -> Result<LoginOutcome, CoreError> {
@@ -248,7 +243,7 @@ fn finish_login(
         }
         tx.update_identity(&id)?;
     }
-    tx.set_login_failures(key, None)?;
+    guard.succeeded(&mut *tx)?;
     let memberships = active_memberships(&*tx, id.id)?;
     tx.commit()?;
     Ok(LoginOutcome::LoggedIn { identity: id.id, memberships })
@@ -281,7 +276,7 @@ pub fn operator_identity(ctx: Ctx<'_>, login: &str) -> Result<IdentityId, CoreEr
 /// [`CoreError::Storage`].
 pub fn operator_unlock(ctx: Ctx<'_>, login: &str) -> Result<(), CoreError> {
     let mut tx = ctx.db.write()?;
-    tx.set_login_failures(&lockout_key(login), None)?;
+    lockout::unlock(&mut *tx, &lockout_key(login))?;
     tx.commit()?;
     Ok(())
 }
@@ -436,19 +431,15 @@ pub(crate) fn consume_code<'a>(
         return Err(bad());
     };
     let now = ctx.clock.now();
-    let policy = LockoutPolicy::default();
-    let key = stored.target.as_str().to_string();
-    let failures = tx.login_failures(&key)?;
-    if let Some(wait) = policy.wait(failures, now) {
-        return Err(CoreError::TooManyAttempts { retry_after_secs: wait.num_seconds().max(1) });
-    }
+    let guard = Guard::login(ctx, stored.target.as_str(), &LockoutPolicy::default());
+    guard.wait(&*tx, now)?;
     if stored.used || stored.attempts_left == 0 || now >= stored.expires_at || !purpose(&stored.purpose) {
         return Err(bad());
     }
     if !same_bytes(&SecretHash::keyed(id.as_bytes(), code.trim()).0, &stored.hash.0) {
         stored.attempts_left -= 1;
         tx.update_code(&stored)?;
-        tx.set_login_failures(&key, Some(policy.failed(failures, now)))?;
+        guard.fail(&mut *tx, now)?;
         tx.commit()?;
         return Err(bad());
     }
@@ -462,10 +453,13 @@ pub(crate) fn consume_code<'a>(
 /// the stored code can never match).
 ///
 /// # Errors
-/// [`CoreError::Validation`] on `login` when it is neither an email nor a phone number.
+/// [`CoreError::Validation`] on `login` when it is neither an email nor a phone number;
+/// [`CoreError::TooManyAttempts`] while the client's address is delayed ([`Ctx::client`]).
 pub fn request_password_reset(ctx: Ctx<'_>, login: &str) -> Result<Uuid, CoreError> {
     let login = parse_login("login", login)?;
     let mut tx = ctx.db.write()?;
+    // Each request costs a message: it counts against the client's address like a failure.
+    Guard::client(ctx).count(&mut *tx, ctx.clock.now())?;
     let id = match tx.identity_by_handle(&login)? {
         Some(identity) => issue_code(&mut *tx, ctx, CodePurpose::ResetPassword(identity.id), &login)?,
         None => {
@@ -512,7 +506,7 @@ pub fn reset_password(ctx: Ctx<'_>, code_id: Uuid, code: &str, new: &str) -> Res
     };
     id.password = Some(hash);
     tx.update_identity(&id)?;
-    tx.set_login_failures(used.target.as_str(), None)?;
+    lockout::unlock(&mut *tx, used.target.as_str())?;
     tx.delete_sessions_of(id.id)?;
     notify_change(&mut *tx, ctx, SecurityChange::Password, &used.target, &id.login)?;
     tx.commit()?;
@@ -723,32 +717,65 @@ pub fn log_in_social(
     subject: &str,
     second_factor_code: Option<&str>,
 ) -> Result<LoginOutcome, CoreError> {
-    let now = ctx.clock.now();
     let identity = ctx
         .db
         .read()?
         .identity_by_social(&provider.to_lowercase(), subject)?
         .ok_or(CoreError::unauthorized(AuthFailure::BadLogin))?;
-    let key = identity.login.as_str().to_string();
+    let guard = Guard::login(ctx, identity.login.as_str(), policy);
     if !identity.has_second_factor() {
-        return finish_login(ctx, &key, identity.id, &Checked::default());
+        return finish_login(ctx, &guard, identity.id, &Checked::default());
     }
-    let Some(code) = second_factor_code else {
-        return Ok(LoginOutcome::SecondFactorNeeded);
-    };
+    match second_factor_code {
+        None => Ok(LoginOutcome::SecondFactorNeeded),
+        Some(code) => second_step(ctx, &guard, &identity, code, Checked::default()),
+    }
+}
+
+/// The second step of a login whose first step passed: the code counts as an attempt at the
+/// login, and a right one grants it.
+fn second_step(
+    ctx: Ctx<'_>,
+    guard: &Guard,
+    identity: &Identity,
+    code: &str,
+    checked: Checked,
+) -> Result<LoginOutcome, CoreError> {
+    let now = ctx.clock.now();
     {
         let mut tx = ctx.db.write()?;
-        let failures = tx.login_failures(&key)?;
-        if let Some(wait) = policy.wait(failures, now) {
-            return Err(CoreError::TooManyAttempts { retry_after_secs: wait.num_seconds().max(1) });
-        }
-        tx.set_login_failures(&key, Some(policy.failed(failures, now)))?;
+        guard.count(&mut *tx, now)?;
         tx.commit()?;
     }
-    match second_factor(&identity, Some(code), now, Checked::default()) {
-        Verdict::Right(checked) => finish_login(ctx, &key, identity.id, &checked),
+    match second_factor(identity, Some(code), now, checked) {
+        Verdict::Right(checked) => finish_login(ctx, guard, identity.id, &checked),
         _ => Err(CoreError::unauthorized(AuthFailure::BadLogin)),
     }
+}
+
+/// The second step of a password login, for the identity whose password hash was `password_hash`
+/// when its first step passed (a sign-in ticket carries both): a TOTP or recovery code. The
+/// step fails if the password has changed since.
+///
+/// # Errors
+/// [`CoreError::TooManyAttempts`] while the login is delayed or locked;
+/// [`CoreError::Unauthorized`] ([`AuthFailure::BadLogin`]) for a wrong code, a changed password
+/// or an identity that is gone.
+pub fn log_in_second_step(
+    ctx: Ctx<'_>,
+    policy: &LockoutPolicy,
+    identity: IdentityId,
+    password_hash: &str,
+    code: &str,
+) -> Result<LoginOutcome, CoreError> {
+    let bad = || CoreError::unauthorized(AuthFailure::BadLogin);
+    let identity = ctx.db.read()?.identity(identity)?.ok_or_else(bad)?;
+    if identity.password.as_deref() != Some(password_hash) || !identity.has_second_factor() {
+        return Err(bad());
+    }
+    let guard = Guard::login(ctx, identity.login.as_str(), policy);
+    let checked = Checked { password: Some(password_hash.to_string()), ..Checked::default() };
+    second_step(ctx, &guard, &identity, code, checked)
 }
 
 /// Deletes an identity, which is allowed only once it is dismissed from every account. Its user

@@ -35,6 +35,10 @@ pub struct Ctx<'a> {
     /// How many invitations one user may send in an hour (0: no limit). The server's operator
     /// (the CLI) is never limited.
     pub invitations_per_hour: u32,
+    /// The address of the client the call comes from, when a network surface knows it (an
+    /// IPv4 address, or an IPv6 /64): login and reset attempts count per address with it
+    /// (`usecase::identities`), so one client cannot lock others out.
+    pub client: Option<&'a str>,
 }
 
 /// The default of [`Ctx::invitations_per_hour`]: no allowance, like the REST rate limit, for a

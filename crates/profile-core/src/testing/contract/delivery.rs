@@ -312,6 +312,7 @@ pub fn concurrent_claims(db: &(dyn Database + Sync)) {
                         passwords: &TEST_HASHER,
                         base_url: BASE_URL,
                         invitations_per_hour: 0,
+                        client: None,
                     };
                     let mut mine = Vec::new();
                     for _ in 0..20 {

@@ -26,11 +26,13 @@ use crate::usecase::{workgroups, Ctx, INVITATIONS_PER_HOUR};
 use crate::Value;
 
 mod delivery;
+mod guard;
 mod joining;
 mod search;
 mod sessions;
 mod usecases;
 pub use delivery::*;
+pub use guard::*;
 pub use joining::*;
 pub use search::*;
 pub use sessions::*;
@@ -58,7 +60,7 @@ macro_rules! store_contract_tests {
             uc_purge_stale_records, quick_search_contacts_and_scripts, uc_department_names_and_subdepartments,
             department_listing_pages, uc_delivery_claims_and_leases, uc_delivery_retries_and_failures,
             uc_delivery_obsolete_messages, uc_delivery_rendered_messages, uc_invitation_allowance_and_base_url,
-            uc_sessions);
+            uc_sessions, uc_sign_in_ticket, uc_lockout_by_client_address);
         $crate::store_contract_tests!(@shared $make; concurrent_writers, concurrent_claims);
     };
     (@shared $make:expr; $($case:ident),*) => {
@@ -105,6 +107,7 @@ pub fn concurrent_writers(db: &(dyn Database + Sync)) {
                         passwords: &TEST_HASHER,
                         base_url: BASE_URL,
                         invitations_per_hour: INVITATIONS_PER_HOUR,
+                        client: None,
                     };
                     let mut kept = Vec::new();
                     for round in 0..ROUNDS {
@@ -174,6 +177,7 @@ impl<'a> Fixture<'a> {
             passwords: &TEST_HASHER,
             base_url: BASE_URL,
             invitations_per_hour: INVITATIONS_PER_HOUR,
+            client: None,
         };
         let created = accounts::create_account(
             ctx,
@@ -200,6 +204,7 @@ impl<'a> Fixture<'a> {
             passwords: &TEST_HASHER,
             base_url: BASE_URL,
             invitations_per_hour: INVITATIONS_PER_HOUR,
+            client: None,
         }
     }
 

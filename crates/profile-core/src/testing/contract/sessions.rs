@@ -19,7 +19,7 @@ fn attempt<'a>(login: &'a str, password: &'a str) -> LoginAttempt<'a> {
 fn started(f: &Fixture<'_>, login: &str, password: &str, device: &str) -> Started {
     match sessions::sign_in(f.ctx(), &LockoutPolicy::default(), attempt(login, password), device).unwrap() {
         SignIn::Started(s) => s,
-        SignIn::SecondFactorNeeded => panic!("no second factor set"),
+        SignIn::SecondFactorNeeded { .. } => panic!("no second factor set"),
     }
 }
 

@@ -603,6 +603,13 @@ impl IdentityStore for MemTx<'_> {
         Ok(())
     }
 
+    fn clear_login_failures_under(&mut self, prefix: &str) -> StoreResult<u64> {
+        self.writable()?;
+        let before = self.state.failures.len();
+        self.state.failures.retain(|k, _| !k.starts_with(prefix));
+        Ok((before - self.state.failures.len()) as u64)
+    }
+
     fn insert_code(&mut self, code: &ConfirmationCode) -> StoreResult<()> {
         self.writable()?;
         self.state.codes.insert(code.id, code.clone());
