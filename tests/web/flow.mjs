@@ -3,7 +3,8 @@
 // flags, no session fixation, no open redirect, signed-out pages). Every page is screenshotted
 // at desktop and phone widths and checked with axe-core. Exits non-zero on the first failure.
 //
-// Environment: CARDFILE_URL (http://127.0.0.1:PORT), CARDFILE_INVITE (a token),
+// Environment: CARDFILE_URL (http://127.0.0.1:PORT), CARDFILE_INVITE (a token), and
+// CARDFILE_INVITE_OTHER (to a second account) and CARDFILE_INVITE_EXPIRED (past its time),
 // CARDFILE_CHROMIUM (the browser), CARDFILE_SCREENSHOTS (a directory), CARDFILE_BIN and
 // CARDFILE_DB (the CLI and its database, to read codes from the outbox as an administrator would).
 import { chromium } from "playwright-core";
@@ -93,6 +94,10 @@ check(cookie.httpOnly && cookie.secure && cookie.sameSite === "Lax" && cookie.pa
 // The invitation is used now.
 r = await page.goto(`${base}/invite/${token}`);
 check(r.status() === 410, "a used invitation gets a clear page");
+r = await page.goto(`${base}/invite/${process.env.CARDFILE_INVITE_EXPIRED}`);
+check(r.status() === 410 && await page.getByRole("heading", { name: "This invitation can no longer be used" }).isVisible(),
+  "an expired invitation gets a clear page");
+await inspect("invite-expired");
 await page.goto(`${base}/`);
 
 // Sign out, then in again.

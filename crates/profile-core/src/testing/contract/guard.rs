@@ -90,6 +90,7 @@ pub fn uc_lockout_by_client_address(db: &dyn Database) {
     let Ok(SignIn::Started(_)) = sign_in(from(&f, "198.51.100.1"), "uma@example.com", PASSWORD) else {
         panic!("the owner signs in from their own address");
     };
+    assert!(locked(sign_in(attacker, "uma@example.com", PASSWORD)) > 0, "the guesser stays locked out");
 
     // One address guessing at many logins runs into its own count.
     let spray = from(&f, "203.0.113.9");
