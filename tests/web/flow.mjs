@@ -305,6 +305,11 @@ execFileSync(process.env.CARDFILE_BIN, ["--db", process.env.CARDFILE_DB, "--acco
 await reg.goto(`${base}/`);
 check(await reg.getByRole("heading", { name: "My Company" }).isVisible() && new URL(reg.url()).pathname === "/company/",
   "approved by the CLI, the account opens");
+// A replaced link gets a clear page.
+cli("--account", "default", "invite", "link");
+r = await reg.goto(`${base}${process.env.CARDFILE_REGISTER}`);
+check(r.status() === 404 && await reg.getByRole("heading", { name: "This registration link can no longer be used" }).isVisible(),
+  "a replaced registration link gets a clear page");
 page = main;
 await regContext.close();
 
