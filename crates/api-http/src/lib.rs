@@ -23,7 +23,7 @@ use profile_core::secret::PasswordHasher;
 use profile_core::usecase::Ctx;
 
 pub use rate::RateLimit;
-pub use serve::{serve, Tls, DRAIN_TIMEOUT};
+pub use serve::{serve, Connections, Tls, DRAIN_TIMEOUT};
 pub use transport::router;
 
 /// How the API behaves.
@@ -43,6 +43,8 @@ pub struct Config {
     pub invitations_per_hour: u32,
     /// How long web sessions last.
     pub sessions: profile_core::model::session::SessionPolicy,
+    /// What one client may hold of the server (timeouts, the connection cap).
+    pub connections: Connections,
 }
 
 impl Default for Config {
@@ -54,6 +56,7 @@ impl Default for Config {
             blocking_reads: false,
             invitations_per_hour: profile_core::usecase::INVITATIONS_PER_HOUR,
             sessions: profile_core::model::session::SessionPolicy::default(),
+            connections: Connections::default(),
         }
     }
 }

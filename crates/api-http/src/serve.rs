@@ -26,12 +26,36 @@ use crate::{router, AppState};
 
 /// How long shutdown waits for requests in flight before giving up on them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a TLS client may take to finish its handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a client may take to send a request's headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long to wait before accepting again after accepting failed.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// How long an over-the-cap connection may take to take its 503.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What one client may hold of the server: time to send its request, time idle between
+/// requests, and a share of the connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connections {
+    /// How long a client may take to send a request's headers.
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request's body, once its headers are in.
+    pub body_timeout: Duration,
+    /// How long a kept-alive connection may stay idle between requests.
+    pub idle_timeout: Duration,
+    /// How many connections may be open at once; the next ones get a 503 `OVERLOAD_LIMIT`.
+    pub max_connections: usize,
+}
+
+impl Default for Connections {
+    /// 10 s for the headers, 20 s for the body, 15 s idle, 512 connections.
+    fn default() -> Connections {
+        Connections {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(15),
+            max_connections: 512,
+        }
+    }
+}
 
 /// A TLS configuration for the server.
 #[derive(Clone)]
@@ -142,6 +166,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let acceptor = tls.map(|Tls(config)| TlsAcceptor::from(config));
+    let limits = state.config.connections;
+    let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let app = router(state);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -159,6 +185,10 @@ pub async fn serve(
                     }
                 };
                 let _ = tcp.set_nodelay(true);
+                let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
+                    tokio::spawn(refuse(tcp, acceptor.is_some()));
+                    continue;
+                };
                 let client = ClientAddr(peer.ip());
                 let secure = acceptor.is_some();
                 let service = app.clone().map_request(move |mut request: Request<Incoming>| {
@@ -171,13 +201,14 @@ pub async fn serve(
                 let watcher = graceful.watcher();
                 let acceptor = acceptor.clone();
                 tokio::spawn(async move {
+                    let _permit = permit;
                     let Some(acceptor) = acceptor else {
-                        return connection(TokioIo::new(tcp), service, watcher, peer).await;
+                        return connection(tcp, service, watcher, peer, limits).await;
                     };
                     // A client that never finishes its handshake must not hold a connection
-                    // (and a file descriptor) forever.
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                        Ok(Ok(tls)) => connection(TokioIo::new(tls), service, watcher, peer).await,
+                    // (and a file descriptor) forever: it has the header timeout for it.
+                    match tokio::time::timeout(limits.header_timeout, acceptor.accept(tcp)).await {
+                        Ok(Ok(tls)) => connection(tls, service, watcher, peer, limits).await,
                         Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
@@ -193,8 +224,9 @@ pub async fn serve(
     Ok(())
 }
 
-/// Serves one connection (HTTP/1.1), until the client closes it or shutdown drains it.
-async fn connection<S, Svc>(io: TokioIo<S>, service: Svc, watcher: Watcher, peer: SocketAddr)
+/// Serves one connection (HTTP/1.1), until the client closes it, it stays idle past the idle
+/// timeout, or shutdown drains it.
+async fn connection<S, Svc>(io: S, service: Svc, watcher: Watcher, peer: SocketAddr, limits: Connections)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     Svc: tower::Service<Request<Incoming>, Response = axum::response::Response, Error = Infallible>
@@ -203,12 +235,170 @@ where
         + 'static,
     Svc::Future: Send + 'static,
 {
+    let activity = Arc::new(Activity::default());
+    let service = Busy { inner: service, activity: Arc::clone(&activity) };
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         // A client that never finishes its headers must not hold a connection forever.
-        .header_read_timeout(HEADER_TIMEOUT)
-        .serve_connection(io, TowerToHyperService::new(service));
-    if let Err(e) = watcher.watch(conn).await {
-        tracing::debug!(%peer, "connection ended: {e}");
+        .header_read_timeout(limits.header_timeout)
+        .serve_connection(
+            TokioIo::new(Watched { inner: io, activity: Arc::clone(&activity) }),
+            TowerToHyperService::new(service),
+        );
+    tokio::select! {
+        served = watcher.watch(conn) => {
+            if let Err(e) = served {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+        }
+        () = activity.idle_for(limits.idle_timeout) => tracing::debug!(%peer, "idle connection closed"),
+    }
+}
+
+/// Answers a connection over the cap with a 503 `OVERLOAD_LIMIT` (on plain HTTP; over TLS a
+/// reply would cost a handshake, so it is only closed), without reading its request.
+async fn refuse(mut tcp: tokio::net::TcpStream, tls: bool) {
+    use tokio::io::AsyncWriteExt;
+    tracing::warn!("over the connection limit: a connection is refused");
+    if tls {
+        return;
+    }
+    let body = r#"{"error":"OVERLOAD_LIMIT","error_description":"Too many connections; try again shortly."}"#;
+    let reply = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n\
+         Content-Length: {}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(REFUSAL_TIMEOUT, async {
+        tcp.write_all(reply.as_bytes()).await?;
+        tcp.shutdown().await
+    })
+    .await;
+}
+
+/// What a connection is doing: when it last moved bytes, and how many requests are in flight.
+#[derive(Default)]
+struct Activity {
+    /// Milliseconds since `since`, when bytes last moved.
+    last: std::sync::atomic::AtomicU64,
+    in_flight: std::sync::atomic::AtomicUsize,
+    since: std::sync::OnceLock<std::time::Instant>,
+}
+
+impl Activity {
+    fn now(&self) -> u64 {
+        let since = *self.since.get_or_init(std::time::Instant::now);
+        u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn moved(&self) {
+        self.last.store(self.now(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Completes once the connection has had no request in flight and moved no byte for `idle`.
+    async fn idle_for(&self, idle: Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.moved();
+        let idle_ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
+        loop {
+            let quiet = self.now().saturating_sub(self.last.load(Relaxed));
+            if self.in_flight.load(Relaxed) == 0 && quiet >= idle_ms {
+                return;
+            }
+            let left = if self.in_flight.load(Relaxed) > 0 { idle_ms } else { idle_ms - quiet };
+            tokio::time::sleep(Duration::from_millis(left.max(10))).await;
+        }
+    }
+}
+
+/// The connection's stream, noting when bytes move.
+struct Watched<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.moved();
+        }
+        polled
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, std::task::Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.moved();
+        }
+        polled
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// The service, counting the requests in flight (a long request is not idleness).
+#[derive(Clone)]
+struct Busy<Svc> {
+    inner: Svc,
+    activity: Arc<Activity>,
+}
+
+impl<Svc> tower::Service<Request<Incoming>> for Busy<Svc>
+where
+    Svc: tower::Service<Request<Incoming>, Response = axum::response::Response, Error = Infallible>,
+    Svc::Future: Send + 'static,
+{
+    type Response = axum::response::Response;
+    type Error = Infallible;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Incoming>) -> Self::Future {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.activity.in_flight.fetch_add(1, Relaxed);
+        let done = InFlight(Arc::clone(&self.activity));
+        let answer = self.inner.call(request);
+        Box::pin(async move {
+            let answered = answer.await;
+            drop(done);
+            answered
+        })
+    }
+}
+
+/// One request in flight; dropping it (answered or cancelled) counts it out.
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.0.moved();
     }
 }

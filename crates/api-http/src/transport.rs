@@ -29,7 +29,37 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/rest/{*path}", any(rest))
         .merge(crate::web::routes())
         .fallback(unknown_path)
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), receive_body))
         .with_state(state)
+}
+
+/// The most a request body may hold.
+pub(crate) const BODY_LIMIT: usize = 2 << 20;
+
+/// Receives the whole body before anything else sees it, within the body timeout: a client
+/// that trickles its body one byte at a time gets `ERROR_ARGUMENT` instead of holding a
+/// handler (and its connection) for as long as it likes.
+async fn receive_body(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let limit = state.config.connections.body_timeout;
+    let received = tokio::time::timeout(limit, axum::body::to_bytes(body, BODY_LIMIT)).await;
+    let refuse = |why: String| {
+        let e = ApiError::argument("body", why);
+        let mut r = reply::json_response(e.status, &e.body());
+        r.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+        r
+    };
+    match received {
+        Ok(Ok(bytes)) => {
+            next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
+        }
+        Ok(Err(_)) => refuse(format!("the body is not received whole, or is over {} MB", BODY_LIMIT >> 20)),
+        Err(_) => refuse(format!("the body was not received within {} s", limit.as_secs())),
+    }
 }
 
 async fn unknown_path(uri: Uri) -> Response {

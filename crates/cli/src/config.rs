@@ -117,7 +117,8 @@ fn has_arg(cmd: &Command, id: &str) -> bool {
 fn unknown(file: &Path, key: &str, section: &str) -> String {
     format!(
         "the config file {} has an unknown key {section}{key} (known: db, account, base_url, json, \
-         [serve] listen/tls_cert/tls_key/tls_self_signed/require_https/rate_limit/mmap_mib/query_cache_mib, \
+         [serve] listen/tls_cert/tls_key/tls_self_signed/require_https/rate_limit/mmap_mib/query_cache_mib/\
+         header_timeout/body_timeout/idle_timeout/max_connections …, \
          [init] admin_email/slug/name)",
         file.display()
     )

@@ -225,6 +225,19 @@ struct ServeArgs {
     /// How long a web session lasts at most, used or not.
     #[arg(long, env = "CARDFILE_SESSION_MAX_AGE", default_value = "14d", value_parser = delivery::settings::parse_duration)]
     session_max_age: std::time::Duration,
+    /// How long a client may take to send a request's headers.
+    #[arg(long, env = "CARDFILE_HEADER_TIMEOUT", default_value = "10s", value_parser = delivery::settings::parse_duration)]
+    header_timeout: std::time::Duration,
+    /// How long a client may take to send a request's body.
+    #[arg(long, env = "CARDFILE_BODY_TIMEOUT", default_value = "20s", value_parser = delivery::settings::parse_duration)]
+    body_timeout: std::time::Duration,
+    /// How long a kept-alive connection may stay idle.
+    #[arg(long, env = "CARDFILE_IDLE_TIMEOUT", default_value = "15s", value_parser = delivery::settings::parse_duration)]
+    idle_timeout: std::time::Duration,
+    /// How many connections may be open at once; more get 503 OVERLOAD_LIMIT. Keep it below the
+    /// process's file-descriptor limit (`ulimit -n`).
+    #[arg(long, env = "CARDFILE_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: u32,
     /// How messages are delivered.
     #[command(flatten)]
     delivery: deliver::DeliveryArgs,
@@ -458,6 +471,12 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
             idle: chrono::Duration::from_std(args.session_idle).map_err(|e| e.to_string())?,
             absolute: chrono::Duration::from_std(args.session_max_age).map_err(|e| e.to_string())?,
             ..profile_core::model::session::SessionPolicy::default()
+        },
+        connections: api_http::Connections {
+            header_timeout: args.header_timeout,
+            body_timeout: args.body_timeout,
+            idle_timeout: args.idle_timeout,
+            max_connections: args.max_connections as usize,
         },
     };
     let workers = deliver::start(&db, &base_url, &args.delivery)?;

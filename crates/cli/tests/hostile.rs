@@ -1,0 +1,191 @@
+//! Clients that try to hold the real `cardfile serve` hostage, on plain HTTP and over TLS: headers
+//! that never finish, a body sent a byte at a time, an idle keep-alive, and more connections than
+//! the cap. Timeouts are set to 2 s here; each test checks that the server lets go, and that an
+//! ordinary request is answered meanwhile.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const LIMITS: [&str; 8] =
+    ["--header-timeout", "2s", "--body-timeout", "2s", "--idle-timeout", "2s", "--max-connections", "16"];
+
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+struct Server {
+    child: std::process::Child,
+    port: u16,
+    /// The server's certificate, over TLS.
+    tls: Option<Arc<rustls::ClientConfig>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(tls: bool) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hostile.db");
+    let extra: Vec<String> = LIMITS.iter().map(|s| (*s).to_string()).collect();
+    let (child, port, _) = common::start_custom(db.as_os_str(), dir.path(), true, tls, &extra, &[]);
+    let tls = tls.then(|| {
+        let pem = std::fs::read(db.with_extension("cert.pem")).unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&pem) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Arc::new(config)
+    });
+    Server { child, port, tls, _dir: dir }
+}
+
+use rustls_pki_types::pem::PemObject;
+
+impl Server {
+    async fn open(&self) -> Box<dyn Stream> {
+        let tcp = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
+        match &self.tls {
+            None => Box::new(tcp),
+            Some(config) => {
+                let name = rustls_pki_types::ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into());
+                let tls =
+                    tokio_rustls::TlsConnector::from(Arc::clone(config)).connect(name, tcp).await.unwrap();
+                Box::new(tls)
+            }
+        }
+    }
+
+    /// One ordinary request on a new connection: its status.
+    async fn ordinary(&self) -> u16 {
+        let mut s = self.open().await;
+        s.write_all(b"GET /rest/server.time HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let text = read_all(&mut s, Duration::from_secs(10)).await.0;
+        status(&text)
+    }
+}
+
+fn status(text: &str) -> u16 {
+    text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// Reads until the server closes (or `limit` passes): the text and how long it took.
+async fn read_all(s: &mut Box<dyn Stream>, limit: Duration) -> (String, Duration) {
+    let started = Instant::now();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(limit.saturating_sub(started.elapsed()), s.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => break,
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+            Err(_) => panic!("the server kept the connection open for {limit:?}"),
+        }
+    }
+    (String::from_utf8_lossy(&out).into_owned(), started.elapsed())
+}
+
+fn run(f: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f);
+}
+
+/// Headers that never finish, a trickled body and an idle keep-alive are each let go, while
+/// ordinary requests are answered.
+fn slow_clients(tls: bool) {
+    let server = start(tls);
+    run(async {
+        // Headers that never finish: closed by the header timeout.
+        let mut headers = server.open().await;
+        headers.write_all(b"GET /rest/server.time HTTP/1.1\r\nHost: 127.0.0.1\r\n").await.unwrap();
+        // A body announced as 100 bytes, sent one byte every 300 ms.
+        let mut body = server.open().await;
+        body.write_all(
+            b"POST /rest/server.time HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        let trickle = async move {
+            for _ in 0..40 {
+                if body.write_all(b" ").await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            body
+        };
+        // A keep-alive connection that goes quiet after one answer.
+        let mut idle = server.open().await;
+        idle.write_all(b"GET /rest/server.time HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.unwrap();
+        let mut first = [0u8; 64];
+        let n = idle.read(&mut first).await.unwrap();
+        assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 "), "the first answer comes");
+
+        assert_eq!(server.ordinary().await, 401, "an ordinary request is answered meanwhile");
+        let (text, took) = read_all(&mut headers, Duration::from_secs(8)).await;
+        assert!(took >= Duration::from_millis(1500), "not before the timeout: {took:?}");
+        assert!(!text.contains("200 OK"), "{text}");
+        let mut body = tokio::time::timeout(Duration::from_secs(20), trickle).await.unwrap();
+        let (text, _) = read_all(&mut body, Duration::from_secs(8)).await;
+        assert_eq!(status(&text), 400, "a clear error, not a hang: {text}");
+        assert!(text.contains("the body was not received within 2 s"), "{text}");
+        let (_, took) = read_all(&mut idle, Duration::from_secs(8)).await;
+        assert!(took < Duration::from_secs(6), "the idle connection is closed: {took:?}");
+        assert_eq!(server.ordinary().await, 401);
+    });
+}
+
+#[test]
+fn slow_clients_are_let_go_on_plain_http() {
+    slow_clients(false);
+}
+
+#[test]
+fn slow_clients_are_let_go_over_tls() {
+    slow_clients(true);
+}
+
+/// More connections than the cap: the next one gets 503 OVERLOAD_LIMIT at once, and once the
+/// silent ones are let go, requests are answered again.
+#[test]
+fn connections_over_the_cap_are_refused_and_the_server_recovers() {
+    let server = start(false);
+    run(async {
+        let mut held = Vec::new();
+        for _ in 0..16 {
+            held.push(TcpStream::connect(("127.0.0.1", server.port)).await.unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut over = server.open().await;
+        let (text, took) = read_all(&mut over, Duration::from_secs(5)).await;
+        assert_eq!(status(&text), 503, "{text}");
+        assert!(text.contains("OVERLOAD_LIMIT"), "{text}");
+        assert!(took < Duration::from_secs(1), "at once: {took:?}");
+        // The silent connections are closed by the header timeout; then there is room again.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let s = server.ordinary().await;
+            if s == 401 {
+                break;
+            }
+            assert_eq!(s, 503);
+            assert!(Instant::now() < deadline, "the server did not recover");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        drop(held);
+    });
+}
