@@ -179,7 +179,7 @@ pub(crate) fn run(state: &AppState, auth: &Authenticated, p: &Params) -> Result<
         methods::find(&method).is_some_and(|m| m.writes)
     });
     if !writes {
-        return Ok(execute(state.ctx(), auth, &cmds, halt, None).reply());
+        return Ok(execute(state, state.ctx(), auth, &cmds, halt, None).reply());
     }
     // First without a savepoint per command, which is most of what a small command costs. A
     // command fails before it writes (validation, access, conflicts) almost always; one that
@@ -189,7 +189,7 @@ pub(crate) fn run(state: &AppState, auth: &Authenticated, p: &Params) -> Result<
         let unit = if optimistic { state.db.optimistic_batch() } else { state.db.batch() }
             .map_err(|e| ApiError::from(CoreError::from(e)))?;
         let ctx = Ctx { db: unit.as_database(), ..state.ctx() };
-        let done = execute(ctx, auth, &cmds, halt, Some(&*unit));
+        let done = execute(state, ctx, auth, &cmds, halt, Some(&*unit));
         if unit.must_rerun() {
             continue;
         }
@@ -226,6 +226,7 @@ impl Executed {
 /// Runs the commands in order; stops at the first error under `halt`, and as soon as `unit`
 /// must run again.
 fn execute(
+    state: &AppState,
     ctx: Ctx<'_>,
     auth: &Authenticated,
     cmds: &[(String, String)],
@@ -259,7 +260,7 @@ fn execute(
                                 "$result references may expand to at most {MAX_REFERENCES} values and {MAX_EXPANSION} bytes a command"
                             ),
                         )),
-                        Value::Object(sub) => transport::call(ctx, auth, &method, &sub),
+                        Value::Object(sub) => transport::metered_call(state, ctx, auth, &method, &sub),
                         _ => Err(ApiError::argument(&format!("cmd[{key}]"), "bad parameters")),
                     }
                 }

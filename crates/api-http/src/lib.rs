@@ -22,17 +22,23 @@ use profile_core::ports::{Clock, Database, IdGen};
 use profile_core::secret::PasswordHasher;
 use profile_core::usecase::Ctx;
 
-pub use rate::RateLimit;
+pub use rate::{RateLimit, OPERATING_BUDGET};
 pub use serve::{serve, Connections, Tls, DRAIN_TIMEOUT};
-pub use transport::router;
+pub use transport::{router, ClientAddr};
 
 /// How the API behaves.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The public base URL links in messages start with (no trailing `/`).
     pub base_url: String,
-    /// Per-credential rate limit; `None` (the default for self-hosting) is no limit.
+    /// The rate limit per credential ([`RateLimit::PER_CREDENTIAL`]); `None`: no limit.
     pub rate_limit: Option<RateLimit>,
+    /// The rate limit per client address, whatever the credential ([`RateLimit::PER_ADDRESS`]);
+    /// `None`: no limit.
+    pub address_rate_limit: Option<RateLimit>,
+    /// A method's operating-time budget per credential and 10 minutes ([`OPERATING_BUDGET`]);
+    /// `None`: no budget.
+    pub operating_budget: Option<std::time::Duration>,
     /// Refuse plain-HTTP requests with `INVALID_REQUEST`.
     pub require_https: bool,
     /// Run reads on the blocking pool as writes are, for a store whose calls block on the
@@ -51,7 +57,9 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             base_url: "http://127.0.0.1:8080".into(),
-            rate_limit: None,
+            rate_limit: Some(RateLimit::PER_CREDENTIAL),
+            address_rate_limit: Some(RateLimit::PER_ADDRESS),
+            operating_budget: Some(OPERATING_BUDGET),
             require_https: false,
             blocking_reads: false,
             invitations_per_hour: profile_core::usecase::INVITATIONS_PER_HOUR,
@@ -73,7 +81,7 @@ pub struct AppState {
     pub passwords: Arc<dyn PasswordHasher>,
     /// Behaviour.
     pub config: Config,
-    buckets: rate::Buckets,
+    limits: rate::Limits,
     /// Slots for password hashing (argon2id): at most `cores − 1` at once, the rest wait.
     pub(crate) hashing: tokio::sync::Semaphore,
 }
@@ -89,7 +97,7 @@ impl AppState {
     ) -> AppState {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         let hashing = tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1));
-        AppState { db, clock, ids, passwords, config, buckets: rate::Buckets::default(), hashing }
+        AppState { db, clock, ids, passwords, config, limits: rate::Limits::default(), hashing }
     }
 
     /// The use-case context.

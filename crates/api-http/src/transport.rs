@@ -100,6 +100,7 @@ async fn rest(
     uri: Uri,
     headers: HeaderMap,
     secure: Option<axum::Extension<Secure>>,
+    client: Option<axum::Extension<ClientAddr>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = DateTime::<Utc>::from(SystemTime::now());
@@ -121,17 +122,34 @@ async fn rest(
         return reply::json_response(e.status, &e.body());
     }
     let query = uri.query().unwrap_or("").to_string();
+    let client = client.map(|axum::Extension(c)| c.key());
     // Reads are short (tens of microseconds to a few milliseconds, measured): they run right on
     // the worker, which saves a thread hand-off per request. Writes wait for the write lock and
     // an fsync, and batches can be long: those go to the blocking pool, and so does every call
     // to a store whose calls block (`Config::blocking_reads`).
     let outcome = if !state.config.blocking_reads && reads_only(&path) {
-        handle(&state, &path, &query, &headers, &body)
+        let request = Incoming {
+            path: &path,
+            query: &query,
+            headers: &headers,
+            body: &body,
+            client: client.as_deref(),
+        };
+        handle(&state, &request)
     } else {
         let worker = Arc::clone(&state);
-        tokio::task::spawn_blocking(move || handle(&worker, &path, &query, &headers, &body))
-            .await
-            .unwrap_or_else(|e| Err(ApiError::internal(format!("handler task failed: {e}"))))
+        tokio::task::spawn_blocking(move || {
+            let request = Incoming {
+                path: &path,
+                query: &query,
+                headers: &headers,
+                body: &body,
+                client: client.as_deref(),
+            };
+            handle(&worker, &request)
+        })
+        .await
+        .unwrap_or_else(|e| Err(ApiError::internal(format!("handler task failed: {e}"))))
     };
     match outcome {
         Ok(r) => {
@@ -172,7 +190,8 @@ fn route(path: &str) -> Result<Route, ApiError> {
         [user, token, m] if !m.is_empty() => {
             Ok(Route::Webhook { user: (*user).to_string(), token: (*token).to_string(), method: method(m) })
         }
-        _ => Err(ApiError::method_not_found(path)),
+        // The path may hold a webhook's token: only its last part is echoed.
+        _ => Err(ApiError::method_not_found(parts.last().copied().unwrap_or(""))),
     }
 }
 
@@ -214,20 +233,34 @@ fn take_token(p: &mut Params, headers: &HeaderMap) -> Option<String> {
     })
 }
 
-fn handle(
-    state: &AppState,
-    path: &str,
-    query: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Reply, ApiError> {
-    let route = route(path)?;
-    let mut p = parameters(query, headers, body)?;
+/// A REST request as the transport received it.
+struct Incoming<'a> {
+    path: &'a str,
+    query: &'a str,
+    headers: &'a HeaderMap,
+    body: &'a [u8],
+    /// The client's address key ([`ClientAddr::key`]), when known.
+    client: Option<&'a str>,
+}
+
+fn limited() -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "QUERY_LIMIT_EXCEEDED", "Too many requests")
+}
+
+/// Limits, authenticates, then parses and runs. The client's address is limited before
+/// anything else (so bad tokens are limited too); the credential is checked before the body is
+/// parsed, except for a token that only the body carries.
+fn handle(state: &AppState, request: &Incoming<'_>) -> Result<Reply, ApiError> {
+    let now = Instant::now();
+    if let (Some(limit), Some(client)) = (state.config.address_rate_limit, request.client) {
+        if !state.limits.addresses.admit(limit, client.to_string(), now) {
+            return Err(limited());
+        }
+    }
+    let route = route(request.path)?;
     let ctx = state.ctx();
-    let (auth, method) = match route {
+    let (auth, method, p) = match route {
         Route::Webhook { user, token, method } => {
-            // The path names the credential; tokens in the parameters are ignored.
-            take_token(&mut p, &HeaderMap::new());
             let webhook_error = |e: CoreError| match e {
                 CoreError::Unauthorized { failure } => ApiError::webhook_auth(failure),
                 e => ApiError::from(e),
@@ -235,32 +268,73 @@ fn handle(
             let user = user
                 .parse::<u32>()
                 .map_err(|_| ApiError::webhook_auth(profile_core::AuthFailure::UnknownCredential))?;
-            (credentials::authenticate_webhook(ctx, UserId(user), &token).map_err(webhook_error)?, method)
+            let auth = credentials::authenticate_webhook(ctx, UserId(user), &token).map_err(webhook_error)?;
+            let mut p = parameters(request.query, request.headers, request.body)?;
+            // The path names the credential; tokens in the parameters are ignored.
+            take_token(&mut p, &HeaderMap::new());
+            (auth, method, p)
         }
         Route::Token { method } => {
-            let Some(token) = take_token(&mut p, headers) else {
-                return Err(ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "NO_AUTH_FOUND",
-                    "Wrong authorization data",
-                ));
+            // The header or the query string names the token without the body being parsed.
+            let mut from_query =
+                params::parse_query(request.query).map_err(|e| ApiError::argument("query", e))?;
+            let early = take_token(&mut from_query, request.headers);
+            let early = match early {
+                Some(token) => Some(credentials::authenticate_app_token(ctx, &token)?),
+                None => None,
             };
-            (credentials::authenticate_app_token(ctx, &token)?, method)
+            let mut p = parameters(request.query, request.headers, request.body)?;
+            let late = take_token(&mut p, request.headers);
+            let auth = match (early, late) {
+                (Some(auth), _) => auth,
+                (None, Some(token)) => credentials::authenticate_app_token(ctx, &token)?,
+                (None, None) => {
+                    return Err(ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "NO_AUTH_FOUND",
+                        "Wrong authorization data",
+                    ))
+                }
+            };
+            (auth, method, p)
         }
     };
     if let Some(limit) = state.config.rate_limit {
-        if !state.buckets.admit(limit, auth.credential.id, Instant::now()) {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "QUERY_LIMIT_EXCEEDED",
-                "Too many requests",
-            ));
+        if !state.limits.credentials.admit(limit, auth.credential.id, now) {
+            return Err(limited());
         }
     }
     if method == methods::BATCH {
         return batch::run(state, &auth, &p);
     }
-    call(ctx, &auth, &method, &p)
+    metered_call(state, ctx, &auth, &method, &p)
+}
+
+/// [`call`] within the operating-time budget (spec §1.6): past it, the method answers 429
+/// `OPERATION_TIME_LIMIT` until the oldest minute of the ten drops out.
+pub(crate) fn metered_call(
+    state: &AppState,
+    ctx: Ctx<'_>,
+    auth: &Authenticated,
+    method: &str,
+    p: &Params,
+) -> Result<Reply, ApiError> {
+    let Some(budget) = state.config.operating_budget else {
+        return call(ctx, auth, method, p);
+    };
+    let now = ctx.clock.now().timestamp();
+    let standing = state.limits.operating.standing(auth.credential.id, method, now);
+    if standing.used >= budget.as_secs_f64() {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "OPERATION_TIME_LIMIT",
+            format!("Method is blocked due to operation time limit (until {})", standing.reset_at),
+        ));
+    }
+    let started = Instant::now();
+    let answered = call(ctx, auth, method, p);
+    state.limits.operating.spent(auth.credential.id, method, now, started.elapsed().as_secs_f64());
+    answered
 }
 
 /// Runs one method as the authenticated caller.

@@ -395,3 +395,55 @@ async fn accounts_never_see_each_other() {
         .await;
     assert_eq!(list["result"], json!([]));
 }
+
+#[tokio::test]
+async fn bad_tokens_are_limited_per_client_address() {
+    let w = World::with_config(Config {
+        rate_limit: None,
+        address_rate_limit: Some(RateLimit { burst: 3.0, per_second: 0.001 }),
+        ..Config::default()
+    });
+    let from = |ip: [u8; 4], token: &str| {
+        let mut req = Request::post("/rest/user.current")
+            .header("content-type", "application/json")
+            .body(Body::from(json!({"auth": token}).to_string()))
+            .unwrap();
+        req.extensions_mut().insert(api_http::ClientAddr(std::net::Ipv4Addr::from(ip).into()));
+        req
+    };
+    for i in 0..3 {
+        let (s, _, b) = w.send(from([192, 0, 2, 1], &format!("guess{i}"))).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{b}");
+    }
+    let (s, _, b) = w.send(from([192, 0, 2, 1], "guess")).await;
+    assert_eq!((s, b["error"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("QUERY_LIMIT_EXCEEDED")));
+    // A good token from that address is limited too; another address is not.
+    let good = w.app_token.clone();
+    assert_eq!(w.send(from([192, 0, 2, 1], &good)).await.0, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(w.send(from([192, 0, 2, 2], &good)).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_method_past_its_operating_time_answers_operation_time_limit() {
+    let w = World::with_config(Config {
+        operating_budget: Some(std::time::Duration::from_nanos(1)),
+        ..Config::default()
+    });
+    assert_eq!(w.call("bob", "user.get", json!({})).await.0, StatusCode::OK, "within the budget at first");
+    let (s, b) = w.call("bob", "user.get", json!({})).await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("OPERATION_TIME_LIMIT")),
+        "{b}"
+    );
+    assert_eq!(w.call("bob", "user.current", json!({})).await.0, StatusCode::OK, "per method");
+    assert_eq!(w.call("eve", "user.get", json!({})).await.0, StatusCode::OK, "per credential");
+    // In a batch the commands are counted, the batch itself is not.
+    let (s, b) = w.call("bob", "batch", json!({"cmd": {"a": "user.get", "b": "server.time"}})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["result"]["result_error"]["a"]["error"], "OPERATION_TIME_LIMIT", "{b}");
+    assert!(b["result"]["result"]["b"].is_string(), "{b}");
+    // Ten minutes later the budget is back.
+    w.clock.advance(Duration::minutes(11));
+    assert_eq!(w.call("bob", "user.get", json!({})).await.0, StatusCode::OK);
+}

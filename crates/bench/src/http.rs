@@ -59,6 +59,8 @@ pub(crate) fn start_with(cardfile: &Path, db: &std::ffi::OsStr, extra: &[&str]) 
         .arg("--db")
         .arg(db)
         .args(["serve", "--listen", "127.0.0.1:0"])
+        // The benchmarks measure the server, not its limits.
+        .args(["--rate-limit", "off", "--address-rate-limit", "off", "--operating-budget", "off"])
         .args(extra)
         .env("CARDFILE_LOG", "warn")
         .stdin(Stdio::null())

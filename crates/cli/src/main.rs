@@ -212,9 +212,17 @@ struct ServeArgs {
     /// so that paging with `start` offsets reads each page without the ones before it.
     #[arg(long, env = "CARDFILE_QUERY_CACHE_MIB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=65536))]
     query_cache_mib: u32,
-    /// Rate limit per credential, `BURST/PER_SECOND` (e.g. `50/2`); off by default.
-    #[arg(long, env = "CARDFILE_RATE_LIMIT", value_parser = parse_rate)]
-    rate_limit: Option<api_http::RateLimit>,
+    /// Rate limit per credential, `BURST/PER_SECOND`, or `off`.
+    #[arg(long, env = "CARDFILE_RATE_LIMIT", default_value = "1000/50", value_parser = parse_rate)]
+    rate_limit: Switch<api_http::RateLimit>,
+    /// Rate limit per client address (IPv4, or IPv6 /64), whatever credential it sends, valid
+    /// or not: `BURST/PER_SECOND`, or `off`.
+    #[arg(long, env = "CARDFILE_ADDRESS_RATE_LIMIT", default_value = "2000/100", value_parser = parse_rate)]
+    address_rate_limit: Switch<api_http::RateLimit>,
+    /// How much time one method may take per credential in 10 minutes before it answers
+    /// OPERATION_TIME_LIMIT (spec §1.6), or `off`.
+    #[arg(long, env = "CARDFILE_OPERATING_BUDGET", default_value = "420s", value_parser = parse_budget)]
+    operating_budget: Switch<std::time::Duration>,
     /// How many invitations one user may send an hour (default 0: no limit, since integrations
     /// add users in bulk); the CLI is never limited.
     #[arg(long, env = "CARDFILE_INVITATIONS_PER_HOUR", default_value_t = profile_core::usecase::INVITATIONS_PER_HOUR)]
@@ -274,14 +282,28 @@ fn parse() -> Cli {
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
-fn parse_rate(s: &str) -> Result<api_http::RateLimit, String> {
-    let (burst, per) = s.split_once('/').ok_or("expected BURST/PER_SECOND, e.g. 50/2")?;
+/// A limit, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Switch<T>(Option<T>);
+
+fn parse_budget(s: &str) -> Result<Switch<std::time::Duration>, String> {
+    if s.trim() == "off" {
+        return Ok(Switch(None));
+    }
+    delivery::settings::parse_duration(s).map(|d| Switch(Some(d)))
+}
+
+fn parse_rate(s: &str) -> Result<Switch<api_http::RateLimit>, String> {
+    if s.trim() == "off" {
+        return Ok(Switch(None));
+    }
+    let (burst, per) = s.split_once('/').ok_or("expected BURST/PER_SECOND, e.g. 50/2, or off")?;
     let burst: f64 = burst.trim().parse().map_err(|_| "BURST is a number")?;
     let per_second: f64 = per.trim().parse().map_err(|_| "PER_SECOND is a number")?;
     if !(burst >= 1.0 && per_second > 0.0) {
         return Err("BURST must be at least 1 and PER_SECOND above 0".into());
     }
-    Ok(api_http::RateLimit { burst, per_second })
+    Ok(Switch(Some(api_http::RateLimit { burst, per_second })))
 }
 
 /// Writes one line to stdout; a reader that went away ends the program (successfully: it took
@@ -463,7 +485,9 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
     };
     let config = api_http::Config {
         base_url: base_url.clone(),
-        rate_limit: args.rate_limit,
+        rate_limit: args.rate_limit.0,
+        address_rate_limit: args.address_rate_limit.0,
+        operating_budget: args.operating_budget.0,
         require_https: args.require_https,
         blocking_reads: db.blocks(),
         invitations_per_hour: args.invitations_per_hour,
