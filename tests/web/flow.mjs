@@ -159,36 +159,25 @@ await page.getByLabel("E-mail or phone").fill("new.hire@example.com");
 await page.getByRole("button", { name: "Send the code" }).click();
 await page.getByText("If new.hire@example.com belongs to a Cardfile profile, a code is on its way to it.").waitFor();
 await inspect("reset-code");
-/** The wait the page shows after too many attempts, in seconds, or null. */
-async function shownWait() {
-  const wait = (await page.locator("div.alert").allInnerTexts()).join(" ").match(/Try again in (\d+) s/);
-  return wait ? Number(wait[1]) : null;
+/** Sends the reset form with `code`, waiting out (up to `tries` times) any delay the page shows. */
+async function sendResetCode(code, tries) {
+  for (let i = 0; i < tries; i++) {
+    await page.getByLabel("Code").fill(code);
+    await page.getByLabel("New password (at least 10 characters)").fill("the newest of passwords");
+    await page.getByRole("button", { name: "Change the password" }).click();
+    const wait = (await page.locator("div.alert").allInnerTexts()).join(" ").match(/Try again in (\d+) s/);
+    if (!wait) {
+      return;
+    }
+    await page.waitForTimeout((Number(wait[1]) + 1) * 1000);
+  }
 }
 // The login is still delayed from the guesses above: a wrong code waits its turn, then is
 // refused at its field.
-for (let i = 0; i < 4; i++) {
-  await page.getByLabel("Code").fill("000000");
-  await page.getByLabel("New password (at least 10 characters)").fill("the newest of passwords");
-  await page.getByRole("button", { name: "Change the password" }).click();
-  const wait = await shownWait();
-  if (wait === null) {
-    break;
-  }
-  await page.waitForTimeout((wait + 1) * 1000);
-}
+await sendResetCode("000000", 4);
 check(await page.locator("#f-code-error[role=alert]").isVisible(), "a wrong code is refused at its field");
 // The wrong code delayed the login again: the page says how long to wait.
-const code = resetCode("new.hire@example.com");
-for (let i = 0; i < 6; i++) {
-  await page.getByLabel("Code").fill(code);
-  await page.getByLabel("New password (at least 10 characters)").fill("the newest of passwords");
-  await page.getByRole("button", { name: "Change the password" }).click();
-  const wait = await shownWait();
-  if (wait === null) {
-    break;
-  }
-  await page.waitForTimeout((wait + 1) * 1000);
-}
+await sendResetCode(resetCode("new.hire@example.com"), 6);
 await page.getByText("Your password was changed. Sign in with the new one.").waitFor();
 await page.getByLabel("E-mail or phone").fill("new.hire@example.com");
 await page.getByLabel("Password").fill("the newest of passwords");

@@ -127,29 +127,14 @@ async fn rest(
     // the worker, which saves a thread hand-off per request. Writes wait for the write lock and
     // an fsync, and batches can be long: those go to the blocking pool, and so does every call
     // to a store whose calls block (`Config::blocking_reads`).
-    let outcome = if !state.config.blocking_reads && reads_only(&path) {
-        let request = Incoming {
-            path: &path,
-            query: &query,
-            headers: &headers,
-            body: &body,
-            client: client.as_deref(),
-        };
+    let request = Incoming { path, query, headers, body, client };
+    let outcome = if !state.config.blocking_reads && reads_only(&request.path) {
         handle(&state, &request)
     } else {
         let worker = Arc::clone(&state);
-        tokio::task::spawn_blocking(move || {
-            let request = Incoming {
-                path: &path,
-                query: &query,
-                headers: &headers,
-                body: &body,
-                client: client.as_deref(),
-            };
-            handle(&worker, &request)
-        })
-        .await
-        .unwrap_or_else(|e| Err(ApiError::internal(format!("handler task failed: {e}"))))
+        tokio::task::spawn_blocking(move || handle(&worker, &request))
+            .await
+            .unwrap_or_else(|e| Err(ApiError::internal(format!("handler task failed: {e}"))))
     };
     match outcome {
         Ok(r) => {
@@ -234,13 +219,13 @@ fn take_token(p: &mut Params, headers: &HeaderMap) -> Option<String> {
 }
 
 /// A REST request as the transport received it.
-struct Incoming<'a> {
-    path: &'a str,
-    query: &'a str,
-    headers: &'a HeaderMap,
-    body: &'a [u8],
+struct Incoming {
+    path: String,
+    query: String,
+    headers: HeaderMap,
+    body: Bytes,
     /// The client's address key ([`ClientAddr::key`]), when known.
-    client: Option<&'a str>,
+    client: Option<String>,
 }
 
 fn limited() -> ApiError {
@@ -250,14 +235,14 @@ fn limited() -> ApiError {
 /// Limits, authenticates, then parses and runs. The client's address is limited before
 /// anything else (so bad tokens are limited too); the credential is checked before the body is
 /// parsed, except for a token that only the body carries.
-fn handle(state: &AppState, request: &Incoming<'_>) -> Result<Reply, ApiError> {
+fn handle(state: &AppState, request: &Incoming) -> Result<Reply, ApiError> {
     let now = Instant::now();
-    if let (Some(limit), Some(client)) = (state.config.address_rate_limit, request.client) {
-        if !state.limits.addresses.admit(limit, client.to_string(), now) {
+    if let (Some(limit), Some(client)) = (state.config.address_rate_limit, &request.client) {
+        if !state.limits.addresses.admit(limit, client.clone(), now) {
             return Err(limited());
         }
     }
-    let route = route(request.path)?;
+    let route = route(&request.path)?;
     let ctx = state.ctx();
     let (auth, method, p) = match route {
         Route::Webhook { user, token, method } => {
@@ -269,7 +254,7 @@ fn handle(state: &AppState, request: &Incoming<'_>) -> Result<Reply, ApiError> {
                 .parse::<u32>()
                 .map_err(|_| ApiError::webhook_auth(profile_core::AuthFailure::UnknownCredential))?;
             let auth = credentials::authenticate_webhook(ctx, UserId(user), &token).map_err(webhook_error)?;
-            let mut p = parameters(request.query, request.headers, request.body)?;
+            let mut p = parameters(&request.query, &request.headers, &request.body)?;
             // The path names the credential; tokens in the parameters are ignored.
             take_token(&mut p, &HeaderMap::new());
             (auth, method, p)
@@ -277,14 +262,14 @@ fn handle(state: &AppState, request: &Incoming<'_>) -> Result<Reply, ApiError> {
         Route::Token { method } => {
             // The header or the query string names the token without the body being parsed.
             let mut from_query =
-                params::parse_query(request.query).map_err(|e| ApiError::argument("query", e))?;
-            let early = take_token(&mut from_query, request.headers);
+                params::parse_query(&request.query).map_err(|e| ApiError::argument("query", e))?;
+            let early = take_token(&mut from_query, &request.headers);
             let early = match early {
                 Some(token) => Some(credentials::authenticate_app_token(ctx, &token)?),
                 None => None,
             };
-            let mut p = parameters(request.query, request.headers, request.body)?;
-            let late = take_token(&mut p, request.headers);
+            let mut p = parameters(&request.query, &request.headers, &request.body)?;
+            let late = take_token(&mut p, &request.headers);
             let auth = match (early, late) {
                 (Some(auth), _) => auth,
                 (None, Some(token)) => credentials::authenticate_app_token(ctx, &token)?,
