@@ -182,7 +182,15 @@ fn route(path: &str) -> Result<Route, ApiError> {
 
 /// The parameters: the query string merged with the body (the body wins); credentials removed.
 fn parameters(query: &str, headers: &HeaderMap, body: &[u8]) -> Result<Params, ApiError> {
-    let from_query = params::parse_query(query).map_err(|e| ApiError::argument("query", e))?;
+    with_body(parse_query(query)?, headers, body)
+}
+
+fn parse_query(query: &str) -> Result<Params, ApiError> {
+    params::parse_query(query).map_err(|e| ApiError::argument("query", e))
+}
+
+/// The query string's parameters merged with the body's (the body wins).
+fn with_body(from_query: Params, headers: &HeaderMap, body: &[u8]) -> Result<Params, ApiError> {
     let content_type =
         headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     let from_body = if body.iter().all(u8::is_ascii_whitespace) {
@@ -261,14 +269,13 @@ fn handle(state: &AppState, request: &Incoming) -> Result<Reply, ApiError> {
         }
         Route::Token { method } => {
             // The header or the query string names the token without the body being parsed.
-            let mut from_query =
-                params::parse_query(&request.query).map_err(|e| ApiError::argument("query", e))?;
-            let early = take_token(&mut from_query, &request.headers);
-            let early = match early {
+            let mut from_query = parse_query(&request.query)?;
+            let early = match take_token(&mut from_query, &request.headers) {
                 Some(token) => Some(credentials::authenticate_app_token(ctx, &token)?),
                 None => None,
             };
-            let mut p = parameters(&request.query, &request.headers, &request.body)?;
+            // Parsed once: the query's credentials are already taken out.
+            let mut p = with_body(from_query, &request.headers, &request.body)?;
             let late = take_token(&mut p, &request.headers);
             let auth = match (early, late) {
                 (Some(auth), _) => auth,
