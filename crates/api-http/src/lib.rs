@@ -51,6 +51,10 @@ pub struct Config {
     pub sessions: profile_core::model::session::SessionPolicy,
     /// What one client may hold of the server (timeouts, the connection cap).
     pub connections: Connections,
+    /// How many reads that may be long ([`methods::may_be_long`]) run at once; the others
+    /// wait for a slot. Keep it below the store's read connections, so that authentication
+    /// and short reads always find one.
+    pub long_reads: usize,
 }
 
 impl Default for Config {
@@ -65,9 +69,14 @@ impl Default for Config {
             invitations_per_hour: profile_core::usecase::INVITATIONS_PER_HOUR,
             sessions: profile_core::model::session::SessionPolicy::default(),
             connections: Connections::default(),
+            long_reads: LONG_READS,
         }
     }
 }
+
+/// [`Config::long_reads`] by default: the cores a long read may keep busy, with SQLite's eight
+/// read connections in mind.
+pub const LONG_READS: usize = 2;
 
 /// What every request runs with.
 pub struct AppState {
@@ -84,6 +93,8 @@ pub struct AppState {
     limits: rate::Limits,
     /// Slots for password hashing (argon2id): at most `cores − 1` at once, the rest wait.
     pub(crate) hashing: tokio::sync::Semaphore,
+    /// Slots for reads that may be long ([`Config::long_reads`]).
+    pub(crate) long_reads: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -97,7 +108,8 @@ impl AppState {
     ) -> AppState {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         let hashing = tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1));
-        AppState { db, clock, ids, passwords, config, limits: rate::Limits::default(), hashing }
+        let long_reads = tokio::sync::Semaphore::new(config.long_reads.max(1));
+        AppState { db, clock, ids, passwords, config, limits: rate::Limits::default(), hashing, long_reads }
     }
 
     /// The use-case context.

@@ -168,6 +168,9 @@ impl From<CoreError> for ApiError {
                 e.description = format!("row {row}: {}", e.description);
                 e
             }
+            CoreError::Storage(StoreError::Overloaded(why)) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "OVERLOAD_LIMIT", format!("Overloaded: {why}"))
+            }
             CoreError::Storage(e) => ApiError::internal(e),
         }
     }

@@ -123,19 +123,7 @@ async fn rest(
     }
     let query = uri.query().unwrap_or("").to_string();
     let client = client.map(|axum::Extension(c)| c.key());
-    // Reads are short (tens of microseconds to a few milliseconds, measured): they run right on
-    // the worker, which saves a thread hand-off per request. Writes wait for the write lock and
-    // an fsync, and batches can be long: those go to the blocking pool, and so does every call
-    // to a store whose calls block (`Config::blocking_reads`).
-    let request = Incoming { path, query, headers, body, client };
-    let outcome = if !state.config.blocking_reads && reads_only(&request.path) {
-        handle(&state, &request)
-    } else {
-        let worker = Arc::clone(&state);
-        tokio::task::spawn_blocking(move || handle(&worker, &request))
-            .await
-            .unwrap_or_else(|e| Err(ApiError::internal(format!("handler task failed: {e}"))))
-    };
+    let outcome = respond(&state, Incoming { path, query, headers, body, client }).await;
     match outcome {
         Ok(r) => {
             let finished = started + chrono::Duration::from_std(clock.elapsed()).unwrap_or_default();
@@ -146,6 +134,47 @@ async fn rest(
         }
         Err(e) => reply::json_response(e.status, &e.body()),
     }
+}
+
+/// Runs a request where it cannot hold up others. Short reads (tens of microseconds to a few
+/// milliseconds, measured) run right on the async worker, which saves a thread hand-off per
+/// request. Writes wait for the write lock and an fsync, and batches can be long: those go to
+/// the blocking pool, and so does every call to a store whose calls block
+/// (`Config::blocking_reads`). A read that may be long ([`methods::may_be_long`]) is admitted
+/// (limited, authenticated, parsed) first, then waits for one of the long-read slots and runs
+/// on the blocking pool: however many arrive, they never take every worker, nor every read
+/// connection, from the requests behind them.
+async fn respond(state: &Arc<AppState>, request: Incoming) -> Result<Reply, ApiError> {
+    let blocking = state.config.blocking_reads;
+    if !reads_only(&request.path) {
+        return off_the_workers(state, move |s| handle(s, &request)).await;
+    }
+    let admitted = if blocking {
+        off_the_workers(state, move |s| admit(s, &request)).await?
+    } else {
+        admit(state, &request)?
+    };
+    if !methods::may_be_long(&admitted.method, &admitted.params) {
+        return if blocking {
+            off_the_workers(state, move |s| run(s, &admitted)).await
+        } else {
+            run(state, &admitted)
+        };
+    }
+    let _slot =
+        state.long_reads.acquire().await.map_err(|e| ApiError::internal(format!("long-read slots: {e}")))?;
+    off_the_workers(state, move |s| run(s, &admitted)).await
+}
+
+/// Runs `work` on the blocking pool.
+async fn off_the_workers<T: Send + 'static>(
+    state: &Arc<AppState>,
+    work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = Arc::clone(state);
+    tokio::task::spawn_blocking(move || work(&state))
+        .await
+        .unwrap_or_else(|e| Err(ApiError::internal(format!("handler task failed: {e}"))))
 }
 
 /// Whether the request names a method that only reads.
@@ -240,10 +269,22 @@ fn limited() -> ApiError {
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "QUERY_LIMIT_EXCEEDED", "Too many requests")
 }
 
-/// Limits, authenticates, then parses and runs. The client's address is limited before
-/// anything else (so bad tokens are limited too); the credential is checked before the body is
-/// parsed, except for a token that only the body carries.
+/// A request that passed the limits and authentication, its parameters parsed.
+struct Admitted {
+    auth: Authenticated,
+    method: String,
+    params: Params,
+}
+
+/// Admits, then runs.
 fn handle(state: &AppState, request: &Incoming) -> Result<Reply, ApiError> {
+    run(state, &admit(state, request)?)
+}
+
+/// Limits, authenticates and parses. The client's address is limited before anything else (so
+/// bad tokens are limited too); the credential is checked before the body is parsed, except for
+/// a token that only the body carries.
+fn admit(state: &AppState, request: &Incoming) -> Result<Admitted, ApiError> {
     let now = Instant::now();
     if let (Some(limit), Some(client)) = (state.config.address_rate_limit, &request.client) {
         if !state.limits.addresses.admit(limit, client.clone(), now) {
@@ -296,10 +337,15 @@ fn handle(state: &AppState, request: &Incoming) -> Result<Reply, ApiError> {
             return Err(limited());
         }
     }
-    if method == methods::BATCH {
-        return batch::run(state, &auth, &p);
+    Ok(Admitted { auth, method, params: p })
+}
+
+/// Runs an admitted request.
+fn run(state: &AppState, a: &Admitted) -> Result<Reply, ApiError> {
+    if a.method == methods::BATCH {
+        return batch::run(state, &a.auth, &a.params);
     }
-    metered_call(state, ctx, &auth, &method, &p)
+    metered_call(state, state.ctx(), &a.auth, &a.method, &a.params)
 }
 
 /// [`call`] within the operating-time budget (spec §1.6): past it, the method answers 429

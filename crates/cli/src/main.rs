@@ -223,6 +223,10 @@ struct ServeArgs {
     /// OPERATION_TIME_LIMIT (spec §1.6), or `off`.
     #[arg(long, env = "CARDFILE_OPERATING_BUDGET", default_value = "420s", value_parser = parse_budget)]
     operating_budget: Switch<std::time::Duration>,
+    /// How long one read of the database may run before the request answers OVERLOAD_LIMIT,
+    /// or `off`.
+    #[arg(long, env = "CARDFILE_READ_TIME_BUDGET", default_value = "3s", value_parser = parse_budget)]
+    read_time_budget: Switch<std::time::Duration>,
     /// How many invitations one user may send an hour (default 0: no limit, since integrations
     /// add users in bulk); the CLI is never limited.
     #[arg(long, env = "CARDFILE_INVITATIONS_PER_HOUR", default_value_t = profile_core::usecase::INVITATIONS_PER_HOUR)]
@@ -452,13 +456,23 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
     let options = store_sqlite::Options {
         mmap_size: u64::from(args.mmap_mib) << 20,
         query_cache_mib: args.query_cache_mib as usize,
+        read_budget: args.read_time_budget.0,
         speed,
         ..store_sqlite::Options::default()
     };
     let pg = store_postgres::Options {
         query_cache_mib: args.query_cache_mib as usize,
+        read_budget: args.read_time_budget.0,
         ..store_postgres::Options::default()
     };
+    // Long reads may keep every core busy, but leave two of the store's connections to
+    // authentication and short reads.
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    let connections = match cli.db {
+        store::Target::Postgres { .. } => pg.connections as usize,
+        store::Target::File(_) => options.readers,
+    };
+    let long_reads = cores.min(connections.saturating_sub(2)).max(1);
     let db = Arc::new(store::open_with(&cli.db, options, pg)?);
     let scheme = if args.tls_cert.is_some() || args.tls_self_signed { "https" } else { "http" };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -502,6 +516,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
             idle_timeout: args.idle_timeout,
             max_connections: args.max_connections as usize,
         },
+        long_reads,
     };
     let workers = deliver::start(&db, &base_url, &args.delivery)?;
     // The last reference is dropped here, after the runtime: PostgreSQL's driver must not

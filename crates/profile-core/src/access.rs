@@ -286,6 +286,9 @@ pub enum Select {
     Fields(Vec<UserField>),
 }
 
+/// The most names a `select` list may hold: every field, with room for aliases and `UF_*`.
+pub const SELECT_MAX: usize = 200;
+
 impl Select {
     /// Parses a `select` list: field codes, `*` and `UF_*`. Unknown names are skipped, as
     /// Bitrix24 does; an empty list means everything.

@@ -155,6 +155,10 @@ pub enum StoreError {
     /// The database was created by another version of Cardfile and cannot be used as is.
     #[error("incompatible database: {0}")]
     Incompatible(String),
+    /// The store could not serve the unit of work in time: a read ran past its time budget, or
+    /// every read connection stayed busy. The request may be tried again later.
+    #[error("overloaded: {0}")]
+    Overloaded(String),
     /// Anything else the backend reported (I/O, corruption, busy …).
     #[error("{0}")]
     Backend(String),

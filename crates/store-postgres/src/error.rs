@@ -10,6 +10,10 @@ pub(crate) fn backend(e: tokio_postgres::Error) -> StoreError {
         let constraint = e.as_db_error().and_then(|d| d.constraint()).unwrap_or_default();
         return unique_violation(constraint);
     }
+    // Only reads have a `statement_timeout` (see `Options::read_budget`).
+    if e.code() == Some(&SqlState::QUERY_CANCELED) {
+        return StoreError::Overloaded("the read ran past its time budget".into());
+    }
     match e.as_db_error() {
         // The server's own words, without the statement (which may hold values).
         Some(db) => StoreError::Backend(format!("PostgreSQL: {} ({})", db.message(), db.code().code())),

@@ -74,11 +74,14 @@ pub struct Options {
     pub wait: Duration,
     /// How much memory the query cache may hold, MiB.
     pub query_cache_mib: usize,
+    /// How long a statement of a read unit of work may run (`statement_timeout`); past it, the
+    /// unit fails with [`StoreError::Overloaded`]. `None`: no limit (the CLI's default).
+    pub read_budget: Option<Duration>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { connections: 16, wait: Duration::from_secs(10), query_cache_mib: 64 }
+        Options { connections: 16, wait: Duration::from_secs(10), query_cache_mib: 64, read_budget: None }
     }
 }
 
@@ -88,6 +91,8 @@ pub struct PgDb {
     account_numbers: RwLock<HashMap<AccountId, i64>>,
     pub(crate) query_cache: store_common::query_cache::QueryCache,
     options: Options,
+    /// See [`PgDb::read_begin`].
+    read_begin: String,
     /// The database's address without its password, for messages.
     shown: String,
 }
@@ -231,11 +236,17 @@ impl PgDb {
             .test_on_check_out(false)
             .idle_timeout(Some(conn::IDLE_TIMEOUT))
             .build_unchecked(Manager { config });
+        let read_begin = match options.read_budget {
+            // Sent with the first statement, so the budget costs no round trip.
+            Some(b) => format!("{}; SET LOCAL statement_timeout = {}", tx::READ_BEGIN, b.as_millis().max(1)),
+            None => tx::READ_BEGIN.to_string(),
+        };
         let db = PgDb {
             pool,
             account_numbers: RwLock::default(),
             query_cache: store_common::query_cache::QueryCache::new(options.query_cache_mib << 20),
             options,
+            read_begin,
             shown,
         };
         let mut conn = db.connection()?;
@@ -247,6 +258,11 @@ impl PgDb {
         self.pool
             .get()
             .map_err(|e| StoreError::Backend(format!("PostgreSQL at {} cannot be reached: {e}", self.shown)))
+    }
+
+    /// What a read unit of work starts with: its snapshot, and its time budget.
+    pub(crate) fn read_begin(&self) -> &str {
+        &self.read_begin
     }
 
     /// How long a writer waits for the writers' lock.

@@ -47,7 +47,7 @@ pub struct PgTx<'a> {
     owner: RefCell<Option<(AccountId, UserId, Option<User>)>>,
 }
 
-const READ_BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+pub(crate) const READ_BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 /// A read's end: it has nothing to commit. Sent with the connection's next message.
 const READ_END: &str = "ROLLBACK";
 const UNIT_BEGIN: &str = "SAVEPOINT unit";
@@ -69,7 +69,7 @@ impl<'a> PgTx<'a> {
     pub(crate) fn begin_read(db: &'a PgDb) -> StoreResult<PgTx<'a>> {
         let mut conn = db.connection()?;
         // Sent with the first statement (see `conn`).
-        conn.ahead(READ_BEGIN);
+        conn.ahead(db.read_begin());
         Ok(PgTx::new(db, Held::Own { conn: Box::new(RefCell::new(conn)), writable: false }))
     }
 

@@ -4,9 +4,15 @@ use profile_core::StoreError;
 
 /// Any rusqlite error, with uniqueness violations named by the field they protect.
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
-    if let rusqlite::Error::SqliteFailure(f, Some(msg)) = &e {
-        if f.code == rusqlite::ErrorCode::ConstraintViolation && msg.contains("UNIQUE") {
-            return unique_violation(msg);
+    if let rusqlite::Error::SqliteFailure(f, msg) = &e {
+        if f.code == rusqlite::ErrorCode::ConstraintViolation
+            && msg.as_deref().is_some_and(|m| m.contains("UNIQUE"))
+        {
+            return unique_violation(msg.as_deref().unwrap_or_default());
+        }
+        // Only a read's progress handler interrupts (see `Options::read_budget`).
+        if f.code == rusqlite::ErrorCode::OperationInterrupted {
+            return StoreError::Overloaded("the read ran past its time budget".into());
         }
     }
     StoreError::Backend(e.to_string())

@@ -42,7 +42,8 @@ mod writer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::Duration;
 
 use profile_core::ids::AccountId;
@@ -103,6 +104,10 @@ pub struct Options {
     /// How much memory the query cache may hold, MiB (what recent user queries found, so that
     /// offset paging reads each page without re-skipping the ones before it).
     pub query_cache_mib: usize,
+    /// How long a read unit of work may run (`Database::read`); past it, its statement is
+    /// interrupted and the unit fails with [`StoreError::Overloaded`]. `None`: no limit (the
+    /// CLI's default: an export reads for as long as it takes); `serve` sets one.
+    pub read_budget: Option<Duration>,
     /// The speed paths.
     pub speed: Speed,
 }
@@ -117,6 +122,7 @@ impl Default for Options {
             reader_cache_kib: 4096,
             wal_checkpoint_pages: WAL_CHECKPOINT_PAGES,
             query_cache_mib: 64,
+            read_budget: None,
             speed: Speed::default(),
         }
     }
@@ -323,11 +329,11 @@ impl SqliteDb {
             if pool.open < self.options.readers.max(1) {
                 pool.open += 1;
                 drop(pool);
-                return self.open_reader().map(|conn| Pooled { conn }).inspect_err(|_| self.forget_reader());
+                return self.open_reader().inspect_err(|_| self.forget_reader());
             }
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
-                return Err(StoreError::Backend("every read connection is busy".into()));
+                return Err(StoreError::Overloaded("every read connection is busy".into()));
             }
             pool.waiting += 1;
             pool = self
@@ -339,12 +345,24 @@ impl SqliteDb {
         }
     }
 
-    fn open_reader(&self) -> StoreResult<Connection> {
+    fn open_reader(&self) -> StoreResult<Pooled> {
         let flags =
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-        let c = Connection::open_with_flags(&self.path, flags).map_err(backend)?;
-        configure(&c, &self.options, true)?;
-        Ok(c)
+        let mut conn = Connection::open_with_flags(&self.path, flags).map_err(backend)?;
+        configure(&conn, &self.options, true)?;
+        let deadline = Arc::new(AtomicU64::new(NO_DEADLINE));
+        let watched = Arc::clone(&deadline);
+        // SQLite calls it every PROGRESS_STEPS virtual-machine steps (tens of microseconds);
+        // `true` interrupts the running statement.
+        conn.progress_handler(
+            PROGRESS_STEPS,
+            Some(move || {
+                let d = watched.load(Ordering::Relaxed);
+                d != NO_DEADLINE && since_start() > d
+            }),
+        )
+        .map_err(backend)?;
+        Ok(Pooled { conn, deadline })
     }
 
     pub(crate) fn give_back(&self, reader: Pooled) {
@@ -424,11 +442,35 @@ fn configure(conn: &Connection, options: &Options, read_only: bool) -> StoreResu
 /// A pooled read connection.
 pub(crate) struct Pooled {
     pub(crate) conn: Connection,
+    /// When the unit of work it serves must end: nanoseconds past [`since_start`]'s start, or
+    /// [`NO_DEADLINE`].
+    deadline: Arc<AtomicU64>,
+}
+
+impl Pooled {
+    /// Sets how long the unit of work starting now may run (`None`: as long as it takes).
+    pub(crate) fn limit(&self, budget: Option<Duration>) {
+        let d = budget.map_or(NO_DEADLINE, |b| since_start().saturating_add(b.as_nanos() as u64).max(1));
+        self.deadline.store(d, Ordering::Relaxed);
+    }
+}
+
+/// The steps between two looks at a read's deadline.
+const PROGRESS_STEPS: std::os::raw::c_int = 10_000;
+
+/// A deadline that is never reached.
+const NO_DEADLINE: u64 = 0;
+
+/// Nanoseconds since the first call in this process (a monotonic clock that fits a `u64`).
+fn since_start() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed().as_nanos() as u64
 }
 
 impl Database for SqliteDb {
     fn read(&self) -> StoreResult<Box<dyn Tx + '_>> {
         let reader = self.reader()?;
+        reader.limit(self.options.read_budget);
         reader.conn.prepare_cached("BEGIN").and_then(|mut s| s.execute([])).map_err(backend)?;
         Ok(Box::new(SqliteTx::new(self, Held::Reader(reader), true)))
     }

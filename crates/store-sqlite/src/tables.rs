@@ -36,6 +36,7 @@ impl SqliteDb {
     /// [`StoreError`] when no snapshot can be taken.
     pub fn table_snapshot(&self) -> StoreResult<TableSnapshot<'_>> {
         let reader = self.reader()?;
+        reader.limit(None);
         reader.conn.execute_batch("BEGIN").map_err(backend)?;
         // A read of the schema makes the snapshot start now rather than at the first table.
         reader.conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(())).map_err(backend)?;

@@ -108,7 +108,7 @@ fn read_connections_are_bounded_and_reused() {
     let b = db.read().unwrap();
     // A third reader waits for one of the two, and gives up after the busy timeout.
     let err = db.read().err().unwrap();
-    assert!(matches!(&err, StoreError::Backend(m) if m.contains("busy")), "{err}");
+    assert!(matches!(&err, StoreError::Overloaded(m) if m.contains("busy")), "{err}");
     drop((a, b));
     // A reader given back on another thread wakes one that waits.
     let held = db.read().unwrap();

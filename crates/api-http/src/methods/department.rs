@@ -1,7 +1,7 @@
 //! `department.*` methods (spec §3).
 
 use profile_core::ids::{DepartmentId, UserId};
-use profile_core::query::PageRequest;
+use profile_core::query::{PageRequest, FILTER_LIST_MAX};
 use profile_core::usecase::departments::{
     self, DepartmentColumn, DepartmentPatch, DepartmentQuery, NewDepartment,
 };
@@ -16,14 +16,19 @@ fn id_of(key: &str, i: i64) -> Result<u32, ApiError> {
     u32::try_from(i).ok().filter(|&i| i > 0).ok_or_else(|| ApiError::argument(key, "expected a positive ID"))
 }
 
-/// The values of a `department.get` filter key: one, or a list (IN).
+/// The values of a `department.get` filter key: one, or a list (IN) of at most
+/// [`FILTER_LIST_MAX`] values.
 fn values(key: &str, v: &Value) -> Result<Vec<Value>, ApiError> {
-    Ok(match v {
+    let values: Vec<Value> = match v {
         Value::Array(a) => a.clone(),
         Value::Object(m) => m.values().cloned().collect(),
         Value::Null => return Err(ApiError::argument(key, "expected a value")),
         v => vec![v.clone()],
-    })
+    };
+    if values.len() > FILTER_LIST_MAX {
+        return Err(ApiError::argument(key, format!("at most {FILTER_LIST_MAX} values")));
+    }
+    Ok(values)
 }
 
 fn ints(key: &str, v: &Value) -> Result<Vec<i64>, ApiError> {

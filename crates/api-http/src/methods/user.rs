@@ -1,6 +1,6 @@
 //! `user.*` methods (spec §2).
 
-use profile_core::access::Select;
+use profile_core::access::{Select, SELECT_MAX};
 use profile_core::field::UserField;
 use profile_core::ids::{UserId, WorkgroupId};
 use profile_core::model::user::UserPatch;
@@ -121,14 +121,40 @@ fn sort(p: &Params) -> Result<Vec<SortKey>, ApiError> {
     Ok(vec![SortKey::new(sort_field("sort", &name)?, desc)?])
 }
 
+/// `select`: a list of at most [`SELECT_MAX`] field names.
 fn select(p: &Params) -> Result<Select, ApiError> {
-    match params::get_ci(p, "select") {
-        None => Ok(Select::All),
-        Some(Value::String(s)) => Ok(Select::parse(s.split(','))),
-        Some(Value::Array(a)) => Ok(Select::parse(a.iter().filter_map(Value::as_str))),
-        Some(Value::Object(m)) => Ok(Select::parse(m.values().filter_map(Value::as_str))),
-        Some(_) => Err(ApiError::argument("select", "expected a list of field names")),
+    let names: Vec<&str> = match params::get_ci(p, "select") {
+        None => return Ok(Select::All),
+        Some(Value::String(s)) => s.split(',').collect(),
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        Some(Value::Object(m)) => m.values().filter_map(Value::as_str).collect(),
+        Some(_) => return Err(ApiError::argument("select", "expected a list of field names")),
+    };
+    if names.len() > SELECT_MAX {
+        return Err(ApiError::argument("select", format!("at most {SELECT_MAX} field names")));
     }
+    Ok(Select::parse(names))
+}
+
+/// The most IDs a query of users may name and still count as short ([`super::may_be_long`]).
+const FEW_IDS: usize = 50;
+
+/// Whether a query of users names at most [`FEW_IDS`] users by `ID` (plain equality) and has
+/// no `FIND`: then it reads at most that many rows, whatever else it asks.
+pub(crate) fn few_ids(p: &Params) -> bool {
+    let filter = match params::get_ci(p, "FILTER") {
+        Some(Value::Object(m)) => m,
+        Some(_) => return false,
+        None => p,
+    };
+    let ids = filter.iter().find(|(k, _)| k.eq_ignore_ascii_case("ID")).map(|(_, v)| v);
+    let few = match ids {
+        Some(Value::Array(a)) => !a.is_empty() && a.len() <= FEW_IDS,
+        Some(Value::Object(m)) => !m.is_empty() && m.len() <= FEW_IDS,
+        Some(v) => params::as_int(v).is_some(),
+        None => false,
+    };
+    few && !filter.keys().chain(p.keys()).any(|k| k.eq_ignore_ascii_case("FIND"))
 }
 
 /// `user.get`.

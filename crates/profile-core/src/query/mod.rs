@@ -27,6 +27,13 @@ pub const FILTER_VALUE_MAX: usize = 1000;
 /// The most words a `FIND` may hold.
 pub const FIND_MAX_WORDS: usize = 8;
 
+/// The most conditions a filter may hold (each key of `FILTER` is one). A filter's cost grows
+/// with its conditions; integrations use a handful.
+pub const FILTER_CONDITIONS_MAX: usize = 50;
+
+/// The most values the lists of one filter may hold together.
+pub const FILTER_VALUES_MAX: usize = 5000;
+
 /// A comparison operator, written as a prefix of the filter key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Op {
@@ -463,6 +470,34 @@ impl UserFilter {
     pub fn and(mut self, condition: Condition) -> UserFilter {
         self.conditions.push(condition);
         self
+    }
+
+    /// Checks the filter against its budgets: at most [`FILTER_CONDITIONS_MAX`] conditions
+    /// holding at most [`FILTER_VALUES_MAX`] values together (each list is also held to
+    /// [`FILTER_LIST_MAX`] by [`Condition::parse`]).
+    ///
+    /// # Errors
+    /// [`CoreError::Validation`] on `FILTER`, naming the limit.
+    pub fn check_budget(&self) -> Result<(), CoreError> {
+        if self.conditions.len() > FILTER_CONDITIONS_MAX {
+            return Err(CoreError::invalid("FILTER", format!("at most {FILTER_CONDITIONS_MAX} conditions")));
+        }
+        let values: usize = self
+            .conditions
+            .iter()
+            .map(|c| match c.value() {
+                Value::IntList(l) => l.len(),
+                Value::TextList(l) => l.len(),
+                _ => 1,
+            })
+            .sum();
+        if values > FILTER_VALUES_MAX {
+            return Err(CoreError::invalid(
+                "FILTER",
+                format!("at most {FILTER_VALUES_MAX} values in all of its lists together"),
+            ));
+        }
+        Ok(())
     }
 
     /// Sets the quick search from free text (see [`FindTerm`]).

@@ -397,7 +397,8 @@ pub fn own_profile(ctx: Ctx<'_>, actor: &Actor) -> Result<Option<OwnProfile>, Co
 ///
 /// # Errors
 /// [`CoreError::InsufficientScope`]; [`CoreError::Validation`] naming the filter or sort field
-/// that lies above the reader's tier.
+/// that lies above the reader's tier, or the filter's budget it exceeds
+/// ([`UserFilter::check_budget`]).
 pub fn find_users(
     ctx: Ctx<'_>,
     actor: &Actor,
@@ -406,6 +407,7 @@ pub fn find_users(
     admin_mode: bool,
 ) -> Result<Page<UserView>, CoreError> {
     let tier = actor.user_read_tier()?;
+    query.filter.check_budget()?;
     check_query_tier(query, tier)?;
     let tx = ctx.db.read()?;
     let mut q = std::borrow::Cow::Borrowed(query);
