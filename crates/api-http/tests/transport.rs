@@ -447,3 +447,58 @@ async fn a_method_past_its_operating_time_answers_operation_time_limit() {
     w.clock.advance(Duration::minutes(11));
     assert_eq!(w.call("bob", "user.get", json!({})).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn work_over_its_budget_is_refused_naming_the_limit() {
+    let w = World::new();
+    let hook = w.hook("admin").to_string();
+    let refused = |body: &Value, limit: &str| {
+        assert_eq!(body["error"], "ERROR_ARGUMENT", "{body}");
+        let text = body["error_description"].as_str().unwrap_or_default();
+        assert!(text.contains(limit), "{text} names {limit}");
+    };
+    // 51 distinct conditions, each one a filter integrations may send.
+    let prefixes = ["", "!", "%", "!%", "=", "!=", ">", ">=", "<", "<=", "=%", "%=", "!=%"];
+    let fields = ["NAME", "LAST_NAME", "SECOND_NAME", "WORK_POSITION"];
+    let keys: Vec<String> =
+        fields.iter().flat_map(|f| prefixes.iter().map(move |p| format!("{p}{f}"))).take(51).collect();
+    let filter: serde_json::Map<String, Value> = keys.iter().map(|k| (k.clone(), json!("a"))).collect();
+    let (s, body) = w.call("admin", "user.get", json!({ "FILTER": filter })).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    refused(&body, "at most 50 conditions");
+    // 50 are within it.
+    let within: serde_json::Map<String, Value> =
+        keys.iter().take(50).map(|k| (k.clone(), json!("a"))).collect();
+    let (s, body) = w.call("admin", "user.get", json!({ "FILTER": within })).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    // One list of 1,001 values; six lists of 1,000.
+    let ids: Vec<u32> = (1..=1001).collect();
+    let (s, body) = w.call("admin", "user.get", json!({ "FILTER": { "ID": ids } })).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    refused(&body, "at most 1000 values");
+    let list: Vec<u32> = (1..=1000).collect();
+    let six: serde_json::Map<String, Value> =
+        ["ID", "!ID", "@ID", "UF_DEPARTMENT", "!UF_DEPARTMENT", "@UF_DEPARTMENT"]
+            .iter()
+            .map(|k| ((*k).to_string(), json!(list)))
+            .collect();
+    let (s, body) = w.call("admin", "user.get", json!({ "FILTER": six })).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    refused(&body, "at most 5000 values");
+    // `select`, `FIND` and department lists.
+    let names: Vec<&str> = std::iter::repeat_n("NAME", 201).collect();
+    let (s, body) = w.call("admin", "user.get", json!({ "select": names })).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    refused(&body, "at most 200 field names");
+    let (s, body) = w.call("admin", "user.search", json!({ "FIND": "a ".repeat(501) })).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    refused(&body, "longer than 1000 characters");
+    let (s, body) = w.call("admin", "user.search", json!({ "FIND": "an bo ca da ed fa gu ha ix" })).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    refused(&body, "at most 8 words");
+    let (s, body) = w.post(&format!("{hook}/department.get"), json!({ "ID": ids })).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    refused(&body, "at most 1000 values");
+    let (s, body) = w.post(&format!("{hook}/department.get"), json!({ "ID": list })).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+}

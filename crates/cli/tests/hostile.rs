@@ -33,9 +33,13 @@ impl Drop for Server {
 }
 
 fn start(tls: bool) -> Server {
+    start_with(tls, &LIMITS)
+}
+
+fn start_with(tls: bool, limits: &[&str]) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hostile.db");
-    let extra: Vec<String> = LIMITS.iter().map(|s| (*s).to_string()).collect();
+    let extra: Vec<String> = limits.iter().map(|s| (*s).to_string()).collect();
     let (child, port, _) = common::start_custom(db.as_os_str(), dir.path(), true, tls, &extra, &[]);
     let tls = tls.then(|| {
         let pem = std::fs::read(db.with_extension("cert.pem")).unwrap();
@@ -184,6 +188,157 @@ fn connections_over_the_cap_are_refused_and_the_server_recovers() {
             }
             assert_eq!(s, 503);
             assert!(Instant::now() < deadline, "the server did not recover");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        drop(held);
+    });
+}
+
+/// A server of 2,000 users whose reads may run 1 ms, and the first run's webhook path.
+fn start_populated() -> (Server, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("readers.db");
+    // Limits off: this is about readers; every client here comes from 127.0.0.1.
+    let extra: Vec<String> = [
+        "--read-time-budget",
+        "1ms",
+        "--rate-limit",
+        "off",
+        "--address-rate-limit",
+        "off",
+        "--operating-budget",
+        "off",
+    ]
+    .iter()
+    .map(|s| (*s).to_string())
+    .collect();
+    let (child, port, hook) = common::start_custom(db.as_os_str(), dir.path(), true, false, &extra, &[]);
+    let hook = hook.unwrap();
+    for chunk in 0..40 {
+        let cmd: serde_json::Map<String, serde_json::Value> = (0..50)
+            .map(|k| {
+                let i = chunk * 50 + k;
+                let add = format!("user.add?EMAIL=p{i}%40example.com&NAME=Name{i}&LAST_NAME=Family{}&WORK_POSITION=Engineer&UF_DEPARTMENT[]=1", i % 97);
+                (format!("u{k}"), serde_json::Value::String(add))
+            })
+            .collect();
+        let (status, body) =
+            common::post(port, &format!("{hook}batch"), &serde_json::json!({ "cmd": cmd })).unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            body["result"]["result_error"].as_object().is_none_or(|e| e.is_empty()),
+            "{}",
+            body["result"]["result_error"]["u0"]
+        );
+    }
+    (Server { child, port, tls: None, _dir: dir }, hook)
+}
+
+/// Four clients send filters of 49 conditions over 2,000 users as fast as they are
+/// answered: each is answered (or stopped past the read budget with OVERLOAD_LIMIT), and an
+/// ordinary client is meanwhile answered every time — authentication and point reads never
+/// wait for the hostile reads.
+#[test]
+fn hostile_readers_do_not_take_the_service_from_others() {
+    use serde_json::{json, Value};
+    let (server, hook) = start_populated();
+    let port = server.port;
+    // Each condition holds for every user, so each is evaluated for every row.
+    let fields =
+        ["NAME", "LAST_NAME", "SECOND_NAME", "WORK_POSITION", "EMAIL", "PERSONAL_CITY", "WORK_COMPANY"];
+    let prefixes = ["!%", "!=%", "!%=", "!", "!=", "<", "<="];
+    // A new text each time: what a query found is cached, and the cache would answer a repeat.
+    let hostile = |n: usize| -> Value {
+        let filter: serde_json::Map<String, Value> = fields
+            .iter()
+            .flat_map(|f| prefixes.iter().map(move |p| format!("{p}{f}")))
+            .take(50)
+            .map(|k| (k, json!(format!("zz{n}"))))
+            .collect();
+        json!({ "FILTER": filter })
+    };
+    let sent = std::sync::atomic::AtomicUsize::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (answered, overloaded, ordinary) = std::thread::scope(|s| {
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    let (mut answered, mut overloaded) = (0, 0);
+                    let mut conn = common::Conn::open(port);
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let n = sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        conn.send(&format!("{hook}user.get"), &hostile(n));
+                        let (status, body) = conn.receive().expect("the server answers a hostile read");
+                        match (status, body["error"].as_str()) {
+                            (200, _) => answered += 1,
+                            (503, Some("OVERLOAD_LIMIT")) => overloaded += 1,
+                            _ => panic!("a hostile read got {status} {body}"),
+                        }
+                    }
+                    (answered, overloaded)
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        let mut conn = common::Conn::open(port);
+        let mut ordinary = 0;
+        let until = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < until {
+            for (method, body) in [("server.time", json!({})), ("user.get", json!({ "ID": 1 }))] {
+                conn.send(&format!("{hook}{method}"), &body);
+                let (status, body) = conn.receive().expect("the server answers");
+                assert_eq!(status, 200, "{method} during the hostile reads: {body}");
+                ordinary += 1;
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (a, o) =
+            readers.into_iter().map(|r| r.join().unwrap()).fold((0, 0), |t, r| (t.0 + r.0, t.1 + r.1));
+        (a, o, ordinary)
+    });
+    assert!(overloaded > 0, "a read past 1 ms is stopped ({answered} answered)");
+    assert!(ordinary > 20, "ordinary requests kept being answered: {ordinary}");
+}
+
+/// The process runs out of file descriptors (a limit of 64, far below the connection cap):
+/// the accept loop backs off instead of spinning a core, and once the silent connections are
+/// let go the server answers again.
+#[test]
+fn running_out_of_descriptors_does_not_spin_or_stop_the_server() {
+    let mut limits = LIMITS;
+    limits[7] = "1000";
+    let server = start_with(false, &limits);
+    let pid = server.child.id().to_string();
+    let limited =
+        std::process::Command::new("prlimit").args(["--pid", &pid, "--nofile=64:64"]).status().unwrap();
+    assert!(limited.success(), "prlimit (util-linux) sets the server's descriptor limit");
+    let cpu = || -> u64 {
+        // utime + stime in clock ticks (proc(5): fields 14 and 15).
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        let f: Vec<&str> = after.split(' ').collect();
+        f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+    };
+    run(async {
+        let mut held = Vec::new();
+        for _ in 0..100 {
+            held.push(TcpStream::connect(("127.0.0.1", server.port)).await.unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let before = cpu();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let spent = cpu() - before;
+        // Spinning would take the whole second (100 ticks); the back-off takes next to nothing.
+        assert!(spent < 30, "the server spent {spent} ticks of CPU in a second with no descriptors");
+        // The header timeout (2 s) lets go of the silent connections; requests are answered
+        // again, though the test still holds its ends.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = tokio::time::timeout(Duration::from_secs(5), server.ordinary()).await.unwrap_or(0);
+            if s == 401 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the server did not recover (last status {s})");
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
         drop(held);
