@@ -6,8 +6,9 @@
 //!   how long each phase took. This is the test command of the README and of `.ci/run`.
 //! - `cargo xtask bench [--quick]`: builds the benchmark harness and `cardfile` in release mode
 //!   and runs the library benchmark at 100k and 1M users, the HTTP benchmark at 100k, and
-//!   offset paging to the end over HTTP at 100k and in the library at 1M, and SQLite beside
-//!   PostgreSQL at 100k (`--quick`: all at 10k, briefly), writing `target/bench/report.md`.
+//!   offset paging to the end over HTTP at 100k and in the library at 1M, SQLite beside
+//!   PostgreSQL at 100k, and a 60 s mixed load of 64 connections with a hostile client at 100k
+//!   (`--quick`: all at 10k, briefly), writing `target/bench/report.md`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -177,9 +178,11 @@ fn bench(quick: bool) -> Result<(), String> {
         let db = out_dir.join(format!("bench-{users}.db"));
         let mut cmd = Command::new(&exe);
         cmd.args(["--users", &users.to_string(), "--samples", &samples.to_string()]).arg("--db").arg(&db);
-        // The HTTP part runs at 100k users (the size) and, briefly, in the quick run.
+        // The HTTP part runs at 100k users (the size) and, briefly, in the quick run;
+        // the mixed load (reads, searches, batch writes and a hostile client) after it.
         if users <= 100_000 {
             cmd.arg("--http").arg(&cardfile).args(["--http-seconds", if quick { "1" } else { "5" }]);
+            cmd.args(["--mixed-seconds", if quick { "5" } else { "60" }]);
         }
         // `serve` start at every size; export and import up to 100k users.
         cmd.arg("--cli").arg(&cardfile);
@@ -229,7 +232,12 @@ fn run_bench(name: &str, mut cmd: Command, db: &Path) -> Result<String, String> 
     let started = Instant::now();
     let out = cmd.output().map_err(|e| format!("{name}: cannot run the bench: {e}"))?;
     if !out.status.success() {
-        return Err(format!("{name} failed: {}", String::from_utf8_lossy(&out.stderr)));
+        // What it measured before it failed, then why.
+        return Err(format!(
+            "{name} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     let table = String::from_utf8_lossy(&out.stdout).into_owned();
     println!("{table}<== {name}: {:.1} s", started.elapsed().as_secs_f64());

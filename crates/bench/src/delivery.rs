@@ -14,7 +14,7 @@ use profile_core::ports::Database;
 use profile_core::usecase::invitations::{self, Invite};
 use profile_core::usecase::{users, Ctx};
 
-use crate::http::{get_by_id, load, start_with, webhook_base};
+use crate::http::{get_by_id, load, start_with, webhook_base, LIMITS_OFF};
 use crate::{ctx_for, ms, patch, stats};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -96,7 +96,8 @@ pub(crate) fn run(n: usize, db_path: &Path, cardfile: &Path) -> Result<(), Error
     let server = start_with(
         cardfile,
         db_path.as_os_str(),
-        &["--smtp-url", &smtp_url, "--mail-from", "Bench <bench@deliver.example>"],
+        &[&LIMITS_OFF[..], &["--smtp-url", &smtp_url, "--mail-from", "Bench <bench@deliver.example>"]]
+            .concat(),
     )?;
     let port = server.port;
 

@@ -21,7 +21,7 @@ use crate::{ctx_for, ms, stats};
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// Builds the next request of a connection (its random source, the request's number).
-type MakeRequest = Arc<dyn Fn(&mut Rng, usize) -> Vec<u8> + Send + Sync>;
+pub(crate) type MakeRequest = Arc<dyn Fn(&mut Rng, usize) -> Vec<u8> + Send + Sync>;
 
 /// What to run.
 pub struct Plan {
@@ -47,21 +47,25 @@ impl Drop for Server {
     }
 }
 
-/// Starts `cardfile serve` on `db` on a free port of 127.0.0.1; returns once it says where it
-/// listens.
+/// The options that switch `serve`'s limits off: the benchmarks measure the server, not its
+/// limits.
+pub(crate) const LIMITS_OFF: [&str; 6] =
+    ["--rate-limit", "off", "--address-rate-limit", "off", "--operating-budget", "off"];
+
+/// Starts `cardfile serve` on `db` on a free port of 127.0.0.1, its limits off; returns once it
+/// says where it listens.
 pub(crate) fn start(cardfile: &Path, db: &std::ffi::OsStr) -> Result<Server, Error> {
-    start_with(cardfile, db, &[])
+    start_with(cardfile, db, &LIMITS_OFF)
 }
 
-/// [`start`] with more options of `serve`.
-pub(crate) fn start_with(cardfile: &Path, db: &std::ffi::OsStr, extra: &[&str]) -> Result<Server, Error> {
+/// [`start`] with these options of `serve` instead of [`LIMITS_OFF`] (its limits are on unless
+/// they include them).
+pub(crate) fn start_with(cardfile: &Path, db: &std::ffi::OsStr, options: &[&str]) -> Result<Server, Error> {
     let mut child = Command::new(cardfile)
         .arg("--db")
         .arg(db)
         .args(["serve", "--listen", "127.0.0.1:0"])
-        // The benchmarks measure the server, not its limits.
-        .args(["--rate-limit", "off", "--address-rate-limit", "off", "--operating-budget", "off"])
-        .args(extra)
+        .args(options)
         .env("CARDFILE_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -123,8 +127,49 @@ pub(crate) async fn response(s: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(u1
     Ok((status, len))
 }
 
+/// How long a connection waits for an answer before it gives up (a hung server must not hang
+/// the bench).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A `batch` answers 200 whatever its commands do: a failed command must not count as work done.
+/// (memmem: a byte-window scan of each ~75 KB FIND answer took the generator ~0.1 of a core,
+/// which the server shares.)
+pub(crate) fn failed_command(answer: &[u8]) -> bool {
+    memchr::memmem::find(answer, b"\"result_error\":{").is_some()
+}
+
+/// One keep-alive connection until `deadline`: sends what `make` builds (its random source
+/// seeded with `seed`) and hands each answer (status, the whole response, latency) to
+/// `answered`, whose error ends the connection. Bounded by time, and by count.
+pub(crate) async fn drive(
+    port: u16,
+    seed: u64,
+    deadline: Instant,
+    make: &MakeRequest,
+    mut answered: impl FnMut(u16, &[u8], Duration) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
+    s.set_nodelay(true)?;
+    let mut rng = Rng::new(seed);
+    let mut buf = Vec::with_capacity(64 * 1024);
+    for i in 0..10_000_000usize {
+        if Instant::now() >= deadline {
+            break;
+        }
+        let req = make(&mut rng, i);
+        let t = Instant::now();
+        s.write_all(&req).await?;
+        let (status, _) = tokio::time::timeout(ANSWER_TIMEOUT, response(&mut s, &mut buf))
+            .await
+            .map_err(|_| format!("no answer in {} s", ANSWER_TIMEOUT.as_secs()))??;
+        answered(status, &buf, t.elapsed())?;
+    }
+    Ok(())
+}
+
 /// Runs `connections` keep-alive connections for `seconds`, each sending what `make` builds;
-/// returns (requests per second, latencies).
+/// returns (requests per second, latencies). Any answer but a 200 without a failed command
+/// ends the run with an error.
 pub(crate) fn load(
     port: u16,
     connections: usize,
@@ -139,32 +184,16 @@ pub(crate) fn load(
         for c in 0..connections {
             let make = Arc::clone(&make);
             tasks.push(tokio::spawn(async move {
-                let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
-                s.set_nodelay(true)?;
-                let mut rng = Rng::new(0xB0B + c as u64);
-                let mut buf = Vec::with_capacity(64 * 1024);
                 let mut lat = Vec::new();
-                // Bounded by time, and by count.
-                for i in 0..10_000_000usize {
-                    if Instant::now() >= deadline {
-                        break;
+                drive(port, 0xB0B + c as u64, deadline, &make, |status, answer, took| {
+                    if status != 200 || failed_command(answer) {
+                        return Err(format!("status {status}: {}", String::from_utf8_lossy(answer)).into());
                     }
-                    let req = make(&mut rng, i);
-                    let t = Instant::now();
-                    s.write_all(&req).await?;
-                    let (status, _) = response(&mut s, &mut buf).await?;
-                    // A batch answers 200 whatever its commands do: a failed command must not
-                    // count as work done. (memmem: a byte-window scan of each ~75 KB FIND answer
-                    // took the generator ~0.1 of a core, which the server shares.)
-                    let failed_command = memchr::memmem::find(&buf, b"\"result_error\":{").is_some();
-                    if status != 200 || failed_command {
-                        return Err::<Vec<Duration>, Error>(
-                            format!("status {status}: {}", String::from_utf8_lossy(&buf)).into(),
-                        );
-                    }
-                    lat.push(t.elapsed());
-                }
-                Ok(lat)
+                    lat.push(took);
+                    Ok(())
+                })
+                .await?;
+                Ok::<_, Error>(lat)
             }));
         }
         let mut all = Vec::new();
@@ -201,14 +230,14 @@ pub(crate) fn find(base: &Arc<String>) -> MakeRequest {
     })
 }
 
-/// A `batch` of 50 `user.add`, each a new address.
-pub(crate) fn batch_of_adds(base: &Arc<String>) -> Result<MakeRequest, Error> {
+/// A `batch` of `size` `user.add`, each a new address.
+pub(crate) fn batch_of_adds(base: &Arc<String>, size: usize) -> Result<MakeRequest, Error> {
     // Addresses no earlier run on the same database used.
     let run_tag = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
     let base = Arc::clone(base);
     Ok(Arc::new(move |rng: &mut Rng, i: usize| {
         let tag = rng.next();
-        let cmd: Vec<String> = (0..50)
+        let cmd: Vec<String> = (0..size)
             .map(|k| {
                 format!(
                     "\"u{k}\":\"user.add?EMAIL=b{run_tag}-{tag:x}-{i}-{k}%40load.example&UF_DEPARTMENT[]=1\""
@@ -228,7 +257,6 @@ fn proc_kib(pid: u32, file: &str, key: &str) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// Runs the HTTP measurements on the seeded database at `db_path`; prints markdown rows.
 /// A new all-scope webhook of the administrator (user 1): the path its calls start with.
 pub(crate) fn webhook_base(db: &SqliteDb, account: AccountId, name: &str) -> Result<String, Error> {
     let hook = credentials::create_credential(
@@ -245,6 +273,7 @@ pub(crate) fn webhook_base(db: &SqliteDb, account: AccountId, name: &str) -> Res
     Ok(format!("/rest/1/{}", hook.token))
 }
 
+/// Runs the HTTP measurements on the seeded database at `db_path`; prints markdown rows.
 pub fn run(db: &SqliteDb, db_path: &Path, account: AccountId, n: usize, plan: &Plan) -> Result<(), Error> {
     let base = Arc::new(webhook_base(db, account, "bench")?);
     let server = start(&plan.cardfile, db_path.as_os_str())?;
@@ -272,7 +301,7 @@ pub fn run(db: &SqliteDb, db_path: &Path, account: AccountId, n: usize, plan: &P
 
     // Batches of 50 user.add, each batch one transaction.
     let batch_conns = 4;
-    let batch_req = batch_of_adds(&base)?;
+    let batch_req = batch_of_adds(&base, 50)?;
     let (batch_rps, batch_lat) = load(port, batch_conns, secs, batch_req)?;
     let batch = stats(batch_lat);
 

@@ -8,12 +8,16 @@
 //! department, in the library and with `--http` over HTTP, instead of the rest), `[--stores N]`
 //! (with `--http`: N users on SQLite and on PostgreSQL side by side, instead of the rest),
 //! `[--deliver N]` (with `--http`: N invitations delivered by SMTP, instead of the rest),
-//! `[--signins]` (with `--http`: sign-ins through `/login` against `user.get`, instead).
+//! `[--signins]` (with `--http`: sign-ins through `/login` against `user.get`, instead),
+//! `[--mixed-seconds S]` (with `--http`, after the rest: the mixed load of 64 connections with a
+//! hostile client for S seconds, default 60; 0 skips it) `[--mixed-limited]` (its legitimate
+//! clients on the `serve` with the default limits too).
 
 mod cli;
 mod data;
 mod delivery;
 mod http;
+mod mixed;
 mod paging;
 mod signins;
 mod stores;
@@ -95,6 +99,8 @@ struct Args {
     deliver: Option<usize>,
     /// Measure sign-ins through `/login` against `user.get` instead.
     signins: bool,
+    /// With `http`, the mixed load after the rest (none when it has no seconds).
+    mixed: mixed::Mixed,
 }
 
 /// Opens the bench database with the chosen speed paths.
@@ -115,6 +121,7 @@ fn parse_args() -> Result<Args, String> {
         stores: None,
         deliver: None,
         signins: false,
+        mixed: mixed::Mixed { seconds: 60.0, limited: false },
     };
     let mut http_seconds = 3.0;
     let mut it = std::env::args().skip(1);
@@ -136,11 +143,18 @@ fn parse_args() -> Result<Args, String> {
             "--signins" => args.signins = true,
             "--deliver" => args.deliver = Some(val()?.parse().map_err(|e| format!("--deliver: {e}"))?),
             "--http-seconds" => http_seconds = val()?.parse().map_err(|e| format!("--http-seconds: {e}"))?,
+            "--mixed-seconds" => {
+                args.mixed.seconds = val()?.parse().map_err(|e| format!("--mixed-seconds: {e}"))?
+            }
+            "--mixed-limited" => args.mixed.limited = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
     if let Some(plan) = args.http.as_mut() {
         plan.seconds = http_seconds;
+    }
+    if !(args.mixed.seconds >= 0.0 && args.mixed.seconds <= 3600.0) {
+        return Err("--mixed-seconds must be from 0 to 3600".into());
     }
     if args.users == 0 || args.samples == 0 {
         return Err("--users and --samples must be at least 1".into());
@@ -330,7 +344,17 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         drop(db);
         cli::run(cardfile, &args.db, n, n <= 100_000)?;
     }
-    Ok(())
+    mixed_load(args, created.account.id)
+}
+
+/// The mixed load, last: its writes add users, which the figures before it do not expect.
+fn mixed_load(args: &Args, account: profile_core::ids::AccountId) -> Result<(), Box<dyn std::error::Error>> {
+    let Some(plan) = args.http.as_ref().filter(|_| args.mixed.seconds > 0.0) else {
+        return Ok(());
+    };
+    let db = open(args)?;
+    mixed::run(&db, &args.db, account, args.users, &plan.cardfile, &args.mixed)
+        .map_err(|e| e.to_string().into())
 }
 
 /// Measures the reads on a database seeded by an earlier run.
@@ -352,7 +376,7 @@ fn reads_only(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         drop(db);
         cli::run(cardfile, &args.db, args.users, args.users <= 100_000)?;
     }
-    Ok(())
+    mixed_load(args, account.id)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -104,7 +104,7 @@ fn measure(cardfile: &Path, db: &std::ffi::OsStr, users: u32, plan: &Plan) -> Re
     let (find_rps, find_lat) = http::load(port, conns, secs, http::find(&base))?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let walk = rt.block_on(crate::paging::walk_http(port, &base, "{"))?;
-    let (batch_rps, _) = http::load(port, 4, secs, http::batch_of_adds(&base)?)?;
+    let (batch_rps, _) = http::load(port, 4, secs, http::batch_of_adds(&base, 50)?)?;
     drop(server);
     Ok(Figures {
         get_rps,
