@@ -74,9 +74,8 @@ impl Default for Config {
     }
 }
 
-/// [`Config::long_reads`] by default: the cores a long read may keep busy, with SQLite's eight
-/// read connections in mind.
-pub const LONG_READS: usize = 2;
+/// [`Config::long_reads`] by default (`serve` sets `cores − 1`, within the store's connections).
+pub const LONG_READS: usize = 1;
 
 /// What every request runs with.
 pub struct AppState {

@@ -200,9 +200,12 @@ pub(crate) fn run(
             legitimate: false,
         },
     ];
+    let readers = hostile_readers(open.port, &reads, &hostile, (mixed.seconds / 6.0).clamp(1.0, 10.0))?;
     let connections: usize = kinds.iter().map(|k| k.connections).sum();
     let (secs, tallies) = drive_all(&kinds, mixed.seconds)?;
     drop((open, limited));
+    println!();
+    println!("{readers}");
 
     println!();
     println!(
@@ -251,6 +254,91 @@ pub(crate) fn run(
         .into());
     }
     Ok(())
+}
+
+/// Conditions of a costly filter within the budgets: each holds for every user (a "not
+/// contains", "not like", "not equal" or "less than" a text no one has), so each is evaluated
+/// on every row.
+fn costly_filter(n: usize) -> String {
+    let fields =
+        ["NAME", "LAST_NAME", "SECOND_NAME", "WORK_POSITION", "EMAIL", "PERSONAL_CITY", "WORK_COMPANY"];
+    let ops = ["!%", "!=%", "!%=", "!", "!=", "<", "<="];
+    let keys: Vec<String> = fields
+        .iter()
+        .flat_map(|f| ops.iter().map(move |o| format!("\"{o}{f}\":\"zz{n}\"")))
+        .take(profile_core::query::FILTER_CONDITIONS_MAX)
+        .collect();
+    format!("{{\"FILTER\":{{{}}}}}", keys.join(","))
+}
+
+/// `server.time` on one connection for `seconds` alone, then as long again with two hostile
+/// readers sending costly filters within the budgets as fast as they are answered (a new text
+/// each time, so the query cache never answers); target: p99 with them ≤ 10 × p99 alone.
+/// Returns the markdown rows.
+fn hostile_readers(
+    port: u16,
+    reads: &Arc<String>,
+    hostile: &Arc<String>,
+    seconds: f64,
+) -> Result<String, Error> {
+    let time = {
+        let base = Arc::clone(reads);
+        Arc::new(move |_: &mut Rng, _: usize| http::request(&format!("{base}/server.time"), "{}"))
+            as MakeRequest
+    };
+    let costly = {
+        let base = Arc::clone(hostile);
+        Arc::new(move |rng: &mut Rng, _: usize| {
+            http::request(&format!("{base}/user.get"), &costly_filter(rng.next() as usize))
+        }) as MakeRequest
+    };
+    let (_, alone) = http::load(port, 1, seconds, Arc::clone(&time))?;
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds + 0.5);
+    let readers: Vec<_> = (0..2u64)
+        .map(|r| {
+            let costly = Arc::clone(&costly);
+            std::thread::spawn(move || -> Result<Tally, String> {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let mut tally = Tally::default();
+                rt.block_on(http::drive(port, 0x4EAD + r, deadline, &costly, |s, a, t| {
+                    tally.count(s, a, t);
+                    Ok(())
+                }))
+                .map_err(|e| e.to_string())?;
+                Ok(tally)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let (_, busy) = http::load(port, 1, seconds, time)?;
+    let mut hostile_tally = Tally::default();
+    for r in readers {
+        hostile_tally.merge(r.join().map_err(|_| "a hostile reader panicked")??);
+    }
+    let failed = hostile_tally.failures(false) + hostile_tally.rejected.values().sum::<usize>();
+    if failed > 0 {
+        return Err(
+            format!("hostile readers: {failed} failed answers: {:?}", hostile_tally.first_failed).into()
+        );
+    }
+    let (alone, busy) = (stats(alone), stats(busy));
+    let ratio = busy.p99.as_secs_f64() / alone.p99.as_secs_f64().max(1e-9);
+    let costly_p50 = if hostile_tally.latencies.is_empty() {
+        "none".into()
+    } else {
+        ms(stats(hostile_tally.latencies.clone()).p50)
+    };
+    Ok(format!(
+        "| `server.time` p99, 1 connection: alone · with two hostile readers ({} costly filters answered, p50 {costly_p50}; {} stopped by the read budget) | target ≤ 10 × alone |\n|---|---|\n| p99 {} · {} = {ratio:.1} × | {} |",
+        hostile_tally.ok,
+        hostile_tally.refused.get("OVERLOAD_LIMIT").copied().unwrap_or(0),
+        ms(alone.p99),
+        ms(busy.p99),
+        if ratio <= 10.0 { "met" } else { "NOT met" }
+    ))
 }
 
 /// Every kind's connections at once for `seconds`; returns the seconds it took and each kind's

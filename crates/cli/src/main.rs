@@ -465,14 +465,15 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
         read_budget: args.read_time_budget.0,
         ..store_postgres::Options::default()
     };
-    // Long reads may keep every core busy, but leave two of the store's connections to
-    // authentication and short reads.
+    // Long reads leave one core, and two of the store's connections, to authentication and
+    // short reads (with two hostile readers on every core, `server.time`'s p99 was 46 times
+    // its idle p99; measured by `bench`'s mixed load).
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
     let connections = match cli.db {
         store::Target::Postgres { .. } => pg.connections as usize,
         store::Target::File(_) => options.readers,
     };
-    let long_reads = cores.min(connections.saturating_sub(2)).max(1);
+    let long_reads = cores.saturating_sub(1).min(connections.saturating_sub(2)).max(1);
     let db = Arc::new(store::open_with(&cli.db, options, pg)?);
     let scheme = if args.tls_cert.is_some() || args.tls_self_signed { "https" } else { "http" };
     let runtime = tokio::runtime::Builder::new_multi_thread()

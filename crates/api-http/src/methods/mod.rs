@@ -128,12 +128,13 @@ pub fn find(name: &str) -> Option<&'static Method> {
     METHODS.iter().find(|m| m.name == name)
 }
 
-/// Whether a call of a read method may run long: a query of users that is not bounded by a few
-/// IDs, and `department.get` (which reads an account's departments whole). Those run on the
-/// blocking pool in a bounded number of slots; every other read runs right on an async worker.
+/// Whether a call of a read method may run long: a query of users that is neither bounded by a
+/// few IDs nor a plain `FIND` ([`user::short_query`]), and `department.get` (which reads an
+/// account's departments whole). Those run on the blocking pool in a bounded number of slots;
+/// every other read runs right on an async worker.
 pub fn may_be_long(method: &str, p: &Params) -> bool {
     match method {
-        "user.get" | "user.search" => !user::few_ids(p),
+        "user.get" | "user.search" => !user::short_query(p),
         "department.get" => true,
         _ => false,
     }

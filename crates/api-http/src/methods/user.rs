@@ -4,7 +4,9 @@ use profile_core::access::{Select, SELECT_MAX};
 use profile_core::field::UserField;
 use profile_core::ids::{UserId, WorkgroupId};
 use profile_core::model::user::UserPatch;
-use profile_core::query::{Condition, FilterKey, FilterTarget, PageRequest, SortKey, UserFilter, UserQuery};
+use profile_core::query::{
+    Condition, FilterKey, FilterTarget, Op, PageRequest, SortKey, UserFilter, UserQuery,
+};
 use profile_core::usecase::invitations::{self, Invite};
 use profile_core::usecase::users;
 use profile_core::Value as CoreValue;
@@ -139,22 +141,37 @@ fn select(p: &Params) -> Result<Select, ApiError> {
 /// The most IDs a query of users may name and still count as short ([`super::may_be_long`]).
 const FEW_IDS: usize = 50;
 
-/// Whether a query of users names at most [`FEW_IDS`] users by `ID` (plain equality) and has
-/// no `FIND`: then it reads at most that many rows, whatever else it asks.
-pub(crate) fn few_ids(p: &Params) -> bool {
+/// Whether a query of users is short whatever the data: it names at most [`FEW_IDS`] users by
+/// `ID` (plain equality) and has no `FIND`, so it reads at most that many rows; or it is a
+/// `FIND` of one term alone, unsorted, which the search index answers (the total from its
+/// prefix counts, the page from its postings) without reading the users who do not match.
+pub(crate) fn short_query(p: &Params) -> bool {
     let filter = match params::get_ci(p, "FILTER") {
         Some(Value::Object(m)) => m,
         Some(_) => return false,
         None => p,
     };
-    let ids = filter.iter().find(|(k, _)| k.eq_ignore_ascii_case("ID")).map(|(_, v)| v);
-    let few = match ids {
+    let keys: Vec<(FilterKey, &Value)> =
+        filter.iter().filter_map(|(k, v)| FilterKey::parse(k).map(|key| (key, v))).collect();
+    let find = keys.iter().find(|(k, _)| k.target == FilterTarget::Find).map(|(_, v)| *v);
+    // One term: its total comes from the index's prefix counts; several must be intersected.
+    let one_term =
+        find.and_then(params::as_text).is_some_and(|t| profile_core::query::find_terms(&t).len() == 1);
+    let ids = keys
+        .iter()
+        .find(|(k, _)| k.target == FilterTarget::Field(UserField::Id) && k.op == Op::Eq)
+        .map(|(_, v)| *v);
+    let few_ids = match ids {
         Some(Value::Array(a)) => !a.is_empty() && a.len() <= FEW_IDS,
         Some(Value::Object(m)) => !m.is_empty() && m.len() <= FEW_IDS,
         Some(v) => params::as_int(v).is_some(),
         None => false,
     };
-    few && !filter.keys().chain(p.keys()).any(|k| k.eq_ignore_ascii_case("FIND"))
+    let given = |k: &str| {
+        params::get_ci(p, k).is_some_and(|v| params::as_text(v).is_none_or(|t| !t.trim().is_empty()))
+    };
+    let sorted = given("sort") || given("order");
+    (few_ids && find.is_none()) || (one_term && keys.len() == 1 && !sorted)
 }
 
 /// `user.get`.
