@@ -9,6 +9,10 @@
 //!   offset paging to the end over HTTP at 100k and in the library at 1M, SQLite beside
 //!   PostgreSQL at 100k, and a 60 s mixed load of 64 connections with a hostile client at 100k
 //!   (`--quick`: all at 10k, briefly), writing `target/bench/report.md`.
+//! - `cargo xtask fuzz [--seconds N] [--seed S]`: the fuzzing properties of
+//!   `crates/api-http/tests/fuzz.rs` in a release build, with fresh seeds until N seconds
+//!   (default 60) are up; prints the cases run and every distinct failure with its minimal
+//!   input. `--seed` replays one seed instead.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -19,8 +23,12 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("bench") => bench(args.iter().any(|a| a == "--quick")),
+        Some("fuzz") => match (flag(&args, "--seconds"), flag(&args, "--seed")) {
+            (Ok(seconds), Ok(seed)) => fuzz(seconds.unwrap_or(60), seed),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        },
         _ => {
-            eprintln!("usage: cargo xtask ci | cargo xtask bench [--quick]");
+            eprintln!("usage: cargo xtask ci | cargo xtask bench [--quick] | cargo xtask fuzz [--seconds N] [--seed S]");
             return ExitCode::from(2);
         }
     };
@@ -31,6 +39,36 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The number after `name` in `args`, if `name` is there.
+fn flag(args: &[String], name: &str) -> Result<Option<u64>, String> {
+    let Some(at) = args.iter().position(|a| a == name) else { return Ok(None) };
+    let value = args.get(at + 1).ok_or_else(|| format!("{name} needs a number"))?;
+    value.parse().map(Some).map_err(|_| format!("{name}: not a number: {value}"))
+}
+
+/// Runs the fuzzing properties for `seconds` (each of them, all at once: the test threads
+/// share the cores), or replays one `seed`.
+fn fuzz(seconds: u64, seed: Option<u64>) -> Result<(), String> {
+    let mut test = cargo();
+    test.args([
+        "test",
+        "-p",
+        "api-http",
+        "--test",
+        "fuzz",
+        "--release",
+        "--",
+        "--nocapture",
+        "--test-threads",
+        "16",
+    ])
+    .env("CARDFILE_FUZZ_SECONDS", seconds.to_string());
+    if let Some(seed) = seed {
+        test.env("CARDFILE_FUZZ_SEED", seed.to_string());
+    }
+    phase(&format!("fuzz for {seconds} s"), test)
 }
 
 fn root() -> PathBuf {
