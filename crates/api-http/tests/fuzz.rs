@@ -41,8 +41,9 @@ use serde_json::Value;
 use tower::ServiceExt;
 use wire::Wire;
 
-/// decisions.md's error table ("Errors: one table" and "More rows of the error table"): every
-/// status and `error` code a reply may carry. The 5xx rows are here for completeness: the
+/// decisions.md's error table ("Errors: one table" and "More rows of the error table") and the
+/// operating-time budget's row of the reference's (spec §1.6): every status and `error` code a
+/// reply may carry. The 5xx rows are here for completeness: the
 /// property refuses every 5xx anyway (with the limits off, none is expected).
 const ERROR_TABLE: &[(u16, &str)] = &[
     (400, "ERROR_ARGUMENT"),
@@ -60,6 +61,7 @@ const ERROR_TABLE: &[(u16, &str)] = &[
     (403, "ACCESS_DENIED"),
     (404, "ERROR_METHOD_NOT_FOUND"),
     (503, "QUERY_LIMIT_EXCEEDED"),
+    (429, "OPERATION_TIME_LIMIT"),
     (500, "INTERNAL_SERVER_ERROR"),
     (503, "STORAGE_UNAVAILABLE"),
     (503, "OVERLOAD_LIMIT"),
