@@ -51,9 +51,9 @@ pub struct Config {
     pub sessions: profile_core::model::session::SessionPolicy,
     /// What one client may hold of the server (timeouts, the connection cap).
     pub connections: Connections,
-    /// How many reads that may be long ([`methods::may_be_long`]) run at once; the others
-    /// wait for a slot. Keep it below the store's read connections, so that authentication
-    /// and short reads always find one.
+    /// How many reads that may be long (a user query bounded neither by a few IDs nor by one
+    /// `FIND` term; `department.get`) run at once; the others wait for a slot. Keep it below
+    /// the store's read connections, so that authentication and short reads always find one.
     pub long_reads: usize,
 }
 

@@ -132,7 +132,7 @@ pub fn find(name: &str) -> Option<&'static Method> {
 /// few IDs nor a plain `FIND` ([`user::short_query`]), and `department.get` (which reads an
 /// account's departments whole). Those run on the blocking pool in a bounded number of slots;
 /// every other read runs right on an async worker.
-pub fn may_be_long(method: &str, p: &Params) -> bool {
+pub(crate) fn may_be_long(method: &str, p: &Params) -> bool {
     match method {
         "user.get" | "user.search" => !user::short_query(p),
         "department.get" => true,
