@@ -36,6 +36,23 @@ fn commands(p: &Params) -> Result<Vec<(String, String)>, ApiError> {
     }
 }
 
+/// Whether any command may be a long read ([`methods::may_be_long`]): then the batch waits
+/// for a long-read slot as such a read alone does. Commands that cannot parse are not long.
+pub(crate) fn may_be_long(p: &Params) -> bool {
+    let Ok(cmds) = commands(p) else { return false };
+    cmds.iter().any(|(_, command)| {
+        let (method, query) = command.split_once('?').unwrap_or((command.as_str(), ""));
+        let method = method.trim().to_ascii_lowercase();
+        match method.as_str() {
+            // Whether these are long depends on their parameters.
+            "user.get" | "user.search" => {
+                params::parse_query(query).is_ok_and(|sub| methods::may_be_long(&method, &sub))
+            }
+            m => methods::may_be_long(m, &Params::new()),
+        }
+    })
+}
+
 /// A map as PHP's `json_encode` writes an array: `[]` when empty, a list when the keys are
 /// exactly `0..n-1`, an object otherwise.
 fn php_map(entries: Vec<(String, Value)>) -> Value {
@@ -315,6 +332,22 @@ mod tests {
             substitute(&v, &results, &mut Budget::default()),
             json!({"ID": "7", "deps": [3, 4], "text": "id=9!", "7": "key", "missing": null, "plain": "no refs [here]"})
         );
+    }
+
+    #[test]
+    fn a_batch_is_long_when_a_command_may_be() {
+        let batch = |cmds: &[&str]| {
+            let cmd: Map<String, Value> =
+                cmds.iter().enumerate().map(|(i, c)| (format!("c{i}"), Value::String((*c).into()))).collect();
+            let mut p = Params::new();
+            p.insert("cmd".into(), Value::Object(cmd));
+            may_be_long(&p)
+        };
+        assert!(!batch(&["user.add?EMAIL=a%40b.c", "user.get?ID=1", "user.search?FIND=ann", "server.time"]));
+        assert!(batch(&["user.add?EMAIL=a%40b.c", "user.get?FILTER[%25NAME]=a"]));
+        assert!(batch(&["USER.SEARCH?FIND=ann%20bo"]), "two terms are intersected");
+        assert!(batch(&["department.get"]));
+        assert!(batch(&["user.get?ID=$result[c0]"]), "a reference is not a few IDs");
     }
 
     #[test]

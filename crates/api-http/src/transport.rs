@@ -142,28 +142,35 @@ async fn rest(
 /// the blocking pool, and so does every call to a store whose calls block
 /// (`Config::blocking_reads`). A read that may be long ([`methods::may_be_long`]) is admitted
 /// (limited, authenticated, parsed) first, then waits for one of the long-read slots and runs
-/// on the blocking pool: however many arrive, they never take every worker, nor every read
-/// connection, from the requests behind them.
+/// on the blocking pool (a `batch` holding one waits in [`handle`]): however many arrive, they
+/// never take every core, nor every read connection, from the requests behind them.
 async fn respond(state: &Arc<AppState>, request: Incoming) -> Result<Reply, ApiError> {
-    let blocking = state.config.blocking_reads;
     if !reads_only(&request.path) {
         return off_the_workers(state, move |s| handle(s, &request)).await;
     }
-    let admitted = if blocking {
-        off_the_workers(state, move |s| admit(s, &request)).await?
-    } else {
-        admit(state, &request)?
+    // Admitted, then run at once unless it may be long: one hand-off at most.
+    let first = move |s: &AppState| -> Result<Step, ApiError> {
+        let a = admit(s, &request)?;
+        if methods::may_be_long(&a.method, &a.params) {
+            return Ok(Step::Long(a));
+        }
+        run(s, &a).map(Step::Done)
     };
-    if !methods::may_be_long(&admitted.method, &admitted.params) {
-        return if blocking {
-            off_the_workers(state, move |s| run(s, &admitted)).await
-        } else {
-            run(state, &admitted)
-        };
+    let step = if state.config.blocking_reads { off_the_workers(state, first).await? } else { first(state)? };
+    match step {
+        Step::Done(reply) => Ok(reply),
+        Step::Long(a) => {
+            let _slot =
+                state.long_reads.acquire().await.map_err(|e| ApiError::internal(format!("slots: {e}")))?;
+            off_the_workers(state, move |s| run(s, &a)).await
+        }
     }
-    let _slot =
-        state.long_reads.acquire().await.map_err(|e| ApiError::internal(format!("long-read slots: {e}")))?;
-    off_the_workers(state, move |s| run(s, &admitted)).await
+}
+
+/// How far [`respond`]'s first step got.
+enum Step {
+    Done(Reply),
+    Long(Admitted),
 }
 
 /// Runs `work` on the blocking pool.
@@ -276,9 +283,17 @@ struct Admitted {
     params: Params,
 }
 
-/// Admits, then runs.
+/// Admits, then runs (on the blocking pool). A `batch` holding a read that may be long waits
+/// for a long-read slot first, as that read alone would.
 fn handle(state: &AppState, request: &Incoming) -> Result<Reply, ApiError> {
-    run(state, &admit(state, request)?)
+    let a = admit(state, request)?;
+    let _slot = if a.method == methods::BATCH && batch::may_be_long(&a.params) {
+        let slot = tokio::runtime::Handle::current().block_on(state.long_reads.acquire());
+        Some(slot.map_err(|e| ApiError::internal(format!("slots: {e}")))?)
+    } else {
+        None
+    };
+    run(state, &a)
 }
 
 /// Limits, authenticates and parses. The client's address is limited before anything else (so

@@ -234,7 +234,7 @@ fn start_populated() -> (Server, String) {
     (Server { child, port, tls: None, _dir: dir }, hook)
 }
 
-/// Four clients send filters of 49 conditions over 2,000 users as fast as they are
+/// Four clients send filters of 49 conditions over 2,000 users (one of them as `batch` commands) as fast as they are
 /// answered: each is answered (or stopped past the read budget with OVERLOAD_LIMIT), and an
 /// ordinary client is meanwhile answered every time — authentication and point reads never
 /// wait for the hostile reads.
@@ -260,17 +260,30 @@ fn hostile_readers_do_not_take_the_service_from_others() {
     let sent = std::sync::atomic::AtomicUsize::new(0);
     let stop = std::sync::atomic::AtomicBool::new(false);
     let (answered, overloaded, ordinary) = std::thread::scope(|s| {
+        let (hostile, sent, stop, hook) = (&hostile, &sent, &stop, &hook);
+        // Three send the reads alone, one as `batch` commands of three.
         let readers: Vec<_> = (0..4)
-            .map(|_| {
-                s.spawn(|| {
+            .map(|r| {
+                s.spawn(move || {
                     let (mut answered, mut overloaded) = (0, 0);
                     let mut conn = common::Conn::open(port);
                     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                         let n = sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        conn.send(&format!("{hook}user.get"), &hostile(n));
+                        if r == 3 {
+                            let cmd: serde_json::Map<String, Value> = (0..3)
+                                .map(|k| (format!("c{k}"), json!(as_command(&hostile(n * 3 + k)))))
+                                .collect();
+                            conn.send(&format!("{hook}batch"), &json!({ "cmd": cmd }));
+                        } else {
+                            conn.send(&format!("{hook}user.get"), &hostile(n));
+                        }
                         let (status, body) = conn.receive().expect("the server answers a hostile read");
+                        let errors = body["result"]["result_error"].as_object().cloned().unwrap_or_default();
                         match (status, body["error"].as_str()) {
-                            (200, _) => answered += 1,
+                            (200, _) if errors.values().all(|e| e["error"] == "OVERLOAD_LIMIT") => {
+                                answered += usize::from(errors.is_empty());
+                                overloaded += errors.len();
+                            }
                             (503, Some("OVERLOAD_LIMIT")) => overloaded += 1,
                             _ => panic!("a hostile read got {status} {body}"),
                         }
@@ -298,6 +311,28 @@ fn hostile_readers_do_not_take_the_service_from_others() {
     });
     assert!(overloaded > 0, "a read past 1 ms is stopped ({answered} answered)");
     assert!(ordinary > 20, "ordinary requests kept being answered: {ordinary}");
+}
+
+/// A `user.get` body with a `FILTER` object as a `batch` command (`user.get?FILTER[key]=value…`).
+fn as_command(body: &serde_json::Value) -> String {
+    let encode = |s: &str| -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b == b'_' {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    let pairs: Vec<String> = body["FILTER"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| format!("FILTER[{}]={}", encode(k), encode(v.as_str().unwrap())))
+        .collect();
+    format!("user.get?{}", pairs.join("&"))
 }
 
 /// The process runs out of file descriptors (a limit of 64, far below the connection cap):
