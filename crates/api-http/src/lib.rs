@@ -6,6 +6,7 @@
 //! made in the core; this crate only maps its answers onto the wire.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo))]
 
+mod activity;
 mod batch;
 pub mod methods;
 pub mod params;
@@ -94,6 +95,8 @@ pub struct AppState {
     pub(crate) hashing: tokio::sync::Semaphore,
     /// Slots for reads that may be long ([`Config::long_reads`]).
     pub(crate) long_reads: tokio::sync::Semaphore,
+    /// The activity REST calls noted, to be written.
+    pub(crate) activity: activity::Recorder,
 }
 
 impl AppState {
@@ -108,7 +111,17 @@ impl AppState {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         let hashing = tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1));
         let long_reads = tokio::sync::Semaphore::new(config.long_reads.max(1));
-        AppState { db, clock, ids, passwords, config, limits: rate::Limits::default(), hashing, long_reads }
+        AppState {
+            db,
+            clock,
+            ids,
+            passwords,
+            config,
+            limits: rate::Limits::default(),
+            hashing,
+            long_reads,
+            activity: activity::Recorder::default(),
+        }
     }
 
     /// The use-case context.

@@ -168,6 +168,7 @@ pub async fn serve(
     let acceptor = tls.map(|Tls(config)| TlsAcceptor::from(config));
     let limits = state.config.connections;
     let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let activity = tokio::spawn(crate::activity::flush_every(Arc::clone(&state)));
     let app = router(state);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -221,6 +222,8 @@ pub async fn serve(
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
         tracing::warn!("requests still in flight after {DRAIN_TIMEOUT:?}; stopping anyway");
     }
+    // Activity not yet written is dropped: it is not an acknowledged write.
+    activity.abort();
     Ok(())
 }
 

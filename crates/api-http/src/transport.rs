@@ -352,6 +352,7 @@ fn admit(state: &AppState, request: &Incoming) -> Result<Admitted, ApiError> {
             return Err(limited());
         }
     }
+    crate::activity::note(state, &auth);
     Ok(Admitted { auth, method, params: p })
 }
 

@@ -130,6 +130,10 @@ pub trait UserStore {
     fn insert_users(&mut self, users: &[User]) -> StoreResult<()>;
     /// Replaces a user.
     fn update_user(&mut self, user: &User) -> StoreResult<()>;
+    /// Moves the user's `LAST_ACTIVITY_DATE` forward to `at` (never back). Activity is not a
+    /// change of the user: no `TIMESTAMP_X`, no invalidation of query caches. An unknown user
+    /// is no error.
+    fn record_activity(&mut self, account: AccountId, user: UserId, at: DateTime<Utc>) -> StoreResult<()>;
 }
 
 /// Departments.

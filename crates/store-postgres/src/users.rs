@@ -379,6 +379,24 @@ impl UserStore for PgTx<'_> {
         self.in_savepoint(|tx| insert_all(tx, no, users))
     }
 
+    fn record_activity(
+        &mut self,
+        account: AccountId,
+        user: UserId,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<()> {
+        // Not `changed`: activity invalidates no query cache (decisions.md).
+        let no = self.no_for_write(account)?;
+        let at = at.timestamp();
+        self.in_savepoint(|tx| {
+            tx.execute(
+                "UPDATE users SET last_activity = $2 WHERE uid = $1 AND (last_activity IS NULL OR last_activity < $2)",
+                &[&uid(no, user), &at],
+            )
+        })?;
+        Ok(())
+    }
+
     fn update_user(&mut self, user: &User) -> StoreResult<()> {
         let no = self.no_for_write(user.account)?;
         self.changed(no);

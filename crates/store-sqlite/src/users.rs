@@ -460,6 +460,23 @@ impl UserStore for SqliteTx<'_> {
         result.and(reset)
     }
 
+    fn record_activity(
+        &mut self,
+        account: AccountId,
+        user: UserId,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<()> {
+        // Not `changed`: activity invalidates no query cache (decisions.md).
+        let no = self.no_for_write(account)?;
+        self.conn()
+            .prepare_cached(
+                "UPDATE users SET last_activity = ?2 WHERE uid = ?1 AND (last_activity IS NULL OR last_activity < ?2)",
+            )
+            .and_then(|mut s| s.execute(params![uid(no, user), at.timestamp()]))
+            .map_err(backend)?;
+        Ok(())
+    }
+
     fn update_user(&mut self, user: &User) -> StoreResult<()> {
         let no = self.no_for_write(user.account)?;
         self.changed(no);

@@ -11,6 +11,9 @@ use crate::value::Value;
 /// How long after the last activity a user still counts as online (`IS_ONLINE`).
 pub const ONLINE_WINDOW: Duration = Duration::minutes(15);
 
+/// Activity is written at most this often per user (decisions.md "Writes that reads cause").
+pub const ACTIVITY_INTERVAL: Duration = Duration::minutes(1);
+
 /// A user's role in the account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {

@@ -392,6 +392,24 @@ pub fn own_profile(ctx: Ctx<'_>, actor: &Actor) -> Result<Option<OwnProfile>, Co
     }))
 }
 
+/// Records that these users (of their accounts) were active now (page views, sign-ins, calls
+/// by application tokens acting as them), in one unit of work: `LAST_ACTIVITY_DATE` moves
+/// forward, and `IS_ONLINE` follows. Not a change of the users. Callers coalesce it off the
+/// request path, at most once per [`crate::model::user::ACTIVITY_INTERVAL`] and user; it is
+/// not an acknowledged write.
+///
+/// # Errors
+/// [`CoreError::Storage`].
+pub fn record_activity(ctx: Ctx<'_>, users: &[(AccountId, UserId)]) -> Result<(), CoreError> {
+    let mut tx = ctx.db.write()?;
+    let now = ctx.clock.now();
+    for (account, user) in users {
+        tx.record_activity(*account, *user, now)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 /// Runs a user query (`user.get`, `user.search`): only users the reader may see, each projected.
 /// Filtering or sorting by a field above the reader's tier is refused.
 ///

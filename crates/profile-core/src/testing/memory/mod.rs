@@ -394,6 +394,14 @@ impl UserStore for MemTx<'_> {
         self.state.users.insert((user.account, user.id), user.clone());
         Ok(())
     }
+
+    fn record_activity(&mut self, account: AccountId, user: UserId, at: DateTime<Utc>) -> StoreResult<()> {
+        self.writable()?;
+        if let Some(u) = self.state.users.get_mut(&(account, user)) {
+            u.last_activity = u.last_activity.max(Some(at));
+        }
+        Ok(())
+    }
 }
 
 impl DepartmentStore for MemTx<'_> {

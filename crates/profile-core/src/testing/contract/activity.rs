@@ -1,0 +1,50 @@
+//! Activity: `LAST_ACTIVITY_DATE` moves forward only, makes `IS_ONLINE` for 15 minutes, and is
+//! no change of the user.
+
+use chrono::Duration;
+
+use super::Fixture;
+use crate::access::Select;
+use crate::field::UserField;
+use crate::ports::{Clock, Database};
+use crate::query::{Condition, Op, PageRequest, UserFilter, UserQuery};
+use crate::usecase::users;
+use crate::value::Value;
+
+pub fn uc_activity(db: &dyn Database) {
+    let f = Fixture::new(db);
+    let ann = f.employee("Ann", "Arbor", &[1]);
+    let bob = f.employee("Bob", "Brook", &[1]);
+    let before = db.read().unwrap().user(f.account, ann).unwrap().unwrap();
+    assert_eq!(before.last_activity, None);
+    let online = |now| {
+        let q = UserQuery {
+            filter: UserFilter::default()
+                .and(Condition::parse(UserField::IsOnline, Op::Eq, &Value::Bool(true)).unwrap()),
+            sort: Vec::new(),
+            page: PageRequest::from_start(0).unwrap(),
+            now,
+        };
+        let page = users::find_users(f.ctx(), &f.admin, &q, &Select::All, false).unwrap();
+        page.items.iter().map(|u| u.id).collect::<Vec<_>>()
+    };
+    f.clock.advance(Duration::minutes(1));
+    let at = f.clock.now();
+    users::record_activity(f.ctx(), &[(f.account, ann)]).unwrap();
+    let after = db.read().unwrap().user(f.account, ann).unwrap().unwrap();
+    assert_eq!(after.last_activity, Some(at));
+    assert_eq!(after.updated_at, before.updated_at, "activity is no change of the user");
+    assert_eq!(online(at), vec![ann]);
+    // Never back: an older report (another process's, written late) changes nothing.
+    f.clock.advance(Duration::minutes(-10));
+    users::record_activity(f.ctx(), &[(f.account, ann), (f.account, bob)]).unwrap();
+    let ann_now = db.read().unwrap().user(f.account, ann).unwrap().unwrap();
+    assert_eq!(ann_now.last_activity, Some(at));
+    let bob_now = db.read().unwrap().user(f.account, bob).unwrap().unwrap();
+    assert_eq!(bob_now.last_activity, Some(at - Duration::minutes(10)));
+    // Online for 15 minutes after the last activity.
+    assert_eq!(online(at + Duration::minutes(14)), vec![ann]);
+    assert!(online(at + Duration::minutes(16)).is_empty());
+    // An unknown user is no error.
+    users::record_activity(f.ctx(), &[(f.account, crate::ids::UserId(9999))]).unwrap();
+}
