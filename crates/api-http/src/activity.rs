@@ -1,6 +1,6 @@
-//! Activity from REST calls (decisions.md "Writes that reads cause"): a call by an application
-//! token moves its user's `LAST_ACTIVITY_DATE`, at most once a minute per user and process. A
-//! call only notes it in memory; `serve` writes what was noted every [`FLUSH_EVERY`], in one
+//! Activity (decisions.md "Writes that reads cause"): a page view of a signed-in member, or a
+//! call by an application token, moves the user's `LAST_ACTIVITY_DATE`, at most once a minute
+//! per user and process. A request only notes it in memory; `serve` writes what was noted every [`FLUSH_EVERY`], in one
 //! unit of work, off every request's path. Webhook calls do not count: a sync script must not
 //! keep its owner online.
 
@@ -48,9 +48,15 @@ pub(crate) fn note(state: &AppState, auth: &Authenticated) {
     if auth.credential.kind != CredentialKind::AppToken {
         return;
     }
-    let Some(user) = auth.actor.user else { return };
+    if let Some(user) = auth.actor.user {
+        note_user(state, auth.actor.account, user);
+    }
+}
+
+/// Notes a user's activity (a page view, a token's call) when it is due.
+pub(crate) fn note_user(state: &AppState, account: AccountId, user: UserId) {
     let interval = profile_core::model::user::ACTIVITY_INTERVAL.to_std().unwrap_or(Duration::from_secs(60));
-    let key = (auth.actor.account, user);
+    let key = (account, user);
     if state.activity.due(key, Instant::now(), interval) {
         state.activity.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(key);
     }

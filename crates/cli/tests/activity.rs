@@ -55,3 +55,56 @@ fn application_tokens_make_their_user_online_and_webhooks_do_not() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// A signed-in member's page view is activity too: the first page after signing in makes
+/// them online.
+#[test]
+fn page_views_are_activity() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pages.db");
+    common::init_with_password(&db, "ada@example.com", "ada's long password");
+    let (mut server, port, _) = common::start(&db, false);
+    let (code, out, err) = common::output(
+        Command::new(env!("CARGO_BIN_EXE_cardfile"))
+            .args(["--json", "--db"])
+            .arg(&db)
+            .args(["webhook", "create", "--user", "1", "--scope", "user", "--name", "read"]),
+    );
+    assert_eq!(code, 0, "{err}");
+    let url = serde_json::from_str::<Value>(&out).unwrap()["url"].as_str().unwrap().to_string();
+    let hook = &url[url.find("/rest/").unwrap()..];
+    let last = || {
+        let (status, b) = common::post(port, &format!("{hook}user.get"), &json!({ "ID": 1 })).unwrap();
+        assert_eq!(status, 200, "{b}");
+        let online = b["result"][0]["IS_ONLINE"] == "Y";
+        let at = b["result"][0]["LAST_ACTIVITY_DATE"].as_str().unwrap_or_default().to_string();
+        assert_eq!(online, !at.is_empty(), "online exactly when just active: {b}");
+        at
+    };
+    let (status, text) = common::post_form(
+        port,
+        [127, 0, 0, 1],
+        "/login",
+        &[("login", "ada@example.com"), ("password", "ada's long password")],
+    );
+    assert_eq!(status, 303, "{text}");
+    let cookie = text
+        .lines()
+        .find_map(|l| {
+            l.split_once(": ").filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie")).map(|(_, v)| v)
+        })
+        .filter(|v| v.starts_with("__Host-cardfile="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    assert_eq!(last(), "", "no activity yet");
+    let (status, page) = common::get_with_cookie(port, "/company/", &cookie);
+    assert_eq!(status, 200, "{page}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !last().starts_with("20") {
+        assert!(Instant::now() < deadline, "the page view never made its user active");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -185,56 +185,14 @@ fn joining_signing_in_and_the_security_rules_in_a_browser() {
     }
 }
 
-/// One form POST to the real server from the loopback address `from` (any of 127.0.0.0/8 is
-/// this machine, so each stands for another client); the status and the body.
-fn post_form(port: u16, from: [u8; 4], path: &str, fields: &[(&str, &str)]) -> (u16, String) {
-    use std::io::{Read, Write};
-    // The double-submit CSRF pair: the cookie and the form carry the same token.
-    let csrf = "t".repeat(32);
-    let mut body = format!("csrf={csrf}");
-    for (k, v) in fields {
-        body.push_str(&format!("&{k}={}", v.replace('@', "%40").replace(' ', "+")));
-    }
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: __Host-cardfile-csrf={csrf}\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let stream = runtime.block_on(async {
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.bind((std::net::Ipv4Addr::from(from), 0).into()).unwrap();
-        socket.connect(([127, 0, 0, 1], port).into()).await.unwrap().into_std().unwrap()
-    });
-    let mut stream = stream;
-    stream.set_nonblocking(false).unwrap();
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    (status, text)
-}
-
 #[test]
 fn one_client_cannot_lock_others_out() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("limits.db");
-    let mut init = Command::new(env!("CARGO_BIN_EXE_cardfile"))
-        .arg("--db")
-        .arg(&db)
-        .args(["init", "--admin-email", "ada@example.com", "--password-stdin"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(init.stdin.as_mut().unwrap(), b"ada's long password\n").unwrap();
-    drop(init.stdin.take());
-    assert!(init.wait().unwrap().success());
+    common::init_with_password(&db, "ada@example.com", "ada's long password");
     let (mut child, port, _) = common::start(&db, false);
     let login = |from, password: &str| {
-        post_form(port, from, "/login", &[("login", "ada@example.com"), ("password", password)])
+        common::post_form(port, from, "/login", &[("login", "ada@example.com"), ("password", password)])
     };
 
     // A guesser at 127.0.0.2 runs into the lockout; the page says how long to wait. It waits
@@ -274,7 +232,8 @@ fn one_client_cannot_lock_others_out() {
     let mut refused = None;
     for i in 0..60 {
         let who = format!("person{i}@example.com");
-        let (status, text) = post_form(port, spray, "/login", &[("login", &who), ("password", "a guess")]);
+        let (status, text) =
+            common::post_form(port, spray, "/login", &[("login", &who), ("password", "a guess")]);
         if status == 429 {
             refused = Some(i);
             assert!(text.contains("Try again in"), "{text}");
@@ -287,9 +246,9 @@ fn one_client_cannot_lock_others_out() {
         refused.is_some_and(|i| (50..=53).contains(&i)),
         "after the address's free attempts: {refused:?}"
     );
-    let (status, text) = post_form(port, spray, "/reset", &[("login", "ada@example.com")]);
+    let (status, text) = common::post_form(port, spray, "/reset", &[("login", "ada@example.com")]);
     assert_eq!(status, 429, "{text}");
-    let (status, text) = post_form(port, [127, 0, 0, 4], "/reset", &[("login", "ada@example.com")]);
+    let (status, text) = common::post_form(port, [127, 0, 0, 4], "/reset", &[("login", "ada@example.com")]);
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("a code is on its way"), "{text}");
     let _ = child.kill();

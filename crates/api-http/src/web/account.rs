@@ -136,7 +136,11 @@ pub(crate) async fn member(
     };
     let identity = session.identity;
     match blocking(state, move |ctx| sessions::place(ctx, identity, slug.as_deref())).await {
-        Ok(place) => Ok((session, place)),
+        Ok(place) => {
+            // A page view is activity (decisions.md), written with the others off the path.
+            crate::activity::note_user(state, place.account, place.user);
+            Ok((session, place))
+        }
         Err(CoreError::NotFound { .. }) => Err(not_found()),
         Err(e) => Err(server_error(&e)),
     }

@@ -156,3 +156,62 @@ impl Conn {
         Some((status, serde_json::from_slice(&body).ok()?))
     }
 }
+
+/// One form POST to the real server from the loopback address `from` (any of 127.0.0.0/8 is
+/// this machine, so each stands for another client); the status and the body.
+pub fn post_form(port: u16, from: [u8; 4], path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    use std::io::{Read, Write};
+    // The double-submit CSRF pair: the cookie and the form carry the same token.
+    let csrf = "t".repeat(32);
+    let mut body = format!("csrf={csrf}");
+    for (k, v) in fields {
+        body.push_str(&format!("&{k}={}", v.replace('@', "%40").replace(' ', "+")));
+    }
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: __Host-cardfile-csrf={csrf}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind((std::net::Ipv4Addr::from(from), 0).into()).unwrap();
+        socket.connect(([127, 0, 0, 1], port).into()).await.unwrap().into_std().unwrap()
+    });
+    let mut stream = stream;
+    stream.set_nonblocking(false).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, text)
+}
+
+/// One GET with a `Cookie` header; the status and the whole response.
+pub fn get_with_cookie(port: u16, path: &str, cookie: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n");
+    s.write_all(request.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).to_string();
+    (text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0), text)
+}
+
+/// `cardfile init` of `db` with an administrator who signs in with `password`.
+pub fn init_with_password(db: &Path, email: &str, password: &str) {
+    let mut init = Command::new(env!("CARGO_BIN_EXE_cardfile"))
+        .arg("--db")
+        .arg(db)
+        .args(["init", "--admin-email", email, "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    init.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    assert!(init.wait().unwrap().success());
+}
