@@ -42,6 +42,7 @@ fn params(w: &World, method: &str, me: UserId) -> Value {
         "department.update" => json!({"ID": w.sales.get(), "SORT": 100}),
         "department.delete" => json!({"ID": 999}),
         "method.get" => json!({"name": "user.get"}),
+        "im.user.status.set" => json!({"STATUS": "away"}),
         _ => json!({}),
     }
 }

@@ -41,6 +41,8 @@ async fn every_method() {
         ("method.get", json!({"name": "user.get"})),
         ("server.time", json!({})),
         ("profile", json!({})),
+        ("im.user.status.set", json!({"STATUS": "dnd"})),
+        ("im.user.status.get", json!({})),
     ];
     let covered: Vec<&str> = calls.iter().map(|(m, _)| *m).collect();
     for m in METHODS {
@@ -68,6 +70,7 @@ async fn the_error_table() {
     let cases: Vec<(&str, String, Value)> = vec![
         ("ERROR_ARGUMENT", format!("{bob}/user.get"), json!({"FILTER": {">DATE_REGISTER": "not a date"}})),
         ("ERROR_CORE", format!("{admin}/department.delete"), json!({"ID": 1})),
+        ("STATUS_ERROR", format!("{admin}/im.user.status.set"), json!({"STATUS": "Online"})),
         ("ERROR_NOT_FOUND", format!("{admin}/user.update"), json!({"ID": 404, "NAME": "x"})),
         ("ERROR_BATCH_LENGTH_EXCEEDED", format!("{bob}/batch"), json!({"cmd": many})),
         (

@@ -69,7 +69,7 @@ pub(crate) enum CredentialCommand {
         /// The user it acts as (webhooks: any active user; tokens: an administrator).
         #[arg(long, default_value_t = 1)]
         user: u32,
-        /// Scopes, comma-separated: user, user_basic, user_brief, user.userfield, department.
+        /// Scopes, comma-separated: user, user_basic, user_brief, user.userfield, department, im.
         #[arg(long, default_value = "user,department")]
         scope: String,
         /// A name for people (the application's name, for tokens).

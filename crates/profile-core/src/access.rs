@@ -24,12 +24,14 @@ pub enum Scope {
     UserUserfield,
     /// `department`: the company structure.
     Department,
+    /// `im`: presence (`im.user.*`) and the structure as the messenger shows it.
+    Im,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 5] =
-        [Scope::User, Scope::UserBasic, Scope::UserBrief, Scope::UserUserfield, Scope::Department];
+    pub const ALL: [Scope; 6] =
+        [Scope::User, Scope::UserBasic, Scope::UserBrief, Scope::UserUserfield, Scope::Department, Scope::Im];
 
     /// The wire code.
     pub fn code(self) -> &'static str {
@@ -39,6 +41,7 @@ impl Scope {
             Scope::UserBrief => "user_brief",
             Scope::UserUserfield => "user.userfield",
             Scope::Department => "department",
+            Scope::Im => "im",
         }
     }
 

@@ -16,7 +16,7 @@ use crate::model::identity::{ConfirmationCode, Identity, IdentityId, Login, Logi
 use crate::model::invitation::{Invitation, InvitationId, RegistrationLink, RegistrationRequest};
 use crate::model::message::{Channel, DeliveryUpdate, Message};
 use crate::model::session::{Session, SessionId};
-use crate::model::user::User;
+use crate::model::user::{PresenceStatus, User};
 use crate::model::workgroup::Workgroup;
 use crate::query::{Page, UserQuery};
 use crate::secret::SecretHash;
@@ -134,6 +134,15 @@ pub trait UserStore {
     /// change of the user: no `TIMESTAMP_X`, no invalidation of query caches. An unknown user
     /// is no error.
     fn record_activity(&mut self, account: AccountId, user: UserId, at: DateTime<Utc>) -> StoreResult<()>;
+    /// The presence status the user set, if any.
+    fn user_status(&self, account: AccountId, user: UserId) -> StoreResult<Option<PresenceStatus>>;
+    /// Sets the user's presence status (not a change of the user).
+    fn set_user_status(
+        &mut self,
+        account: AccountId,
+        user: UserId,
+        status: PresenceStatus,
+    ) -> StoreResult<()>;
 }
 
 /// Departments.

@@ -20,7 +20,7 @@ use crate::{PgDb, PgTx};
 /// The tables a migration copies, each with the order its rows are compared in (a unique
 /// key, so both sides list rows alike). The rest are derived: the search index and its counts
 /// (SQLite) or the search words (here), and `meta`.
-pub const TABLES: [(&str, &str); 24] = [
+pub const TABLES: [(&str, &str); 25] = [
     ("accounts", "no"),
     // Before the users: their search words hold their departments' names.
     ("departments", "account_no, id"),
@@ -46,6 +46,7 @@ pub const TABLES: [(&str, &str); 24] = [
     ("query_versions", "account_no"),
     ("settings", "key"),
     ("sessions", "id"),
+    ("user_status", "uid"),
 ];
 
 /// One stored value, as both stores hold it.

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use profile_core::access::Audience;
 use profile_core::field::UserField;
 use profile_core::ids::{AccountId, DepartmentId, UserId};
-use profile_core::model::user::{Role, User};
+use profile_core::model::user::{PresenceStatus, Role, User};
 use profile_core::ports::{DepartmentStore, StoreResult, UserStore};
 use profile_core::query::{Page, UserQuery};
 use profile_core::StoreError;
@@ -392,6 +392,32 @@ impl UserStore for PgTx<'_> {
             tx.execute(
                 "UPDATE users SET last_activity = $2 WHERE uid = $1 AND (last_activity IS NULL OR last_activity < $2)",
                 &[&uid(no, user), &at],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn user_status(&self, account: AccountId, user: UserId) -> StoreResult<Option<PresenceStatus>> {
+        let Some(no) = self.no(account)? else { return Ok(None) };
+        let rows = self.query("SELECT status FROM user_status WHERE uid = $1", &[&uid(no, user)])?;
+        let code: Option<String> = match rows.first() {
+            Some(r) => Some(r.try_get(0).map_err(crate::backend)?),
+            None => None,
+        };
+        Ok(code.as_deref().and_then(PresenceStatus::from_code))
+    }
+
+    fn set_user_status(
+        &mut self,
+        account: AccountId,
+        user: UserId,
+        status: PresenceStatus,
+    ) -> StoreResult<()> {
+        let no = self.no_for_write(account)?;
+        self.in_savepoint(|tx| {
+            tx.execute(
+                "INSERT INTO user_status (uid, status) VALUES ($1, $2) ON CONFLICT (uid) DO UPDATE SET status = excluded.status",
+                &[&uid(no, user), &status.code()],
             )
         })?;
         Ok(())

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/010_search_words.sql"),
     include_str!("../migrations/011_delivery.sql"),
     include_str!("../migrations/012_sessions.sql"),
+    include_str!("../migrations/013_user_status.sql"),
 ];
 
 /// The schema from which the search documents are Cardfile's current words: a file migrated

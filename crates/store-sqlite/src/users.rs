@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use profile_core::access::Audience;
 use profile_core::field::UserField;
 use profile_core::ids::{AccountId, DepartmentId, UserId};
-use profile_core::model::user::{Role, User};
+use profile_core::model::user::{PresenceStatus, Role, User};
 use profile_core::ports::{DepartmentStore, StoreResult, UserStore};
 use profile_core::query::{Page, UserQuery};
 use rusqlite::types::{ToSqlOutput, Value as Sql, ValueRef};
@@ -473,6 +473,32 @@ impl UserStore for SqliteTx<'_> {
                 "UPDATE users SET last_activity = ?2 WHERE uid = ?1 AND (last_activity IS NULL OR last_activity < ?2)",
             )
             .and_then(|mut s| s.execute(params![uid(no, user), at.timestamp()]))
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn user_status(&self, account: AccountId, user: UserId) -> StoreResult<Option<PresenceStatus>> {
+        let Some(no) = self.no(account)? else { return Ok(None) };
+        let code: Option<String> = self
+            .conn()
+            .prepare_cached("SELECT status FROM user_status WHERE uid = ?1")
+            .and_then(|mut s| s.query_row(params![uid(no, user)], |r| r.get(0)).optional())
+            .map_err(backend)?;
+        Ok(code.as_deref().and_then(PresenceStatus::from_code))
+    }
+
+    fn set_user_status(
+        &mut self,
+        account: AccountId,
+        user: UserId,
+        status: PresenceStatus,
+    ) -> StoreResult<()> {
+        let no = self.no_for_write(account)?;
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO user_status (uid, status) VALUES (?1, ?2) ON CONFLICT (uid) DO UPDATE SET status = excluded.status",
+            )
+            .and_then(|mut s| s.execute(params![uid(no, user), status.code()]))
             .map_err(backend)?;
         Ok(())
     }

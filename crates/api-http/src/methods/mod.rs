@@ -2,6 +2,7 @@
 //! are thin: read the parameters, call one profile-core use case, shape the result.
 
 mod department;
+mod im;
 mod system;
 mod user;
 
@@ -110,6 +111,18 @@ pub static METHODS: &[Method] = &[
         need: Need::Scope(Scope::Department),
         writes: true,
         handler: department::delete,
+    },
+    Method {
+        name: "im.user.status.set",
+        need: Need::Scope(Scope::Im),
+        writes: true,
+        handler: im::status_set,
+    },
+    Method {
+        name: "im.user.status.get",
+        need: Need::Scope(Scope::Im),
+        writes: false,
+        handler: im::status_get,
     },
     Method { name: "scope", need: Need::Nothing, writes: false, handler: system::scope },
     Method { name: "methods", need: Need::Nothing, writes: false, handler: system::methods },

@@ -14,6 +14,40 @@ pub const ONLINE_WINDOW: Duration = Duration::minutes(15);
 /// Activity is written at most this often per user (decisions.md "Writes that reads cause").
 pub const ACTIVITY_INTERVAL: Duration = Duration::minutes(1);
 
+/// The presence status a user sets for themselves (spec §4.2, `im.user.status.set`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PresenceStatus {
+    /// Available.
+    Online,
+    /// Do not disturb.
+    Dnd,
+    /// Away.
+    Away,
+    /// On a break.
+    Break,
+}
+
+impl PresenceStatus {
+    /// Every status.
+    pub const ALL: [PresenceStatus; 4] =
+        [PresenceStatus::Online, PresenceStatus::Dnd, PresenceStatus::Away, PresenceStatus::Break];
+
+    /// The wire code (lower case).
+    pub fn code(self) -> &'static str {
+        match self {
+            PresenceStatus::Online => "online",
+            PresenceStatus::Dnd => "dnd",
+            PresenceStatus::Away => "away",
+            PresenceStatus::Break => "break",
+        }
+    }
+
+    /// Parses a wire code; only the lower-case codes are statuses, as in Bitrix24.
+    pub fn from_code(code: &str) -> Option<PresenceStatus> {
+        PresenceStatus::ALL.into_iter().find(|s| s.code() == code)
+    }
+}
+
 /// A user's role in the account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {

@@ -9,7 +9,7 @@ use crate::access::{self, Actor, Audience, Scope, ScopeSet, Select, Tier, UserVi
 use crate::error::{AuthFailure, CoreError, StoreError};
 use crate::field::UserField;
 use crate::ids::{AccountId, DepartmentId, Sequence, UserId, WorkgroupId};
-use crate::model::user::{Role, User, UserPatch};
+use crate::model::user::{PresenceStatus, Role, User, UserPatch};
 use crate::ports::Tx;
 use crate::query::{Condition, Op, Page, UserFilter, UserQuery};
 use crate::usecase::Ctx;
@@ -408,6 +408,36 @@ pub fn record_activity(ctx: Ctx<'_>, users: &[(AccountId, UserId)]) -> Result<()
     }
     tx.commit()?;
     Ok(())
+}
+
+/// Sets the caller's own presence status (`im.user.status.set`). Not a change of the user.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`] without `im`; [`CoreError::Forbidden`] for a credential
+/// that acts as no user.
+pub fn set_status(ctx: Ctx<'_>, actor: &Actor, status: PresenceStatus) -> Result<(), CoreError> {
+    let user = own_presence(actor)?;
+    let mut tx = ctx.db.write()?;
+    tx.set_user_status(actor.account, user, status)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The caller's own presence status (`im.user.status.get`); `None` if never set.
+///
+/// # Errors
+/// As [`set_status`].
+pub fn status(ctx: Ctx<'_>, actor: &Actor) -> Result<Option<PresenceStatus>, CoreError> {
+    let user = own_presence(actor)?;
+    let tx = ctx.db.read()?;
+    Ok(tx.user_status(actor.account, user)?)
+}
+
+fn own_presence(actor: &Actor) -> Result<UserId, CoreError> {
+    if !actor.scopes.has(Scope::Im) {
+        return Err(CoreError::InsufficientScope { needed: Scope::Im.code() });
+    }
+    actor.user.ok_or_else(|| CoreError::forbidden("the credential acts as no user"))
 }
 
 /// Runs a user query (`user.get`, `user.search`): only users the reader may see, each projected.

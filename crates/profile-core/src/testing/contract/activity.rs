@@ -48,3 +48,37 @@ pub fn uc_activity(db: &dyn Database) {
     // An unknown user is no error.
     users::record_activity(f.ctx(), &[(f.account, crate::ids::UserId(9999))]).unwrap();
 }
+
+pub fn uc_presence_status(db: &dyn Database) {
+    use crate::access::Scope;
+    use crate::error::CoreError;
+    use crate::model::user::PresenceStatus;
+    let f = Fixture::new(db);
+    let ann = f.employee("Ann", "Arbor", &[1]);
+    let bob = f.employee("Bob", "Brook", &[1]);
+    let as_ann = f.actor(ann, &[Scope::Im]);
+    let as_bob = f.actor(bob, &[Scope::Im, Scope::User]);
+    assert_eq!(users::status(f.ctx(), &as_ann).unwrap(), None, "never set");
+    let before = db.read().unwrap().user(f.account, ann).unwrap().unwrap();
+    users::set_status(f.ctx(), &as_ann, PresenceStatus::Dnd).unwrap();
+    assert_eq!(users::status(f.ctx(), &as_ann).unwrap(), Some(PresenceStatus::Dnd));
+    assert_eq!(users::status(f.ctx(), &as_bob).unwrap(), None, "each sets their own");
+    users::set_status(f.ctx(), &as_ann, PresenceStatus::Break).unwrap();
+    assert_eq!(users::status(f.ctx(), &as_ann).unwrap(), Some(PresenceStatus::Break));
+    let after = db.read().unwrap().user(f.account, ann).unwrap().unwrap();
+    assert_eq!(after, before, "a status is no change of the user");
+    let without = f.actor(ann, &[Scope::User]);
+    assert!(matches!(
+        users::set_status(f.ctx(), &without, PresenceStatus::Away),
+        Err(CoreError::InsufficientScope { needed: "im" })
+    ));
+    assert_eq!(
+        users::status(f.ctx(), &as_ann).unwrap(),
+        Some(PresenceStatus::Break),
+        "a refusal changes nothing"
+    );
+    for s in PresenceStatus::ALL {
+        assert_eq!(PresenceStatus::from_code(s.code()), Some(s));
+    }
+    assert_eq!(PresenceStatus::from_code("DND"), None, "lower case only");
+}

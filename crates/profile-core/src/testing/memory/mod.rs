@@ -36,6 +36,7 @@ struct State {
     accounts: BTreeMap<AccountId, Account>,
     sequences: BTreeMap<(AccountId, u8), u32>,
     users: BTreeMap<(AccountId, UserId), User>,
+    statuses: BTreeMap<(AccountId, UserId), crate::model::user::PresenceStatus>,
     departments: BTreeMap<(AccountId, DepartmentId), Department>,
     groups: BTreeMap<(AccountId, WorkgroupId), Workgroup>,
     members: BTreeSet<(AccountId, WorkgroupId, UserId)>,
@@ -400,6 +401,25 @@ impl UserStore for MemTx<'_> {
         if let Some(u) = self.state.users.get_mut(&(account, user)) {
             u.last_activity = u.last_activity.max(Some(at));
         }
+        Ok(())
+    }
+
+    fn user_status(
+        &self,
+        account: AccountId,
+        user: UserId,
+    ) -> StoreResult<Option<crate::model::user::PresenceStatus>> {
+        Ok(self.state.statuses.get(&(account, user)).copied())
+    }
+
+    fn set_user_status(
+        &mut self,
+        account: AccountId,
+        user: UserId,
+        status: crate::model::user::PresenceStatus,
+    ) -> StoreResult<()> {
+        self.writable()?;
+        self.state.statuses.insert((account, user), status);
         Ok(())
     }
 }
