@@ -43,6 +43,7 @@ async fn every_method() {
         ("profile", json!({})),
         ("im.user.status.set", json!({"STATUS": "dnd"})),
         ("im.user.status.get", json!({})),
+        ("im.user.get", json!({"ID": w.bob.get()})),
     ];
     let covered: Vec<&str> = calls.iter().map(|(m, _)| *m).collect();
     for m in METHODS {
@@ -71,6 +72,8 @@ async fn the_error_table() {
         ("ERROR_ARGUMENT", format!("{bob}/user.get"), json!({"FILTER": {">DATE_REGISTER": "not a date"}})),
         ("ERROR_CORE", format!("{admin}/department.delete"), json!({"ID": 1})),
         ("STATUS_ERROR", format!("{admin}/im.user.status.set"), json!({"STATUS": "Online"})),
+        ("ID_EMPTY", format!("{admin}/im.user.get"), json!({"ID": "x"})),
+        ("USER_NOT_EXISTS", format!("{admin}/im.user.get"), json!({"ID": 404})),
         ("ERROR_NOT_FOUND", format!("{admin}/user.update"), json!({"ID": 404, "NAME": "x"})),
         ("ERROR_BATCH_LENGTH_EXCEEDED", format!("{bob}/batch"), json!({"cmd": many})),
         (

@@ -35,7 +35,7 @@ fn application_tokens_make_their_user_online_and_webhooks_do_not() {
         Command::new(env!("CARGO_BIN_EXE_cardfile"))
             .args(["--json", "--db"])
             .arg(&db)
-            .args(["token", "create", "--name", "Portal", "--scope", "user"]),
+            .args(["token", "create", "--name", "Portal", "--scope", "user,im"]),
     );
     assert_eq!(code, 0, "{err}");
     let token = serde_json::from_str::<Value>(&out).unwrap()["token"].as_str().unwrap().to_string();
@@ -50,6 +50,15 @@ fn application_tokens_make_their_user_online_and_webhooks_do_not() {
         std::thread::sleep(Duration::from_millis(250));
     };
     assert!(after["LAST_ACTIVITY_DATE"].as_str().is_some_and(|d| d.starts_with("20")), "{after}");
+    // The messenger's view: the status the user set, and the activity.
+    call(&format!("/rest/im.user.status.set?auth={token}"), json!({ "STATUS": "away" }));
+    let seen = call(&format!("/rest/im.user.get?auth={token}"), json!({}))["result"].clone();
+    assert_eq!((seen["id"].as_u64(), seen["status"].as_str()), (Some(1), Some("away")), "{seen}");
+    assert!(seen["last_activity_date"].as_str().is_some_and(|d| d.starts_with("20")), "{seen}");
+    let (status, refused) =
+        common::post(port, &format!("/rest/im.user.status.set?auth={token}"), &json!({ "STATUS": "gone" }))
+            .unwrap();
+    assert_eq!((status, refused["error"].as_str()), (400, Some("STATUS_ERROR")), "{refused}");
     assert!(before["TIMESTAMP_X"].is_string(), "{before}");
     assert_eq!(after["TIMESTAMP_X"], before["TIMESTAMP_X"], "activity is no change of the user");
     let _ = server.kill();

@@ -433,6 +433,36 @@ pub fn status(ctx: Ctx<'_>, actor: &Actor) -> Result<Option<PresenceStatus>, Cor
     Ok(tx.user_status(actor.account, user)?)
 }
 
+/// What the messenger shows of a user (`im.user.get`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresenceCard {
+    /// The user, projected to the reader's user tier (`user_brief` when the credential has no
+    /// user scope: `im` alone shows no contact details).
+    pub user: UserView,
+    /// The presence status the user set, if any.
+    pub status: Option<PresenceStatus>,
+}
+
+/// A user as the messenger shows them (`im.user.get`): `id`, or the caller when `None`.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`] without `im`; [`CoreError::NotFound`] when the user does
+/// not exist or the reader may not see them.
+pub fn presence_card(ctx: Ctx<'_>, actor: &Actor, id: Option<UserId>) -> Result<PresenceCard, CoreError> {
+    if !actor.scopes.has(Scope::Im) {
+        return Err(CoreError::InsufficientScope { needed: Scope::Im.code() });
+    }
+    let id = id.or(actor.user).ok_or_else(|| CoreError::not_found("user", "current"))?;
+    let tier = actor.scopes.user_tier().unwrap_or(Tier::Brief);
+    let tx = ctx.db.read()?;
+    let user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
+    if !visible(&*tx, actor.audience(false), &user)? {
+        return Err(CoreError::not_found("user", id));
+    }
+    let status = tx.user_status(actor.account, id)?;
+    Ok(PresenceCard { user: access::project(user, tier, &Select::All, ctx.clock.now()), status })
+}
+
 fn own_presence(actor: &Actor) -> Result<UserId, CoreError> {
     if !actor.scopes.has(Scope::Im) {
         return Err(CoreError::InsufficientScope { needed: Scope::Im.code() });
