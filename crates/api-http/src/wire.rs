@@ -152,3 +152,30 @@ mod tests {
         }
     }
 }
+
+/// A user's place in the structure as `cardfile.user.structure` returns it: `ROLE`, the IDs of
+/// `SUPERVISORS` and `SUBORDINATES`, and for each department the `PATH` from the root.
+pub fn structure(s: &profile_core::usecase::users::Structure) -> Value {
+    let ids = |l: &[profile_core::ids::UserId]| {
+        l.iter().map(|u| Value::String(u.0.to_string())).collect::<Vec<_>>()
+    };
+    let departments: Vec<Value> = s
+        .paths
+        .iter()
+        .filter_map(|path| {
+            let last = path.last()?;
+            let steps: Vec<Value> = path
+                .iter()
+                .map(|d| serde_json::json!({ "ID": d.id.0.to_string(), "NAME": d.name }))
+                .collect();
+            Some(serde_json::json!({ "ID": last.id.0.to_string(), "NAME": last.name, "PATH": steps }))
+        })
+        .collect();
+    serde_json::json!({
+        "ID": s.id.0.to_string(),
+        "ROLE": s.role.code(),
+        "SUPERVISORS": ids(&s.supervisors),
+        "SUBORDINATES": ids(&s.subordinates),
+        "DEPARTMENTS": departments,
+    })
+}

@@ -43,6 +43,7 @@ fn params(w: &World, method: &str, me: UserId) -> Value {
         "department.delete" => json!({"ID": 999}),
         "method.get" => json!({"name": "user.get"}),
         "im.user.status.set" => json!({"STATUS": "away"}),
+        "cardfile.user.structure" => json!({"ID": me.get()}),
         _ => json!({}),
     }
 }

@@ -44,6 +44,7 @@ async fn every_method() {
         ("im.user.status.set", json!({"STATUS": "dnd"})),
         ("im.user.status.get", json!({})),
         ("im.user.get", json!({"ID": w.bob.get()})),
+        ("cardfile.user.structure", json!({"ID": w.ann.get()})),
     ];
     let covered: Vec<&str> = calls.iter().map(|(m, _)| *m).collect();
     for m in METHODS {

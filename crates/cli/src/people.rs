@@ -297,7 +297,29 @@ pub(crate) fn run_user(
         }
         UserCommand::List { filters, start } => query(filter(filters)?, *start),
         UserCommand::Search { text } => query(UserFilter::default().with_find(text).map_err(e)?, 0),
-        UserCommand::Show { id } => show(UserId(*id)),
+        UserCommand::Show { id } => {
+            let id = UserId(*id);
+            if json {
+                // One object: the fields, and where the user stands.
+                let v = users::get_user(ctx, &op, id, &Select::All, true).map_err(e)?;
+                let mut shown = view_json(&v);
+                let s = users::structure(ctx, &op, id, true).map_err(e)?;
+                shown["STRUCTURE"] = api_http::wire::structure(&s);
+                out!("{shown}");
+                return Ok(());
+            }
+            show(id)?;
+            let s = users::structure(ctx, &op, id, true).map_err(e)?;
+            let ids = |l: &[UserId]| l.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            out!("{:<22} {}", "ROLE", s.role.code());
+            out!("{:<22} {}", "SUPERVISORS", ids(&s.supervisors));
+            out!("{:<22} {}", "SUBORDINATES", ids(&s.subordinates));
+            for path in &s.paths {
+                let names: Vec<&str> = path.iter().map(|d| d.name.as_str()).collect();
+                out!("{:<22} {}", "DEPARTMENT", names.join(" / "));
+            }
+            Ok(())
+        }
         UserCommand::Update { id, fields } => {
             users::update_user(ctx, &op, UserId(*id), &patch(fields)?).map_err(e)?;
             show(UserId(*id))

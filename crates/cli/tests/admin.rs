@@ -241,6 +241,23 @@ fn users_and_departments() {
     assert_eq!(json(&db, &["user", "set-role", &ann_id, "admin"])["ID"], ann["ID"]);
     let bob = json(&db, &["user", "invite", "bob@example.com", "NAME=Bob"]);
     assert_eq!(bob["UF_DEPARTMENT"], serde_json::json!([1]));
+    // Where Ann stands: head of Sales, under the root.
+    let cy = json(&db, &["user", "add", "EMAIL=cy@example.com", "NAME=Cy", "UF_DEPARTMENT=2"]);
+    let cy_id = cy["ID"].as_u64().unwrap().to_string();
+    let shown = json(&db, &["user", "show", &cy_id]);
+    assert_eq!(shown["STRUCTURE"]["SUPERVISORS"], serde_json::json!([ann_id]), "{shown}");
+    assert_eq!(shown["STRUCTURE"]["ROLE"], "employee");
+    let path: Vec<&str> = shown["STRUCTURE"]["DEPARTMENTS"][0]["PATH"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["NAME"].as_str().unwrap())
+        .collect();
+    assert_eq!(path, vec!["Acme", "Sales"]);
+    let (_, text, _) = cardfile(&db, &["user", "show", &ann_id]);
+    assert!(text.contains(&format!("SUBORDINATES           {cy_id}")), "{text}");
+    assert!(text.contains("DEPARTMENT             Acme / Sales"), "{text}");
+    assert!(text.contains("ROLE                   admin"), "{text}");
     assert_eq!(json(&db, &["outbox"]).as_array().unwrap().len(), 1, "the invitation waits in the outbox");
 
     // Bad input: a clear message, exit 1, nothing changed.
@@ -254,7 +271,7 @@ fn users_and_departments() {
     refused(&db, &["dept", "delete", "2"], "member");
     refused(&db, &["dept", "move", "2", "2"], "PARENT");
     refused(&db, &["dept", "add", "Nowhere", "--parent", "99"], "PARENT");
-    assert_eq!(json(&db, &["user", "list"])["total"], 3, "the administrator, Ann and Bob, nobody else");
+    assert_eq!(json(&db, &["user", "list"])["total"], 4, "the administrator, Ann, Bob and Cy, nobody else");
     let _ = east;
 }
 

@@ -125,6 +125,7 @@ pub static METHODS: &[Method] = &[
         handler: im::status_get,
     },
     Method { name: "im.user.get", need: Need::Scope(Scope::Im), writes: false, handler: im::user_get },
+    Method { name: "cardfile.user.structure", need: Need::UserRead, writes: false, handler: user::structure },
     Method { name: "scope", need: Need::Nothing, writes: false, handler: system::scope },
     Method { name: "methods", need: Need::Nothing, writes: false, handler: system::methods },
     Method { name: "method.get", need: Need::Nothing, writes: false, handler: system::method_get },

@@ -280,3 +280,15 @@ pub fn update(call: &Call<'_>) -> Result<Reply, ApiError> {
     users::update_user(call.ctx, call.actor, UserId(id), &patch)?;
     Ok(Reply::of(Value::Bool(true)))
 }
+
+/// `cardfile.user.structure {ID}`: the user's role, supervisors, direct subordinates and the
+/// path to each of their departments (docs/rest-vendor.md).
+pub fn structure(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let id = u32::try_from(required_int(call.params, "ID")?)
+        .ok()
+        .filter(|i| *i > 0)
+        .ok_or_else(|| ApiError::argument("ID", "expected a user ID"))?;
+    let admin_mode = optional_bool(call.params, "ADMIN_MODE")?.unwrap_or(false);
+    let s = users::structure(call.ctx, call.actor, UserId(id), admin_mode)?;
+    Ok(Reply::of(wire::structure(&s)))
+}

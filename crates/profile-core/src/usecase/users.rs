@@ -662,25 +662,39 @@ pub fn supervisors_of(
 ) -> Result<Vec<UserId>, CoreError> {
     actor.user_read_tier()?;
     let tx = ctx.db.read()?;
-    let audience = actor.audience(admin_mode);
+    let user = seen_user(&*tx, actor, id, admin_mode)?;
+    supervisors_in(&*tx, actor, &user, admin_mode)
+}
+
+/// The user `id`, when the reader may see them.
+fn seen_user(tx: &dyn Tx, actor: &Actor, id: UserId, admin_mode: bool) -> Result<User, CoreError> {
     let user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
-    if !visible(&*tx, audience, &user)? {
+    if !visible(tx, actor.audience(admin_mode), &user)? {
         return Err(CoreError::not_found("user", id));
     }
+    Ok(user)
+}
+
+fn supervisors_in(
+    tx: &dyn Tx,
+    actor: &Actor,
+    user: &User,
+    admin_mode: bool,
+) -> Result<Vec<UserId>, CoreError> {
     let mut found = Vec::new();
     for &start in &user.departments {
         let mut next = Some(start);
         // The depth is bounded by the number of departments; a corrupt cycle cannot hang us.
         for _ in 0..10_000 {
             let Some(d) = next.map(|d| tx.department(actor.account, d)).transpose()?.flatten() else { break };
-            if let Some(h) = d.head.filter(|&h| h != id) {
+            if let Some(h) = d.head.filter(|&h| h != user.id) {
                 found.push(h);
                 break;
             }
             next = d.parent;
         }
     }
-    Ok(tx.visible_users(actor.account, &found, audience)?)
+    Ok(tx.visible_users(actor.account, &found, actor.audience(admin_mode))?)
 }
 
 /// The direct subordinates of a user: everyone whose supervisors include them. Walks down from
@@ -698,11 +712,16 @@ pub fn subordinates_of(
 ) -> Result<Vec<UserId>, CoreError> {
     actor.user_read_tier()?;
     let tx = ctx.db.read()?;
-    let audience = actor.audience(admin_mode);
-    let head = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
-    if !visible(&*tx, audience, &head)? {
-        return Err(CoreError::not_found("user", id));
-    }
+    seen_user(&*tx, actor, id, admin_mode)?;
+    subordinates_in(&*tx, actor, id, admin_mode)
+}
+
+fn subordinates_in(
+    tx: &dyn Tx,
+    actor: &Actor,
+    id: UserId,
+    admin_mode: bool,
+) -> Result<Vec<UserId>, CoreError> {
     // (department, Some(k)): only member k qualifies there; (department, None): every member.
     let mut stack: Vec<(DepartmentId, Option<UserId>)> =
         tx.departments_headed_by(actor.account, id)?.into_iter().map(|d| (d.id, None)).collect();
@@ -729,5 +748,54 @@ pub fn subordinates_of(
         }
     }
     let out: Vec<UserId> = out.into_iter().collect();
-    Ok(tx.visible_users(actor.account, &out, audience)?)
+    Ok(tx.visible_users(actor.account, &out, actor.audience(admin_mode))?)
+}
+
+/// Where a user stands (`cardfile.user.structure`, the card): their role, supervisors, direct
+/// subordinates, and the path from the root to each of their departments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Structure {
+    /// The user.
+    pub id: UserId,
+    /// Their role (the card's icon).
+    pub role: Role,
+    /// As [`supervisors_of`] finds them.
+    pub supervisors: Vec<UserId>,
+    /// As [`subordinates_of`] finds them.
+    pub subordinates: Vec<UserId>,
+    /// For each department of the user, the departments from the root down to it.
+    pub paths: Vec<Vec<crate::model::department::Department>>,
+}
+
+/// A user's [`Structure`], from one consistent read.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`] without a user scope; [`CoreError::NotFound`] when the user
+/// does not exist or the reader may not see them.
+pub fn structure(ctx: Ctx<'_>, actor: &Actor, id: UserId, admin_mode: bool) -> Result<Structure, CoreError> {
+    actor.user_read_tier()?;
+    let tx = ctx.db.read()?;
+    let user = seen_user(&*tx, actor, id, admin_mode)?;
+    let mut paths = Vec::with_capacity(user.departments.len());
+    for &d in &user.departments {
+        let mut path = Vec::new();
+        let mut next = Some(d);
+        // Bounded as in `supervisors_in`.
+        for _ in 0..10_000 {
+            let Some(dep) = next.map(|d| tx.department(actor.account, d)).transpose()?.flatten() else {
+                break;
+            };
+            next = dep.parent;
+            path.push(dep);
+        }
+        path.reverse();
+        paths.push(path);
+    }
+    Ok(Structure {
+        id,
+        role: user.role,
+        supervisors: supervisors_in(&*tx, actor, &user, admin_mode)?,
+        subordinates: subordinates_in(&*tx, actor, id, admin_mode)?,
+        paths,
+    })
 }

@@ -518,6 +518,20 @@ pub fn uc_supervisors_and_subordinates(db: &dyn Database) {
     assert_eq!(sub(e), vec![e1]);
     assert_eq!(sub(i), vec![both]);
     assert_eq!(sub(e1), Vec::<UserId>::new());
+    // The same from one read, with the role and the paths to each department.
+    let s = users::structure(f.ctx(), &f.admin, both, false).unwrap();
+    assert_eq!(
+        (s.id, s.role, s.supervisors.clone(), s.subordinates.clone()),
+        (both, Role::Employee, vec![h, i], vec![])
+    );
+    let names: Vec<Vec<&str>> = s.paths.iter().map(|p| p.iter().map(|d| d.name.as_str()).collect()).collect();
+    let root = f.db.read().unwrap().department(f.account, DepartmentId(1)).unwrap().unwrap().name;
+    assert_eq!(names, vec![vec![root.as_str(), "Sales"], vec![root.as_str(), "IT"]]);
+    assert_eq!(users::structure(f.ctx(), &f.admin, e, false).unwrap().subordinates, vec![e1]);
+    assert!(matches!(
+        users::structure(f.ctx(), &f.admin, UserId(999), false),
+        Err(CoreError::NotFound { .. })
+    ));
     assert!(matches!(
         users::subordinates_of(f.ctx(), &f.admin, UserId(999), false),
         Err(CoreError::NotFound { .. })
