@@ -116,6 +116,33 @@ pub fn department(d: &Department) -> Value {
     Value::Object(out)
 }
 
+/// A user's place in the structure as `cardfile.user.structure` returns it: `ROLE`, the IDs of
+/// `SUPERVISORS` and `SUBORDINATES`, and for each department the `PATH` from the root.
+pub fn structure(s: &profile_core::usecase::users::Structure) -> Value {
+    let ids = |l: &[profile_core::ids::UserId]| {
+        l.iter().map(|u| Value::String(u.0.to_string())).collect::<Vec<_>>()
+    };
+    let departments: Vec<Value> = s
+        .paths
+        .iter()
+        .filter_map(|path| {
+            let last = path.last()?;
+            let steps: Vec<Value> = path
+                .iter()
+                .map(|d| serde_json::json!({ "ID": d.id.0.to_string(), "NAME": d.name }))
+                .collect();
+            Some(serde_json::json!({ "ID": last.id.0.to_string(), "NAME": last.name, "PATH": steps }))
+        })
+        .collect();
+    serde_json::json!({
+        "ID": s.id.0.to_string(),
+        "ROLE": s.role.code(),
+        "SUPERVISORS": ids(&s.supervisors),
+        "SUBORDINATES": ids(&s.subordinates),
+        "DEPARTMENTS": departments,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,31 +178,4 @@ mod tests {
             assert_eq!(written, Value::Array(vec![Value::Object(built)]), "{sample:?}");
         }
     }
-}
-
-/// A user's place in the structure as `cardfile.user.structure` returns it: `ROLE`, the IDs of
-/// `SUPERVISORS` and `SUBORDINATES`, and for each department the `PATH` from the root.
-pub fn structure(s: &profile_core::usecase::users::Structure) -> Value {
-    let ids = |l: &[profile_core::ids::UserId]| {
-        l.iter().map(|u| Value::String(u.0.to_string())).collect::<Vec<_>>()
-    };
-    let departments: Vec<Value> = s
-        .paths
-        .iter()
-        .filter_map(|path| {
-            let last = path.last()?;
-            let steps: Vec<Value> = path
-                .iter()
-                .map(|d| serde_json::json!({ "ID": d.id.0.to_string(), "NAME": d.name }))
-                .collect();
-            Some(serde_json::json!({ "ID": last.id.0.to_string(), "NAME": last.name, "PATH": steps }))
-        })
-        .collect();
-    serde_json::json!({
-        "ID": s.id.0.to_string(),
-        "ROLE": s.role.code(),
-        "SUPERVISORS": ids(&s.supervisors),
-        "SUBORDINATES": ids(&s.subordinates),
-        "DEPARTMENTS": departments,
-    })
 }
