@@ -44,6 +44,9 @@ fn params(w: &World, method: &str, me: UserId) -> Value {
         "method.get" => json!({"name": "user.get"}),
         "im.user.status.set" => json!({"STATUS": "away"}),
         "cardfile.user.structure" => json!({"ID": me.get()}),
+        "im.department.get" | "im.department.managers.get" | "im.department.employees.get" => {
+            json!({"ID": [1]})
+        }
         _ => json!({}),
     }
 }

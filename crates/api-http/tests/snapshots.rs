@@ -45,6 +45,9 @@ async fn every_method() {
         ("im.user.status.get", json!({})),
         ("im.user.get", json!({"ID": w.bob.get()})),
         ("cardfile.user.structure", json!({"ID": w.ann.get()})),
+        ("im.department.get", json!({"ID": [1, w.sales.get()], "USER_DATA": "Y"})),
+        ("im.department.managers.get", json!({"ID": format!("[{}]", w.sales.get())})),
+        ("im.department.employees.get", json!({"ID": w.sales.get()})),
     ];
     let covered: Vec<&str> = calls.iter().map(|(m, _)| *m).collect();
     for m in METHODS {

@@ -4,8 +4,9 @@
 use axum::http::StatusCode;
 use chrono::SecondsFormat;
 use profile_core::field::UserField;
-use profile_core::ids::UserId;
+use profile_core::ids::{DepartmentId, UserId};
 use profile_core::model::user::PresenceStatus;
+use profile_core::usecase::messenger;
 use profile_core::usecase::users::{self, PresenceCard};
 use profile_core::{CoreError, Value as CoreValue};
 use serde_json::{json, Value};
@@ -129,4 +130,102 @@ fn shape(card: &PresenceCard) -> Value {
             _ => "user",
         },
     })
+}
+
+/// `ID` of the `im.department.*` methods: a list, a JSON string of one, or one ID.
+fn department_ids(call: &Call<'_>) -> Result<Vec<DepartmentId>, ApiError> {
+    let empty = || ApiError::new(StatusCode::BAD_REQUEST, "ID_EMPTY", "Department ID can't be empty");
+    let raw = params::get_ci(call.params, "ID").ok_or_else(empty)?;
+    let parsed;
+    let raw = match raw {
+        Value::String(s) if s.trim_start().starts_with('[') => {
+            parsed =
+                serde_json::from_str::<Value>(s).map_err(|_| ApiError::argument("ID", "not a JSON list"))?;
+            &parsed
+        }
+        v => v,
+    };
+    let items: Vec<&Value> = match raw {
+        Value::Array(a) => a.iter().collect(),
+        Value::Object(m) => m.values().collect(),
+        v => vec![v],
+    };
+    let ids = items
+        .into_iter()
+        .map(|v| {
+            params::as_int(v)
+                .and_then(|i| u32::try_from(i).ok())
+                .filter(|i| *i > 0)
+                .map(DepartmentId)
+                .ok_or_else(|| ApiError::argument("ID", "expected department IDs"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if ids.is_empty() {
+        return Err(empty());
+    }
+    Ok(ids)
+}
+
+fn user_data(call: &Call<'_>) -> Result<bool, ApiError> {
+    match params::get_ci(call.params, "USER_DATA") {
+        None => Ok(false),
+        Some(v) => params::as_bool(v).ok_or_else(|| ApiError::argument("USER_DATA", "expected Y or N")),
+    }
+}
+
+/// `im.department.get {ID, USER_DATA}`: `[{id, name, full_name, manager_user_id,
+/// manager_user_data?}]`; `full_name` is the names from the department up to the root.
+pub fn department_get(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let ids = department_ids(call)?;
+    let with_users = user_data(call)?;
+    let found = messenger::departments(call.ctx, call.actor, &ids)?;
+    let heads: Vec<UserId> = found.iter().filter_map(|d| d.head).collect();
+    let cards = if with_users { messenger::cards(call.ctx, call.actor, &heads)? } else { Vec::new() };
+    let out: Vec<Value> = found
+        .iter()
+        .map(|d| {
+            let full: Vec<&str> = d.path.iter().rev().map(String::as_str).collect();
+            let mut o = json!({
+                "id": d.department.id.0,
+                "name": d.department.name,
+                "full_name": full.join(" / "),
+                "manager_user_id": d.head.map_or(0, |h| h.0),
+            });
+            if with_users {
+                o["manager_user_data"] =
+                    cards.iter().find(|c| Some(c.user.id) == d.head).map_or(Value::Bool(false), shape);
+            }
+            o
+        })
+        .collect();
+    Ok(Reply::of(Value::Array(out)))
+}
+
+/// `{department ID: [user IDs, or with USER_DATA their im.user.get shapes]}`.
+fn people(call: &Call<'_>, lists: Vec<(DepartmentId, Vec<UserId>)>) -> Result<Reply, ApiError> {
+    let with_users = user_data(call)?;
+    let mut out = serde_json::Map::new();
+    for (d, users) in lists {
+        let value = if with_users {
+            Value::Array(messenger::cards(call.ctx, call.actor, &users)?.iter().map(shape).collect())
+        } else {
+            json!(users.iter().map(|u| u.0).collect::<Vec<_>>())
+        };
+        out.insert(d.0.to_string(), value);
+    }
+    Ok(Reply::of(Value::Object(out)))
+}
+
+/// `im.department.managers.get {ID, USER_DATA}`: each department's head.
+pub fn department_managers(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let ids = department_ids(call)?;
+    let found = messenger::departments(call.ctx, call.actor, &ids)?;
+    people(call, found.iter().map(|d| (d.department.id, d.head.into_iter().collect())).collect())
+}
+
+/// `im.department.employees.get {ID, USER_DATA}`: each department's members.
+pub fn department_employees(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let ids = department_ids(call)?;
+    let lists = messenger::employees(call.ctx, call.actor, &ids)?;
+    people(call, lists)
 }

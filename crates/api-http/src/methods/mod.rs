@@ -125,6 +125,24 @@ pub static METHODS: &[Method] = &[
         handler: im::status_get,
     },
     Method { name: "im.user.get", need: Need::Scope(Scope::Im), writes: false, handler: im::user_get },
+    Method {
+        name: "im.department.get",
+        need: Need::Scope(Scope::Im),
+        writes: false,
+        handler: im::department_get,
+    },
+    Method {
+        name: "im.department.managers.get",
+        need: Need::Scope(Scope::Im),
+        writes: false,
+        handler: im::department_managers,
+    },
+    Method {
+        name: "im.department.employees.get",
+        need: Need::Scope(Scope::Im),
+        writes: false,
+        handler: im::department_employees,
+    },
     Method { name: "cardfile.user.structure", need: Need::UserRead, writes: false, handler: user::structure },
     Method { name: "scope", need: Need::Nothing, writes: false, handler: system::scope },
     Method { name: "methods", need: Need::Nothing, writes: false, handler: system::methods },
@@ -144,13 +162,13 @@ pub fn find(name: &str) -> Option<&'static Method> {
 }
 
 /// Whether a call of a read method may run long: a query of users that is neither bounded by a
-/// few IDs nor a plain `FIND` ([`user::short_query`]), and `department.get` (which reads an
-/// account's departments whole). Those run on the blocking pool in a bounded number of slots;
+/// few IDs nor a plain `FIND` ([`user::short_query`]), `department.get` (which reads an
+/// account's departments whole) and `im.department.employees.get` (whole departments). Those run on the blocking pool in a bounded number of slots;
 /// every other read runs right on an async worker.
 pub(crate) fn may_be_long(method: &str, p: &Params) -> bool {
     match method {
         "user.get" | "user.search" => !user::short_query(p),
-        "department.get" => true,
+        "department.get" | "im.department.employees.get" => true,
         _ => false,
     }
 }

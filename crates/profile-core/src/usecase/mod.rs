@@ -8,6 +8,7 @@ pub mod hr;
 pub mod identities;
 pub mod invitations;
 pub mod maintenance;
+pub mod messenger;
 pub mod outbox;
 pub mod queue;
 pub mod sessions;

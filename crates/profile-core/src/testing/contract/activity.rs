@@ -82,3 +82,32 @@ pub fn uc_presence_status(db: &dyn Database) {
     }
     assert_eq!(PresenceStatus::from_code("DND"), None, "lower case only");
 }
+
+pub fn uc_messenger_structure(db: &dyn Database) {
+    use crate::access::Scope;
+    use crate::error::CoreError;
+    use crate::ids::DepartmentId;
+    use crate::usecase::messenger;
+    let f = Fixture::new(db);
+    let sales = f.dept("Sales", 1);
+    let east = f.dept("East", sales.0);
+    let ann = f.employee("Ann", "Arbor", &[sales.0]);
+    let bob = f.employee("Bob", "Brook", &[east.0]);
+    f.set_head(sales, Some(ann));
+    let reader = f.actor(bob, &[Scope::Im]);
+    let found = messenger::departments(f.ctx(), &reader, &[east, DepartmentId(999), sales]).unwrap();
+    let root = db.read().unwrap().department(f.account, DepartmentId(1)).unwrap().unwrap().name;
+    assert_eq!(found.len(), 2, "unknown departments are left out");
+    assert_eq!(found[0].path, vec![root.clone(), "Sales".into(), "East".into()]);
+    assert_eq!((found[0].head, found[1].head), (None, Some(ann)));
+    let people = messenger::employees(f.ctx(), &reader, &[sales, east]).unwrap();
+    assert_eq!(people, vec![(sales, vec![ann]), (east, vec![bob])]);
+    let cards = messenger::cards(f.ctx(), &reader, &[bob, ann, crate::ids::UserId(999)]).unwrap();
+    assert_eq!(cards.iter().map(|c| c.user.id).collect::<Vec<_>>(), vec![ann, bob]);
+    assert!(matches!(messenger::departments(f.ctx(), &reader, &[]), Err(CoreError::Validation { .. })));
+    let without = f.actor(bob, &[Scope::User]);
+    assert!(matches!(
+        messenger::employees(f.ctx(), &without, &[sales]),
+        Err(CoreError::InsufficientScope { needed: "im" })
+    ));
+}

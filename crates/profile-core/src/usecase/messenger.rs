@@ -1,0 +1,125 @@
+//! The structure as the messenger shows it (spec §4.2, scope `im`): departments with their
+//! names up to the root, their heads and their members, and users as presence cards. Every
+//! user listed is one the reader may see.
+
+use crate::access::{self, Actor, Scope, Select, Tier};
+use crate::error::CoreError;
+use crate::ids::{DepartmentId, UserId};
+use crate::model::department::Department;
+use crate::ports::Tx;
+use crate::query::FILTER_LIST_MAX;
+use crate::usecase::users::PresenceCard;
+use crate::usecase::Ctx;
+
+/// A department with the names from the root down to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepartmentCard {
+    /// The department.
+    pub department: Department,
+    /// The names from the root down to the department (its own last).
+    pub path: Vec<String>,
+    /// Its head, when the reader may see them.
+    pub head: Option<UserId>,
+}
+
+fn require_im(actor: &Actor) -> Result<(), CoreError> {
+    if actor.scopes.has(Scope::Im) {
+        Ok(())
+    } else {
+        Err(CoreError::InsufficientScope { needed: Scope::Im.code() })
+    }
+}
+
+fn check_ids(ids: &[DepartmentId]) -> Result<(), CoreError> {
+    if ids.is_empty() {
+        return Err(CoreError::invalid("ID", "list the departments"));
+    }
+    if ids.len() > FILTER_LIST_MAX {
+        return Err(CoreError::invalid("ID", format!("at most {FILTER_LIST_MAX} values")));
+    }
+    Ok(())
+}
+
+/// The departments `ids` (unknown ones left out), in the order asked.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`] without `im`; [`CoreError::Validation`] on `ID` when the
+/// list is empty or over its budget.
+pub fn departments(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    ids: &[DepartmentId],
+) -> Result<Vec<DepartmentCard>, CoreError> {
+    require_im(actor)?;
+    check_ids(ids)?;
+    let tx = ctx.db.read()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let Some(department) = tx.department(actor.account, id)? else { continue };
+        let mut path = vec![department.name.clone()];
+        let mut next = department.parent;
+        // Bounded by the number of departments; a corrupt cycle cannot hang us.
+        for _ in 0..10_000 {
+            let Some(p) = next.map(|p| tx.department(actor.account, p)).transpose()?.flatten() else { break };
+            path.push(p.name.clone());
+            next = p.parent;
+        }
+        path.reverse();
+        let head = match department.head {
+            Some(h) => tx.visible_users(actor.account, &[h], actor.audience(false))?.first().copied(),
+            None => None,
+        };
+        out.push(DepartmentCard { department, path, head });
+    }
+    Ok(out)
+}
+
+/// The members of each department of `ids` (unknown ones left out), as the reader may see them.
+///
+/// # Errors
+/// As [`departments`].
+pub fn employees(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    ids: &[DepartmentId],
+) -> Result<Vec<(DepartmentId, Vec<UserId>)>, CoreError> {
+    require_im(actor)?;
+    check_ids(ids)?;
+    let tx = ctx.db.read()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for &id in ids {
+        if tx.department(actor.account, id)?.is_none() {
+            continue;
+        }
+        let members = tx.department_members(actor.account, id)?;
+        out.push((id, tx.visible_users(actor.account, &members, actor.audience(false))?));
+    }
+    Ok(out)
+}
+
+/// Presence cards of `ids`, those the reader may see, in ascending order of ID.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`] without `im`.
+pub fn cards(ctx: Ctx<'_>, actor: &Actor, ids: &[UserId]) -> Result<Vec<PresenceCard>, CoreError> {
+    require_im(actor)?;
+    let tx = ctx.db.read()?;
+    cards_in(&*tx, ctx, actor, ids)
+}
+
+fn cards_in(
+    tx: &dyn Tx,
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    ids: &[UserId],
+) -> Result<Vec<PresenceCard>, CoreError> {
+    let tier = actor.scopes.user_tier().unwrap_or(Tier::Brief);
+    let now = ctx.clock.now();
+    let mut out = Vec::new();
+    for id in tx.visible_users(actor.account, ids, actor.audience(false))? {
+        let Some(user) = tx.user(actor.account, id)? else { continue };
+        let status = tx.user_status(actor.account, id)?;
+        out.push(PresenceCard { user: access::project(user, tier, &Select::All, now), status });
+    }
+    Ok(out)
+}
