@@ -48,6 +48,7 @@ async fn every_method() {
         ("im.department.get", json!({"ID": [1, w.sales.get()], "USER_DATA": "Y"})),
         ("im.department.managers.get", json!({"ID": format!("[{}]", w.sales.get())})),
         ("im.department.employees.get", json!({"ID": w.sales.get()})),
+        ("im.department.colleagues.list", json!({"LIMIT": 2})),
     ];
     let covered: Vec<&str> = calls.iter().map(|(m, _)| *m).collect();
     for m in METHODS {

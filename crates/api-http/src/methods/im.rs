@@ -229,3 +229,25 @@ pub fn department_employees(call: &Call<'_>) -> Result<Reply, ApiError> {
     let lists = messenger::employees(call.ctx, call.actor, &ids)?;
     people(call, lists)
 }
+
+/// `im.department.colleagues.list {USER_DATA, OFFSET (0), LIMIT (10, at most 50)}`: the caller's
+/// colleagues by ID (or with USER_DATA their im.user.get shapes), with `total` and `next`.
+pub fn colleagues_list(call: &Call<'_>) -> Result<Reply, ApiError> {
+    let number = |key: &str, default: usize| -> Result<usize, ApiError> {
+        match params::get_ci(call.params, key) {
+            None => Ok(default),
+            Some(v) => params::as_int(v)
+                .and_then(|i| usize::try_from(i).ok())
+                .ok_or_else(|| ApiError::argument(key, "expected a number from 0")),
+        }
+    };
+    let (offset, limit) = (number("OFFSET", 0)?, number("LIMIT", 10)?);
+    let (ids, total) = messenger::colleagues(call.ctx, call.actor, offset, limit)?;
+    let result = if user_data(call)? {
+        Value::Array(messenger::cards(call.ctx, call.actor, &ids)?.iter().map(shape).collect())
+    } else {
+        json!(ids.iter().map(|u| u.0).collect::<Vec<_>>())
+    };
+    let next = (offset + ids.len() < total).then_some((offset + ids.len()) as u64);
+    Ok(Reply { result, raw: None, total: Some(total as u64), next })
+}

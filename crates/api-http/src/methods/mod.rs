@@ -143,6 +143,12 @@ pub static METHODS: &[Method] = &[
         writes: false,
         handler: im::department_employees,
     },
+    Method {
+        name: "im.department.colleagues.list",
+        need: Need::Scope(Scope::Im),
+        writes: false,
+        handler: im::colleagues_list,
+    },
     Method { name: "cardfile.user.structure", need: Need::UserRead, writes: false, handler: user::structure },
     Method { name: "scope", need: Need::Nothing, writes: false, handler: system::scope },
     Method { name: "methods", need: Need::Nothing, writes: false, handler: system::methods },

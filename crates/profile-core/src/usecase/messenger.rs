@@ -123,3 +123,39 @@ fn cards_in(
     }
     Ok(out)
 }
+
+/// The most colleagues one page of [`colleagues`] holds.
+pub const COLLEAGUES_PAGE_MAX: usize = 50;
+
+/// The caller's colleagues (`im.department.colleagues.list`): the members of their departments,
+/// their supervisors and their direct subordinates, without themselves, by ID; `limit` of them
+/// from `offset`, and how many there are.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`] without `im`; [`CoreError::Forbidden`] for a credential
+/// that acts as no user; [`CoreError::Validation`] on `LIMIT` past [`COLLEAGUES_PAGE_MAX`].
+pub fn colleagues(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    offset: usize,
+    limit: usize,
+) -> Result<(Vec<UserId>, usize), CoreError> {
+    require_im(actor)?;
+    if limit == 0 || limit > COLLEAGUES_PAGE_MAX {
+        return Err(CoreError::invalid("LIMIT", format!("from 1 to {COLLEAGUES_PAGE_MAX}")));
+    }
+    let me = actor.user.ok_or_else(|| CoreError::forbidden("the credential acts as no user"))?;
+    let tx = ctx.db.read()?;
+    let Some(user) = tx.user(actor.account, me)? else { return Ok((Vec::new(), 0)) };
+    let mut all = std::collections::BTreeSet::new();
+    for &d in &user.departments {
+        all.extend(tx.department_members(actor.account, d)?);
+    }
+    all.extend(crate::usecase::users::supervisors_in(&*tx, actor, &user, false)?);
+    all.extend(crate::usecase::users::subordinates_in(&*tx, actor, me, false)?);
+    all.remove(&me);
+    let ids: Vec<UserId> = all.into_iter().collect();
+    let seen = tx.visible_users(actor.account, &ids, actor.audience(false))?;
+    let total = seen.len();
+    Ok((seen.into_iter().skip(offset).take(limit).collect(), total))
+}

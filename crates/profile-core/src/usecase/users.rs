@@ -675,7 +675,7 @@ fn seen_user(tx: &dyn Tx, actor: &Actor, id: UserId, admin_mode: bool) -> Result
     Ok(user)
 }
 
-fn supervisors_in(
+pub(crate) fn supervisors_in(
     tx: &dyn Tx,
     actor: &Actor,
     user: &User,
@@ -716,7 +716,7 @@ pub fn subordinates_of(
     subordinates_in(&*tx, actor, id, admin_mode)
 }
 
-fn subordinates_in(
+pub(crate) fn subordinates_in(
     tx: &dyn Tx,
     actor: &Actor,
     id: UserId,

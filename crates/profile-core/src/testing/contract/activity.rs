@@ -105,6 +105,14 @@ pub fn uc_messenger_structure(db: &dyn Database) {
     let cards = messenger::cards(f.ctx(), &reader, &[bob, ann, crate::ids::UserId(999)]).unwrap();
     assert_eq!(cards.iter().map(|c| c.user.id).collect::<Vec<_>>(), vec![ann, bob]);
     assert!(matches!(messenger::departments(f.ctx(), &reader, &[]), Err(CoreError::Validation { .. })));
+    // Bob's colleagues: East's members and his supervisor; Ann's: Sales' members and her
+    // subordinates (Bob, through East, which has no head).
+    let carl = f.employee("Carl", "Cole", &[east.0]);
+    assert_eq!(messenger::colleagues(f.ctx(), &reader, 0, 10).unwrap(), (vec![ann, carl], 2));
+    assert_eq!(messenger::colleagues(f.ctx(), &reader, 1, 10).unwrap(), (vec![carl], 2));
+    let as_ann = f.actor(ann, &[Scope::Im]);
+    assert_eq!(messenger::colleagues(f.ctx(), &as_ann, 0, 50).unwrap(), (vec![bob, carl], 2));
+    assert!(matches!(messenger::colleagues(f.ctx(), &as_ann, 0, 51), Err(CoreError::Validation { .. })));
     let without = f.actor(bob, &[Scope::User]);
     assert!(matches!(
         messenger::employees(f.ctx(), &without, &[sales]),
