@@ -134,6 +134,9 @@ pub trait UserStore {
     /// change of the user: no `TIMESTAMP_X`, no invalidation of query caches. An unknown user
     /// is no error.
     fn record_activity(&mut self, account: AccountId, user: UserId, at: DateTime<Utc>) -> StoreResult<()>;
+    /// A sign-in: `LAST_LOGIN` becomes `at` and `LAST_ACTIVITY_DATE` moves forward to it, as
+    /// [`UserStore::record_activity`] (no change of the user). An unknown user is no error.
+    fn record_sign_in(&mut self, account: AccountId, user: UserId, at: DateTime<Utc>) -> StoreResult<()>;
     /// The presence status the user set, if any.
     fn user_status(&self, account: AccountId, user: UserId) -> StoreResult<Option<PresenceStatus>>;
     /// Sets the user's presence status (not a change of the user).

@@ -397,6 +397,24 @@ impl UserStore for PgTx<'_> {
         Ok(())
     }
 
+    fn record_sign_in(
+        &mut self,
+        account: AccountId,
+        user: UserId,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<()> {
+        // Not `changed`, as for activity.
+        let no = self.no_for_write(account)?;
+        let at = at.timestamp();
+        self.in_savepoint(|tx| {
+            tx.execute(
+                "UPDATE users SET last_login = $2, last_activity = greatest(coalesce(last_activity, $2), $2) WHERE uid = $1",
+                &[&uid(no, user), &at],
+            )
+        })?;
+        Ok(())
+    }
+
     fn user_status(&self, account: AccountId, user: UserId) -> StoreResult<Option<PresenceStatus>> {
         let Some(no) = self.no(account)? else { return Ok(None) };
         let rows = self.query("SELECT status FROM user_status WHERE uid = $1", &[&uid(no, user)])?;

@@ -477,6 +477,23 @@ impl UserStore for SqliteTx<'_> {
         Ok(())
     }
 
+    fn record_sign_in(
+        &mut self,
+        account: AccountId,
+        user: UserId,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<()> {
+        // Not `changed`, as for activity.
+        let no = self.no_for_write(account)?;
+        self.conn()
+            .prepare_cached(
+                "UPDATE users SET last_login = ?2, last_activity = max(coalesce(last_activity, ?2), ?2) WHERE uid = ?1",
+            )
+            .and_then(|mut s| s.execute(params![uid(no, user), at.timestamp()]))
+            .map_err(backend)?;
+        Ok(())
+    }
+
     fn user_status(&self, account: AccountId, user: UserId) -> StoreResult<Option<PresenceStatus>> {
         let Some(no) = self.no(account)? else { return Ok(None) };
         let code: Option<String> = self

@@ -166,8 +166,9 @@ fn ticket_key(ctx: Ctx<'_>) -> Result<Vec<u8>, CoreError> {
     Ok(key.into_bytes())
 }
 
-/// Starts a session for an identity that has just proved itself another way (accepting an
-/// invitation, confirming a registration).
+/// Starts a session for an identity that has just proved itself (a sign-in, accepting an
+/// invitation, confirming a registration). The session opens every account the identity is a
+/// member of, so each of its active users gets `LAST_LOGIN` and activity now, in the same unit.
 ///
 /// # Errors
 /// [`CoreError::Storage`].
@@ -184,6 +185,11 @@ pub fn start(ctx: Ctx<'_>, identity: IdentityId, device: &str) -> Result<(String
     };
     let mut tx = ctx.db.write()?;
     tx.insert_session(&session)?;
+    for m in tx.memberships(identity)? {
+        if tx.user(m.account, m.user)?.is_some_and(|u| u.active) {
+            tx.record_sign_in(m.account, m.user, now)?;
+        }
+    }
     tx.commit()?;
     Ok((token, session))
 }

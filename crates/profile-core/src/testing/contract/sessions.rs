@@ -31,7 +31,13 @@ pub fn uc_sessions(db: &dyn Database) {
     let f = Fixture::new(db);
     let policy = SessionPolicy::default();
     let (user, identity) = joined(&f, "sam@example.com");
+    let before = f.db.read().unwrap().user(f.account, user).unwrap().unwrap();
+    f.clock.advance(chrono::Duration::minutes(1));
     let a = started(&f, "sam@example.com", PASSWORD, &format!("Firefox\n{}", "x".repeat(300)));
+    // A sign-in is the user's LAST_LOGIN and activity, and no change of the user.
+    let after = f.db.read().unwrap().user(f.account, user).unwrap().unwrap();
+    assert_eq!((after.last_login, after.last_activity), (Some(f.clock.now()), Some(f.clock.now())));
+    assert_eq!(after.updated_at, before.updated_at);
     assert_eq!(a.session.identity, identity);
     assert_eq!(a.memberships.iter().map(|m| m.user).collect::<Vec<_>>(), vec![user]);
     assert!(a.token.len() >= 22, "at least 128 bits");

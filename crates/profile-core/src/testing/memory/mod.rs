@@ -404,6 +404,15 @@ impl UserStore for MemTx<'_> {
         Ok(())
     }
 
+    fn record_sign_in(&mut self, account: AccountId, user: UserId, at: DateTime<Utc>) -> StoreResult<()> {
+        self.writable()?;
+        if let Some(u) = self.state.users.get_mut(&(account, user)) {
+            u.last_login = Some(at);
+            u.last_activity = u.last_activity.max(Some(at));
+        }
+        Ok(())
+    }
+
     fn user_status(
         &self,
         account: AccountId,
