@@ -93,6 +93,19 @@ def main():
     check(resp.total == USERS, f"search total: {resp.total}")
     passed("search (FIND) with total")
 
+    # Presence and the structure as the messenger shows them (scope im).
+    check(client.im.user.status.set(status="away").result is True, "im.user.status.set")
+    status = client.im.user.status.get().result
+    check(status == "away", f"im.user.status.get: {status!r}")
+    card = client.im.user.get(bitrix_id=added[7]).result
+    check(card["id"] == added[7] and card["name"] == "Pat007 Python", f"im.user.get: {card}")
+    check(card["departments"] == [dept_id] and card["type"] == "user", f"im.user.get: {card}")
+    deps = client.im.department.get(bitrix_id=[dept_id]).result
+    check([d["name"] for d in deps] == ["Python Team"], f"im.department.get: {deps}")
+    members = client.im.department.employees.get(bitrix_id=[dept_id]).result
+    check(sorted(members[str(dept_id)]) == sorted(added), f"im.department.employees.get: {len(members)}")
+    passed("im.user.status, im.user.get, im.department.get and employees.get")
+
     # Update and terminate.
     check(client.user.update(fields={"ID": added[0], "NAME": "Patricia"}).result is True, "user.update")
     check(client.user.get(filter={"ID": added[0]}).result[0]["NAME"] == "Patricia", "renamed")
