@@ -43,12 +43,18 @@ pub(crate) fn may_be_long(p: &Params) -> bool {
     cmds.iter().any(|(_, command)| {
         let (method, query) = command.split_once('?').unwrap_or((command.as_str(), ""));
         let method = method.trim().to_ascii_lowercase();
+        // A reference may put anything in a key or a value: judged before substitution, a
+        // command holding one counts as long.
+        if query.contains("$result") {
+            return true;
+        }
         match method.as_str() {
-            // Whether these are long depends on their parameters.
+            // Whether these are long depends on their parameters; a batch's FIND is counted
+            // as long whatever the store.
             "user.get" | "user.search" => {
-                params::parse_query(query).is_ok_and(|sub| methods::may_be_long(&method, &sub))
+                params::parse_query(query).is_ok_and(|sub| methods::may_be_long(&method, &sub, false))
             }
-            m => methods::may_be_long(m, &Params::new()),
+            m => methods::may_be_long(m, &Params::new(), false),
         }
     })
 }
@@ -343,11 +349,14 @@ mod tests {
             p.insert("cmd".into(), Value::Object(cmd));
             may_be_long(&p)
         };
-        assert!(!batch(&["user.add?EMAIL=a%40b.c", "user.get?ID=1", "user.search?FIND=ann", "server.time"]));
+        assert!(!batch(&["user.add?EMAIL=a%40b.c", "user.get?ID=1", "server.time"]));
+        assert!(batch(&["user.search?FIND=ann"]), "a batch's FIND is long");
         assert!(batch(&["user.add?EMAIL=a%40b.c", "user.get?FILTER[%25NAME]=a"]));
         assert!(batch(&["USER.SEARCH?FIND=ann%20bo"]), "two terms are intersected");
         assert!(batch(&["department.get"]));
         assert!(batch(&["user.get?ID=$result[c0]"]), "a reference is not a few IDs");
+        assert!(batch(&["user.current", "user.add?EMAIL=a%40b.c&$result[c0][NAME]=x"]), "nor anything else");
+        assert!(batch(&["cardfile.user.structure?ID=1"]));
     }
 
     #[test]

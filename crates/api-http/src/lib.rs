@@ -94,7 +94,7 @@ pub struct AppState {
     /// Slots for password hashing (argon2id): at most `cores − 1` at once, the rest wait.
     pub(crate) hashing: tokio::sync::Semaphore,
     /// Slots for reads that may be long ([`Config::long_reads`]).
-    pub(crate) long_reads: tokio::sync::Semaphore,
+    pub(crate) long_reads: Arc<tokio::sync::Semaphore>,
     /// The activity REST calls noted, to be written.
     pub(crate) activity: activity::Recorder,
 }
@@ -110,7 +110,7 @@ impl AppState {
     ) -> AppState {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         let hashing = tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1));
-        let long_reads = tokio::sync::Semaphore::new(config.long_reads.max(1));
+        let long_reads = Arc::new(tokio::sync::Semaphore::new(config.long_reads.max(1)));
         AppState {
             db,
             clock,

@@ -140,29 +140,44 @@ async fn rest(
 /// milliseconds, measured) run right on the async worker, which saves a thread hand-off per
 /// request. Writes wait for the write lock and an fsync, and batches can be long: those go to
 /// the blocking pool, and so does every call to a store whose calls block
-/// (`Config::blocking_reads`). A read that may be long ([`methods::may_be_long`]) is admitted
-/// (limited, authenticated, parsed) first, then waits for one of the long-read slots and runs
-/// on the blocking pool (a `batch` holding one waits in [`handle`]): however many arrive, they
-/// never take every core, nor every read connection, from the requests behind them.
+/// (`Config::blocking_reads`). A read that may be long ([`methods::may_be_long`]), or a batch
+/// holding one, is admitted (limited, authenticated, parsed) first, then waits for one of the
+/// long-read slots without holding a thread, and runs on the blocking pool with the slot
+/// moved into its task, so a client that hangs up cannot free the slot early: however many
+/// arrive, they never take every core, nor every read connection, from the requests behind
+/// them.
 async fn respond(state: &Arc<AppState>, request: Incoming) -> Result<Reply, ApiError> {
-    if !reads_only(&request.path) {
-        return off_the_workers(state, move |s| handle(s, &request)).await;
-    }
+    let reads = reads_only(&request.path);
     // Admitted, then run at once unless it may be long: one hand-off at most.
     let first = move |s: &AppState| -> Result<Step, ApiError> {
         let a = admit(s, &request)?;
-        if methods::may_be_long(&a.method, &a.params) {
+        let long = if a.method == methods::BATCH {
+            batch::may_be_long(&a.params)
+        } else {
+            methods::may_be_long(&a.method, &a.params, !s.config.blocking_reads)
+        };
+        if long {
             return Ok(Step::Long(a));
         }
         run(s, &a).map(Step::Done)
     };
-    let step = if state.config.blocking_reads { off_the_workers(state, first).await? } else { first(state)? };
+    let step = if !reads || state.config.blocking_reads {
+        off_the_workers(state, first).await?
+    } else {
+        first(state)?
+    };
     match step {
         Step::Done(reply) => Ok(reply),
         Step::Long(a) => {
-            let _slot =
-                state.long_reads.acquire().await.map_err(|e| ApiError::internal(format!("slots: {e}")))?;
-            off_the_workers(state, move |s| run(s, &a)).await
+            let slot = Arc::clone(&state.long_reads)
+                .acquire_owned()
+                .await
+                .map_err(|e| ApiError::internal(format!("slots: {e}")))?;
+            off_the_workers(state, move |s| {
+                let _slot = slot;
+                run(s, &a)
+            })
+            .await
         }
     }
 }
@@ -281,19 +296,6 @@ struct Admitted {
     auth: Authenticated,
     method: String,
     params: Params,
-}
-
-/// Admits, then runs (on the blocking pool). A `batch` holding a read that may be long waits
-/// for a long-read slot first, as that read alone would.
-fn handle(state: &AppState, request: &Incoming) -> Result<Reply, ApiError> {
-    let a = admit(state, request)?;
-    let _slot = if a.method == methods::BATCH && batch::may_be_long(&a.params) {
-        let slot = tokio::runtime::Handle::current().block_on(state.long_reads.acquire());
-        Some(slot.map_err(|e| ApiError::internal(format!("slots: {e}")))?)
-    } else {
-        None
-    };
-    run(state, &a)
 }
 
 /// Limits, authenticates and parses. The client's address is limited before anything else (so

@@ -65,6 +65,13 @@ macro_rules! fields {
         }
 
         impl UserField {
+    /// Whether the field's value moves without a change of the user, so that what a query on
+    /// it found may be stale at once: `IS_ONLINE` with the clock, `LAST_ACTIVITY_DATE` and
+    /// `LAST_LOGIN` with activity and sign-ins, which invalidate no cache (decisions.md).
+    pub fn moves_by_itself(self) -> bool {
+        matches!(self, UserField::IsOnline | UserField::LastActivityDate | UserField::LastLogin)
+    }
+
             /// Every standard field, in the order `user.fields` lists them (also their `Ord` order,
             /// which `access::project` relies on).
             pub const ALL: &'static [UserField] = &[$(UserField::$variant,)*];

@@ -301,8 +301,9 @@ impl Ordered {
 /// see few users: those are driven from and the index probed).
 pub(crate) fn ordered(no: i64, q: &UserQuery, audience: Audience) -> Ordered {
     let since = online_since(q.now);
-    let uses_clock = q.filter.conditions.iter().any(|c| c.field() == UserField::IsOnline)
-        || q.sort.iter().any(|k| k.field == UserField::IsOnline);
+    // Keyed by the second it is judged at, what such a query found is kept a second at most.
+    let uses_clock = q.filter.conditions.iter().any(|c| c.field().moves_by_itself())
+        || q.sort.iter().any(|k| k.field.moves_by_itself());
     if let Some(o) = department_members(no, q, audience) {
         return o;
     }

@@ -6,7 +6,7 @@ use chrono::SecondsFormat;
 use profile_core::field::UserField;
 use profile_core::ids::{DepartmentId, UserId};
 use profile_core::model::user::PresenceStatus;
-use profile_core::usecase::messenger;
+use profile_core::usecase::messenger::{self, COLLEAGUES_PAGE_MAX};
 use profile_core::usecase::users::{self, PresenceCard};
 use profile_core::{CoreError, Value as CoreValue};
 use serde_json::{json, Value};
@@ -150,8 +150,9 @@ fn department_ids(call: &Call<'_>) -> Result<Vec<DepartmentId>, ApiError> {
         Value::Object(m) => m.values().collect(),
         v => vec![v],
     };
-    let ids = items
+    let mut ids = items
         .into_iter()
+        .filter(|v| params::as_text(v).is_none_or(|t| !t.trim().is_empty()))
         .map(|v| {
             params::as_int(v)
                 .and_then(|i| u32::try_from(i).ok())
@@ -163,6 +164,9 @@ fn department_ids(call: &Call<'_>) -> Result<Vec<DepartmentId>, ApiError> {
     if ids.is_empty() {
         return Err(empty());
     }
+    // Each department once, in the order first asked.
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|d| seen.insert(*d));
     Ok(ids)
 }
 
@@ -201,17 +205,33 @@ pub fn department_get(call: &Call<'_>) -> Result<Reply, ApiError> {
     Ok(Reply::of(Value::Array(out)))
 }
 
+/// The most users one answer with `USER_DATA=Y` shapes (ask without it for more).
+const USER_DATA_MAX: usize = 500;
+
 /// `{department ID: [user IDs, or with USER_DATA their im.user.get shapes]}`.
 fn people(call: &Call<'_>, lists: Vec<(DepartmentId, Vec<UserId>)>) -> Result<Reply, ApiError> {
-    let with_users = user_data(call)?;
     let mut out = serde_json::Map::new();
+    if !user_data(call)? {
+        for (d, users) in lists {
+            out.insert(d.0.to_string(), json!(users.iter().map(|u| u.0).collect::<Vec<_>>()));
+        }
+        return Ok(Reply::of(Value::Object(out)));
+    }
+    let mut all: Vec<UserId> = lists.iter().flat_map(|(_, u)| u.iter().copied()).collect();
+    all.sort_unstable();
+    all.dedup();
+    if all.len() > USER_DATA_MAX {
+        return Err(ApiError::argument(
+            "USER_DATA",
+            format!("at most {USER_DATA_MAX} users with their data; ask without USER_DATA"),
+        ));
+    }
+    // One read for every card.
+    let cards = messenger::cards(call.ctx, call.actor, &all)?;
     for (d, users) in lists {
-        let value = if with_users {
-            Value::Array(messenger::cards(call.ctx, call.actor, &users)?.iter().map(shape).collect())
-        } else {
-            json!(users.iter().map(|u| u.0).collect::<Vec<_>>())
-        };
-        out.insert(d.0.to_string(), value);
+        let shapes: Vec<Value> =
+            users.iter().filter_map(|u| cards.iter().find(|c| c.user.id == *u)).map(shape).collect();
+        out.insert(d.0.to_string(), Value::Array(shapes));
     }
     Ok(Reply::of(Value::Object(out)))
 }
@@ -241,7 +261,8 @@ pub fn colleagues_list(call: &Call<'_>) -> Result<Reply, ApiError> {
                 .ok_or_else(|| ApiError::argument(key, "expected a number from 0")),
         }
     };
-    let (offset, limit) = (number("OFFSET", 0)?, number("LIMIT", 10)?);
+    // Bitrix24 takes at most 50 a page, and a larger LIMIT as 50.
+    let (offset, limit) = (number("OFFSET", 0)?, number("LIMIT", 10)?.clamp(1, COLLEAGUES_PAGE_MAX));
     let (ids, total) = messenger::colleagues(call.ctx, call.actor, offset, limit)?;
     let result = if user_data(call)? {
         Value::Array(messenger::cards(call.ctx, call.actor, &ids)?.iter().map(shape).collect())

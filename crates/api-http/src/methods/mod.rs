@@ -167,14 +167,21 @@ pub fn find(name: &str) -> Option<&'static Method> {
     METHODS.iter().find(|m| m.name == name)
 }
 
-/// Whether a call of a read method may run long: a query of users that is neither bounded by a
-/// few IDs nor a plain `FIND` ([`user::short_query`]), `department.get` (which reads an
-/// account's departments whole) and `im.department.employees.get` (whole departments). Those run on the blocking pool in a bounded number of slots;
-/// every other read runs right on an async worker.
-pub(crate) fn may_be_long(method: &str, p: &Params) -> bool {
+/// Whether a call of a read method may run long. Long: a query of users that is neither
+/// bounded by a few IDs nor a short `FIND` ([`user::short_query`]; `indexed_find` when the
+/// store answers a one-term `FIND` from its index's prefix counts, as SQLite does), and
+/// every method that reads whole departments or walks the tree (`department.get`, the
+/// `im.department.*` methods, `cardfile.user.structure`). Those run on the blocking pool in a
+/// bounded number of slots; every other read runs right on an async worker.
+pub(crate) fn may_be_long(method: &str, p: &Params, indexed_find: bool) -> bool {
     match method {
-        "user.get" | "user.search" => !user::short_query(p),
-        "department.get" | "im.department.employees.get" => true,
+        "user.get" | "user.search" => !user::short_query(p, indexed_find),
+        "department.get"
+        | "im.department.get"
+        | "im.department.managers.get"
+        | "im.department.employees.get"
+        | "im.department.colleagues.list"
+        | "cardfile.user.structure" => true,
         _ => false,
     }
 }

@@ -5,7 +5,7 @@ use profile_core::field::UserField;
 use profile_core::ids::{UserId, WorkgroupId};
 use profile_core::model::user::UserPatch;
 use profile_core::query::{
-    Condition, FilterKey, FilterTarget, Op, PageRequest, SortKey, UserFilter, UserQuery,
+    Condition, FilterKey, FilterTarget, Op, PageRequest, SortKey, UserFilter, UserQuery, COUNTED_PREFIX_MAX,
 };
 use profile_core::usecase::invitations::{self, Invite};
 use profile_core::usecase::users;
@@ -142,10 +142,12 @@ fn select(p: &Params) -> Result<Select, ApiError> {
 const FEW_IDS: usize = 50;
 
 /// Whether a query of users is short whatever the data: it names at most [`FEW_IDS`] users by
-/// `ID` (plain equality) and has no `FIND`, so it reads at most that many rows; or it is a
-/// `FIND` of one term alone, unsorted, which the search index answers (the total from its
-/// prefix counts, the page from its postings) without reading the users who do not match.
-pub(crate) fn short_query(p: &Params) -> bool {
+/// `ID` (plain equality) and has no `FIND`, so it reads at most that many rows; or, when the
+/// store's index counts prefixes (`indexed_find`), it is a `FIND` of one term of at most
+/// [`COUNTED_PREFIX_MAX`] characters alone, unsorted, on the first page, which the index
+/// answers (the total from its prefix counts, the page from its postings) without reading the
+/// users who do not match.
+pub(crate) fn short_query(p: &Params, indexed_find: bool) -> bool {
     let filter = match params::get_ci(p, "FILTER") {
         Some(Value::Object(m)) => m,
         Some(_) => return false,
@@ -154,9 +156,6 @@ pub(crate) fn short_query(p: &Params) -> bool {
     let keys: Vec<(FilterKey, &Value)> =
         filter.iter().filter_map(|(k, v)| FilterKey::parse(k).map(|key| (key, v))).collect();
     let find = keys.iter().find(|(k, _)| k.target == FilterTarget::Find).map(|(_, v)| *v);
-    // One term: its total comes from the index's prefix counts; several must be intersected.
-    let one_term =
-        find.and_then(params::as_text).is_some_and(|t| profile_core::query::find_terms(&t).len() == 1);
     let ids = keys
         .iter()
         .find(|(k, _)| k.target == FilterTarget::Field(UserField::Id) && k.op == Op::Eq)
@@ -167,11 +166,21 @@ pub(crate) fn short_query(p: &Params) -> bool {
         Some(v) => params::as_int(v).is_some(),
         None => false,
     };
+    if few_ids && find.is_none() {
+        return true;
+    }
     let given = |k: &str| {
         params::get_ci(p, k).is_some_and(|v| params::as_text(v).is_none_or(|t| !t.trim().is_empty()))
     };
-    let sorted = given("sort") || given("order");
-    (few_ids && find.is_none()) || (one_term && keys.len() == 1 && !sorted)
+    let plain = !given("sort")
+        && !given("order")
+        && !given("cardfile.subdepartments")
+        && params::get_ci(p, "start").and_then(params::as_int).is_none_or(|s| s <= 0);
+    // One short term: its total comes from the index's prefix counts.
+    let counted = find.and_then(params::as_text).is_some_and(|t| {
+        profile_core::query::find_terms(&t).len() == 1 && t.trim().chars().count() <= COUNTED_PREFIX_MAX
+    });
+    indexed_find && counted && keys.len() == 1 && plain
 }
 
 /// `user.get`.
