@@ -246,6 +246,19 @@ fn one_client_cannot_lock_others_out() {
         refused.is_some_and(|i| (50..=53).contains(&i)),
         "after the address's free attempts: {refused:?}"
     );
+    // The first waits are a second or two, kept in whole seconds: the sprayer waits each out
+    // and guesses again until its wait outlasts the reset request that follows.
+    for i in 60..70 {
+        let (status, text) =
+            common::post_form(port, spray, "/login", &[("login", "more@example.com"), ("password", "x")]);
+        let wait: u64 =
+            text.split("Try again in ").nth(1).and_then(|t| t.split(' ').next()?.parse().ok()).unwrap_or(0);
+        if status == 429 && wait >= 4 {
+            break;
+        }
+        assert!(i < 69, "the address's wait never grew: {status} {wait}");
+        std::thread::sleep(std::time::Duration::from_secs(wait + 1));
+    }
     let (status, text) = common::post_form(port, spray, "/reset", &[("login", "ada@example.com")]);
     assert_eq!(status, 429, "{text}");
     let (status, text) = common::post_form(port, [127, 0, 0, 4], "/reset", &[("login", "ada@example.com")]);
