@@ -22,6 +22,8 @@ mod cases;
 mod common;
 #[path = "common/fuzzing.rs"]
 mod fuzzing;
+#[path = "common/mangling.rs"]
+mod mangling;
 #[path = "common/socket.rs"]
 mod socket;
 #[path = "common/wire.rs"]
@@ -288,7 +290,7 @@ fn batches_answer_from_the_error_table() {
 
 #[test]
 fn mangled_bytes_answer_from_the_error_table() {
-    fuzzing::fuzz("mangled", CI_MANGLED, cases::mangled(), Harness::new, |h, m| {
+    fuzzing::fuzz("mangled", CI_MANGLED, mangling::mangled(), Harness::new, |h, m| {
         call_keeps_the_property(h, &m.render(&h.world)).map(drop)
     });
 }
@@ -297,7 +299,7 @@ fn mangled_bytes_answer_from_the_error_table() {
 /// that takes parameters) with `ERROR_ARGUMENT`, whatever the method.
 #[test]
 fn multipart_bodies_are_refused() {
-    fuzzing::fuzz("multipart", CI_MULTIPART, cases::multipart(), Harness::new, |h, m| {
+    fuzzing::fuzz("multipart", CI_MULTIPART, mangling::multipart(), Harness::new, |h, m| {
         let wire = m.render(&h.world);
         if let Some(a) = call_keeps_the_property(h, &wire)? {
             let v: Value = serde_json::from_slice(&a.body).unwrap_or_default();
@@ -453,7 +455,7 @@ fn query_strings_decode_on_any_text() {
     fuzzing::fuzz(
         "parse_query",
         CI_DECODERS,
-        cases::query_text(),
+        mangling::query_text(),
         || (),
         |(), text| {
             match params::parse_query(&text) {

@@ -403,16 +403,13 @@ impl UserStore for PgTx<'_> {
         user: UserId,
         at: chrono::DateTime<chrono::Utc>,
     ) -> StoreResult<()> {
-        // Not `changed`, as for activity.
+        // Not `changed`, as for activity; rare enough for a second statement.
         let no = self.no_for_write(account)?;
-        let at = at.timestamp();
+        let login = at.timestamp();
         self.in_savepoint(|tx| {
-            tx.execute(
-                "UPDATE users SET last_login = $2, last_activity = greatest(coalesce(last_activity, $2), $2) WHERE uid = $1",
-                &[&uid(no, user), &at],
-            )
+            tx.execute("UPDATE users SET last_login = $2 WHERE uid = $1", &[&uid(no, user), &login])
         })?;
-        Ok(())
+        self.record_activity(account, user, at)
     }
 
     fn user_status(&self, account: AccountId, user: UserId) -> StoreResult<Option<PresenceStatus>> {

@@ -483,15 +483,13 @@ impl UserStore for SqliteTx<'_> {
         user: UserId,
         at: chrono::DateTime<chrono::Utc>,
     ) -> StoreResult<()> {
-        // Not `changed`, as for activity.
+        // Not `changed`, as for activity; rare enough for a second statement.
         let no = self.no_for_write(account)?;
         self.conn()
-            .prepare_cached(
-                "UPDATE users SET last_login = ?2, last_activity = max(coalesce(last_activity, ?2), ?2) WHERE uid = ?1",
-            )
+            .prepare_cached("UPDATE users SET last_login = ?2 WHERE uid = ?1")
             .and_then(|mut s| s.execute(params![uid(no, user), at.timestamp()]))
             .map_err(backend)?;
-        Ok(())
+        self.record_activity(account, user, at)
     }
 
     fn user_status(&self, account: AccountId, user: UserId) -> StoreResult<Option<PresenceStatus>> {

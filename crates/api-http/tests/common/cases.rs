@@ -1,14 +1,14 @@
 //! What the fuzzer generates: near-valid Bitrix24 calls (the real methods, field codes and
 //! filter prefixes, PHP brackets raw and percent-encoded, JSON bodies, batches with
 //! `$result[...]` references, dates, `FIND` text, huge numbers, invalid UTF-8, empty keys),
-//! writes that get through to the store, and mutations of them down to raw bytes.
+//! writes that get through to the store (their mutations down to raw bytes are in `mangling`).
 
 use profile_core::field::UserField;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 
-use crate::wire::{query_string, Call, Carry, Cred, Edit, Enc, Mangled, Multipart, P};
+use crate::wire::{query_string, Call, Carry, Cred, Enc, P};
 
 /// Every method Cardfile serves, `batch`, and names it does not.
 pub const METHODS: &[&str] = &[
@@ -78,7 +78,7 @@ fn field_codes() -> Vec<&'static str> {
     UserField::ALL.iter().map(|f| f.code()).collect()
 }
 
-fn field_code() -> BoxedStrategy<String> {
+pub fn field_code() -> BoxedStrategy<String> {
     prop_oneof![
         10 => select(field_codes()).prop_map(String::from),
         2 => select(field_codes()).prop_map(|c| c.to_lowercase()),
@@ -98,13 +98,13 @@ const PREFIXES: &[&str] = &[
     ">>", "<>", "=>", "=<", "!!", "%%", "@@", "!@!", "*", "?", "~", "> =", "≥",
 ];
 
-fn filter_key() -> BoxedStrategy<String> {
+pub fn filter_key() -> BoxedStrategy<String> {
     (select(PREFIXES), field_code(), select(&["", "", "", " ", "\t"][..]))
         .prop_map(|(p, f, ws)| format!("{ws}{p}{f}"))
         .boxed()
 }
 
-fn int_text() -> BoxedStrategy<String> {
+pub fn int_text() -> BoxedStrategy<String> {
     prop_oneof![
         6 => (-2i64..8).prop_map(|i| i.to_string()),
         2 => any::<i64>().prop_map(|i| i.to_string()),
@@ -139,7 +139,7 @@ fn json_number() -> BoxedStrategy<String> {
     .boxed()
 }
 
-fn date_text() -> BoxedStrategy<String> {
+pub fn date_text() -> BoxedStrategy<String> {
     prop_oneof![
         4 => select(&[
             "2024-01-01", "2024-02-29", "2023-02-29", "0000-01-01", "0001-01-01", "9999-12-31",
@@ -267,7 +267,7 @@ fn email() -> BoxedStrategy<String> {
     .boxed()
 }
 
-fn text() -> BoxedStrategy<String> {
+pub fn text() -> BoxedStrategy<String> {
     prop_oneof![
         3 => any::<String>(),
         2 => "[a-zA-Z ]{0,20}",
@@ -443,7 +443,7 @@ fn spelling(name: &'static str) -> BoxedStrategy<String> {
 }
 
 /// One top-level parameter of a call.
-fn param() -> BoxedStrategy<(String, P)> {
+pub fn param() -> BoxedStrategy<(String, P)> {
     prop_oneof![
         6 => (spelling("FILTER"), filter_value()),
         3 => (filter_key(), leaf()),
@@ -504,13 +504,13 @@ fn carry() -> BoxedStrategy<Carry> {
     .boxed()
 }
 
-fn enc() -> BoxedStrategy<Enc> {
+pub fn enc() -> BoxedStrategy<Enc> {
     (any::<bool>(), prop::bool::weighted(0.7), any::<bool>())
         .prop_map(|(keys, values, plus)| Enc { keys, values, plus })
         .boxed()
 }
 
-fn junk() -> BoxedStrategy<Vec<String>> {
+pub fn junk() -> BoxedStrategy<Vec<String>> {
     vec(
         select(
             &[
@@ -694,7 +694,7 @@ pub fn read_call() -> BoxedStrategy<Call> {
 }
 
 /// One batch command: `method?query`, its query written as clients write it.
-fn command() -> BoxedStrategy<String> {
+pub fn command() -> BoxedStrategy<String> {
     let any_command =
         (command_method(), vec(param(), 0..4), enc(), select(&["?", "?", "?", "", "??", "?&"][..])).prop_map(
             |(m, params, enc, q)| {
@@ -750,168 +750,4 @@ pub fn batch() -> BoxedStrategy<Call> {
             Call { cred, verb: "POST", method: method.to_string(), params, carry, enc, junk: Vec::new() }
         })
         .boxed()
-}
-
-fn header_text() -> BoxedStrategy<String> {
-    "[ -~]{0,40}".boxed()
-}
-
-/// Paths around `/rest/` (none of them a web page's).
-const PATHS: &[&str] = &[
-    "/rest",
-    "/rest/",
-    "/rest//",
-    "/rest/%2F",
-    "/rest/%2e%2e/user.get",
-    "//rest/user.get",
-    "/rest/./user.get",
-    "/rest/../rest/user.get",
-    "/REST/user.get",
-    "/rest/user.get/",
-    "/rest/1/x/user.get/",
-    "/rest/1//user.get",
-    "/rest/%FF/%FE/user.get",
-    "/rest/1/%00/user.get",
-    "/rest/user.get%00",
-    "/rest/batch",
-    "/rest/1/2/3/4/5",
-    "/rest/%20user.get",
-    "/rest/user%2Eget",
-];
-
-/// Bytes that break JSON, UTF-8 or a query in one stroke.
-const INSERTED: &[&[u8]] = &[
-    b"\xff",
-    b"\xc3",
-    b"\xed\xa0\x80",
-    b"\"",
-    b"\\",
-    b"\\u",
-    b"\\ud800",
-    b"{",
-    b"}",
-    b"[",
-    b"]",
-    b",",
-    b":",
-    b"\0",
-    b"&",
-    b"=",
-    b"%",
-    b"%FF",
-    b"[[[[[[[[",
-    b"nul",
-    b"1e999999",
-    b"--",
-];
-
-fn edit() -> BoxedStrategy<Edit> {
-    let inserted = prop_oneof![
-        3 => vec(any::<u8>(), 1..8),
-        2 => select(INSERTED).prop_map(<[u8]>::to_vec),
-    ];
-    prop_oneof![
-        2 => any::<u8>().prop_map(Edit::Truncate),
-        3 => (any::<u8>(), inserted).prop_map(|(at, b)| Edit::Insert(at, b)),
-        2 => (any::<u8>(), 1u8..=255).prop_map(|(at, x)| Edit::Flip(at, x)),
-        2 => prop_oneof![
-            3 => vec(any::<u8>(), 0..300),
-            1 => (1usize..3_000).prop_map(|n| b"[".repeat(n)),
-            1 => (1usize..300).prop_map(|n| format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n)).into_bytes()),
-            1 => (1usize..200).prop_map(|n| format!("{{\"FILTER\":{}1{}}}", "[".repeat(n), "]".repeat(n)).into_bytes()),
-            1 => Just(b" \t\r\n ".to_vec()),
-            1 => Just(b"null".to_vec()),
-            1 => Just(b"[]".to_vec()),
-            1 => Just(b"\"cmd\"".to_vec()),
-            1 => Just(b"\xef\xbb\xbf{}".to_vec()),
-        ].prop_map(Edit::Body),
-        2 => prop::option::of(prop_oneof![
-            3 => select(&[
-                "application/json", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
-                "text/plain", "application/json; charset=latin1", "application/jsonx", "", " application/json",
-                "MULTIPART/mixed", "application/*", "*/*",
-            ][..]).prop_map(String::from),
-            1 => header_text(),
-        ]).prop_map(Edit::ContentType),
-        2 => vec(any::<u8>(), 0..120).prop_map(Edit::Query),
-        1 => vec(any::<u8>(), 0..24).prop_map(Edit::Method),
-        1 => select(PATHS).prop_map(Edit::Path),
-        1 => prop_oneof![
-            select(&["Bearer ", "bearer", "Bearer  x", "Basic YTpi", "Basic", "Bearer \t x"][..]).prop_map(String::from),
-            header_text(),
-        ].prop_map(Edit::Authorization),
-    ]
-    .boxed()
-}
-
-/// Near-valid calls and batches with their bytes changed, down to raw bytes.
-pub fn mangled() -> BoxedStrategy<Mangled> {
-    (prop_oneof![3 => call(), 1 => batch()], vec(edit(), 1..4))
-        .prop_map(|(call, edits)| Mangled { call, edits })
-        .boxed()
-}
-
-pub fn multipart() -> BoxedStrategy<Multipart> {
-    let cred = prop_oneof![
-        4 => select(&["admin", "bob", "bob_brief", "bob_none", "eve"][..]).prop_map(Cred::Hook),
-        1 => Just(Cred::AppQuery),
-        1 => Just(Cred::AppBearer),
-    ];
-    let part = (
-        prop_oneof![
-            filter_key().prop_map(|k| format!("FILTER[{k}]")),
-            field_code(),
-            Just("file".to_string())
-        ],
-        prop_oneof![text(), date_text(), int_text()],
-        prop::option::of(select(&["a.png", "a.txt", "", "../../etc/passwd"][..])),
-    );
-    (
-        cred,
-        select(METHODS),
-        select(&["B", "----WebKitFormBoundary7MA4YWxkTrZu0gW", "x y", "", "\"q\""][..]),
-        select(&["multipart/form-data", "multipart/mixed", "MULTIPART/FORM-DATA", "multipart/"][..]),
-        vec(part, 0..4),
-        prop::bool::weighted(0.8),
-    )
-        .prop_map(|(cred, method, boundary, kind, parts, closed)| {
-            let mut body = Vec::new();
-            for (name, value, file) in &parts {
-                body.extend_from_slice(
-                    format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes(),
-                );
-                if let Some(f) = file {
-                    body.extend_from_slice(
-                        format!("; filename=\"{f}\"\r\nContent-Type: application/octet-stream").as_bytes(),
-                    );
-                }
-                body.extend_from_slice(format!("\r\n\r\n{value}\r\n").as_bytes());
-            }
-            if closed || parts.is_empty() {
-                body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-            }
-            let call = Call {
-                cred,
-                verb: "POST",
-                method: method.to_string(),
-                params: Vec::new(),
-                carry: Carry::Query,
-                enc: Enc { keys: false, values: true, plus: false },
-                junk: Vec::new(),
-            };
-            Multipart { call, content_type: format!("{kind}; boundary={boundary}"), body }
-        })
-        .boxed()
-}
-
-/// Strings that look like query strings: PHP pairs of the vocabularies above, raw or encoded,
-/// with junk; for the decoder alone.
-pub fn query_text() -> BoxedStrategy<String> {
-    prop_oneof![
-        3 => (vec(param(), 0..8), enc(), junk()).prop_map(|(p, e, j)| format!("{}{}", query_string(&p, e), j.concat())),
-        1 => command(),
-        1 => any::<String>(),
-        1 => "[a-z\\[\\]%&=+0-9A-F]{0,60}",
-    ]
-    .boxed()
 }
