@@ -2,13 +2,12 @@
 //! names up to the root, their heads and their members, and users as presence cards. Every
 //! user listed is one the reader may see.
 
-use crate::access::{self, Actor, Scope, Select, Tier};
+use crate::access::Actor;
 use crate::error::CoreError;
 use crate::ids::{DepartmentId, UserId};
 use crate::model::department::Department;
-use crate::ports::Tx;
 use crate::query::FILTER_LIST_MAX;
-use crate::usecase::users::PresenceCard;
+use crate::usecase::users::{card, require_im, PresenceCard};
 use crate::usecase::Ctx;
 
 /// A department with the names from the root down to it.
@@ -20,14 +19,6 @@ pub struct DepartmentCard {
     pub path: Vec<String>,
     /// Its head, when the reader may see them.
     pub head: Option<UserId>,
-}
-
-fn require_im(actor: &Actor) -> Result<(), CoreError> {
-    if actor.scopes.has(Scope::Im) {
-        Ok(())
-    } else {
-        Err(CoreError::InsufficientScope { needed: Scope::Im.code() })
-    }
 }
 
 fn check_ids(ids: &[DepartmentId]) -> Result<(), CoreError> {
@@ -104,22 +95,12 @@ pub fn employees(
 pub fn cards(ctx: Ctx<'_>, actor: &Actor, ids: &[UserId]) -> Result<Vec<PresenceCard>, CoreError> {
     require_im(actor)?;
     let tx = ctx.db.read()?;
-    cards_in(&*tx, ctx, actor, ids)
-}
-
-fn cards_in(
-    tx: &dyn Tx,
-    ctx: Ctx<'_>,
-    actor: &Actor,
-    ids: &[UserId],
-) -> Result<Vec<PresenceCard>, CoreError> {
-    let tier = actor.scopes.user_tier().unwrap_or(Tier::Brief);
     let now = ctx.clock.now();
     let mut out = Vec::new();
     for id in tx.visible_users(actor.account, ids, actor.audience(false))? {
-        let Some(user) = tx.user(actor.account, id)? else { continue };
-        let status = tx.user_status(actor.account, id)?;
-        out.push(PresenceCard { user: access::project(user, tier, &Select::All, now), status });
+        if let Some(user) = tx.user(actor.account, id)? {
+            out.push(card(&*tx, actor, user, now)?);
+        }
     }
     Ok(out)
 }

@@ -449,24 +449,40 @@ pub struct PresenceCard {
 /// [`CoreError::InsufficientScope`] without `im`; [`CoreError::NotFound`] when the user does
 /// not exist or the reader may not see them.
 pub fn presence_card(ctx: Ctx<'_>, actor: &Actor, id: Option<UserId>) -> Result<PresenceCard, CoreError> {
-    if !actor.scopes.has(Scope::Im) {
-        return Err(CoreError::InsufficientScope { needed: Scope::Im.code() });
-    }
+    require_im(actor)?;
     let id = id.or(actor.user).ok_or_else(|| CoreError::not_found("user", "current"))?;
-    let tier = actor.scopes.user_tier().unwrap_or(Tier::Brief);
     let tx = ctx.db.read()?;
     let user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
     if !visible(&*tx, actor.audience(false), &user)? {
         return Err(CoreError::not_found("user", id));
     }
-    let status = tx.user_status(actor.account, id)?;
-    Ok(PresenceCard { user: access::project(user, tier, &Select::All, ctx.clock.now()), status })
+    card(&*tx, actor, user, ctx.clock.now())
+}
+
+/// A user the reader may see as a [`PresenceCard`]: projected to the reader's user tier
+/// (`user_brief` without one), with their status.
+pub(crate) fn card(
+    tx: &dyn Tx,
+    actor: &Actor,
+    user: User,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<PresenceCard, CoreError> {
+    let tier = actor.scopes.user_tier().unwrap_or(Tier::Brief);
+    let status = tx.user_status(actor.account, user.id)?;
+    Ok(PresenceCard { user: access::project(user, tier, &Select::All, now), status })
+}
+
+/// The `im` scope, which presence and the messenger's methods need.
+pub(crate) fn require_im(actor: &Actor) -> Result<(), CoreError> {
+    if actor.scopes.has(Scope::Im) {
+        Ok(())
+    } else {
+        Err(CoreError::InsufficientScope { needed: Scope::Im.code() })
+    }
 }
 
 fn own_presence(actor: &Actor) -> Result<UserId, CoreError> {
-    if !actor.scopes.has(Scope::Im) {
-        return Err(CoreError::InsufficientScope { needed: Scope::Im.code() });
-    }
+    require_im(actor)?;
     actor.user.ok_or_else(|| CoreError::forbidden("the credential acts as no user"))
 }
 
