@@ -32,6 +32,7 @@ fn ctx<'a>(db: &'a dyn Database, clock: &'a At) -> Ctx<'a> {
         clock,
         ids: &RandomIds as &dyn IdGen,
         passwords: &Argon2id::FAST_INSECURE,
+        images: &profile_core::ports::NoImages,
         base_url: "http://127.0.0.1:8080",
         invitations_per_hour: 0,
         client: None,

@@ -30,6 +30,7 @@ fn ctx_for<'a>(db: &'a SqliteDb, clock: &'a At, ids: &'a RandomIds) -> Ctx<'a> {
         clock,
         ids: ids as &dyn IdGen,
         passwords: &Argon2id::FAST_INSECURE,
+        images: &profile_core::ports::NoImages,
         base_url: "http://127.0.0.1:8080",
         invitations_per_hour: 0,
         client: None,

@@ -25,6 +25,7 @@ fn ctx(db: &SqliteDb) -> Ctx<'_> {
         clock: &SystemClock,
         ids: &RandomIds as &dyn IdGen,
         passwords: &Argon2id::PRODUCTION,
+        images: &profile_core::ports::NoImages,
         base_url: "https://directory.example",
         invitations_per_hour: 0,
         client: None,

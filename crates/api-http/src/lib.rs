@@ -19,7 +19,8 @@ pub mod wire;
 
 use std::sync::Arc;
 
-use profile_core::ports::{Clock, Database, IdGen};
+use profile_core::model::image::ImageLimits;
+use profile_core::ports::{Clock, Database, IdGen, ImageCodec};
 use profile_core::secret::PasswordHasher;
 use profile_core::usecase::Ctx;
 
@@ -56,6 +57,17 @@ pub struct Config {
     /// `FIND` term; `department.get`) run at once; the others wait for a slot. Keep it below
     /// the store's read connections, so that authentication and short reads always find one.
     pub long_reads: usize,
+    /// The largest photo or background file accepted, in bytes; `user.add`, `user.update` and
+    /// `cardfile.user.background.set` take bodies up to [`Config::upload_body_limit`].
+    pub photo_max_bytes: usize,
+}
+
+impl Config {
+    /// The body limit of the methods that take an image: a file of `photo_max_bytes` in base64
+    /// (4/3 of it) and 64 KB of other parameters and multipart framing.
+    pub fn upload_body_limit(&self) -> usize {
+        self.photo_max_bytes.div_ceil(3) * 4 + 64 * 1024
+    }
 }
 
 impl Default for Config {
@@ -71,6 +83,7 @@ impl Default for Config {
             sessions: profile_core::model::session::SessionPolicy::default(),
             connections: Connections::default(),
             long_reads: LONG_READS,
+            photo_max_bytes: profile_core::model::image::ImageLimits::DEFAULT.max_bytes,
         }
     }
 }
@@ -88,6 +101,8 @@ pub struct AppState {
     pub ids: Arc<dyn IdGen>,
     /// Password hashing.
     pub passwords: Arc<dyn PasswordHasher>,
+    /// Decoding uploaded photos and backgrounds (`image_codec::Codec` at `photo_max_bytes`).
+    pub images: Arc<dyn ImageCodec>,
     /// Behaviour.
     pub config: Config,
     limits: rate::Limits,
@@ -111,11 +126,13 @@ impl AppState {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         let hashing = tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1));
         let long_reads = Arc::new(tokio::sync::Semaphore::new(config.long_reads.max(1)));
+        let limits = ImageLimits { max_bytes: config.photo_max_bytes, ..ImageLimits::DEFAULT };
         AppState {
             db,
             clock,
             ids,
             passwords,
+            images: Arc::new(image_codec::Codec::new(limits)),
             config,
             limits: rate::Limits::default(),
             hashing,
@@ -131,6 +148,7 @@ impl AppState {
             clock: &*self.clock,
             ids: &*self.ids,
             passwords: &*self.passwords,
+            images: &*self.images,
             base_url: &self.config.base_url,
             invitations_per_hour: self.config.invitations_per_hour,
             client: None,

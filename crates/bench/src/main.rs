@@ -47,6 +47,7 @@ fn ctx_for(db: &dyn Database) -> Ctx<'_> {
         clock: &SystemClock,
         ids: &RandomIds,
         passwords: &Argon2id::PRODUCTION,
+        images: &profile_core::ports::NoImages,
         base_url: "http://127.0.0.1:8080",
         invitations_per_hour: 0,
         client: None,

@@ -231,6 +231,10 @@ struct ServeArgs {
     /// add users in bulk); the CLI is never limited.
     #[arg(long, env = "CARDFILE_INVITATIONS_PER_HOUR", default_value_t = profile_core::usecase::INVITATIONS_PER_HOUR)]
     invitations_per_hour: u32,
+    /// The largest photo or background file accepted, in bytes (PNG, JPEG, WebP or GIF, up to
+    /// 40 megapixels).
+    #[arg(long, env = "CARDFILE_PHOTO_MAX_BYTES", default_value_t = profile_core::model::image::ImageLimits::DEFAULT.max_bytes)]
+    photo_max_bytes: usize,
     /// How long a web session lasts unused.
     #[arg(long, env = "CARDFILE_SESSION_IDLE", default_value = "12h", value_parser = delivery::settings::parse_duration)]
     session_idle: std::time::Duration,
@@ -518,6 +522,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
             max_connections: args.max_connections as usize,
         },
         long_reads,
+        photo_max_bytes: args.photo_max_bytes,
     };
     let workers = deliver::start(&db, &base_url, &args.delivery)?;
     // The last reference is dropped here, after the runtime: PostgreSQL's driver must not

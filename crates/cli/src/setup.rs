@@ -25,12 +25,16 @@ pub(crate) fn open(target: &Target) -> Result<Store, String> {
     crate::store::open(target)
 }
 
+/// The codec of the CLI's own uploads (`cardfile user photo`), at the default limits.
+static CLI_IMAGES: std::sync::LazyLock<image_codec::Codec> = std::sync::LazyLock::new(image_codec::Codec::default);
+
 pub(crate) fn ctx<'a>(db: &'a dyn Database, base_url: &'a str) -> Ctx<'a> {
     Ctx {
         db,
         clock: &SystemClock,
         ids: &RandomIds,
         passwords: &Argon2id::PRODUCTION,
+        images: &*CLI_IMAGES,
         base_url,
         invitations_per_hour: 0,
         client: None,

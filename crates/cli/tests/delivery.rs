@@ -228,6 +228,7 @@ fn ctx(db: &SqliteDb) -> Ctx<'_> {
         clock: &SystemClock,
         ids: &RandomIds,
         passwords: &Argon2id::FAST_INSECURE,
+        images: &profile_core::ports::NoImages,
         base_url: "http://unused.test",
         invitations_per_hour: 0,
         client: None,

@@ -135,6 +135,7 @@ fn joining_signing_in_and_the_security_rules_in_a_browser() {
         clock: &profile_core::ports::SystemClock,
         ids: &profile_core::ports::RandomIds,
         passwords: &profile_core::secret::Argon2id::PRODUCTION,
+        images: &profile_core::ports::NoImages,
         base_url: "http://unused.test",
         invitations_per_hour: 0,
         client: None,

@@ -65,6 +65,7 @@ impl Worker {
                     clock: &SystemClock,
                     ids: &RandomIds,
                     passwords: &Argon2id::PRODUCTION,
+                    images: &profile_core::ports::NoImages,
                     base_url: &base_url,
                     invitations_per_hour: 0,
                     client: None,

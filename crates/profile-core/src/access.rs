@@ -8,6 +8,7 @@ use crate::error::CoreError;
 use crate::field::UserField;
 use crate::ids::{AccountId, UserId};
 use crate::model::account::{Account, InvitePolicy};
+use crate::model::image::{ImageRef, ImageSize};
 use crate::model::user::{Role, User, UserPatch};
 use crate::value::Value;
 
@@ -342,8 +343,35 @@ impl UserView {
 /// Projects a user to what a reader with `tier` asked for with `select`. `ID` is always kept.
 /// The user is consumed: its texts move into the view instead of being copied (a page of 50
 /// full users is ~2,000 strings). For a page, [`Projection`] works the field list out once.
-pub fn project(user: User, tier: Tier, select: &Select, now: DateTime<Utc>) -> UserView {
-    Projection::new(tier, select, now).apply(user)
+pub fn project(user: User, tier: Tier, select: &Select, now: DateTime<Utc>, photos: &PhotoLinks) -> UserView {
+    Projection::new(tier, select, now, photos.clone()).apply(user)
+}
+
+/// How a projection writes `PERSONAL_PHOTO`: a stored image becomes the absolute URL of one of
+/// its copies (decisions.md: photos are handed out only in projections, to readers who may see
+/// the user). A text that names no stored image (a URL kept from before images were stored)
+/// is left as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoLinks {
+    /// The public base URL, no trailing `/`.
+    pub base_url: String,
+    /// Which copy the URL names (`IMAGE_RESIZE`; the 1000 px one by default).
+    pub size: ImageSize,
+}
+
+impl PhotoLinks {
+    /// Links to the `size` copies under `base_url`.
+    pub fn new(base_url: &str, size: ImageSize) -> PhotoLinks {
+        PhotoLinks { base_url: base_url.to_string(), size }
+    }
+
+    /// The URL a stored `PERSONAL_PHOTO` text stands for.
+    pub fn resolve(&self, stored: String) -> String {
+        match stored.parse::<ImageRef>() {
+            Ok(r) => r.url(&self.base_url, self.size),
+            Err(()) => stored,
+        }
+    }
 }
 
 /// What a reader with a tier asked for with a select, worked out once and applied to every user
@@ -352,18 +380,19 @@ pub fn project(user: User, tier: Tier, select: &Select, now: DateTime<Utc>) -> U
 pub struct Projection {
     fields: Vec<(UserField, bool)>,
     now: DateTime<Utc>,
+    photos: PhotoLinks,
 }
 
 impl Projection {
     /// The fields of `select` that `tier` may read, plus `ID`; computed values (such as
-    /// `IS_ONLINE`) are taken at `now`.
-    pub fn new(tier: Tier, select: &Select, now: DateTime<Utc>) -> Projection {
+    /// `IS_ONLINE`) are taken at `now`, photos linked as `photos` says.
+    pub fn new(tier: Tier, select: &Select, now: DateTime<Utc>, photos: PhotoLinks) -> Projection {
         let fields = UserField::ALL
             .iter()
             .filter(|&&f| f.tier() <= tier && (f == UserField::Id || select.includes(f)))
             .map(|&f| (f, f.kind().is_text()))
             .collect();
-        Projection { fields, now }
+        Projection { fields, now, photos }
     }
 
     /// The view of `user`. The user is consumed: its texts move into the view.
@@ -375,7 +404,11 @@ impl Projection {
         for &(f, is_text) in &self.fields {
             let value = if is_text {
                 while texts.next_if(|(k, _)| *k < f).is_some() {}
-                texts.next_if(|(k, _)| *k == f).map_or(Value::Null, |(_, v)| Value::Text(v))
+                match texts.next_if(|(k, _)| *k == f) {
+                    None => Value::Null,
+                    Some((UserField::PersonalPhoto, v)) => Value::Text(self.photos.resolve(v)),
+                    Some((_, v)) => Value::Text(v),
+                }
             } else {
                 user.value(f, self.now)
             };

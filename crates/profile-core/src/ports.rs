@@ -12,6 +12,9 @@ use crate::model::account::Account;
 use crate::model::credential::{Credential, CredentialId};
 use crate::model::department::{Department, DepartmentQuery};
 use crate::model::hr::{HrField, HrValues};
+use crate::model::image::{
+    Background, ImageError, ImageFormat, ImageId, ImageLimits, ImagePurpose, ImageSize, PreparedImage, StoredImage,
+};
 use crate::model::identity::{ConfirmationCode, Identity, IdentityId, Login, LoginFailures, Membership};
 use crate::model::invitation::{Invitation, InvitationId, RegistrationLink, RegistrationRequest};
 use crate::model::message::{Channel, DeliveryUpdate, Message};
@@ -371,6 +374,56 @@ pub trait HrStore {
     fn set_hr_holder(&mut self, account: AccountId, user: UserId, holds: bool) -> StoreResult<()>;
 }
 
+/// Images (photos and backgrounds, see [`crate::model::image`]) and which background each user
+/// chose. An image is addressed by its ID alone: the ID is its capability and names its owner.
+pub trait ImageStore {
+    /// Stores a new image with all of its copies.
+    fn insert_image(&mut self, image: &StoredImage) -> StoreResult<()>;
+    /// Deletes an image; deleting one that is gone is no change.
+    fn delete_image(&mut self, id: ImageId) -> StoreResult<()>;
+    /// An image with all of its copies.
+    fn image(&self, id: ImageId) -> StoreResult<Option<StoredImage>>;
+    /// One copy of an image, as it is served: its encoding and bytes.
+    fn image_copy(&self, id: ImageId, size: ImageSize) -> StoreResult<Option<(ImageFormat, Vec<u8>)>>;
+    /// The background a user chose, if any.
+    fn user_background(&self, account: AccountId, user: UserId) -> StoreResult<Option<Background>>;
+    /// Sets (or with `None` clears) a user's background.
+    fn set_user_background(
+        &mut self,
+        account: AccountId,
+        user: UserId,
+        background: Option<&Background>,
+    ) -> StoreResult<()>;
+}
+
+/// Decodes uploaded images and re-encodes them in the sizes of their purpose, like
+/// [`crate::secret::PasswordHasher`] a capability the core is given, so that it stays pure.
+pub trait ImageCodec: Send + Sync {
+    /// What uploads may be. [`crate::usecase::images`] checks the file size before calling
+    /// [`ImageCodec::prepare`]; the codec checks the pixels before it decodes.
+    fn limits(&self) -> ImageLimits;
+    /// Decodes `bytes` (PNG, JPEG, WebP or GIF; a GIF's first frame), turns it upright, cuts
+    /// it for `purpose` and encodes each of its sizes, carrying no metadata over.
+    ///
+    /// # Errors
+    /// [`ImageError`] saying why the file is refused.
+    fn prepare(&self, bytes: &[u8], purpose: ImagePurpose) -> Result<PreparedImage, ImageError>;
+}
+
+/// An [`ImageCodec`] for surfaces that take no uploads (a delivery worker): refuses all.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoImages;
+
+impl ImageCodec for NoImages {
+    fn limits(&self) -> ImageLimits {
+        ImageLimits::DEFAULT
+    }
+
+    fn prepare(&self, _: &[u8], _: ImagePurpose) -> Result<PreparedImage, ImageError> {
+        Err(ImageError::NotAccepted)
+    }
+}
+
 /// A unit of work over every store. Reads see one consistent snapshot; writes become visible
 /// and durable together at [`Tx::commit`]. Dropping a `Tx` without committing discards its
 /// writes.
@@ -392,6 +445,7 @@ pub trait Tx:
     + SettingsStore
     + SessionStore
     + HrStore
+    + ImageStore
 {
     /// Makes every write durable, or none of them.
     ///

@@ -97,6 +97,11 @@ pub fn parse_input(field: UserField, raw: &Value) -> Result<Value, CoreError> {
                     FieldKind::Extension => validate::extension(&text),
                     FieldKind::Gender => validate::gender(&text),
                     FieldKind::TimeZone => validate::time_zone(&text),
+                    // A stored image is linked only by the upload that made it: a reference
+                    // written as text would point a card at another's image.
+                    FieldKind::File if text.parse::<crate::model::image::ImageRef>().is_ok() => {
+                        Err("a stored image cannot be linked by its reference; upload the file")
+                    }
                     _ => Ok(()),
                 };
                 check.map_err(bad)?;

@@ -100,7 +100,8 @@ proptest! {
         if star {
             names.push("*");
         }
-        let view = project(u.clone(), tier, &Select::parse(names.iter().copied()), f.clock_now());
+        let links = profile_core::access::PhotoLinks::new("https://c.example", profile_core::model::image::ImageSize::Large);
+        let view = project(u.clone(), tier, &Select::parse(names.iter().copied()), f.clock_now(), &links);
         for (field, value) in &view.fields {
             prop_assert!(field.tier() <= tier, "{:?} leaked to {:?}", field, tier);
             prop_assert_eq!(value, &u.value(*field, f.clock_now()), "{:?} moved into the view as it reads", field);

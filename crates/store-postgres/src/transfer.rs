@@ -20,7 +20,7 @@ use crate::{PgDb, PgTx};
 /// The tables a migration copies, each with the order its rows are compared in (a unique
 /// key, so both sides list rows alike). The rest are derived: the search index and its counts
 /// (SQLite) or the search words (here), and `meta`.
-pub const TABLES: [(&str, &str); 25] = [
+pub const TABLES: [(&str, &str); 28] = [
     ("accounts", "no"),
     // Before the users: their search words hold their departments' names.
     ("departments", "account_no, id"),
@@ -47,6 +47,9 @@ pub const TABLES: [(&str, &str); 25] = [
     ("settings", "key"),
     ("sessions", "id"),
     ("user_status", "uid"),
+    ("images", "id"),
+    ("image_copies", "id, size"),
+    ("user_backgrounds", "uid"),
 ];
 
 /// One stored value, as both stores hold it.

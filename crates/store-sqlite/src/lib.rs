@@ -27,6 +27,7 @@ mod departments;
 mod error;
 mod hr;
 mod identities;
+mod images;
 mod invitations;
 mod messages;
 mod schema;

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/011_delivery.sql"),
     include_str!("../migrations/012_sessions.sql"),
     include_str!("../migrations/013_user_status.sql"),
+    include_str!("../migrations/014_images.sql"),
 ];
 
 /// The schema from which the search documents are Cardfile's current words: a file migrated

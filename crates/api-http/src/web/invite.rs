@@ -192,7 +192,7 @@ pub(crate) async fn submit(
     let device = session::device(&headers);
     let done = hashing(&state, move |ctx| {
         let accepted = invitations::accept_invitation(ctx, &token2, Acceptance::NewIdentity { password })?;
-        let edit = ProfileEdit { name, last_name, photo: String::new() };
+        let edit = ProfileEdit { name, last_name };
         identities::update_profile(ctx, accepted.identity, edit, true)?;
         sessions::start(ctx, accepted.identity, &device)
     })

@@ -77,3 +77,39 @@ impl IdGen for CountingIds {
         }
     }
 }
+
+/// The contract suite's image codec: it reads a made-up format instead of decoding pictures,
+/// so store behaviour (copies kept, replaced, deleted, served, copied across accounts) is
+/// tested without a picture library. `TESTIMAGE <label>` is an image; its copy of each size is
+/// `<size> <label>`; `TESTIMAGE damaged` is a damaged file; anything else is not an image. The
+/// real codec (`crates/image-codec`) is tested with real pictures, and through the server.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TestImages;
+
+impl TestImages {
+    /// An upload the codec accepts.
+    pub fn file(label: &str) -> Vec<u8> {
+        format!("TESTIMAGE {label}").into_bytes()
+    }
+}
+
+impl crate::ports::ImageCodec for TestImages {
+    fn limits(&self) -> crate::model::image::ImageLimits {
+        crate::model::image::ImageLimits { max_bytes: 1_000, max_pixels: 1_000_000 }
+    }
+
+    fn prepare(
+        &self,
+        bytes: &[u8],
+        purpose: crate::model::image::ImagePurpose,
+    ) -> Result<crate::model::image::PreparedImage, crate::model::image::ImageError> {
+        use crate::model::image::{ImageError, ImageFormat, PreparedImage};
+        let label = bytes.strip_prefix(b"TESTIMAGE ").ok_or(ImageError::UnsupportedFormat)?;
+        if label == b"damaged" {
+            return Err(ImageError::Damaged);
+        }
+        let label = String::from_utf8_lossy(label);
+        let copies = purpose.sizes().iter().map(|s| (*s, format!("{} {label}", s.name()).into_bytes())).collect();
+        Ok(PreparedImage { format: ImageFormat::Png, copies })
+    }
+}

@@ -21,6 +21,8 @@ use crate::ports::Tx;
 use crate::secret::{self, SecretHash};
 use crate::templates::kinds::{self, InvitationText, Registration};
 use crate::templates::ENGLISH;
+use crate::model::image::PreparedImage;
+use crate::usecase::images::PreparedPhoto;
 use crate::usecase::identities::{check_password, consume_code, hash_password, issue_code, parse_login};
 use crate::usecase::outbox::{queue_message, NOTICE_LIFETIME};
 use crate::usecase::users::{add_user, add_user_reusing, NewUser};
@@ -62,12 +64,27 @@ pub struct Invited {
 /// [`CoreError::Validation`] naming the field; [`CoreError::Conflict`] on `EMAIL` when a user of
 /// the account has the address.
 pub fn invite_by_email(ctx: Ctx<'_>, actor: &Actor, invite: Invite) -> Result<Invited, CoreError> {
+    invite_by_email_with_photo(ctx, actor, invite, None)
+}
+
+/// [`invite_by_email`] with the new user's photo (`user.add` with `PERSONAL_PHOTO`), decoded
+/// by [`crate::usecase::images::prepare`] before this is called, stored in the same unit of
+/// work.
+///
+/// # Errors
+/// As [`invite_by_email`].
+pub fn invite_by_email_with_photo(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    invite: Invite,
+    photo: Option<PreparedImage>,
+) -> Result<Invited, CoreError> {
     check_may_invite(ctx, actor)?;
     let address = parse_login("EMAIL", &invite.address)?;
     if address.is_phone() {
         return Err(CoreError::invalid("EMAIL", "an email invitation needs an email address"));
     }
-    send_invitation(ctx, actor, address, invite)
+    send_invitation(ctx, actor, address, invite, photo)
 }
 
 /// Invites someone by SMS: as [`invite_by_email`], but the phone number (stored as
@@ -81,7 +98,7 @@ pub fn invite_by_sms(ctx: Ctx<'_>, actor: &Actor, invite: Invite) -> Result<Invi
     if !address.is_phone() {
         return Err(CoreError::invalid("PERSONAL_MOBILE", "an SMS invitation needs a phone number"));
     }
-    send_invitation(ctx, actor, address, Invite { text: None, ..invite })
+    send_invitation(ctx, actor, address, Invite { text: None, ..invite }, None)
 }
 
 fn send_invitation(
@@ -89,6 +106,7 @@ fn send_invitation(
     actor: &Actor,
     address: Login,
     invite: Invite,
+    photo: Option<PreparedImage>,
 ) -> Result<Invited, CoreError> {
     let text = match invite.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) if t.chars().count() > INVITATION_TEXT_MAX => {
@@ -116,7 +134,11 @@ fn send_invitation(
     }
     let role = if invite.extranet { Role::Extranet } else { Role::Employee };
     let new = NewUser { role, fields, workgroups: invite.workgroups };
-    let user = add_user_reusing(&mut *tx, ctx, actor, new, reuse)?;
+    let mut user = add_user_reusing(&mut *tx, ctx, actor, new, reuse)?;
+    if let Some(photo) = photo {
+        crate::usecase::users::set_photo_in(&mut *tx, ctx, &mut user, PreparedPhoto::Set(photo))?;
+        tx.update_user(&user)?;
+    }
     let invitation = issue_invitation(&mut *tx, ctx, actor, &account, user.id, &address, text)?;
     tx.commit()?;
     Ok(Invited { user, invitation })

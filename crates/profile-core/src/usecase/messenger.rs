@@ -95,11 +95,10 @@ pub fn employees(
 pub fn cards(ctx: Ctx<'_>, actor: &Actor, ids: &[UserId]) -> Result<Vec<PresenceCard>, CoreError> {
     require_im(actor)?;
     let tx = ctx.db.read()?;
-    let now = ctx.clock.now();
     let mut out = Vec::new();
     for id in tx.visible_users(actor.account, ids, actor.audience(false))? {
         if let Some(user) = tx.user(actor.account, id)? {
-            out.push(card(&*tx, actor, user, now)?);
+            out.push(card(&*tx, ctx, actor, user)?);
         }
     }
     Ok(out)

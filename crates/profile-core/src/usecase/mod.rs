@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod departments;
 pub mod hr;
 pub mod identities;
+pub mod images;
 pub mod invitations;
 pub mod maintenance;
 pub mod messenger;
@@ -30,6 +31,8 @@ pub struct Ctx<'a> {
     pub ids: &'a dyn IdGen,
     /// The password hasher (argon2id at production cost, cheaper in tests).
     pub passwords: &'a dyn PasswordHasher,
+    /// The image codec that uploads go through (`ports::NoImages` where none are taken).
+    pub images: &'a dyn crate::ports::ImageCodec,
     /// The public base URL that links in messages start with (`https://cardfile.example.com`,
     /// no trailing `/`).
     pub base_url: &'a str,

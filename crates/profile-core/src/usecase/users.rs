@@ -5,7 +5,9 @@
 use std::collections::{BTreeSet, HashSet};
 use std::ops::ControlFlow;
 
-use crate::access::{self, Actor, Audience, Scope, ScopeSet, Select, Tier, UserView};
+use crate::access::{self, Actor, Audience, PhotoLinks, Scope, ScopeSet, Select, Tier, UserView};
+use crate::model::image::{ImageOwner, ImagePurpose, ImageSize};
+use crate::usecase::images::{self, PreparedPhoto};
 use crate::error::{AuthFailure, CoreError, StoreError};
 use crate::field::UserField;
 use crate::ids::{AccountId, DepartmentId, Sequence, UserId, WorkgroupId};
@@ -298,7 +300,7 @@ pub fn get_user(
     if !visible(&*tx, actor.audience(admin_mode), &user)? {
         return Err(CoreError::not_found("user", id));
     }
-    Ok(access::project(user, tier, select, ctx.clock.now()))
+    Ok(access::project(user, tier, select, ctx.clock.now(), &PhotoLinks::new(ctx.base_url, ImageSize::Large)))
 }
 
 /// Reads the acting user (`user.current`).
@@ -367,7 +369,7 @@ pub struct OwnProfile {
     pub gender: String,
     /// `TIME_ZONE` (empty when unset).
     pub time_zone: String,
-    /// `PERSONAL_PHOTO` (empty when unset).
+    /// `PERSONAL_PHOTO`: the URL of the 1000 px copy (empty when unset).
     pub photo: String,
 }
 
@@ -388,7 +390,10 @@ pub fn own_profile(ctx: Ctx<'_>, actor: &Actor) -> Result<Option<OwnProfile>, Co
         last_name: text(UserField::LastName),
         gender: text(UserField::PersonalGender),
         time_zone: text(UserField::TimeZone),
-        photo: text(UserField::PersonalPhoto),
+        photo: match text(UserField::PersonalPhoto) {
+            t if t.is_empty() => t,
+            t => PhotoLinks::new(ctx.base_url, ImageSize::Large).resolve(t),
+        },
     }))
 }
 
@@ -441,6 +446,10 @@ pub struct PresenceCard {
     pub user: UserView,
     /// The presence status the user set, if any.
     pub status: Option<PresenceStatus>,
+    /// The photo's 150 px copy (`avatar`), empty when there is none.
+    pub avatar: String,
+    /// The photo's 1000 px copy (`avatar_hr`), likewise.
+    pub avatar_hr: String,
 }
 
 /// A user as the messenger shows them (`im.user.get`): `id`, or the caller when `None`.
@@ -456,20 +465,19 @@ pub fn presence_card(ctx: Ctx<'_>, actor: &Actor, id: Option<UserId>) -> Result<
     if !visible(&*tx, actor.audience(false), &user)? {
         return Err(CoreError::not_found("user", id));
     }
-    card(&*tx, actor, user, ctx.clock.now())
+    card(&*tx, ctx, actor, user)
 }
 
 /// A user the reader may see as a [`PresenceCard`]: projected to the reader's user tier
 /// (`user_brief` without one), with their status.
-pub(crate) fn card(
-    tx: &dyn Tx,
-    actor: &Actor,
-    user: User,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<PresenceCard, CoreError> {
+pub(crate) fn card(tx: &dyn Tx, ctx: Ctx<'_>, actor: &Actor, user: User) -> Result<PresenceCard, CoreError> {
     let tier = actor.scopes.user_tier().unwrap_or(Tier::Brief);
     let status = tx.user_status(actor.account, user.id)?;
-    Ok(PresenceCard { user: access::project(user, tier, &Select::All, now), status })
+    let stored = user.text(UserField::PersonalPhoto).to_string();
+    let link = |size| if stored.is_empty() { String::new() } else { PhotoLinks::new(ctx.base_url, size).resolve(stored.clone()) };
+    let (avatar, avatar_hr) = (link(ImageSize::Small), link(ImageSize::Large));
+    let links = PhotoLinks::new(ctx.base_url, ImageSize::Large);
+    Ok(PresenceCard { user: access::project(user, tier, &Select::All, ctx.clock.now(), &links), status, avatar, avatar_hr })
 }
 
 /// The `im` scope, which presence and the messenger's methods need.
@@ -500,6 +508,21 @@ pub fn find_users(
     select: &Select,
     admin_mode: bool,
 ) -> Result<Page<UserView>, CoreError> {
+    find_users_linking(ctx, actor, query, select, admin_mode, ImageSize::Large)
+}
+
+/// [`find_users`], with `PERSONAL_PHOTO` linking to the `photos` copy (`IMAGE_RESIZE`).
+///
+/// # Errors
+/// As [`find_users`].
+pub fn find_users_linking(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    query: &UserQuery,
+    select: &Select,
+    admin_mode: bool,
+    photos: ImageSize,
+) -> Result<Page<UserView>, CoreError> {
     let tier = actor.user_read_tier()?;
     query.filter.check_budget()?;
     check_query_tier(query, tier)?;
@@ -513,7 +536,7 @@ pub fn find_users(
         resolve_departments(&*tx, actor, &mut q.to_mut().filter)?;
     }
     let page = tx.query_users(actor.account, &q, actor.audience(admin_mode))?;
-    let projection = access::Projection::new(tier, select, query.now);
+    let projection = access::Projection::new(tier, select, query.now, PhotoLinks::new(ctx.base_url, photos));
     Ok(page.map(|u| projection.apply(u)))
 }
 
@@ -573,11 +596,35 @@ fn check_query_tier(query: &UserQuery, tier: Tier) -> Result<(), CoreError> {
 /// [`CoreError::InsufficientScope`], [`CoreError::Forbidden`], [`CoreError::NotFound`],
 /// [`CoreError::Validation`] naming the field, [`CoreError::Conflict`] on `EMAIL` or `ACTIVE`.
 pub fn update_user(ctx: Ctx<'_>, actor: &Actor, id: UserId, patch: &UserPatch) -> Result<User, CoreError> {
+    update_user_with_photo(ctx, actor, id, patch, None)
+}
+
+/// [`update_user`] that also sets or removes the photo (`PERSONAL_PHOTO` uploaded, decoded by
+/// [`images::prepare_photo`] before this is called), in the same unit of work: the new image
+/// is stored, the user links to it, and the image they had is deleted.
+///
+/// # Errors
+/// As [`update_user`].
+pub fn update_user_with_photo(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    id: UserId,
+    patch: &UserPatch,
+    photo: Option<PreparedPhoto>,
+) -> Result<User, CoreError> {
     access::check_user_write(actor, id, patch)?;
     let mut tx = ctx.db.write()?;
     let mut user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
     let was_active = user.active;
-    if !user.apply(patch) {
+    let old_photo = user.text(UserField::PersonalPhoto).to_string();
+    let mut changed = user.apply(patch);
+    if patch.touches(UserField::PersonalPhoto) && old_photo != user.text(UserField::PersonalPhoto) {
+        images::delete_named(&mut *tx, &old_photo)?;
+    }
+    if let Some(photo) = photo {
+        changed |= set_photo_in(&mut *tx, ctx, &mut user, photo)?;
+    }
+    if !changed {
         // Nothing to change, judged by what this unit read: answered once that is durable (in
         // a store that groups commits, it may be another writer's work in the same commit).
         tx.commit()?;
@@ -606,6 +653,32 @@ pub fn update_user(ctx: Ctx<'_>, actor: &Actor, id: UserId, patch: &UserPatch) -
     tx.update_user(&user).map_err(email_conflict)?;
     tx.commit()?;
     Ok(user)
+}
+
+/// Stores `photo` as `user`'s (not yet written) and deletes the image they had; whether the
+/// user changed.
+pub(crate) fn set_photo_in(
+    tx: &mut dyn Tx,
+    ctx: Ctx<'_>,
+    user: &mut User,
+    photo: PreparedPhoto,
+) -> Result<bool, CoreError> {
+    let old = user.text(UserField::PersonalPhoto).to_string();
+    let new = match photo {
+        PreparedPhoto::Set(prepared) => {
+            let owner = ImageOwner::User(user.account, user.id);
+            images::insert(tx, ctx, owner, ImagePurpose::Photo, prepared)?.to_string()
+        }
+        PreparedPhoto::Remove if old.is_empty() => return Ok(false),
+        PreparedPhoto::Remove => String::new(),
+    };
+    images::delete_named(tx, &old)?;
+    if new.is_empty() {
+        user.text.remove(&UserField::PersonalPhoto);
+    } else {
+        user.text.insert(UserField::PersonalPhoto, new);
+    }
+    Ok(true)
 }
 
 /// Input of [`change_role`].

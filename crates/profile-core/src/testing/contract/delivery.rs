@@ -310,6 +310,7 @@ pub fn concurrent_claims(db: &(dyn Database + Sync)) {
                         clock: &clock,
                         ids: &uuids,
                         passwords: &TEST_HASHER,
+                        images: &crate::testing::TestImages,
                         base_url: BASE_URL,
                         invitations_per_hour: 0,
                         client: None,

@@ -28,6 +28,7 @@ use crate::Value;
 mod activity;
 mod delivery;
 mod guard;
+mod images;
 mod joining;
 mod search;
 mod sessions;
@@ -35,6 +36,7 @@ mod usecases;
 pub use activity::*;
 pub use delivery::*;
 pub use guard::*;
+pub use images::*;
 pub use joining::*;
 pub use search::*;
 pub use sessions::*;
@@ -62,7 +64,8 @@ macro_rules! store_contract_tests {
             uc_purge_stale_records, quick_search_contacts_and_scripts, uc_department_names_and_subdepartments,
             department_listing_pages, uc_delivery_claims_and_leases, uc_delivery_retries_and_failures,
             uc_delivery_obsolete_messages, uc_delivery_rendered_messages, uc_invitation_allowance_and_base_url,
-            uc_sessions, uc_sign_in_ticket, uc_lockout_by_client_address, uc_activity, uc_presence_status, uc_messenger_structure);
+            uc_sessions, uc_sign_in_ticket, uc_lockout_by_client_address, uc_activity, uc_presence_status, uc_messenger_structure,
+            uc_photos, uc_backgrounds);
         $crate::store_contract_tests!(@shared $make; concurrent_writers, concurrent_claims);
     };
     (@shared $make:expr; $($case:ident),*) => {
@@ -107,6 +110,7 @@ pub fn concurrent_writers(db: &(dyn Database + Sync)) {
                         clock: &clock,
                         ids: &ids,
                         passwords: &TEST_HASHER,
+            images: &crate::testing::TestImages,
                         base_url: BASE_URL,
                         invitations_per_hour: INVITATIONS_PER_HOUR,
                         client: None,
@@ -177,6 +181,7 @@ impl<'a> Fixture<'a> {
             clock: &clock,
             ids: &ids,
             passwords: &TEST_HASHER,
+            images: &crate::testing::TestImages,
             base_url: BASE_URL,
             invitations_per_hour: INVITATIONS_PER_HOUR,
             client: None,
@@ -204,6 +209,7 @@ impl<'a> Fixture<'a> {
             clock: &self.clock,
             ids: &self.ids,
             passwords: &TEST_HASHER,
+            images: &crate::testing::TestImages,
             base_url: BASE_URL,
             invitations_per_hour: INVITATIONS_PER_HOUR,
             client: None,

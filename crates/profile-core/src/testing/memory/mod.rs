@@ -16,12 +16,13 @@ use crate::model::identity::{ConfirmationCode, Identity, IdentityId, Login, Logi
 use crate::model::invitation::{
     Invitation, InvitationId, InvitationState, RegistrationLink, RegistrationRequest,
 };
+use crate::model::image::{Background, ImageFormat, ImageId, ImageSize, StoredImage};
 use crate::model::message::Message;
 use crate::model::session::Session;
 use crate::model::user::{Role, User};
 use crate::model::workgroup::Workgroup;
 use crate::ports::{
-    AccountStore, Batch, CredentialStore, Database, DepartmentStore, HrStore, IdentityStore, InvitationStore,
+    AccountStore, Batch, CredentialStore, Database, DepartmentStore, HrStore, IdentityStore, ImageStore, InvitationStore,
     StoreResult, Tx, UserStore, WorkgroupStore,
 };
 use crate::query::{user_search_words, Page, UserQuery, PAGE_SIZE};
@@ -53,6 +54,8 @@ struct State {
     hr_fields: BTreeMap<AccountId, Vec<HrField>>,
     hr_values: BTreeMap<(AccountId, UserId), HrValues>,
     hr_holders: BTreeSet<(AccountId, UserId)>,
+    images: BTreeMap<ImageId, StoredImage>,
+    backgrounds: BTreeMap<(AccountId, UserId), Background>,
     settings: BTreeMap<String, String>,
     sessions: Vec<Session>,
 }
@@ -854,6 +857,51 @@ impl HrStore for MemTx<'_> {
         } else {
             self.state.hr_holders.remove(&(account, user));
         }
+        Ok(())
+    }
+}
+
+impl ImageStore for MemTx<'_> {
+    fn insert_image(&mut self, image: &StoredImage) -> StoreResult<()> {
+        self.writable()?;
+        if self.state.images.contains_key(&image.id) {
+            return Err(StoreError::UniqueViolation { what: "image".into() });
+        }
+        self.state.images.insert(image.id, image.clone());
+        Ok(())
+    }
+
+    fn delete_image(&mut self, id: ImageId) -> StoreResult<()> {
+        self.writable()?;
+        self.state.images.remove(&id);
+        Ok(())
+    }
+
+    fn image(&self, id: ImageId) -> StoreResult<Option<StoredImage>> {
+        Ok(self.state.images.get(&id).cloned())
+    }
+
+    fn image_copy(&self, id: ImageId, size: ImageSize) -> StoreResult<Option<(ImageFormat, Vec<u8>)>> {
+        Ok(self.state.images.get(&id).and_then(|i| {
+            i.copies.iter().find(|(s, _)| *s == size).map(|(_, bytes)| (i.format, bytes.clone()))
+        }))
+    }
+
+    fn user_background(&self, account: AccountId, user: UserId) -> StoreResult<Option<Background>> {
+        Ok(self.state.backgrounds.get(&(account, user)).cloned())
+    }
+
+    fn set_user_background(
+        &mut self,
+        account: AccountId,
+        user: UserId,
+        background: Option<&Background>,
+    ) -> StoreResult<()> {
+        self.writable()?;
+        match background {
+            Some(b) => self.state.backgrounds.insert((account, user), b.clone()),
+            None => self.state.backgrounds.remove(&(account, user)),
+        };
         Ok(())
     }
 }

@@ -241,7 +241,6 @@ pub fn uc_socials_and_profile_push(db: &dyn Database) {
     let edit = |name: &str| ProfileEdit {
         name: name.into(),
         last_name: "Sutton".into(),
-        photo: "https://img.example/sue.png".into(),
     };
     identities::update_profile(f.ctx(), identity, edit("Susan"), false).unwrap();
     let name = |fx: &Fixture<'_>, u: UserId| {
@@ -257,6 +256,40 @@ pub fn uc_socials_and_profile_push(db: &dyn Database) {
     let r = identities::update_profile(f.ctx(), identity, edit(&"x".repeat(26)), true);
     assert!(matches!(r, Err(CoreError::Validation { ref field, .. }) if field == "NAME"), "{r:?}");
     assert_eq!(name(&other, second.user), Some(crate::Value::text("Suzie")), "bad input changes nothing");
+
+    // The profile's photo: each account gets a copy at a URL of its own (no URL ties the
+    // accounts together), and a removal pushed removes them.
+    use crate::usecase::images::{self, PhotoChange};
+    let photo = |fx: &Fixture<'_>, u: UserId| match users::get_user(fx.ctx(), &fx.admin, u, &crate::access::Select::All, true)
+        .unwrap()
+        .get(UserField::PersonalPhoto)
+    {
+        Some(crate::Value::Text(t)) => t.clone(),
+        _ => String::new(),
+    };
+    let copy = |fx: &Fixture<'_>, url: &str| {
+        let rest = url.rsplit('/').nth(1).unwrap_or_default().to_string();
+        images::served_copy(fx.ctx(), &rest, "large.png").unwrap().map(|c| c.1)
+    };
+    let upload = PhotoChange::Upload(crate::testing::TestImages::file("sue"));
+    identities::set_profile_photo(f.ctx(), identity, &upload, false).unwrap();
+    assert_eq!(photo(&f, user), "", "without push the accounts keep theirs");
+    identities::set_profile_photo(f.ctx(), identity, &upload, true).unwrap();
+    let (here, there) = (photo(&f, user), photo(&other, second.user));
+    assert!(!here.is_empty() && here != there, "{here} {there}");
+    assert_eq!(copy(&f, &here), Some(b"large sue".to_vec()));
+    assert_eq!(copy(&other, &there), Some(b"large sue".to_vec()));
+    // Renaming with push carries the photo too: an account whose photo was changed gets it back.
+    images::set_photo(other.ctx(), &other.admin, second.user, &PhotoChange::Remove).unwrap();
+    identities::update_profile(f.ctx(), identity, edit("Suzie"), true).unwrap();
+    let again = photo(&other, second.user);
+    assert_eq!(copy(&other, &again), Some(b"large sue".to_vec()));
+    let r = identities::set_profile_photo(f.ctx(), identity, &PhotoChange::Upload(b"nope".to_vec()), true);
+    assert!(matches!(r, Err(CoreError::Validation { ref field, .. }) if field == "PERSONAL_PHOTO"), "{r:?}");
+    identities::set_profile_photo(f.ctx(), identity, &PhotoChange::Remove, true).unwrap();
+    assert_eq!((photo(&f, user), photo(&other, second.user)), (String::new(), String::new()));
+    assert_eq!(copy(&f, &here), None);
+    assert_eq!(copy(&other, &again), None);
 }
 
 pub fn uc_identity_deletion(db: &dyn Database) {
