@@ -9,7 +9,9 @@
 mod activity;
 mod batch;
 pub mod methods;
+mod multipart;
 pub mod params;
+mod photos;
 mod rate;
 pub mod reply;
 mod serve;

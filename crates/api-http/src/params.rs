@@ -107,13 +107,24 @@ fn key_path(key: &str) -> (String, Vec<Option<String>>) {
 /// # Errors
 /// A description when there are more than [`MAX_PAIRS`] pairs.
 pub fn parse_query(query: &str) -> Result<Params, String> {
+    let pairs = query.split('&').filter(|p| !p.is_empty()).map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode(k), decode(v))
+    });
+    from_pairs(pairs)
+}
+
+/// Builds parameters from decoded `key=value` pairs, nesting bracket keys as [`parse_query`]
+/// does (a multipart form's parts arrive this way).
+///
+/// # Errors
+/// A description when there are more than [`MAX_PAIRS`] pairs.
+pub fn from_pairs(pairs: impl Iterator<Item = (String, String)>) -> Result<Params, String> {
     let mut root = PhpArray::default();
-    for (n, pair) in query.split('&').filter(|p| !p.is_empty()).enumerate() {
+    for (n, (key, value)) in pairs.enumerate() {
         if n >= MAX_PAIRS {
             return Err(format!("more than {MAX_PAIRS} parameters"));
         }
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = decode(k);
         let key = key.trim_start();
         if key.is_empty() {
             continue;
@@ -132,7 +143,7 @@ pub fn parse_query(query: &str) -> Result<Params, String> {
             let PhpValue::Array(arr) = node else { break };
             node = arr.slot(seg);
         }
-        *node = PhpValue::Leaf(decode(v));
+        *node = PhpValue::Leaf(value);
     }
     Ok(match root.into_json() {
         Value::Object(m) => m,

@@ -27,6 +27,7 @@ use crate::{batch, AppState};
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/rest/{*path}", any(rest))
+        .route("/photo/{id}/{file}", axum::routing::get(crate::photos::serve))
         .merge(crate::web::routes())
         .fallback(unknown_path)
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), receive_body))
@@ -46,7 +47,8 @@ async fn receive_body(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let limit = state.config.connections.body_timeout;
-    let received = tokio::time::timeout(limit, axum::body::to_bytes(body, BODY_LIMIT)).await;
+    let most = if takes_upload(parts.uri.path()) { state.config.upload_body_limit() } else { BODY_LIMIT };
+    let received = tokio::time::timeout(limit, axum::body::to_bytes(body, most)).await;
     let refuse = |why: String| {
         let e = ApiError::argument("body", why);
         let mut r = reply::json_response(e.status, &e.body());
@@ -57,9 +59,19 @@ async fn receive_body(
         Ok(Ok(bytes)) => {
             next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
         }
-        Ok(Err(_)) => refuse(format!("the body is not received whole, or is over {} MB", BODY_LIMIT >> 20)),
+        Ok(Err(_)) => refuse(format!("the body is not received whole, or is over {most} bytes")),
         Err(_) => refuse(format!("the body was not received within {} s", limit.as_secs())),
     }
+}
+
+/// The methods that take an image (`PERSONAL_PHOTO`, a background), whose bodies may be as
+/// large as [`crate::Config::upload_body_limit`]: a REST path whose last segment names one
+/// (`/rest/user.update`, `/rest/1/{token}/user.update.json`).
+fn takes_upload(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/rest/") else { return false };
+    let last = rest.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+    let method = last.strip_suffix(".json").unwrap_or(&last);
+    crate::methods::UPLOADS.contains(&method)
 }
 
 async fn unknown_path(uri: Uri) -> Response {
@@ -242,8 +254,8 @@ fn parse_query(query: &str) -> Result<Params, ApiError> {
 
 /// The query string's parameters merged with the body's (the body wins).
 fn with_body(from_query: Params, headers: &HeaderMap, body: &[u8]) -> Result<Params, ApiError> {
-    let content_type =
-        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let raw_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type = raw_type.to_ascii_lowercase();
     let from_body = if body.iter().all(u8::is_ascii_whitespace) {
         Params::new()
     } else if content_type.starts_with("application/json") {
@@ -252,8 +264,11 @@ fn with_body(from_query: Params, headers: &HeaderMap, body: &[u8]) -> Result<Par
             Ok(_) => return Err(ApiError::argument("body", "a JSON body must be an object of parameters")),
             Err(e) => return Err(ApiError::argument("body", format!("not valid JSON ({e})"))),
         }
+    } else if content_type.starts_with("multipart/form-data") {
+        let pairs = crate::multipart::pairs(raw_type, body).map_err(|e| ApiError::argument("body", e))?;
+        params::from_pairs(pairs.into_iter()).map_err(|e| ApiError::argument("body", e))?
     } else if content_type.starts_with("multipart/") {
-        return Err(ApiError::argument("body", "multipart bodies are not supported; send JSON or a form"));
+        return Err(ApiError::argument("body", "of multipart bodies only multipart/form-data is taken"));
     } else {
         match std::str::from_utf8(body) {
             Ok(text) => params::parse_query(text.trim()).map_err(|e| ApiError::argument("body", e))?,

@@ -43,7 +43,8 @@ fn params(w: &World, method: &str, me: UserId) -> Value {
         "department.delete" => json!({"ID": 999}),
         "method.get" => json!({"name": "user.get"}),
         "im.user.status.set" => json!({"STATUS": "away"}),
-        "cardfile.user.structure" => json!({"ID": me.get()}),
+        "cardfile.user.structure" | "cardfile.user.background.get" => json!({"ID": me.get()}),
+        "cardfile.user.background.set" => json!({"ID": me.get(), "BACKGROUND": "sea"}),
         "im.department.get" | "im.department.managers.get" | "im.department.employees.get" => {
             json!({"ID": [1]})
         }

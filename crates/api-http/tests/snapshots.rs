@@ -49,6 +49,9 @@ async fn every_method() {
         ("im.department.managers.get", json!({"ID": format!("[{}]", w.sales.get())})),
         ("im.department.employees.get", json!({"ID": w.sales.get()})),
         ("im.department.colleagues.list", json!({"LIMIT": 2})),
+        ("cardfile.background.list", json!({})),
+        ("cardfile.user.background.set", json!({"ID": w.ann.get(), "BACKGROUND": "dune"})),
+        ("cardfile.user.background.get", json!({"ID": w.ann.get()})),
     ];
     let covered: Vec<&str> = calls.iter().map(|(m, _)| *m).collect();
     for m in METHODS {
@@ -61,6 +64,21 @@ async fn every_method() {
             json!({"request": params, "status": status.as_u16(), "body": stable(body)})
         );
     }
+    // A photo uploaded as [name, base64] (a 1 × 1 PNG), then linked at the size asked for.
+    let png =
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+    let upload = json!({"ID": w.ann.get(), "PERSONAL_PHOTO": ["ann.png", png]});
+    let (status, body) = w.call("admin", "user.update", upload.clone()).await;
+    insta::assert_json_snapshot!(
+        "user.update.photo",
+        json!({"request": upload, "status": status.as_u16(), "body": stable(body)})
+    );
+    let resized = json!({"ID": w.ann.get(), "IMAGE_RESIZE": "small", "select": ["ID", "PERSONAL_PHOTO"]});
+    let (status, body) = w.call("admin", "user.get", resized.clone()).await;
+    insta::assert_json_snapshot!(
+        "user.get.image_resize",
+        json!({"request": resized, "status": status.as_u16(), "body": stable(body)})
+    );
     let (status, body) = w.post("/rest/app.info", json!({"auth": w.app_token})).await;
     insta::assert_json_snapshot!("app.info", json!({"status": status.as_u16(), "body": stable(body)}));
     let (status, body) = w.call("admin", "batch", json!({"cmd": {"me": "user.current?", "dep": "department.get?ID=$result[me][UF_DEPARTMENT][0]", "bad": "no.such"}})).await;
@@ -76,6 +94,16 @@ async fn the_error_table() {
     let cases: Vec<(&str, String, Value)> = vec![
         ("ERROR_ARGUMENT", format!("{bob}/user.get"), json!({"FILTER": {">DATE_REGISTER": "not a date"}})),
         ("ERROR_CORE", format!("{admin}/department.delete"), json!({"ID": 1})),
+        (
+            "ERROR_ARGUMENT_photo",
+            format!("{admin}/user.update"),
+            json!({"ID": 1, "PERSONAL_PHOTO": ["me.png", "AAAA"]}),
+        ),
+        (
+            "ERROR_ARGUMENT_background",
+            format!("{admin}/cardfile.user.background.set"),
+            json!({"ID": 1, "BACKGROUND": "mars"}),
+        ),
         ("STATUS_ERROR", format!("{admin}/im.user.status.set"), json!({"STATUS": "Online"})),
         ("ID_EMPTY", format!("{admin}/im.user.get"), json!({"ID": "x"})),
         ("USER_NOT_EXISTS", format!("{admin}/im.user.get"), json!({"ID": 404})),

@@ -368,7 +368,9 @@ fn main() -> ExitCode {
             setup::init(&cli.db, args, &base_url(&cli), cli.base_url.is_some(), cli.json).map(|_| ())
         }
         Command::Serve(args) => serve(&cli, args),
-        Command::User(cmd) => people::run_user(&cli.db, cli.account.as_deref(), cli.json, cmd),
+        Command::User(cmd) => {
+            people::run_user(&cli.db, cli.account.as_deref(), cli.json, &base_url(&cli), cmd)
+        }
         Command::Dept(cmd) => people::run_dept(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Hr(cmd) => hr::run_hr(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Group(cmd) => joining::run_group(&cli.db, cli.account.as_deref(), cli.json, cmd),

@@ -10,6 +10,7 @@ use profile_core::model::user::{Role, UserPatch};
 use profile_core::query::{Condition, FilterKey, FilterTarget, PageRequest, UserFilter, UserQuery};
 use profile_core::usecase::departments::{self, DepartmentPatch, DepartmentQuery, NewDepartment};
 use profile_core::usecase::hr;
+use profile_core::usecase::images::{self, BackgroundChange, BackgroundView, PhotoChange};
 use profile_core::usecase::invitations::{self, Invite};
 use profile_core::usecase::users::{self, NewUser, RoleChange};
 use profile_core::Value;
@@ -80,6 +81,33 @@ pub(crate) enum UserCommand {
         /// Departments for a user who becomes internal (comma-separated IDs).
         #[arg(long)]
         departments: Option<String>,
+    },
+    /// Set the photo from a PNG, JPEG, WebP or GIF file (kept as a square at 150, 300 and
+    /// 1000 px), or remove it.
+    Photo {
+        /// The ID.
+        id: u32,
+        /// The image file.
+        #[arg(long, conflicts_with = "remove", required_unless_present = "remove")]
+        file: Option<std::path::PathBuf>,
+        /// Remove the photo.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Set the profile background: a built-in one (`cardfile user background ID --builtin sea`;
+    /// dawn, sea, meadow, slate, dune, night), an image file, or none.
+    Background {
+        /// The ID.
+        id: u32,
+        /// A built-in background's name.
+        #[arg(long, conflicts_with_all = ["file", "remove"])]
+        builtin: Option<String>,
+        /// An image file.
+        #[arg(long, conflicts_with = "remove")]
+        file: Option<std::path::PathBuf>,
+        /// Remove the background.
+        #[arg(long, required_unless_present_any = ["builtin", "file"])]
+        remove: bool,
     },
     /// Grant the HR permission: reading and changing every user's HR details (`cardfile hr`).
     GrantHr {
@@ -238,10 +266,12 @@ pub(crate) fn run_user(
     db_path: &crate::store::Target,
     slug: Option<&str>,
     json: bool,
+    base_url: &str,
     cmd: &UserCommand,
 ) -> Outcome {
     let db = setup::open(db_path)?;
-    let ctx = setup::ctx(&db, "http://127.0.0.1:8080");
+    // Photo URLs are absolute, under the base URL `serve` stored.
+    let ctx = setup::ctx(&db, base_url);
     let a = account(ctx, slug)?;
     let op = Actor::operator(a.id);
     let e = |e: profile_core::CoreError| e.to_string();
@@ -305,10 +335,21 @@ pub(crate) fn run_user(
                 let mut shown = view_json(&v);
                 let s = users::structure(ctx, &op, id, true).map_err(e)?;
                 shown["STRUCTURE"] = api_http::wire::structure(&s);
+                shown["BACKGROUND"] = background_json(images::background(ctx, &op, id, true).map_err(e)?);
                 out!("{shown}");
                 return Ok(());
             }
             show(id)?;
+            let background = images::background(ctx, &op, id, true).map_err(e)?;
+            out!(
+                "{:<22} {}",
+                "BACKGROUND",
+                match background {
+                    None => String::new(),
+                    Some(BackgroundView::Builtin(b)) => b.name.to_string(),
+                    Some(BackgroundView::Image { url }) => url,
+                }
+            );
             let s = users::structure(ctx, &op, id, true).map_err(e)?;
             let ids = |l: &[UserId]| l.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
             out!("{:<22} {}", "ROLE", s.role.code());
@@ -317,6 +358,32 @@ pub(crate) fn run_user(
             for path in &s.paths {
                 let names: Vec<&str> = path.iter().map(|d| d.name.as_str()).collect();
                 out!("{:<22} {}", "DEPARTMENT", names.join(" / "));
+            }
+            Ok(())
+        }
+        UserCommand::Photo { id, file, remove: _ } => {
+            let change = match file {
+                Some(path) => PhotoChange::Upload(read_image(path)?),
+                None => PhotoChange::Remove,
+            };
+            images::set_photo(ctx, &op, UserId(*id), &change).map_err(e)?;
+            show(UserId(*id))
+        }
+        UserCommand::Background { id, builtin, file, remove: _ } => {
+            let change = match (builtin, file) {
+                (Some(name), _) => BackgroundChange::Builtin(name.clone()),
+                (None, Some(path)) => BackgroundChange::Upload(read_image(path)?),
+                (None, None) => BackgroundChange::Remove,
+            };
+            let set = images::set_background(ctx, &op, UserId(*id), &change).map_err(e)?;
+            if json {
+                out!("{}", background_json(set));
+            } else {
+                match set {
+                    None => out!("user {id} has no background"),
+                    Some(BackgroundView::Builtin(b)) => out!("user {id}'s background: {}", b.name),
+                    Some(BackgroundView::Image { url }) => out!("user {id}'s background: {url}"),
+                }
             }
             Ok(())
         }
@@ -481,4 +548,26 @@ pub(crate) fn run_dept(
         }
     }
     Ok(())
+}
+
+/// An image file for `user photo`/`user background`, refused before reading when it is larger
+/// than any upload may be.
+fn read_image(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    let max = profile_core::model::image::ImageLimits::DEFAULT.max_bytes;
+    let size = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?.len();
+    if size > max as u64 {
+        return Err(format!("{}: the file is larger than {max} bytes", path.display()));
+    }
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A background as `cardfile.user.background.get` answers it.
+fn background_json(b: Option<BackgroundView>) -> serde_json::Value {
+    match b {
+        None => serde_json::json!({ "TYPE": "none" }),
+        Some(BackgroundView::Builtin(b)) => {
+            serde_json::json!({ "TYPE": "builtin", "NAME": b.name, "COLORS": b.colours })
+        }
+        Some(BackgroundView::Image { url }) => serde_json::json!({ "TYPE": "image", "URL": url }),
+    }
 }

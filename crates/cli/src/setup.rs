@@ -26,7 +26,8 @@ pub(crate) fn open(target: &Target) -> Result<Store, String> {
 }
 
 /// The codec of the CLI's own uploads (`cardfile user photo`), at the default limits.
-static CLI_IMAGES: std::sync::LazyLock<image_codec::Codec> = std::sync::LazyLock::new(image_codec::Codec::default);
+static CLI_IMAGES: std::sync::LazyLock<image_codec::Codec> =
+    std::sync::LazyLock::new(image_codec::Codec::default);
 
 pub(crate) fn ctx<'a>(db: &'a dyn Database, base_url: &'a str) -> Ctx<'a> {
     Ctx {

@@ -8,11 +8,13 @@
 use std::io::Cursor;
 use std::sync::{Condvar, Mutex};
 
+use fast_image_resize::{ResizeAlg, ResizeOptions, Resizer};
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::PngEncoder;
-use fast_image_resize::{ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageReader};
-use profile_core::model::image::{ImageError, ImageFormat, ImageLimits, ImagePurpose, ImageSize, PreparedImage};
+use profile_core::model::image::{
+    ImageError, ImageFormat, ImageLimits, ImagePurpose, ImageSize, PreparedImage,
+};
 use profile_core::ports::ImageCodec;
 
 /// JPEG quality of every stored copy: no visible loss at these sizes, a third of the bytes of
@@ -102,7 +104,12 @@ impl ImageCodec for Codec {
 /// The picture of an accepted file, upright.
 fn decode(bytes: &[u8], limits: ImageLimits) -> Result<DynamicImage, ImageError> {
     let format = match image::guess_format(bytes) {
-        Ok(f @ (image::ImageFormat::Png | image::ImageFormat::Jpeg | image::ImageFormat::WebP | image::ImageFormat::Gif)) => f,
+        Ok(
+            f @ (image::ImageFormat::Png
+            | image::ImageFormat::Jpeg
+            | image::ImageFormat::WebP
+            | image::ImageFormat::Gif),
+        ) => f,
         _ => return Err(ImageError::UnsupportedFormat),
     };
     if format == image::ImageFormat::Jpeg && !jpeg_is_whole(bytes) {
@@ -187,7 +194,8 @@ fn fit(picture: &DynamicImage, size: ImageSize) -> DynamicImage {
     let ratio = (f64::from(bw) / f64::from(w)).min(f64::from(bh) / f64::from(h));
     // Both are at most the box's sides, which fit in u32.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let (tw, th) = ((f64::from(w) * ratio).round().max(1.0) as u32, (f64::from(h) * ratio).round().max(1.0) as u32);
+    let (tw, th) =
+        ((f64::from(w) * ratio).round().max(1.0) as u32, (f64::from(h) * ratio).round().max(1.0) as u32);
     scaled(picture, (0, 0, w, h), tw, th)
 }
 
@@ -204,7 +212,11 @@ fn scaled(picture: &DynamicImage, crop: (u32, u32, u32, u32), w: u32, h: u32) ->
         .crop(f64::from(left), f64::from(top), f64::from(cw), f64::from(ch));
     if Resizer::new().resize(picture, &mut out, &options).is_err() {
         // Only a pixel type the resizer lacks fails; the slow path has them all.
-        return picture.crop_imm(left, top, cw, ch).resize_exact(w, h, image::imageops::FilterType::CatmullRom);
+        return picture.crop_imm(left, top, cw, ch).resize_exact(
+            w,
+            h,
+            image::imageops::FilterType::CatmullRom,
+        );
     }
     out
 }
@@ -221,7 +233,12 @@ fn encode(picture: &DynamicImage, opaque: bool) -> Result<Vec<u8>, ImageError> {
         )
     } else {
         let rgba = picture.to_rgba8();
-        PngEncoder::new(&mut out).write_image(rgba.as_raw(), rgba.width(), rgba.height(), image::ExtendedColorType::Rgba8)
+        PngEncoder::new(&mut out).write_image(
+            rgba.as_raw(),
+            rgba.width(),
+            rgba.height(),
+            image::ExtendedColorType::Rgba8,
+        )
     };
     // Encoding pixels we made ourselves into memory does not fail; if it did, the upload is
     // refused rather than stored half-made.

@@ -40,12 +40,15 @@ fn a_photo_is_cropped_square_at_each_size_and_never_scaled_up() {
 #[test]
 fn every_accepted_format_decodes_and_transparency_stays_png() {
     let codec = Codec::default();
-    for format in [image::ImageFormat::Png, image::ImageFormat::Jpeg, image::ImageFormat::WebP, image::ImageFormat::Gif] {
+    for format in
+        [image::ImageFormat::Png, image::ImageFormat::Jpeg, image::ImageFormat::WebP, image::ImageFormat::Gif]
+    {
         let prepared = codec.prepare(&file(&rgb(320, 240), format), ImagePurpose::Photo).unwrap();
         assert_eq!(prepared.format, ImageFormat::Jpeg, "{format:?}");
         assert_eq!(dimensions(&prepared.copies[2].1), (240, 240), "{format:?}");
     }
-    let clear = DynamicImage::ImageRgba8(ImageBuffer::from_fn(64, 64, |x, _| Rgba([200, 10, 10, (x * 4) as u8])));
+    let clear =
+        DynamicImage::ImageRgba8(ImageBuffer::from_fn(64, 64, |x, _| Rgba([200, 10, 10, (x * 4) as u8])));
     let prepared = codec.prepare(&file(&clear, image::ImageFormat::Png), ImagePurpose::Photo).unwrap();
     assert_eq!(prepared.format, ImageFormat::Png);
     assert_eq!(image::guess_format(&prepared.copies[0].1).unwrap(), image::ImageFormat::Png);
@@ -54,9 +57,11 @@ fn every_accepted_format_decodes_and_transparency_stays_png() {
 #[test]
 fn a_background_keeps_its_proportions_within_the_cover_box() {
     let codec = Codec::default();
-    let wide = codec.prepare(&file(&rgb(3840, 1200), image::ImageFormat::Png), ImagePurpose::Background).unwrap();
+    let wide =
+        codec.prepare(&file(&rgb(3840, 1200), image::ImageFormat::Png), ImagePurpose::Background).unwrap();
     assert_eq!(sizes(&wide), [(ImageSize::Cover, (1920, 600))]);
-    let small = codec.prepare(&file(&rgb(640, 480), image::ImageFormat::Png), ImagePurpose::Background).unwrap();
+    let small =
+        codec.prepare(&file(&rgb(640, 480), image::ImageFormat::Png), ImagePurpose::Background).unwrap();
     assert_eq!(sizes(&small), [(ImageSize::Cover, (640, 480))]);
 }
 
@@ -87,7 +92,9 @@ fn anything_but_a_whole_image_of_an_accepted_format_is_refused() {
 #[test]
 fn limits_are_checked_before_decoding() {
     let strict = Codec::new(ImageLimits { max_bytes: 2_000, max_pixels: 10_000 });
-    let noise = ImageBuffer::from_fn(200, 100, |x, y| Rgb([(x * 7919 + y * 104_729) as u8, (x ^ y) as u8, (x * y) as u8]));
+    let noise = ImageBuffer::from_fn(200, 100, |x, y| {
+        Rgb([(x * 7919 + y * 104_729) as u8, (x ^ y) as u8, (x * y) as u8])
+    });
     let png = file(&DynamicImage::ImageRgb8(noise), image::ImageFormat::Png);
     assert!(png.len() > 2_000);
     assert_eq!(strict.prepare(&png, ImagePurpose::Photo), Err(ImageError::TooLarge { max: 2_000 }));
@@ -100,10 +107,7 @@ fn limits_are_checked_before_decoding() {
     let mut gif = file(&rgb(16, 16), image::ImageFormat::Gif);
     gif[6..10].copy_from_slice(&[0xff, 0xff, 0xff, 0xff]);
     let refused = Codec::default().prepare(&gif, ImagePurpose::Photo);
-    assert!(
-        matches!(refused, Err(ImageError::TooManyPixels { .. } | ImageError::Damaged)),
-        "{refused:?}"
-    );
+    assert!(matches!(refused, Err(ImageError::TooManyPixels { .. } | ImageError::Damaged)), "{refused:?}");
 }
 
 /// A JPEG with an EXIF block saying "rotate 90° clockwise" and a comment.

@@ -12,10 +12,11 @@ use crate::model::account::Account;
 use crate::model::credential::{Credential, CredentialId};
 use crate::model::department::{Department, DepartmentQuery};
 use crate::model::hr::{HrField, HrValues};
-use crate::model::image::{
-    Background, ImageError, ImageFormat, ImageId, ImageLimits, ImagePurpose, ImageSize, PreparedImage, StoredImage,
-};
 use crate::model::identity::{ConfirmationCode, Identity, IdentityId, Login, LoginFailures, Membership};
+use crate::model::image::{
+    Background, ImageError, ImageFormat, ImageId, ImageLimits, ImagePurpose, ImageSize, PreparedImage,
+    StoredImage,
+};
 use crate::model::invitation::{Invitation, InvitationId, RegistrationLink, RegistrationRequest};
 use crate::model::message::{Channel, DeliveryUpdate, Message};
 use crate::model::session::{Session, SessionId};

@@ -29,7 +29,10 @@ impl ImageStore for PgTx<'_> {
                 &[&id, &user, &identity, &image.purpose.code(), &image.format.ext()],
             )?;
             for (size, bytes) in &image.copies {
-                tx.execute("INSERT INTO image_copies (id, size, bytes) VALUES ($1, $2, $3)", &[&id, &size.name(), bytes])?;
+                tx.execute(
+                    "INSERT INTO image_copies (id, size, bytes) VALUES ($1, $2, $3)",
+                    &[&id, &size.name(), bytes],
+                )?;
             }
             Ok(())
         })
@@ -61,7 +64,9 @@ impl ImageStore for PgTx<'_> {
             (_, _, Some(i)) => ImageOwner::Identity(IdentityId(i)),
             _ => return Ok(None),
         };
-        let (Some(purpose), Some(format)) = (ImagePurpose::from_code(&purpose), ImageFormat::from_ext(&format)) else {
+        let (Some(purpose), Some(format)) =
+            (ImagePurpose::from_code(&purpose), ImageFormat::from_ext(&format))
+        else {
             return Ok(None);
         };
         let mut copies = Vec::new();

@@ -33,8 +33,15 @@ impl ImageStore for SqliteTx<'_> {
                 conn.prepare_cached(
                     "INSERT INTO images (id, uid, identity, purpose, format) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?
-                .execute(params![key(image.id), user, identity, image.purpose.code(), image.format.ext()])?;
-                let mut copy = conn.prepare_cached("INSERT INTO image_copies (id, size, bytes) VALUES (?1, ?2, ?3)")?;
+                .execute(params![
+                    key(image.id),
+                    user,
+                    identity,
+                    image.purpose.code(),
+                    image.format.ext()
+                ])?;
+                let mut copy =
+                    conn.prepare_cached("INSERT INTO image_copies (id, size, bytes) VALUES (?1, ?2, ?3)")?;
                 for (size, bytes) in &image.copies {
                     copy.execute(params![key(image.id), size.name(), bytes])?;
                 }
@@ -81,13 +88,16 @@ impl ImageStore for SqliteTx<'_> {
             (_, _, Some(i)) => ImageOwner::Identity(IdentityId(i)),
             _ => return Ok(None),
         };
-        let (Some(purpose), Some(format)) = (ImagePurpose::from_code(&purpose), ImageFormat::from_ext(&format)) else {
+        let (Some(purpose), Some(format)) =
+            (ImagePurpose::from_code(&purpose), ImageFormat::from_ext(&format))
+        else {
             return Ok(None);
         };
         let copies = conn
             .prepare_cached("SELECT size, bytes FROM image_copies WHERE id = ?1")
             .and_then(|mut s| {
-                s.query_map([key(id)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?.collect::<Result<Vec<_>, _>>()
+                s.query_map([key(id)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?
+                    .collect::<Result<Vec<_>, _>>()
             })
             .map_err(backend)?;
         let mut copies: Vec<(ImageSize, Vec<u8>)> =
@@ -103,7 +113,9 @@ impl ImageStore for SqliteTx<'_> {
                 "SELECT i.format, c.bytes FROM images i JOIN image_copies c ON c.id = i.id AND c.size = ?2 \
                  WHERE i.id = ?1",
             )
-            .and_then(|mut s| s.query_row(params![key(id), size.name()], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .and_then(|mut s| {
+                s.query_row(params![key(id), size.name()], |r| Ok((r.get(0)?, r.get(1)?))).optional()
+            })
             .map_err(backend)?;
         Ok(found.and_then(|(f, bytes)| ImageFormat::from_ext(&f).map(|f| (f, bytes))))
     }

@@ -1,6 +1,7 @@
 //! The method registry: every REST method with the scope it needs and its handler. Handlers
 //! are thin: read the parameters, call one profile-core use case, shape the result.
 
+mod card;
 mod department;
 mod im;
 mod system;
@@ -72,6 +73,9 @@ pub struct Method {
     pub handler: Handler,
 }
 
+/// The methods that take an image, whose bodies may be larger (`Config::upload_body_limit`).
+pub const UPLOADS: [&str; 3] = ["user.add", "user.update", "cardfile.user.background.set"];
+
 /// Every method Cardfile serves.
 pub static METHODS: &[Method] = &[
     Method { name: "user.get", need: Need::UserRead, writes: false, handler: user::get },
@@ -81,6 +85,24 @@ pub static METHODS: &[Method] = &[
     Method { name: "user.add", need: Need::Scope(Scope::User), writes: true, handler: user::add },
     Method { name: "user.update", need: Need::Scope(Scope::User), writes: true, handler: user::update },
     Method { name: "user.admin", need: Need::Nothing, writes: false, handler: system::user_admin },
+    Method {
+        name: "cardfile.user.background.get",
+        need: Need::UserRead,
+        writes: false,
+        handler: card::background_get,
+    },
+    Method {
+        name: "cardfile.user.background.set",
+        need: Need::Scope(Scope::User),
+        writes: true,
+        handler: card::background_set,
+    },
+    Method {
+        name: "cardfile.background.list",
+        need: Need::UserRead,
+        writes: false,
+        handler: card::background_list,
+    },
     Method { name: "user.access", need: Need::Nothing, writes: false, handler: system::user_access },
     Method {
         name: "department.get",

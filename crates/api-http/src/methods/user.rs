@@ -1,18 +1,21 @@
 //! `user.*` methods (spec §2).
 
+use profile_core::access::Scope;
 use profile_core::access::{Select, SELECT_MAX};
 use profile_core::field::UserField;
 use profile_core::ids::{UserId, WorkgroupId};
+use profile_core::model::image::{ImagePurpose, ImageSize};
 use profile_core::model::user::UserPatch;
 use profile_core::query::{
     Condition, FilterKey, FilterTarget, Op, PageRequest, SortKey, UserFilter, UserQuery, COUNTED_PREFIX_MAX,
 };
+use profile_core::usecase::images::{self, PhotoChange};
 use profile_core::usecase::invitations::{self, Invite};
 use profile_core::usecase::users;
 use profile_core::Value as CoreValue;
 use serde_json::{json, Value};
 
-use super::{optional_bool, required_int, start, Call};
+use super::{card, optional_bool, required_int, start, Call};
 use crate::params::{self, Params};
 use crate::reply::{ApiError, Reply};
 use crate::wire;
@@ -193,9 +196,20 @@ pub fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
     filter.subdepartments = optional_bool(p, "cardfile.subdepartments")?.unwrap_or(false);
     let query = UserQuery { filter, sort: sort(p)?, page, now: call.ctx.clock.now() };
     let admin_mode = optional_bool(p, "ADMIN_MODE")?.unwrap_or(false);
-    let found = users::find_users(call.ctx, call.actor, &query, &select(p)?, admin_mode)?;
+    let photos = image_resize(p)?;
+    let found = users::find_users_linking(call.ctx, call.actor, &query, &select(p)?, admin_mode, photos)?;
     let next = found.next(page.start);
     Ok(Reply::raw(wire::users_raw(&found.items), found.total, next))
+}
+
+/// `IMAGE_RESIZE` (spec §2.5): which copy `PERSONAL_PHOTO` links to, the 1000 px one by default.
+fn image_resize(p: &Params) -> Result<ImageSize, ApiError> {
+    match params::get_ci(p, "IMAGE_RESIZE").and_then(params::as_text) {
+        None => Ok(ImageSize::Large),
+        Some(t) if t.is_empty() => Ok(ImageSize::Large),
+        Some(t) => ImageSize::from_resize(&t)
+            .ok_or_else(|| ApiError::argument("IMAGE_RESIZE", "expected small, medium or large")),
+    }
 }
 
 /// `user.search`: the same handler (spec §2.6).
@@ -272,12 +286,19 @@ pub fn add(call: &Call<'_>) -> Result<Reply, ApiError> {
     };
     let invite = Invite {
         address: email,
-        fields: patch(p, &[UserField::Id, UserField::Email, UserField::Active])?,
+        fields: patch(p, &[UserField::Id, UserField::Email, UserField::Active, UserField::PersonalPhoto])?,
         workgroups: groups(p)?,
         extranet,
         text,
     };
-    let invited = invitations::invite_by_email(call.ctx, call.actor, invite)?;
+    let photo = match card::photo_input(p)? {
+        Some(PhotoChange::Upload(bytes)) => {
+            call.actor.require(Scope::User)?;
+            Some(images::prepare(call.ctx, UserField::PersonalPhoto.code(), &bytes, ImagePurpose::Photo)?)
+        }
+        Some(PhotoChange::Remove) | None => None,
+    };
+    let invited = invitations::invite_by_email_with_photo(call.ctx, call.actor, invite, photo)?;
     Ok(Reply::of(json!(invited.user.id.get())))
 }
 
@@ -285,8 +306,12 @@ pub fn add(call: &Call<'_>) -> Result<Reply, ApiError> {
 pub fn update(call: &Call<'_>) -> Result<Reply, ApiError> {
     let id = required_int(call.params, "ID")?;
     let id = u32::try_from(id).map_err(|_| ApiError::argument("ID", "expected a user ID"))?;
-    let patch = patch(call.params, &[UserField::Id])?;
-    users::update_user(call.ctx, call.actor, UserId(id), &patch)?;
+    let patch = patch(call.params, &[UserField::Id, UserField::PersonalPhoto])?;
+    let photo = match card::photo_input(call.params)? {
+        Some(change) => Some(images::prepare_photo_for(call.ctx, call.actor, UserId(id), &change)?),
+        None => None,
+    };
+    users::update_user_with_photo(call.ctx, call.actor, UserId(id), &patch, photo)?;
     Ok(Reply::of(Value::Bool(true)))
 }
 

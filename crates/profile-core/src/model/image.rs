@@ -354,9 +354,13 @@ mod tests {
             r.url("https://c.example", ImageSize::Small),
             "https://c.example/photo/00000000000000000000000000000abc/small.png"
         );
-        for bad in ["", "abc.png", "00000000000000000000000000000ABC.png", "00000000000000000000000000000abc.gif",
-            "https://files.example.com/1.png"]
-        {
+        for bad in [
+            "",
+            "abc.png",
+            "00000000000000000000000000000ABC.png",
+            "00000000000000000000000000000abc.gif",
+            "https://files.example.com/1.png",
+        ] {
             assert!(bad.parse::<ImageRef>().is_err(), "{bad}");
         }
     }

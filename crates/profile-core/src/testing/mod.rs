@@ -109,7 +109,8 @@ impl crate::ports::ImageCodec for TestImages {
             return Err(ImageError::Damaged);
         }
         let label = String::from_utf8_lossy(label);
-        let copies = purpose.sizes().iter().map(|s| (*s, format!("{} {label}", s.name()).into_bytes())).collect();
+        let copies =
+            purpose.sizes().iter().map(|s| (*s, format!("{} {label}", s.name()).into_bytes())).collect();
         Ok(PreparedImage { format: ImageFormat::Png, copies })
     }
 }

@@ -666,8 +666,9 @@ pub fn set_profile_photo(
     let mut id = load(&*tx, identity)?;
     let old = std::mem::take(&mut id.photo);
     if let PreparedPhoto::Set(prepared) = prepared {
-        id.photo = images::insert(&mut *tx, ctx, ImageOwner::Identity(identity), ImagePurpose::Photo, prepared)?
-            .to_string();
+        id.photo =
+            images::insert(&mut *tx, ctx, ImageOwner::Identity(identity), ImagePurpose::Photo, prepared)?
+                .to_string();
     }
     images::delete_named(&mut *tx, &old)?;
     tx.update_identity(&id)?;

@@ -64,12 +64,18 @@ pub enum BackgroundView {
 ///
 /// # Errors
 /// [`CoreError::Validation`] on `field`, saying why the file is refused.
-pub fn prepare(ctx: Ctx<'_>, field: &str, bytes: &[u8], purpose: ImagePurpose) -> Result<PreparedImage, CoreError> {
+pub fn prepare(
+    ctx: Ctx<'_>,
+    field: &str,
+    bytes: &[u8],
+    purpose: ImagePurpose,
+) -> Result<PreparedImage, CoreError> {
     let limits = ctx.images.limits();
     if bytes.len() > limits.max_bytes {
         return Err(CoreError::invalid(field, format!("the file is larger than {} bytes", limits.max_bytes)));
     }
-    let prepared = ctx.images.prepare(bytes, purpose).map_err(|e| CoreError::invalid(field, e.to_string()))?;
+    let prepared =
+        ctx.images.prepare(bytes, purpose).map_err(|e| CoreError::invalid(field, e.to_string()))?;
     // The codec owes one copy per size of the purpose; anything else is not stored.
     let sizes: Vec<ImageSize> = prepared.copies.iter().map(|(s, _)| *s).collect();
     if sizes != purpose.sizes() || prepared.copies.iter().any(|(_, b)| b.is_empty()) {
@@ -101,7 +107,13 @@ pub(crate) fn insert(
 ) -> Result<ImageRef, CoreError> {
     let mut bytes = [0u8; 16];
     ctx.ids.fill(&mut bytes);
-    let image = StoredImage { id: ImageId::from_bytes(bytes), owner, purpose, format: prepared.format, copies: prepared.copies };
+    let image = StoredImage {
+        id: ImageId::from_bytes(bytes),
+        owner,
+        purpose,
+        format: prepared.format,
+        copies: prepared.copies,
+    };
     tx.insert_image(&image)?;
     Ok(image.reference())
 }
@@ -170,7 +182,10 @@ pub fn set_background(
     let upload = match change {
         BackgroundChange::Upload(bytes) => Some(prepare(ctx, "BACKGROUND", bytes, ImagePurpose::Background)?),
         BackgroundChange::Builtin(name) if BuiltinBackground::named(name).is_none() => {
-            return Err(CoreError::invalid("BACKGROUND", format!("no built-in background is called {name:?}")));
+            return Err(CoreError::invalid(
+                "BACKGROUND",
+                format!("no built-in background is called {name:?}"),
+            ));
         }
         _ => None,
     };
@@ -180,7 +195,9 @@ pub fn set_background(
     }
     let old = tx.user_background(actor.account, user)?;
     let new = match (change, upload) {
-        (BackgroundChange::Builtin(name), _) => BuiltinBackground::named(name).map(|b| Background::Builtin(b.name)),
+        (BackgroundChange::Builtin(name), _) => {
+            BuiltinBackground::named(name).map(|b| Background::Builtin(b.name))
+        }
         (BackgroundChange::Upload(_), Some(prepared)) => Some(Background::Image(insert(
             &mut *tx,
             ctx,
@@ -220,9 +237,9 @@ pub fn background(
 
 fn view(ctx: Ctx<'_>, b: &Background) -> BackgroundView {
     match b {
-        Background::Builtin(name) => {
-            BackgroundView::Builtin(BuiltinBackground::named(name).unwrap_or(crate::model::image::BUILTIN_BACKGROUNDS[0]))
-        }
+        Background::Builtin(name) => BackgroundView::Builtin(
+            BuiltinBackground::named(name).unwrap_or(crate::model::image::BUILTIN_BACKGROUNDS[0]),
+        ),
         Background::Image(r) => BackgroundView::Image { url: r.url(ctx.base_url, ImageSize::Cover) },
     }
 }

@@ -11,6 +11,7 @@ use crate::field::UserField;
 use crate::ids::{AccountId, DepartmentId, UserId, WorkgroupId};
 use crate::model::account::{Account, RegistrationType};
 use crate::model::identity::{CodePurpose, Identity, IdentityId, Login, Membership};
+use crate::model::image::PreparedImage;
 use crate::model::invitation::{
     Invitation, InvitationId, InvitationState, RegistrationLink, RegistrationRequest, RequestState,
     INVITATION_LIFETIME,
@@ -21,9 +22,8 @@ use crate::ports::Tx;
 use crate::secret::{self, SecretHash};
 use crate::templates::kinds::{self, InvitationText, Registration};
 use crate::templates::ENGLISH;
-use crate::model::image::PreparedImage;
-use crate::usecase::images::PreparedPhoto;
 use crate::usecase::identities::{check_password, consume_code, hash_password, issue_code, parse_login};
+use crate::usecase::images::PreparedPhoto;
 use crate::usecase::outbox::{queue_message, NOTICE_LIFETIME};
 use crate::usecase::users::{add_user, add_user_reusing, NewUser};
 use crate::usecase::{check_name, Ctx};

@@ -6,14 +6,14 @@ use std::collections::{BTreeSet, HashSet};
 use std::ops::ControlFlow;
 
 use crate::access::{self, Actor, Audience, PhotoLinks, Scope, ScopeSet, Select, Tier, UserView};
-use crate::model::image::{ImageOwner, ImagePurpose, ImageSize};
-use crate::usecase::images::{self, PreparedPhoto};
 use crate::error::{AuthFailure, CoreError, StoreError};
 use crate::field::UserField;
 use crate::ids::{AccountId, DepartmentId, Sequence, UserId, WorkgroupId};
+use crate::model::image::{ImageOwner, ImagePurpose, ImageSize};
 use crate::model::user::{PresenceStatus, Role, User, UserPatch};
 use crate::ports::Tx;
 use crate::query::{Condition, Op, Page, UserFilter, UserQuery};
+use crate::usecase::images::{self, PreparedPhoto};
 use crate::usecase::Ctx;
 use crate::Value;
 
@@ -474,10 +474,21 @@ pub(crate) fn card(tx: &dyn Tx, ctx: Ctx<'_>, actor: &Actor, user: User) -> Resu
     let tier = actor.scopes.user_tier().unwrap_or(Tier::Brief);
     let status = tx.user_status(actor.account, user.id)?;
     let stored = user.text(UserField::PersonalPhoto).to_string();
-    let link = |size| if stored.is_empty() { String::new() } else { PhotoLinks::new(ctx.base_url, size).resolve(stored.clone()) };
+    let link = |size| {
+        if stored.is_empty() {
+            String::new()
+        } else {
+            PhotoLinks::new(ctx.base_url, size).resolve(stored.clone())
+        }
+    };
     let (avatar, avatar_hr) = (link(ImageSize::Small), link(ImageSize::Large));
     let links = PhotoLinks::new(ctx.base_url, ImageSize::Large);
-    Ok(PresenceCard { user: access::project(user, tier, &Select::All, ctx.clock.now(), &links), status, avatar, avatar_hr })
+    Ok(PresenceCard {
+        user: access::project(user, tier, &Select::All, ctx.clock.now(), &links),
+        status,
+        avatar,
+        avatar_hr,
+    })
 }
 
 /// The `im` scope, which presence and the messenger's methods need.

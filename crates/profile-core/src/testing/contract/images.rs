@@ -62,8 +62,10 @@ pub fn uc_photos(db: &dyn Database) {
 
     // IMAGE_RESIZE: the query names the copy its URLs link to.
     let q = f.query(crate::query::UserFilter::default());
-    let page = users::find_users_linking(f.ctx(), &f.admin, &q, &Select::All, false, ImageSize::Small).unwrap();
-    let linked = page.items.iter().find(|u| u.id == ann).and_then(|u| u.get(UserField::PersonalPhoto)).cloned();
+    let page =
+        users::find_users_linking(f.ctx(), &f.admin, &q, &Select::All, false, ImageSize::Small).unwrap();
+    let linked =
+        page.items.iter().find(|u| u.id == ann).and_then(|u| u.get(UserField::PersonalPhoto)).cloned();
     assert_eq!(linked, Some(Value::text(first.replace("/large.png", "/small.png"))));
     let brief = users::find_users(f.ctx(), &as_bob, &q, &Select::All, false).unwrap();
     assert!(brief.items.iter().any(|u| u.get(UserField::PersonalPhoto) == Some(&Value::text(&first))));
@@ -111,12 +113,18 @@ pub fn uc_photos(db: &dyn Database) {
 
     // Fields and a photo in one update; an invitation with a photo.
     let name = UserPatch::from_text([(UserField::Name, "Annie")]).unwrap();
-    let prepared = images::prepare_photo_for(f.ctx(), &as_ann, ann, &PhotoChange::Upload(TestImages::file("ann-4")));
+    let prepared =
+        images::prepare_photo_for(f.ctx(), &as_ann, ann, &PhotoChange::Upload(TestImages::file("ann-4")));
     users::update_user_with_photo(f.ctx(), &as_ann, ann, &name, Some(prepared.unwrap())).unwrap();
     let view = users::get_user(f.ctx(), &f.admin, ann, &Select::All, true).unwrap();
     assert_eq!(view.get(UserField::Name), Some(&Value::text("Annie")));
     assert_eq!(served(&f, &photo(&f, ann), "small.png").map(|c| c.1), Some(b"small ann-4".to_vec()));
-    let upload = images::prepare(f.ctx(), "PERSONAL_PHOTO", &TestImages::file("cy"), crate::model::image::ImagePurpose::Photo);
+    let upload = images::prepare(
+        f.ctx(),
+        "PERSONAL_PHOTO",
+        &TestImages::file("cy"),
+        crate::model::image::ImagePurpose::Photo,
+    );
     let invite = Invite {
         address: "cy@example.com".into(),
         fields: UserPatch::parse([(UserField::UfDepartment, Value::IntList(vec![1]))]).unwrap(),
@@ -124,7 +132,8 @@ pub fn uc_photos(db: &dyn Database) {
         extranet: false,
         text: None,
     };
-    let cy = invitations::invite_by_email_with_photo(f.ctx(), &f.admin, invite, Some(upload.unwrap())).unwrap();
+    let cy =
+        invitations::invite_by_email_with_photo(f.ctx(), &f.admin, invite, Some(upload.unwrap())).unwrap();
     assert_eq!(served(&f, &photo(&f, cy.user.id), "medium.png").map(|c| c.1), Some(b"medium cy".to_vec()));
 }
 
@@ -138,10 +147,14 @@ pub fn uc_backgrounds(db: &dyn Database) {
     assert_eq!(get(&as_bob).unwrap(), None);
 
     let sea = BuiltinBackground::named("sea").unwrap();
-    let set = images::set_background(f.ctx(), &as_ann, ann, &BackgroundChange::Builtin("sea".into())).unwrap();
+    let set =
+        images::set_background(f.ctx(), &as_ann, ann, &BackgroundChange::Builtin("sea".into())).unwrap();
     assert_eq!(set, Some(BackgroundView::Builtin(sea)));
     assert_eq!(get(&as_bob).unwrap(), Some(BackgroundView::Builtin(sea)));
-    invalid_on(images::set_background(f.ctx(), &as_ann, ann, &BackgroundChange::Builtin("mars".into())), "BACKGROUND");
+    invalid_on(
+        images::set_background(f.ctx(), &as_ann, ann, &BackgroundChange::Builtin("mars".into())),
+        "BACKGROUND",
+    );
     invalid_on(
         images::set_background(f.ctx(), &as_ann, ann, &BackgroundChange::Upload(b"nope".to_vec())),
         "BACKGROUND",
@@ -152,7 +165,8 @@ pub fn uc_backgrounds(db: &dyn Database) {
 
     // An uploaded one is served at its cover size; replacing it deletes it.
     let up = BackgroundChange::Upload(TestImages::file("beach"));
-    let Some(BackgroundView::Image { url }) = images::set_background(f.ctx(), &as_ann, ann, &up).unwrap() else {
+    let Some(BackgroundView::Image { url }) = images::set_background(f.ctx(), &as_ann, ann, &up).unwrap()
+    else {
         panic!("an uploaded background is an image");
     };
     assert!(url.ends_with("/cover.png"), "{url}");

@@ -110,7 +110,7 @@ pub fn concurrent_writers(db: &(dyn Database + Sync)) {
                         clock: &clock,
                         ids: &ids,
                         passwords: &TEST_HASHER,
-            images: &crate::testing::TestImages,
+                        images: &crate::testing::TestImages,
                         base_url: BASE_URL,
                         invitations_per_hour: INVITATIONS_PER_HOUR,
                         client: None,

@@ -13,17 +13,17 @@ use crate::model::credential::{Credential, CredentialId};
 use crate::model::department::Department;
 use crate::model::hr::{HrField, HrValues};
 use crate::model::identity::{ConfirmationCode, Identity, IdentityId, Login, LoginFailures, Membership};
+use crate::model::image::{Background, ImageFormat, ImageId, ImageSize, StoredImage};
 use crate::model::invitation::{
     Invitation, InvitationId, InvitationState, RegistrationLink, RegistrationRequest,
 };
-use crate::model::image::{Background, ImageFormat, ImageId, ImageSize, StoredImage};
 use crate::model::message::Message;
 use crate::model::session::Session;
 use crate::model::user::{Role, User};
 use crate::model::workgroup::Workgroup;
 use crate::ports::{
-    AccountStore, Batch, CredentialStore, Database, DepartmentStore, HrStore, IdentityStore, ImageStore, InvitationStore,
-    StoreResult, Tx, UserStore, WorkgroupStore,
+    AccountStore, Batch, CredentialStore, Database, DepartmentStore, HrStore, IdentityStore, ImageStore,
+    InvitationStore, StoreResult, Tx, UserStore, WorkgroupStore,
 };
 use crate::query::{user_search_words, Page, UserQuery, PAGE_SIZE};
 use crate::secret::SecretHash;

@@ -238,10 +238,7 @@ pub fn uc_socials_and_profile_push(db: &dyn Database) {
     bad_login(social(&f, None));
 
     // Without push, the accounts keep their names; with it, every account gets the new ones.
-    let edit = |name: &str| ProfileEdit {
-        name: name.into(),
-        last_name: "Sutton".into(),
-    };
+    let edit = |name: &str| ProfileEdit { name: name.into(), last_name: "Sutton".into() };
     identities::update_profile(f.ctx(), identity, edit("Susan"), false).unwrap();
     let name = |fx: &Fixture<'_>, u: UserId| {
         users::get_user(fx.ctx(), &fx.admin, u, &crate::access::Select::All, true)
@@ -260,9 +257,15 @@ pub fn uc_socials_and_profile_push(db: &dyn Database) {
     // The profile's photo: each account gets a copy at a URL of its own (no URL ties the
     // accounts together), and a removal pushed removes them.
     use crate::usecase::images::{self, PhotoChange};
-    let photo = |fx: &Fixture<'_>, u: UserId| match users::get_user(fx.ctx(), &fx.admin, u, &crate::access::Select::All, true)
-        .unwrap()
-        .get(UserField::PersonalPhoto)
+    let photo = |fx: &Fixture<'_>, u: UserId| match users::get_user(
+        fx.ctx(),
+        &fx.admin,
+        u,
+        &crate::access::Select::All,
+        true,
+    )
+    .unwrap()
+    .get(UserField::PersonalPhoto)
     {
         Some(crate::Value::Text(t)) => t.clone(),
         _ => String::new(),
