@@ -6,11 +6,16 @@ Prints each scenario it passed; any failure raises and exits non-zero.
 """
 
 import os
+import ssl
 import sys
+import urllib.request
 
 from b24pysdk import BitrixWebhook, Client
 
 USERS = 120
+
+# A 1 x 1 PNG, as a client would send a file: [name, base64].
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 
 
 def check(cond, what):
@@ -105,6 +110,19 @@ def main():
     members = client.im.department.employees.get(bitrix_id=[dept_id]).result
     check(sorted(members[str(dept_id)]) == sorted(added), f"im.department.employees.get: {len(members)}")
     passed("im.user.status, im.user.get, im.department.get and employees.get")
+
+    # A photo uploaded through user.update, served at the URL user.get hands out.
+    photo = {"ID": added[2], "PERSONAL_PHOTO": ["pat.png", PNG]}
+    check(client.user.update(fields=photo).result is True, "user.update with PERSONAL_PHOTO")
+    url = client.user.get(filter={"ID": added[2]}).result[0]["PERSONAL_PHOTO"]
+    check(url.startswith(f"https://{os.environ['CARDFILE_DOMAIN']}/photo/"), f"PERSONAL_PHOTO: {url!r}")
+    tls = ssl.create_default_context(cafile=os.environ["REQUESTS_CA_BUNDLE"])
+    with urllib.request.urlopen(url, context=tls, timeout=10) as served:
+        body = served.read()
+        check(served.status == 200 and body[:4] in (b"\x89PNG", b"\xff\xd8\xff\xe0"), f"photo: {body[:8]!r}")
+    card = client.im.user.get(bitrix_id=added[2]).result
+    check(card["avatar"].endswith("/small.png") and card["avatar_hr"] == url, f"im.user.get avatar: {card}")
+    passed("photo upload through user.update, served at its URL")
 
     # Update and terminate.
     check(client.user.update(fields={"ID": added[0], "NAME": "Patricia"}).result is True, "user.update")
