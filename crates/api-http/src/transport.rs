@@ -31,6 +31,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::web::routes())
         .fallback(unknown_path)
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), receive_body))
+        // `receive_body` enforces each request's limit; axum's own 2 MB default for the `Bytes`
+        // extractor would refuse a photo upload it let through.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state)
 }
 

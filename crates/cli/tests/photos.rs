@@ -62,7 +62,7 @@ fn dimensions(bytes: &[u8]) -> (u32, u32) {
 fn photos_and_backgrounds_through_the_real_server() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cardfile.db");
-    let extra = ["--photo-max-bytes".to_string(), "600000".to_string()];
+    let extra = ["--photo-max-bytes".to_string(), "3000000".to_string()];
     let (mut server, port, hook) = common::start_custom(db.as_os_str(), dir.path(), true, false, &extra, &[]);
     let hook = hook.unwrap();
     let post = |method: &str, body: Value| common::post(port, &format!("{hook}{method}"), &body).unwrap();
@@ -103,13 +103,13 @@ fn photos_and_backgrounds_through_the_real_server() {
 
     // Refused uploads leave the photo as it was.
     let truncated = &jpeg[..jpeg.len() / 2];
-    let too_big: Vec<u8> = (0..700_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let too_big: Vec<u8> = (0..3_000_003u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
     for (what, value) in [
         ("a truncated JPEG", json!(["me.jpg", b64(truncated)])),
         ("an SVG", json!(["me.svg", b64(b"<svg xmlns='http://www.w3.org/2000/svg'/>")])),
         ("not base64", json!(["me.jpg", "%%%"])),
         ("a URL", json!("https://example.com/me.jpg")),
-        ("a file over the limit", json!(["big.jpg", b64(&too_big[..600_003])])),
+        ("a file over the limit", json!(["big.jpg", b64(&too_big)])),
     ] {
         let (status, b) = post("user.update", json!({ "ID": 1, "PERSONAL_PHOTO": value, "NAME": "Changed" }));
         assert_eq!((status, b["error"].as_str()), (400, Some("ERROR_ARGUMENT")), "{what}: {b}");
@@ -119,9 +119,25 @@ fn photos_and_backgrounds_through_the_real_server() {
     assert_ne!(call("user.get", json!({ "ID": 1 }))[0]["NAME"], "Changed", "a refused call changes nothing");
     // A body over the upload methods' limit (4/3 of the file limit and 64 KiB) is refused
     // before it is parsed; other methods keep their 2 MiB.
-    let over = json!({ "ID": 1, "PERSONAL_PHOTO": ["x.jpg", "A".repeat(900_000)] });
+    let over = json!({ "ID": 1, "PERSONAL_PHOTO": ["x.jpg", "A".repeat(4_100_000)] });
     let (status, b) = post("user.update", over);
     assert_eq!((status, b["error"].as_str()), (400, Some("ERROR_ARGUMENT")), "{b}");
+    let (status, b) = post("server.time", json!({ "pad": "A".repeat(2_200_000) }));
+    assert_eq!((status, b["error"].as_str()), (400, Some("ERROR_ARGUMENT")), "{b}");
+    // A file within the limit whose body is larger than other methods take (2 MiB) is taken.
+    let grain = ImageBuffer::from_fn(1000, 900, |x, y| {
+        let n = (x * 7919 + y * 104_729).wrapping_mul(2_654_435_761);
+        Rgb([(n >> 24) as u8, (n >> 16) as u8, (n >> 8) as u8])
+    });
+    let noisy = file(&DynamicImage::ImageRgb8(grain), image::ImageFormat::Png);
+    assert!(noisy.len() > 1_600_000 && noisy.len() < 3_000_000, "{}", noisy.len());
+    assert_eq!(
+        call("user.update", json!({ "ID": 1, "PERSONAL_PHOTO": ["grain.png", b64(&noisy)] })),
+        json!(true)
+    );
+    let grainy = photo_of(1, "");
+    assert_ne!(grainy, large);
+    assert_eq!(dimensions(&get(port, &path_of(&grainy, port)).2), (900, 900));
 
     // A multipart file part: a PNG with transparency stays a PNG; the old URL is gone.
     let clear =
@@ -145,6 +161,7 @@ Content-Length: {}\r\nConnection: close\r\n\r\n",
     let transparent = photo_of(1, "");
     assert!(transparent.ends_with("/large.png"), "{transparent}");
     assert_eq!(get(port, &path_of(&large, port)).0, 404, "a replaced photo's URL stops working");
+    assert_eq!(get(port, &path_of(&grainy, port)).0, 404);
     let (status, head, body) = get(port, &path_of(&transparent, port));
     assert_eq!(status, 200);
     assert!(head.contains("content-type: image/png"), "{head}");
@@ -209,6 +226,13 @@ Content-Length: {}\r\nConnection: close\r\n\r\n",
     let (code, _, err) = cli(&["user", "photo", &sam.to_string(), "--remove"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(photo_of(sam, ""), "");
+
+    // An export lists a photo as its URL, which an import takes as a link.
+    let (code, csv, err) = common::output(
+        Command::new(env!("CARGO_BIN_EXE_cardfile")).arg("--db").arg(&db).args(["export", "--format", "csv"]),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(csv.contains(&transparent), "{csv}");
 
     common::terminate(&server);
     server.wait().unwrap();
