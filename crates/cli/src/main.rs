@@ -391,7 +391,7 @@ fn main() -> ExitCode {
             transfer::import(&cli.db, cli.account.as_deref(), format, file, *dry_run, cli.json)
         }
         Command::Export { format, output } => {
-            transfer::export(&cli.db, cli.account.as_deref(), *format, output.as_deref())
+            transfer::export(&cli.db, cli.account.as_deref(), *format, output.as_deref(), &base_url(&cli))
         }
         Command::Backup { file } => setup::backup(&cli.db, file, cli.json),
         Command::Reindex => setup::reindex(&cli.db, cli.json),

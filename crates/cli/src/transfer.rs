@@ -89,9 +89,13 @@ pub(crate) fn export(
     slug: Option<&str>,
     format: Format,
     out: Option<&Path>,
+    base_url: &str,
 ) -> Outcome {
     let db = setup::open(db_path)?;
     let ctx = setup::ctx(&db, "");
+    // A photo is exported as the URL of its 1000 px copy (the file itself is not in the CSV).
+    let photos =
+        profile_core::access::PhotoLinks::new(base_url, profile_core::model::image::ImageSize::Large);
     let op = Actor::operator(account(ctx, slug)?.id);
     let tree = all_departments(ctx, &op)?;
     let paths: HashMap<DepartmentId, String> =
@@ -123,7 +127,7 @@ pub(crate) fn export(
     let mut count = 0u64;
     let mut failed = None;
     users::for_each_user(ctx, &op, &mut |user| {
-        fill_row(&mut row, user, &fields, &paths, heads.get(&user.id));
+        fill_row(&mut row, user, &fields, &paths, heads.get(&user.id), &photos);
         let written = match &mut writer {
             Out::Csv(w) => w.write_record(&row).map_err(|e| e.to_string()),
             Out::Json(w) => {
@@ -171,6 +175,7 @@ fn fill_row(
     fields: &[UserField],
     paths: &HashMap<DepartmentId, String>,
     heads: Option<&Vec<&str>>,
+    photos: &profile_core::access::PhotoLinks,
 ) {
     use std::fmt::Write as _;
     for cell in row.iter_mut() {
@@ -185,6 +190,9 @@ fn fill_row(
                 if let Some(d) = d {
                     let _ = write!(cell, "{d}");
                 }
+            }
+            _ if f == UserField::PersonalPhoto && !user.text(f).is_empty() => {
+                cell.push_str(&photos.resolve(user.text(f).to_string()));
             }
             _ => cell.push_str(user.text(f)),
         }
