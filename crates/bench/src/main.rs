@@ -13,6 +13,7 @@
 //! hostile client for S seconds, default 60; 0 skips it) `[--mixed-limited]` (its legitimate
 //! clients on the `serve` with the default limits too).
 
+mod card;
 mod cli;
 mod data;
 mod delivery;
@@ -340,12 +341,22 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     measure(&db, args, created.account.id, &teams, &heads, Some(insert_rate), Some(insert_secs))?;
     if let Some(plan) = &args.http {
         http::run(&db, &args.db, created.account.id, n, plan).map_err(|e| e.to_string())?;
+        card::run(&db, &args.db, created.account.id, n, plan, uploads(plan)).map_err(|e| e.to_string())?;
     }
     if let Some(cardfile) = &args.cli {
         drop(db);
         cli::run(cardfile, &args.db, n, n <= 100_000)?;
     }
     mixed_load(args, created.account.id)
+}
+
+/// How many 12 MP photos the card's phase uploads: a few in a brief run.
+fn uploads(plan: &http::Plan) -> usize {
+    if plan.seconds < 2.0 {
+        4
+    } else {
+        20
+    }
 }
 
 /// The mixed load, last: its writes add users, which the figures before it do not expect.
@@ -372,6 +383,7 @@ fn reads_only(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     measure(&db, args, account.id, &teams, &heads, None, None)?;
     if let Some(plan) = &args.http {
         http::run(&db, &args.db, account.id, args.users, plan).map_err(|e| e.to_string())?;
+        card::run(&db, &args.db, account.id, args.users, plan, uploads(plan)).map_err(|e| e.to_string())?;
     }
     if let Some(cardfile) = &args.cli {
         drop(db);
