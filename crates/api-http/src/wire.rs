@@ -98,7 +98,29 @@ fn write_user(out: &mut Vec<u8>, view: &UserView) {
             _ => serde_json::to_writer(&mut *out, &value(*field, v)),
         };
     }
+    for (name, v) in &view.custom {
+        out.push(b',');
+        // Custom names are `UF_USR_` and capitals, digits and underscores.
+        let _ = serde_json::to_writer(&mut *out, name.as_str());
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut *out, &custom_value(v));
+    }
     out.push(b'}');
+}
+
+/// A custom field's value: numbers and IDs as JSON numbers, text and dates as strings (dates
+/// ISO-8601), a multiple field's values as an array; `""` when a single field has none.
+pub fn custom_value(v: &CoreValue) -> Value {
+    match v {
+        CoreValue::Null => Value::String(String::new()),
+        CoreValue::Int(i) => Value::from(*i),
+        CoreValue::Bool(b) => Value::from(i64::from(*b)),
+        CoreValue::Text(t) => Value::String(t.clone()),
+        CoreValue::Date(d) => Value::String(d.format("%Y-%m-%d").to_string()),
+        CoreValue::DateTime(t) => Value::String(t.to_rfc3339_opts(SecondsFormat::Secs, false)),
+        CoreValue::IntList(l) => l.iter().map(|&i| Value::from(i)).collect(),
+        CoreValue::TextList(l) => l.iter().map(|t| Value::String(t.clone())).collect(),
+    }
 }
 
 /// A department as `department.get` returns it.
@@ -170,6 +192,7 @@ mod tests {
             let view = UserView {
                 id: UserId(1),
                 fields: UserField::ALL.iter().map(|&f| (f, sample.clone())).collect(),
+                custom: Vec::new(),
             };
             let written: Value =
                 serde_json::from_slice(users_raw(std::slice::from_ref(&view)).as_bytes()).unwrap_or_default();

@@ -45,6 +45,9 @@ fn params(w: &World, method: &str, me: UserId) -> Value {
         "im.user.status.set" => json!({"STATUS": "away"}),
         "cardfile.user.structure" | "cardfile.user.background.get" => json!({"ID": me.get()}),
         "cardfile.user.background.set" => json!({"ID": me.get(), "BACKGROUND": "sea"}),
+        "user.userfield.add" => json!({"fields": {"USER_TYPE_ID": "string"}}),
+        "user.userfield.update" => json!({"id": 999, "fields": {}}),
+        "user.userfield.delete" => json!({"id": 999}),
         "im.department.get" | "im.department.managers.get" | "im.department.employees.get" => {
             json!({"ID": [1]})
         }
@@ -107,6 +110,9 @@ async fn every_method_every_scope_every_role() {
                         "department.update" if !admin => "ACCESS_DENIED",
                         "department.add" | "department.delete" if !admin => "ACCESS_DENIED",
                         "department.delete" => "ERROR_NOT_FOUND",
+                        // §4.1's own errors: an empty code ("Access denied.", a missing name).
+                        "user.userfield.list" if !admin => "",
+                        "user.userfield.add" | "user.userfield.update" | "user.userfield.delete" => "",
                         _ => "ok",
                     }
                 };

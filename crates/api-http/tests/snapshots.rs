@@ -52,6 +52,17 @@ async fn every_method() {
         ("cardfile.background.list", json!({})),
         ("cardfile.user.background.set", json!({"ID": w.ann.get(), "BACKGROUND": "dune"})),
         ("cardfile.user.background.get", json!({"ID": w.ann.get()})),
+        (
+            "user.userfield.add",
+            json!({"fields": {"FIELD_NAME": "office", "USER_TYPE_ID": "enumeration", "EDIT_FORM_LABEL": "Office",
+                "LIST": [{"VALUE": "Berlin", "SORT": 10}, {"VALUE": "Oslo", "SORT": 20, "DEF": "Y"}]}}),
+        ),
+        (
+            "user.userfield.update",
+            json!({"id": 1, "fields": {"MANDATORY": "N", "SORT": 200, "SETTINGS": {"DISPLAY": "UI"}}}),
+        ),
+        ("user.userfield.list", json!({"order": {"ID": "desc"}, "filter": {"USER_TYPE_ID": "enumeration"}})),
+        ("user.userfield.delete", json!({"id": 1})),
     ];
     let covered: Vec<&str> = calls.iter().map(|(m, _)| *m).collect();
     for m in METHODS {
@@ -99,6 +110,18 @@ async fn the_error_table() {
             format!("{admin}/user.update"),
             json!({"ID": 1, "PERSONAL_PHOTO": ["me.png", "AAAA"]}),
         ),
+        (
+            "userfield_no_name",
+            format!("{admin}/user.userfield.add"),
+            json!({"fields": {"USER_TYPE_ID": "string"}}),
+        ),
+        (
+            "userfield_unknown_id",
+            format!("{admin}/user.userfield.update"),
+            json!({"id": 404, "fields": {"SORT": 1}}),
+        ),
+        ("userfield_no_id", format!("{admin}/user.userfield.delete"), json!({})),
+        ("userfield_no_type", format!("{admin}/user.userfield.add"), json!({"fields": {"FIELD_NAME": "x"}})),
         (
             "ERROR_ARGUMENT_background",
             format!("{admin}/cardfile.user.background.set"),

@@ -164,8 +164,6 @@ fn column(v: Stored) -> Result<Column, StoreError> {
         Stored::Int(i) => Column::Int(i),
         Stored::Text(s) => Column::Text(s),
         Stored::Bytes(b) => Column::Bytes(b),
-        Stored::Real(r) => {
-            return Err(StoreError::Backend(format!("a floating-point value ({r}) where none belongs")))
-        }
+        Stored::Real(r) => Column::Real(r.to_bits()),
     })
 }

@@ -285,7 +285,8 @@ pub(crate) fn run_user(
                     out!(
                         "{:<22} {}",
                         f.code(),
-                        view_json(&UserView { id, fields: vec![(*f, value.clone())] })[f.code()]
+                        view_json(&UserView { id, fields: vec![(*f, value.clone())], custom: Vec::new() })
+                            [f.code()]
                     );
                 }
             }

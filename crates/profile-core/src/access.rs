@@ -331,6 +331,8 @@ pub struct UserView {
     pub id: UserId,
     /// The visible fields, in catalogue order.
     pub fields: Vec<(UserField, Value)>,
+    /// The custom fields (`UF_USR_*`) the read asked for and may see, in the fields' order.
+    pub custom: Vec<(String, Value)>,
 }
 
 impl UserView {
@@ -414,7 +416,7 @@ impl Projection {
             };
             fields.push((f, value));
         }
-        UserView { id: user.id, fields }
+        UserView { id: user.id, fields, custom: Vec::new() }
     }
 }
 

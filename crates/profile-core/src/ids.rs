@@ -58,4 +58,6 @@ pub enum Sequence {
     Department,
     /// [`WorkgroupId`]s.
     Workgroup,
+    /// Custom fields' IDs and their options' IDs (`crate::model::custom`).
+    CustomField,
 }

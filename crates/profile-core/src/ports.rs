@@ -10,6 +10,7 @@ use crate::error::StoreError;
 use crate::ids::{AccountId, DepartmentId, Sequence, UserId, WorkgroupId};
 use crate::model::account::Account;
 use crate::model::credential::{Credential, CredentialId};
+use crate::model::custom::{CustomField, CustomValues};
 use crate::model::department::{Department, DepartmentQuery};
 use crate::model::hr::{HrField, HrValues};
 use crate::model::identity::{ConfirmationCode, Identity, IdentityId, Login, LoginFailures, Membership};
@@ -375,6 +376,28 @@ pub trait HrStore {
     fn set_hr_holder(&mut self, account: AccountId, user: UserId, holds: bool) -> StoreResult<()>;
 }
 
+/// Custom fields' definitions and users' values of them (see [`crate::model::custom`]).
+pub trait CustomFieldStore {
+    /// The account's fields, by ID.
+    fn custom_fields(&self, account: AccountId) -> StoreResult<Vec<CustomField>>;
+    /// Stores a new field with its options.
+    ///
+    /// # Errors
+    /// [`StoreError::UniqueViolation`] when the account has a field of that name.
+    fn insert_custom_field(&mut self, field: &CustomField) -> StoreResult<()>;
+    /// Replaces a field's definition and options (its name, type and `MULTIPLE` stay).
+    fn update_custom_field(&mut self, field: &CustomField) -> StoreResult<()>;
+    /// Deletes a field's definition at once; its values are left to
+    /// [`CustomFieldStore::purge_custom_values`] and are never read again.
+    fn delete_custom_field(&mut self, account: AccountId, id: u32) -> StoreResult<()>;
+    /// The values of existing fields that these users hold.
+    fn custom_values(&self, account: AccountId, users: &[UserId]) -> StoreResult<Vec<CustomValues>>;
+    /// Replaces a user's values of one field (none: deletes them).
+    fn set_custom_values(&mut self, account: AccountId, values: &CustomValues) -> StoreResult<()>;
+    /// Deletes up to `limit` values of deleted fields, in every account; how many went.
+    fn purge_custom_values(&mut self, limit: usize) -> StoreResult<u64>;
+}
+
 /// Images (photos and backgrounds, see [`crate::model::image`]) and which background each user
 /// chose. An image is addressed by its ID alone: the ID is its capability and names its owner.
 pub trait ImageStore {
@@ -447,6 +470,7 @@ pub trait Tx:
     + SessionStore
     + HrStore
     + ImageStore
+    + CustomFieldStore
 {
     /// Makes every write durable, or none of them.
     ///

@@ -130,6 +130,10 @@ impl AccountStore for PgTx<'_> {
                 "next_workgroup",
                 "UPDATE accounts SET next_workgroup = next_workgroup + $2 WHERE no = $1 RETURNING next_workgroup",
             ),
+            Sequence::CustomField => (
+                "next_custom_field",
+                "UPDATE accounts SET next_custom_field = next_custom_field + $2 WHERE no = $1 RETURNING next_custom_field",
+            ),
         };
         let last: i64 = get(&self.query_one(sql, &[&no, &i64::from(count)])?, 0)?;
         // The block is last - count + 1 ..= last; every ID of it must fit a u32.

@@ -28,6 +28,7 @@ mod batch;
 mod codec;
 mod conn;
 mod credentials;
+mod custom;
 mod departments;
 mod error;
 mod hr;

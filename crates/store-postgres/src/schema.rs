@@ -9,12 +9,13 @@ use crate::error::backend;
 use crate::run;
 
 /// The migrations, in order: the schema version is how many have been applied.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     include_str!("../migrations/001_initial.sql"),
     include_str!("../migrations/002_delivery.sql"),
     include_str!("../migrations/003_sessions.sql"),
     include_str!("../migrations/004_user_status.sql"),
     include_str!("../migrations/005_images.sql"),
+    include_str!("../migrations/006_custom_fields.sql"),
 ];
 
 /// The schema version this build creates and reads.

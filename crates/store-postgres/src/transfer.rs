@@ -20,7 +20,7 @@ use crate::{PgDb, PgTx};
 /// The tables a migration copies, each with the order its rows are compared in (a unique
 /// key, so both sides list rows alike). The rest are derived: the search index and its counts
 /// (SQLite) or the search words (here), and `meta`.
-pub const TABLES: [(&str, &str); 28] = [
+pub const TABLES: [(&str, &str); 31] = [
     ("accounts", "no"),
     // Before the users: their search words hold their departments' names.
     ("departments", "account_no, id"),
@@ -50,6 +50,9 @@ pub const TABLES: [(&str, &str); 28] = [
     ("images", "id"),
     ("image_copies", "id, size"),
     ("user_backgrounds", "uid"),
+    ("custom_fields", "account_no, id"),
+    ("custom_field_options", "account_no, field, id"),
+    ("custom_values", "uid, field, pos"),
 ];
 
 /// One stored value, as both stores hold it.
@@ -63,6 +66,8 @@ pub enum Column {
     Text(String),
     /// Bytes (UUIDs, hashes, TOTP secrets).
     Bytes(Vec<u8>),
+    /// A double (custom fields' values), by its bits so that rows compare exactly.
+    Real(u64),
 }
 
 /// A table's row count and SHA-256 over its rows in key order.
@@ -94,6 +99,11 @@ impl Summer {
                 }
                 Column::Text(s) => (2, s.as_bytes()),
                 Column::Bytes(b) => (3, b),
+                Column::Real(bits) => {
+                    self.hash.update([4]);
+                    self.hash.update(bits.to_be_bytes());
+                    continue;
+                }
             };
             self.hash.update([tag]);
             self.hash.update((bytes.len() as u64).to_be_bytes());
@@ -220,6 +230,9 @@ impl TableCopy<'_> {
                     Type::BYTEA => {
                         row.try_get::<_, Option<Vec<u8>>>(i).map(|v| v.map_or(Column::Null, Column::Bytes))
                     }
+                    Type::FLOAT8 => row
+                        .try_get::<_, Option<f64>>(i)
+                        .map(|v| v.map_or(Column::Null, |r| Column::Real(r.to_bits()))),
                     _ => row.try_get::<_, Option<String>>(i).map(|v| v.map_or(Column::Null, Column::Text)),
                 }
                 .map_err(backend)?;
@@ -371,6 +384,10 @@ fn copy_text(out: &mut String, c: &Column) {
                     c => out.push(c),
                 }
             }
+        }
+        Column::Real(bits) => {
+            // Rust writes the shortest text that reads back as the same double.
+            let _ = write!(out, "{}", f64::from_bits(*bits));
         }
         Column::Bytes(b) => {
             out.push_str("\\\\x");

@@ -156,6 +156,11 @@ impl AccountStore for SqliteTx<'_> {
                 "SELECT next_workgroup FROM accounts WHERE no = ?1",
                 "UPDATE accounts SET next_workgroup = ?2 WHERE no = ?1",
             ),
+            Sequence::CustomField => (
+                "next_custom_field",
+                "SELECT next_custom_field FROM accounts WHERE no = ?1",
+                "UPDATE accounts SET next_custom_field = ?2 WHERE no = ?1",
+            ),
         };
         let conn = self.conn();
         let current: i64 =

@@ -23,6 +23,7 @@ mod batch;
 mod bulk;
 mod codec;
 mod credentials;
+mod custom;
 mod departments;
 mod error;
 mod hr;

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/012_sessions.sql"),
     include_str!("../migrations/013_user_status.sql"),
     include_str!("../migrations/014_images.sql"),
+    include_str!("../migrations/015_custom_fields.sql"),
 ];
 
 /// The schema from which the search documents are Cardfile's current words: a file migrated

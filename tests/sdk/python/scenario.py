@@ -124,6 +124,20 @@ def main():
     check(card["avatar"].endswith("/small.png") and card["avatar_hr"] == url, f"im.user.get avatar: {card}")
     passed("photo upload through user.update, served at its URL")
 
+    # Custom fields: all four methods, and values through user.update.
+    field_id = client.user.userfield.add(
+        fields={"FIELD_NAME": "py_level", "USER_TYPE_ID": "integer", "EDIT_FORM_LABEL": "Level"}
+    ).response.result
+    check(isinstance(field_id, int), f"user.userfield.add: {field_id!r}")
+    fields = client.user.userfield.list(filter={"FIELD_NAME": "UF_USR_PY_LEVEL"}).response.result
+    check(len(fields) == 1 and fields[0]["ID"] == str(field_id), f"user.userfield.list: {fields}")
+    check(client.user.userfield.update(bitrix_id=field_id, fields={"SORT": 300}).result is True, "user.userfield.update")
+    check(client.user.update(fields={"ID": added[3], "UF_USR_PY_LEVEL": 7}).result is True, "user.update UF_USR_")
+    level = client.user.get(filter={"ID": added[3]}, select=["ID", "UF_*"]).result[0]
+    check(level["UF_USR_PY_LEVEL"] == 7, f"UF_USR_PY_LEVEL: {level}")
+    check(client.user.userfield.delete(bitrix_id=field_id).result is True, "user.userfield.delete")
+    passed("user.userfield.add, list, update, delete and a value through user.update")
+
     # Update and terminate.
     check(client.user.update(fields={"ID": added[0], "NAME": "Patricia"}).result is True, "user.update")
     check(client.user.get(filter={"ID": added[0]}).result[0]["NAME"] == "Patricia", "renamed")

@@ -6,6 +6,7 @@ mod department;
 mod im;
 mod system;
 mod user;
+mod userfield;
 
 use profile_core::access::{Actor, Scope};
 use profile_core::model::credential::Credential;
@@ -85,6 +86,30 @@ pub static METHODS: &[Method] = &[
     Method { name: "user.add", need: Need::Scope(Scope::User), writes: true, handler: user::add },
     Method { name: "user.update", need: Need::Scope(Scope::User), writes: true, handler: user::update },
     Method { name: "user.admin", need: Need::Nothing, writes: false, handler: system::user_admin },
+    Method {
+        name: "user.userfield.add",
+        need: Need::Scope(Scope::UserUserfield),
+        writes: true,
+        handler: userfield::add,
+    },
+    Method {
+        name: "user.userfield.list",
+        need: Need::Scope(Scope::UserUserfield),
+        writes: false,
+        handler: userfield::list,
+    },
+    Method {
+        name: "user.userfield.update",
+        need: Need::Scope(Scope::UserUserfield),
+        writes: true,
+        handler: userfield::update,
+    },
+    Method {
+        name: "user.userfield.delete",
+        need: Need::Scope(Scope::UserUserfield),
+        writes: true,
+        handler: userfield::delete,
+    },
     Method {
         name: "cardfile.user.background.get",
         need: Need::UserRead,

@@ -9,6 +9,7 @@ use profile_core::model::user::UserPatch;
 use profile_core::query::{
     Condition, FilterKey, FilterTarget, Op, PageRequest, SortKey, UserFilter, UserQuery, COUNTED_PREFIX_MAX,
 };
+use profile_core::usecase::custom::CustomSelect;
 use profile_core::usecase::images::{self, PhotoChange};
 use profile_core::usecase::invitations::{self, Invite};
 use profile_core::usecase::users;
@@ -196,10 +197,28 @@ pub fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
     filter.subdepartments = optional_bool(p, "cardfile.subdepartments")?.unwrap_or(false);
     let query = UserQuery { filter, sort: sort(p)?, page, now: call.ctx.clock.now() };
     let admin_mode = optional_bool(p, "ADMIN_MODE")?.unwrap_or(false);
-    let photos = image_resize(p)?;
-    let found = users::find_users_linking(call.ctx, call.actor, &query, &select(p)?, admin_mode, photos)?;
+    let options = users::ReadOptions { admin_mode, photos: Some(image_resize(p)?), custom: custom_select(p) };
+    let found = users::find_users_with(call.ctx, call.actor, &query, &select(p)?, &options)?;
     let next = found.next(page.start);
     Ok(Reply::raw(wire::users_raw(&found.items), found.total, next))
+}
+
+/// Which custom fields `select` asks for (`UF_*` or their names).
+fn custom_select(p: &Params) -> CustomSelect {
+    match params::get_ci(p, "select") {
+        Some(Value::Array(names)) => CustomSelect::parse(names.iter().filter_map(Value::as_str)),
+        Some(Value::Object(m)) => CustomSelect::parse(m.values().filter_map(Value::as_str)),
+        Some(Value::String(s)) => CustomSelect::parse(s.split(',')),
+        _ => CustomSelect::None,
+    }
+}
+
+/// The custom fields' values among the top-level keys (`UF_USR_*`, any case).
+fn custom_values(p: &Params) -> Result<Vec<(String, CoreValue)>, ApiError> {
+    p.iter()
+        .filter(|(k, _)| k.to_ascii_uppercase().starts_with(profile_core::model::custom::PREFIX))
+        .map(|(k, v)| core_value(k, v).map(|v| (k.to_ascii_uppercase(), v)))
+        .collect()
 }
 
 /// `IMAGE_RESIZE` (spec §2.5): which copy `PERSONAL_PHOTO` links to, the 1000 px one by default.
@@ -219,7 +238,8 @@ pub fn search(call: &Call<'_>) -> Result<Reply, ApiError> {
 
 /// `user.current`.
 pub fn current(call: &Call<'_>) -> Result<Reply, ApiError> {
-    let me = users::current_user(call.ctx, call.actor, &Select::All)?;
+    let options = users::ReadOptions { custom: custom_select(call.params), ..users::ReadOptions::default() };
+    let me = users::current_user_with(call.ctx, call.actor, &Select::All, &options)?;
     Ok(Reply::raw(wire::user_raw(&me), None, None))
 }
 
@@ -298,7 +318,8 @@ pub fn add(call: &Call<'_>) -> Result<Reply, ApiError> {
         }
         Some(PhotoChange::Remove) | None => None,
     };
-    let invited = invitations::invite_by_email_with_photo(call.ctx, call.actor, invite, photo)?;
+    let custom = custom_values(p)?;
+    let invited = invitations::invite_by_email_with(call.ctx, call.actor, invite, photo, Some(&custom))?;
     Ok(Reply::of(json!(invited.user.id.get())))
 }
 
@@ -311,7 +332,8 @@ pub fn update(call: &Call<'_>) -> Result<Reply, ApiError> {
         Some(change) => Some(images::prepare_photo_for(call.ctx, call.actor, UserId(id), &change)?),
         None => None,
     };
-    users::update_user_with_photo(call.ctx, call.actor, UserId(id), &patch, photo)?;
+    let update = users::UserUpdate { fields: patch, photo, custom: custom_values(call.params)? };
+    users::update_user_with(call.ctx, call.actor, UserId(id), update)?;
     Ok(Reply::of(Value::Bool(true)))
 }
 

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod credential;
+pub mod custom;
 pub mod department;
 pub mod hr;
 pub mod identity;

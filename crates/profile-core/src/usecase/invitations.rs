@@ -64,27 +64,29 @@ pub struct Invited {
 /// [`CoreError::Validation`] naming the field; [`CoreError::Conflict`] on `EMAIL` when a user of
 /// the account has the address.
 pub fn invite_by_email(ctx: Ctx<'_>, actor: &Actor, invite: Invite) -> Result<Invited, CoreError> {
-    invite_by_email_with_photo(ctx, actor, invite, None)
+    invite_by_email_with(ctx, actor, invite, None, None)
 }
 
 /// [`invite_by_email`] with the new user's photo (`user.add` with `PERSONAL_PHOTO`), decoded
-/// by [`crate::usecase::images::prepare`] before this is called, stored in the same unit of
+/// by [`crate::usecase::images::prepare`] before this is called, and with `custom` the values
+/// of custom fields (`UF_USR_*`; every mandatory field needs one), all in the same unit of
 /// work.
 ///
 /// # Errors
-/// As [`invite_by_email`].
-pub fn invite_by_email_with_photo(
+/// As [`invite_by_email`]; [`CoreError::Validation`] naming a custom field.
+pub fn invite_by_email_with(
     ctx: Ctx<'_>,
     actor: &Actor,
     invite: Invite,
     photo: Option<PreparedImage>,
+    custom: Option<&[(String, crate::Value)]>,
 ) -> Result<Invited, CoreError> {
     check_may_invite(ctx, actor)?;
     let address = parse_login("EMAIL", &invite.address)?;
     if address.is_phone() {
         return Err(CoreError::invalid("EMAIL", "an email invitation needs an email address"));
     }
-    send_invitation(ctx, actor, address, invite, photo)
+    send_invitation(ctx, actor, address, invite, photo, custom)
 }
 
 /// Invites someone by SMS: as [`invite_by_email`], but the phone number (stored as
@@ -98,7 +100,7 @@ pub fn invite_by_sms(ctx: Ctx<'_>, actor: &Actor, invite: Invite) -> Result<Invi
     if !address.is_phone() {
         return Err(CoreError::invalid("PERSONAL_MOBILE", "an SMS invitation needs a phone number"));
     }
-    send_invitation(ctx, actor, address, Invite { text: None, ..invite }, None)
+    send_invitation(ctx, actor, address, Invite { text: None, ..invite }, None, None)
 }
 
 fn send_invitation(
@@ -107,6 +109,7 @@ fn send_invitation(
     address: Login,
     invite: Invite,
     photo: Option<PreparedImage>,
+    custom: Option<&[(String, crate::Value)]>,
 ) -> Result<Invited, CoreError> {
     let text = match invite.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) if t.chars().count() > INVITATION_TEXT_MAX => {
@@ -138,6 +141,11 @@ fn send_invitation(
     if let Some(photo) = photo {
         crate::usecase::users::set_photo_in(&mut *tx, ctx, &mut user, PreparedPhoto::Set(photo))?;
         tx.update_user(&user)?;
+    }
+    if let Some(raw) = custom {
+        for values in crate::usecase::custom::parse_values(&*tx, actor, user.id, raw, true)? {
+            tx.set_custom_values(actor.account, &values)?;
+        }
     }
     let invitation = issue_invitation(&mut *tx, ctx, actor, &account, user.id, &address, text)?;
     tx.commit()?;

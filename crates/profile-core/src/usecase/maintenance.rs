@@ -35,6 +35,8 @@ pub struct Purged {
     /// Web sessions ended by idleness or age more than
     /// [`crate::usecase::sessions::EXPIRED_SESSIONS_KEPT`] ago.
     pub sessions: u64,
+    /// Values of deleted custom fields (never read since the field went).
+    pub custom_values: u64,
 }
 
 /// Deletes the records no rule reads any more (see [`Purged`]); unsent messages, live codes,
@@ -61,6 +63,7 @@ pub fn purge_stale_records(
         sessions: in_chunks(ctx, &|tx| {
             tx.purge_sessions(now - sessions.idle - kept, now - sessions.absolute - kept, PURGE_CHUNK)
         })?,
+        custom_values: in_chunks(ctx, &|tx| tx.purge_custom_values(PURGE_CHUNK))?,
     })
 }
 

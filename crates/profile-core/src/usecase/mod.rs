@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod credentials;
+pub mod custom;
 pub mod departments;
 pub mod hr;
 pub mod identities;

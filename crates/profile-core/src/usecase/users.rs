@@ -13,6 +13,7 @@ use crate::model::image::{ImageOwner, ImagePurpose, ImageSize};
 use crate::model::user::{PresenceStatus, Role, User, UserPatch};
 use crate::ports::Tx;
 use crate::query::{Condition, Op, Page, UserFilter, UserQuery};
+use crate::usecase::custom::{self, CustomSelect};
 use crate::usecase::images::{self, PreparedPhoto};
 use crate::usecase::Ctx;
 use crate::Value;
@@ -294,13 +295,30 @@ pub fn get_user(
     select: &Select,
     admin_mode: bool,
 ) -> Result<UserView, CoreError> {
+    get_user_with(ctx, actor, id, select, &ReadOptions { admin_mode, ..ReadOptions::default() })
+}
+
+/// [`get_user`], shaped by `options`.
+///
+/// # Errors
+/// As [`get_user`].
+pub fn get_user_with(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    id: UserId,
+    select: &Select,
+    options: &ReadOptions,
+) -> Result<UserView, CoreError> {
     let tier = actor.user_read_tier()?;
     let tx = ctx.db.read()?;
     let user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
-    if !visible(&*tx, actor.audience(admin_mode), &user)? {
+    if !visible(&*tx, actor.audience(options.admin_mode), &user)? {
         return Err(CoreError::not_found("user", id));
     }
-    Ok(access::project(user, tier, select, ctx.clock.now(), &PhotoLinks::new(ctx.base_url, ImageSize::Large)))
+    let photos = PhotoLinks::new(ctx.base_url, options.photos.unwrap_or(ImageSize::Large));
+    let mut view = access::project(user, tier, select, ctx.clock.now(), &photos);
+    view.custom = custom::read_values(&*tx, actor, &[id], &options.custom)?.remove(&id).unwrap_or_default();
+    Ok(view)
 }
 
 /// Reads the acting user (`user.current`).
@@ -308,8 +326,21 @@ pub fn get_user(
 /// # Errors
 /// As [`get_user`]; the operator has no user of its own ([`CoreError::NotFound`]).
 pub fn current_user(ctx: Ctx<'_>, actor: &Actor, select: &Select) -> Result<UserView, CoreError> {
+    current_user_with(ctx, actor, select, &ReadOptions::default())
+}
+
+/// [`current_user`], shaped by `options`.
+///
+/// # Errors
+/// As [`current_user`].
+pub fn current_user_with(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    select: &Select,
+    options: &ReadOptions,
+) -> Result<UserView, CoreError> {
     let me = actor.user.ok_or_else(|| CoreError::not_found("user", "current"))?;
-    get_user(ctx, actor, me, select, false)
+    get_user_with(ctx, actor, me, select, &ReadOptions { admin_mode: false, ..options.clone() })
 }
 
 /// A user's role, for administrators (exports, the CLI).
@@ -519,20 +550,30 @@ pub fn find_users(
     select: &Select,
     admin_mode: bool,
 ) -> Result<Page<UserView>, CoreError> {
-    find_users_linking(ctx, actor, query, select, admin_mode, ImageSize::Large)
+    find_users_with(ctx, actor, query, select, &ReadOptions { admin_mode, ..ReadOptions::default() })
 }
 
-/// [`find_users`], with `PERSONAL_PHOTO` linking to the `photos` copy (`IMAGE_RESIZE`).
+/// How a read shapes what it returns beyond the fields it selects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// `ADMIN_MODE`: an administrator sees every user.
+    pub admin_mode: bool,
+    /// Which copy `PERSONAL_PHOTO` links to (`IMAGE_RESIZE`).
+    pub photos: Option<ImageSize>,
+    /// Which custom fields (`UF_USR_*`) come back.
+    pub custom: CustomSelect,
+}
+
+/// [`find_users`], shaped by `options`.
 ///
 /// # Errors
 /// As [`find_users`].
-pub fn find_users_linking(
+pub fn find_users_with(
     ctx: Ctx<'_>,
     actor: &Actor,
     query: &UserQuery,
     select: &Select,
-    admin_mode: bool,
-    photos: ImageSize,
+    options: &ReadOptions,
 ) -> Result<Page<UserView>, CoreError> {
     let tier = actor.user_read_tier()?;
     query.filter.check_budget()?;
@@ -546,9 +587,16 @@ pub fn find_users_linking(
     if !query.filter.department_name.is_empty() || query.filter.subdepartments {
         resolve_departments(&*tx, actor, &mut q.to_mut().filter)?;
     }
-    let page = tx.query_users(actor.account, &q, actor.audience(admin_mode))?;
-    let projection = access::Projection::new(tier, select, query.now, PhotoLinks::new(ctx.base_url, photos));
-    Ok(page.map(|u| projection.apply(u)))
+    let page = tx.query_users(actor.account, &q, actor.audience(options.admin_mode))?;
+    let photos = PhotoLinks::new(ctx.base_url, options.photos.unwrap_or(ImageSize::Large));
+    let projection = access::Projection::new(tier, select, query.now, photos);
+    let ids: Vec<UserId> = page.items.iter().map(|u| u.id).collect();
+    let mut custom = custom::read_values(&*tx, actor, &ids, &options.custom)?;
+    Ok(page.map(|u| {
+        let mut view = projection.apply(u);
+        view.custom = custom.remove(&view.id).unwrap_or_default();
+        view
+    }))
 }
 
 /// Turns `UF_DEPARTMENT_NAME` into a condition on the departments it names, and widens
@@ -623,6 +671,33 @@ pub fn update_user_with_photo(
     patch: &UserPatch,
     photo: Option<PreparedPhoto>,
 ) -> Result<User, CoreError> {
+    update_user_with(ctx, actor, id, UserUpdate { fields: patch.clone(), photo, custom: Vec::new() })
+}
+
+/// Everything one `user.update` changes.
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    /// The standard fields.
+    pub fields: UserPatch,
+    /// The photo, decoded (see [`images::prepare_photo_for`]).
+    pub photo: Option<PreparedPhoto>,
+    /// Custom fields' values, by name (`UF_USR_*`), as clients sent them.
+    pub custom: Vec<(String, Value)>,
+}
+
+/// [`update_user_with_photo`], custom fields' values too (validated by their types; see
+/// [`custom`]), in one unit of work.
+///
+/// # Errors
+/// As [`update_user`]; [`CoreError::Validation`] naming a custom field.
+pub fn update_user_with(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    id: UserId,
+    update: UserUpdate,
+) -> Result<User, CoreError> {
+    let UserUpdate { fields, photo, custom: custom_raw } = update;
+    let patch = &fields;
     access::check_user_write(actor, id, patch)?;
     let mut tx = ctx.db.write()?;
     let mut user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
@@ -634,6 +709,10 @@ pub fn update_user_with_photo(
     }
     if let Some(photo) = photo {
         changed |= set_photo_in(&mut *tx, ctx, &mut user, photo)?;
+    }
+    for values in custom::parse_values(&*tx, actor, id, &custom_raw, false)? {
+        tx.set_custom_values(actor.account, &values)?;
+        changed = true;
     }
     if !changed {
         // Nothing to change, judged by what this unit read: answered once that is durable (in

@@ -62,8 +62,8 @@ pub fn uc_photos(db: &dyn Database) {
 
     // IMAGE_RESIZE: the query names the copy its URLs link to.
     let q = f.query(crate::query::UserFilter::default());
-    let page =
-        users::find_users_linking(f.ctx(), &f.admin, &q, &Select::All, false, ImageSize::Small).unwrap();
+    let small = users::ReadOptions { photos: Some(ImageSize::Small), ..users::ReadOptions::default() };
+    let page = users::find_users_with(f.ctx(), &f.admin, &q, &Select::All, &small).unwrap();
     let linked =
         page.items.iter().find(|u| u.id == ann).and_then(|u| u.get(UserField::PersonalPhoto)).cloned();
     assert_eq!(linked, Some(Value::text(first.replace("/large.png", "/small.png"))));
@@ -133,7 +133,7 @@ pub fn uc_photos(db: &dyn Database) {
         text: None,
     };
     let cy =
-        invitations::invite_by_email_with_photo(f.ctx(), &f.admin, invite, Some(upload.unwrap())).unwrap();
+        invitations::invite_by_email_with(f.ctx(), &f.admin, invite, Some(upload.unwrap()), None).unwrap();
     assert_eq!(served(&f, &photo(&f, cy.user.id), "medium.png").map(|c| c.1), Some(b"medium cy".to_vec()));
 }
 

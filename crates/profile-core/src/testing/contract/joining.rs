@@ -830,7 +830,8 @@ pub fn uc_purge_stale_records(db: &dyn Database) {
             login_failures: 1,
             sent_messages: old_sent as u64,
             expired_bodies: 0,
-            sessions: 0
+            sessions: 0,
+            custom_values: 0
         }
     );
     let tx = db.read().unwrap();

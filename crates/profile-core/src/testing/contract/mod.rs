@@ -26,6 +26,7 @@ use crate::usecase::{workgroups, Ctx, INVITATIONS_PER_HOUR};
 use crate::Value;
 
 mod activity;
+mod custom;
 mod delivery;
 mod guard;
 mod images;
@@ -34,6 +35,7 @@ mod search;
 mod sessions;
 mod usecases;
 pub use activity::*;
+pub use custom::*;
 pub use delivery::*;
 pub use guard::*;
 pub use images::*;
@@ -65,7 +67,7 @@ macro_rules! store_contract_tests {
             department_listing_pages, uc_delivery_claims_and_leases, uc_delivery_retries_and_failures,
             uc_delivery_obsolete_messages, uc_delivery_rendered_messages, uc_invitation_allowance_and_base_url,
             uc_sessions, uc_sign_in_ticket, uc_lockout_by_client_address, uc_activity, uc_presence_status, uc_messenger_structure,
-            uc_photos, uc_backgrounds);
+            uc_photos, uc_backgrounds, uc_custom_fields);
         $crate::store_contract_tests!(@shared $make; concurrent_writers, concurrent_claims);
     };
     (@shared $make:expr; $($case:ident),*) => {

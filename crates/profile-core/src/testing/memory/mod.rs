@@ -10,6 +10,7 @@ use crate::field::UserField;
 use crate::ids::{AccountId, DepartmentId, Sequence, UserId, WorkgroupId};
 use crate::model::account::Account;
 use crate::model::credential::{Credential, CredentialId};
+use crate::model::custom::{CustomField, CustomValue, CustomValues};
 use crate::model::department::Department;
 use crate::model::hr::{HrField, HrValues};
 use crate::model::identity::{ConfirmationCode, Identity, IdentityId, Login, LoginFailures, Membership};
@@ -22,8 +23,8 @@ use crate::model::session::Session;
 use crate::model::user::{Role, User};
 use crate::model::workgroup::Workgroup;
 use crate::ports::{
-    AccountStore, Batch, CredentialStore, Database, DepartmentStore, HrStore, IdentityStore, ImageStore,
-    InvitationStore, StoreResult, Tx, UserStore, WorkgroupStore,
+    AccountStore, Batch, CredentialStore, CustomFieldStore, Database, DepartmentStore, HrStore,
+    IdentityStore, ImageStore, InvitationStore, StoreResult, Tx, UserStore, WorkgroupStore,
 };
 use crate::query::{user_search_words, Page, UserQuery, PAGE_SIZE};
 use crate::secret::SecretHash;
@@ -55,6 +56,8 @@ struct State {
     hr_values: BTreeMap<(AccountId, UserId), HrValues>,
     hr_holders: BTreeSet<(AccountId, UserId)>,
     images: BTreeMap<ImageId, StoredImage>,
+    custom_fields: BTreeMap<(AccountId, u32), CustomField>,
+    custom_values: BTreeMap<(AccountId, UserId, u32), Vec<CustomValue>>,
     backgrounds: BTreeMap<(AccountId, UserId), Background>,
     settings: BTreeMap<String, String>,
     sessions: Vec<Session>,
@@ -903,5 +906,82 @@ impl ImageStore for MemTx<'_> {
             None => self.state.backgrounds.remove(&(account, user)),
         };
         Ok(())
+    }
+}
+
+impl CustomFieldStore for MemTx<'_> {
+    fn custom_fields(&self, account: AccountId) -> StoreResult<Vec<CustomField>> {
+        Ok(self
+            .state
+            .custom_fields
+            .range((account, 0)..=(account, u32::MAX))
+            .map(|(_, f)| f.clone())
+            .collect())
+    }
+
+    fn insert_custom_field(&mut self, field: &CustomField) -> StoreResult<()> {
+        self.writable()?;
+        let taken =
+            self.state.custom_fields.values().any(|f| f.account == field.account && f.name == field.name);
+        if taken || self.state.custom_fields.contains_key(&(field.account, field.id)) {
+            return Err(StoreError::UniqueViolation { what: "FIELD_NAME".into() });
+        }
+        self.state.custom_fields.insert((field.account, field.id), field.clone());
+        Ok(())
+    }
+
+    fn update_custom_field(&mut self, field: &CustomField) -> StoreResult<()> {
+        self.writable()?;
+        if let Some(f) = self.state.custom_fields.get_mut(&(field.account, field.id)) {
+            *f = field.clone();
+        }
+        Ok(())
+    }
+
+    fn delete_custom_field(&mut self, account: AccountId, id: u32) -> StoreResult<()> {
+        self.writable()?;
+        self.state.custom_fields.remove(&(account, id));
+        Ok(())
+    }
+
+    fn custom_values(&self, account: AccountId, users: &[UserId]) -> StoreResult<Vec<CustomValues>> {
+        let mut out = Vec::new();
+        for &user in users {
+            for ((_, _, field), values) in
+                self.state.custom_values.range((account, user, 0)..=(account, user, u32::MAX))
+            {
+                if self.state.custom_fields.contains_key(&(account, *field)) {
+                    out.push(CustomValues { user, field: *field, values: values.clone() });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn set_custom_values(&mut self, account: AccountId, values: &CustomValues) -> StoreResult<()> {
+        self.writable()?;
+        let key = (account, values.user, values.field);
+        if values.values.is_empty() {
+            self.state.custom_values.remove(&key);
+        } else {
+            self.state.custom_values.insert(key, values.values.clone());
+        }
+        Ok(())
+    }
+
+    fn purge_custom_values(&mut self, limit: usize) -> StoreResult<u64> {
+        self.writable()?;
+        let gone: Vec<_> = self
+            .state
+            .custom_values
+            .keys()
+            .filter(|(a, _, f)| !self.state.custom_fields.contains_key(&(*a, *f)))
+            .take(limit)
+            .copied()
+            .collect();
+        for k in &gone {
+            self.state.custom_values.remove(k);
+        }
+        Ok(gone.len() as u64)
     }
 }

@@ -1,0 +1,183 @@
+//! Custom fields: definitions (admin only, scope `user.userfield`, type fixed, IDs never
+//! reused), typed values written with the user and read under the scope rule, deleted fields'
+//! values unread and purged, and nothing crossing accounts.
+
+use super::Fixture;
+use crate::access::{Scope, Select};
+use crate::error::CoreError;
+use crate::field::UserField;
+use crate::ids::UserId;
+use crate::model::custom::CustomKind;
+use crate::model::user::UserPatch;
+use crate::ports::Database;
+use crate::usecase::custom::{self, CustomSelect, FieldSpec, OptionSpec};
+use crate::usecase::invitations::{self, Invite};
+use crate::usecase::users::{self, ReadOptions, UserUpdate};
+use crate::Value;
+
+fn spec(name: &str, kind: CustomKind) -> FieldSpec {
+    FieldSpec { field_name: Some(name.into()), kind: Some(kind), ..FieldSpec::default() }
+}
+
+fn option(value: &str) -> OptionSpec {
+    OptionSpec { value: value.into(), sort: 10, ..OptionSpec::default() }
+}
+
+fn set(f: &Fixture<'_>, user: UserId, pairs: &[(&str, Value)]) -> Result<(), CoreError> {
+    let custom = pairs.iter().map(|(k, v)| ((*k).to_string(), v.clone())).collect();
+    users::update_user_with(f.ctx(), &f.admin, user, UserUpdate { custom, ..UserUpdate::default() }).map(drop)
+}
+
+fn read(f: &Fixture<'_>, actor: &crate::access::Actor, user: UserId) -> Vec<(String, Value)> {
+    let all = ReadOptions { custom: CustomSelect::All, ..ReadOptions::default() };
+    users::get_user_with(f.ctx(), actor, user, &Select::All, &all).unwrap().custom
+}
+
+pub fn uc_custom_fields(db: &dyn Database) {
+    let f = Fixture::new(db);
+    let other = Fixture::with_slug(db, "globex");
+    let ann = f.employee("Ann", "Arbor", &[1]);
+    let bob = f.employee("Bob", "Brook", &[1]);
+
+    // Definitions: names get the prefix; admins with the scope only; names unique.
+    let skills = custom::add_field(f.ctx(), &f.admin, spec("skills", CustomKind::String)).unwrap();
+    assert_eq!(skills.name, "UF_USR_SKILLS");
+    let office = FieldSpec {
+        options: Some(vec![option("Berlin"), option("Oslo")]),
+        ..spec("UF_OFFICE", CustomKind::Enumeration)
+    };
+    let office = custom::add_field(f.ctx(), &f.admin, office).unwrap();
+    assert_eq!(office.name, "UF_USR_OFFICE");
+    let berlin = office.options.iter().find(|o| o.value == "Berlin").unwrap().id;
+    let mentor = custom::add_field(f.ctx(), &f.admin, spec("mentor", CustomKind::Employee)).unwrap();
+    let codes = FieldSpec { multiple: Some(true), ..spec("codes", CustomKind::Integer) };
+    custom::add_field(f.ctx(), &f.admin, codes).unwrap();
+    let r = custom::add_field(f.ctx(), &f.admin, spec("SKILLS", CustomKind::Integer));
+    assert!(matches!(r, Err(CoreError::Conflict { ref field, .. }) if field == "FIELD_NAME"), "{r:?}");
+    let r = custom::add_field(
+        f.ctx(),
+        &f.actor(ann, &[Scope::User, Scope::UserUserfield]),
+        spec("x", CustomKind::String),
+    );
+    assert!(matches!(r, Err(CoreError::Forbidden { .. })), "{r:?}");
+    let r = custom::add_field(f.ctx(), &f.admin, FieldSpec { kind: None, ..spec("y", CustomKind::String) });
+    assert!(matches!(r, Err(CoreError::Validation { ref field, .. }) if field == "USER_TYPE_ID"), "{r:?}");
+    assert_eq!(custom::list_fields(f.ctx(), &f.admin).unwrap().len(), 4);
+    assert!(custom::list_fields(other.ctx(), &other.admin).unwrap().is_empty(), "fields are the account's");
+
+    // The type, MULTIPLE and the name are fixed; options change by ID.
+    let r = custom::update_field(
+        f.ctx(),
+        &f.admin,
+        skills.id,
+        FieldSpec { kind: Some(CustomKind::Integer), ..FieldSpec::default() },
+    );
+    assert!(matches!(r, Err(CoreError::Validation { ref field, .. }) if field == "USER_TYPE_ID"), "{r:?}");
+    let r = custom::update_field(
+        f.ctx(),
+        &f.admin,
+        skills.id,
+        FieldSpec { multiple: Some(true), ..FieldSpec::default() },
+    );
+    assert!(r.is_err());
+    let oslo = office.options.iter().find(|o| o.value == "Oslo").unwrap().id;
+    let options = vec![OptionSpec { id: Some(oslo), delete: true, ..option("Oslo") }, option("Paris")];
+    let changed = custom::update_field(
+        f.ctx(),
+        &f.admin,
+        office.id,
+        FieldSpec { options: Some(options), ..FieldSpec::default() },
+    )
+    .unwrap();
+    let names: Vec<&str> = changed.options.iter().map(|o| o.value.as_str()).collect();
+    assert_eq!(names, ["Berlin", "Paris"]);
+    let r = custom::update_field(f.ctx(), &f.admin, 9_999, FieldSpec::default());
+    assert!(matches!(r, Err(CoreError::NotFound { .. })), "{r:?}");
+
+    // Values: typed, checked, written with the user.
+    set(
+        &f,
+        ann,
+        &[
+            ("UF_USR_SKILLS", Value::text("Rust, SQL")),
+            ("uf_usr_office", Value::Int(i64::from(berlin))),
+            ("UF_USR_MENTOR", Value::Int(i64::from(bob.0))),
+            ("UF_USR_CODES", Value::IntList(vec![3, 1])),
+        ],
+    )
+    .unwrap();
+    let want = vec![
+        ("UF_USR_SKILLS".to_string(), Value::text("Rust, SQL")),
+        ("UF_USR_OFFICE".to_string(), Value::Int(i64::from(berlin))),
+        ("UF_USR_MENTOR".to_string(), Value::Int(i64::from(bob.0))),
+        ("UF_USR_CODES".to_string(), Value::IntList(vec![3, 1])),
+    ];
+    assert_eq!(read(&f, &f.admin, ann), want);
+    for bad in [
+        ("UF_USR_OFFICE", Value::Int(i64::from(oslo))),
+        ("UF_USR_MENTOR", Value::Int(9_999)),
+        ("UF_USR_SKILLS", Value::IntList(vec![1, 2])),
+        ("UF_USR_NOPE", Value::text("x")),
+    ] {
+        let r = set(&f, ann, &[("UF_USR_SKILLS", Value::text("changed")), bad.clone()]);
+        assert!(matches!(r, Err(CoreError::Validation { .. })), "{bad:?}: {r:?}");
+    }
+    assert_eq!(read(&f, &f.admin, ann), want, "a refused write changes nothing");
+    // Only the fields asked for; under user_brief, only with user.userfield.
+    let named =
+        ReadOptions { custom: CustomSelect::parse(["ID", "uf_usr_skills"]), ..ReadOptions::default() };
+    let v = users::get_user_with(f.ctx(), &f.admin, ann, &Select::All, &named).unwrap();
+    assert_eq!(v.custom, want[..1].to_vec());
+    assert!(users::get_user(f.ctx(), &f.admin, ann, &Select::All, false).unwrap().custom.is_empty());
+    assert!(read(&f, &f.actor(bob, &[Scope::UserBrief]), ann).is_empty());
+    assert_eq!(read(&f, &f.actor(bob, &[Scope::UserBrief, Scope::UserUserfield]), ann), want);
+    let page = users::find_users_with(
+        f.ctx(),
+        &f.actor(bob, &[Scope::User]),
+        &f.query(crate::query::UserFilter::default()),
+        &Select::parse(["ID"]),
+        &ReadOptions { custom: CustomSelect::All, ..ReadOptions::default() },
+    )
+    .unwrap();
+    let bobs = page.items.iter().find(|u| u.id == bob).unwrap();
+    assert_eq!(bobs.custom[0], ("UF_USR_SKILLS".to_string(), Value::Null), "every field, empty ones too");
+    assert_eq!(bobs.custom[3], ("UF_USR_CODES".to_string(), Value::IntList(vec![])));
+
+    // Mandatory fields need a value when a user is created with values.
+    custom::update_field(
+        f.ctx(),
+        &f.admin,
+        skills.id,
+        FieldSpec { mandatory: Some(true), ..FieldSpec::default() },
+    )
+    .unwrap();
+    let invite = |address: &str| Invite {
+        address: address.into(),
+        fields: UserPatch::parse([(UserField::UfDepartment, Value::IntList(vec![1]))]).unwrap(),
+        ..Invite::default()
+    };
+    let r = invitations::invite_by_email_with(f.ctx(), &f.admin, invite("cy@example.com"), None, Some(&[]));
+    assert!(matches!(r, Err(CoreError::Validation { ref field, .. }) if field == "UF_USR_SKILLS"), "{r:?}");
+    let given = [("UF_USR_SKILLS".to_string(), Value::text("Go"))];
+    let cy =
+        invitations::invite_by_email_with(f.ctx(), &f.admin, invite("cy@example.com"), None, Some(&given))
+            .unwrap();
+    assert_eq!(read(&f, &f.admin, cy.user.id)[0].1, Value::text("Go"));
+
+    // A deleted field is unread at once, purged later; its ID is never reused.
+    custom::delete_field(f.ctx(), &f.admin, skills.id).unwrap();
+    assert_eq!(read(&f, &f.admin, ann).len(), 3);
+    let purged =
+        crate::usecase::maintenance::purge_stale_records(f.ctx(), &Default::default(), &Default::default());
+    assert!(purged.unwrap().custom_values >= 2, "housekeeping purges the deleted field's values");
+    let mut tx = db.write().unwrap();
+    assert_eq!(tx.purge_custom_values(100).unwrap(), 0);
+    tx.commit().unwrap();
+    let again = custom::add_field(f.ctx(), &f.admin, spec("skills", CustomKind::String)).unwrap();
+    assert!(again.id > mentor.id);
+    assert_eq!(
+        read(&f, &f.admin, ann)[3],
+        ("UF_USR_SKILLS".to_string(), Value::Null),
+        "no old value comes back"
+    );
+}
