@@ -117,6 +117,19 @@ fn custom_fields_are_defined_written_and_read_through_the_real_server() {
     }
     assert_eq!(read(1)["UF_USR_SKILLS"], "SQL", "a refused write changes nothing");
 
+    // Filters on custom values, on user.get, with totals.
+    let ids = |filter: Value| -> Vec<String> {
+        let b = call("user.get", json!({"FILTER": filter}));
+        b["result"].as_array().unwrap().iter().map(|u| u["ID"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(ids(json!({"UF_USR_CODES": 1})), ["1"]);
+    assert_eq!(ids(json!({"%UF_USR_SKILLS": "sq"})), ["1"]);
+    assert_eq!(ids(json!({">=UF_USR_CODES": 3, "ACTIVE": true})), ["1"]);
+    assert_eq!(ids(json!({"UF_USR_OFFICE": ""})), [sam.to_string()]);
+    let b = call("user.get", json!({"FILTER": {"UF_USR_MENTOR": sam}}));
+    assert_eq!(b["total"], 1, "{b}");
+    assert_eq!(refused("user.get", json!({"FILTER": {"UF_USR_CODES": "many"}})).0, "ERROR_ARGUMENT");
+
     // Administrators only: an employee's webhook with the scope gets §4.1's "Access denied.".
     let (code, out, err) = common::output(
         Command::new(env!("CARGO_BIN_EXE_cardfile")).args(["--json", "--db"]).arg(&db).args([

@@ -10,7 +10,7 @@ use crate::error::StoreError;
 use crate::ids::{AccountId, DepartmentId, Sequence, UserId, WorkgroupId};
 use crate::model::account::Account;
 use crate::model::credential::{Credential, CredentialId};
-use crate::model::custom::{CustomField, CustomValues};
+use crate::model::custom::{CustomField, CustomTest, CustomValues};
 use crate::model::department::{Department, DepartmentQuery};
 use crate::model::hr::{HrField, HrValues};
 use crate::model::identity::{ConfirmationCode, Identity, IdentityId, Login, LoginFailures, Membership};
@@ -396,6 +396,9 @@ pub trait CustomFieldStore {
     fn set_custom_values(&mut self, account: AccountId, values: &CustomValues) -> StoreResult<()>;
     /// Deletes up to `limit` values of deleted fields, in every account; how many went.
     fn purge_custom_values(&mut self, limit: usize) -> StoreResult<u64>;
+    /// The users (ascending) of whose values of `field` one passes `test`
+    /// ([`CustomTest::passes`] is the reference).
+    fn custom_matches(&self, account: AccountId, field: u32, test: &CustomTest) -> StoreResult<Vec<UserId>>;
 }
 
 /// Images (photos and backgrounds, see [`crate::model::image`]) and which background each user

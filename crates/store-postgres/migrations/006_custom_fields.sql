@@ -41,3 +41,7 @@ CREATE TABLE custom_values (
     txt TEXT,
     PRIMARY KEY (uid, field, pos)
 );
+
+CREATE INDEX custom_values_by_num ON custom_values(field, num, uid) WHERE num IS NOT NULL;
+CREATE INDEX custom_values_by_real ON custom_values(field, real, uid) WHERE real IS NOT NULL;
+CREATE INDEX custom_values_by_txt ON custom_values(field, txt COLLATE "C", uid) WHERE txt IS NOT NULL;

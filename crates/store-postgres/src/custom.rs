@@ -2,7 +2,7 @@
 
 use profile_core::ids::{AccountId, UserId};
 use profile_core::model::custom::{
-    CustomField, CustomKind, CustomScalar, CustomValue, CustomValues, EnumOption,
+    CustomField, CustomKind, CustomScalar, CustomTest, CustomValue, CustomValues, EnumOption,
 };
 use profile_core::ports::{CustomFieldStore, StoreResult};
 use profile_core::StoreError;
@@ -181,6 +181,94 @@ impl CustomFieldStore for PgTx<'_> {
             }
             Ok(())
         })
+    }
+
+    fn custom_matches(&self, account: AccountId, field: u32, test: &CustomTest) -> StoreResult<Vec<UserId>> {
+        use tokio_postgres::types::ToSql;
+        let Some(no) = self.no(account)? else { return Ok(Vec::new()) };
+        let (lo, hi) = crate::users::bounds(no);
+        let mut args: Vec<Box<dyn ToSql + Sync + Send>> =
+            vec![Box::new(i64::from(field)), Box::new(lo), Box::new(hi)];
+        let mark = |args: &mut Vec<Box<dyn ToSql + Sync + Send>>, v: Box<dyn ToSql + Sync + Send>| {
+            args.push(v);
+            format!("${}", args.len())
+        };
+        let clause = match test {
+            CustomTest::Any => "true".to_string(),
+            CustomTest::AnyOf(values) => {
+                let mut parts = Vec::new();
+                let ints: Vec<i64> = values
+                    .iter()
+                    .filter_map(|v| {
+                        if let CustomValue::Number(CustomScalar::Int(i)) = v {
+                            Some(*i)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                let reals: Vec<f64> = values
+                    .iter()
+                    .filter_map(|v| {
+                        if let CustomValue::Number(CustomScalar::Real(r)) = v {
+                            Some(*r)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                let texts: Vec<String> = values
+                    .iter()
+                    .filter_map(|v| if let CustomValue::Text(t) = v { Some(t.clone()) } else { None })
+                    .collect();
+                if !ints.is_empty() {
+                    parts.push(format!("num = ANY({})", mark(&mut args, Box::new(ints))));
+                }
+                if !reals.is_empty() {
+                    parts.push(format!("real = ANY({})", mark(&mut args, Box::new(reals))));
+                }
+                if !texts.is_empty() {
+                    parts.push(format!("txt = ANY({})", mark(&mut args, Box::new(texts))));
+                }
+                if parts.is_empty() {
+                    "false".to_string()
+                } else {
+                    format!("({})", parts.join(" OR "))
+                }
+            }
+            CustomTest::Compare(ord, or_equal, bound) => {
+                let sym = match (ord, or_equal) {
+                    (std::cmp::Ordering::Greater, false) => ">",
+                    (std::cmp::Ordering::Greater, true) => ">=",
+                    (std::cmp::Ordering::Less, false) => "<",
+                    (std::cmp::Ordering::Less, true) => "<=",
+                    (std::cmp::Ordering::Equal, _) => "=",
+                };
+                match bound {
+                    CustomValue::Number(CustomScalar::Int(i)) => {
+                        format!("num {sym} {}", mark(&mut args, Box::new(*i)))
+                    }
+                    CustomValue::Number(CustomScalar::Real(r)) => {
+                        format!("real {sym} {}", mark(&mut args, Box::new(*r)))
+                    }
+                    // Bytes, as SQLite compares text.
+                    CustomValue::Text(t) => {
+                        format!("txt COLLATE \"C\" {sym} {}", mark(&mut args, Box::new(t.clone())))
+                    }
+                }
+            }
+            CustomTest::Contains(part) => {
+                format!(
+                    "strpos(ascii_lower(txt), ascii_lower({})) > 0",
+                    mark(&mut args, Box::new(part.clone()))
+                )
+            }
+        };
+        let sql = format!(
+            "SELECT DISTINCT uid FROM custom_values WHERE field = $1 AND uid BETWEEN $2 AND $3 AND {clause} ORDER BY uid"
+        );
+        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| &**a as &(dyn ToSql + Sync)).collect();
+        self.query(&sql, &refs)?.iter().map(|r| get::<i64>(r, 0).map(crate::users::id_of)).collect()
     }
 
     fn purge_custom_values(&mut self, limit: usize) -> StoreResult<u64> {

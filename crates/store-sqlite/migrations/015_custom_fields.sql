@@ -44,3 +44,9 @@ CREATE TABLE custom_values (
     txt TEXT,
     PRIMARY KEY (uid, field, pos)
 ) WITHOUT ROWID;
+
+-- Filters on a field's values (`custom_matches`): by value within the field, then the
+-- account's uid range.
+CREATE INDEX custom_values_by_num ON custom_values(field, num, uid) WHERE num IS NOT NULL;
+CREATE INDEX custom_values_by_real ON custom_values(field, real, uid) WHERE real IS NOT NULL;
+CREATE INDEX custom_values_by_txt ON custom_values(field, txt, uid) WHERE txt IS NOT NULL;

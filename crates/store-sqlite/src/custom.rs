@@ -2,14 +2,14 @@
 
 use profile_core::ids::{AccountId, UserId};
 use profile_core::model::custom::{
-    CustomField, CustomKind, CustomScalar, CustomValue, CustomValues, EnumOption,
+    CustomField, CustomKind, CustomScalar, CustomTest, CustomValue, CustomValues, EnumOption,
 };
 use profile_core::ports::{CustomFieldStore, StoreResult};
 use profile_core::StoreError;
 use rusqlite::{params, Row};
 
 use crate::error::backend;
-use crate::users::uid;
+use crate::users::{bounds, id_of, uid};
 use crate::SqliteTx;
 
 /// A stored value row: its field and one of `num`, `real`, `txt`.
@@ -83,6 +83,16 @@ impl SqliteTx<'_> {
                 e => backend(e),
             })
         })
+    }
+}
+
+/// A value as the column `pick` (0 `num`, 1 `real`, 2 `txt`) holds it, if it is of that kind.
+fn sql_value(v: &CustomValue, pick: u8) -> Option<rusqlite::types::Value> {
+    match (v, pick) {
+        (CustomValue::Number(CustomScalar::Int(i)), 0) => Some((*i).into()),
+        (CustomValue::Number(CustomScalar::Real(r)), 1) => Some((*r).into()),
+        (CustomValue::Text(t), 2) => Some(t.clone().into()),
+        _ => None,
     }
 }
 
@@ -202,6 +212,63 @@ impl CustomFieldStore for SqliteTx<'_> {
             };
             run().map_err(backend)
         })
+    }
+
+    fn custom_matches(&self, account: AccountId, field: u32, test: &CustomTest) -> StoreResult<Vec<UserId>> {
+        let Some(no) = self.no(account)? else { return Ok(Vec::new()) };
+        let (lo, hi) = bounds(no);
+        let mut args: Vec<rusqlite::types::Value> = vec![i64::from(field).into(), lo.into(), hi.into()];
+        let clause = match test {
+            CustomTest::Any => "1".to_string(),
+            CustomTest::AnyOf(values) => {
+                let mut parts = Vec::new();
+                for (column, pick) in [("num", 0), ("real", 1), ("txt", 2)] {
+                    let of_kind: Vec<rusqlite::types::Value> =
+                        values.iter().filter_map(|v| sql_value(v, pick)).collect();
+                    if !of_kind.is_empty() {
+                        parts.push(format!("{column} IN ({})", vec!["?"; of_kind.len()].join(", ")));
+                        args.extend(of_kind);
+                    }
+                }
+                if parts.is_empty() {
+                    "0".to_string()
+                } else {
+                    format!("({})", parts.join(" OR "))
+                }
+            }
+            CustomTest::Compare(ord, or_equal, bound) => {
+                let sym = match (ord, or_equal) {
+                    (std::cmp::Ordering::Greater, false) => ">",
+                    (std::cmp::Ordering::Greater, true) => ">=",
+                    (std::cmp::Ordering::Less, false) => "<",
+                    (std::cmp::Ordering::Less, true) => "<=",
+                    (std::cmp::Ordering::Equal, _) => "=",
+                };
+                let (column, value) = match bound {
+                    CustomValue::Number(CustomScalar::Int(i)) => ("num", (*i).into()),
+                    CustomValue::Number(CustomScalar::Real(r)) => ("real", (*r).into()),
+                    CustomValue::Text(t) => ("txt", t.clone().into()),
+                };
+                args.push(value);
+                format!("{column} {sym} ?")
+            }
+            CustomTest::Contains(part) => {
+                // LIKE ignores the case of ASCII letters, as the reference does.
+                args.push(crate::user_query::contains_pattern(part).into());
+                "txt LIKE ? ESCAPE '\\'".to_string()
+            }
+        };
+        let sql = format!(
+            "SELECT DISTINCT uid FROM custom_values WHERE field = ?1 AND uid BETWEEN ?2 AND ?3 AND {clause} ORDER BY uid"
+        );
+        self.conn()
+            .prepare(&sql)
+            .and_then(|mut s| {
+                s.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, i64>(0))?
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .map(|uids| uids.into_iter().map(id_of).collect())
+            .map_err(backend)
     }
 
     fn purge_custom_values(&mut self, limit: usize) -> StoreResult<u64> {

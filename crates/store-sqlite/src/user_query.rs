@@ -46,7 +46,7 @@ pub(crate) fn text(s: &str) -> Sql {
 }
 
 /// `LIKE` pattern for a substring, with the wildcards in it escaped.
-fn contains_pattern(s: &str) -> String {
+pub(crate) fn contains_pattern(s: &str) -> String {
     let mut p = String::from("%");
     for c in s.chars() {
         if matches!(c, '%' | '_' | '\\') {

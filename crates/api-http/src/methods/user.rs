@@ -63,6 +63,13 @@ fn filter(p: &Params) -> Result<UserFilter, ApiError> {
     };
     let mut filter = UserFilter::default();
     for (key, raw) in entries {
+        let (op, rest) = profile_core::query::split_prefix(key);
+        let name = rest.to_ascii_uppercase();
+        if name.starts_with(profile_core::model::custom::PREFIX) {
+            let value = core_value(key, raw)?;
+            filter.custom.push(profile_core::query::CustomCondition { name, op, value });
+            continue;
+        }
         let Some(k) = FilterKey::parse(key) else {
             if explicit {
                 return Err(ApiError::argument(&format!("FILTER[{key}]"), "no such filter field"));

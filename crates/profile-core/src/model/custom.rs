@@ -160,6 +160,54 @@ pub struct CustomValues {
     pub values: Vec<CustomValue>,
 }
 
+/// What a filter asks of a user's values of one field: that one of them …
+#[derive(Debug, Clone, PartialEq)]
+pub enum CustomTest {
+    /// … exists at all.
+    Any,
+    /// … equals one of these.
+    AnyOf(Vec<CustomValue>),
+    /// … compares so with this value: numbers by value, text (and dates, as `YYYY-MM-DD` or
+    /// RFC 3339 in UTC) by its bytes.
+    Compare(std::cmp::Ordering, bool, CustomValue),
+    /// … contains this text, ASCII letters in any case.
+    Contains(String),
+}
+
+impl CustomTest {
+    /// Whether `values` (one user's values of the field) pass: the reference semantics.
+    pub fn passes(&self, values: &[CustomValue]) -> bool {
+        values.iter().any(|v| match self {
+            CustomTest::Any => true,
+            CustomTest::AnyOf(wanted) => wanted.iter().any(|w| same(w, v)),
+            CustomTest::Compare(ord, or_equal, bound) => {
+                compare(v, bound).is_some_and(|o| o == *ord || (*or_equal && o.is_eq()))
+            }
+            CustomTest::Contains(part) => match v {
+                CustomValue::Text(t) => t.to_ascii_lowercase().contains(&part.to_ascii_lowercase()),
+                CustomValue::Number(_) => false,
+            },
+        })
+    }
+}
+
+fn same(a: &CustomValue, b: &CustomValue) -> bool {
+    compare(a, b).is_some_and(std::cmp::Ordering::is_eq)
+}
+
+fn compare(a: &CustomValue, b: &CustomValue) -> Option<std::cmp::Ordering> {
+    match (a, b) {
+        (CustomValue::Number(CustomScalar::Int(x)), CustomValue::Number(CustomScalar::Int(y))) => {
+            Some(x.cmp(y))
+        }
+        (CustomValue::Number(CustomScalar::Real(x)), CustomValue::Number(CustomScalar::Real(y))) => {
+            x.partial_cmp(y)
+        }
+        (CustomValue::Text(x), CustomValue::Text(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
+        _ => None,
+    }
+}
+
 impl CustomField {
     /// The name a `FIELD_NAME` stands for: upper case, with `UF_USR_` in front (`DEALS` and
     /// `UF_DEALS` both become `UF_USR_DEALS`).

@@ -320,6 +320,13 @@ impl Condition {
         Ok(Condition { field, op, value })
     }
 
+    /// `ID` in (or, with a negative `op`, not in) `ids`: what `find_users` resolves conditions
+    /// on custom fields into, which may name more users than a filter may list.
+    pub(crate) fn ids(op: Op, ids: Vec<i64>) -> Condition {
+        let op = if op.is_negative() { Op::NotIn } else { Op::In };
+        Condition { field: UserField::Id, op, value: Value::IntList(ids) }
+    }
+
     /// `UF_DEPARTMENT` in (or, with a negative `op`, not in) `ids`: what `find_users` resolves
     /// department names and sub-departments into, which may name more departments than a
     /// filter may list.
@@ -463,6 +470,27 @@ pub struct UserFilter {
     /// Whether `UF_DEPARTMENT` conditions also take the members of every sub-department;
     /// `find_users` widens them (stores never see it set).
     pub subdepartments: bool,
+    /// Conditions on custom fields (`UF_USR_*`); `find_users` resolves each into an `ID`
+    /// condition on the users whose values match (stores never see them).
+    pub custom: Vec<CustomCondition>,
+}
+
+/// A condition on a custom field as the client wrote it: the field's name, the operator and
+/// the raw value (typed by the field's type when `find_users` resolves it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CustomCondition {
+    /// `UF_USR_…`, upper case.
+    pub name: String,
+    /// The operator.
+    pub op: Op,
+    /// The value as given.
+    pub value: Value,
+}
+
+/// Splits a filter key into its operator prefix and the rest (`>=SORT` → `Ge`, `SORT`).
+pub fn split_prefix(key: &str) -> (Op, &str) {
+    let key = key.trim();
+    PREFIXES.iter().find_map(|(p, op)| key.strip_prefix(p).map(|rest| (*op, rest))).unwrap_or((Op::Eq, key))
 }
 
 impl UserFilter {
@@ -479,7 +507,7 @@ impl UserFilter {
     /// # Errors
     /// [`CoreError::Validation`] on `FILTER`, naming the limit.
     pub fn check_budget(&self) -> Result<(), CoreError> {
-        if self.conditions.len() > FILTER_CONDITIONS_MAX {
+        if self.conditions.len() + self.custom.len() > FILTER_CONDITIONS_MAX {
             return Err(CoreError::invalid("FILTER", format!("at most {FILTER_CONDITIONS_MAX} conditions")));
         }
         let values: usize = self
@@ -490,7 +518,16 @@ impl UserFilter {
                 Value::TextList(l) => l.len(),
                 _ => 1,
             })
-            .sum();
+            .sum::<usize>()
+            + self
+                .custom
+                .iter()
+                .map(|c| match &c.value {
+                    Value::IntList(l) => l.len(),
+                    Value::TextList(l) => l.len(),
+                    _ => 1,
+                })
+                .sum::<usize>();
         if values > FILTER_VALUES_MAX {
             return Err(CoreError::invalid(
                 "FILTER",

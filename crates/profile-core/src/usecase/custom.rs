@@ -362,3 +362,95 @@ impl CustomSelect {
         }
     }
 }
+
+/// The most users one condition on a custom field may match: the stores take the matches as an
+/// `ID` list of bound values, which both bound (SQLite at 32,766).
+pub const CUSTOM_MATCHES_MAX: usize = 30_000;
+
+/// Turns the filter's conditions on custom fields into `ID` conditions on the users whose
+/// values pass them (the stores see plain conditions): `=` and lists match any value equal,
+/// `!` the rest (users without a value included), `>`/`>=`/`<`/`<=` compare, `%` and `!%`
+/// look for text; `=` with no value matches users without one.
+///
+/// # Errors
+/// [`CoreError::Validation`] naming the key: an unknown field, a value its type does not take,
+/// an operator it does not take, or a reader who may not read custom values.
+pub(crate) fn resolve_conditions(
+    tx: &dyn Tx,
+    actor: &Actor,
+    filter: &mut crate::query::UserFilter,
+) -> Result<(), CoreError> {
+    use crate::model::custom::CustomTest;
+    use crate::query::{Condition, Op};
+    use std::cmp::Ordering;
+    let conditions = std::mem::take(&mut filter.custom);
+    if conditions.is_empty() {
+        return Ok(());
+    }
+    let fields = tx.custom_fields(actor.account)?;
+    for c in conditions {
+        let key = format!("{}{}", c.op.prefix(), c.name);
+        if !reads_values(actor) {
+            return Err(CoreError::invalid(
+                &key,
+                "reading custom fields needs the user scope, or user.userfield too",
+            ));
+        }
+        let field = fields
+            .iter()
+            .find(|f| f.name == c.name)
+            .ok_or_else(|| CoreError::invalid(&key, "the account has no custom field of this name"))?;
+        // Filter values are typed as the field's values are, a list allowed whatever MULTIPLE.
+        let as_list = CustomField { multiple: true, mandatory: false, ..field.clone() };
+        let typed = |raw: &Value| {
+            as_list.parse(raw, &|_| true).map_err(|e| match e {
+                CoreError::Validation { reason, .. } => CoreError::invalid(&key, reason),
+                e => e,
+            })
+        };
+        let text_kind = matches!(field.kind, CustomKind::String | CustomKind::Url);
+        let (test, negative) = match c.op {
+            Op::Eq | Op::In | Op::Ne | Op::NotIn => {
+                let values = typed(&c.value)?;
+                let negative = matches!(c.op, Op::Ne | Op::NotIn);
+                if values.is_empty() {
+                    // "= nothing": the users without a value; "! nothing": those with one.
+                    (CustomTest::Any, !negative)
+                } else {
+                    (CustomTest::AnyOf(values), negative)
+                }
+            }
+            Op::Gt | Op::Ge | Op::Lt | Op::Le => {
+                let mut values = typed(&c.value)?;
+                if values.len() != 1 {
+                    return Err(CoreError::invalid(&key, "expected one value"));
+                }
+                let (ord, or_equal) = match c.op {
+                    Op::Gt => (Ordering::Greater, false),
+                    Op::Ge => (Ordering::Greater, true),
+                    Op::Lt => (Ordering::Less, false),
+                    _ => (Ordering::Less, true),
+                };
+                (CustomTest::Compare(ord, or_equal, values.remove(0)), false)
+            }
+            Op::Contains | Op::NotContains if text_kind => {
+                let part = match &c.value {
+                    Value::Text(t) if !t.trim().is_empty() => t.trim().to_string(),
+                    _ => return Err(CoreError::invalid(&key, "expected text")),
+                };
+                (CustomTest::Contains(part), c.op == Op::NotContains)
+            }
+            _ => return Err(CoreError::invalid(&key, "this operator does not apply to the field")),
+        };
+        let ids = tx.custom_matches(actor.account, field.id, &test)?;
+        if ids.len() > CUSTOM_MATCHES_MAX {
+            return Err(CoreError::invalid(
+                &key,
+                format!("matches more than {CUSTOM_MATCHES_MAX} users; narrow it with another condition"),
+            ));
+        }
+        let ids = ids.into_iter().map(|u| i64::from(u.0)).collect();
+        filter.conditions.push(Condition::ids(if negative { Op::NotIn } else { Op::In }, ids));
+    }
+    Ok(())
+}

@@ -584,6 +584,9 @@ pub fn find_users_with(
         // Emails and phones are contact details: a brief-tier reader's search must not probe them.
         q.to_mut().filter.find_contacts = false;
     }
+    if !query.filter.custom.is_empty() {
+        custom::resolve_conditions(&*tx, actor, &mut q.to_mut().filter)?;
+    }
     if !query.filter.department_name.is_empty() || query.filter.subdepartments {
         resolve_departments(&*tx, actor, &mut q.to_mut().filter)?;
     }

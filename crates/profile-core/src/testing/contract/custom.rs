@@ -10,6 +10,7 @@ use crate::ids::UserId;
 use crate::model::custom::CustomKind;
 use crate::model::user::UserPatch;
 use crate::ports::Database;
+use crate::query::{CustomCondition, Op, UserFilter};
 use crate::usecase::custom::{self, CustomSelect, FieldSpec, OptionSpec};
 use crate::usecase::invitations::{self, Invite};
 use crate::usecase::users::{self, ReadOptions, UserUpdate};
@@ -142,6 +143,53 @@ pub fn uc_custom_fields(db: &dyn Database) {
     let bobs = page.items.iter().find(|u| u.id == bob).unwrap();
     assert_eq!(bobs.custom[0], ("UF_USR_SKILLS".to_string(), Value::Null), "every field, empty ones too");
     assert_eq!(bobs.custom[3], ("UF_USR_CODES".to_string(), Value::IntList(vec![])));
+
+    // Filters on custom fields, resolved into the users whose values pass.
+    set(&f, bob, &[("UF_USR_CODES", Value::IntList(vec![2])), ("UF_USR_SKILLS", Value::text("Go"))]).unwrap();
+    let found = |op: Op, name: &str, value: Value| -> Result<Vec<UserId>, CoreError> {
+        let filter = UserFilter {
+            custom: vec![CustomCondition { name: name.into(), op, value }],
+            ..UserFilter::default()
+        };
+        let page = users::find_users(f.ctx(), &f.admin, &f.query(filter), &Select::parse(["ID"]), false)?;
+        Ok(page.items.iter().map(|u| u.id).collect())
+    };
+    let everyone: Vec<UserId> =
+        users::find_users(f.ctx(), &f.admin, &f.query(UserFilter::default()), &Select::All, false)
+            .unwrap()
+            .items
+            .iter()
+            .map(|u| u.id)
+            .collect();
+    let but = |out: &[UserId]| everyone.iter().copied().filter(|u| !out.contains(u)).collect::<Vec<_>>();
+    assert_eq!(found(Op::Eq, "UF_USR_CODES", Value::Int(1)).unwrap(), vec![ann]);
+    assert_eq!(found(Op::Eq, "UF_USR_CODES", Value::IntList(vec![2, 3])).unwrap(), vec![ann, bob]);
+    assert_eq!(found(Op::Gt, "UF_USR_CODES", Value::Int(2)).unwrap(), vec![ann]);
+    assert_eq!(found(Op::Le, "UF_USR_CODES", Value::Int(2)).unwrap(), vec![ann, bob]);
+    assert_eq!(found(Op::Contains, "UF_USR_SKILLS", Value::text("sql")).unwrap(), vec![ann]);
+    assert_eq!(found(Op::NotContains, "UF_USR_SKILLS", Value::text("SQL")).unwrap(), but(&[ann]));
+    assert_eq!(found(Op::Eq, "UF_USR_OFFICE", Value::text("")).unwrap(), but(&[ann]), "= nothing: no value");
+    assert_eq!(found(Op::Ne, "UF_USR_OFFICE", Value::text("")).unwrap(), vec![ann]);
+    assert_eq!(found(Op::Ne, "UF_USR_MENTOR", Value::Int(i64::from(bob.0))).unwrap(), but(&[ann]));
+    for (op, name, value) in [
+        (Op::Eq, "UF_USR_CODES", Value::text("x")),
+        (Op::Eq, "UF_USR_NOPE", Value::Int(1)),
+        (Op::Contains, "UF_USR_CODES", Value::text("1")),
+        (Op::Gt, "UF_USR_CODES", Value::IntList(vec![1, 2])),
+    ] {
+        let r = found(op, name, value.clone());
+        assert!(matches!(r, Err(CoreError::Validation { .. })), "{op:?} {name} {value:?}: {r:?}");
+    }
+    let brief = f.actor(bob, &[Scope::UserBrief]);
+    let filter = UserFilter {
+        custom: vec![CustomCondition { name: "UF_USR_CODES".into(), op: Op::Eq, value: Value::Int(1) }],
+        ..UserFilter::default()
+    };
+    let r = users::find_users(f.ctx(), &brief, &f.query(filter), &Select::All, false);
+    assert!(
+        matches!(r, Err(CoreError::Validation { .. })),
+        "a reader who may not read values may not filter by them"
+    );
 
     // Mandatory fields need a value when a user is created with values.
     custom::update_field(

@@ -10,7 +10,7 @@ use crate::field::UserField;
 use crate::ids::{AccountId, DepartmentId, Sequence, UserId, WorkgroupId};
 use crate::model::account::Account;
 use crate::model::credential::{Credential, CredentialId};
-use crate::model::custom::{CustomField, CustomValue, CustomValues};
+use crate::model::custom::{CustomField, CustomTest, CustomValue, CustomValues};
 use crate::model::department::Department;
 use crate::model::hr::{HrField, HrValues};
 use crate::model::identity::{ConfirmationCode, Identity, IdentityId, Login, LoginFailures, Membership};
@@ -967,6 +967,21 @@ impl CustomFieldStore for MemTx<'_> {
             self.state.custom_values.insert(key, values.values.clone());
         }
         Ok(())
+    }
+
+    fn custom_matches(&self, account: AccountId, field: u32, test: &CustomTest) -> StoreResult<Vec<UserId>> {
+        if !self.state.custom_fields.contains_key(&(account, field)) {
+            return Ok(Vec::new());
+        }
+        let mut out: Vec<UserId> = self
+            .state
+            .custom_values
+            .iter()
+            .filter(|((a, _, f), values)| *a == account && *f == field && test.passes(values))
+            .map(|((_, u, _), _)| *u)
+            .collect();
+        out.sort_unstable();
+        Ok(out)
     }
 
     fn purge_custom_values(&mut self, limit: usize) -> StoreResult<u64> {
