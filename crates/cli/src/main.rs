@@ -24,6 +24,7 @@ mod people;
 mod setup;
 mod store;
 mod transfer;
+mod userfield;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -86,6 +87,9 @@ enum Command {
     /// HR details: fields, define, show, set, holders.
     #[command(subcommand)]
     Hr(hr::HrCommand),
+    /// Custom user fields (UF_USR_*): add, list, update, delete.
+    #[command(subcommand)]
+    Userfield(userfield::UserfieldCommand),
     /// Workgroups: add, list, add-member, remove-member.
     #[command(subcommand)]
     Group(joining::GroupCommand),
@@ -373,6 +377,7 @@ fn main() -> ExitCode {
         }
         Command::Dept(cmd) => people::run_dept(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Hr(cmd) => hr::run_hr(&cli.db, cli.account.as_deref(), cli.json, cmd),
+        Command::Userfield(cmd) => userfield::run(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Group(cmd) => joining::run_group(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Invite(cmd) => {
             joining::run_invite(&cli.db, cli.account.as_deref(), cli.json, &base_url(&cli), cmd)

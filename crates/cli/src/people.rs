@@ -8,6 +8,7 @@ use profile_core::ids::{DepartmentId, UserId};
 use profile_core::model::department::{Department, Tree};
 use profile_core::model::user::{Role, UserPatch};
 use profile_core::query::{Condition, FilterKey, FilterTarget, PageRequest, UserFilter, UserQuery};
+use profile_core::usecase::custom::CustomSelect;
 use profile_core::usecase::departments::{self, DepartmentPatch, DepartmentQuery, NewDepartment};
 use profile_core::usecase::hr;
 use profile_core::usecase::images::{self, BackgroundChange, BackgroundView, PhotoChange};
@@ -191,6 +192,8 @@ fn role(code: &str) -> Result<Role, String> {
         .ok_or_else(|| format!("unknown role {code:?} (admin, employee, integrator, extranet, collab_guest)"))
 }
 
+const CUSTOM_PREFIX: &str = profile_core::model::custom::PREFIX;
+
 fn view_json(v: &UserView) -> serde_json::Value {
     let mut m = serde_json::Map::new();
     for (f, value) in &v.fields {
@@ -205,6 +208,9 @@ fn view_json(v: &UserView) -> serde_json::Value {
             Value::TextList(l) => json!(l),
         };
         m.insert(f.code().to_string(), j);
+    }
+    for (name, value) in &v.custom {
+        m.insert(name.clone(), api_http::wire::custom_value(value));
     }
     serde_json::Value::Object(m)
 }
@@ -276,10 +282,21 @@ pub(crate) fn run_user(
     let op = Actor::operator(a.id);
     let e = |e: profile_core::CoreError| e.to_string();
     let show = |id: UserId| -> Outcome {
-        let v = users::get_user(ctx, &op, id, &Select::All, true).map_err(e)?;
+        let all = users::ReadOptions {
+            admin_mode: true,
+            custom: CustomSelect::All,
+            ..users::ReadOptions::default()
+        };
+        let v = users::get_user_with(ctx, &op, id, &Select::All, &all).map_err(e)?;
         if json {
             out!("{}", view_json(&v));
         } else {
+            for (name, value) in &v.custom {
+                let shown = api_http::wire::custom_value(value);
+                if shown != json!("") && shown != json!([]) {
+                    out!("{:<22} {}", name, shown);
+                }
+            }
             for (f, value) in &v.fields {
                 if !matches!(value, Value::Null) && !matches!(value, Value::Text(s) if s.is_empty()) {
                     out!(
@@ -332,7 +349,12 @@ pub(crate) fn run_user(
             let id = UserId(*id);
             if json {
                 // One object: the fields, and where the user stands.
-                let v = users::get_user(ctx, &op, id, &Select::All, true).map_err(e)?;
+                let all = users::ReadOptions {
+                    admin_mode: true,
+                    custom: CustomSelect::All,
+                    ..users::ReadOptions::default()
+                };
+                let v = users::get_user_with(ctx, &op, id, &Select::All, &all).map_err(e)?;
                 let mut shown = view_json(&v);
                 let s = users::structure(ctx, &op, id, true).map_err(e)?;
                 shown["STRUCTURE"] = api_http::wire::structure(&s);
@@ -389,7 +411,32 @@ pub(crate) fn run_user(
             Ok(())
         }
         UserCommand::Update { id, fields } => {
-            users::update_user(ctx, &op, UserId(*id), &patch(fields)?).map_err(e)?;
+            let (standard, custom): (Vec<String>, Vec<String>) = fields.iter().cloned().partition(|p| {
+                !p.split_once('=')
+                    .is_some_and(|(k, _)| k.trim().to_ascii_uppercase().starts_with(CUSTOM_PREFIX))
+            });
+            let defs = if custom.is_empty() {
+                Vec::new()
+            } else {
+                profile_core::usecase::custom::list_fields(ctx, &op).map_err(e)?
+            };
+            let custom = custom
+                .iter()
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                    let name = k.trim().to_ascii_uppercase();
+                    // A multiple field's values are comma-separated.
+                    let value = match defs.iter().find(|d| d.name == name) {
+                        Some(d) if d.multiple => {
+                            Value::TextList(v.split(',').map(|s| s.trim().to_string()).collect())
+                        }
+                        _ => Value::text(v),
+                    };
+                    (name, value)
+                })
+                .collect();
+            let update = users::UserUpdate { fields: patch(&standard)?, photo: None, custom };
+            users::update_user_with(ctx, &op, UserId(*id), update).map_err(e)?;
             show(UserId(*id))
         }
         UserCommand::Terminate { id } | UserCommand::Reinstate { id } => {

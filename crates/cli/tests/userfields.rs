@@ -156,6 +156,36 @@ fn custom_fields_are_defined_written_and_read_through_the_real_server() {
     assert!(read(1).get("UF_USR_SKILLS").is_none());
     assert_eq!(call("user.userfield.list", json!({}))["total"], 3);
 
+    // The CLI on the same database.
+    let cli = |args: &[&str]| {
+        common::output(
+            Command::new(env!("CARGO_BIN_EXE_cardfile")).args(["--json", "--db"]).arg(&db).args(args),
+        )
+    };
+    let (code, out, err) =
+        cli(&["userfield", "add", "level", "--type", "integer", "--multiple", "--label", "Level"]);
+    assert_eq!(code, 0, "{err}");
+    let level = serde_json::from_str::<Value>(&out).unwrap()[0]["id"].as_u64().unwrap();
+    let (code, _, err) = cli(&["user", "update", "1", "UF_USR_LEVEL=5,7", "WORK_POSITION=Boss"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = cli(&["user", "show", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (shown["UF_USR_LEVEL"].clone(), shown["WORK_POSITION"].clone()),
+        (json!([5, 7]), json!("Boss")),
+        "{shown}"
+    );
+    assert_eq!(read(1)["UF_USR_LEVEL"], json!([5, 7]));
+    let (code, _, err) = cli(&["user", "update", "1", "UF_USR_LEVEL=high"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("UF_USR_LEVEL"), "{err}");
+    let (code, out, _) = cli(&["userfield", "list"]);
+    assert_eq!((code, serde_json::from_str::<Value>(&out).unwrap().as_array().unwrap().len()), (0, 4));
+    let (code, _, err) = cli(&["userfield", "delete", &level.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(read(1).get("UF_USR_LEVEL").is_none());
+
     common::terminate(&server);
     server.wait().unwrap();
 }
