@@ -92,7 +92,7 @@ fn pagings(now: chrono::DateTime<chrono::Utc>) -> Result<Vec<Paging>, Error> {
         Op::Contains,
         &Value::text("eng"),
     )?);
-    let by = |field, descending| vec![SortKey { field, descending }];
+    let by = |field, descending| vec![SortKey { field, descending, custom: None }];
     let q = |filter: UserFilter, sort| UserQuery { filter, sort, page: PageRequest::default(), now };
     Ok(vec![
         ("the department, with `start` offsets", q(dept.clone(), vec![]), r#"{"FILTER":{"UF_DEPARTMENT":2}"#),

@@ -129,6 +129,17 @@ fn custom_fields_are_defined_written_and_read_through_the_real_server() {
     let b = call("user.get", json!({"FILTER": {"UF_USR_MENTOR": sam}}));
     assert_eq!(b["total"], 1, "{b}");
     assert_eq!(refused("user.get", json!({"FILTER": {"UF_USR_CODES": "many"}})).0, "ERROR_ARGUMENT");
+    call("user.update", json!({"ID": sam, "UF_USR_CODES": [9]}));
+    let sorted = |order: &str| -> Vec<String> {
+        let b = call(
+            "user.get",
+            json!({"sort": "UF_USR_CODES", "order": order, "FILTER": {"!UF_USR_CODES": ""}}),
+        );
+        b["result"].as_array().unwrap().iter().map(|u| u["ID"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(sorted("ASC"), ["1".to_string(), sam.to_string()]);
+    assert_eq!(sorted("DESC"), [sam.to_string(), "1".to_string()]);
+    assert_eq!(refused("user.get", json!({"sort": "UF_USR_NOPE", "order": "ASC"})).0, "ERROR_ARGUMENT");
 
     // Administrators only: an employee's webhook with the scope gets §4.1's "Access denied.".
     let (code, out, err) = common::output(

@@ -243,6 +243,20 @@ pub(crate) fn visibility(b: &mut Sqlb, no: i64, audience: Audience, t: &str) {
     }
 }
 
+/// A custom field's first value of the user (NULL without one), as `custom_values` holds it.
+fn custom_sort_expr(c: profile_core::query::CustomSortKey) -> String {
+    use profile_core::query::CustomColumn;
+    let (column, collate) = match c.column {
+        CustomColumn::Num => ("num", ""),
+        CustomColumn::Real => ("real", ""),
+        CustomColumn::Txt => ("txt", " COLLATE \"C\""),
+    };
+    format!(
+        "(SELECT {column} FROM custom_values WHERE uid = u.uid AND field = {} AND pos = 0){collate}",
+        c.field
+    )
+}
+
 fn sort_expr(field: UserField) -> String {
     match field.kind() {
         FieldKind::Id => "u.uid".into(),
@@ -320,7 +334,10 @@ pub(crate) fn ordered(no: i64, q: &UserQuery, audience: Audience) -> Ordered {
     let mut order = Vec::new();
     let mut order_params = Vec::new();
     for k in &q.sort {
-        let expr = sort_expr(k.field);
+        let expr = match k.custom {
+            Some(c) => custom_sort_expr(c),
+            None => sort_expr(k.field),
+        };
         if expr.contains('?') {
             order_params.push(Sql::Int(since));
         }

@@ -443,7 +443,7 @@ mod tests {
             |field, value: Value| UserFilter::default().and(Condition::parse(field, Op::Eq, &value).unwrap());
         let sorted = |filter| UserQuery {
             filter,
-            sort: vec![SortKey { field: UserField::LastName, descending: false }],
+            sort: vec![SortKey { field: UserField::LastName, descending: false, custom: None }],
             page: PageRequest::default(),
             now: f.clock.now(),
         };

@@ -113,12 +113,16 @@ fn sort_field(key: &str, name: &str) -> Result<UserField, ApiError> {
 }
 
 /// `sort` + `order` strings (any case), or an `order` object `{"ID": "ASC"}`.
-fn sort(p: &Params) -> Result<Vec<SortKey>, ApiError> {
+fn sort(call: &Call<'_>, p: &Params) -> Result<Vec<SortKey>, ApiError> {
+    // A custom field's name (`UF_USR_*`) sorts by its values; any other names a standard field.
+    let key = |param: &str, name: &str, desc: bool| -> Result<SortKey, ApiError> {
+        if name.trim().to_ascii_uppercase().starts_with(profile_core::model::custom::PREFIX) {
+            return Ok(profile_core::usecase::custom::sort_key(call.ctx, call.actor, name, desc)?);
+        }
+        Ok(SortKey::new(sort_field(param, name)?, desc)?)
+    };
     if let Some(Value::Object(m)) = params::get_ci(p, "order") {
-        return m
-            .iter()
-            .map(|(f, d)| Ok(SortKey::new(sort_field("order", f)?, direction("order", d)?)?))
-            .collect();
+        return m.iter().map(|(f, d)| key("order", f, direction("order", d)?)).collect();
     }
     let Some(field) = params::get_ci(p, "sort") else {
         return Ok(Vec::new());
@@ -131,7 +135,7 @@ fn sort(p: &Params) -> Result<Vec<SortKey>, ApiError> {
         Some(d) => direction("order", d)?,
         None => false,
     };
-    Ok(vec![SortKey::new(sort_field("sort", &name)?, desc)?])
+    Ok(vec![key("sort", &name, desc)?])
 }
 
 /// `select`: a list of at most [`SELECT_MAX`] field names.
@@ -202,7 +206,7 @@ pub fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
     let mut filter = filter(p)?;
     // Cardfile's own: `UF_DEPARTMENT` conditions take the sub-departments' members too.
     filter.subdepartments = optional_bool(p, "cardfile.subdepartments")?.unwrap_or(false);
-    let query = UserQuery { filter, sort: sort(p)?, page, now: call.ctx.clock.now() };
+    let query = UserQuery { filter, sort: sort(call, p)?, page, now: call.ctx.clock.now() };
     let admin_mode = optional_bool(p, "ADMIN_MODE")?.unwrap_or(false);
     let options = users::ReadOptions { admin_mode, photos: Some(image_resize(p)?), custom: custom_select(p) };
     let found = users::find_users_with(call.ctx, call.actor, &query, &select(p)?, &options)?;

@@ -571,10 +571,34 @@ impl UserFilter {
 /// One sort key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SortKey {
-    /// The field.
+    /// The field (`ID`, unused, for a custom field).
     pub field: UserField,
     /// Descending?
     pub descending: bool,
+    /// A custom field to sort by instead (its first value; users without one first when
+    /// ascending), as `crate::usecase::custom::sort_key` resolves a `UF_USR_*` name.
+    pub custom: Option<CustomSortKey>,
+}
+
+/// Sorting by a custom field: which field, and the column its values are in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CustomSortKey {
+    /// The field's ID.
+    pub field: u32,
+    /// Where its values are: numbers (integers, booleans, option and user IDs), doubles, or
+    /// text (compared by bytes; dates are ISO text).
+    pub column: CustomColumn,
+}
+
+/// The column a custom field's values are stored in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CustomColumn {
+    /// Integers.
+    Num,
+    /// Doubles.
+    Real,
+    /// Text.
+    Txt,
 }
 
 impl SortKey {
@@ -584,14 +608,19 @@ impl SortKey {
     /// [`CoreError::Validation`] on `sort` when the field cannot be sorted by.
     pub fn new(field: UserField, descending: bool) -> Result<SortKey, CoreError> {
         if field.is_sortable() {
-            Ok(SortKey { field, descending })
+            Ok(SortKey { field, descending, custom: None })
         } else {
             Err(CoreError::invalid("sort", format!("cannot sort by {}", field.code())))
         }
     }
 
-    /// Reference ordering of two users by this key (empty values first when ascending).
+    /// Reference ordering of two users by this key (empty values first when ascending). A
+    /// custom key orders by values the user record does not hold: equal here (stores sort by
+    /// them; the reference store with [`CustomSortKey`]'s values).
     pub fn compare(&self, a: &User, b: &User, now: DateTime<Utc>) -> Ordering {
+        if self.custom.is_some() {
+            return Ordering::Equal;
+        }
         let key = |u: &User| -> (u8, String, i64) {
             match u.value(self.field, now) {
                 Value::Null => (0, String::new(), 0),

@@ -454,3 +454,40 @@ pub(crate) fn resolve_conditions(
     }
     Ok(())
 }
+
+/// The sort key of a custom field by its name (`sort=UF_USR_X`), for a reader who may read its
+/// values.
+///
+/// # Errors
+/// [`CoreError::Validation`] on `sort` for an unknown field or a reader who may not read
+/// custom values.
+pub fn sort_key(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    name: &str,
+    descending: bool,
+) -> Result<crate::query::SortKey, CoreError> {
+    use crate::query::{CustomColumn, CustomSortKey, SortKey};
+    if !reads_values(actor) {
+        return Err(CoreError::invalid(
+            "sort",
+            "reading custom fields needs the user scope, or user.userfield too",
+        ));
+    }
+    let upper = name.trim().to_ascii_uppercase();
+    let fields = ctx.db.read()?.custom_fields(actor.account)?;
+    let field = fields
+        .iter()
+        .find(|f| f.name == upper)
+        .ok_or_else(|| CoreError::invalid("sort", format!("the account has no custom field {upper}")))?;
+    let column = match field.kind {
+        CustomKind::Double => CustomColumn::Real,
+        CustomKind::String | CustomKind::Url | CustomKind::Date | CustomKind::DateTime => CustomColumn::Txt,
+        _ => CustomColumn::Num,
+    };
+    Ok(SortKey {
+        field: crate::field::UserField::Id,
+        descending,
+        custom: Some(CustomSortKey { field: field.id, column }),
+    })
+}

@@ -191,6 +191,26 @@ pub fn uc_custom_fields(db: &dyn Database) {
         "a reader who may not read values may not filter by them"
     );
 
+    // Sorting by a custom field's first value: users without one first, ascending.
+    let sorted = |name: &str, desc: bool| -> Vec<UserId> {
+        let mut q = f.query(UserFilter::default());
+        q.sort = vec![custom::sort_key(f.ctx(), &f.admin, name, desc).unwrap()];
+        users::find_users(f.ctx(), &f.admin, &q, &Select::parse(["ID"]), false)
+            .unwrap()
+            .items
+            .iter()
+            .map(|u| u.id)
+            .collect()
+    };
+    let by_skills = sorted("UF_USR_SKILLS", false);
+    assert_eq!(by_skills[by_skills.len() - 2..], [bob, ann], "Go before Rust: {by_skills:?}");
+    assert_eq!(sorted("uf_usr_skills", true)[..2], [ann, bob]);
+    let by_codes = sorted("UF_USR_CODES", false);
+    assert_eq!(by_codes[by_codes.len() - 2..], [bob, ann], "2 before 3: {by_codes:?}");
+    assert_eq!(by_codes[..by_codes.len() - 2], but(&[ann, bob])[..], "the rest by ID");
+    assert!(custom::sort_key(f.ctx(), &f.admin, "UF_USR_NOPE", false).is_err());
+    assert!(custom::sort_key(f.ctx(), &f.actor(bob, &[Scope::UserBrief]), "UF_USR_CODES", false).is_err());
+
     // Mandatory fields need a value when a user is created with values.
     custom::update_field(
         f.ctx(),

@@ -10,7 +10,7 @@ use crate::field::UserField;
 use crate::ids::{AccountId, DepartmentId, Sequence, UserId, WorkgroupId};
 use crate::model::account::Account;
 use crate::model::credential::{Credential, CredentialId};
-use crate::model::custom::{CustomField, CustomTest, CustomValue, CustomValues};
+use crate::model::custom::{CustomField, CustomScalar, CustomTest, CustomValue, CustomValues};
 use crate::model::department::Department;
 use crate::model::hr::{HrField, HrValues};
 use crate::model::identity::{ConfirmationCode, Identity, IdentityId, Login, LoginFailures, Membership};
@@ -318,10 +318,35 @@ impl UserStore for MemTx<'_> {
             .filter(|u| q.filter.conditions.iter().all(|c| c.matches(u, q.now)))
             .filter(|u| q.filter.find.is_empty() || q.filter.find_matches(&self.search_words(u)))
             .collect();
+        // A custom key: the user's first value of the field; none first, then by value.
+        let custom = |k: &crate::query::SortKey, a: &User, b: &User| -> Option<std::cmp::Ordering> {
+            let c = k.custom?;
+            let first = |u: &User| {
+                self.state.custom_values.get(&(account, u.id, c.field)).and_then(|v| v.first().cloned())
+            };
+            let ord = match (first(a), first(b)) {
+                (None, None) => std::cmp::Ordering::Equal,
+                (None, Some(_)) => std::cmp::Ordering::Less,
+                (Some(_), None) => std::cmp::Ordering::Greater,
+                (Some(x), Some(y)) => match (x, y) {
+                    (
+                        CustomValue::Number(CustomScalar::Int(x)),
+                        CustomValue::Number(CustomScalar::Int(y)),
+                    ) => x.cmp(&y),
+                    (
+                        CustomValue::Number(CustomScalar::Real(x)),
+                        CustomValue::Number(CustomScalar::Real(y)),
+                    ) => x.total_cmp(&y),
+                    (CustomValue::Text(x), CustomValue::Text(y)) => x.as_bytes().cmp(y.as_bytes()),
+                    _ => std::cmp::Ordering::Equal,
+                },
+            };
+            Some(if k.descending { ord.reverse() } else { ord })
+        };
         rows.sort_by(|a, b| {
             q.sort
                 .iter()
-                .map(|k| k.compare(a, b, q.now))
+                .map(|k| custom(k, a, b).unwrap_or_else(|| k.compare(a, b, q.now)))
                 .find(|o| o.is_ne())
                 .unwrap_or(std::cmp::Ordering::Equal)
                 .then(a.id.cmp(&b.id))
