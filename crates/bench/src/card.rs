@@ -80,6 +80,7 @@ pub fn run(
         )?;
         tokens.push(t.token);
     }
+    let fields = custom_fields(db, account, users)?;
     let server = http::start(&plan.cardfile, db_path.as_os_str())?;
     let port = server.port;
     let (conns, secs) = (plan.connections, plan.seconds);
@@ -160,6 +161,45 @@ pub fn run(
         token_lat.extend(l);
     }
     let (hook, token) = (stats(hook_lat), stats(token_lat));
+
+    // user.get filtered by a custom field 1% of users hold (the first page, with its total).
+    let badge_req: MakeRequest = {
+        let base = Arc::clone(&base);
+        Arc::new(move |_: &mut Rng, _: usize| {
+            request(&format!("{base}/user.get"), "{\"FILTER\":{\"UF_USR_BENCH_BADGE\":\"mentor\"}}")
+        })
+    };
+    let (badge_rps, badge_lat) = http::load(port, conns, secs, badge_req.clone())?;
+    let badge = stats(badge_lat);
+    let (_, badge1_lat) = http::load(port, 1, secs, badge_req)?;
+    let badge1 = stats(badge1_lat);
+    // Every user, sorted by a custom field every user holds, page after page with start.
+    let (pages, sorted_secs) = rt.block_on(async {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
+        s.set_nodelay(true)?;
+        let mut buf = Vec::new();
+        let started = Instant::now();
+        let mut start = 0usize;
+        let mut pages = 0usize;
+        // Bounded: every user, 50 a page.
+        for _ in 0..(users as usize / 50 + 2) {
+            let body = format!("{{\"sort\":\"UF_USR_BENCH_LEVEL\",\"order\":\"ASC\",\"start\":{start}}}");
+            s.write_all(&request(&format!("{base}/user.get"), &body)).await?;
+            let (status, _) = http::response(&mut s, &mut buf).await?;
+            if status != 200 {
+                return Err::<_, Error>(format!("sorted paging: status {status}").into());
+            }
+            pages += 1;
+            let text = std::str::from_utf8(&buf)?;
+            match text.find("\"next\":").map(|i| &text[i + 7..]) {
+                Some(rest) => {
+                    start = rest.split(|c: char| !c.is_ascii_digit()).next().unwrap_or("0").parse()?
+                }
+                None => break,
+            }
+        }
+        Ok((pages, started.elapsed().as_secs_f64()))
+    })?;
     drop(server);
 
     println!();
@@ -184,5 +224,71 @@ pub fn run(
         ms(hook.p99),
         token.p99.as_secs_f64() / hook.p99.as_secs_f64().max(1e-9)
     );
+    println!(
+        "| custom fields: adding one / deleting one on {n} users | {} / {} |",
+        ms(fields.added),
+        ms(fields.deleted)
+    );
+    println!(
+        "| user.get filtered by a custom field 1% of users hold (first page, with total) | p50 {} · p99 {} ({badge_rps:.0} req/s, {conns} connections); p50 {} · p99 {} (1 connection) |",
+        ms(badge.p50),
+        ms(badge.p99),
+        ms(badge1.p50),
+        ms(badge1.p99)
+    );
+    println!("| paging all users sorted by a custom field, with start offsets | {sorted_secs:.2} s for {pages} pages |");
     Ok(())
+}
+
+/// What setting up the custom fields took.
+struct CustomTimes {
+    added: std::time::Duration,
+    deleted: std::time::Duration,
+}
+
+/// Two custom fields on the seeded users: `UF_USR_BENCH_LEVEL` (an integer every user holds)
+/// and `UF_USR_BENCH_BADGE` (a string 1% hold); and a third added and deleted, timed.
+fn custom_fields(db: &SqliteDb, account: AccountId, users: u32) -> Result<CustomTimes, Error> {
+    use profile_core::model::custom::{CustomKind, CustomScalar, CustomValue, CustomValues};
+    use profile_core::usecase::custom::{self, FieldSpec};
+    let op = Actor::operator(account);
+    let spec = |name: &str, kind| FieldSpec {
+        field_name: Some(name.into()),
+        kind: Some(kind),
+        ..FieldSpec::default()
+    };
+    // A database seeded by an earlier run (`--reuse`) has them already.
+    let existing = custom::list_fields(ctx_for(db), &op)?;
+    let field = |name: &str, kind| -> Result<profile_core::model::custom::CustomField, Error> {
+        let upper = format!("UF_USR_{}", name.to_ascii_uppercase());
+        match existing.iter().find(|f| f.name == upper) {
+            Some(f) => Ok(f.clone()),
+            None => Ok(custom::add_field(ctx_for(db), &op, spec(name, kind))?),
+        }
+    };
+    let level = field("bench_level", CustomKind::Integer)?;
+    let badge = field("bench_badge", CustomKind::String)?;
+    let mut rng = Rng::new(21);
+    let mut tx = profile_core::ports::Database::write(db)?;
+    for u in 1..users {
+        let value = CustomValue::Number(CustomScalar::Int(rng.below(1_000) as i64));
+        tx.set_custom_values(
+            account,
+            &CustomValues { user: UserId(u), field: level.id, values: vec![value] },
+        )?;
+        if u % 100 == 0 {
+            let value = CustomValue::Text("mentor".into());
+            tx.set_custom_values(
+                account,
+                &CustomValues { user: UserId(u), field: badge.id, values: vec![value] },
+            )?;
+        }
+    }
+    tx.commit()?;
+    let t = Instant::now();
+    let extra = custom::add_field(ctx_for(db), &op, spec("bench_extra", CustomKind::String))?;
+    let added = t.elapsed();
+    let t = Instant::now();
+    custom::delete_field(ctx_for(db), &op, extra.id)?;
+    Ok(CustomTimes { added, deleted: t.elapsed() })
 }
