@@ -201,6 +201,10 @@ pub fn run(
         Ok((pages, started.elapsed().as_secs_f64()))
     })?;
     drop(server);
+    // The fields go again, so that a database used again (`--reuse`) exports as it was.
+    for id in [fields.level, fields.badge] {
+        profile_core::usecase::custom::delete_field(ctx_for(db), &Actor::operator(account), id)?;
+    }
 
     println!();
     println!("| The card ({conns} keep-alive connections, {secs:.0} s a phase) | |");
@@ -244,6 +248,8 @@ pub fn run(
 struct CustomTimes {
     added: std::time::Duration,
     deleted: std::time::Duration,
+    level: u32,
+    badge: u32,
 }
 
 /// Two custom fields on the seeded users: `UF_USR_BENCH_LEVEL` (an integer every user holds)
@@ -290,5 +296,5 @@ fn custom_fields(db: &SqliteDb, account: AccountId, users: u32) -> Result<Custom
     let added = t.elapsed();
     let t = Instant::now();
     custom::delete_field(ctx_for(db), &op, extra.id)?;
-    Ok(CustomTimes { added, deleted: t.elapsed() })
+    Ok(CustomTimes { added, deleted: t.elapsed(), level: level.id, badge: badge.id })
 }

@@ -13,11 +13,13 @@ use std::path::Path;
 
 use clap::ValueEnum;
 use profile_core::access::Actor;
+use profile_core::access::Select;
 use profile_core::field::{FieldKind, UserField};
 use profile_core::ids::{DepartmentId, UserId};
 use profile_core::model::department::Tree;
 use profile_core::model::user::{Role, User, UserPatch};
 use profile_core::query::PageRequest;
+use profile_core::usecase::custom::{self, CustomSelect};
 use profile_core::usecase::departments::{self, DepartmentPatch, DepartmentQuery, NewDepartment};
 use profile_core::usecase::users::{self, NewUser};
 use profile_core::usecase::Ctx;
@@ -113,7 +115,13 @@ pub(crate) fn export(
         None => Box::new(std::io::stdout().lock()),
     };
     let sink = std::io::BufWriter::with_capacity(1 << 20, sink);
-    let cols = columns();
+    // The account's custom fields follow the standard columns, a multiple field's values
+    // joined by `;`.
+    let custom_names: Vec<String> =
+        custom::list_fields(ctx, &op).map_err(|e| e.to_string())?.into_iter().map(|f| f.name).collect();
+    let mut cols = columns();
+    cols.extend(custom_names.iter().cloned());
+    let standard = cols.len() - custom_names.len();
     let mut writer = match format {
         Format::Csv => {
             let mut w = csv::Writer::from_writer(sink);
@@ -124,10 +132,24 @@ pub(crate) fn export(
     };
     let fields: Vec<UserField> = fields().collect();
     let mut row: Vec<String> = vec![String::new(); cols.len()];
+    let all =
+        users::ReadOptions { admin_mode: true, custom: CustomSelect::All, ..users::ReadOptions::default() };
     let mut count = 0u64;
     let mut failed = None;
     users::for_each_user(ctx, &op, &mut |user| {
-        fill_row(&mut row, user, &fields, &paths, heads.get(&user.id), &photos);
+        fill_row(&mut row[..standard], user, &fields, &paths, heads.get(&user.id), &photos);
+        if !custom_names.is_empty() {
+            let values = match users::get_user_with(ctx, &op, user.id, &Select::parse(["ID"]), &all) {
+                Ok(v) => v.custom,
+                Err(e) => {
+                    failed = Some(e.to_string());
+                    return ControlFlow::Break(());
+                }
+            };
+            for (cell, (_, value)) in row[standard..].iter_mut().zip(values) {
+                *cell = custom_cell(&value);
+            }
+        }
         let written = match &mut writer {
             Out::Csv(w) => w.write_record(&row).map_err(|e| e.to_string()),
             Out::Json(w) => {
@@ -209,6 +231,22 @@ fn fill_row(
     }
 }
 
+/// A custom value as a cell: text as it is, numbers in decimal, dates ISO, a list joined by `;`.
+fn custom_cell(v: &Value) -> String {
+    match api_http::wire::custom_value(v) {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|i| match i {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(";"),
+        other => other.to_string(),
+    }
+}
+
 /// One row to import, validated.
 struct Row {
     line: usize,
@@ -216,6 +254,8 @@ struct Row {
     fields: UserPatch,
     departments: Vec<Vec<String>>,
     head_of: Vec<Vec<String>>,
+    /// Custom fields' cells (`UF_USR_*`), typed when written.
+    custom: Vec<(String, String)>,
 }
 
 fn paths(cell: &str) -> Vec<Vec<String>> {
@@ -247,8 +287,13 @@ fn validate(line: usize, record: &BTreeMap<String, String>) -> Result<Row, Vec<S
         },
     };
     let mut raw = Vec::new();
+    let mut custom = Vec::new();
     for (k, v) in record {
         if matches!(k.as_str(), "ROLE" | "DEPARTMENTS" | "HEAD_OF") || v.is_empty() {
+            continue;
+        }
+        if k.to_ascii_uppercase().starts_with(profile_core::model::custom::PREFIX) {
+            custom.push((k.to_ascii_uppercase(), v.clone()));
             continue;
         }
         match UserField::from_code(k) {
@@ -277,7 +322,7 @@ fn validate(line: usize, record: &BTreeMap<String, String>) -> Result<Row, Vec<S
         }
     }
     if errors.is_empty() {
-        Ok(Row { line, role, fields, departments, head_of })
+        Ok(Row { line, role, fields, departments, head_of, custom })
     } else {
         Err(errors)
     }
@@ -511,6 +556,28 @@ fn write_heads(
     for r in rows.iter().filter(|r| matches!(r.fields.get(UserField::Active), Some(Value::Bool(false)))) {
         users::update_user(ctx, op, by_line[&r.line], &dismiss)
             .map_err(|e| format!("line {}: ACTIVE: {e}", r.line))?;
+    }
+    // Custom fields' values, typed by their fields (a multiple field's cell split at `;`).
+    if rows.iter().any(|r| !r.custom.is_empty()) {
+        let defs = custom::list_fields(ctx, op).map_err(|e| e.to_string())?;
+        for r in rows.iter().filter(|r| !r.custom.is_empty()) {
+            let values = r
+                .custom
+                .iter()
+                .map(|(name, cell)| {
+                    let value = match defs.iter().find(|d| &d.name == name) {
+                        Some(d) if d.multiple => {
+                            Value::TextList(cell.split(';').map(|s| s.trim().to_string()).collect())
+                        }
+                        _ => Value::text(cell.as_str()),
+                    };
+                    (name.clone(), value)
+                })
+                .collect();
+            let update = users::UserUpdate { custom: values, ..users::UserUpdate::default() };
+            users::update_user_with(ctx, op, by_line[&r.line], update)
+                .map_err(|e| format!("line {}: {e}", r.line))?;
+        }
     }
     let mut heads = 0;
     for r in rows {

@@ -193,6 +193,38 @@ fn custom_fields_are_defined_written_and_read_through_the_real_server() {
     assert!(err.contains("UF_USR_LEVEL"), "{err}");
     let (code, out, _) = cli(&["userfield", "list"]);
     assert_eq!((code, serde_json::from_str::<Value>(&out).unwrap().as_array().unwrap().len()), (0, 4));
+    // CSV: an export carries the custom fields as columns; an import writes them.
+    let (code, csv, err) = common::output(
+        Command::new(env!("CARGO_BIN_EXE_cardfile")).arg("--db").arg(&db).args(["export", "--format", "csv"]),
+    );
+    assert_eq!(code, 0, "{err}");
+    let header = csv.lines().next().unwrap();
+    assert!(header.ends_with("UF_USR_OFFICE,UF_USR_MENTOR,UF_USR_CODES,UF_USR_LEVEL"), "{header}");
+    assert!(csv.lines().nth(1).unwrap().ends_with(&format!(",{berlin},{sam},3;1,5;7")), "{csv}");
+    let fresh = dir.path().join("fresh.db");
+    let on_fresh = |args: &[&str]| {
+        common::output(
+            Command::new(env!("CARGO_BIN_EXE_cardfile")).args(["--json", "--db"]).arg(&fresh).args(args),
+        )
+    };
+    let (code, _, err) = on_fresh(&["init"]);
+    assert_eq!(code, 0, "{err}");
+    let file = dir.path().join("people.csv");
+    std::fs::write(&file, "EMAIL,NAME,DEPARTMENTS,UF_USR_CODES\nkim@example.com,Kim,My Company/Sales,4;5\n")
+        .unwrap();
+    let (code, _, err) = on_fresh(&["import", file.to_str().unwrap()]);
+    assert_ne!(code, 0, "the fresh database has no such field");
+    assert!(err.contains("UF_USR_CODES"), "{err}");
+    let (code, _, err) = on_fresh(&["userfield", "add", "codes", "--type", "integer", "--multiple"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = on_fresh(&["import", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = on_fresh(&["user", "list", "EMAIL=kim@example.com"]);
+    assert_eq!(code, 0, "{err}");
+    let kim = serde_json::from_str::<Value>(&out).unwrap()["users"][0]["ID"].as_i64().unwrap();
+    let (_, out, _) = on_fresh(&["user", "show", &kim.to_string()]);
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["UF_USR_CODES"], json!([4, 5]));
+
     let (code, _, err) = cli(&["userfield", "delete", &level.to_string()]);
     assert_eq!(code, 0, "{err}");
     assert!(read(1).get("UF_USR_LEVEL").is_none());
