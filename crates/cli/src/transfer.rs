@@ -13,13 +13,12 @@ use std::path::Path;
 
 use clap::ValueEnum;
 use profile_core::access::Actor;
-use profile_core::access::Select;
 use profile_core::field::{FieldKind, UserField};
 use profile_core::ids::{DepartmentId, UserId};
 use profile_core::model::department::Tree;
 use profile_core::model::user::{Role, User, UserPatch};
 use profile_core::query::PageRequest;
-use profile_core::usecase::custom::{self, CustomSelect};
+use profile_core::usecase::custom;
 use profile_core::usecase::departments::{self, DepartmentPatch, DepartmentQuery, NewDepartment};
 use profile_core::usecase::users::{self, NewUser};
 use profile_core::usecase::Ctx;
@@ -132,50 +131,65 @@ pub(crate) fn export(
     };
     let fields: Vec<UserField> = fields().collect();
     let mut row: Vec<String> = vec![String::new(); cols.len()];
-    let all =
-        users::ReadOptions { admin_mode: true, custom: CustomSelect::All, ..users::ReadOptions::default() };
     let mut count = 0u64;
     let mut failed = None;
-    users::for_each_user(ctx, &op, &mut |user| {
-        fill_row(&mut row[..standard], user, &fields, &paths, heads.get(&user.id), &photos);
-        if !custom_names.is_empty() {
-            let values = match users::get_user_with(ctx, &op, user.id, &Select::parse(["ID"]), &all) {
-                Ok(v) => v.custom,
+    // Users are written a chunk at a time, so that the custom fields' values of a chunk are
+    // read together (one store call, not one per user).
+    let mut chunk: Vec<User> = Vec::with_capacity(EXPORT_CHUNK);
+    let mut flush = |chunk: &mut Vec<User>, failed: &mut Option<String>, count: &mut u64| -> bool {
+        let mut custom = if custom_names.is_empty() {
+            BTreeMap::new()
+        } else {
+            let ids: Vec<UserId> = chunk.iter().map(|u| u.id).collect();
+            match custom::values_for(ctx, &op, &ids) {
+                Ok(v) => v,
                 Err(e) => {
-                    failed = Some(e.to_string());
-                    return ControlFlow::Break(());
+                    *failed = Some(e.to_string());
+                    return false;
                 }
-            };
-            for (cell, (_, value)) in row[standard..].iter_mut().zip(values) {
-                *cell = custom_cell(&value);
-            }
-        }
-        let written = match &mut writer {
-            Out::Csv(w) => w.write_record(&row).map_err(|e| e.to_string()),
-            Out::Json(w) => {
-                let obj: serde_json::Map<String, serde_json::Value> = cols
-                    .iter()
-                    .zip(&row)
-                    .filter(|(_, v)| !v.is_empty())
-                    .map(|(c, v)| (c.clone(), v.as_str().into()))
-                    .collect();
-                serde_json::to_writer(&mut *w, &obj)
-                    .map_err(|e| e.to_string())
-                    .and_then(|()| w.write_all(b"\n").map_err(|e| e.to_string()))
             }
         };
-        match written {
-            Ok(()) => {
-                count += 1;
-                ControlFlow::Continue(())
+        for user in chunk.drain(..) {
+            fill_row(&mut row[..standard], &user, &fields, &paths, heads.get(&user.id), &photos);
+            row[standard..].iter_mut().for_each(String::clear);
+            for (cell, (_, value)) in
+                row[standard..].iter_mut().zip(custom.remove(&user.id).unwrap_or_default())
+            {
+                *cell = custom_cell(&value);
             }
-            Err(e) => {
-                failed = Some(e);
-                ControlFlow::Break(())
+            let written = match &mut writer {
+                Out::Csv(w) => w.write_record(&row).map_err(|e| e.to_string()),
+                Out::Json(w) => {
+                    let obj: serde_json::Map<String, serde_json::Value> = cols
+                        .iter()
+                        .zip(&row)
+                        .filter(|(_, v)| !v.is_empty())
+                        .map(|(c, v)| (c.clone(), v.as_str().into()))
+                        .collect();
+                    serde_json::to_writer(&mut *w, &obj)
+                        .map_err(|e| e.to_string())
+                        .and_then(|()| w.write_all(b"\n").map_err(|e| e.to_string()))
+                }
+            };
+            if let Err(e) = written {
+                *failed = Some(e);
+                return false;
             }
+            *count += 1;
         }
+        true
+    };
+    users::for_each_user(ctx, &op, &mut |user| {
+        chunk.push(user.clone());
+        if chunk.len() == EXPORT_CHUNK && !flush(&mut chunk, &mut failed, &mut count) {
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
     })
     .map_err(|e| e.to_string())?;
+    if failed.is_none() {
+        flush(&mut chunk, &mut failed, &mut count);
+    }
     if let Some(e) = failed {
         return Err(format!("cannot write: {e}"));
     }
@@ -230,6 +244,9 @@ fn fill_row(
         row[n - 1].push_str(&h.join(";"));
     }
 }
+
+/// Users an export writes at a time (and whose custom values it reads in one call).
+const EXPORT_CHUNK: usize = 1_000;
 
 /// A custom value as a cell: text as it is, numbers in decimal, dates ISO, a list joined by `;`.
 fn custom_cell(v: &Value) -> String {

@@ -491,3 +491,18 @@ pub fn sort_key(
         custom: Some(CustomSortKey { field: field.id, column }),
     })
 }
+
+/// Every custom field's values of `users`, for an administrator (an export reads them a chunk
+/// of users at a time): `user → [(name, value)]` in the fields' order.
+///
+/// # Errors
+/// [`CoreError::Forbidden`] for anybody else.
+pub fn values_for(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    users: &[UserId],
+) -> Result<BTreeMap<UserId, Vec<(String, Value)>>, CoreError> {
+    actor.require_admin()?;
+    let tx = ctx.db.read()?;
+    read_values(&*tx, actor, users, &CustomSelect::All)
+}
