@@ -16,7 +16,17 @@ use crate::AppState;
 pub(crate) async fn serve(
     State(state): State<Arc<AppState>>,
     Path((id, file)): Path<(String, String)>,
+    client: Option<axum::Extension<crate::ClientAddr>>,
 ) -> Response {
+    // The per-address limit, in a bucket of its own (REST calls keep theirs).
+    if let (Some(limit), Some(axum::Extension(client))) = (state.config.address_rate_limit, &client) {
+        if !state.limits.photos.admit(limit, client.key(), std::time::Instant::now()) {
+            return refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many requests from this address; try again shortly",
+            );
+        }
+    }
     let found = if state.config.blocking_reads {
         let s = Arc::clone(&state);
         tokio::task::spawn_blocking(move || images::served_copy(s.ctx(), &id, &file)).await.ok()

@@ -70,11 +70,13 @@ impl<K: Hash + Eq> Buckets<K> {
     }
 }
 
-/// The rate-limit buckets of the server: per credential and per client address.
+/// The rate-limit buckets of the server: per credential and per client address (REST calls,
+/// and apart from them the photos a client fetches, so that a page of photos costs no calls).
 #[derive(Debug, Default)]
 pub(crate) struct Limits {
     pub(crate) credentials: Buckets<CredentialId>,
     pub(crate) addresses: Buckets<String>,
+    pub(crate) photos: Buckets<String>,
     pub(crate) operating: Operating,
 }
 

@@ -237,3 +237,30 @@ Content-Length: {}\r\nConnection: close\r\n\r\n",
     common::terminate(&server);
     server.wait().unwrap();
 }
+
+#[test]
+fn photos_are_limited_per_address_apart_from_rest_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cardfile.db");
+    let extra = ["--address-rate-limit".to_string(), "6/1".to_string()];
+    let (mut server, port, hook) = common::start_custom(db.as_os_str(), dir.path(), true, false, &extra, &[]);
+    let hook = hook.unwrap();
+    let png = file(&photo(64, 64), image::ImageFormat::Png);
+    let (status, b) = common::post(
+        port,
+        &format!("{hook}user.update"),
+        &json!({ "ID": 1, "PERSONAL_PHOTO": ["me.png", b64(&png)] }),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{b}");
+    let (_, b) = common::post(port, &format!("{hook}user.get"), &json!({ "ID": 1 })).unwrap();
+    let path = path_of(b["result"][0]["PERSONAL_PHOTO"].as_str().unwrap(), port);
+    let statuses: Vec<u16> = (0..12).map(|_| get(port, &path).0).collect();
+    assert_eq!(statuses[..6], [200; 6], "{statuses:?}");
+    assert!(statuses[6..].contains(&429), "past the burst: {statuses:?}");
+    // REST calls have a bucket of their own.
+    let (status, b) = common::post(port, &format!("{hook}server.time"), &json!({})).unwrap();
+    assert_eq!(status, 200, "{b}");
+    common::terminate(&server);
+    server.wait().unwrap();
+}
