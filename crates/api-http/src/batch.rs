@@ -283,6 +283,12 @@ fn execute(
                                 "$result references may expand to at most {MAX_REFERENCES} values and {MAX_EXPANSION} bytes a command"
                             ),
                         )),
+                        // A file would be decoded inside the batch's unit of work, holding the
+                        // writers' lock: files go with the method itself.
+                        Value::Object(sub) if carries_file(&sub) => Err(ApiError::argument(
+                            &format!("cmd[{key}]"),
+                            "a batch takes no files; upload with the method itself",
+                        )),
                         Value::Object(sub) => transport::metered_call(state, ctx, auth, &method, &sub),
                         _ => Err(ApiError::argument(&format!("cmd[{key}]"), "bad parameters")),
                     }
@@ -315,6 +321,16 @@ fn execute(
         }
     }
     done
+}
+
+/// Whether a command's parameters upload a file (`PERSONAL_PHOTO` or `BACKGROUND` as a list or
+/// an object other than a removal).
+fn carries_file(p: &Params) -> bool {
+    ["PERSONAL_PHOTO", "BACKGROUND"].iter().any(|k| match crate::params::get_ci(p, k) {
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(m)) => crate::params::get_ci(m, "remove").is_none(),
+        _ => false,
+    })
 }
 
 #[cfg(test)]

@@ -114,7 +114,14 @@ pub struct AppState {
     pub(crate) long_reads: Arc<tokio::sync::Semaphore>,
     /// The activity REST calls noted, to be written.
     pub(crate) activity: activity::Recorder,
+    /// Slots for bodies of the upload methods (larger than other requests may send): at most
+    /// [`UPLOAD_BODIES`] are received and handled at once, so that clients cannot make the
+    /// server hold hundreds of them before anything is authenticated.
+    pub(crate) uploads: Arc<tokio::sync::Semaphore>,
 }
+
+/// Upload-method bodies received at once.
+pub const UPLOAD_BODIES: usize = 8;
 
 impl AppState {
     /// Builds the state.
@@ -140,6 +147,7 @@ impl AppState {
             hashing,
             long_reads,
             activity: activity::Recorder::default(),
+            uploads: Arc::new(tokio::sync::Semaphore::new(UPLOAD_BODIES)),
         }
     }
 

@@ -50,8 +50,32 @@ async fn receive_body(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let limit = state.config.connections.body_timeout;
-    let most = if takes_upload(parts.uri.path()) { state.config.upload_body_limit() } else { BODY_LIMIT };
-    let received = tokio::time::timeout(limit, axum::body::to_bytes(body, most)).await;
+    // Only a body that may be larger than every request's limit (an upload method's, declared
+    // larger or not declared) needs a slot; the others keep the usual limit.
+    let declared =
+        parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let upload = takes_upload(parts.uri.path()) && declared.is_none_or(|n| n > BODY_LIMIT);
+    let most = if upload { state.config.upload_body_limit() } else { BODY_LIMIT };
+    let started = tokio::time::Instant::now();
+    // Such a body waits for one of the few upload slots (within the same timeout), and keeps it
+    // until it is answered.
+    let _slot = if upload {
+        match tokio::time::timeout(limit, Arc::clone(&state.uploads).acquire_owned()).await {
+            Ok(Ok(permit)) => Some(permit),
+            _ => {
+                let e = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "OVERLOAD_LIMIT",
+                    "Too many uploads at once; try again",
+                );
+                return reply::json_response(e.status, &e.body());
+            }
+        }
+    } else {
+        None
+    };
+    let left = limit.saturating_sub(started.elapsed());
+    let received = tokio::time::timeout(left, axum::body::to_bytes(body, most)).await;
     let refuse = |why: String| {
         let e = ApiError::argument("body", why);
         let mut r = reply::json_response(e.status, &e.body());

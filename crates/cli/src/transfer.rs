@@ -151,11 +151,11 @@ pub(crate) fn export(
         };
         for user in chunk.drain(..) {
             fill_row(&mut row[..standard], &user, &fields, &paths, heads.get(&user.id), &photos);
-            row[standard..].iter_mut().for_each(String::clear);
-            for (cell, (_, value)) in
-                row[standard..].iter_mut().zip(custom.remove(&user.id).unwrap_or_default())
-            {
-                *cell = custom_cell(&value);
+            // By name: a field deleted since the columns were listed leaves its column empty.
+            let values: HashMap<String, Value> =
+                custom.remove(&user.id).unwrap_or_default().into_iter().collect();
+            for (cell, name) in row[standard..].iter_mut().zip(&custom_names) {
+                *cell = values.get(name).map(custom_cell).unwrap_or_default();
             }
             let written = match &mut writer {
                 Out::Csv(w) => w.write_record(&row).map_err(|e| e.to_string()),

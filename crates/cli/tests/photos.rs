@@ -139,6 +139,15 @@ fn photos_and_backgrounds_through_the_real_server() {
     assert_ne!(grainy, large);
     assert_eq!(dimensions(&get(port, &path_of(&grainy, port)).2), (900, 900));
 
+    // A batch takes no files (they would be decoded holding the writers' lock).
+    let small_png = file(&photo(32, 32), image::ImageFormat::Png);
+    let cmd = format!(
+        "user.update?ID=1&PERSONAL_PHOTO[0]=a.png&PERSONAL_PHOTO[1]={}",
+        b64(&small_png).replace('+', "%2B").replace('/', "%2F").replace('=', "%3D")
+    );
+    let b = call("batch", json!({ "cmd": { "p": cmd } }));
+    assert!(b["result_error"]["p"]["error_description"].as_str().unwrap_or("").contains("no files"), "{b}");
+
     // A multipart file part: a PNG with transparency stays a PNG; the old URL is gone.
     let clear =
         DynamicImage::ImageRgba8(ImageBuffer::from_fn(400, 400, |x, _| Rgba([20, 90, 200, (x % 256) as u8])));

@@ -396,9 +396,15 @@ pub trait CustomFieldStore {
     fn set_custom_values(&mut self, account: AccountId, values: &CustomValues) -> StoreResult<()>;
     /// Deletes up to `limit` values of deleted fields, in every account; how many went.
     fn purge_custom_values(&mut self, limit: usize) -> StoreResult<u64>;
-    /// The users (ascending) of whose values of `field` one passes `test`
+    /// The first `limit` users (ascending) of whose values of `field` one passes `test`
     /// ([`CustomTest::passes`] is the reference).
-    fn custom_matches(&self, account: AccountId, field: u32, test: &CustomTest) -> StoreResult<Vec<UserId>>;
+    fn custom_matches(
+        &self,
+        account: AccountId,
+        field: u32,
+        test: &CustomTest,
+        limit: usize,
+    ) -> StoreResult<Vec<UserId>>;
 }
 
 /// Images (photos and backgrounds, see [`crate::model::image`]) and which background each user

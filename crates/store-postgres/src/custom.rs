@@ -183,7 +183,13 @@ impl CustomFieldStore for PgTx<'_> {
         })
     }
 
-    fn custom_matches(&self, account: AccountId, field: u32, test: &CustomTest) -> StoreResult<Vec<UserId>> {
+    fn custom_matches(
+        &self,
+        account: AccountId,
+        field: u32,
+        test: &CustomTest,
+        limit: usize,
+    ) -> StoreResult<Vec<UserId>> {
         use tokio_postgres::types::ToSql;
         let Some(no) = self.no(account)? else { return Ok(Vec::new()) };
         let (lo, hi) = crate::users::bounds(no);
@@ -265,7 +271,7 @@ impl CustomFieldStore for PgTx<'_> {
             }
         };
         let sql = format!(
-            "SELECT DISTINCT uid FROM custom_values WHERE field = $1 AND uid BETWEEN $2 AND $3 AND {clause} ORDER BY uid"
+            "SELECT DISTINCT uid FROM custom_values WHERE field = $1 AND uid BETWEEN $2 AND $3 AND {clause} ORDER BY uid LIMIT {limit}"
         );
         let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| &**a as &(dyn ToSql + Sync)).collect();
         self.query(&sql, &refs)?.iter().map(|r| get::<i64>(r, 0).map(crate::users::id_of)).collect()

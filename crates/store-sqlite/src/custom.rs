@@ -214,7 +214,13 @@ impl CustomFieldStore for SqliteTx<'_> {
         })
     }
 
-    fn custom_matches(&self, account: AccountId, field: u32, test: &CustomTest) -> StoreResult<Vec<UserId>> {
+    fn custom_matches(
+        &self,
+        account: AccountId,
+        field: u32,
+        test: &CustomTest,
+        limit: usize,
+    ) -> StoreResult<Vec<UserId>> {
         let Some(no) = self.no(account)? else { return Ok(Vec::new()) };
         let (lo, hi) = bounds(no);
         let mut args: Vec<rusqlite::types::Value> = vec![i64::from(field).into(), lo.into(), hi.into()];
@@ -259,7 +265,7 @@ impl CustomFieldStore for SqliteTx<'_> {
             }
         };
         let sql = format!(
-            "SELECT DISTINCT uid FROM custom_values WHERE field = ?1 AND uid BETWEEN ?2 AND ?3 AND {clause} ORDER BY uid"
+            "SELECT DISTINCT uid FROM custom_values WHERE field = ?1 AND uid BETWEEN ?2 AND ?3 AND {clause} ORDER BY uid LIMIT {limit}"
         );
         self.conn()
             .prepare(&sql)

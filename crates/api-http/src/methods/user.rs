@@ -1,6 +1,5 @@
 //! `user.*` methods (spec §2).
 
-use profile_core::access::Scope;
 use profile_core::access::{Select, SELECT_MAX};
 use profile_core::field::UserField;
 use profile_core::ids::{UserId, WorkgroupId};
@@ -168,6 +167,16 @@ pub(crate) fn short_query(p: &Params, indexed_find: bool) -> bool {
         Some(_) => return false,
         None => p,
     };
+    // A condition on a custom field is resolved by reading its matches: never short.
+    let custom = filter.keys().any(|k| {
+        profile_core::query::split_prefix(k)
+            .1
+            .to_ascii_uppercase()
+            .starts_with(profile_core::model::custom::PREFIX)
+    });
+    if custom {
+        return false;
+    }
     let keys: Vec<(FilterKey, &Value)> =
         filter.iter().filter_map(|(k, v)| FilterKey::parse(k).map(|key| (key, v))).collect();
     let find = keys.iter().find(|(k, _)| k.target == FilterTarget::Find).map(|(_, v)| *v);
@@ -324,7 +333,8 @@ pub fn add(call: &Call<'_>) -> Result<Reply, ApiError> {
     };
     let photo = match card::photo_input(p)? {
         Some(PhotoChange::Upload(bytes)) => {
-            call.actor.require(Scope::User)?;
+            // Nobody has a file decoded for an invitation they may not send.
+            invitations::check_may_invite(call.ctx, call.actor)?;
             Some(images::prepare(call.ctx, UserField::PersonalPhoto.code(), &bytes, ImagePurpose::Photo)?)
         }
         Some(PhotoChange::Remove) | None => None,

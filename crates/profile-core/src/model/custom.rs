@@ -329,6 +329,15 @@ impl CustomField {
     /// The values as readers get them: a list for a multiple field, else the one value (or
     /// `Null`), numbers and IDs as numbers, dates as [`Value::Date`]/[`Value::DateTime`].
     pub fn read(&self, values: &[CustomValue]) -> Value {
+        // An enumeration's value whose option was deleted is no value any more.
+        let live: Vec<&CustomValue> = values
+            .iter()
+            .filter(|v| {
+                self.kind != CustomKind::Enumeration
+                    || matches!(v, CustomValue::Number(CustomScalar::Int(id)) if self.options.iter().any(|o| i64::from(o.id) == *id))
+            })
+            .collect();
+        let values = live;
         let one = |v: &CustomValue| -> Value {
             match (self.kind, v) {
                 (CustomKind::Date, CustomValue::Text(t)) => {
@@ -342,7 +351,7 @@ impl CustomField {
             }
         };
         if self.multiple {
-            let all: Vec<Value> = values.iter().map(one).collect();
+            let all: Vec<Value> = values.iter().map(|v| one(v)).collect();
             if all.iter().all(|v| matches!(v, Value::Int(_))) {
                 Value::IntList(
                     all.iter().filter_map(|v| if let Value::Int(i) = v { Some(*i) } else { None }).collect(),
@@ -351,7 +360,7 @@ impl CustomField {
                 Value::TextList(all.iter().map(text_of).collect())
             }
         } else {
-            values.first().map_or(Value::Null, one)
+            values.first().map_or(Value::Null, |v| one(v))
         }
     }
 }

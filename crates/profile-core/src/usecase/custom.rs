@@ -280,6 +280,10 @@ pub(crate) fn parse_values(
             .iter()
             .find(|f| f.name == upper)
             .ok_or_else(|| CoreError::invalid(name, "the account has no custom field of this name"))?;
+        // EDIT_IN_LIST: whether users change it themselves (administrators always may).
+        if !field.edit_in_list && !actor.is_admin() {
+            return Err(CoreError::forbidden(format!("{upper} can be changed by administrators only")));
+        }
         out.push(CustomValues { user, field: field.id, values: field.parse(value, &exists)? });
     }
     if creating {
@@ -363,9 +367,10 @@ impl CustomSelect {
     }
 }
 
-/// The most users one condition on a custom field may match: the stores take the matches as an
-/// `ID` list of bound values, which both bound (SQLite at 32,766).
-pub const CUSTOM_MATCHES_MAX: usize = 30_000;
+/// The most users the conditions on custom fields of one filter may match together: the
+/// stores take the matches as `ID` lists of bound values, which both bound (SQLite at 32,766,
+/// with the filter's own lists of at most `query::FILTER_VALUES_MAX` beside them).
+pub const CUSTOM_MATCHES_MAX: usize = 25_000;
 
 /// Turns the filter's conditions on custom fields into `ID` conditions on the users whose
 /// values pass them (the stores see plain conditions): `=` and lists match any value equal,
@@ -388,6 +393,7 @@ pub(crate) fn resolve_conditions(
         return Ok(());
     }
     let fields = tx.custom_fields(actor.account)?;
+    let mut matched = 0;
     for c in conditions {
         let key = format!("{}{}", c.op.prefix(), c.name);
         if !reads_values(actor) {
@@ -438,15 +444,20 @@ pub(crate) fn resolve_conditions(
                     Value::Text(t) if !t.trim().is_empty() => t.trim().to_string(),
                     _ => return Err(CoreError::invalid(&key, "expected text")),
                 };
+                if part.chars().count() > crate::query::FILTER_VALUE_MAX {
+                    let max = crate::query::FILTER_VALUE_MAX;
+                    return Err(CoreError::invalid(&key, format!("a value is longer than {max} characters")));
+                }
                 (CustomTest::Contains(part), c.op == Op::NotContains)
             }
             _ => return Err(CoreError::invalid(&key, "this operator does not apply to the field")),
         };
-        let ids = tx.custom_matches(actor.account, field.id, &test)?;
-        if ids.len() > CUSTOM_MATCHES_MAX {
+        let ids = tx.custom_matches(actor.account, field.id, &test, CUSTOM_MATCHES_MAX + 1)?;
+        matched += ids.len();
+        if matched > CUSTOM_MATCHES_MAX {
             return Err(CoreError::invalid(
                 &key,
-                format!("matches more than {CUSTOM_MATCHES_MAX} users; narrow it with another condition"),
+                format!("the conditions on custom fields match more than {CUSTOM_MATCHES_MAX} users together; narrow them"),
             ));
         }
         let ids = ids.into_iter().map(|u| i64::from(u.0)).collect();

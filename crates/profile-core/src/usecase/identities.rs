@@ -846,6 +846,8 @@ pub fn delete_identity(ctx: Ctx<'_>, identity: IdentityId, password: &str) -> Re
             "the profile is still an active user of an account; be dismissed from every account first",
         ));
     }
+    // Its photo goes with it: nothing would name the image any more.
+    images::delete_named(&mut *tx, &id.photo)?;
     tx.delete_identity(identity)?;
     tx.delete_sessions_of(identity)?;
     tx.commit()?;

@@ -211,6 +211,33 @@ pub fn uc_custom_fields(db: &dyn Database) {
     assert!(custom::sort_key(f.ctx(), &f.admin, "UF_USR_NOPE", false).is_err());
     assert!(custom::sort_key(f.ctx(), &f.actor(bob, &[Scope::UserBrief]), "UF_USR_CODES", false).is_err());
 
+    // EDIT_IN_LIST=N: only administrators change the field.
+    custom::update_field(
+        f.ctx(),
+        &f.admin,
+        mentor.id,
+        FieldSpec { edit_in_list: Some(false), ..FieldSpec::default() },
+    )
+    .unwrap();
+    let own = UserUpdate { custom: vec![("UF_USR_MENTOR".into(), Value::text(""))], ..UserUpdate::default() };
+    let r = users::update_user_with(f.ctx(), &f.actor(bob, &[Scope::User]), bob, own);
+    assert!(matches!(r, Err(CoreError::Forbidden { .. })), "{r:?}");
+    let own = UserUpdate {
+        custom: vec![("UF_USR_CODES".into(), Value::IntList(vec![4]))],
+        ..UserUpdate::default()
+    };
+    users::update_user_with(f.ctx(), &f.actor(bob, &[Scope::User]), bob, own).unwrap();
+    // A deleted option is no value any more.
+    let deleted = vec![OptionSpec { id: Some(berlin), delete: true, ..option("Berlin") }];
+    custom::update_field(
+        f.ctx(),
+        &f.admin,
+        office.id,
+        FieldSpec { options: Some(deleted), ..FieldSpec::default() },
+    )
+    .unwrap();
+    assert_eq!(read(&f, &f.admin, ann)[1], ("UF_USR_OFFICE".to_string(), Value::Null));
+
     // Mandatory fields need a value when a user is created with values.
     custom::update_field(
         f.ctx(),

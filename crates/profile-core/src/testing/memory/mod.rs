@@ -994,7 +994,13 @@ impl CustomFieldStore for MemTx<'_> {
         Ok(())
     }
 
-    fn custom_matches(&self, account: AccountId, field: u32, test: &CustomTest) -> StoreResult<Vec<UserId>> {
+    fn custom_matches(
+        &self,
+        account: AccountId,
+        field: u32,
+        test: &CustomTest,
+        limit: usize,
+    ) -> StoreResult<Vec<UserId>> {
         if !self.state.custom_fields.contains_key(&(account, field)) {
             return Ok(Vec::new());
         }
@@ -1006,6 +1012,7 @@ impl CustomFieldStore for MemTx<'_> {
             .map(|((_, u, _), _)| *u)
             .collect();
         out.sort_unstable();
+        out.truncate(limit);
         Ok(out)
     }
 
