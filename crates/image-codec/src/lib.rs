@@ -80,14 +80,22 @@ impl ImageCodec for Codec {
             return Err(ImageError::TooLarge { max: self.limits.max_bytes });
         }
         let _slot = self.acquire();
-        let picture = decode(bytes, self.limits)?;
-        let opaque = is_opaque(&picture);
-        // Eight bits per channel is what is stored; converting first makes each scaling cheaper.
-        let picture = if opaque {
-            DynamicImage::ImageRgb8(picture.into_rgb8())
+        let (picture, orientation) = decode(bytes, self.limits)?;
+        // Eight bits per channel is what is stored; converting first bounds the memory of what
+        // follows (a 40 MP 16-bit picture is 320 MB; its 8-bit copy half of it or less).
+        let picture = if picture.color().has_alpha() {
+            let rgba = DynamicImage::ImageRgba8(picture.into_rgba8());
+            if is_opaque(&rgba) {
+                DynamicImage::ImageRgb8(rgba.into_rgb8())
+            } else {
+                rgba
+            }
         } else {
-            DynamicImage::ImageRgba8(picture.into_rgba8())
+            DynamicImage::ImageRgb8(picture.into_rgb8())
         };
+        let opaque = !picture.color().has_alpha();
+        let mut picture = picture;
+        picture.apply_orientation(orientation);
         let format = if opaque { ImageFormat::Jpeg } else { ImageFormat::Png };
         let copies = match purpose {
             ImagePurpose::Photo => photo_copies(&picture),
@@ -101,8 +109,11 @@ impl ImageCodec for Codec {
     }
 }
 
-/// The picture of an accepted file, upright.
-fn decode(bytes: &[u8], limits: ImageLimits) -> Result<DynamicImage, ImageError> {
+/// The picture of an accepted file, and how to turn it upright.
+fn decode(
+    bytes: &[u8],
+    limits: ImageLimits,
+) -> Result<(DynamicImage, image::metadata::Orientation), ImageError> {
     let format = match image::guess_format(bytes) {
         Ok(
             f @ (image::ImageFormat::Png
@@ -132,9 +143,8 @@ fn decode(bytes: &[u8], limits: ImageLimits) -> Result<DynamicImage, ImageError>
     bounds.max_alloc = Some(limits.max_pixels.saturating_mul(8).saturating_add(64 << 20));
     decoder.set_limits(bounds).map_err(|_| ImageError::TooManyPixels { max: limits.max_pixels })?;
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut picture = DynamicImage::from_decoder(decoder).map_err(|_| ImageError::Damaged)?;
-    picture.apply_orientation(orientation);
-    Ok(picture)
+    let picture = DynamicImage::from_decoder(decoder).map_err(|_| ImageError::Damaged)?;
+    Ok((picture, orientation))
 }
 
 /// Whether a JPEG's compressed picture is followed by its end marker: the header segments are
@@ -145,6 +155,8 @@ fn jpeg_is_whole(bytes: &[u8]) -> bool {
     loop {
         match bytes.get(at..at + 2) {
             Some([0xff, 0xda]) => break,
+            // Fill bytes before a marker.
+            Some([0xff, 0xff]) => at += 1,
             Some([0xff, 0x01 | 0xd0..=0xd7]) => at += 2,
             Some([0xff, _]) => {
                 let Some(&[hi, lo]) = bytes.get(at + 2..at + 4) else { return false };

@@ -155,3 +155,20 @@ fn decoding_slots_are_given_back() {
     });
     assert_eq!(*codec.busy.lock().unwrap(), 0);
 }
+
+#[test]
+fn fill_bytes_and_sixteen_bit_pictures_are_taken() {
+    let codec = Codec::default();
+    let plain = file(&rgb(120, 80), image::ImageFormat::Jpeg);
+    let filled = [&plain[..2], &[0xff], &plain[2..]].concat();
+    assert_eq!(codec.prepare(&filled, ImagePurpose::Photo).map(|p| p.format), Ok(ImageFormat::Jpeg));
+    let deep = DynamicImage::ImageRgba16(ImageBuffer::from_fn(90, 60, |x, _| {
+        image::Rgba([9000, 30000, 500, if x < 45 { 65535 } else { 1000 }])
+    }));
+    let prepared = codec.prepare(&file(&deep, image::ImageFormat::Png), ImagePurpose::Photo).unwrap();
+    assert_eq!((prepared.format, dimensions(&prepared.copies[2].1)), (ImageFormat::Png, (60, 60)));
+    let opaque16 =
+        DynamicImage::ImageRgba16(ImageBuffer::from_pixel(90, 60, image::Rgba([9000, 30000, 500, 65535])));
+    let prepared = codec.prepare(&file(&opaque16, image::ImageFormat::Png), ImagePurpose::Photo).unwrap();
+    assert_eq!(prepared.format, ImageFormat::Jpeg, "an alpha channel that is all opaque is no transparency");
+}
