@@ -72,3 +72,33 @@ pub fn open_and_external_roles() -> (String, String) {
         format!("{}, {}", role_code(Role::Extranet), role_code(Role::CollabGuest)),
     )
 }
+
+/// The SQL operator of a custom field's comparison (`CustomTest::Compare`): the ordering the
+/// value must have against the bound, or that or equal.
+pub fn comparison(ord: std::cmp::Ordering, or_equal: bool) -> &'static str {
+    match (ord, or_equal) {
+        (std::cmp::Ordering::Greater, false) => ">",
+        (std::cmp::Ordering::Greater, true) => ">=",
+        (std::cmp::Ordering::Less, false) => "<",
+        (std::cmp::Ordering::Less, true) => "<=",
+        (std::cmp::Ordering::Equal, _) => "=",
+    }
+}
+
+/// An image's owner as both stores keep it: the account's ID and the user's `uid` for a user's
+/// image, the identity's UUID for a network profile's; `None` for a row that names neither.
+pub fn image_owner(
+    account: Option<Vec<u8>>,
+    uid: Option<i64>,
+    identity: Option<Vec<u8>>,
+) -> Option<profile_core::model::image::ImageOwner> {
+    use profile_core::model::image::ImageOwner;
+    let uuid = |b: Option<Vec<u8>>| b.and_then(|b| uuid::Uuid::from_slice(&b).ok());
+    match (uuid(account), uid, uuid(identity)) {
+        (Some(a), Some(u), _) => {
+            Some(ImageOwner::User(profile_core::ids::AccountId(a), crate::keys::id_of(u)))
+        }
+        (_, _, Some(i)) => Some(ImageOwner::Identity(profile_core::model::identity::IdentityId(i))),
+        _ => None,
+    }
+}

@@ -243,13 +243,7 @@ impl CustomFieldStore for PgTx<'_> {
                 }
             }
             CustomTest::Compare(ord, or_equal, bound) => {
-                let sym = match (ord, or_equal) {
-                    (std::cmp::Ordering::Greater, false) => ">",
-                    (std::cmp::Ordering::Greater, true) => ">=",
-                    (std::cmp::Ordering::Less, false) => "<",
-                    (std::cmp::Ordering::Less, true) => "<=",
-                    (std::cmp::Ordering::Equal, _) => "=",
-                };
+                let sym = store_common::query::comparison(*ord, *or_equal);
                 match bound {
                     CustomValue::Number(CustomScalar::Int(i)) => {
                         format!("num {sym} {}", mark(&mut args, Box::new(*i)))

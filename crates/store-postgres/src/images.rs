@@ -6,10 +6,9 @@ use profile_core::model::image::{
     Background, ImageFormat, ImageId, ImageOwner, ImagePurpose, ImageSize, StoredImage,
 };
 use profile_core::ports::{ImageStore, StoreResult};
-use uuid::Uuid;
 
 use crate::codec::get;
-use crate::users::{id_of, uid};
+use crate::users::uid;
 use crate::PgTx;
 
 fn key(id: ImageId) -> Vec<u8> {
@@ -58,12 +57,7 @@ impl ImageStore for PgTx<'_> {
         let (purpose, format): (String, String) = (get(r, 0)?, get(r, 1)?);
         let (account, user, identity): (Option<Vec<u8>>, Option<i64>, Option<Vec<u8>>) =
             (get(r, 2)?, get(r, 3)?, get(r, 4)?);
-        let uuid = |b: Option<Vec<u8>>| b.and_then(|b| Uuid::from_slice(&b).ok());
-        let owner = match (uuid(account), user, uuid(identity)) {
-            (Some(a), Some(u), _) => ImageOwner::User(AccountId(a), id_of(u)),
-            (_, _, Some(i)) => ImageOwner::Identity(IdentityId(i)),
-            _ => return Ok(None),
-        };
+        let Some(owner) = store_common::query::image_owner(account, user, identity) else { return Ok(None) };
         let (Some(purpose), Some(format)) =
             (ImagePurpose::from_code(&purpose), ImageFormat::from_ext(&format))
         else {

@@ -9,10 +9,9 @@ use profile_core::model::image::{
 };
 use profile_core::ports::{ImageStore, StoreResult};
 use rusqlite::{params, OptionalExtension};
-use uuid::Uuid;
 
 use crate::error::backend;
-use crate::users::{id_of, uid};
+use crate::users::uid;
 use crate::SqliteTx;
 
 fn key(id: ImageId) -> [u8; 16] {
@@ -82,12 +81,7 @@ impl ImageStore for SqliteTx<'_> {
             })
             .map_err(backend)?;
         let Some((purpose, format, account, user, identity)) = head else { return Ok(None) };
-        let uuid = |b: Option<Vec<u8>>| b.and_then(|b| Uuid::from_slice(&b).ok());
-        let owner = match (uuid(account), user, uuid(identity)) {
-            (Some(a), Some(u), _) => ImageOwner::User(AccountId(a), id_of(u)),
-            (_, _, Some(i)) => ImageOwner::Identity(IdentityId(i)),
-            _ => return Ok(None),
-        };
+        let Some(owner) = store_common::query::image_owner(account, user, identity) else { return Ok(None) };
         let (Some(purpose), Some(format)) =
             (ImagePurpose::from_code(&purpose), ImageFormat::from_ext(&format))
         else {
