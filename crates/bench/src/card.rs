@@ -174,32 +174,10 @@ pub fn run(
     let (_, badge1_lat) = http::load(port, 1, secs, badge_req)?;
     let badge1 = stats(badge1_lat);
     // Every user, sorted by a custom field every user holds, page after page with start.
-    let (pages, sorted_secs) = rt.block_on(async {
-        let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
-        s.set_nodelay(true)?;
-        let mut buf = Vec::new();
-        let started = Instant::now();
-        let mut start = 0usize;
-        let mut pages = 0usize;
-        // Bounded: every user, 50 a page.
-        for _ in 0..(users as usize / 50 + 2) {
-            let body = format!("{{\"sort\":\"UF_USR_BENCH_LEVEL\",\"order\":\"ASC\",\"start\":{start}}}");
-            s.write_all(&request(&format!("{base}/user.get"), &body)).await?;
-            let (status, _) = http::response(&mut s, &mut buf).await?;
-            if status != 200 {
-                return Err::<_, Error>(format!("sorted paging: status {status}").into());
-            }
-            pages += 1;
-            let text = std::str::from_utf8(&buf)?;
-            match text.find("\"next\":").map(|i| &text[i + 7..]) {
-                Some(rest) => {
-                    start = rest.split(|c: char| !c.is_ascii_digit()).next().unwrap_or("0").parse()?
-                }
-                None => break,
-            }
-        }
-        Ok((pages, started.elapsed().as_secs_f64()))
-    })?;
+    let sorted_body =
+        |start: usize| format!("{{\"sort\":\"UF_USR_BENCH_LEVEL\",\"order\":\"ASC\",\"start\":{start}}}");
+    let (pages, sorted_secs, _, _) =
+        http::page_to_end(port, &format!("{base}/user.get"), users as usize / 50 + 2, sorted_body)?;
     drop(server);
     // The fields go again, so that a database used again (`--reuse`) exports as it was.
     for id in [fields.level, fields.badge] {

@@ -138,6 +138,45 @@ pub(crate) fn failed_command(answer: &[u8]) -> bool {
     memchr::memmem::find(answer, b"\"result_error\":{").is_some()
 }
 
+/// Pages through a query with `start` offsets on one connection, one request after another,
+/// until an answer has no `next` (at most `max_pages`): the pages, the seconds, the rows seen
+/// (the last `start` plus a page) and each page's latency. `body` writes a page's parameters.
+pub(crate) fn page_to_end(
+    port: u16,
+    path: &str,
+    max_pages: usize,
+    body: impl Fn(usize) -> String,
+) -> Result<(usize, f64, usize, Vec<Duration>), Error> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
+        s.set_nodelay(true)?;
+        let mut buf = Vec::new();
+        let started = Instant::now();
+        let mut start = 0usize;
+        let mut pages = 0usize;
+        let mut each = Vec::new();
+        for _ in 0..max_pages {
+            let t = Instant::now();
+            s.write_all(&request(path, &body(start))).await?;
+            let (status, _) = response(&mut s, &mut buf).await?;
+            each.push(t.elapsed());
+            if status != 200 {
+                return Err::<_, Error>(format!("paging {path}: status {status}").into());
+            }
+            pages += 1;
+            let text = std::str::from_utf8(&buf)?;
+            match text.find("\"next\":").map(|i| &text[i + 7..]) {
+                Some(rest) => {
+                    start = rest.split(|c: char| !c.is_ascii_digit()).next().unwrap_or("0").parse()?
+                }
+                None => break,
+            }
+        }
+        Ok((pages, started.elapsed().as_secs_f64(), start + 50, each))
+    })
+}
+
 /// One keep-alive connection until `deadline`: sends what `make` builds (its random source
 /// seeded with `seed`) and hands each answer (status, the whole response, latency) to
 /// `answered`, whose error ends the connection. Bounded by time, and by count.
@@ -306,35 +345,9 @@ pub fn run(db: &SqliteDb, db_path: &Path, account: AccountId, n: usize, plan: &P
     let batch = stats(batch_lat);
 
     // Paging through every user with start offsets, one request after another.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let (pages, paging_secs, rows, page_lat) = rt.block_on(async {
-        let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
-        s.set_nodelay(true)?;
-        let mut buf = Vec::new();
-        let started = Instant::now();
-        let mut start = 0usize;
-        let mut pages = 0usize;
-        let mut each = Vec::new();
-        // Bounded: the users seeded plus those the batches added, 50 a page.
-        for _ in 0..100_000 {
-            let t = Instant::now();
-            s.write_all(&request(&format!("{base}/user.get"), &format!("{{\"start\":{start}}}"))).await?;
-            let (status, _) = response(&mut s, &mut buf).await?;
-            each.push(t.elapsed());
-            if status != 200 {
-                return Err::<_, Error>(format!("paging: status {status}").into());
-            }
-            pages += 1;
-            let text = std::str::from_utf8(&buf)?;
-            match text.find("\"next\":").map(|i| &text[i + 7..]) {
-                Some(rest) => {
-                    start = rest.split(|c: char| !c.is_ascii_digit()).next().unwrap_or("0").parse()?
-                }
-                None => break,
-            }
-        }
-        Ok((pages, started.elapsed().as_secs_f64(), start + 50, stats(each)))
-    })?;
+    let (pages, paging_secs, rows, page_lat) =
+        page_to_end(port, &format!("{base}/user.get"), 100_000, |start| format!("{{\"start\":{start}}}"))?;
+    let page_lat = stats(page_lat);
     let pid = server.child.id();
     let rss = proc_kib(pid, "status", "VmRSS:").unwrap_or(0);
     let hwm = proc_kib(pid, "status", "VmHWM:").unwrap_or(0);
