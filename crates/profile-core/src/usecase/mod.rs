@@ -12,6 +12,7 @@ pub mod invitations;
 pub mod maintenance;
 pub mod messenger;
 pub mod outbox;
+pub mod presence;
 pub mod queue;
 pub mod sessions;
 pub mod settings;

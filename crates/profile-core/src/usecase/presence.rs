@@ -1,0 +1,120 @@
+//! Presence: activity (`IS_ONLINE`, `LAST_ACTIVITY_DATE`), the status a user sets, and a user
+//! as the messenger shows them (`im.user.get`). Re-exported by [`crate::usecase::users`].
+
+use crate::access::{self, Actor, PhotoLinks, Scope, Select, Tier, UserView};
+use crate::error::CoreError;
+use crate::field::UserField;
+use crate::ids::{AccountId, UserId};
+use crate::model::image::ImageSize;
+use crate::model::user::{PresenceStatus, User};
+use crate::ports::Tx;
+use crate::usecase::users::visible;
+use crate::usecase::Ctx;
+
+/// Records that these users (of their accounts) were active now (page views, sign-ins, calls
+/// by application tokens acting as them), in one unit of work: `LAST_ACTIVITY_DATE` moves
+/// forward, and `IS_ONLINE` follows. Not a change of the users. Callers coalesce it off the
+/// request path, at most once per [`crate::model::user::ACTIVITY_INTERVAL`] and user; it is
+/// not an acknowledged write.
+///
+/// # Errors
+/// [`CoreError::Storage`].
+pub fn record_activity(ctx: Ctx<'_>, users: &[(AccountId, UserId)]) -> Result<(), CoreError> {
+    let mut tx = ctx.db.write()?;
+    let now = ctx.clock.now();
+    for (account, user) in users {
+        tx.record_activity(*account, *user, now)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Sets the caller's own presence status (`im.user.status.set`). Not a change of the user.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`] without `im`; [`CoreError::Forbidden`] for a credential
+/// that acts as no user.
+pub fn set_status(ctx: Ctx<'_>, actor: &Actor, status: PresenceStatus) -> Result<(), CoreError> {
+    let user = own_presence(actor)?;
+    let mut tx = ctx.db.write()?;
+    tx.set_user_status(actor.account, user, status)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The caller's own presence status (`im.user.status.get`); `None` if never set.
+///
+/// # Errors
+/// As [`set_status`].
+pub fn status(ctx: Ctx<'_>, actor: &Actor) -> Result<Option<PresenceStatus>, CoreError> {
+    let user = own_presence(actor)?;
+    let tx = ctx.db.read()?;
+    Ok(tx.user_status(actor.account, user)?)
+}
+
+/// What the messenger shows of a user (`im.user.get`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresenceCard {
+    /// The user, projected to the reader's user tier (`user_brief` when the credential has no
+    /// user scope: `im` alone shows no contact details).
+    pub user: UserView,
+    /// The presence status the user set, if any.
+    pub status: Option<PresenceStatus>,
+    /// The photo's 150 px copy (`avatar`), empty when there is none.
+    pub avatar: String,
+    /// The photo's 1000 px copy (`avatar_hr`), likewise.
+    pub avatar_hr: String,
+}
+
+/// A user as the messenger shows them (`im.user.get`): `id`, or the caller when `None`.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`] without `im`; [`CoreError::NotFound`] when the user does
+/// not exist or the reader may not see them.
+pub fn presence_card(ctx: Ctx<'_>, actor: &Actor, id: Option<UserId>) -> Result<PresenceCard, CoreError> {
+    require_im(actor)?;
+    let id = id.or(actor.user).ok_or_else(|| CoreError::not_found("user", "current"))?;
+    let tx = ctx.db.read()?;
+    let user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
+    if !visible(&*tx, actor.audience(false), &user)? {
+        return Err(CoreError::not_found("user", id));
+    }
+    card(&*tx, ctx, actor, user)
+}
+
+/// A user the reader may see as a [`PresenceCard`]: projected to the reader's user tier
+/// (`user_brief` without one), with their status.
+pub(crate) fn card(tx: &dyn Tx, ctx: Ctx<'_>, actor: &Actor, user: User) -> Result<PresenceCard, CoreError> {
+    let tier = actor.scopes.user_tier().unwrap_or(Tier::Brief);
+    let status = tx.user_status(actor.account, user.id)?;
+    let stored = user.text(UserField::PersonalPhoto).to_string();
+    let link = |size| {
+        if stored.is_empty() {
+            String::new()
+        } else {
+            PhotoLinks::new(ctx.base_url, size).resolve(stored.clone())
+        }
+    };
+    let (avatar, avatar_hr) = (link(ImageSize::Small), link(ImageSize::Large));
+    let links = PhotoLinks::new(ctx.base_url, ImageSize::Large);
+    Ok(PresenceCard {
+        user: access::project(user, tier, &Select::All, ctx.clock.now(), &links),
+        status,
+        avatar,
+        avatar_hr,
+    })
+}
+
+/// The `im` scope, which presence and the messenger's methods need.
+pub(crate) fn require_im(actor: &Actor) -> Result<(), CoreError> {
+    if actor.scopes.has(Scope::Im) {
+        Ok(())
+    } else {
+        Err(CoreError::InsufficientScope { needed: Scope::Im.code() })
+    }
+}
+
+fn own_presence(actor: &Actor) -> Result<UserId, CoreError> {
+    require_im(actor)?;
+    actor.user.ok_or_else(|| CoreError::forbidden("the credential acts as no user"))
+}
