@@ -123,6 +123,18 @@ pub fn custom_value(v: &CoreValue) -> Value {
     }
 }
 
+/// A background as `cardfile.user.background.*` answer it (docs/rest-vendor.md).
+pub fn background(b: Option<profile_core::usecase::images::BackgroundView>) -> Value {
+    use profile_core::usecase::images::BackgroundView;
+    match b {
+        None => serde_json::json!({ "TYPE": "none" }),
+        Some(BackgroundView::Builtin(b)) => {
+            serde_json::json!({ "TYPE": "builtin", "NAME": b.name, "COLORS": b.colours })
+        }
+        Some(BackgroundView::Image { url }) => serde_json::json!({ "TYPE": "image", "URL": url }),
+    }
+}
+
 /// A department as `department.get` returns it.
 pub fn department(d: &Department) -> Value {
     let mut out = Map::new();

@@ -358,7 +358,8 @@ pub(crate) fn run_user(
                 let mut shown = view_json(&v);
                 let s = users::structure(ctx, &op, id, true).map_err(e)?;
                 shown["STRUCTURE"] = api_http::wire::structure(&s);
-                shown["BACKGROUND"] = background_json(images::background(ctx, &op, id, true).map_err(e)?);
+                shown["BACKGROUND"] =
+                    api_http::wire::background(images::background(ctx, &op, id, true).map_err(e)?);
                 out!("{shown}");
                 return Ok(());
             }
@@ -400,7 +401,7 @@ pub(crate) fn run_user(
             };
             let set = images::set_background(ctx, &op, UserId(*id), &change).map_err(e)?;
             if json {
-                out!("{}", background_json(set));
+                out!("{}", api_http::wire::background(set));
             } else {
                 match set {
                     None => out!("user {id} has no background"),
@@ -607,15 +608,4 @@ fn read_image(path: &std::path::Path) -> Result<Vec<u8>, String> {
         return Err(format!("{}: the file is larger than {max} bytes", path.display()));
     }
     std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// A background as `cardfile.user.background.get` answers it.
-fn background_json(b: Option<BackgroundView>) -> serde_json::Value {
-    match b {
-        None => serde_json::json!({ "TYPE": "none" }),
-        Some(BackgroundView::Builtin(b)) => {
-            serde_json::json!({ "TYPE": "builtin", "NAME": b.name, "COLORS": b.colours })
-        }
-        Some(BackgroundView::Image { url }) => serde_json::json!({ "TYPE": "image", "URL": url }),
-    }
 }

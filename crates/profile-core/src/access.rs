@@ -367,7 +367,7 @@ impl PhotoLinks {
         PhotoLinks { base_url: base_url.to_string(), size }
     }
 
-    /// The URL a stored `PERSONAL_PHOTO` text stands for.
+    /// The URL a stored `PERSONAL_PHOTO` text stands for (no photo: empty).
     pub fn resolve(&self, stored: String) -> String {
         match stored.parse::<ImageRef>() {
             Ok(r) => r.url(&self.base_url, self.size),

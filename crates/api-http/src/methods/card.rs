@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use profile_core::ids::UserId;
 use profile_core::model::image::BUILTIN_BACKGROUNDS;
-use profile_core::usecase::images::{self, BackgroundChange, BackgroundView, PhotoChange};
+use profile_core::usecase::images::{self, BackgroundChange, PhotoChange};
 use serde_json::{json, Value};
 
 use super::{optional_bool, required_int, Call};
@@ -99,20 +99,12 @@ fn user_id(p: &Params) -> Result<UserId, ApiError> {
         .ok_or_else(|| ApiError::argument("ID", "expected a user ID"))
 }
 
-fn background_json(b: Option<BackgroundView>) -> Value {
-    match b {
-        None => json!({ "TYPE": "none" }),
-        Some(BackgroundView::Builtin(b)) => json!({ "TYPE": "builtin", "NAME": b.name, "COLORS": b.colours }),
-        Some(BackgroundView::Image { url }) => json!({ "TYPE": "image", "URL": url }),
-    }
-}
-
 /// `cardfile.user.background.get {ID}`.
 pub fn background_get(call: &Call<'_>) -> Result<Reply, ApiError> {
     let id = user_id(call.params)?;
     let admin_mode = optional_bool(call.params, "ADMIN_MODE")?.unwrap_or(false);
     let b = images::background(call.ctx, call.actor, id, admin_mode)?;
-    Ok(Reply::of(background_json(b)))
+    Ok(Reply::of(crate::wire::background(b)))
 }
 
 /// `cardfile.user.background.set {ID, BACKGROUND}`: a built-in's name, an uploaded file, or
@@ -126,7 +118,7 @@ pub fn background_set(call: &Call<'_>) -> Result<Reply, ApiError> {
         Some(FileInput::Text(name)) => BackgroundChange::Builtin(name),
     };
     let b = images::set_background(call.ctx, call.actor, id, &change)?;
-    Ok(Reply::of(background_json(b)))
+    Ok(Reply::of(crate::wire::background(b)))
 }
 
 /// `cardfile.background.list`: the built-in backgrounds, in a picker's order.

@@ -88,13 +88,8 @@ pub(crate) fn card(tx: &dyn Tx, ctx: Ctx<'_>, actor: &Actor, user: User) -> Resu
     let tier = actor.scopes.user_tier().unwrap_or(Tier::Brief);
     let status = tx.user_status(actor.account, user.id)?;
     let stored = user.text(UserField::PersonalPhoto).to_string();
-    let link = |size| {
-        if stored.is_empty() {
-            String::new()
-        } else {
-            PhotoLinks::new(ctx.base_url, size).resolve(stored.clone())
-        }
-    };
+    // No photo resolves to no URL.
+    let link = |size| PhotoLinks::new(ctx.base_url, size).resolve(stored.clone());
     let (avatar, avatar_hr) = (link(ImageSize::Small), link(ImageSize::Large));
     let links = PhotoLinks::new(ctx.base_url, ImageSize::Large);
     Ok(PresenceCard {

@@ -423,10 +423,7 @@ pub fn own_profile(ctx: Ctx<'_>, actor: &Actor) -> Result<Option<OwnProfile>, Co
         last_name: text(UserField::LastName),
         gender: text(UserField::PersonalGender),
         time_zone: text(UserField::TimeZone),
-        photo: match text(UserField::PersonalPhoto) {
-            t if t.is_empty() => t,
-            t => PhotoLinks::new(ctx.base_url, ImageSize::Large).resolve(t),
-        },
+        photo: PhotoLinks::new(ctx.base_url, ImageSize::Large).resolve(text(UserField::PersonalPhoto)),
     }))
 }
 
