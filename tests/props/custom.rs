@@ -1,6 +1,7 @@
 //! Custom fields on every store against the reference: random typed values on two fields,
 //! random conditions and sorts on them through `find_users` (which resolves them), the same
-//! answer everywhere. A second account defines the same fields with other values, so a value
+//! answer everywhere; `FIND` words that prefix the searchable string field's values or the
+//! users' names. A second account defines the same fields with other values, so a value
 //! crossing accounts would show up.
 
 use profile_core::access::Select;
@@ -18,6 +19,7 @@ use proptest::prelude::*;
 use crate::stores::every_store;
 
 const TAGS: [&str; 5] = ["alpha", "Beta", "beta", "gamma", "al"];
+const FINDS: [&str; 6] = ["al", "bet", "gamma", "p1", "seed be", "alphas"];
 const OPS: [Op; 7] = [Op::Eq, Op::Ne, Op::Gt, Op::Le, Op::Contains, Op::NotContains, Op::In];
 
 fn populate<'a>(db: &'a dyn Database, seed: &[u8]) -> Vec<Fixture<'a>> {
@@ -30,7 +32,8 @@ fn populate<'a>(db: &'a dyn Database, seed: &[u8]) -> Vec<Fixture<'a>> {
             ..FieldSpec::default()
         };
         custom::add_field(fx.ctx(), &fx.admin, spec("codes", CustomKind::Integer, true)).unwrap();
-        custom::add_field(fx.ctx(), &fx.admin, spec("tag", CustomKind::String, false)).unwrap();
+        let tag = FieldSpec { searchable: Some(true), ..spec("tag", CustomKind::String, false) };
+        custom::add_field(fx.ctx(), &fx.admin, tag).unwrap();
         for (i, s) in seed.iter().enumerate() {
             let id = fx.employee(&format!("P{i}"), "Seed", &[1]);
             let s = s.wrapping_add(n as u8 * 77);
@@ -83,8 +86,12 @@ proptest! {
         conds in prop::collection::vec((any::<bool>(), 0usize..OPS.len(), 0usize..8), 0..3),
         sort in prop::option::of((any::<bool>(), any::<bool>())),
         start in 0u64..12,
+        find in prop::option::of(0usize..FINDS.len()),
     ) {
         let mut filter = UserFilter::default();
+        if let Some(i) = find {
+            filter = filter.with_find(FINDS[i]).unwrap();
+        }
         for (on_codes, oi, pick) in conds {
             let (name, value) = if on_codes {
                 let v = if OPS[oi] == Op::In { Value::IntList(vec![pick as i64 % 6, 2]) } else { Value::Int(pick as i64 % 6) };

@@ -141,6 +141,20 @@ fn custom_fields_are_defined_written_and_read_through_the_real_server() {
     assert_eq!(sorted("DESC"), [sam.to_string(), "1".to_string()]);
     assert_eq!(refused("user.get", json!({"sort": "UF_USR_NOPE", "order": "ASC"})).0, "ERROR_ARGUMENT");
 
+    // FIND looks at a string field's values once it is searchable, on user.get and user.search.
+    let found = |method: &str, find: &str| -> Vec<String> {
+        let b = call(method, json!({"FILTER": {"FIND": find}}));
+        b["result"].as_array().unwrap().iter().map(|u| u["ID"].as_str().unwrap().to_string()).collect()
+    };
+    assert!(found("user.get", "rus").is_empty());
+    let on = json!({"id": skills, "fields": {"IS_SEARCHABLE": "Y"}});
+    assert_eq!(call("user.userfield.update", on)["result"], json!(true));
+    assert_eq!(found("user.get", "rus"), [sam.to_string()]);
+    assert_eq!(found("user.search", "RUST"), [sam.to_string()]);
+    call("user.update", json!({"ID": sam, "UF_USR_SKILLS": "Go"}));
+    assert!(found("user.get", "rust").is_empty(), "a changed value is found by its new words");
+    assert_eq!(found("user.get", "go"), [sam.to_string()]);
+
     // Administrators only: an employee's webhook with the scope gets §4.1's "Access denied.".
     let (code, out, err) = common::output(
         Command::new(env!("CARGO_BIN_EXE_cardfile")).args(["--json", "--db"]).arg(&db).args([

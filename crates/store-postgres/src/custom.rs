@@ -164,8 +164,19 @@ impl CustomFieldStore for PgTx<'_> {
     }
 
     fn set_custom_values(&mut self, account: AccountId, values: &CustomValues) -> StoreResult<()> {
-        let key = uid(self.no_for_write(account)?, values.user);
+        let no = self.no_for_write(account)?;
+        let key = uid(no, values.user);
         let field = i64::from(values.field);
+        // Values are filtered, sorted and (a string field's) searched by.
+        self.changed(no);
+        let string = self
+            .query_opt(
+                "SELECT kind = 'string' FROM custom_fields WHERE account_no = $1 AND id = $2",
+                &[&no, &field],
+            )?
+            .map(|r| get::<bool>(&r, 0))
+            .transpose()?
+            .unwrap_or(false);
         self.in_savepoint(|tx| {
             tx.execute("DELETE FROM custom_values WHERE uid = $1 AND field = $2", &[&key, &field])?;
             for (pos, v) in values.values.iter().enumerate() {
@@ -180,7 +191,11 @@ impl CustomFieldStore for PgTx<'_> {
                 )?;
             }
             Ok(())
-        })
+        })?;
+        if string {
+            crate::search::rewrite(self, account, no, &[values.user])?;
+        }
+        Ok(())
     }
 
     fn custom_matches(

@@ -251,8 +251,10 @@ impl PgDb {
             read_begin,
             shown,
         };
-        let mut conn = db.connection()?;
-        schema::migrate(&mut conn)?;
+        let from = schema::migrate(&mut *db.connection()?)?;
+        if schema::needs_new_words(from) {
+            db.reindex()?;
+        }
         Ok(db)
     }
 

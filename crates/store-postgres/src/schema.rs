@@ -9,14 +9,25 @@ use crate::error::backend;
 use crate::run;
 
 /// The migrations, in order: the schema version is how many have been applied.
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     include_str!("../migrations/001_initial.sql"),
     include_str!("../migrations/002_delivery.sql"),
     include_str!("../migrations/003_sessions.sql"),
     include_str!("../migrations/004_user_status.sql"),
     include_str!("../migrations/005_images.sql"),
     include_str!("../migrations/006_custom_fields.sql"),
+    include_str!("../migrations/007_custom_search_words.sql"),
 ];
+
+/// The schema from which users' search words are Cardfile's current words: a database
+/// migrated from an older one has them written again ([`needs_new_words`]).
+const SEARCH_WORDS_SINCE: i64 = 7;
+
+/// Whether a database that [`migrate`] found at schema `from` needs its search words written
+/// again.
+pub(crate) fn needs_new_words(from: i64) -> bool {
+    (1..SEARCH_WORDS_SINCE).contains(&from)
+}
 
 /// The schema version this build creates and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -25,19 +36,19 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// processes starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x4361_7264_6d69_6772;
 
-/// Checks the database and migrates it to [`SCHEMA_VERSION`].
+/// Checks the database and migrates it to [`SCHEMA_VERSION`]; returns the version it had.
 ///
 /// # Errors
 /// [`StoreError::Incompatible`] for a database that holds tables of another program, or that
 /// a newer Cardfile made; then nothing is written.
-pub(crate) fn migrate(conn: &mut PgConn) -> StoreResult<()> {
+pub(crate) fn migrate(conn: &mut PgConn) -> StoreResult<i64> {
     run(conn, &format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
     let done = locked(conn);
     let unlocked = run(conn, &format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
-    done.and(unlocked)
+    unlocked.and(done)
 }
 
-fn locked(conn: &mut PgConn) -> StoreResult<()> {
+fn locked(conn: &mut PgConn) -> StoreResult<i64> {
     let encoding: String =
         conn.query_one("SHOW server_encoding", &[]).and_then(|r| r.try_get(0)).map_err(backend)?;
     if encoding != "UTF8" {
@@ -65,7 +76,7 @@ fn locked(conn: &mut PgConn) -> StoreResult<()> {
             return Err(e);
         }
     }
-    Ok(())
+    Ok(version)
 }
 
 /// The schema version of the database: 0 when it is empty.

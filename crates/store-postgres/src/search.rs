@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use profile_core::ids::{DepartmentId, UserId};
 use profile_core::model::user::User;
 use profile_core::ports::StoreResult;
-use profile_core::query::{user_search_words, FindTerm, ADDRESS_MARK, EMAIL_WORD_MARK, PHONE_MARK};
+use profile_core::query::{
+    add_custom_words, custom_word, user_search_words, FindTerm, ADDRESS_MARK, EMAIL_WORD_MARK, PHONE_MARK,
+};
 
 use crate::codec::{get, id32};
 use crate::users::uid;
@@ -22,11 +24,47 @@ pub(crate) fn department_name(tx: &PgTx<'_>, no: i64, id: DepartmentId) -> Store
         .unwrap_or_default())
 }
 
-/// The words `user` is found by, with the current names of their departments.
+/// The words `user` is found by, with the current names of their departments and the values
+/// of the account's string custom fields.
 pub(crate) fn words_of(tx: &PgTx<'_>, no: i64, user: &User) -> StoreResult<Vec<String>> {
     let names =
         user.departments.iter().map(|d| department_name(tx, no, *d)).collect::<StoreResult<Vec<_>>>()?;
-    Ok(user_search_words(user, names.iter().map(String::as_str)))
+    let mut words = user_search_words(user, names.iter().map(String::as_str));
+    let custom = custom_texts(tx, no, uid(no, user.id))?;
+    add_custom_words(&mut words, custom.iter().map(|(f, t)| (*f, t.as_str())));
+    Ok(words)
+}
+
+/// The values of a user's string custom fields (of fields not deleted), by field.
+pub(crate) fn custom_texts(tx: &PgTx<'_>, no: i64, uid: i64) -> StoreResult<Vec<(u32, String)>> {
+    tx.query(
+        "SELECT v.field, v.txt FROM custom_values v JOIN custom_fields f ON f.account_no = $1 AND f.id = v.field \
+         WHERE v.uid = $2 AND f.kind = 'string' AND v.txt IS NOT NULL",
+        &[&no, &uid],
+    )?
+    .iter()
+    .map(|r| Ok((id32(r, 0)?, get(r, 1)?)))
+    .collect()
+}
+
+/// Writes the search words of the users of every account who hold values of string custom
+/// fields again (after a copy wrote the users' words before their values).
+pub(crate) fn rewrite_custom_holders(tx: &PgTx<'_>) -> StoreResult<()> {
+    let holders: Vec<(i64, uuid::Uuid, i64)> = tx
+        .query(
+            "SELECT DISTINCT a.no, a.id, v.uid FROM custom_values v \
+             JOIN accounts a ON a.no = v.uid >> 32 \
+             JOIN custom_fields f ON f.account_no = a.no AND f.id = v.field AND f.kind = 'string' \
+             ORDER BY v.uid",
+            &[],
+        )?
+        .iter()
+        .map(|r| Ok((get(r, 0)?, crate::codec::uuid(r, 1)?, get(r, 2)?)))
+        .collect::<StoreResult<_>>()?;
+    for (no, account, u) in holders {
+        rewrite(tx, profile_core::ids::AccountId(account), no, &[crate::users::id_of(u)])?;
+    }
+    Ok(())
 }
 
 /// Writes the search words of the users `uids` of account `no` again (their departments'
@@ -83,13 +121,19 @@ fn prefix(word: &str) -> String {
 /// The tsquery for quick-search terms (the reference is `profile_core::query::FindTerm`):
 /// every term required; a word as a prefix, of an email word too with `contacts`; an address
 /// as a prefix of the address word (with `contacts`, else nothing); a phone number as a
-/// prefix of a phone word (with `contacts`) or as its words.
-pub(crate) fn tsquery(terms: &[FindTerm], contacts: bool) -> String {
+/// prefix of a phone word (with `contacts`) or as its words; a word also as a prefix of a word
+/// of the `custom` fields.
+pub(crate) fn tsquery(terms: &[FindTerm], contacts: bool, custom: &[u32]) -> String {
     let word = |w: &str| {
+        let mut any = vec![prefix(w)];
         if contacts {
-            format!("({} | {})", prefix(w), prefix(&format!("{EMAIL_WORD_MARK}{w}")))
+            any.push(prefix(&format!("{EMAIL_WORD_MARK}{w}")));
+        }
+        any.extend(custom.iter().map(|&f| prefix(&custom_word(f, w))));
+        if any.len() == 1 {
+            any.remove(0)
         } else {
-            prefix(w)
+            format!("({})", any.join(" | "))
         }
     };
     let words = |ws: &[String]| ws.iter().map(|w| word(w)).collect::<Vec<_>>().join(" & ");
@@ -138,12 +182,15 @@ pub(crate) fn rebuild(tx: &PgTx<'_>) -> StoreResult<u64> {
             let words: Vec<String> = users
                 .iter()
                 .map(|u| {
-                    document(&user_search_words(
+                    let mut words = user_search_words(
                         u,
                         u.departments.iter().filter_map(|d| names.get(&d.0)).map(String::as_str),
-                    ))
+                    );
+                    let custom = custom_texts(tx, no, uid(no, u.id))?;
+                    add_custom_words(&mut words, custom.iter().map(|(f, t)| (*f, t.as_str())));
+                    Ok(document(&words))
                 })
-                .collect();
+                .collect::<StoreResult<_>>()?;
             tx.execute(
                 "UPDATE users SET words = array_to_tsvector(string_to_array(t.w, ' ')) \
                  FROM unnest($1::bigint[], $2::text[]) AS t(u, w) WHERE users.uid = t.u",

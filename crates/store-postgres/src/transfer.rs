@@ -270,6 +270,8 @@ impl TableCopy<'_> {
             let _ = write!(build, "{def}; ");
         }
         crate::run(&mut self.tx.conn(), &build)?;
+        // Users' words were written before their custom values were copied.
+        crate::search::rewrite_custom_holders(&self.tx)?;
         let indexed = self.users;
         // Statistics at once, from a small sample (a tenth of the default: ANALYZE at the
         // default took 0.54 s of a 100k-user copy): without any, the planner takes the tables

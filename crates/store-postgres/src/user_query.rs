@@ -324,7 +324,7 @@ pub(crate) fn ordered(no: i64, q: &UserQuery, audience: Audience) -> Ordered {
     if !q.filter.find.is_empty() {
         b.push(
             "u.words @@ (?::text)::tsquery",
-            [text(&search::tsquery(&q.filter.find, q.filter.find_contacts))],
+            [text(&search::tsquery(&q.filter.find, q.filter.find_contacts, &q.filter.find_custom))],
         );
     }
     for c in &q.filter.conditions {

@@ -4,13 +4,14 @@ use profile_core::ids::{AccountId, UserId};
 use profile_core::model::custom::{
     CustomField, CustomKind, CustomScalar, CustomTest, CustomValue, CustomValues, EnumOption,
 };
+use profile_core::ports::UserStore;
 use profile_core::ports::{CustomFieldStore, StoreResult};
 use profile_core::StoreError;
-use rusqlite::{params, Row};
+use rusqlite::{params, OptionalExtension, Row};
 
 use crate::error::backend;
 use crate::users::{bounds, id_of, uid};
-use crate::SqliteTx;
+use crate::{search, SqliteTx};
 
 /// A stored value row: its field and one of `num`, `real`, `txt`.
 type ValueRow = (u32, Option<i64>, Option<f64>, Option<String>);
@@ -84,6 +85,40 @@ impl SqliteTx<'_> {
             })
         })
     }
+}
+
+impl SqliteTx<'_> {
+    /// Replaces one user's values of one field.
+    fn write_values(&mut self, key: i64, values: &CustomValues) -> StoreResult<()> {
+        self.in_savepoint(|tx| {
+            let conn = tx.conn();
+            let run = || -> rusqlite::Result<()> {
+                conn.prepare_cached("DELETE FROM custom_values WHERE uid = ?1 AND field = ?2")?
+                    .execute(params![key, values.field])?;
+                let mut add = conn.prepare_cached(
+                    "INSERT INTO custom_values (uid, field, pos, num, real, txt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                for (pos, v) in values.values.iter().enumerate() {
+                    let (num, real, txt) = match v {
+                        CustomValue::Number(CustomScalar::Int(i)) => (Some(*i), None, None),
+                        CustomValue::Number(CustomScalar::Real(r)) => (None, Some(*r), None),
+                        CustomValue::Text(t) => (None, None, Some(t.as_str())),
+                    };
+                    add.execute(params![key, values.field, pos as i64, num, real, txt])?;
+                }
+                Ok(())
+            };
+            run().map_err(backend)
+        })
+    }
+}
+
+/// Whether field `id` of account `no` is a string field (its values are searched by).
+fn is_string_field(conn: &rusqlite::Connection, no: i64, id: u32) -> StoreResult<bool> {
+    conn.prepare_cached("SELECT kind = 'string' FROM custom_fields WHERE account_no = ?1 AND id = ?2")
+        .and_then(|mut s| s.query_row(params![no, id], |r| r.get::<_, bool>(0)).optional())
+        .map(|k| k.unwrap_or(false))
+        .map_err(backend)
 }
 
 /// A value as the column `pick` (0 `num`, 1 `real`, 2 `txt`) holds it, if it is of that kind.
@@ -191,27 +226,28 @@ impl CustomFieldStore for SqliteTx<'_> {
     }
 
     fn set_custom_values(&mut self, account: AccountId, values: &CustomValues) -> StoreResult<()> {
-        let key = uid(self.no_for_write(account)?, values.user);
-        self.in_savepoint(|tx| {
-            let conn = tx.conn();
-            let run = || -> rusqlite::Result<()> {
-                conn.prepare_cached("DELETE FROM custom_values WHERE uid = ?1 AND field = ?2")?
-                    .execute(params![key, values.field])?;
-                let mut add = conn.prepare_cached(
-                    "INSERT INTO custom_values (uid, field, pos, num, real, txt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?;
-                for (pos, v) in values.values.iter().enumerate() {
-                    let (num, real, txt) = match v {
-                        CustomValue::Number(CustomScalar::Int(i)) => (Some(*i), None, None),
-                        CustomValue::Number(CustomScalar::Real(r)) => (None, Some(*r), None),
-                        CustomValue::Text(t) => (None, None, Some(t.as_str())),
-                    };
-                    add.execute(params![key, values.field, pos as i64, num, real, txt])?;
-                }
-                Ok(())
-            };
-            run().map_err(backend)
-        })
+        let no = self.no_for_write(account)?;
+        let key = uid(no, values.user);
+        // Values are filtered, sorted and (a string field's) searched by.
+        self.changed(no);
+        let indexed = if is_string_field(self.conn(), no, values.field)? {
+            self.user(account, values.user)?
+        } else {
+            None
+        };
+        let before = indexed.as_ref().map(|u| search::words_of(self, no, u)).transpose()?;
+        self.write_values(key, values)?;
+        if let (Some(user), Some(before)) = (indexed, before) {
+            let class = search::class(user.role);
+            search::replace(
+                self,
+                no,
+                user.id,
+                (class, &before),
+                (class, &search::words_of(self, no, &user)?),
+            )?;
+        }
+        Ok(())
     }
 
     fn custom_matches(

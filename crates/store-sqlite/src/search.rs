@@ -6,7 +6,8 @@ use profile_core::ids::{DepartmentId, UserId};
 use profile_core::model::user::{Role, User};
 use profile_core::ports::StoreResult;
 use profile_core::query::{
-    search_prefixes, user_search_words, FindTerm, ADDRESS_MARK, EMAIL_WORD_MARK, PHONE_MARK,
+    add_custom_words, custom_word, search_prefixes, user_search_words, FindTerm, ADDRESS_MARK,
+    EMAIL_WORD_MARK, PHONE_MARK,
 };
 use profile_core::StoreError;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -28,14 +29,28 @@ pub(crate) fn department_name(conn: &Connection, no: i64, id: DepartmentId) -> S
         .map_err(backend)
 }
 
-/// The words `user` is found by, with the current names of their departments.
+/// The words `user` is found by, with the current names of their departments and the values
+/// of the account's string custom fields.
 pub(crate) fn words_of(tx: &SqliteTx<'_>, no: i64, user: &User) -> StoreResult<Vec<String>> {
     let names = user
         .departments
         .iter()
         .map(|d| department_name(tx.conn(), no, *d))
         .collect::<StoreResult<Vec<_>>>()?;
-    Ok(user_search_words(user, names.iter().map(String::as_str)))
+    let mut words = user_search_words(user, names.iter().map(String::as_str));
+    let custom = custom_texts(tx.conn(), no, uid(no, user.id))?;
+    add_custom_words(&mut words, custom.iter().map(|(f, t)| (*f, t.as_str())));
+    Ok(words)
+}
+
+/// The values of a user's string custom fields (of fields not deleted), by field.
+pub(crate) fn custom_texts(conn: &Connection, no: i64, uid: i64) -> StoreResult<Vec<(u32, String)>> {
+    conn.prepare_cached(
+        "SELECT v.field, v.txt FROM custom_values v JOIN custom_fields f ON f.account_no = ?1 AND f.id = v.field \
+         WHERE v.uid = ?2 AND f.kind = 'string' AND v.txt IS NOT NULL",
+    )
+    .and_then(|mut s| s.query_map(params![no, uid], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+    .map_err(backend)
 }
 
 /// Writes one user's search document.
@@ -209,13 +224,19 @@ pub(crate) fn counted(
 /// The FTS5 query for quick-search terms (the reference is `profile_core::query::FindTerm`):
 /// every term required; a word as a prefix, of an email word too with `contacts`; an address
 /// as a prefix of the address word (with `contacts`, else nothing); a phone number as a
-/// prefix of a phone word (with `contacts`) or as its words.
-pub(crate) fn match_expression(terms: &[FindTerm], contacts: bool) -> String {
+/// prefix of a phone word (with `contacts`) or as its words; a word also as a prefix of a word
+/// of the `custom` fields.
+pub(crate) fn match_expression(terms: &[FindTerm], contacts: bool, custom: &[u32]) -> String {
     let word = |w: &str| {
+        let mut any = vec![format!("\"{w}\"*")];
         if contacts {
-            format!("(\"{w}\"* OR \"{EMAIL_WORD_MARK}{w}\"*)")
+            any.push(format!("\"{EMAIL_WORD_MARK}{w}\"*"));
+        }
+        any.extend(custom.iter().map(|&f| format!("\"{}\"*", custom_word(f, w))));
+        if any.len() == 1 {
+            any.remove(0)
         } else {
-            format!("\"{w}\"*")
+            format!("({})", any.join(" OR "))
         }
     };
     let words = |ws: &[String]| ws.iter().map(|w| word(w)).collect::<Vec<_>>().join(" AND ");
@@ -266,10 +287,12 @@ pub(crate) fn rebuild(conn: &Connection) -> StoreResult<u64> {
             let Some(tail) = users.last() else { break };
             after = tail.id;
             for user in &users {
-                let words = user_search_words(
+                let mut words = user_search_words(
                     user,
                     user.departments.iter().filter_map(|d| names.get(&d.0)).map(String::as_str),
                 );
+                let custom = custom_texts(conn, no, uid(no, user.id))?;
+                add_custom_words(&mut words, custom.iter().map(|(f, t)| (*f, t.as_str())));
                 deltas.add(class(user.role), &words, 1);
                 index(conn, uid(no, user.id), &words.join(" "))?;
                 indexed += 1;

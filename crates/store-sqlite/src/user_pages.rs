@@ -196,7 +196,8 @@ fn count(
 }
 
 /// The total of a one-word quick search of up to four characters with no other condition,
-/// from the prefix counts: one lookup instead of a count over up to every index entry.
+/// from the prefix counts: one lookup instead of a count over up to every index entry. (The
+/// counts leave custom fields' words out: a search that looks at them is counted.)
 fn counted_total(
     conn: &Connection,
     no: i64,
@@ -208,7 +209,10 @@ fn counted_total(
     let [profile_core::query::FindTerm::Word(word)] = q.filter.find.as_slice() else {
         return Ok(None);
     };
-    if !q.filter.conditions.is_empty() || word.chars().count() > COUNTED_PREFIX_MAX {
+    if !q.filter.conditions.is_empty()
+        || !q.filter.find_custom.is_empty()
+        || word.chars().count() > COUNTED_PREFIX_MAX
+    {
         return Ok(None);
     }
     if q.page.start == 0 && items.len() < PAGE_SIZE {
@@ -232,7 +236,11 @@ fn counted_total(
             visibility(&mut b, no, Audience::Intranet { viewer }, "u");
             b.push(
                 "EXISTS (SELECT 1 FROM user_fts WHERE user_fts MATCH ? AND rowid = u.uid)",
-                [text(&search::match_expression(&q.filter.find, q.filter.find_contacts))],
+                [text(&search::match_expression(
+                    &q.filter.find,
+                    q.filter.find_contacts,
+                    &q.filter.find_custom,
+                ))],
             );
             let sql = format!("SELECT count(*) FROM users u WHERE {}", b.where_sql());
             let restricted: i64 = conn

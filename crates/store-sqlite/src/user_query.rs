@@ -329,7 +329,7 @@ pub(crate) fn ordered(no: i64, q: &UserQuery, audience: Audience) -> Ordered {
         b.push(
             "user_fts MATCH ? AND user_fts.rowid BETWEEN ? AND ?",
             [
-                text(&search::match_expression(find, q.filter.find_contacts)),
+                text(&search::match_expression(find, q.filter.find_contacts, &q.filter.find_custom)),
                 Sql::Integer(lo),
                 Sql::Integer(hi),
             ],
@@ -346,7 +346,7 @@ pub(crate) fn ordered(no: i64, q: &UserQuery, audience: Audience) -> Ordered {
         if !find.is_empty() {
             b.push(
                 "EXISTS (SELECT 1 FROM user_fts WHERE user_fts MATCH ? AND rowid = u.uid)",
-                [text(&search::match_expression(find, q.filter.find_contacts))],
+                [text(&search::match_expression(find, q.filter.find_contacts, &q.filter.find_custom))],
             );
         }
         "users u"

@@ -463,6 +463,10 @@ pub struct UserFilter {
     /// They are above the `user_brief` tier: readers below `user_basic` must not be able to
     /// probe them, so `find_users` turns this off for them.
     pub find_contacts: bool,
+    /// The custom string fields whose words the quick search's words also prefix: the
+    /// account's searchable ones (`IS_SEARCHABLE`) when the reader may read custom values;
+    /// `find_users` sets them.
+    pub find_custom: Vec<u32>,
     /// `UF_DEPARTMENT_NAME`: the words of a department name; `find_users` turns them into an
     /// `UF_DEPARTMENT` condition on the departments whose names they prefix (stores never see
     /// them).
@@ -564,7 +568,7 @@ impl UserFilter {
     /// Reference semantics of the quick search: `words` are the user's searchable words, as
     /// [`user_search_words`] gives them (marked by kind).
     pub fn find_matches(&self, words: &[String]) -> bool {
-        self.find.iter().all(|term| term_matches(term, words, self.find_contacts))
+        self.find.iter().all(|term| term_matches(term, words, self.find_contacts, &self.find_custom))
     }
 }
 

@@ -27,11 +27,12 @@ pub enum FindTerm {
     },
 }
 
-pub(super) fn term_matches(term: &FindTerm, words: &[String], contacts: bool) -> bool {
+pub(super) fn term_matches(term: &FindTerm, words: &[String], contacts: bool, custom: &[u32]) -> bool {
     let word = |q: &str| {
         words.iter().any(|w| match w.chars().next() {
             Some(EMAIL_WORD_MARK) => contacts && w[EMAIL_WORD_MARK.len_utf8()..].starts_with(q),
             Some(PHONE_MARK | ADDRESS_MARK) => false,
+            Some(CUSTOM_MARK) => custom.iter().any(|&f| w.starts_with(&custom_word(f, q))),
             _ => w.starts_with(q),
         })
     };
@@ -125,17 +126,50 @@ pub const PHONE_MARK: char = '\u{E001}';
 /// The first character of the whole email address as one word, in [`user_search_words`].
 pub const ADDRESS_MARK: char = '\u{E002}';
 
+/// The first character of a custom string field's word, in [`custom_search_words`]; the
+/// field's ID and [`CUSTOM_END`] follow, then the word.
+pub const CUSTOM_MARK: char = '\u{E003}';
+
+/// Ends the field's ID in a custom field's word (see [`CUSTOM_MARK`]).
+pub const CUSTOM_END: char = '\u{E004}';
+
+/// A word of custom field `field`'s value as a search word (or, for a typed word, as the
+/// prefix that finds it): marked with the field, so that a store keeps the words of every
+/// string field and a search asks only for those of the fields that are searchable
+/// (`IS_SEARCHABLE`) — a field that becomes searchable, or stops being, needs no rewrite.
+pub fn custom_word(field: u32, word: &str) -> String {
+    format!("{CUSTOM_MARK}{field}{CUSTOM_END}{word}")
+}
+
+/// The search words of a value of custom string field `field` (see [`custom_word`]).
+pub fn custom_search_words(field: u32, text: &str) -> impl Iterator<Item = String> + '_ {
+    search_words(text).into_iter().map(move |w| custom_word(field, &w))
+}
+
+/// Adds custom fields' words (`(field, value)`, see [`custom_search_words`]) to the words of
+/// [`user_search_words`], keeping them sorted and distinct.
+pub fn add_custom_words<'a>(words: &mut Vec<String>, values: impl IntoIterator<Item = (u32, &'a str)>) {
+    let before = words.len();
+    for (field, text) in values {
+        words.extend(custom_search_words(field, text));
+    }
+    if words.len() > before {
+        words.sort();
+        words.dedup();
+    }
+}
+
 /// The distinct prefixes of 1 to [`COUNTED_PREFIX_MAX`] characters that a one-word quick
 /// search can match in `words`: those of ordinary words, and (apart, unmarked) those that only
 /// email words have. Both sorted. Phone and address words are never counted: a word cannot
-/// match them.
+/// match them; nor are custom fields' words (a search that looks at them counts its matches).
 pub fn search_prefixes(words: &[String]) -> (Vec<&str>, Vec<&str>) {
     let mut plain = Vec::with_capacity(words.len() * COUNTED_PREFIX_MAX);
     let mut email = Vec::new();
     for w in words {
         let (into, w) = match w.chars().next() {
             Some(EMAIL_WORD_MARK) => (&mut email, &w[EMAIL_WORD_MARK.len_utf8()..]),
-            Some(PHONE_MARK | ADDRESS_MARK) => continue,
+            Some(PHONE_MARK | ADDRESS_MARK | CUSTOM_MARK) => continue,
             _ => (&mut plain, w.as_str()),
         };
         for (i, c) in w.char_indices().take(COUNTED_PREFIX_MAX) {

@@ -294,6 +294,16 @@ pub(crate) fn parse_values(
     Ok(out)
 }
 
+/// The IDs of the account's string fields that the quick search looks at (`IS_SEARCHABLE`).
+pub(crate) fn searchable_fields(tx: &dyn Tx, actor: &Actor) -> Result<Vec<u32>, CoreError> {
+    Ok(tx
+        .custom_fields(actor.account)?
+        .into_iter()
+        .filter(|f| f.searchable && f.kind == CustomKind::String)
+        .map(|f| f.id)
+        .collect())
+}
+
 /// The custom values of `users` as readers get them: `(user, [(name, value)])`, every field of
 /// the account per user (empty ones too), in the fields' order.
 pub(crate) fn read_values(

@@ -276,3 +276,83 @@ pub fn uc_custom_fields(db: &dyn Database) {
         "no old value comes back"
     );
 }
+
+/// `FIND` also looks at the words of searchable (`IS_SEARCHABLE`) string fields, for readers
+/// who may read custom values: at once when a value changes or a field becomes searchable or
+/// stops being; never a deleted field's, another account's, or a field of another type.
+pub fn uc_custom_fields_in_quick_search(db: &dyn Database) {
+    let f = Fixture::new(db);
+    let other = Fixture::with_slug(db, "globex");
+    let ann = f.employee("Ann", "Arbor", &[1]);
+    let bob = f.employee("Bob", "Brook", &[1]);
+    let carl = other.employee("Carl", "Cole", &[1]);
+    let searchable = |name: &str, kind: CustomKind| FieldSpec { searchable: Some(true), ..spec(name, kind) };
+    let office = custom::add_field(f.ctx(), &f.admin, searchable("office", CustomKind::String)).unwrap();
+    let skills = custom::add_field(f.ctx(), &f.admin, spec("skills", CustomKind::String)).unwrap();
+    custom::add_field(f.ctx(), &f.admin, searchable("badge", CustomKind::Integer)).unwrap();
+    custom::add_field(other.ctx(), &other.admin, searchable("office", CustomKind::String)).unwrap();
+    set(&f, ann, &[("UF_USR_OFFICE", Value::text("Berlin Mitte")), ("UF_USR_SKILLS", Value::text("Rust"))])
+        .unwrap();
+    set(&f, bob, &[("UF_USR_OFFICE", Value::text("Bern")), ("UF_USR_BADGE", Value::Int(4711))]).unwrap();
+    let custom = vec![("UF_USR_OFFICE".to_string(), Value::text("Berlin"))];
+    users::update_user_with(other.ctx(), &other.admin, carl, UserUpdate { custom, ..UserUpdate::default() })
+        .unwrap();
+
+    let found = |actor: &crate::access::Actor, text: &str| {
+        let mut q = f.query(UserFilter::default().with_find(text).unwrap());
+        q.page.count_total = true;
+        let page = users::find_users(f.ctx(), actor, &q, &Select::All, false).unwrap();
+        let ids: Vec<u32> = page.items.iter().map(|u| u.id.0).collect();
+        assert_eq!(page.total, Some(ids.len() as u64), "FIND={text}: the total counts the same users");
+        ids
+    };
+    let admin = f.admin.clone();
+    for (text, who) in [
+        ("berlin", vec![ann.0]),
+        ("mitte", vec![ann.0]),
+        // A short word's total comes from counts that leave custom words out: it is counted.
+        ("ber", vec![ann.0, bob.0]),
+        ("b", vec![ann.0, bob.0]),
+        ("ann mitt", vec![ann.0]),
+        ("bob mitte", vec![]),
+        ("rust", vec![]),
+        ("4711", vec![]),
+    ] {
+        assert_eq!(found(&admin, text), who, "FIND={text}");
+    }
+    // Under user_basic, custom values are read only with the user.userfield scope; so are
+    // they searched.
+    let basic = f.actor(bob, &[Scope::UserBasic]);
+    assert_eq!(found(&basic, "mitte"), Vec::<u32>::new(), "no probing of unreadable values");
+    let with_scope = f.actor(bob, &[Scope::UserBasic, Scope::UserUserfield]);
+    assert_eq!(found(&with_scope, "mitte"), vec![ann.0]);
+
+    // A field that becomes searchable is searched at once, and stops at once.
+    let on = FieldSpec { searchable: Some(true), ..FieldSpec::default() };
+    custom::update_field(f.ctx(), &f.admin, skills.id, on.clone()).unwrap();
+    assert_eq!(found(&admin, "rust"), vec![ann.0]);
+    let off = FieldSpec { searchable: Some(false), ..FieldSpec::default() };
+    custom::update_field(f.ctx(), &f.admin, office.id, off).unwrap();
+    assert_eq!(found(&admin, "mitte"), Vec::<u32>::new());
+    custom::update_field(f.ctx(), &f.admin, office.id, on).unwrap();
+
+    // A changed value is found by its new words only; a cleared one by none.
+    set(&f, ann, &[("UF_USR_OFFICE", Value::text("Paris"))]).unwrap();
+    assert_eq!(found(&admin, "berlin"), Vec::<u32>::new());
+    assert_eq!(found(&admin, "pari"), vec![ann.0]);
+    set(&f, bob, &[("UF_USR_OFFICE", Value::Null)]).unwrap();
+    assert_eq!(found(&admin, "bern"), Vec::<u32>::new());
+
+    // A deleted field is searched no more, nor is a new field of the same name.
+    custom::delete_field(f.ctx(), &f.admin, office.id).unwrap();
+    assert_eq!(found(&admin, "pari"), Vec::<u32>::new());
+    custom::add_field(f.ctx(), &f.admin, searchable("office", CustomKind::String)).unwrap();
+    assert_eq!(found(&admin, "pari"), Vec::<u32>::new(), "the old values do not come back");
+
+    // The other account's values stay its own.
+    assert_eq!(found(&admin, "berlin"), Vec::<u32>::new());
+    let mut q = other.query(UserFilter::default().with_find("berlin").unwrap());
+    q.page.count_total = true;
+    let theirs = users::find_users(other.ctx(), &other.admin, &q, &Select::All, false).unwrap();
+    assert_eq!(theirs.items.iter().map(|u| u.id).collect::<Vec<_>>(), vec![carl]);
+}

@@ -10,7 +10,7 @@ use crate::field::UserField;
 use crate::ids::{AccountId, DepartmentId, Sequence, UserId, WorkgroupId};
 use crate::model::account::Account;
 use crate::model::credential::{Credential, CredentialId};
-use crate::model::custom::{CustomField, CustomScalar, CustomValue};
+use crate::model::custom::{CustomField, CustomKind, CustomScalar, CustomValue};
 use crate::model::department::Department;
 use crate::model::hr::{HrField, HrValues};
 use crate::model::identity::{ConfirmationCode, Identity, IdentityId, Login, LoginFailures, Membership};
@@ -26,7 +26,7 @@ use crate::ports::{
     AccountStore, Batch, CredentialStore, Database, DepartmentStore, HrStore, IdentityStore, InvitationStore,
     StoreResult, Tx, UserStore, WorkgroupStore,
 };
-use crate::query::{user_search_words, Page, UserQuery, PAGE_SIZE};
+use crate::query::{add_custom_words, user_search_words, Page, UserQuery, PAGE_SIZE};
 use crate::secret::SecretHash;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -219,7 +219,23 @@ impl MemTx<'_> {
             .iter()
             .filter_map(|d| self.state.departments.get(&(user.account, *d)))
             .map(|d| d.name.as_str());
-        user_search_words(user, names)
+        let mut words = user_search_words(user, names);
+        // Every live string field's words; a search asks for those of the searchable ones.
+        let custom = self
+            .state
+            .custom_values
+            .range((user.account, user.id, 0)..=(user.account, user.id, u32::MAX))
+            .filter(|((a, _, f), _)| {
+                self.state.custom_fields.get(&(*a, *f)).is_some_and(|f| f.kind == CustomKind::String)
+            })
+            .flat_map(|((_, _, f), values)| {
+                values.iter().filter_map(move |v| match v {
+                    CustomValue::Text(t) => Some((*f, t.as_str())),
+                    CustomValue::Number(_) => None,
+                })
+            });
+        add_custom_words(&mut words, custom);
+        words
     }
 
     fn email_taken(&self, user: &User) -> bool {
