@@ -194,6 +194,7 @@ async fn respond(state: &Arc<AppState>, request: Incoming) -> Result<Reply, ApiE
             batch::may_be_long(&a.params)
         } else {
             methods::may_be_long(&a.method, &a.params, !s.config.blocking_reads)
+                || (methods::user::counted_find(&a.method, &a.params) && finds_custom(s, &a)?)
         };
         if long {
             return Ok(Step::Long(a));
@@ -219,6 +220,12 @@ async fn respond(state: &Arc<AppState>, request: Incoming) -> Result<Reply, ApiE
             .await
         }
     }
+}
+
+/// Whether the quick search of an otherwise short read looks at custom fields' words, so that
+/// its total is counted rather than read from the index's prefix counts.
+fn finds_custom(s: &AppState, a: &Admitted) -> Result<bool, ApiError> {
+    profile_core::usecase::custom::quick_search_reads_custom(s.ctx(), &a.auth.actor).map_err(ApiError::from)
 }
 
 /// How far [`respond`]'s first step got.

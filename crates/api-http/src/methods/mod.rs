@@ -5,7 +5,7 @@ mod card;
 mod department;
 mod im;
 mod system;
-mod user;
+pub(crate) mod user;
 mod userfield;
 
 use profile_core::access::{Actor, Scope};

@@ -207,6 +207,20 @@ pub(crate) fn short_query(p: &Params, indexed_find: bool) -> bool {
     indexed_find && counted && keys.len() == 1 && plain
 }
 
+/// Whether `method` is a user query with a `FIND` that [`short_query`] may take for short
+/// because the index counts its matches (which it does not when the search also looks at
+/// custom fields' words).
+pub(crate) fn counted_find(method: &str, p: &Params) -> bool {
+    if !matches!(method, "user.get" | "user.search") {
+        return false;
+    }
+    let filter = match params::get_ci(p, "FILTER") {
+        Some(Value::Object(m)) => m,
+        _ => p,
+    };
+    filter.keys().filter_map(|k| FilterKey::parse(k)).any(|k| k.target == FilterTarget::Find)
+}
+
 /// `user.get`.
 pub fn get(call: &Call<'_>) -> Result<Reply, ApiError> {
     let p = call.params;

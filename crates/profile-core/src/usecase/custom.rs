@@ -294,6 +294,21 @@ pub(crate) fn parse_values(
     Ok(out)
 }
 
+/// Whether `actor`'s quick searches look at custom fields' words (the account has searchable
+/// string fields and the actor may read custom values): then their totals are counted, not
+/// read from the index's prefix counts, so a transport that runs short reads apart must take
+/// such a search for a possibly long one.
+///
+/// # Errors
+/// [`CoreError::Storage`].
+pub fn quick_search_reads_custom(ctx: Ctx<'_>, actor: &Actor) -> Result<bool, CoreError> {
+    if !reads_values(actor) {
+        return Ok(false);
+    }
+    let tx = ctx.db.read()?;
+    Ok(!searchable_fields(&*tx, actor)?.is_empty())
+}
+
 /// The IDs of the account's string fields that the quick search looks at (`IS_SEARCHABLE`).
 pub(crate) fn searchable_fields(tx: &dyn Tx, actor: &Actor) -> Result<Vec<u32>, CoreError> {
     Ok(tx
