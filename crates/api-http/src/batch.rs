@@ -285,7 +285,7 @@ fn execute(
                         )),
                         // A file would be decoded inside the batch's unit of work, holding the
                         // writers' lock: files go with the method itself.
-                        Value::Object(sub) if carries_file(&sub) => Err(ApiError::argument(
+                        Value::Object(sub) if takes_files(&method) && carries_file(&sub) => Err(ApiError::argument(
                             &format!("cmd[{key}]"),
                             "a batch takes no files; upload with the method itself",
                         )),
@@ -321,6 +321,12 @@ fn execute(
         }
     }
     done
+}
+
+/// Whether the method reads files at all (others ignore a parameter that looks like one, as
+/// they do outside a batch).
+fn takes_files(method: &str) -> bool {
+    methods::UPLOADS.iter().any(|m| m.eq_ignore_ascii_case(method))
 }
 
 /// Whether a command's parameters upload a file (`PERSONAL_PHOTO` or `BACKGROUND` as a list or

@@ -48,6 +48,16 @@ fn params(w: &World, method: &str, me: UserId) -> Value {
         "user.userfield.add" => json!({"fields": {"USER_TYPE_ID": "string"}}),
         "user.userfield.update" => json!({"id": 999, "fields": {}}),
         "user.userfield.delete" => json!({"id": 999}),
+        "cardfile.absence.add" => {
+            json!({"USER_ID": me.get(), "KIND": "vacation", "DATE_FROM": "2026-03-02", "DATE_TO": "2026-03-06"})
+        }
+        "cardfile.absence.update" | "cardfile.absence.delete" => json!({"ID": 999}),
+        "cardfile.profile.get" => json!({"ID": me.get()}),
+        "cardfile.profile.set" => json!({"ID": me.get(), "ABOUT": "[b]hi[/b]"}),
+        "cardfile.appreciation.give" => json!({"USER_ID": me.get(), "BADGE": "star", "MESSAGE": "me"}),
+        "cardfile.appreciation.counts" | "cardfile.appreciation.list" => json!({"USER_ID": me.get()}),
+        "cardfile.appreciation.badge.add" => json!({"CODE": "", "LABEL": "Nothing"}),
+        "cardfile.layout.set" => json!({"FIELDS": ["EMAIL", "ABOUT"]}),
         "im.department.get" | "im.department.managers.get" | "im.department.employees.get" => {
             json!({"ID": [1]})
         }
@@ -113,6 +123,12 @@ async fn every_method_every_scope_every_role() {
                         // §4.1's own errors: an empty code ("Access denied.", a missing name).
                         "user.userfield.list" if !admin => "",
                         "user.userfield.add" | "user.userfield.update" | "user.userfield.delete" => "",
+                        "cardfile.absence.update" | "cardfile.absence.delete" => "ERROR_NOT_FOUND",
+                        // Nobody appreciates themself.
+                        "cardfile.appreciation.give" => "ERROR_ARGUMENT",
+                        "cardfile.appreciation.badge.add" if admin => "ERROR_ARGUMENT",
+                        "cardfile.appreciation.badge.add" => "ACCESS_DENIED",
+                        "cardfile.interest.list" if role == Role::Extranet => "ACCESS_DENIED",
                         _ => "ok",
                     }
                 };

@@ -27,7 +27,7 @@ async fn every_method() {
         ),
         (
             "user.update",
-            json!({"ID": w.bob.get(), "WORK_POSITION": "Lead engineer", "PERSONAL_CITY": "Lyon"}),
+            json!({"ID": w.bob.get(), "WORK_POSITION": "Lead engineer", "PERSONAL_CITY": "Lyon", "UF_INTERESTS": "#Rust, climbing"}),
         ),
         ("user.admin", json!({})),
         ("user.access", json!({"ACCESS": ["AU", "U3"]})),
@@ -63,6 +63,33 @@ async fn every_method() {
         ),
         ("user.userfield.list", json!({"order": {"ID": "desc"}, "filter": {"USER_TYPE_ID": "enumeration"}})),
         ("user.userfield.delete", json!({"id": 1})),
+        (
+            "cardfile.absence.add",
+            json!({"USER_ID": w.ann.get(), "KIND": "vacation", "DATE_FROM": "2026-01-01", "DATE_TO": "2026-01-09", "NOTE": "Alps"}),
+        ),
+        ("cardfile.absence.update", json!({"ID": 1, "DATE_TO": "2026-01-11"})),
+        (
+            "cardfile.absence.list",
+            json!({"FILTER": {"UF_DEPARTMENT": w.sales.get(), "DATE_FROM": "2026-01-01", "DATE_TO": "2026-01-31"}}),
+        ),
+        (
+            "cardfile.profile.set",
+            json!({"ID": w.ann.get(), "ABOUT": "[b]Hiking[/b] and [url=https://example.com]maps[/url]\n<script>"}),
+        ),
+        ("cardfile.profile.get", json!({"ID": w.ann.get()})),
+        ("cardfile.absence.delete", json!({"ID": 1})),
+        ("cardfile.interest.list", json!({"PREFIX": "#r"})),
+        ("cardfile.appreciation.badge.add", json!({"CODE": "mentor", "LABEL": "Mentor"})),
+        ("cardfile.appreciation.badges", json!({})),
+        (
+            "cardfile.appreciation.give",
+            json!({"USER_ID": w.bob.get(), "BADGE": "mentor", "MESSAGE": "Thanks for the review"}),
+        ),
+        ("cardfile.appreciation.counts", json!({"USER_ID": w.bob.get()})),
+        ("cardfile.appreciation.list", json!({"USER_ID": w.bob.get()})),
+        ("cardfile.layout.set", json!({"FIELDS": ["EMAIL", "WORK_PHONE", "ABOUT"], "DEFAULT": "Y"})),
+        ("cardfile.layout.get", json!({})),
+        ("cardfile.layout.reset", json!({})),
     ];
     let covered: Vec<&str> = calls.iter().map(|(m, _)| *m).collect();
     for m in METHODS {

@@ -14,6 +14,7 @@ macro_rules! out {
 }
 
 mod admin;
+mod card;
 mod config;
 mod deliver;
 mod hr;
@@ -90,6 +91,21 @@ enum Command {
     /// Custom user fields (UF_USR_*): add, list, update, delete.
     #[command(subcommand)]
     Userfield(userfield::UserfieldCommand),
+    /// Absences: add, update, delete, list (the absence chart of a department).
+    #[command(subcommand)]
+    Absence(card::AbsenceCommand),
+    /// The card's "about me": show, set.
+    #[command(subcommand)]
+    Profile(card::ProfileCommand),
+    /// Interest tags: list.
+    #[command(subcommand)]
+    Interest(card::InterestCommand),
+    /// Appreciations: give, counts, list, badges, add-badge.
+    #[command(subcommand)]
+    Appreciation(card::AppreciationCommand),
+    /// The card's form layout: show, set, reset.
+    #[command(subcommand)]
+    Layout(card::LayoutCommand),
     /// Workgroups: add, list, add-member, remove-member.
     #[command(subcommand)]
     Group(joining::GroupCommand),
@@ -378,6 +394,21 @@ fn main() -> ExitCode {
         Command::Dept(cmd) => people::run_dept(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Hr(cmd) => hr::run_hr(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Userfield(cmd) => userfield::run(&cli.db, cli.account.as_deref(), cli.json, cmd),
+        Command::Absence(cmd) => {
+            card::run(&cli.db, cli.account.as_deref(), cli.json, card::CardCommand::Absence(cmd))
+        }
+        Command::Profile(cmd) => {
+            card::run(&cli.db, cli.account.as_deref(), cli.json, card::CardCommand::Profile(cmd))
+        }
+        Command::Interest(cmd) => {
+            card::run(&cli.db, cli.account.as_deref(), cli.json, card::CardCommand::Interest(cmd))
+        }
+        Command::Appreciation(cmd) => {
+            card::run(&cli.db, cli.account.as_deref(), cli.json, card::CardCommand::Appreciation(cmd))
+        }
+        Command::Layout(cmd) => {
+            card::run(&cli.db, cli.account.as_deref(), cli.json, card::CardCommand::Layout(cmd))
+        }
         Command::Group(cmd) => joining::run_group(&cli.db, cli.account.as_deref(), cli.json, cmd),
         Command::Invite(cmd) => {
             joining::run_invite(&cli.db, cli.account.as_deref(), cli.json, &base_url(&cli), cmd)

@@ -159,7 +159,7 @@ fields! {
     UfDepartment = "UF_DEPARTMENT", Departments, Brief, 255;
     UfEmploymentDate = "UF_EMPLOYMENT_DATE", Date, Brief, 255;
     UfTimeman = "UF_TIMEMAN", Text, Brief, 255;
-    UfInterests = "UF_INTERESTS", Text, Brief, 255;
+    UfInterests = "UF_INTERESTS", Text, Brief, 2000;
     UfSkills = "UF_SKILLS", Text, Brief, 255;
     UfWebSites = "UF_WEB_SITES", Text, Basic, 255;
     UfXing = "UF_XING", Text, Basic, 255;

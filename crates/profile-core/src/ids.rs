@@ -60,4 +60,8 @@ pub enum Sequence {
     Workgroup,
     /// Custom fields' IDs and their options' IDs (`crate::model::custom`).
     CustomField,
+    /// Absences' IDs (`crate::model::absence`).
+    Absence,
+    /// Appreciations' IDs (`crate::model::appreciation`).
+    Appreciation,
 }

@@ -2,13 +2,15 @@
 //! A store implements one trait per aggregate; a [`Tx`] bundles them into a unit of work that
 //! commits all or nothing, and a [`Database`] hands out read and write units.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::access::Audience;
 use crate::error::StoreError;
 use crate::ids::{AccountId, DepartmentId, Sequence, UserId, WorkgroupId};
+use crate::model::absence::{Absence, AbsenceQuery};
 use crate::model::account::Account;
+use crate::model::appreciation::{Appreciation, Badge};
 use crate::model::credential::{Credential, CredentialId};
 use crate::model::custom::{CustomField, CustomTest, CustomValues};
 use crate::model::department::{Department, DepartmentQuery};
@@ -407,6 +409,70 @@ pub trait CustomFieldStore {
     ) -> StoreResult<Vec<UserId>>;
 }
 
+/// The card's content beyond the user record: absences, "about me", appreciations and the
+/// badges they are given with, form layouts, and the counts of interest tags.
+pub trait CardContentStore {
+    /// An absence by ID.
+    fn absence(&self, account: AccountId, id: u32) -> StoreResult<Option<Absence>>;
+    /// At most `limit` absences the query finds, by first day, then ID.
+    fn absences(&self, account: AccountId, query: &AbsenceQuery, limit: usize) -> StoreResult<Vec<Absence>>;
+    /// At most `limit` users with an absence covering `day`, ascending, each once.
+    fn absent_users(&self, account: AccountId, day: NaiveDate, limit: usize) -> StoreResult<Vec<UserId>>;
+    /// Stores a new absence.
+    fn insert_absence(&mut self, absence: &Absence) -> StoreResult<()>;
+    /// Replaces an absence (kind, dates, note).
+    fn update_absence(&mut self, absence: &Absence) -> StoreResult<()>;
+    /// Deletes an absence; deleting one that is gone is no change.
+    fn delete_absence(&mut self, account: AccountId, id: u32) -> StoreResult<()>;
+    /// A user's "about me" (BBCode), if they wrote one.
+    fn about(&self, account: AccountId, user: UserId) -> StoreResult<Option<String>>;
+    /// Sets a user's "about me"; an empty text removes it.
+    fn set_about(&mut self, account: AccountId, user: UserId, text: &str) -> StoreResult<()>;
+    /// The interest tags that start with `prefix`, with how many administrators and employees
+    /// hold each (the users every intranet reader sees): most held first, then by tag, at most
+    /// `limit`; tags nobody holds are left out.
+    fn interest_tags(
+        &self,
+        account: AccountId,
+        prefix: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, u64)>>;
+    /// The badges the account's administrators added (the built-in ones are not stored), by
+    /// code.
+    fn added_badges(&self, account: AccountId) -> StoreResult<Vec<Badge>>;
+    /// Stores an added badge ([`StoreError::UniqueViolation`] on `CODE` when taken).
+    fn insert_badge(&mut self, account: AccountId, badge: &Badge) -> StoreResult<()>;
+    /// Stores an appreciation.
+    fn insert_appreciation(&mut self, appreciation: &Appreciation) -> StoreResult<()>;
+    /// How many appreciations of each badge `user` received, by badge code.
+    fn appreciation_counts(&self, account: AccountId, user: UserId) -> StoreResult<Vec<(String, u64)>>;
+    /// At most `limit` of the appreciations `recipient` received (only those `giver` gave,
+    /// when given), newest first.
+    fn appreciations(
+        &self,
+        account: AccountId,
+        recipient: UserId,
+        giver: Option<UserId>,
+        limit: usize,
+    ) -> StoreResult<Vec<Appreciation>>;
+    /// The form layout of `owner` (`None`: the account's default), if one is set.
+    fn layout(&self, account: AccountId, owner: Option<UserId>) -> StoreResult<Option<Vec<String>>>;
+    /// Sets (`Some`) or removes (`None`) the form layout of `owner` (`None`: the default).
+    fn set_layout(
+        &mut self,
+        account: AccountId,
+        owner: Option<UserId>,
+        fields: Option<&[String]>,
+    ) -> StoreResult<()>;
+    /// At most `limit` users whose set presence status is one of `statuses`, ascending.
+    fn users_with_status(
+        &self,
+        account: AccountId,
+        statuses: &[PresenceStatus],
+        limit: usize,
+    ) -> StoreResult<Vec<UserId>>;
+}
+
 /// Images (photos and backgrounds, see [`crate::model::image`]) and which background each user
 /// chose. An image is addressed by its ID alone: the ID is its capability and names its owner.
 pub trait ImageStore {
@@ -480,6 +546,7 @@ pub trait Tx:
     + HrStore
     + ImageStore
     + CustomFieldStore
+    + CardContentStore
 {
     /// Makes every write durable, or none of them.
     ///

@@ -82,6 +82,8 @@ pub fn parse_input(field: UserField, raw: &Value) -> Result<Value, CoreError> {
                 Value::Null => String::new(),
                 Value::Text(s) => s.trim().to_string(),
                 Value::Int(i) => i.to_string(),
+                // Interests may come as a list of tags.
+                Value::TextList(tags) if field == UserField::UfInterests => tags.join(" "),
                 _ => return Err(bad("expected a string")),
             };
             if text.chars().count() > field.max_len() {
@@ -106,7 +108,13 @@ pub fn parse_input(field: UserField, raw: &Value) -> Result<Value, CoreError> {
                 };
                 check.map_err(bad)?;
             }
-            let text = if kind == FieldKind::Email { text.to_lowercase() } else { text };
+            let text = match field {
+                UserField::Email => text.to_lowercase(),
+                UserField::UfInterests => {
+                    crate::model::interest::interests_text(&crate::model::interest::parse_interests(&text)?)
+                }
+                _ => text,
+            };
             Ok(if text.is_empty() { Value::Null } else { Value::Text(text) })
         }
         FieldKind::Active => match raw {

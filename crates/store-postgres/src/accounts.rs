@@ -134,6 +134,14 @@ impl AccountStore for PgTx<'_> {
                 "next_custom_field",
                 "UPDATE accounts SET next_custom_field = next_custom_field + $2 WHERE no = $1 RETURNING next_custom_field",
             ),
+            Sequence::Absence => (
+                "next_absence",
+                "UPDATE accounts SET next_absence = next_absence + $2 WHERE no = $1 RETURNING next_absence",
+            ),
+            Sequence::Appreciation => (
+                "next_appreciation",
+                "UPDATE accounts SET next_appreciation = next_appreciation + $2 WHERE no = $1 RETURNING next_appreciation",
+            ),
         };
         let last: i64 = get(&self.query_one(sql, &[&no, &i64::from(count)])?, 0)?;
         // The block is last - count + 1 ..= last; every ID of it must fit a u32.

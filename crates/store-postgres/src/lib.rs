@@ -27,6 +27,7 @@ mod accounts;
 mod batch;
 mod codec;
 mod conn;
+mod content;
 mod credentials;
 mod custom;
 mod departments;

@@ -9,7 +9,7 @@ use crate::error::backend;
 use crate::run;
 
 /// The migrations, in order: the schema version is how many have been applied.
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 8] = [
     include_str!("../migrations/001_initial.sql"),
     include_str!("../migrations/002_delivery.sql"),
     include_str!("../migrations/003_sessions.sql"),
@@ -17,11 +17,12 @@ const MIGRATIONS: [&str; 7] = [
     include_str!("../migrations/005_images.sql"),
     include_str!("../migrations/006_custom_fields.sql"),
     include_str!("../migrations/007_custom_search_words.sql"),
+    include_str!("../migrations/008_card_content.sql"),
 ];
 
 /// The schema from which users' search words are Cardfile's current words: a database
 /// migrated from an older one has them written again ([`needs_new_words`]).
-const SEARCH_WORDS_SINCE: i64 = 7;
+const SEARCH_WORDS_SINCE: i64 = 8;
 
 /// Whether a database that [`migrate`] found at schema `from` needs its search words written
 /// again.

@@ -6,7 +6,8 @@ use profile_core::ids::{DepartmentId, UserId};
 use profile_core::model::user::User;
 use profile_core::ports::StoreResult;
 use profile_core::query::{
-    add_custom_words, custom_word, user_search_words, FindTerm, ADDRESS_MARK, EMAIL_WORD_MARK, PHONE_MARK,
+    add_custom_words, custom_word, interest_word, user_search_words, FindTerm, ADDRESS_MARK, EMAIL_WORD_MARK,
+    PHONE_MARK,
 };
 
 use crate::codec::{get, id32};
@@ -109,6 +110,15 @@ pub(crate) fn document(words: &[String]) -> String {
     words.iter().map(|w| storable(w)).collect::<Vec<_>>().join(" ")
 }
 
+/// One lexeme of a tsquery, matched whole; a word longer than any stored word matches
+/// nothing.
+fn lexeme(word: &str) -> String {
+    if word.len() > LEXEME_MAX {
+        return format!("'{NOTHING}'");
+    }
+    format!("'{}'", word.replace('\\', "\\\\").replace('\'', "''"))
+}
+
 /// One lexeme of a tsquery, matched as a prefix; a word longer than any stored word matches
 /// nothing (PostgreSQL refuses it).
 fn prefix(word: &str) -> String {
@@ -148,6 +158,11 @@ pub(crate) fn tsquery(terms: &[FindTerm], contacts: bool, custom: &[u32]) -> Str
                 format!("({} | ({}))", prefix(&format!("{PHONE_MARK}{digits}")), words(ws))
             }
             FindTerm::Phone { words: ws, .. } => format!("({})", words(ws)),
+            // Whole lexemes: a tag is held exactly.
+            FindTerm::Interest(tags) => format!(
+                "({})",
+                tags.iter().map(|t| lexeme(&interest_word(t))).collect::<Vec<_>>().join(" | ")
+            ),
         })
         .collect::<Vec<_>>()
         .join(" & ")

@@ -20,7 +20,7 @@ use crate::{PgDb, PgTx};
 /// The tables a migration copies, each with the order its rows are compared in (a unique
 /// key, so both sides list rows alike). The rest are derived: the search index and its counts
 /// (SQLite) or the search words (here), and `meta`.
-pub const TABLES: [(&str, &str); 31] = [
+pub const TABLES: [(&str, &str); 36] = [
     ("accounts", "no"),
     // Before the users: their search words hold their departments' names.
     ("departments", "account_no, id"),
@@ -53,6 +53,11 @@ pub const TABLES: [(&str, &str); 31] = [
     ("custom_fields", "account_no, id"),
     ("custom_field_options", "account_no, field, id"),
     ("custom_values", "uid, field, pos"),
+    ("absences", "account_no, id"),
+    ("user_about", "uid"),
+    ("badges", "account_no, code"),
+    ("appreciations", "account_no, id"),
+    ("layouts", "account_no, owner"),
 ];
 
 /// One stored value, as both stores hold it.

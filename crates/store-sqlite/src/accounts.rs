@@ -161,6 +161,16 @@ impl AccountStore for SqliteTx<'_> {
                 "SELECT next_custom_field FROM accounts WHERE no = ?1",
                 "UPDATE accounts SET next_custom_field = ?2 WHERE no = ?1",
             ),
+            Sequence::Absence => (
+                "next_absence",
+                "SELECT next_absence FROM accounts WHERE no = ?1",
+                "UPDATE accounts SET next_absence = ?2 WHERE no = ?1",
+            ),
+            Sequence::Appreciation => (
+                "next_appreciation",
+                "SELECT next_appreciation FROM accounts WHERE no = ?1",
+                "UPDATE accounts SET next_appreciation = ?2 WHERE no = ?1",
+            ),
         };
         let conn = self.conn();
         let current: i64 =

@@ -7,7 +7,7 @@ use rusqlite::types::FromSqlError;
 use rusqlite::Row;
 use uuid::Uuid;
 
-fn bad(i: usize, what: &str) -> rusqlite::Error {
+pub(crate) fn bad(i: usize, what: &str) -> rusqlite::Error {
     FromSqlError::Other(what.into()).into_column(i)
 }
 

@@ -22,6 +22,7 @@ mod accounts;
 mod batch;
 mod bulk;
 mod codec;
+mod content;
 mod credentials;
 mod custom;
 mod departments;

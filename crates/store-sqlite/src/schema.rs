@@ -27,11 +27,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/014_images.sql"),
     include_str!("../migrations/015_custom_fields.sql"),
     include_str!("../migrations/016_custom_search_words.sql"),
+    include_str!("../migrations/017_card_content.sql"),
 ];
 
 /// The schema from which the search documents are Cardfile's current words: a file migrated
 /// from an older one has them written again.
-const SEARCH_WORDS_SINCE: i64 = 16;
+const SEARCH_WORDS_SINCE: i64 = 17;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

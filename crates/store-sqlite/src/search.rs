@@ -6,7 +6,7 @@ use profile_core::ids::{DepartmentId, UserId};
 use profile_core::model::user::{Role, User};
 use profile_core::ports::StoreResult;
 use profile_core::query::{
-    add_custom_words, custom_word, search_prefixes, user_search_words, FindTerm, ADDRESS_MARK,
+    add_custom_words, custom_word, interest_word, search_prefixes, user_search_words, FindTerm, ADDRESS_MARK,
     EMAIL_WORD_MARK, PHONE_MARK,
 };
 use profile_core::StoreError;
@@ -251,6 +251,11 @@ pub(crate) fn match_expression(terms: &[FindTerm], contacts: bool, custom: &[u32
                 format!("(\"{PHONE_MARK}{digits}\"* OR ({}))", words(ws))
             }
             FindTerm::Phone { words: ws, .. } => format!("({})", words(ws)),
+            // Whole tokens: a tag is held exactly.
+            FindTerm::Interest(tags) => format!(
+                "({})",
+                tags.iter().map(|t| format!("\"{}\"", interest_word(t))).collect::<Vec<_>>().join(" OR ")
+            ),
         })
         .collect::<Vec<_>>()
         // FTS5 ANDs bare phrases implicitly, but not parenthesised groups.

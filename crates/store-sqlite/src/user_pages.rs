@@ -195,9 +195,10 @@ fn count(
     Ok(n as u64)
 }
 
-/// The total of a one-word quick search of up to four characters with no other condition,
-/// from the prefix counts: one lookup instead of a count over up to every index entry. (The
-/// counts leave custom fields' words out: a search that looks at them is counted.)
+/// The total of a one-word quick search of up to four characters, or of one interest tag, with
+/// no other condition, from the prefix counts: one lookup instead of a count over up to every
+/// index entry. (The counts leave custom fields' words out: a search that looks at them is
+/// counted.)
 fn counted_total(
     conn: &Connection,
     no: i64,
@@ -206,13 +207,17 @@ fn counted_total(
     items: &[User],
     pending: Pending<'_>,
 ) -> StoreResult<Option<u64>> {
-    let [profile_core::query::FindTerm::Word(word)] = q.filter.find.as_slice() else {
-        return Ok(None);
+    use profile_core::query::FindTerm;
+    let word = match q.filter.find.as_slice() {
+        [FindTerm::Word(w)] if q.filter.find_custom.is_empty() && w.chars().count() <= COUNTED_PREFIX_MAX => {
+            w.clone()
+        }
+        // A tag's holders are counted under the tag's whole word.
+        [FindTerm::Interest(tags)] if tags.len() == 1 => profile_core::query::interest_word(&tags[0]),
+        _ => return Ok(None),
     };
-    if !q.filter.conditions.is_empty()
-        || !q.filter.find_custom.is_empty()
-        || word.chars().count() > COUNTED_PREFIX_MAX
-    {
+    let word = word.as_str();
+    if !q.filter.conditions.is_empty() {
         return Ok(None);
     }
     if q.page.start == 0 && items.len() < PAGE_SIZE {

@@ -90,6 +90,11 @@ fn shape(card: &PresenceCard) -> Value {
         "F" => "F",
         _ => "M",
     };
+    // The end of the absence's last day (UTC), as a moment.
+    let absent = match card.absent_until.and_then(|d| d.and_hms_opt(23, 59, 59)) {
+        Some(end) => json!(end.and_utc().to_rfc3339_opts(SecondsFormat::Secs, false)),
+        None => json!(false),
+    };
     let online = v.get(UserField::IsOnline).is_some_and(CoreValue::truthy);
     let status = card.status.map_or(if online { "online" } else { "offline" }, |s| s.code());
     json!({
@@ -114,7 +119,7 @@ fn shape(card: &PresenceCard) -> Value {
         "last_activity_date": last_activity,
         "mobile_last_date": false,
         "desktop_last_date": false,
-        "absent": false,
+        "absent": absent,
         "departments": departments,
         "phones": {
             "work_phone": text(UserField::WorkPhone),

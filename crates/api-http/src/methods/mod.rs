@@ -2,6 +2,7 @@
 //! are thin: read the parameters, call one profile-core use case, shape the result.
 
 mod card;
+mod content;
 mod department;
 mod im;
 mod system;
@@ -127,6 +128,91 @@ pub static METHODS: &[Method] = &[
         need: Need::UserRead,
         writes: false,
         handler: card::background_list,
+    },
+    Method {
+        name: "cardfile.absence.add",
+        need: Need::Scope(Scope::User),
+        writes: true,
+        handler: content::absence_add,
+    },
+    Method {
+        name: "cardfile.absence.update",
+        need: Need::Scope(Scope::User),
+        writes: true,
+        handler: content::absence_update,
+    },
+    Method {
+        name: "cardfile.absence.delete",
+        need: Need::Scope(Scope::User),
+        writes: true,
+        handler: content::absence_delete,
+    },
+    Method {
+        name: "cardfile.absence.list",
+        need: Need::UserRead,
+        writes: false,
+        handler: content::absence_list,
+    },
+    Method {
+        name: "cardfile.profile.get",
+        need: Need::UserRead,
+        writes: false,
+        handler: content::profile_get,
+    },
+    Method {
+        name: "cardfile.profile.set",
+        need: Need::Scope(Scope::User),
+        writes: true,
+        handler: content::profile_set,
+    },
+    Method {
+        name: "cardfile.interest.list",
+        need: Need::UserRead,
+        writes: false,
+        handler: content::interest_list,
+    },
+    Method {
+        name: "cardfile.appreciation.give",
+        need: Need::Scope(Scope::User),
+        writes: true,
+        handler: content::appreciation_give,
+    },
+    Method {
+        name: "cardfile.appreciation.counts",
+        need: Need::UserRead,
+        writes: false,
+        handler: content::appreciation_counts,
+    },
+    Method {
+        name: "cardfile.appreciation.list",
+        need: Need::UserRead,
+        writes: false,
+        handler: content::appreciation_list,
+    },
+    Method {
+        name: "cardfile.appreciation.badges",
+        need: Need::UserRead,
+        writes: false,
+        handler: content::appreciation_badges,
+    },
+    Method {
+        name: "cardfile.appreciation.badge.add",
+        need: Need::Scope(Scope::User),
+        writes: true,
+        handler: content::appreciation_badge_add,
+    },
+    Method { name: "cardfile.layout.get", need: Need::UserRead, writes: false, handler: content::layout_get },
+    Method {
+        name: "cardfile.layout.set",
+        need: Need::Scope(Scope::User),
+        writes: true,
+        handler: content::layout_set,
+    },
+    Method {
+        name: "cardfile.layout.reset",
+        need: Need::Scope(Scope::User),
+        writes: true,
+        handler: content::layout_reset,
     },
     Method { name: "user.access", need: Need::Nothing, writes: false, handler: system::user_access },
     Method {

@@ -69,6 +69,34 @@ fn filter(p: &Params) -> Result<UserFilter, ApiError> {
             filter.custom.push(profile_core::query::CustomCondition { name, op, value });
             continue;
         }
+        match name.as_str() {
+            "CARDFILE_ABSENT_ON" => {
+                let text = params::as_text(raw).unwrap_or_default();
+                let day =
+                    text.trim().get(..10).and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+                filter.absent_on = Some(day.ok_or_else(|| {
+                    ApiError::argument("CARDFILE_ABSENT_ON", "expected a date as YYYY-MM-DD")
+                })?);
+                continue;
+            }
+            "CARDFILE_STATUS" => {
+                let codes: Vec<String> = match raw {
+                    Value::Array(items) => items.iter().filter_map(params::as_text).collect(),
+                    v => params::as_text(v).into_iter().collect(),
+                };
+                let statuses = codes
+                    .iter()
+                    .map(|c| profile_core::model::user::PresenceStatus::from_code(c.trim()))
+                    .collect::<Option<Vec<_>>>()
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| {
+                        ApiError::argument("CARDFILE_STATUS", "expected online, dnd, away or break")
+                    })?;
+                filter.statuses = statuses;
+                continue;
+            }
+            _ => {}
+        }
         let Some(k) = FilterKey::parse(key) else {
             if explicit {
                 return Err(ApiError::argument(&format!("FILTER[{key}]"), "no such filter field"));
@@ -90,6 +118,10 @@ fn filter(p: &Params) -> Result<UserFilter, ApiError> {
                     ));
                 }
                 filter.department_name = words;
+            }
+            // `UF_INTERESTS=#tag`: the holders of the tag (a list: of any of them).
+            FilterTarget::Field(UserField::UfInterests) if matches!(k.op, Op::Eq | Op::In) => {
+                filter = filter.with_interests(&core_value(key, raw)?)?;
             }
             FilterTarget::Field(field) => {
                 filter = filter.and(Condition::parse(field, k.op, &core_value(key, raw)?)?);
@@ -158,23 +190,22 @@ const FEW_IDS: usize = 50;
 /// Whether a query of users is short whatever the data: it names at most [`FEW_IDS`] users by
 /// `ID` (plain equality) and has no `FIND`, so it reads at most that many rows; or, when the
 /// store's index counts prefixes (`indexed_find`), it is a `FIND` of one term of at most
-/// [`COUNTED_PREFIX_MAX`] characters alone, unsorted, on the first page, which the index
-/// answers (the total from its prefix counts, the page from its postings) without reading the
-/// users who do not match.
+/// [`COUNTED_PREFIX_MAX`] characters (or `UF_INTERESTS` of one tag) alone, unsorted, on the
+/// first page, which the index answers (the total from its prefix counts, the page from its
+/// postings) without reading the users who do not match.
 pub(crate) fn short_query(p: &Params, indexed_find: bool) -> bool {
     let filter = match params::get_ci(p, "FILTER") {
         Some(Value::Object(m)) => m,
         Some(_) => return false,
         None => p,
     };
-    // A condition on a custom field is resolved by reading its matches: never short.
-    let custom = filter.keys().any(|k| {
-        profile_core::query::split_prefix(k)
-            .1
-            .to_ascii_uppercase()
-            .starts_with(profile_core::model::custom::PREFIX)
+    // A condition on a custom field, an absence or a status is resolved by reading its
+    // matches: never short.
+    let resolved = filter.keys().any(|k| {
+        let name = profile_core::query::split_prefix(k).1.to_ascii_uppercase();
+        name.starts_with(profile_core::model::custom::PREFIX) || name.starts_with("CARDFILE_")
     });
-    if custom {
+    if resolved {
         return false;
     }
     let keys: Vec<(FilterKey, &Value)> =
@@ -204,7 +235,14 @@ pub(crate) fn short_query(p: &Params, indexed_find: bool) -> bool {
     let counted = find.and_then(params::as_text).is_some_and(|t| {
         profile_core::query::find_terms(&t).len() == 1 && t.trim().chars().count() <= COUNTED_PREFIX_MAX
     });
-    indexed_find && counted && keys.len() == 1 && plain
+    // One interest tag: its holders' count is kept with the prefixes'.
+    let one_tag = keys.iter().any(|(k, v)| {
+        k.target == FilterTarget::Field(UserField::UfInterests)
+            && k.op == Op::Eq
+            && params::as_text(v)
+                .is_some_and(|t| t.split([' ', ',', ';']).filter(|x| !x.is_empty()).count() == 1)
+    });
+    indexed_find && (counted || one_tag) && keys.len() == 1 && plain
 }
 
 /// Whether `method` is a user query with a `FIND` that [`short_query`] may take for short

@@ -477,6 +477,12 @@ pub struct UserFilter {
     /// Conditions on custom fields (`UF_USR_*`); `find_users` resolves each into an `ID`
     /// condition on the users whose values match (stores never see them).
     pub custom: Vec<CustomCondition>,
+    /// `CARDFILE_ABSENT_ON`: only the users with an absence covering this day; `find_users`
+    /// resolves it into an `ID` condition (stores never see it).
+    pub absent_on: Option<chrono::NaiveDate>,
+    /// `CARDFILE_STATUS`: only the users whose set presence status is one of these;
+    /// `find_users` resolves it into an `ID` condition (stores never see it).
+    pub statuses: Vec<crate::model::user::PresenceStatus>,
 }
 
 /// A condition on a custom field as the client wrote it: the field's name, the operator and
@@ -563,6 +569,30 @@ impl UserFilter {
             return Err(CoreError::invalid("FIND", format!("at most {FIND_MAX_WORDS} words")));
         }
         Ok(self)
+    }
+
+    /// Adds `UF_INTERESTS=#tag` (a list of tags: any of them) as a [`FindTerm::Interest`].
+    ///
+    /// # Errors
+    /// [`CoreError::Validation`] on `UF_INTERESTS` for a malformed tag, none, or more than
+    /// [`crate::model::interest::INTERESTS_MAX`].
+    pub fn with_interests(mut self, raw: &Value) -> Result<UserFilter, CoreError> {
+        let text = match raw {
+            Value::Text(t) => t.clone(),
+            Value::TextList(list) => list.join(" "),
+            _ => return Err(CoreError::invalid("UF_INTERESTS", "expected #tags")),
+        };
+        let tags = crate::model::interest::parse_interests(&text)?;
+        if tags.is_empty() {
+            return Err(CoreError::invalid("UF_INTERESTS", "expected #tags"));
+        }
+        self.find.push(FindTerm::Interest(tags));
+        Ok(self)
+    }
+
+    /// Whether the quick search has typed terms (not only [`FindTerm::Interest`]).
+    pub fn has_typed_find(&self) -> bool {
+        self.find.iter().any(|t| !matches!(t, FindTerm::Interest(_)))
     }
 
     /// Reference semantics of the quick search: `words` are the user's searchable words, as

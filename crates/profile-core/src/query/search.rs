@@ -25,6 +25,10 @@ pub enum FindTerm {
         /// The same text as words.
         words: Vec<String>,
     },
+    /// Not typed text but `UF_INTERESTS=#tag` (a list: any of them): the user holds one of
+    /// these interest tags, exactly (see [`crate::model::interest`]). The index answers it as
+    /// it answers the quick search.
+    Interest(Vec<String>),
 }
 
 pub(super) fn term_matches(term: &FindTerm, words: &[String], contacts: bool, custom: &[u32]) -> bool {
@@ -43,6 +47,9 @@ pub(super) fn term_matches(term: &FindTerm, words: &[String], contacts: bool, cu
         FindTerm::Word(q) => word(q),
         FindTerm::Email(q) => marked(ADDRESS_MARK, q),
         FindTerm::Phone { digits, words: qs } => marked(PHONE_MARK, digits) || qs.iter().all(|q| word(q)),
+        FindTerm::Interest(tags) => {
+            words.iter().any(|w| w.strip_prefix(INTEREST_MARK).is_some_and(|t| tags.iter().any(|x| x == t)))
+        }
     }
 }
 
@@ -133,6 +140,15 @@ pub const CUSTOM_MARK: char = '\u{E003}';
 /// Ends the field's ID in a custom field's word (see [`CUSTOM_MARK`]).
 pub const CUSTOM_END: char = '\u{E004}';
 
+/// The first character of an interest tag as a search word, in [`user_search_words`]: only
+/// [`FindTerm::Interest`] matches it, whole.
+pub const INTEREST_MARK: char = '\u{E005}';
+
+/// An interest tag as the search word [`FindTerm::Interest`] matches.
+pub fn interest_word(tag: &str) -> String {
+    format!("{INTEREST_MARK}{tag}")
+}
+
 /// A word of custom field `field`'s value as a search word (or, for a typed word, as the
 /// prefix that finds it): marked with the field, so that a store keeps the words of every
 /// string field and a search asks only for those of the fields that are searchable
@@ -163,6 +179,7 @@ pub fn add_custom_words<'a>(words: &mut Vec<String>, values: impl IntoIterator<I
 /// search can match in `words`: those of ordinary words, and (apart, unmarked) those that only
 /// email words have. Both sorted. Phone and address words are never counted: a word cannot
 /// match them; nor are custom fields' words (a search that looks at them counts its matches).
+/// An interest tag's word counts whole (with its mark): how many hold the tag.
 pub fn search_prefixes(words: &[String]) -> (Vec<&str>, Vec<&str>) {
     let mut plain = Vec::with_capacity(words.len() * COUNTED_PREFIX_MAX);
     let mut email = Vec::new();
@@ -170,6 +187,11 @@ pub fn search_prefixes(words: &[String]) -> (Vec<&str>, Vec<&str>) {
         let (into, w) = match w.chars().next() {
             Some(EMAIL_WORD_MARK) => (&mut email, &w[EMAIL_WORD_MARK.len_utf8()..]),
             Some(PHONE_MARK | ADDRESS_MARK | CUSTOM_MARK) => continue,
+            // An interest tag is counted whole, so that its holders are counted.
+            Some(INTEREST_MARK) => {
+                plain.push(w.as_str());
+                continue;
+            }
             _ => (&mut plain, w.as_str()),
         };
         for (i, c) in w.char_indices().take(COUNTED_PREFIX_MAX) {
@@ -190,8 +212,9 @@ pub const SEARCHED_PHONES: [UserField; 3] =
 
 /// The words a user is found by: names, position, the names of their departments; the words
 /// of the email's local part (a shared domain would make every user match `co` or `ex`),
-/// marked with [`EMAIL_WORD_MARK`]; the whole address, marked with [`ADDRESS_MARK`]; and each
-/// phone's [`phone_words`], marked with [`PHONE_MARK`].
+/// marked with [`EMAIL_WORD_MARK`]; the whole address, marked with [`ADDRESS_MARK`]; each
+/// phone's [`phone_words`], marked with [`PHONE_MARK`]; and each interest tag, marked with
+/// [`INTEREST_MARK`].
 pub fn user_search_words<'a>(
     user: &User,
     department_names: impl IntoIterator<Item = &'a str>,
@@ -219,6 +242,7 @@ pub fn user_search_words<'a>(
     for name in department_names {
         words.extend(search_words(name));
     }
+    words.extend(crate::model::interest::stored_tags(user.text(UserField::UfInterests)).map(interest_word));
     words.sort();
     words.dedup();
     words

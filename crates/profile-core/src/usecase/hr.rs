@@ -191,7 +191,7 @@ pub fn update_hr_record(
 }
 
 /// Administrators, and intranet users holding the HR permission.
-fn is_hr_officer(tx: &dyn Tx, actor: &Actor) -> Result<bool, CoreError> {
+pub(crate) fn is_hr_officer(tx: &dyn Tx, actor: &Actor) -> Result<bool, CoreError> {
     if actor.is_admin() {
         return Ok(true);
     }

@@ -1,7 +1,10 @@
 //! The use cases: plain functions that check access, validate input, and run on the ports in
 //! one unit of work. Adapters (REST, CLI) call these and nothing below them.
 
+pub mod about;
+pub mod absences;
 pub mod accounts;
+pub mod appreciations;
 pub mod credentials;
 pub mod custom;
 pub mod departments;
@@ -9,6 +12,7 @@ pub mod hr;
 pub mod identities;
 pub mod images;
 pub mod invitations;
+pub mod layout;
 pub mod maintenance;
 pub mod messenger;
 pub mod outbox;

@@ -64,6 +64,8 @@ pub struct PresenceCard {
     pub avatar: String,
     /// The photo's 1000 px copy (`avatar_hr`), likewise.
     pub avatar_hr: String,
+    /// The last day of the absence the user is on today, if any (`absent`).
+    pub absent_until: Option<chrono::NaiveDate>,
 }
 
 /// A user as the messenger shows them (`im.user.get`): `id`, or the caller when `None`.
@@ -92,11 +94,14 @@ pub(crate) fn card(tx: &dyn Tx, ctx: Ctx<'_>, actor: &Actor, user: User) -> Resu
     let link = |size| PhotoLinks::new(ctx.base_url, size).resolve(stored.clone());
     let (avatar, avatar_hr) = (link(ImageSize::Small), link(ImageSize::Large));
     let links = PhotoLinks::new(ctx.base_url, ImageSize::Large);
+    let now = ctx.clock.now();
+    let absent_until = crate::usecase::absences::away_until_in(tx, actor, user.id, now.date_naive())?;
     Ok(PresenceCard {
-        user: access::project(user, tier, &Select::All, ctx.clock.now(), &links),
+        user: access::project(user, tier, &Select::All, now, &links),
         status,
         avatar,
         avatar_hr,
+        absent_until,
     })
 }
 
@@ -112,4 +117,36 @@ pub(crate) fn require_im(actor: &Actor) -> Result<(), CoreError> {
 fn own_presence(actor: &Actor) -> Result<UserId, CoreError> {
     require_im(actor)?;
     actor.user.ok_or_else(|| CoreError::forbidden("the credential acts as no user"))
+}
+
+/// The most users `CARDFILE_ABSENT_ON` and `CARDFILE_STATUS` may each match (narrow the query
+/// with another condition past it).
+pub const PRESENCE_MATCHES_MAX: usize = 25_000;
+
+/// Resolves `CARDFILE_ABSENT_ON` and `CARDFILE_STATUS` into `ID` conditions.
+pub(crate) fn resolve_filters(
+    tx: &dyn Tx,
+    actor: &Actor,
+    filter: &mut crate::query::UserFilter,
+) -> Result<(), CoreError> {
+    use crate::query::{Condition, Op};
+    let too_many = |key: &str| {
+        CoreError::invalid(key, format!("matches more than {PRESENCE_MATCHES_MAX} users; narrow the filter"))
+    };
+    if let Some(day) = filter.absent_on.take() {
+        let ids = tx.absent_users(actor.account, day, PRESENCE_MATCHES_MAX + 1)?;
+        if ids.len() > PRESENCE_MATCHES_MAX {
+            return Err(too_many("CARDFILE_ABSENT_ON"));
+        }
+        filter.conditions.push(Condition::ids(Op::In, ids.into_iter().map(|u| i64::from(u.0)).collect()));
+    }
+    let statuses = std::mem::take(&mut filter.statuses);
+    if !statuses.is_empty() {
+        let ids = tx.users_with_status(actor.account, &statuses, PRESENCE_MATCHES_MAX + 1)?;
+        if ids.len() > PRESENCE_MATCHES_MAX {
+            return Err(too_many("CARDFILE_STATUS"));
+        }
+        filter.conditions.push(Condition::ids(Op::In, ids.into_iter().map(|u| i64::from(u.0)).collect()));
+    }
+    Ok(())
 }

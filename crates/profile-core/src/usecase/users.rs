@@ -478,11 +478,14 @@ pub fn find_users_with(
     if !query.filter.custom.is_empty() {
         custom::resolve_conditions(&*tx, actor, &mut q.to_mut().filter)?;
     }
-    if !query.filter.find.is_empty() && custom::reads_values(actor) {
+    if query.filter.has_typed_find() && custom::reads_values(actor) {
         let fields = custom::searchable_fields(&*tx, actor)?;
         if fields != query.filter.find_custom {
             q.to_mut().filter.find_custom = fields;
         }
+    }
+    if query.filter.absent_on.is_some() || !query.filter.statuses.is_empty() {
+        crate::usecase::presence::resolve_filters(&*tx, actor, &mut q.to_mut().filter)?;
     }
     if !query.filter.department_name.is_empty() || query.filter.subdepartments {
         resolve_departments(&*tx, actor, &mut q.to_mut().filter)?;

@@ -26,6 +26,7 @@ use crate::usecase::{workgroups, Ctx, INVITATIONS_PER_HOUR};
 use crate::Value;
 
 mod activity;
+mod content;
 mod custom;
 mod delivery;
 mod guard;
@@ -35,6 +36,7 @@ mod search;
 mod sessions;
 mod usecases;
 pub use activity::*;
+pub use content::*;
 pub use custom::*;
 pub use delivery::*;
 pub use guard::*;
@@ -68,7 +70,8 @@ macro_rules! store_contract_tests {
             uc_delivery_obsolete_messages, uc_delivery_rendered_messages, uc_invitation_allowance_and_base_url,
             uc_sessions, uc_sign_in_ticket, uc_lockout_by_client_address, uc_activity, uc_presence_status, uc_messenger_structure,
             uc_photos, uc_backgrounds, uc_custom_fields,
-            uc_custom_fields_in_quick_search);
+            uc_custom_fields_in_quick_search, uc_absences, uc_about_interests_and_statuses,
+            uc_appreciations_and_layouts);
         $crate::store_contract_tests!(@shared $make; concurrent_writers, concurrent_claims);
     };
     (@shared $make:expr; $($case:ident),*) => {

@@ -32,6 +32,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 mod cards;
+mod content;
 mod messages;
 
 #[derive(Debug, Clone, Default)]
@@ -60,6 +61,13 @@ struct State {
     custom_fields: BTreeMap<(AccountId, u32), CustomField>,
     custom_values: BTreeMap<(AccountId, UserId, u32), Vec<CustomValue>>,
     backgrounds: BTreeMap<(AccountId, UserId), Background>,
+    absences: BTreeMap<(AccountId, u32), crate::model::absence::Absence>,
+    about: BTreeMap<(AccountId, UserId), String>,
+    badges: BTreeMap<(AccountId, String), crate::model::appreciation::Badge>,
+    // Insertion order is "oldest first".
+    appreciations: Vec<crate::model::appreciation::Appreciation>,
+    // Owner 0 is the account's default.
+    layouts: BTreeMap<(AccountId, u32), Vec<String>>,
     settings: BTreeMap<String, String>,
     sessions: Vec<Session>,
 }

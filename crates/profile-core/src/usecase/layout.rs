@@ -1,0 +1,72 @@
+//! The card's form layout (see [`crate::model::layout`]): the account's default, set by
+//! administrators, and each person's own, which applies to the cards they view.
+
+use crate::access::{Actor, Scope};
+use crate::error::CoreError;
+use crate::model::layout::{check_layout, Layout, DEFAULT_LAYOUT};
+use crate::ports::Tx;
+use crate::usecase::Ctx;
+
+/// The layout the actor sees cards in: their own when they set one, else the account's
+/// default (Cardfile's when the account set none).
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`].
+pub fn layout(ctx: Ctx<'_>, actor: &Actor) -> Result<Layout, CoreError> {
+    actor.user_read_tier()?;
+    let tx = ctx.db.read()?;
+    if let Some(me) = actor.user {
+        if let Some(fields) = tx.layout(actor.account, Some(me))? {
+            return Ok(Layout { fields, own: true });
+        }
+    }
+    default_layout(&*tx, actor)
+}
+
+fn default_layout(tx: &dyn Tx, actor: &Actor) -> Result<Layout, CoreError> {
+    let fields = tx
+        .layout(actor.account, None)?
+        .unwrap_or_else(|| DEFAULT_LAYOUT.iter().map(|f| (*f).to_string()).collect());
+    Ok(Layout { fields, own: false })
+}
+
+/// Sets the actor's own layout ("my form layout"), or with `default` the account's
+/// (administrators); returns the layout the actor now sees.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`]; [`CoreError::Forbidden`] for a default set by others than
+/// administrators, or an own layout without a user; [`CoreError::Validation`] on `FIELDS`.
+pub fn set_layout(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    fields: &[String],
+    default: bool,
+) -> Result<Layout, CoreError> {
+    actor.require(Scope::User)?;
+    let owner = if default {
+        actor.require_admin()?;
+        None
+    } else {
+        Some(actor.user.ok_or_else(|| CoreError::forbidden("an own layout belongs to a person"))?)
+    };
+    let mut tx = ctx.db.write()?;
+    let custom: Vec<String> = tx.custom_fields(actor.account)?.into_iter().map(|f| f.name).collect();
+    let fields = check_layout(fields, &custom)?;
+    tx.set_layout(actor.account, owner, Some(&fields))?;
+    tx.commit()?;
+    layout(ctx, actor)
+}
+
+/// Goes back to the account's default layout (the actor's own is removed); returns it.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`].
+pub fn reset_layout(ctx: Ctx<'_>, actor: &Actor) -> Result<Layout, CoreError> {
+    actor.require(Scope::User)?;
+    if let Some(me) = actor.user {
+        let mut tx = ctx.db.write()?;
+        tx.set_layout(actor.account, Some(me), None)?;
+        tx.commit()?;
+    }
+    layout(ctx, actor)
+}
