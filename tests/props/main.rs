@@ -3,6 +3,7 @@
 //! and the properties of joining and authentication (`joining`), on SQLite files and on a real
 //! PostgreSQL server.
 
+mod content;
 mod custom;
 mod joining;
 mod paging;
