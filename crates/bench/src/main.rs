@@ -15,6 +15,7 @@
 
 mod card;
 mod cli;
+mod content;
 mod data;
 mod delivery;
 mod http;
@@ -364,7 +365,8 @@ fn uploads(plan: &http::Plan) -> usize {
 fn card_phase(args: &Args, account: profile_core::ids::AccountId) -> Result<(), Box<dyn std::error::Error>> {
     let Some(plan) = args.http.as_ref() else { return Ok(()) };
     let db = open(args)?;
-    card::run(&db, &args.db, account, args.users, plan, uploads(plan)).map_err(|e| e.to_string().into())
+    card::run(&db, &args.db, account, args.users, plan, uploads(plan)).map_err(|e| e.to_string())?;
+    content::run(&db, &args.db, account, args.users, plan).map_err(|e| e.to_string().into())
 }
 
 /// The mixed load, last: its writes add users, which the figures before it do not expect.

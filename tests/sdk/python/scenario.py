@@ -138,6 +138,41 @@ def main():
     check(client.user.userfield.delete(bitrix_id=field_id).result is True, "user.userfield.delete")
     passed("user.userfield.add, list, update, delete and a value through user.update")
 
+    # The card's content, through the SDK's generic call (the vendor methods have no wrapper).
+    def call(method, params):
+        reply = token.call_method(method, params=params)
+        check("result" in reply, f"{method}: {reply}")
+        return reply["result"]
+
+    absence = call(
+        "cardfile.absence.add",
+        {"USER_ID": added[3], "KIND": "vacation", "DATE_FROM": "2030-07-01", "DATE_TO": "2030-07-14", "NOTE": "Sea"},
+    )
+    check(isinstance(absence, int), f"cardfile.absence.add: {absence!r}")
+    chart = call("cardfile.absence.list", {"FILTER": {"UF_DEPARTMENT": dept_id, "DATE_FROM": "2030-07-01", "DATE_TO": "2030-07-31"}})
+    check([a["ID"] for a in chart] == [absence] and chart[0]["KIND"] == "vacation", f"cardfile.absence.list: {chart}")
+    check(call("cardfile.absence.update", {"ID": absence, "NOTE": "Lake"}) is True, "cardfile.absence.update")
+    check(call("cardfile.absence.delete", {"ID": absence}) is True, "cardfile.absence.delete")
+    about = call("cardfile.profile.set", {"ID": added[3], "ABOUT": "[b]Python[/b]"})
+    check(about["ABOUT_HTML"] == "<b>Python</b>", f"cardfile.profile.set: {about}")
+    check(call("cardfile.profile.get", {"ID": added[3]})["ABOUT"] == "[b]Python[/b]", "cardfile.profile.get")
+    check(client.user.update(fields={"ID": added[3], "UF_INTERESTS": "#Snakes #rust"}).result is True, "UF_INTERESTS")
+    holders = client.user.get(filter={"UF_INTERESTS": "#snakes"}).result
+    check([u["ID"] for u in holders] == [str(added[3])], f"UF_INTERESTS=#snakes: {holders}")
+    check(call("cardfile.interest.list", {"PREFIX": "#sn"}) == [{"TAG": "#snakes", "COUNT": 1}], "cardfile.interest.list")
+    badges = call("cardfile.appreciation.badges", {})
+    check(any(b["CODE"] == "star" for b in badges), f"cardfile.appreciation.badges: {badges}")
+    given = call("cardfile.appreciation.give", {"USER_ID": added[3], "BADGE": "star", "MESSAGE": "Thanks"})
+    check(isinstance(given, int), f"cardfile.appreciation.give: {given!r}")
+    check(call("cardfile.appreciation.counts", {"USER_ID": added[3]}) == {"star": 1}, "cardfile.appreciation.counts")
+    mine = call("cardfile.appreciation.list", {"USER_ID": added[3]})
+    check([a["MESSAGE"] for a in mine] == ["Thanks"], f"cardfile.appreciation.list: {mine}")
+    layout = call("cardfile.layout.set", {"FIELDS": ["EMAIL", "ABOUT"]})
+    check(layout == {"FIELDS": ["EMAIL", "ABOUT"], "OWN": True}, f"cardfile.layout.set: {layout}")
+    check(call("cardfile.layout.get", {})["OWN"] is True, "cardfile.layout.get")
+    check(call("cardfile.layout.reset", {})["OWN"] is False, "cardfile.layout.reset")
+    passed("cardfile.absence.*, cardfile.profile.*, interests, cardfile.appreciation.*, cardfile.layout.*")
+
     # Update and terminate.
     check(client.user.update(fields={"ID": added[0], "NAME": "Patricia"}).result is True, "user.update")
     check(client.user.get(filter={"ID": added[0]}).result[0]["NAME"] == "Patricia", "renamed")

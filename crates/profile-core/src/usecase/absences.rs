@@ -298,7 +298,8 @@ pub(crate) fn away_until_in(
     Ok(away_until(&tx.absences(actor.account, &query, 200)?, today))
 }
 
-/// [`away_until_in`] for a user the actor sees.
+/// The last day of the absence a user the actor sees is on today (following absences that
+/// adjoin it), if any: the card's "away until".
 ///
 /// # Errors
 /// [`CoreError::InsufficientScope`]; [`CoreError::NotFound`] for a user the actor does not see.
