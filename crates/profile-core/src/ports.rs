@@ -429,7 +429,8 @@ pub trait CardContentStore {
     /// Sets a user's "about me"; an empty text removes it.
     fn set_about(&mut self, account: AccountId, user: UserId, text: &str) -> StoreResult<()>;
     /// The interest tags that start with `prefix`, with how many administrators and employees
-    /// hold each (the users every intranet reader sees): most held first, then by tag, at most
+    /// hold each (the users every intranet reader sees): most held first, then by the tag's
+    /// search word (`crate::query::interest_word`), at most
     /// `limit`; tags nobody holds are left out.
     fn interest_tags(
         &self,

@@ -170,11 +170,14 @@ impl CardContentStore for PgTx<'_> {
         let (lo, hi) = bounds(no);
         let start = format!("#{prefix}");
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        // Administrators (0) and employees (1): the users every intranet reader sees.
+        // Administrators (0) and employees (1): the users every intranet reader sees. Ties by
+        // the tag's search word (profile_core::query::interest_word: `_` and `-` as U+E006 and
+        // U+E007), as the reference orders them.
         self.query(
             "SELECT t, count(*) FROM users u, unnest(string_to_array(u.uf_interests, ' ')) AS t \
              WHERE u.uid BETWEEN $1 AND $2 AND u.role IN (0, 1) AND u.uf_interests IS NOT NULL \
-             AND starts_with(t, $3) AND t <> '#' GROUP BY t ORDER BY count(*) DESC, t COLLATE \"C\" LIMIT $4",
+             AND starts_with(t, $3) AND t <> '#' GROUP BY t \
+             ORDER BY count(*) DESC, translate(t, '_-', chr(57350) || chr(57351)) COLLATE \"C\" LIMIT $4",
             &[&lo, &hi, &start, &limit],
         )?
         .iter()

@@ -7,7 +7,7 @@ use profile_core::model::absence::{Absence, AbsenceKind, AbsenceQuery};
 use profile_core::model::appreciation::{Appreciation, Badge};
 use profile_core::model::user::PresenceStatus;
 use profile_core::ports::{CardContentStore, StoreResult};
-use profile_core::query::INTEREST_MARK;
+use profile_core::query::{interest_tag, interest_word};
 use profile_core::StoreError;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
@@ -189,7 +189,7 @@ impl CardContentStore for SqliteTx<'_> {
         let Some(no) = self.no(account)? else { return Ok(Vec::new()) };
         // Holders are counted under the tag's whole search word (class 0: administrators and
         // employees; tier 0 counts every word).
-        let low = format!("{INTEREST_MARK}{prefix}");
+        let low = interest_word(prefix);
         let high = format!("{low}\u{10FFFF}");
         let rows: Vec<(String, i64)> = self
             .conn()
@@ -201,10 +201,7 @@ impl CardContentStore for SqliteTx<'_> {
                 s.query_map(params![no, low, high, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?.collect()
             })
             .map_err(backend)?;
-        Ok(rows
-            .into_iter()
-            .map(|(word, n)| (word.trim_start_matches(INTEREST_MARK).to_string(), n as u64))
-            .collect())
+        Ok(rows.into_iter().filter_map(|(word, n)| Some((interest_tag(&word)?, n as u64))).collect())
     }
 
     fn added_badges(&self, account: AccountId) -> StoreResult<Vec<Badge>> {

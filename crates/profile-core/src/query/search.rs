@@ -47,9 +47,7 @@ pub(super) fn term_matches(term: &FindTerm, words: &[String], contacts: bool, cu
         FindTerm::Word(q) => word(q),
         FindTerm::Email(q) => marked(ADDRESS_MARK, q),
         FindTerm::Phone { digits, words: qs } => marked(PHONE_MARK, digits) || qs.iter().all(|q| word(q)),
-        FindTerm::Interest(tags) => {
-            words.iter().any(|w| w.strip_prefix(INTEREST_MARK).is_some_and(|t| tags.iter().any(|x| x == t)))
-        }
+        FindTerm::Interest(tags) => words.iter().any(|w| tags.iter().any(|t| *w == interest_word(t))),
     }
 }
 
@@ -144,10 +142,34 @@ pub const CUSTOM_END: char = '\u{E004}';
 /// [`FindTerm::Interest`] matches it, whole.
 pub const INTEREST_MARK: char = '\u{E005}';
 
-/// An interest tag as the search word [`FindTerm::Interest`] matches.
+/// An interest tag as the search word [`FindTerm::Interest`] matches: its `_` and `-` written
+/// as private-use characters, so that a store's tokenizer keeps the tag one word.
 pub fn interest_word(tag: &str) -> String {
-    format!("{INTEREST_MARK}{tag}")
+    std::iter::once(INTEREST_MARK)
+        .chain(tag.chars().map(|c| match c {
+            '_' => TAG_UNDERSCORE,
+            '-' => TAG_HYPHEN,
+            c => c,
+        }))
+        .collect()
 }
+
+/// The tag an [`interest_word`] stands for.
+pub fn interest_tag(word: &str) -> Option<String> {
+    let rest = word.strip_prefix(INTEREST_MARK)?;
+    Some(
+        rest.chars()
+            .map(|c| match c {
+                TAG_UNDERSCORE => '_',
+                TAG_HYPHEN => '-',
+                c => c,
+            })
+            .collect(),
+    )
+}
+
+const TAG_UNDERSCORE: char = '\u{E006}';
+const TAG_HYPHEN: char = '\u{E007}';
 
 /// A word of custom field `field`'s value as a search word (or, for a typed word, as the
 /// prefix that finds it): marked with the field, so that a store keeps the words of every

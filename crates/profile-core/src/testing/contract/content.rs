@@ -180,12 +180,15 @@ pub fn uc_about_interests_and_statuses(db: &dyn Database) {
         let p = UserPatch::parse([(UserField::UfInterests, Value::text(text))]).unwrap();
         users::update_user(f.ctx(), &f.admin, u, &p).unwrap();
     };
-    tags(ann, "#Movies, travel #Straße");
+    tags(ann, "#Movies, travel #Straße #deep_work #sci-fi");
     tags(bob, "#movies #music");
     tags(guest, "#movies #mountains");
     tags(f.admin.user.unwrap(), "#travel");
     let stored = users::get_user(f.ctx(), &f.admin, ann, &Select::All, false).unwrap();
-    assert_eq!(stored.get(UserField::UfInterests), Some(&Value::text("#movies #travel #strasse")));
+    assert_eq!(
+        stored.get(UserField::UfInterests),
+        Some(&Value::text("#movies #travel #strasse #deep_work #sci-fi"))
+    );
     let r = UserPatch::parse([(UserField::UfInterests, Value::text("#a.b"))]);
     assert!(matches!(r, Err(CoreError::Validation { ref field, .. }) if field == "UF_INTERESTS"), "{r:?}");
     let holders = |actor: &Actor, tag: &str| {
@@ -199,6 +202,9 @@ pub fn uc_about_interests_and_statuses(db: &dyn Database) {
     );
     assert_eq!(holders(&f.admin, "#movie"), Vec::<u32>::new(), "a tag is held whole");
     assert_eq!(holders(&f.admin, "strasse"), vec![ann.0]);
+    assert_eq!(holders(&f.admin, "#deep_work"), vec![ann.0], "a tag with _ is one word");
+    assert_eq!(holders(&f.admin, "#sci-fi"), vec![ann.0]);
+    assert_eq!(holders(&f.admin, "#deep"), Vec::<u32>::new());
     let either = UserFilter::default()
         .with_interests(&Value::TextList(vec!["#music".into(), "#travel".into()]))
         .unwrap();
@@ -212,7 +218,9 @@ pub fn uc_about_interests_and_statuses(db: &dyn Database) {
         vec![
             ("movies".to_string(), 2),
             ("travel".to_string(), 2),
+            ("deep_work".to_string(), 1),
             ("music".to_string(), 1),
+            ("sci-fi".to_string(), 1),
             ("strasse".to_string(), 1)
         ]
     );

@@ -15,6 +15,7 @@ use crate::model::appreciation::{Appreciation, Badge};
 use crate::model::interest::stored_tags;
 use crate::model::user::{PresenceStatus, Role};
 use crate::ports::{CardContentStore, StoreResult};
+use crate::query::interest_word;
 
 impl CardContentStore for MemTx<'_> {
     fn absence(&self, account: AccountId, id: u32) -> StoreResult<Option<Absence>> {
@@ -106,7 +107,8 @@ impl CardContentStore for MemTx<'_> {
             }
         }
         let mut out: Vec<(String, u64)> = counts.into_iter().collect();
-        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        // Ties by the tag's search word (`_` and `-` after letters), as stores keep them.
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| interest_word(&a.0).cmp(&interest_word(&b.0))));
         out.truncate(limit);
         Ok(out)
     }
