@@ -268,3 +268,133 @@ fn one_client_cannot_lock_others_out() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// The invitation token of the last message the outbox holds for `address`.
+fn token_for(db: &Path, address: &str) -> String {
+    let (code, out, err) = common::output(
+        Command::new(env!("CARGO_BIN_EXE_cardfile")).arg("--db").arg(db).args(["--json", "outbox", "list"]),
+    );
+    assert_eq!(code, 0, "{err}");
+    let messages: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let body = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|m| {
+            m["to"].as_str() == Some(address) && m["body"].as_str().is_some_and(|b| b.contains("/invite/"))
+        })
+        .map(|m| m["body"].as_str().unwrap().to_string())
+        .unwrap_or_else(|| panic!("no invitation to {address}: {messages}"));
+    let at = body.find("/invite/").unwrap() + "/invite/".len();
+    body[at..].chars().take_while(char::is_ascii_alphanumeric).collect()
+}
+
+#[test]
+fn people_find_each_other_on_the_directory_the_card_and_the_structure() {
+    let chromium = required("CARDFILE_CHROMIUM", PathBuf::from("/usr/bin/chromium"), "chromium");
+    let web = workspace().join("tests/web");
+    required("CARDFILE_WEB_MODULES", web.join("node_modules/playwright-core"), "playwright-core");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("directory.db");
+    let (mut child, port, hook) = common::start(&db, true);
+    let hook = hook.unwrap();
+    let call = |method: &str, body: serde_json::Value| {
+        let (status, b) = common::post(port, &format!("{hook}{method}"), &body).unwrap();
+        assert_eq!(status, 200, "{method}: {b}");
+        b["result"].clone()
+    };
+    let cli = |args: &[&str]| {
+        let (code, out, err) = common::output(
+            Command::new(env!("CARGO_BIN_EXE_cardfile")).arg("--db").arg(&db).arg("--json").args(args),
+        );
+        assert_eq!(code, 0, "{args:?}: {err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap_or(serde_json::Value::Null)
+    };
+    // The structure, a searchable custom field, three people invited (one of them external, in a
+    // workgroup with Ann), and what their cards hold.
+    let sales = call("department.add", serde_json::json!({"NAME": "Sales", "PARENT": 1})).as_u64().unwrap();
+    call(
+        "user.userfield.add",
+        serde_json::json!({"fields": {"FIELD_NAME": "office", "USER_TYPE_ID": "string", "IS_SEARCHABLE": "Y"}}),
+    );
+    let group = cli(&["group", "add", "Partners"])["id"].as_u64().unwrap();
+    let add = |email: &str, name: &str, last: &str, extra: serde_json::Value| {
+        let mut body = serde_json::json!({"EMAIL": email, "NAME": name, "LAST_NAME": last});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        call("user.add", body).as_u64().unwrap()
+    };
+    let ann = add(
+        "ann@example.com",
+        "Ann",
+        "Arbor",
+        serde_json::json!({"UF_DEPARTMENT": [sales], "WORK_POSITION": "Account manager"}),
+    );
+    let bob = add(
+        "bob@example.com",
+        "Bob",
+        "Brook",
+        serde_json::json!({"UF_DEPARTMENT": [sales], "WORK_POSITION": "Sales lead"}),
+    );
+    let eve = add(
+        "eve@partner.example",
+        "Eve",
+        "Extern",
+        serde_json::json!({"EXTRANET": "Y", "SONET_GROUP_ID": [group]}),
+    );
+    cli(&["group", "add-member", &group.to_string(), &ann.to_string()]);
+    call("department.update", serde_json::json!({"ID": sales, "UF_HEAD": bob}));
+    const PNG: &str =
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+    for (id, office) in [(ann, "Berlin"), (bob, "Oslo")] {
+        call(
+            "user.update",
+            serde_json::json!({"ID": id, "UF_INTERESTS": "#climbing #chess", "UF_USR_OFFICE": office, "PERSONAL_PHOTO": ["me.png", PNG]}),
+        );
+    }
+    call("cardfile.profile.set", serde_json::json!({"ID": bob, "ABOUT": "[b]Sales[/b] since 2019"}));
+    #[allow(clippy::disallowed_methods)]
+    let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
+    call(
+        "cardfile.absence.add",
+        serde_json::json!({"USER_ID": bob, "KIND": "vacation", "DATE_FROM": today, "DATE_TO": today}),
+    );
+    let tokens = serde_json::json!({
+        "ann": token_for(&db, "ann@example.com"),
+        "bob": token_for(&db, "bob@example.com"),
+        "eve": token_for(&db, "eve@partner.example"),
+    });
+    let ids = serde_json::json!({"ann": ann, "bob": bob, "eve": eve, "sales": sales});
+    let shots = workspace().join("target/screenshots");
+    let out = Command::new("node")
+        .arg(web.join("directory.mjs"))
+        .current_dir(&web)
+        .env("CARDFILE_URL", format!("http://127.0.0.1:{port}"))
+        .env("CARDFILE_INVITES", tokens.to_string())
+        .env("CARDFILE_IDS", ids.to_string())
+        .env("CARDFILE_CHROMIUM", &chromium)
+        .env("CARDFILE_SCREENSHOTS", &shots)
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    print!("{stdout}");
+    assert!(
+        out.status.success(),
+        "the browser flow failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for page in ["directory", "card", "card-own", "structure", "department", "absences", "directory-extranet"]
+    {
+        for width in ["desktop", "phone"] {
+            let shot = shots.join(format!("{page}-{width}.png"));
+            assert!(
+                std::fs::metadata(&shot).is_ok_and(|m| m.len() > 2000),
+                "{} is missing or blank",
+                shot.display()
+            );
+        }
+    }
+}

@@ -122,6 +122,9 @@ pub trait UserStore {
     fn users_after(&self, account: AccountId, after: UserId, limit: u32) -> StoreResult<Vec<User>>;
     /// The users whose `UF_DEPARTMENT` holds `department`, by ID.
     fn department_members(&self, account: AccountId, department: DepartmentId) -> StoreResult<Vec<UserId>>;
+    /// How many users each department holds directly (its `UF_DEPARTMENT` members), by
+    /// department; departments without members are left out.
+    fn department_member_counts(&self, account: AccountId) -> StoreResult<Vec<(DepartmentId, u64)>>;
     /// Which of `ids` the audience may see, in ascending order (unknown IDs are dropped).
     fn visible_users(
         &self,

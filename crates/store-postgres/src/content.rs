@@ -18,8 +18,8 @@ use crate::PgTx;
 const ABSENCE_COLUMNS: &str = "id, uid, kind, date_from, date_to, note, recorded_by";
 
 fn day(r: &Row, i: usize) -> StoreResult<NaiveDate> {
-    let text: String = get(r, i)?;
-    NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| bad("not a date"))
+    let text: &str = get(r, i)?;
+    store_common::keys::parse_day(text).ok_or_else(|| bad("not a date"))
 }
 
 fn text_day(d: NaiveDate) -> String {

@@ -342,6 +342,18 @@ impl UserStore for PgTx<'_> {
         }
     }
 
+    fn department_member_counts(&self, account: AccountId) -> StoreResult<Vec<(DepartmentId, u64)>> {
+        let Some(no) = self.no(account)? else { return Ok(Vec::new()) };
+        self.query(
+            "SELECT department, count(*) FROM department_members WHERE account_no = $1 GROUP BY department \
+             ORDER BY department",
+            &[&no],
+        )?
+        .iter()
+        .map(|r| Ok((DepartmentId(crate::codec::id32(r, 0)?), u64::try_from(get::<i64>(r, 1)?).unwrap_or(0))))
+        .collect()
+    }
+
     fn visible_users(
         &self,
         account: AccountId,

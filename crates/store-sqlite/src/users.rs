@@ -409,6 +409,19 @@ impl UserStore for SqliteTx<'_> {
         }
     }
 
+    fn department_member_counts(&self, account: AccountId) -> StoreResult<Vec<(DepartmentId, u64)>> {
+        let Some(no) = self.no(account)? else { return Ok(Vec::new()) };
+        self.conn()
+            .prepare_cached(
+                "SELECT department, count(*) FROM department_members WHERE account_no = ?1 GROUP BY department \
+                 ORDER BY department",
+            )
+            .and_then(|mut s| {
+                s.query_map([no], |r| Ok((DepartmentId(r.get(0)?), r.get::<_, i64>(1)? as u64)))?.collect()
+            })
+            .map_err(backend)
+    }
+
     fn visible_users(
         &self,
         account: AccountId,

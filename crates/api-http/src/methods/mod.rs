@@ -304,7 +304,8 @@ pub fn find(name: &str) -> Option<&'static Method> {
 /// bounded by a few IDs nor a short `FIND` ([`user::short_query`]; `indexed_find` when the
 /// store answers a one-term `FIND` from its index's prefix counts, as SQLite does), and
 /// every method that reads whole departments or walks the tree (`department.get`, the
-/// `im.department.*` methods, `cardfile.user.structure`). Those run on the blocking pool in a
+/// `im.department.*` methods, `cardfile.user.structure`, `cardfile.absence.list`: a chart reads
+/// every absence of a department and its sub-departments). Those run on the blocking pool in a
 /// bounded number of slots; every other read runs right on an async worker.
 pub(crate) fn may_be_long(method: &str, p: &Params, indexed_find: bool) -> bool {
     match method {
@@ -314,7 +315,8 @@ pub(crate) fn may_be_long(method: &str, p: &Params, indexed_find: bool) -> bool 
         | "im.department.managers.get"
         | "im.department.employees.get"
         | "im.department.colleagues.list"
-        | "cardfile.user.structure" => true,
+        | "cardfile.user.structure"
+        | "cardfile.absence.list" => true,
         _ => false,
     }
 }

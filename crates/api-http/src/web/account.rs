@@ -1,7 +1,7 @@
 //! Where a signed-in person lands: `/` sends them to their account, or lists their accounts to
 //! choose from (or says they have none); an account's pages are at the root (`/company/`) for
-//! the default account and under `/a/{slug}/` for the others (decisions.md). Until the directory
-//! pages land, an account's page is a simple home: the account, the person, their links.
+//! the default account and under `/a/{slug}/` for the others (decisions.md); its home is the
+//! directory.
 
 use std::sync::Arc;
 
@@ -62,25 +62,6 @@ pub(crate) async fn home(State(state): State<Arc<AppState>>, headers: HeaderMap)
     r
 }
 
-/// `/company/`: the default account's home.
-pub(crate) async fn default_account(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-) -> Response {
-    account_home(&state, &headers, &uri, None).await
-}
-
-/// `/a/{slug}/company/`: another account's home.
-pub(crate) async fn other_account(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    Path(slug): Path<String>,
-) -> Response {
-    account_home(&state, &headers, &uri, Some(slug)).await
-}
-
 /// `/a/{slug}/`: the account's home.
 pub(crate) async fn other_account_root(Path(slug): Path<String>) -> Response {
     Redirect::to(&format!(
@@ -88,37 +69,6 @@ pub(crate) async fn other_account_root(Path(slug): Path<String>) -> Response {
         percent_encoding::utf8_percent_encode(&slug, percent_encoding::NON_ALPHANUMERIC)
     ))
     .into_response()
-}
-
-async fn account_home(
-    state: &Arc<AppState>,
-    headers: &HeaderMap,
-    uri: &axum::http::Uri,
-    slug: Option<String>,
-) -> Response {
-    let (session, place) = match member(state, headers, uri, slug).await {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
-    let identity = session.identity;
-    let home = match blocking(state, move |ctx| sessions::home(ctx, identity)).await {
-        Ok(h) => h,
-        Err(e) => return server_error(&e),
-    };
-    let token = csrf(state, headers);
-    let body = html! {
-        div class="card" {
-            h1 { (place.name) }
-            p class="lead" { (tf("web.home.hello", &[("name", &home.name)])) }
-            p { a href="/security/" { (t("web.home.security")) } }
-            @if home.accounts.len() > 1 {
-                p { a href="/" { (t("web.home.switch")) } }
-            }
-        }
-    };
-    let mut r = page(StatusCode::OK, &place.name, Some(&token.token), body);
-    token.set_on(&mut r);
-    r
 }
 
 /// The signed-in person and the account a page addresses: signed out, to `/login` and back;

@@ -1,5 +1,5 @@
-//! The stylesheet, embedded in the binary and served under a name that carries its content's
-//! hash, so it can be cached for a year and a new build is fetched at once.
+//! The stylesheet and the directory's script, embedded in the binary and served under names
+//! that carry their content's hash, so it can be cached for a year and a new build is fetched at once.
 
 use std::sync::LazyLock;
 
@@ -8,6 +8,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 const CSS: &str = include_str!("app.css");
+const JS: &str = include_str!("directory.js");
 
 /// `app.<first 12 hex digits of its SHA-256>.css`.
 static CSS_NAME: LazyLock<String> = LazyLock::new(|| {
@@ -15,18 +16,33 @@ static CSS_NAME: LazyLock<String> = LazyLock::new(|| {
     format!("app.{}.css", &hex[..12])
 });
 
+/// `directory.<hash>.js`, likewise.
+static JS_NAME: LazyLock<String> = LazyLock::new(|| {
+    let hex = profile_core::secret::SecretHash::of(JS).to_hex();
+    format!("directory.{}.js", &hex[..12])
+});
+
+/// The script's path, for `<script src>`.
+pub(crate) fn script() -> String {
+    format!("/assets/{}", *JS_NAME)
+}
+
 /// The stylesheet's path, for `<link>`.
 pub(crate) fn stylesheet() -> String {
     format!("/assets/{}", *CSS_NAME)
 }
 
 pub(crate) async fn serve(Path(name): Path<String>) -> Response {
-    if name != *CSS_NAME {
+    let (body, kind) = if name == *CSS_NAME {
+        (CSS, "text/css; charset=utf-8")
+    } else if name == *JS_NAME {
+        (JS, "text/javascript; charset=utf-8")
+    } else {
         return StatusCode::NOT_FOUND.into_response();
-    }
-    let mut r = CSS.into_response();
+    };
+    let mut r = body.into_response();
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
     r
 }

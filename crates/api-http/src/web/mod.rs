@@ -1,23 +1,29 @@
 //! The web pages (server-rendered HTML on the REST API's origin and port): sign-in, sign-out,
-//! a password reset, accepting an invitation, the quick-registration link, choosing an account
-//! and its home (`/company/`, `/a/{slug}/company/`), and `/security/` (password, two-step
-//! sign-in, application passwords, sessions). The directory pages of later issues build on the
-//! same pieces: [`layout`] (the page shell and the text catalogue), [`session`] (the cookie,
-//! CSRF, the signed-in person), and the embedded [`assets`].
+//! a password reset, accepting an invitation, the quick-registration link, choosing an account,
+//! `/security/` (password, two-step sign-in, application passwords, sessions), and an account's
+//! pages (`/company/…` for the default account, `/a/{slug}/company/…` for others): the
+//! directory, a person's card, the structure and the absence chart. They share [`layout`] (the
+//! page shell and the text catalogue), [`session`] (the cookie, CSRF, the signed-in person),
+//! `people` (acting in an account, the navigation) and the embedded [`assets`].
 //!
 //! Rules every page follows: state changes are POSTs carrying the CSRF token; pages never cache;
-//! the Content-Security-Policy allows no inline script and no other origin; a store call runs on
+//! the Content-Security-Policy allows no inline script or style and no other origin (the one
+//! script, `directory.js`, only makes search refresh as one types); a store call runs on
 //! the blocking pool; password hashing waits for one of at most `cores − 1` slots.
 
 mod account;
 mod assets;
+mod card;
+mod directory;
 mod invite;
 mod layout;
 mod login;
+mod people;
 mod register;
 mod reset;
 mod security;
 pub(crate) mod session;
+mod structure;
 
 use std::sync::Arc;
 
@@ -34,9 +40,21 @@ use crate::AppState;
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(account::home))
-        .route("/company/", get(account::default_account))
+        .route("/company/", get(directory::default_directory))
+        .route("/company/search", get(directory::default_fragment))
+        .route("/company/personal/user/{id}/", get(card::default_card))
+        .route("/company/personal/user/{id}/appreciate", post(card::default_appreciate))
+        .route("/company/structure/", get(structure::default_structure))
+        .route("/company/structure/{id}/", get(structure::default_department))
+        .route("/company/absences/", get(structure::default_chart))
         .route("/a/{slug}/", get(account::other_account_root))
-        .route("/a/{slug}/company/", get(account::other_account))
+        .route("/a/{slug}/company/", get(directory::other_directory))
+        .route("/a/{slug}/company/search", get(directory::other_fragment))
+        .route("/a/{slug}/company/personal/user/{id}/", get(card::other_card))
+        .route("/a/{slug}/company/personal/user/{id}/appreciate", post(card::other_appreciate))
+        .route("/a/{slug}/company/structure/", get(structure::other_structure))
+        .route("/a/{slug}/company/structure/{id}/", get(structure::other_department))
+        .route("/a/{slug}/company/absences/", get(structure::other_chart))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/reset", get(reset::form).post(reset::submit))
@@ -62,7 +80,8 @@ async fn security_headers(request: Request, next: Next) -> Response {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; \
+             form-action 'self'; \
              frame-ancestors 'none'; base-uri 'none'",
         ),
     );

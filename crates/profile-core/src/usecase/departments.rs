@@ -125,6 +125,24 @@ pub fn get_department(ctx: Ctx<'_>, actor: &Actor, id: DepartmentId) -> Result<D
     load(&*ctx.db.read()?, actor, id)
 }
 
+/// Every department, and how many people each holds directly (by department).
+pub type StructureOverview = (Vec<Department>, Vec<(DepartmentId, u64)>);
+
+/// The company structure as its page shows it: every department, and how many people each
+/// holds directly, from one read. For intranet users (external ones see only their
+/// workgroups).
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`], [`CoreError::Forbidden`] for external users.
+pub fn structure_overview(ctx: Ctx<'_>, actor: &Actor) -> Result<StructureOverview, CoreError> {
+    actor.require(Scope::Department)?;
+    if actor.role.is_external() {
+        return Err(CoreError::forbidden("the company structure is shown to intranet users"));
+    }
+    let tx = ctx.db.read()?;
+    Ok((tx.departments(actor.account)?, tx.department_member_counts(actor.account)?))
+}
+
 /// Lists departments (`department.get`): filtered, in tree order by default, 50 a page.
 ///
 /// # Errors

@@ -3,12 +3,12 @@
 
 use crate::access::{Actor, Scope};
 use crate::error::CoreError;
-use crate::model::layout::{check_layout, Layout, DEFAULT_LAYOUT};
+use crate::model::layout::{check_layout, Layout, DEFAULT_LAYOUT, SECTIONS};
 use crate::ports::Tx;
 use crate::usecase::Ctx;
 
 /// The layout the actor sees cards in: their own when they set one, else the account's
-/// default (Cardfile's when the account set none).
+/// default (Cardfile's when the account set none, with the account's custom fields).
 ///
 /// # Errors
 /// [`CoreError::InsufficientScope`].
@@ -23,11 +23,18 @@ pub fn layout(ctx: Ctx<'_>, actor: &Actor) -> Result<Layout, CoreError> {
     default_layout(&*tx, actor)
 }
 
+/// The account's default; Cardfile's when it set none: [`DEFAULT_LAYOUT`]'s fields, the
+/// account's custom fields, then the sections.
 fn default_layout(tx: &dyn Tx, actor: &Actor) -> Result<Layout, CoreError> {
-    let fields = tx
-        .layout(actor.account, None)?
-        .unwrap_or_else(|| DEFAULT_LAYOUT.iter().map(|f| (*f).to_string()).collect());
-    Ok(Layout { fields, own: false })
+    if let Some(fields) = tx.layout(actor.account, None)? {
+        return Ok(Layout { fields, own: false });
+    }
+    let (sections, fields): (Vec<&str>, Vec<&str>) =
+        DEFAULT_LAYOUT.iter().partition(|f| SECTIONS.contains(f));
+    let mut out: Vec<String> = fields.into_iter().map(str::to_string).collect();
+    out.extend(tx.custom_fields(actor.account)?.into_iter().map(|f| f.name));
+    out.extend(sections.into_iter().map(str::to_string));
+    Ok(Layout { fields: out, own: false })
 }
 
 /// Sets the actor's own layout ("my form layout"), or with `default` the account's

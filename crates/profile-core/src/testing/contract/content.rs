@@ -320,3 +320,21 @@ pub fn uc_appreciations_and_layouts(db: &dyn Database) {
     assert!(!layout::layout(other.ctx(), &other.admin).unwrap().fields.is_empty());
     assert_ne!(layout::layout(other.ctx(), &other.admin).unwrap().fields, ["EMAIL", "WORK_PHONE", "ABOUT"]);
 }
+
+pub fn uc_structure_overview(db: &dyn Database) {
+    let f = Fixture::new(db);
+    let other = Fixture::with_slug(db, "globex");
+    let sales = f.dept("Sales", 1);
+    let ann = f.employee("Ann", "Arbor", &[sales.0]);
+    f.employee("Bob", "Brook", &[sales.0, 1]);
+    other.employee("Cy", "Cole", &[1]);
+    let (departments, counts) = departments::structure_overview(f.ctx(), &f.admin).unwrap();
+    assert_eq!(departments.iter().map(|d| d.id).collect::<Vec<_>>(), vec![DepartmentId(1), sales]);
+    // The administrator is in the root department too.
+    assert_eq!(counts, vec![(DepartmentId(1), 2), (sales, 2)]);
+    let _ = ann;
+    let group = crate::usecase::workgroups::create_workgroup(f.ctx(), &f.admin, "Partners").unwrap().id;
+    let guest = f.extranet("Gus", &[group]);
+    let r = departments::structure_overview(f.ctx(), &f.actor(guest, &[Scope::Department]));
+    assert!(matches!(r, Err(CoreError::Forbidden { .. })), "{r:?}");
+}

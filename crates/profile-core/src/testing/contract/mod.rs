@@ -71,7 +71,7 @@ macro_rules! store_contract_tests {
             uc_sessions, uc_sign_in_ticket, uc_lockout_by_client_address, uc_activity, uc_presence_status, uc_messenger_structure,
             uc_photos, uc_backgrounds, uc_custom_fields,
             uc_custom_fields_in_quick_search, uc_absences, uc_about_interests_and_statuses,
-            uc_appreciations_and_layouts);
+            uc_appreciations_and_layouts, uc_structure_overview);
         $crate::store_contract_tests!(@shared $make; concurrent_writers, concurrent_claims);
     };
     (@shared $make:expr; $($case:ident),*) => {

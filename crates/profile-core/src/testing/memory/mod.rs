@@ -391,6 +391,16 @@ impl UserStore for MemTx<'_> {
             .collect())
     }
 
+    fn department_member_counts(&self, account: AccountId) -> StoreResult<Vec<(DepartmentId, u64)>> {
+        let mut counts: BTreeMap<DepartmentId, u64> = BTreeMap::new();
+        for u in self.state.users.values().filter(|u| u.account == account) {
+            for d in &u.departments {
+                *counts.entry(*d).or_default() += 1;
+            }
+        }
+        Ok(counts.into_iter().collect())
+    }
+
     fn visible_users(
         &self,
         account: AccountId,

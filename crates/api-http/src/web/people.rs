@@ -1,0 +1,184 @@
+//! What the directory's pages share: the signed-in person acting in an account (a session acts
+//! with every scope, so pages show exactly what REST would), the account's paths, the
+//! navigation, the wide page shell, and how a person is shown in a list.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use maud::{html, Markup, DOCTYPE};
+use profile_core::access::{Actor, ScopeSet, UserView};
+use profile_core::field::UserField;
+use profile_core::usecase::sessions::{self, Place};
+use profile_core::usecase::users;
+use profile_core::Value;
+
+use super::account::{member, not_found, root};
+use super::layout::t;
+use super::login::server_error;
+use super::session::{blocking, csrf, Csrf};
+use crate::AppState;
+
+/// The signed-in person where a page addresses them.
+pub(crate) struct Here {
+    pub(crate) place: Place,
+    pub(crate) actor: Actor,
+    pub(crate) csrf: Csrf,
+    /// The person's name, as the sign-in shows it.
+    pub(crate) me: String,
+    /// How many accounts the person belongs to.
+    pub(crate) accounts: usize,
+}
+
+impl Here {
+    /// The account's pages' root: `/company/` or `/a/{slug}/company/`.
+    pub(crate) fn root(&self) -> String {
+        root(&self.place)
+    }
+
+    /// A path under the root (`personal/user/7/`).
+    pub(crate) fn path(&self, rest: &str) -> String {
+        format!("{}{rest}", self.root())
+    }
+
+    /// A person's card.
+    pub(crate) fn card(&self, id: impl std::fmt::Display) -> String {
+        self.path(&format!("personal/user/{id}/"))
+    }
+}
+
+/// The person and the account the page addresses, acting with every scope; or the answer to
+/// give (the sign-in page, or 404).
+pub(crate) async fn here(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+    uri: &Uri,
+    slug: Option<String>,
+) -> Result<Here, Response> {
+    let (session, place) = member(state, headers, uri, slug).await?;
+    let (account, user, identity) = (place.account, place.user, session.identity);
+    let (actor, home) = blocking(state, move |ctx| {
+        Ok((users::actor_for(ctx, account, user, ScopeSet::all())?, sessions::home(ctx, identity)?))
+    })
+    .await
+    .map_err(|e| match e {
+        profile_core::CoreError::Unauthorized { .. } => not_found(),
+        e => server_error(&e),
+    })?;
+    Ok(Here { place, actor, csrf: csrf(state, headers), me: home.name, accounts: home.accounts.len() })
+}
+
+/// A page of the directory: the shell with the account's navigation (`current` marks where the
+/// person is) and `body` in a wide main landmark.
+pub(crate) fn wide_page(status: StatusCode, title: &str, h: Here, current: &str, body: Markup) -> Response {
+    let Here { csrf, place, actor, .. } = h;
+    let root = root(&place);
+    let nav = [
+        ("directory", root.clone(), t("web.nav.directory")),
+        ("structure", format!("{root}structure/"), t("web.nav.structure")),
+        ("absences", format!("{root}absences/"), t("web.nav.absences")),
+        ("me", format!("{root}personal/user/{}/", place.user), t("web.nav.me")),
+        ("security", "/security/".to_string(), t("web.nav.security")),
+    ];
+    let external = actor.role.is_external();
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (place.name) " · Cardfile" }
+                link rel="stylesheet" href=(super::assets::stylesheet());
+                script src=(super::assets::script()) defer {}
+            }
+            body {
+                a class="skip" href="#main" { (t("web.skip")) }
+                header class="top" {
+                    a class="brand" href=(root) { (place.name) }
+                    nav aria-label=(t("web.nav.label")) {
+                        ul class="nav" {
+                            @for (key, href, label) in &nav {
+                                @if !(external && matches!(*key, "structure" | "absences")) {
+                                    li {
+                                        a href=(href) aria-current=[(*key == current).then_some("page")] { (label) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    form method="post" action="/logout" {
+                        input type="hidden" name="csrf" value=(csrf.token);
+                        button class="link" type="submit" { (t("web.sign_out")) }
+                    }
+                }
+                main id="main" class="wide" { (body) }
+            }
+        }
+    };
+    let mut r = (status, axum::response::Html(markup.into_string())).into_response_with_csrf(csrf);
+    r.headers_mut()
+        .entry(axum::http::header::CACHE_CONTROL)
+        .or_insert(axum::http::HeaderValue::from_static("no-store"));
+    r
+}
+
+trait WithCsrf {
+    fn into_response_with_csrf(self, csrf: Csrf) -> Response;
+}
+
+impl<T: axum::response::IntoResponse> WithCsrf for T {
+    fn into_response_with_csrf(self, csrf: Csrf) -> Response {
+        let mut r = self.into_response();
+        csrf.set_on(&mut r);
+        r
+    }
+}
+
+/// A text field of a projected user ("" when absent).
+pub(crate) fn text(v: &UserView, f: UserField) -> &str {
+    match v.get(f) {
+        Some(Value::Text(s)) => s,
+        _ => "",
+    }
+}
+
+/// A person's name as lists show it.
+pub(crate) fn name(v: &UserView) -> String {
+    let full = [text(v, UserField::Name), text(v, UserField::LastName)]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if full.is_empty() {
+        t("web.card.no_name").to_string()
+    } else {
+        full
+    }
+}
+
+/// A photo URL as a path on this origin (the page's CSP takes images from here only).
+pub(crate) fn photo_path(url: &str) -> Option<&str> {
+    url.find("/photo/").map(|at| &url[at..])
+}
+
+/// A person's photo, or their initials on a disc.
+pub(crate) fn avatar(v: &UserView, class: &str) -> Markup {
+    let label = name(v);
+    match photo_path(text(v, UserField::PersonalPhoto)) {
+        Some(src) => html! { img class=(class) src=(src) alt="" width="48" height="48"; },
+        None => {
+            let initials: String =
+                label.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect();
+            html! { span class=(format!("{class} initials")) aria-hidden="true" { (initials) } }
+        }
+    }
+}
+
+/// Not found, or a failure: what a use case's error comes to on a page.
+pub(crate) fn failed(e: &profile_core::CoreError) -> Response {
+    match e {
+        profile_core::CoreError::NotFound { .. } | profile_core::CoreError::Forbidden { .. } => not_found(),
+        e => server_error(e),
+    }
+}
