@@ -219,7 +219,7 @@ await po.goto(`${base}/security/`);
 check(new URL(po.url()).pathname === "/login" && new URL(po.url()).searchParams.get("next") === "/security/",
   "signed out, /security/ asks to sign in and comes back");
 
-await page.getByRole("link", { name: "Security: password, two-step sign-in, sessions" }).click();
+await page.getByRole("navigation").getByRole("link", { name: "Security", exact: true }).click();
 await inspect("security");
 
 // An application password is shown once, and /login refuses it.

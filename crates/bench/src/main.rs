@@ -23,6 +23,7 @@ mod mixed;
 mod paging;
 mod signins;
 mod stores;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -366,7 +367,8 @@ fn card_phase(args: &Args, account: profile_core::ids::AccountId) -> Result<(), 
     let Some(plan) = args.http.as_ref() else { return Ok(()) };
     let db = open(args)?;
     card::run(&db, &args.db, account, args.users, plan, uploads(plan)).map_err(|e| e.to_string())?;
-    content::run(&db, &args.db, account, args.users, plan).map_err(|e| e.to_string().into())
+    content::run(&db, &args.db, account, args.users, plan).map_err(|e| e.to_string())?;
+    web::run(&db, &args.db, account, args.users, plan).map_err(|e| e.to_string().into())
 }
 
 /// The mixed load, last: its writes add users, which the figures before it do not expect.
