@@ -70,9 +70,11 @@ fn signed_in(db: &SqliteDb, account: AccountId) -> Result<String, Error> {
     Ok(sessions::start(ctx_for(db), identity, "bench")?.0)
 }
 
-/// Every user gets 10 tags and values of 5 integer fields; returns the fields and what each
-/// user's `UF_INTERESTS` held before.
-fn seed(db: &SqliteDb, account: AccountId, users: u32) -> Result<(Vec<u32>, Vec<(UserId, String)>), Error> {
+/// What [`seed`] changed: the fields it added, and what each user's `UF_INTERESTS` held before.
+type Seeded = (Vec<u32>, Vec<(UserId, String)>);
+
+/// Every user gets 10 tags and values of 5 integer fields.
+fn seed(db: &SqliteDb, account: AccountId, users: u32) -> Result<Seeded, Error> {
     let op = Actor::operator(account);
     let mut fields = Vec::new();
     for i in 0..5 {
