@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -30,7 +30,7 @@ use serde::Deserialize;
 
 use super::directory::status_label;
 use super::layout::{t, tf};
-use super::people::{avatar, failed, here, name, text, wide_page, Here};
+use super::people::{avatar, failed, here, name, text, wide_page, Here, PagePath};
 use super::session::{blocking, csrf_ok};
 use crate::AppState;
 
@@ -383,26 +383,15 @@ async fn card(
     wide_page(StatusCode::OK, &title, h, current, markup)
 }
 
-/// `/company/personal/user/{ID}/`.
-pub(crate) async fn default_card(
+/// `/company/personal/user/{ID}/` (and under `/a/{slug}/`).
+pub(crate) async fn page(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     uri: Uri,
-    Path(id): Path<String>,
+    at: PagePath,
     Query(q): Query<DoneQuery>,
 ) -> Response {
-    card(state, headers, uri, None, id, q.done).await
-}
-
-/// `/a/{slug}/company/personal/user/{ID}/`.
-pub(crate) async fn other_card(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    uri: Uri,
-    Path((slug, id)): Path<(String, String)>,
-    Query(q): Query<DoneQuery>,
-) -> Response {
-    card(state, headers, uri, Some(slug), id, q.done).await
+    card(state, headers, uri, at.slug, at.id.unwrap_or_default(), q.done).await
 }
 
 #[derive(Deserialize, Default)]
@@ -444,24 +433,13 @@ async fn appreciate(
     }
 }
 
-/// `POST /company/personal/user/{ID}/appreciate`.
-pub(crate) async fn default_appreciate(
+/// `POST /company/personal/user/{ID}/appreciate` (and under `/a/{slug}/`).
+pub(crate) async fn give(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     uri: Uri,
-    Path(id): Path<String>,
+    at: PagePath,
     Form(f): Form<AppreciateForm>,
 ) -> Response {
-    appreciate(state, headers, uri, None, id, f).await
-}
-
-/// `POST /a/{slug}/company/personal/user/{ID}/appreciate`.
-pub(crate) async fn other_appreciate(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    uri: Uri,
-    Path((slug, id)): Path<(String, String)>,
-    Form(f): Form<AppreciateForm>,
-) -> Response {
-    appreciate(state, headers, uri, Some(slug), id, f).await
+    appreciate(state, headers, uri, at.slug, at.id.unwrap_or_default(), f).await
 }

@@ -2,11 +2,12 @@
 //! department with its sub-departments, an interest tag, the kind of user, a presence status,
 //! "absent today" — sent as a plain GET form, so it works without JavaScript; with it, the
 //! results refresh as one types from `/company/search`, the same list as a fragment. 50 people
-//! a page, read by one query of the store (photos are their capability URLs).
+//! a page, read by one query of the store (photos are their capability URLs): by last name when
+//! browsing, in the search index's order when searching.
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
@@ -21,7 +22,7 @@ use profile_core::Value;
 use serde::Deserialize;
 
 use super::layout::{t, tf};
-use super::people::{avatar, failed, here, name, text, wide_page, Here};
+use super::people::{avatar, failed, here, name, text, wide_page, Here, PagePath};
 use super::session::blocking;
 use crate::AppState;
 
@@ -98,10 +99,16 @@ impl DirectoryQuery {
         if !self.absent.is_empty() {
             filter.absent_on = Some(now.date_naive());
         }
-        let sort = vec![
-            SortKey::new(UserField::LastName, false).map_err(|e| e.to_string())?,
-            SortKey::new(UserField::Name, false).map_err(|e| e.to_string())?,
-        ];
+        // Browsing is by last name; a search keeps the index's order, so that each keystroke
+        // reads one page of its matches, not all of them sorted.
+        let sort = if self.q.trim().is_empty() {
+            vec![
+                SortKey::new(UserField::LastName, false).map_err(|e| e.to_string())?,
+                SortKey::new(UserField::Name, false).map_err(|e| e.to_string())?,
+            ]
+        } else {
+            Vec::new()
+        };
         Ok(UserQuery { filter, sort, page: PageRequest { start: self.start(), count_total: true }, now })
     }
 }
@@ -288,44 +295,24 @@ async fn fragment(
     (status, Html(results(&h, &q, &found).into_string())).into_response()
 }
 
-/// `/company/`.
-pub(crate) async fn default_directory(
+/// `/company/` (and `/a/{slug}/company/`).
+pub(crate) async fn page(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     uri: Uri,
+    at: PagePath,
     Query(q): Query<DirectoryQuery>,
 ) -> Response {
-    directory(state, headers, uri, None, q).await
-}
-
-/// `/a/{slug}/company/`.
-pub(crate) async fn other_directory(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    uri: Uri,
-    Path(slug): Path<String>,
-    Query(q): Query<DirectoryQuery>,
-) -> Response {
-    directory(state, headers, uri, Some(slug), q).await
+    directory(state, headers, uri, at.slug, q).await
 }
 
 /// `/company/search`: the results alone, for search as you type.
-pub(crate) async fn default_fragment(
+pub(crate) async fn results_only(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     uri: Uri,
+    at: PagePath,
     Query(q): Query<DirectoryQuery>,
 ) -> Response {
-    fragment(state, headers, uri, None, q).await
-}
-
-/// `/a/{slug}/company/search`.
-pub(crate) async fn other_fragment(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    uri: Uri,
-    Path(slug): Path<String>,
-    Query(q): Query<DirectoryQuery>,
-) -> Response {
-    fragment(state, headers, uri, Some(slug), q).await
+    fragment(state, headers, uri, at.slug, q).await
 }

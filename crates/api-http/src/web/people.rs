@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::FromRequestParts;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use maud::{html, Markup, DOCTYPE};
@@ -18,6 +19,29 @@ use super::layout::t;
 use super::login::server_error;
 use super::session::{blocking, csrf, Csrf};
 use crate::AppState;
+
+/// What an account page's path names: the account (`/a/{slug}/…`; none for the default
+/// account's pages at the root) and, for a card or a department, its `{id}`. One handler
+/// serves both addresses of a page.
+pub(crate) struct PagePath {
+    pub(crate) slug: Option<String>,
+    pub(crate) id: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PagePath {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state).await.ok();
+        let get = |name: &str| {
+            params.as_ref().and_then(|p| p.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+        };
+        Ok(PagePath { slug: get("slug"), id: get("id") })
+    }
+}
 
 /// The signed-in person where a page addresses them.
 pub(crate) struct Here {

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use chrono::{Duration, NaiveDate};
@@ -25,7 +25,7 @@ use profile_core::Value;
 use serde::Deserialize;
 
 use super::layout::{t, tf};
-use super::people::{avatar, failed, here, name, text, wide_page, Here};
+use super::people::{avatar, failed, here, name, text, wide_page, Here, PagePath};
 use super::session::blocking;
 use crate::AppState;
 
@@ -125,17 +125,12 @@ async fn structure(
         Err(r) => return r,
     };
     let actor = h.actor.clone();
-    let read = blocking(&state, move |ctx| {
-        let (deps, counts) = departments::structure_overview(ctx, &actor)?;
-        let heads: Vec<i64> = deps.iter().filter_map(|d| d.head).map(|u| i64::from(u.0)).collect();
-        let names = names_of(ctx, &actor, heads)?;
-        Ok((deps, counts, names))
-    })
-    .await;
-    let (deps, counts, heads) = match read {
-        Ok(r) => r,
+    let overview = match blocking(&state, move |ctx| departments::structure_overview(ctx, &actor)).await {
+        Ok(o) => o,
         Err(e) => return failed(&e),
     };
+    let (deps, counts) = (overview.departments, overview.members);
+    let heads: BTreeMap<UserId, String> = overview.heads.into_iter().collect();
     let counts: BTreeMap<DepartmentId, u64> = counts.into_iter().collect();
     let words = profile_core::query::search_words(&q.q);
     let tree = Tree::new(deps.clone());
@@ -191,8 +186,7 @@ async fn department(
     };
     let actor = h.actor.clone();
     let read = blocking(&state, move |ctx| {
-        let (deps, _) = departments::structure_overview(ctx, &actor)?;
-        let tree = Tree::new(deps);
+        let tree = Tree::new(departments::structure_overview(ctx, &actor)?.departments);
         let d = tree.get(id).cloned().ok_or_else(|| profile_core::CoreError::not_found("department", id))?;
         let path: Vec<Department> = {
             let mut p: Vec<Department> = tree.path_to_root(id).cloned().collect();
@@ -311,7 +305,7 @@ async fn chart(
     let start: u64 = q.start.trim().parse().unwrap_or(0);
     let actor = h.actor.clone();
     let read = blocking(&state, move |ctx| {
-        let (deps, _) = departments::structure_overview(ctx, &actor)?;
+        let deps = departments::structure_overview(ctx, &actor)?.departments;
         let filter = AbsenceFilter { user: None, department: Some(department), from, to };
         let page = absences::list_absences(ctx, &actor, &filter, PageRequest { start, count_total: true });
         let names = match &page {
@@ -406,64 +400,34 @@ async fn chart(
     wide_page(StatusCode::OK, t("web.absences.title"), h, "absences", html! { div class="stack" { (body) } })
 }
 
-/// `/company/structure/`.
-pub(crate) async fn default_structure(
+/// `/company/structure/` (and under `/a/{slug}/`).
+pub(crate) async fn tree_page(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     uri: Uri,
+    at: PagePath,
     Query(q): Query<StructureQuery>,
 ) -> Response {
-    structure(state, headers, uri, None, q).await
+    structure(state, headers, uri, at.slug, q).await
 }
 
-/// `/a/{slug}/company/structure/`.
-pub(crate) async fn other_structure(
+/// `/company/structure/{ID}/` (and under `/a/{slug}/`).
+pub(crate) async fn department_page(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     uri: Uri,
-    Path(slug): Path<String>,
-    Query(q): Query<StructureQuery>,
+    at: PagePath,
 ) -> Response {
-    structure(state, headers, uri, Some(slug), q).await
+    department(state, headers, uri, at.slug, at.id.unwrap_or_default()).await
 }
 
-/// `/company/structure/{ID}/`.
-pub(crate) async fn default_department(
+/// `/company/absences/` (and under `/a/{slug}/`).
+pub(crate) async fn chart_page(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     uri: Uri,
-    Path(id): Path<String>,
-) -> Response {
-    department(state, headers, uri, None, id).await
-}
-
-/// `/a/{slug}/company/structure/{ID}/`.
-pub(crate) async fn other_department(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    uri: Uri,
-    Path((slug, id)): Path<(String, String)>,
-) -> Response {
-    department(state, headers, uri, Some(slug), id).await
-}
-
-/// `/company/absences/`.
-pub(crate) async fn default_chart(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    uri: Uri,
+    at: PagePath,
     Query(q): Query<ChartQuery>,
 ) -> Response {
-    chart(state, headers, uri, None, q).await
-}
-
-/// `/a/{slug}/company/absences/`.
-pub(crate) async fn other_chart(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    uri: Uri,
-    Path(slug): Path<String>,
-    Query(q): Query<ChartQuery>,
-) -> Response {
-    chart(state, headers, uri, Some(slug), q).await
+    chart(state, headers, uri, at.slug, q).await
 }

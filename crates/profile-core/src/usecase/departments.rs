@@ -125,11 +125,19 @@ pub fn get_department(ctx: Ctx<'_>, actor: &Actor, id: DepartmentId) -> Result<D
     load(&*ctx.db.read()?, actor, id)
 }
 
-/// Every department, and how many people each holds directly (by department).
-pub type StructureOverview = (Vec<Department>, Vec<(DepartmentId, u64)>);
+/// The company structure as its page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StructureOverview {
+    /// Every department, by ID.
+    pub departments: Vec<Department>,
+    /// How many people each holds directly, by department (none: left out).
+    pub members: Vec<(DepartmentId, u64)>,
+    /// The names of the heads the reader sees, by user.
+    pub heads: Vec<(UserId, String)>,
+}
 
-/// The company structure as its page shows it: every department, and how many people each
-/// holds directly, from one read. For intranet users (external ones see only their
+/// The company structure as its page shows it: every department, how many people each holds
+/// directly, and the names of their heads, from one read. For intranet users (external ones see only their
 /// workgroups).
 ///
 /// # Errors
@@ -140,7 +148,17 @@ pub fn structure_overview(ctx: Ctx<'_>, actor: &Actor) -> Result<StructureOvervi
         return Err(CoreError::forbidden("the company structure is shown to intranet users"));
     }
     let tx = ctx.db.read()?;
-    Ok((tx.departments(actor.account)?, tx.department_member_counts(actor.account)?))
+    let departments = tx.departments(actor.account)?;
+    let mut heads: Vec<UserId> = departments.iter().filter_map(|d| d.head).collect();
+    heads.sort_unstable();
+    heads.dedup();
+    let mut named = Vec::new();
+    for id in tx.visible_users(actor.account, &heads, actor.audience(false))? {
+        if let Some(u) = tx.user(actor.account, id)? {
+            named.push((id, u.display_name()));
+        }
+    }
+    Ok(StructureOverview { departments, members: tx.department_member_counts(actor.account)?, heads: named })
 }
 
 /// Lists departments (`department.get`): filtered, in tree order by default, 50 a page.

@@ -328,11 +328,12 @@ pub fn uc_structure_overview(db: &dyn Database) {
     let ann = f.employee("Ann", "Arbor", &[sales.0]);
     f.employee("Bob", "Brook", &[sales.0, 1]);
     other.employee("Cy", "Cole", &[1]);
-    let (departments, counts) = departments::structure_overview(f.ctx(), &f.admin).unwrap();
-    assert_eq!(departments.iter().map(|d| d.id).collect::<Vec<_>>(), vec![DepartmentId(1), sales]);
+    f.set_head(sales, Some(ann));
+    let s = departments::structure_overview(f.ctx(), &f.admin).unwrap();
+    assert_eq!(s.departments.iter().map(|d| d.id).collect::<Vec<_>>(), vec![DepartmentId(1), sales]);
     // The administrator is in the root department too.
-    assert_eq!(counts, vec![(DepartmentId(1), 2), (sales, 2)]);
-    let _ = ann;
+    assert_eq!(s.members, vec![(DepartmentId(1), 2), (sales, 2)]);
+    assert_eq!(s.heads, vec![(ann, "Ann Arbor".to_string())]);
     let group = crate::usecase::workgroups::create_workgroup(f.ctx(), &f.admin, "Partners").unwrap().id;
     let guest = f.extranet("Gus", &[group]);
     let r = departments::structure_overview(f.ctx(), &f.actor(guest, &[Scope::Department]));
