@@ -344,14 +344,22 @@ impl UserStore for PgTx<'_> {
 
     fn department_member_counts(&self, account: AccountId) -> StoreResult<Vec<(DepartmentId, u64)>> {
         let Some(no) = self.no(account)? else { return Ok(Vec::new()) };
-        self.query(
-            "SELECT department, count(*) FROM department_members WHERE account_no = $1 GROUP BY department \
-             ORDER BY department",
-            &[&no],
-        )?
-        .iter()
-        .map(|r| Ok((DepartmentId(crate::codec::id32(r, 0)?), u64::try_from(get::<i64>(r, 1)?).unwrap_or(0))))
-        .collect()
+        // A reader keeps the counts in the query cache, as pairs, until the account's query
+        // data moves on (as SQLite does).
+        let Some(cache) = self.query_cache() else { return count_members(self, no) };
+        let key = cache.key(no, &"department_member_counts");
+        let version = crate::user_pages::version(self, no)?;
+        let pairs = match cache.ids(key, version) {
+            Some(pairs) => pairs,
+            None => {
+                let counted = count_members(self, no)?;
+                let pairs: std::sync::Arc<[u32]> =
+                    counted.iter().flat_map(|(d, n)| [d.0, u32::try_from(*n).unwrap_or(u32::MAX)]).collect();
+                cache.remember_ids(key, version, std::sync::Arc::clone(&pairs));
+                pairs
+            }
+        };
+        Ok(pairs.chunks_exact(2).map(|p| (DepartmentId(p[0]), u64::from(p[1]))).collect())
     }
 
     fn visible_users(
@@ -475,4 +483,15 @@ impl UserStore for PgTx<'_> {
         }
         Ok(())
     }
+}
+/// How many members each department of account `no` has, counted.
+fn count_members(tx: &PgTx<'_>, no: i64) -> StoreResult<Vec<(DepartmentId, u64)>> {
+    tx.query(
+        "SELECT department, count(*) FROM department_members WHERE account_no = $1 GROUP BY department \
+         ORDER BY department",
+        &[&no],
+    )?
+    .iter()
+    .map(|r| Ok((DepartmentId(crate::codec::id32(r, 0)?), u64::try_from(get::<i64>(r, 1)?).unwrap_or(0))))
+    .collect()
 }

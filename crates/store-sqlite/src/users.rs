@@ -411,15 +411,22 @@ impl UserStore for SqliteTx<'_> {
 
     fn department_member_counts(&self, account: AccountId) -> StoreResult<Vec<(DepartmentId, u64)>> {
         let Some(no) = self.no(account)? else { return Ok(Vec::new()) };
-        self.conn()
-            .prepare_cached(
-                "SELECT department, count(*) FROM department_members WHERE account_no = ?1 GROUP BY department \
-                 ORDER BY department",
-            )
-            .and_then(|mut s| {
-                s.query_map([no], |r| Ok((DepartmentId(r.get(0)?), r.get::<_, i64>(1)? as u64)))?.collect()
-            })
-            .map_err(backend)
+        // A reader keeps the counts in the query cache (the grouped scan of every membership
+        // took ~10 ms at 100k users), as pairs, until the account's query data moves on.
+        let Some(cache) = self.query_cache() else { return self.count_members(no) };
+        let key = cache.key(no, &"department_member_counts");
+        let version = crate::user_pages::version(self.conn(), no)?;
+        let pairs = match cache.ids(key, version) {
+            Some(pairs) => pairs,
+            None => {
+                let counted = self.count_members(no)?;
+                let pairs: std::sync::Arc<[u32]> =
+                    counted.iter().flat_map(|(d, n)| [d.0, u32::try_from(*n).unwrap_or(u32::MAX)]).collect();
+                cache.remember_ids(key, version, std::sync::Arc::clone(&pairs));
+                pairs
+            }
+        };
+        Ok(pairs.chunks_exact(2).map(|p| (DepartmentId(p[0]), u64::from(p[1]))).collect())
     }
 
     fn visible_users(
@@ -557,6 +564,21 @@ impl UserStore for SqliteTx<'_> {
             (search::class(old.role), &old_words),
             (search::class(user.role), &new_words),
         )
+    }
+}
+
+impl SqliteTx<'_> {
+    /// How many members each department of account `no` has, counted.
+    fn count_members(&self, no: i64) -> StoreResult<Vec<(DepartmentId, u64)>> {
+        self.conn()
+            .prepare_cached(
+                "SELECT department, count(*) FROM department_members WHERE account_no = ?1 GROUP BY department \
+                 ORDER BY department",
+            )
+            .and_then(|mut s| {
+                s.query_map([no], |r| Ok((DepartmentId(r.get(0)?), r.get::<_, i64>(1)? as u64)))?.collect()
+            })
+            .map_err(backend)
     }
 }
 

@@ -334,6 +334,10 @@ pub fn uc_structure_overview(db: &dyn Database) {
     // The administrator is in the root department too.
     assert_eq!(s.members, vec![(DepartmentId(1), 2), (sales, 2)]);
     assert_eq!(s.heads, vec![(ann, "Ann Arbor".to_string())]);
+    // A new member counts at once (a store may keep the counts between reads).
+    f.employee("Cy", "Cole", &[sales.0]);
+    let again = departments::structure_overview(f.ctx(), &f.admin).unwrap();
+    assert_eq!(again.members, vec![(DepartmentId(1), 2), (sales, 3)]);
     let group = crate::usecase::workgroups::create_workgroup(f.ctx(), &f.admin, "Partners").unwrap().id;
     let guest = f.extranet("Gus", &[group]);
     let r = departments::structure_overview(f.ctx(), &f.actor(guest, &[Scope::Department]));
