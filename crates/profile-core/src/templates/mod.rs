@@ -16,6 +16,12 @@ pub struct Catalogue {
     entries: &'static [(&'static str, &'static str)],
 }
 
+/// The English texts by key (the first entry of a key wins, as a scan would find it): a page
+/// looks up hundreds of texts (the structure page three a department), each otherwise a scan
+/// of the whole catalogue.
+static ENGLISH_INDEX: std::sync::LazyLock<std::collections::HashMap<&'static str, &'static str>> =
+    std::sync::LazyLock::new(|| english::ENTRIES.iter().rev().copied().collect());
+
 /// The English catalogue, the default and the fallback of every other.
 pub const ENGLISH: Catalogue = Catalogue { entries: english::ENTRIES };
 
@@ -23,9 +29,11 @@ impl Catalogue {
     /// The text under `key`: this catalogue's, else English, else the key itself (so a missing
     /// entry shows, rather than sending an empty line).
     pub fn text(&self, key: &'static str) -> &'static str {
-        let find =
-            |entries: &'static [(&str, &'static str)]| entries.iter().find(|(k, _)| *k == key).map(|e| e.1);
-        find(self.entries).or_else(|| find(english::ENTRIES)).unwrap_or(key)
+        let english = || ENGLISH_INDEX.get(key).copied();
+        if std::ptr::eq(self.entries, english::ENTRIES) {
+            return english().unwrap_or(key);
+        }
+        self.entries.iter().find(|(k, _)| *k == key).map(|e| e.1).or_else(english).unwrap_or(key)
     }
 
     /// The text under `key` with each `{name}` replaced by its value in `args` (unknown names
