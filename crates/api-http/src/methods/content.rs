@@ -41,9 +41,12 @@ fn date_param(p: &Params, key: &str) -> Result<Option<NaiveDate>, ApiError> {
         Some(t) => {
             // A datetime's day is taken too (`2026-12-04T00:00:00+00:00`).
             let day = t.trim().get(..10).unwrap_or("");
+            use chrono::Datelike;
             NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                .ok()
+                .filter(|d| (1..=9999).contains(&d.year()))
                 .map(Some)
-                .map_err(|_| ApiError::argument(key, "expected a date as YYYY-MM-DD"))
+                .ok_or_else(|| ApiError::argument(key, "expected a date as YYYY-MM-DD"))
         }
     }
 }

@@ -120,7 +120,10 @@ fn filter(p: &Params) -> Result<UserFilter, ApiError> {
                 filter.department_name = words;
             }
             // `UF_INTERESTS=#tag`: the holders of the tag (a list: of any of them).
-            FilterTarget::Field(UserField::UfInterests) if matches!(k.op, Op::Eq | Op::In) => {
+            FilterTarget::Field(UserField::UfInterests)
+                if matches!(k.op, Op::Eq | Op::In)
+                    && params::as_text(raw).is_none_or(|t| !t.trim().is_empty()) =>
+            {
                 filter = filter.with_interests(&core_value(key, raw)?)?;
             }
             FilterTarget::Field(field) => {

@@ -263,8 +263,7 @@ fn body(h: &Here, d: &CardData, done: Option<&str>) -> Markup {
                 .and_then(|(n, val)| shown(val).map(|s| (custom_label(n), s)))
         })
         .collect();
-    let tags: Vec<&str> =
-        profile_core::model::interest::stored_tags(text(v, UserField::UfInterests)).collect();
+    let tags = profile_core::model::interest::stored_tags(text(v, UserField::UfInterests));
     html! {
         article class="stack" aria-labelledby="h-name" {
             div class="card profile" {
@@ -328,7 +327,9 @@ fn body(h: &Here, d: &CardData, done: Option<&str>) -> Markup {
                     h2 id="h-interests" { (t("web.card.interests")) }
                     ul class="tags" {
                         @for tag in &tags {
-                            li { a href=(format!("{}?tag=%23{}", h.root(), tag)) { "#" (tag) } }
+                            li {
+                                a href=(format!("{}?tag=%23{}", h.root(), percent_encoding::utf8_percent_encode(tag, percent_encoding::NON_ALPHANUMERIC))) { "#" (tag) }
+                            }
                         }
                     }
                 }

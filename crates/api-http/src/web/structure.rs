@@ -291,31 +291,28 @@ async fn chart(
         Err(r) => return r,
     };
     let today = state.clock.now().date_naive();
-    let parse = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+    let parse = |s: &str| store_day(s.trim());
     let from = parse(&q.from).unwrap_or(today);
-    let to = parse(&q.to).unwrap_or(from + Duration::days(30));
-    let department = q
-        .department
-        .trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|d| *d > 0)
-        .map(DepartmentId)
-        .unwrap_or(DepartmentId(1));
+    let to = parse(&q.to).or_else(|| from.checked_add_signed(Duration::days(30))).unwrap_or(from);
+    let asked = q.department.trim().parse::<u32>().ok().filter(|d| *d > 0).map(DepartmentId);
     let start: u64 = q.start.trim().parse().unwrap_or(0);
     let actor = h.actor.clone();
     let read = blocking(&state, move |ctx| {
         let deps = departments::structure_overview(ctx, &actor)?.departments;
+        // The root department unless one is asked for.
+        let department = asked
+            .or_else(|| deps.iter().find(|d| d.parent.is_none()).map(|d| d.id))
+            .unwrap_or(DepartmentId(1));
         let filter = AbsenceFilter { user: None, department: Some(department), from, to };
         let page = absences::list_absences(ctx, &actor, &filter, PageRequest { start, count_total: true });
         let names = match &page {
             Ok(p) => names_of(ctx, &actor, p.items.iter().map(|a| i64::from(a.user.0)).collect())?,
             Err(_) => BTreeMap::new(),
         };
-        Ok((deps, page, names))
+        Ok((deps, page, names, department))
     })
     .await;
-    let (deps, page, names) = match read {
+    let (deps, page, names, department) = match read {
         Ok(r) => r,
         Err(e) => return failed(&e),
     };
@@ -430,4 +427,10 @@ pub(crate) async fn chart_page(
     Query(q): Query<ChartQuery>,
 ) -> Response {
     chart(state, headers, uri, at.slug, q).await
+}
+
+/// A `YYYY-MM-DD` day of years 1 to 9999.
+fn store_day(text: &str) -> Option<NaiveDate> {
+    use chrono::Datelike;
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().filter(|d| (1..=9999).contains(&d.year()))
 }

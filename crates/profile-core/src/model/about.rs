@@ -149,7 +149,8 @@ pub fn render_about(text: &str) -> String {
     while let Some(c) = rest.chars().next() {
         let written = if c == '[' { read_tag(rest) } else { None };
         let Some(w) = written else {
-            let next = rest[1..].find('[').map_or(rest.len(), |i| i + 1);
+            let first = c.len_utf8();
+            let next = rest[first..].find('[').map_or(rest.len(), |i| i + first);
             let mut chunk = &rest[..next];
             // Line breaks between a list's items are layout, not text.
             let in_list = open.last().is_some_and(|o| o.tag == Tag::List);
@@ -303,6 +304,13 @@ mod tests {
         assert_eq!(render_about("[list=1][*]a[*]b[/list]"), "<ol><li>a</li><li>b</li></ol>");
         assert_eq!(render_about("[*] no list"), "[*] no list");
         assert_eq!(render_about("[quote]\nwise[/quote]"), "<blockquote>wise</blockquote>");
+    }
+
+    #[test]
+    fn any_script_is_text() {
+        assert_eq!(render_about("é"), "é");
+        assert_eq!(render_about("Привет [b]Ж[/b] 🙂"), "Привет <b>Ж</b> 🙂");
+        assert_eq!(render_about("[i]日本[/i]語"), "<i>日本</i>語");
     }
 
     #[test]

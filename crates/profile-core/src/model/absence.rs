@@ -97,6 +97,12 @@ impl Absence {
     /// [`CoreError::Validation`] on `DATE_TO` when it is before `DATE_FROM` or the absence is
     /// longer than [`ABSENCE_DAYS_MAX`], on `NOTE` when it is too long.
     pub fn check(&self) -> Result<(), CoreError> {
+        use chrono::Datelike;
+        for (field, day) in [("DATE_FROM", self.from), ("DATE_TO", self.to)] {
+            if !(1..=9999).contains(&day.year()) {
+                return Err(CoreError::invalid(field, "a year from 1 to 9999"));
+            }
+        }
         if self.to < self.from {
             return Err(CoreError::invalid("DATE_TO", "is before DATE_FROM"));
         }

@@ -18,6 +18,9 @@ pub const TAG_MAX: usize = 32;
 pub fn normalise_tag(field: &str, tag: &str) -> Result<String, CoreError> {
     let raw = tag.trim().trim_start_matches('#');
     let bad = || CoreError::invalid(field, format!("#{raw}: a tag is 1–{TAG_MAX} letters, digits, _ or -"));
+    if !raw.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+        return Err(bad());
+    }
     let mut out = String::new();
     let mut part = String::new();
     for c in raw.chars().map(Some).chain([None]) {
@@ -70,9 +73,18 @@ pub fn interests_text(tags: &[String]) -> String {
     tags.iter().map(|t| format!("#{t}")).collect::<Vec<_>>().join(" ")
 }
 
-/// The tags of a stored `UF_INTERESTS` (already normalised).
-pub fn stored_tags(text: &str) -> impl Iterator<Item = &str> {
-    text.split(' ').filter_map(|t| t.strip_prefix('#')).filter(|t| !t.is_empty())
+/// The tags of a stored `UF_INTERESTS`, normalised and each once: a value written before tags
+/// were normalised reads as its tags would be written now, and what is no tag is left out.
+pub fn stored_tags(text: &str) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for raw in text.split(|c: char| c.is_whitespace() || c == ',' || c == ';') {
+        if let Ok(tag) = normalise_tag("UF_INTERESTS", raw) {
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+    }
+    tags
 }
 
 #[cfg(test)]
@@ -84,13 +96,19 @@ mod tests {
         let tags = parse_interests("#Movies, travel #Straße  #movies #sci-fi #deep_work").unwrap();
         assert_eq!(tags, ["movies", "travel", "strasse", "sci-fi", "deep_work"]);
         assert_eq!(interests_text(&tags), "#movies #travel #strasse #sci-fi #deep_work");
-        assert_eq!(stored_tags("#a #b").collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(stored_tags("#a #b"), ["a", "b"]);
+        assert_eq!(
+            stored_tags("#Movies, #movies #c++ travel"),
+            ["movies", "travel"],
+            "an older value reads as tags"
+        );
         assert_eq!(normalise_tag("T", "#Café").unwrap(), "cafe");
     }
 
     #[test]
     fn bad_tags_and_too_many_are_refused() {
         assert!(parse_interests("#a.b").is_err());
+        assert!(parse_interests("#c++").is_err(), "a tag is not cut short");
         assert!(parse_interests("#x").is_ok());
         assert!(parse_interests(&format!("#{}", "a".repeat(TAG_MAX + 1))).is_err());
         let many: Vec<String> = (0..=INTERESTS_MAX).map(|i| format!("#t{i}")).collect();

@@ -264,7 +264,11 @@ pub fn user_search_words<'a>(
     for name in department_names {
         words.extend(search_words(name));
     }
-    words.extend(crate::model::interest::stored_tags(user.text(UserField::UfInterests)).map(interest_word));
+    words.extend(
+        crate::model::interest::stored_tags(user.text(UserField::UfInterests))
+            .iter()
+            .map(|t| interest_word(t)),
+    );
     words.sort();
     words.dedup();
     words

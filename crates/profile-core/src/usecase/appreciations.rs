@@ -93,7 +93,8 @@ pub fn give(
         giver,
         badge: code,
         message,
-        at: ctx.clock.now(),
+        // Kept to the second, as the stores keep it.
+        at: chrono::DateTime::from_timestamp(ctx.clock.now().timestamp(), 0).unwrap_or_default(),
     };
     tx.insert_appreciation(&a)?;
     tx.commit()?;

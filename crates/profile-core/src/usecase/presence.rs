@@ -142,6 +142,8 @@ pub(crate) fn resolve_filters(
     }
     let statuses = std::mem::take(&mut filter.statuses);
     if !statuses.is_empty() {
+        // Statuses are the messenger's: read with `im`, as `im.user.get` reads them.
+        require_im(actor)?;
         let ids = tx.users_with_status(actor.account, &statuses, PRESENCE_MATCHES_MAX + 1)?;
         if ids.len() > PRESENCE_MATCHES_MAX {
             return Err(too_many("CARDFILE_STATUS"));

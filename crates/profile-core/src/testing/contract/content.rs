@@ -242,6 +242,9 @@ pub fn uc_about_interests_and_statuses(db: &dyn Database) {
     assert_eq!(with(vec![PresenceStatus::Dnd]), vec![ann.0]);
     assert_eq!(with(vec![PresenceStatus::Dnd, PresenceStatus::Away]), vec![ann.0, bob.0]);
     assert_eq!(with(vec![PresenceStatus::Break]), Vec::<u32>::new());
+    let q = f.query(UserFilter { statuses: vec![PresenceStatus::Dnd], ..UserFilter::default() });
+    let r = users::find_users(f.ctx(), &f.actor(bob, &[Scope::UserBasic]), &q, &Select::All, false);
+    assert!(matches!(r, Err(CoreError::InsufficientScope { .. })), "statuses are read with im: {r:?}");
     let theirs = UserFilter { statuses: vec![PresenceStatus::Dnd], ..UserFilter::default() };
     let mut q = other.query(theirs);
     q.page.count_total = true;

@@ -102,8 +102,10 @@ impl CardContentStore for MemTx<'_> {
             if !matches!(u.role, Role::Administrator | Role::Employee) {
                 continue;
             }
-            for tag in stored_tags(u.text(UserField::UfInterests)).filter(|t| t.starts_with(prefix)) {
-                *counts.entry(tag.to_string()).or_default() += 1;
+            for tag in
+                stored_tags(u.text(UserField::UfInterests)).into_iter().filter(|t| t.starts_with(prefix))
+            {
+                *counts.entry(tag).or_default() += 1;
             }
         }
         let mut out: Vec<(String, u64)> = counts.into_iter().collect();
