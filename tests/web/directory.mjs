@@ -65,6 +65,7 @@ async function join(who, first, last) {
 }
 
 const card = (id) => `${base}/company/personal/user/${id}/`;
+let r;
 
 // Ann: the directory, search as she types, the plain form.
 const ann = await join("ann", "Ann", "Arbor");
@@ -114,8 +115,29 @@ await ann.getByRole("heading", { name: "1 absences" }).waitFor();
 check(await ann.getByRole("row", { name: /Bob Brook/ }).isVisible(), "the chart shows Bob's absence");
 await inspect(ann, "absences");
 
-// Bob reads the message on his own card.
+// Ann keeps her card up to date: a bad value is refused at its field, good ones are saved.
+await ann.goto(card(ids.ann));
+await ann.getByRole("link", { name: "Edit the card" }).click();
+await ann.getByRole("heading", { name: "Edit the card: Ann Arbor" }).waitFor();
+await inspect(ann, "edit");
+await ann.getByLabel("Work phone").fill("call me maybe");
+await ann.getByRole("button", { name: "Save" }).click();
+check(await ann.locator("#f-WORK_PHONE-error[role=alert]").isVisible(), "a bad phone is refused at its field");
+check(await ann.getByLabel("Work phone").getAttribute("aria-describedby") === "f-WORK_PHONE-error", "the error is tied to its field");
+await ann.getByLabel("Work phone").fill("+49 30 1234567");
+await ann.getByLabel("Work position").fill("Key account manager");
+await ann.getByLabel("Interests").fill("#climbing #Yoga");
+await ann.getByLabel("About me").fill("[i]Hello[/i] from Berlin");
+await ann.getByRole("button", { name: "Save" }).click();
+await ann.getByText("Your changes are saved.").waitFor();
+check(await ann.getByText("Key account manager").isVisible() && await ann.getByText("+49 30 1234567").isVisible(), "the card shows the saved fields");
+check(await ann.getByRole("link", { name: "#yoga" }).isVisible(), "and the interests, normalised");
+check(await ann.locator(".about i").innerText() === "Hello", "and about me");
+
+// Bob reads the message on his own card, and may not edit Ann's.
 const bob = await join("bob", "Bob", "Brook");
+r = await bob.goto(`${card(ids.ann)}edit/`);
+check(r.status() === 404, "another person's edit page is not there for a colleague");
 await bob.goto(card(ids.bob));
 check(await bob.getByText("Thanks for the demo").isVisible(), "the recipient reads the appreciation's message");
 await inspect(bob, "card-own");
@@ -125,7 +147,7 @@ const eve = await join("eve", "Eve", "Extern");
 const seen = await eve.locator("#results a").allInnerTexts();
 check(seen.includes("Ann Arbor") && seen.includes("Eve Extern") && !seen.includes("Bob Brook"), `the extranet user sees her workgroup only (${seen})`);
 await inspect(eve, "directory-extranet");
-let r = await eve.goto(card(ids.bob));
+r = await eve.goto(card(ids.bob));
 check(r.status() === 404, "another person's card is 404 for her");
 r = await eve.goto(card(999999));
 check(r.status() === 404, "as is no one's");

@@ -386,7 +386,8 @@ fn people_find_each_other_on_the_directory_the_card_and_the_structure() {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    for page in ["directory", "card", "card-own", "structure", "department", "absences", "directory-extranet"]
+    for page in
+        ["directory", "card", "edit", "card-own", "structure", "department", "absences", "directory-extranet"]
     {
         for width in ["desktop", "phone"] {
             let shot = shots.join(format!("{page}-{width}.png"));

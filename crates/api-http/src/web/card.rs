@@ -292,8 +292,9 @@ fn body(h: &Here, d: &CardData, done: Option<&str>) -> Markup {
                         }
                     }
                 }
-                @if own {
-                    p { a href="/security/" { (t("web.card.security")) } }
+                p {
+                    @if own || h.actor.is_admin() { a href=(format!("{}edit/", h.card(id))) { (t("web.card.edit")) } }
+                    @if own { " · " a href="/security/" { (t("web.card.security")) } }
                 }
             }
             @if !fields.is_empty() {
@@ -376,6 +377,7 @@ async fn card(
     };
     let message = match done.as_deref() {
         Some("appreciated") => Some(t("web.card.appreciated")),
+        Some("saved") => Some(t("web.card.saved")),
         _ => None,
     };
     let title = name(&data.view);

@@ -15,6 +15,7 @@ mod account;
 mod assets;
 mod card;
 mod directory;
+mod edit;
 mod invite;
 mod layout;
 mod login;
@@ -44,6 +45,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/company/search", get(directory::results_only))
         .route("/company/personal/user/{id}/", get(card::page))
         .route("/company/personal/user/{id}/appreciate", post(card::give))
+        .route("/company/personal/user/{id}/edit/", get(edit::page).post(edit::save))
         .route("/company/structure/", get(structure::tree_page))
         .route("/company/structure/{id}/", get(structure::department_page))
         .route("/company/absences/", get(structure::chart_page))
@@ -52,6 +54,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/a/{slug}/company/search", get(directory::results_only))
         .route("/a/{slug}/company/personal/user/{id}/", get(card::page))
         .route("/a/{slug}/company/personal/user/{id}/appreciate", post(card::give))
+        .route("/a/{slug}/company/personal/user/{id}/edit/", get(edit::page).post(edit::save))
         .route("/a/{slug}/company/structure/", get(structure::tree_page))
         .route("/a/{slug}/company/structure/{id}/", get(structure::department_page))
         .route("/a/{slug}/company/absences/", get(structure::chart_page))

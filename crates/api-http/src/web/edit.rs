@@ -1,0 +1,192 @@
+//! `/company/personal/user/{ID}/edit/`: the card's own fields, "about me" and interests, edited
+//! by the person or an administrator (the rules of `users::update_user`: a person may not
+//! change the fields only administrators change). A bad value is shown at its field and changes
+//! nothing; a saved form goes back to the card.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use maud::{html, Markup};
+use profile_core::access::{Select, UserView};
+use profile_core::field::{FieldKind, UserField};
+use profile_core::ids::UserId;
+use profile_core::model::user::UserPatch;
+use profile_core::usecase::{about, users};
+use profile_core::{CoreError, Value};
+
+use super::layout::{alert, t};
+use super::people::{failed, here, name, text, wide_page, Here, PagePath};
+use super::session::{blocking, csrf_ok};
+use crate::AppState;
+
+/// The fields the form offers, in its order.
+const FIELDS: [UserField; 12] = [
+    UserField::Name,
+    UserField::LastName,
+    UserField::SecondName,
+    UserField::WorkPosition,
+    UserField::WorkPhone,
+    UserField::PersonalMobile,
+    UserField::UfPhoneInner,
+    UserField::PersonalBirthday,
+    UserField::WorkCity,
+    UserField::PersonalCity,
+    UserField::UfSkype,
+    UserField::UfInterests,
+];
+
+fn value(v: &UserView, f: UserField) -> String {
+    match v.get(f) {
+        Some(Value::Date(d)) => d.format("%Y-%m-%d").to_string(),
+        _ => text(v, f).to_string(),
+    }
+}
+
+fn label(f: UserField) -> String {
+    let rest = f.code().replace('_', " ").to_lowercase();
+    let rest = rest.strip_prefix("uf ").unwrap_or(&rest).to_string();
+    let mut c = rest.chars();
+    c.next().map(|first| first.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// The id of a user the actor may edit, else the 404 of a page that is not theirs.
+fn editable(h: &Here, at: &PagePath) -> Option<UserId> {
+    let id = at.id.as_deref()?.parse::<u32>().ok().filter(|i| *i > 0).map(UserId)?;
+    (h.actor.is(id) || h.actor.is_admin()).then_some(id)
+}
+
+fn form(
+    h: &Here,
+    v: &UserView,
+    about_text: &str,
+    values: &HashMap<String, String>,
+    error: Option<(&str, &str)>,
+) -> Markup {
+    let err = |key: &str| error.filter(|(k, _)| *k == key).map(|(_, reason)| reason);
+    let shown = |f: UserField| values.get(f.code()).cloned().unwrap_or_else(|| value(v, f));
+    html! {
+        div class="card" {
+            h1 { (t("web.edit.title")) ": " (name(v)) }
+            @if let Some((_, reason)) = error.filter(|(k, _)| FIELDS.iter().all(|f| f.code() != *k) && *k != "ABOUT") {
+                (alert(Some(reason)))
+            }
+            form method="post" action=(format!("{}edit/", h.card(v.id))) {
+                input type="hidden" name="csrf" value=(h.csrf.token);
+                @for f in FIELDS {
+                    @let id = format!("f-{}", f.code());
+                    @let kind = if f.kind() == FieldKind::Date { "date" } else { "text" };
+                    div class="field" {
+                        label for=(id) { (label(f)) }
+                        input id=(id) name=(f.code()) type=(kind) value=(shown(f))
+                            aria-invalid=[err(f.code()).map(|_| "true")]
+                            aria-describedby=[err(f.code()).map(|_| format!("{id}-error"))];
+                        @if let Some(reason) = err(f.code()) {
+                            p class="error" id=(format!("{id}-error")) role="alert" { (reason) }
+                        }
+                        @if f == UserField::UfInterests { p class="hint" { (t("web.edit.interests_hint")) } }
+                    }
+                }
+                div class="field" {
+                    label for="f-ABOUT" { (t("web.card.about")) }
+                    textarea id="f-ABOUT" name="ABOUT" rows="6" maxlength="4000"
+                        aria-invalid=[err("ABOUT").map(|_| "true")] aria-describedby="f-ABOUT-hint" {
+                        (values.get("ABOUT").map_or(about_text, String::as_str))
+                    }
+                    p class="hint" id="f-ABOUT-hint" { (t("web.edit.about_hint")) }
+                    @if let Some(reason) = err("ABOUT") { p class="error" role="alert" { (reason) } }
+                }
+                button type="submit" { (t("web.edit.save")) }
+                " " a href=(h.card(v.id)) { (t("web.edit.cancel")) }
+            }
+        }
+    }
+}
+
+/// What the form shows: the user as the editor reads them, and "about me".
+async fn current(state: &Arc<AppState>, h: &Here, id: UserId) -> Result<(UserView, String), Response> {
+    let actor = h.actor.clone();
+    blocking(state, move |ctx| {
+        let view = users::get_user(ctx, &actor, id, &Select::All, false)?;
+        Ok((view, about::profile_content(ctx, &actor, id)?.about))
+    })
+    .await
+    .map_err(|e| failed(&e))
+}
+
+/// `GET …/personal/user/{ID}/edit/` (and under `/a/{slug}/`).
+pub(crate) async fn page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: Uri,
+    at: PagePath,
+) -> Response {
+    let h = match here(&state, &headers, &uri, at.slug.clone()).await {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let Some(id) = editable(&h, &at) else { return super::account::not_found() };
+    let (view, about_text) = match current(&state, &h, id).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let body = form(&h, &view, &about_text, &HashMap::new(), None);
+    wide_page(StatusCode::OK, t("web.edit.title"), h, "me", body)
+}
+
+/// `POST …/personal/user/{ID}/edit/`.
+pub(crate) async fn save(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: Uri,
+    at: PagePath,
+    Form(sent): Form<HashMap<String, String>>,
+) -> Response {
+    let h = match here(&state, &headers, &uri, at.slug.clone()).await {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let Some(id) = editable(&h, &at) else { return super::account::not_found() };
+    if !csrf_ok(&headers, sent.get("csrf").map(String::as_str)) {
+        return (StatusCode::FORBIDDEN, t("web.form.expired")).into_response();
+    }
+    let (view, about_text) = match current(&state, &h, id).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    // Only what changed is written: a field one may not change stays untouched unless typed over.
+    let changed: Vec<(UserField, Value)> = FIELDS
+        .iter()
+        .filter_map(|f| sent.get(f.code()).map(|s| (*f, s.trim().to_string())))
+        .filter(|(f, s)| *s != value(&view, *f))
+        .map(|(f, s)| (f, Value::text(s)))
+        .collect();
+    let new_about = sent.get("ABOUT").map(|a| a.replace("\r\n", "\n")).filter(|a| a.trim_end() != about_text);
+    let actor = h.actor.clone();
+    let saved = blocking(&state, move |ctx| {
+        if !changed.is_empty() {
+            users::update_user(ctx, &actor, id, &UserPatch::parse(changed)?)?;
+        }
+        if let Some(text) = new_about {
+            about::set_about(ctx, &actor, id, &text)?;
+        }
+        Ok(())
+    })
+    .await;
+    let back = h.card(id);
+    match saved {
+        Ok(()) => Redirect::to(&format!("{back}?done=saved")).into_response(),
+        Err(CoreError::Validation { field, reason }) | Err(CoreError::Conflict { field, reason }) => {
+            let body = form(&h, &view, &about_text, &sent, Some((&field, &reason)));
+            wide_page(StatusCode::BAD_REQUEST, t("web.edit.title"), h, "me", body)
+        }
+        Err(CoreError::Forbidden { reason }) => {
+            let body = form(&h, &view, &about_text, &sent, Some(("", &reason)));
+            wide_page(StatusCode::FORBIDDEN, t("web.edit.title"), h, "me", body)
+        }
+        Err(e) => failed(&e),
+    }
+}
