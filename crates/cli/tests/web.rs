@@ -39,11 +39,53 @@ fn invite(db: &Path, account: &str, address: &str) -> String {
     body[at..].chars().take_while(char::is_ascii_alphanumeric).collect()
 }
 
-#[test]
-fn joining_signing_in_and_the_security_rules_in_a_browser() {
+/// Runs `script` of tests/web against the server on `port` with the suite's browser and
+/// screenshots folder (and `envs`); missing pieces fail the test.
+fn browser_flow(script: &str, port: u16, envs: &[(&str, String)]) -> std::process::Output {
     let chromium = required("CARDFILE_CHROMIUM", PathBuf::from("/usr/bin/chromium"), "chromium");
     let web = workspace().join("tests/web");
     required("CARDFILE_WEB_MODULES", web.join("node_modules/playwright-core"), "playwright-core");
+    let mut node = Command::new("node");
+    node.arg(web.join(script))
+        .current_dir(&web)
+        .env("CARDFILE_URL", format!("http://127.0.0.1:{port}"))
+        .env("CARDFILE_CHROMIUM", &chromium)
+        .env("CARDFILE_SCREENSHOTS", workspace().join("target/screenshots"));
+    for (k, v) in envs {
+        node.env(k, v);
+    }
+    node.output().unwrap()
+}
+
+/// The flow's output, and a failure with it unless it passed.
+fn assert_passed(out: &std::process::Output) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    print!("{stdout}");
+    assert!(
+        out.status.success(),
+        "the browser flow failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every page's screenshots, at both widths, are there and not blank.
+fn assert_screenshots(pages: &[&str]) {
+    let shots = workspace().join("target/screenshots");
+    for page in pages {
+        for width in ["desktop", "phone"] {
+            let shot = shots.join(format!("{page}-{width}.png"));
+            assert!(
+                std::fs::metadata(&shot).is_ok_and(|m| m.len() > 2000),
+                "{} is missing or blank",
+                shot.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn joining_signing_in_and_the_security_rules_in_a_browser() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("web.db");
     let (mut child, port, _) = common::start(&db, true);
@@ -89,31 +131,21 @@ fn joining_signing_in_and_the_security_rules_in_a_browser() {
         ]));
     assert_eq!(code, 0, "{err}");
     let other = invite(&db, "other", "new.hire@example.com");
-    let shots = workspace().join("target/screenshots");
-    let out = Command::new("node")
-        .arg(web.join("flow.mjs"))
-        .current_dir(&web)
-        .env("CARDFILE_URL", format!("http://127.0.0.1:{port}"))
-        .env("CARDFILE_INVITE", &token)
-        .env("CARDFILE_INVITE_OTHER", &other)
-        .env("CARDFILE_INVITE_EXPIRED", &expired)
-        .env("CARDFILE_CHROMIUM", &chromium)
-        .env("CARDFILE_SCREENSHOTS", &shots)
-        .env("CARDFILE_BIN", env!("CARGO_BIN_EXE_cardfile"))
-        .env("CARDFILE_DB", &db)
-        .env("CARDFILE_REGISTER", register)
-        .output()
-        .unwrap();
+    let out = browser_flow(
+        "flow.mjs",
+        port,
+        &[
+            ("CARDFILE_INVITE", token),
+            ("CARDFILE_INVITE_OTHER", other),
+            ("CARDFILE_INVITE_EXPIRED", expired),
+            ("CARDFILE_BIN", env!("CARGO_BIN_EXE_cardfile").to_string()),
+            ("CARDFILE_DB", db.display().to_string()),
+            ("CARDFILE_REGISTER", register.to_string()),
+        ],
+    );
     let _ = child.kill();
     let _ = child.wait();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    print!("{stdout}");
-    assert!(
-        out.status.success(),
-        "the browser flow failed ({}):\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_passed(&out);
     // The operator's side: the sessions the flow left, a lockout lifted, two-step sign-in off.
     let cardfile = |args: &[&str]| {
         let (code, out, err) = common::output(
@@ -160,7 +192,7 @@ fn joining_signing_in_and_the_security_rules_in_a_browser() {
             "nobody@example.com",
         ]));
     assert_eq!(code, 1, "an unknown login is refused: {err}");
-    for page in [
+    assert_screenshots(&[
         "login",
         "invite",
         "invite-expired",
@@ -174,16 +206,7 @@ fn joining_signing_in_and_the_security_rules_in_a_browser() {
         "register-waiting",
         "accounts",
         "not-found",
-    ] {
-        for width in ["desktop", "phone"] {
-            let shot = shots.join(format!("{page}-{width}.png"));
-            assert!(
-                std::fs::metadata(&shot).is_ok_and(|m| m.len() > 2000),
-                "{} is missing or blank",
-                shot.display()
-            );
-        }
-    }
+    ]);
 }
 
 #[test]
@@ -292,9 +315,6 @@ fn token_for(db: &Path, address: &str) -> String {
 
 #[test]
 fn people_find_each_other_on_the_directory_the_card_and_the_structure() {
-    let chromium = required("CARDFILE_CHROMIUM", PathBuf::from("/usr/bin/chromium"), "chromium");
-    let web = workspace().join("tests/web");
-    required("CARDFILE_WEB_MODULES", web.join("node_modules/playwright-core"), "playwright-core");
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("directory.db");
     let (mut child, port, hook) = common::start(&db, true);
@@ -365,37 +385,22 @@ fn people_find_each_other_on_the_directory_the_card_and_the_structure() {
         "eve": token_for(&db, "eve@partner.example"),
     });
     let ids = serde_json::json!({"ann": ann, "bob": bob, "eve": eve, "sales": sales});
-    let shots = workspace().join("target/screenshots");
-    let out = Command::new("node")
-        .arg(web.join("directory.mjs"))
-        .current_dir(&web)
-        .env("CARDFILE_URL", format!("http://127.0.0.1:{port}"))
-        .env("CARDFILE_INVITES", tokens.to_string())
-        .env("CARDFILE_IDS", ids.to_string())
-        .env("CARDFILE_CHROMIUM", &chromium)
-        .env("CARDFILE_SCREENSHOTS", &shots)
-        .output()
-        .unwrap();
+    let out = browser_flow(
+        "directory.mjs",
+        port,
+        &[("CARDFILE_INVITES", tokens.to_string()), ("CARDFILE_IDS", ids.to_string())],
+    );
     let _ = child.kill();
     let _ = child.wait();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    print!("{stdout}");
-    assert!(
-        out.status.success(),
-        "the browser flow failed ({}):\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for page in
-        ["directory", "card", "edit", "card-own", "structure", "department", "absences", "directory-extranet"]
-    {
-        for width in ["desktop", "phone"] {
-            let shot = shots.join(format!("{page}-{width}.png"));
-            assert!(
-                std::fs::metadata(&shot).is_ok_and(|m| m.len() > 2000),
-                "{} is missing or blank",
-                shot.display()
-            );
-        }
-    }
+    assert_passed(&out);
+    assert_screenshots(&[
+        "directory",
+        "card",
+        "edit",
+        "card-own",
+        "structure",
+        "department",
+        "absences",
+        "directory-extranet",
+    ]);
 }

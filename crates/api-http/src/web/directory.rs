@@ -242,12 +242,14 @@ pub(crate) fn status_label(s: PresenceStatus) -> &'static str {
     }
 }
 
-async fn directory(
+/// The directory page, or (`whole` false) its results alone.
+async fn answer(
     state: Arc<AppState>,
     headers: HeaderMap,
     uri: Uri,
     slug: Option<String>,
     q: DirectoryQuery,
+    whole: bool,
 ) -> Response {
     let h = match here(&state, &headers, &uri, slug).await {
         Ok(h) => h,
@@ -258,6 +260,9 @@ async fn directory(
         Err(r) => return r,
     };
     let status = if found.is_err() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    if !whole {
+        return (status, Html(results(&h, &q, &found).into_string())).into_response();
+    }
     let body = html! {
         div class="card" {
             h1 { (h.place.name) }
@@ -276,25 +281,6 @@ async fn directory(
     wide_page(status, title, h, "directory", html! { div class="stack" { (body) } })
 }
 
-async fn fragment(
-    state: Arc<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-    slug: Option<String>,
-    q: DirectoryQuery,
-) -> Response {
-    let h = match here(&state, &headers, &uri, slug).await {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
-    let found = match search(&state, &h, &q).await {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
-    let status = if found.is_err() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    (status, Html(results(&h, &q, &found).into_string())).into_response()
-}
-
 /// `/company/` (and `/a/{slug}/company/`).
 pub(crate) async fn page(
     State(state): State<Arc<AppState>>,
@@ -303,7 +289,7 @@ pub(crate) async fn page(
     at: PagePath,
     Query(q): Query<DirectoryQuery>,
 ) -> Response {
-    directory(state, headers, uri, at.slug, q).await
+    answer(state, headers, uri, at.slug, q, true).await
 }
 
 /// `/company/search`: the results alone, for search as you type.
@@ -314,5 +300,5 @@ pub(crate) async fn results_only(
     at: PagePath,
     Query(q): Query<DirectoryQuery>,
 ) -> Response {
-    fragment(state, headers, uri, at.slug, q).await
+    answer(state, headers, uri, at.slug, q, false).await
 }
