@@ -133,6 +133,24 @@ await ann.getByText("Your changes are saved.").waitFor();
 check(await ann.getByText("Key account manager").isVisible() && await ann.getByText("+49 30 1234567").isVisible(), "the card shows the saved fields");
 check(await ann.getByRole("link", { name: "#yoga" }).isVisible(), "and the interests, normalised");
 check(await ann.locator(".about i").innerText() === "Hello", "and about me");
+// An absence from the edit page: refused at its field when it ends before it begins, then
+// recorded, shown, and deleted.
+const day = (n) => new Date(Date.now() + n * 86400000).toISOString().slice(0, 10);
+await ann.goto(`${card(ids.ann)}edit/`);
+await ann.getByLabel("Kind").selectOption("vacation");
+await ann.getByLabel("From", { exact: true }).fill(day(10));
+await ann.getByLabel("To", { exact: true }).fill(day(8));
+await ann.getByRole("button", { name: "Add the absence" }).click();
+check(await ann.locator("#f-DATE_TO-error[role=alert]").isVisible(), "an absence that ends before it begins is refused at its field");
+await ann.getByLabel("From", { exact: true }).fill(day(8));
+await ann.getByLabel("To", { exact: true }).fill(day(12));
+await ann.getByLabel("Note").fill("Lisbon");
+await ann.getByRole("button", { name: "Add the absence" }).click();
+await ann.getByText(`${day(8)} – ${day(12)}`).waitFor();
+check(await ann.getByText("Lisbon").isVisible(), "the absence is recorded and listed");
+await ann.getByRole("button", { name: `Delete ${day(8)} – ${day(12)}` }).click();
+await ann.getByText("No absences ahead.").waitFor();
+check(true, "and deleted");
 
 // Bob reads the message on his own card, and may not edit Ann's.
 const bob = await join("bob", "Bob", "Brook");

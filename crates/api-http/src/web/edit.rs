@@ -1,5 +1,5 @@
-//! `/company/personal/user/{ID}/edit/`: the card's own fields, "about me" and interests, edited
-//! by the person or an administrator (the rules of `users::update_user`: a person may not
+//! `/company/personal/user/{ID}/edit/`: the card's own fields, "about me", interests and the
+//! coming absences, edited by the person or an administrator (the rules of `users::update_user`: a person may not
 //! change the fields only administrators change). A bad value is shown at its field and changes
 //! nothing; a saved form goes back to the card.
 
@@ -10,11 +10,15 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use chrono::{Duration, NaiveDate};
 use maud::{html, Markup};
 use profile_core::access::{Select, UserView};
 use profile_core::field::{FieldKind, UserField};
 use profile_core::ids::UserId;
+use profile_core::model::absence::AbsenceKind;
 use profile_core::model::user::UserPatch;
+use profile_core::query::PageRequest;
+use profile_core::usecase::absences::{self, AbsenceFilter, AbsenceSpec, AbsenceView};
 use profile_core::usecase::{about, users};
 use profile_core::{CoreError, Value};
 
@@ -106,15 +110,82 @@ fn form(
     }
 }
 
-/// What the form shows: the user as the editor reads them, and "about me".
-async fn current(state: &Arc<AppState>, h: &Here, id: UserId) -> Result<(UserView, String), Response> {
+/// What the form shows: the user as the editor reads them, "about me", and their absences
+/// from today on.
+async fn current(
+    state: &Arc<AppState>,
+    h: &Here,
+    id: UserId,
+) -> Result<(UserView, String, Vec<AbsenceView>), Response> {
     let actor = h.actor.clone();
+    let today = state.clock.now().date_naive();
     blocking(state, move |ctx| {
         let view = users::get_user(ctx, &actor, id, &Select::All, false)?;
-        Ok((view, about::profile_content(ctx, &actor, id)?.about))
+        let period =
+            AbsenceFilter { user: Some(id), department: None, from: today, to: today + Duration::days(365) };
+        let coming = absences::list_absences(ctx, &actor, &period, PageRequest::default())?.items;
+        Ok((view, about::profile_content(ctx, &actor, id)?.about, coming))
     })
     .await
     .map_err(|e| failed(&e))
+}
+
+/// The person's coming absences, each with its deletion, and a form to add one.
+fn absences_section(h: &Here, id: UserId, coming: &[AbsenceView], error: Option<(&str, &str)>) -> Markup {
+    let err = |key: &str| error.filter(|(k, _)| *k == key).map(|(_, reason)| reason);
+    let base = format!("{}edit/absences", h.card(id));
+    let date = |key: &str, label: &str| {
+        let id = format!("f-{key}");
+        html! {
+            div class="field" {
+                label for=(id) { (label) }
+                input id=(id) name=(key) type="date" required aria-invalid=[err(key).map(|_| "true")]
+                    aria-describedby=[err(key).map(|_| format!("{id}-error"))];
+                @if let Some(reason) = err(key) { p class="error" id=(format!("{id}-error")) role="alert" { (reason) } }
+            }
+        }
+    };
+    html! {
+        section class="card" aria-labelledby="h-absences" {
+            h2 id="h-absences" { (t("web.card.absences")) }
+            @if coming.is_empty() { p class="hint" { (t("web.edit.no_absences")) } }
+            ul class="accounts" {
+                @for a in coming {
+                    li {
+                        (a.from.format("%Y-%m-%d")) " – " (a.to.format("%Y-%m-%d"))
+                        @if let Some(k) = a.kind { " · " (k.code().replace('_', " ")) }
+                        @if let Some(n) = a.note.as_deref().filter(|n| !n.is_empty()) { " · " (n) }
+                        form class="inline" method="post" action=(format!("{base}/{}/delete", a.id)) {
+                            input type="hidden" name="csrf" value=(h.csrf.token);
+                            button class="link" type="submit"
+                                aria-label=(format!("{} {} – {}", t("web.edit.delete_absence"), a.from, a.to)) {
+                                (t("web.edit.delete_absence"))
+                            }
+                        }
+                    }
+                }
+            }
+            form method="post" action=(base) {
+                input type="hidden" name="csrf" value=(h.csrf.token);
+                div class="filters" {
+                    div class="field" {
+                        label for="f-KIND" { (t("web.edit.kind")) }
+                        select id="f-KIND" name="KIND" {
+                            @for k in AbsenceKind::ALL { option value=(k.code()) { (k.code().replace('_', " ")) } }
+                        }
+                    }
+                    (date("DATE_FROM", t("web.absences.from")))
+                    (date("DATE_TO", t("web.absences.to")))
+                    div class="field" {
+                        label for="f-NOTE" { (t("web.edit.note")) }
+                        input id="f-NOTE" name="NOTE" type="text" maxlength="500";
+                        @if let Some(reason) = err("NOTE") { p class="error" role="alert" { (reason) } }
+                    }
+                }
+                button type="submit" { (t("web.edit.add_absence")) }
+            }
+        }
+    }
 }
 
 /// `GET …/personal/user/{ID}/edit/` (and under `/a/{slug}/`).
@@ -129,11 +200,13 @@ pub(crate) async fn page(
         Err(r) => return r,
     };
     let Some(id) = editable(&h, &at) else { return super::account::not_found() };
-    let (view, about_text) = match current(&state, &h, id).await {
+    let (view, about_text, coming) = match current(&state, &h, id).await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let body = form(&h, &view, &about_text, &HashMap::new(), None);
+    let body = html! {
+        div class="stack" { (form(&h, &view, &about_text, &HashMap::new(), None)) (absences_section(&h, id, &coming, None)) }
+    };
     wide_page(StatusCode::OK, t("web.edit.title"), h, "me", body)
 }
 
@@ -153,7 +226,7 @@ pub(crate) async fn save(
     if !csrf_ok(&headers, sent.get("csrf").map(String::as_str)) {
         return (StatusCode::FORBIDDEN, t("web.form.expired")).into_response();
     }
-    let (view, about_text) = match current(&state, &h, id).await {
+    let (view, about_text, _) = match current(&state, &h, id).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -187,6 +260,89 @@ pub(crate) async fn save(
             let body = form(&h, &view, &about_text, &sent, Some(("", &reason)));
             wide_page(StatusCode::FORBIDDEN, t("web.edit.title"), h, "me", body)
         }
+        Err(e) => failed(&e),
+    }
+}
+
+/// `POST …/personal/user/{ID}/edit/absences`: adds an absence, then back to the edit page.
+pub(crate) async fn add_absence(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: Uri,
+    at: PagePath,
+    Form(sent): Form<HashMap<String, String>>,
+) -> Response {
+    let h = match here(&state, &headers, &uri, at.slug.clone()).await {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let Some(id) = editable(&h, &at) else { return super::account::not_found() };
+    if !csrf_ok(&headers, sent.get("csrf").map(String::as_str)) {
+        return (StatusCode::FORBIDDEN, t("web.form.expired")).into_response();
+    }
+    let day = |key: &str| sent.get(key).and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok());
+    let spec = AbsenceSpec {
+        kind: sent.get("KIND").and_then(|k| AbsenceKind::from_code(k)),
+        from: day("DATE_FROM"),
+        to: day("DATE_TO"),
+        note: sent.get("NOTE").cloned(),
+    };
+    let actor = h.actor.clone();
+    match blocking(&state, move |ctx| absences::add_absence(ctx, &actor, id, spec)).await {
+        Ok(_) => Redirect::to(&format!("{}edit/", h.card(id))).into_response(),
+        Err(CoreError::Validation { field, reason }) => {
+            let (view, about_text, coming) = match current(&state, &h, id).await {
+                Ok(c) => c,
+                Err(r) => return r,
+            };
+            let body = html! {
+                div class="stack" {
+                    (form(&h, &view, &about_text, &HashMap::new(), None))
+                    (absences_section(&h, id, &coming, Some((&field, &reason))))
+                }
+            };
+            wide_page(StatusCode::BAD_REQUEST, t("web.edit.title"), h, "me", body)
+        }
+        Err(e) => failed(&e),
+    }
+}
+
+/// `POST …/personal/user/{ID}/edit/absences/{absence}/delete`.
+pub(crate) async fn delete_absence(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: Uri,
+    at: PagePath,
+    Form(sent): Form<HashMap<String, String>>,
+) -> Response {
+    let h = match here(&state, &headers, &uri, at.slug.clone()).await {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let Some(id) = editable(&h, &at) else { return super::account::not_found() };
+    if !csrf_ok(&headers, sent.get("csrf").map(String::as_str)) {
+        return (StatusCode::FORBIDDEN, t("web.form.expired")).into_response();
+    }
+    let Some(absence) = at.absence.as_deref().and_then(|a| a.parse::<u32>().ok()) else {
+        return super::account::not_found();
+    };
+    let actor = h.actor.clone();
+    // Only an absence of the person whose page this is.
+    let deleted = blocking(&state, move |ctx| {
+        let today = ctx.clock.now().date_naive();
+        // The absences the page lists: from today on.
+        let period =
+            AbsenceFilter { user: Some(id), department: None, from: today, to: today + Duration::days(365) };
+        let theirs =
+            absences::list_absences(ctx, &actor, &period, PageRequest { start: 0, count_total: false })?;
+        if !theirs.items.iter().any(|a| a.id == absence) {
+            return Err(CoreError::not_found("absence", absence));
+        }
+        absences::delete_absence(ctx, &actor, absence)
+    })
+    .await;
+    match deleted {
+        Ok(()) => Redirect::to(&format!("{}edit/", h.card(id))).into_response(),
         Err(e) => failed(&e),
     }
 }

@@ -46,6 +46,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/company/personal/user/{id}/", get(card::page))
         .route("/company/personal/user/{id}/appreciate", post(card::give))
         .route("/company/personal/user/{id}/edit/", get(edit::page).post(edit::save))
+        .route("/company/personal/user/{id}/edit/absences", post(edit::add_absence))
+        .route("/company/personal/user/{id}/edit/absences/{absence}/delete", post(edit::delete_absence))
         .route("/company/structure/", get(structure::tree_page))
         .route("/company/structure/{id}/", get(structure::department_page))
         .route("/company/absences/", get(structure::chart_page))
@@ -55,6 +57,11 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/a/{slug}/company/personal/user/{id}/", get(card::page))
         .route("/a/{slug}/company/personal/user/{id}/appreciate", post(card::give))
         .route("/a/{slug}/company/personal/user/{id}/edit/", get(edit::page).post(edit::save))
+        .route("/a/{slug}/company/personal/user/{id}/edit/absences", post(edit::add_absence))
+        .route(
+            "/a/{slug}/company/personal/user/{id}/edit/absences/{absence}/delete",
+            post(edit::delete_absence),
+        )
         .route("/a/{slug}/company/structure/", get(structure::tree_page))
         .route("/a/{slug}/company/structure/{id}/", get(structure::department_page))
         .route("/a/{slug}/company/absences/", get(structure::chart_page))

@@ -26,6 +26,8 @@ use crate::AppState;
 pub(crate) struct PagePath {
     pub(crate) slug: Option<String>,
     pub(crate) id: Option<String>,
+    /// An absence's `{absence}`, on the edit page's deletions.
+    pub(crate) absence: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for PagePath {
@@ -39,7 +41,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PagePath {
         let get = |name: &str| {
             params.as_ref().and_then(|p| p.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
         };
-        Ok(PagePath { slug: get("slug"), id: get("id") })
+        Ok(PagePath { slug: get("slug"), id: get("id"), absence: get("absence") })
     }
 }
 
