@@ -79,6 +79,11 @@ await ann.goto(`${base}/company/?q=oslo`);
 check(await ann.locator("#results").getByRole("link", { name: "Bob Brook" }).isVisible(), "a searchable custom field's value finds its holder, without script");
 await ann.goto(`${base}/company/?q=nobody-at-all`);
 check(await ann.getByText("Nobody matches").isVisible(), "an empty result says so");
+await ann.goto(`${base}/company/`);
+await ann.getByLabel("Department (with its sub-departments)").selectOption(String(ids.sales));
+await ann.getByRole("button", { name: "Search", exact: true }).click();
+await ann.locator("#results").getByRole("link", { name: "Bob Brook" }).waitFor();
+check(await ann.locator("#results").getByRole("link", { name: "Eve Extern" }).count() === 0, "the department picker narrows to Sales");
 await ann.goto(`${base}/company/?absent=1`);
 check(await ann.locator("#results").getByRole("link", { name: "Bob Brook" }).isVisible()
   && await ann.locator("#results").getByRole("link", { name: "Ann Arbor" }).count() === 0, "absent today finds Bob only");

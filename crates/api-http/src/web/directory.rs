@@ -188,7 +188,11 @@ fn results(h: &Here, q: &DirectoryQuery, found: &Result<Page<UserView>, String>)
     }
 }
 
-fn form(h: &Here, q: &DirectoryQuery) -> Markup {
+fn form(
+    h: &Here,
+    q: &DirectoryQuery,
+    departments: &[(profile_core::model::department::Department, usize)],
+) -> Markup {
     let option = |value: &str, label: &str, current: &str| {
         html! { option value=(value) selected[value == current] { (label) } }
     };
@@ -203,9 +207,16 @@ fn form(h: &Here, q: &DirectoryQuery) -> Markup {
                     label for="f-tag" { (t("web.directory.tag")) }
                     input id="f-tag" name="tag" type="text" value=(q.tag) placeholder="#travel";
                 }
-                div class="field" {
-                    label for="f-department" { (t("web.directory.department")) }
-                    input id="f-department" name="department" type="text" inputmode="numeric" value=(q.department);
+                @if !departments.is_empty() {
+                    div class="field" {
+                        label for="f-department" { (t("web.directory.department")) }
+                        select id="f-department" name="department" {
+                            (option("", t("web.directory.any_department"), &q.department))
+                            @for (d, depth) in departments {
+                                (option(&d.id.to_string(), &format!("{}{}", "\u{a0}\u{a0}".repeat(*depth), d.name), &q.department))
+                            }
+                        }
+                    }
                 }
                 div class="field" {
                     label for="f-kind" { (t("web.directory.kind")) }
@@ -263,6 +274,14 @@ async fn answer(
     if !whole {
         return (status, Html(results(&h, &q, &found).into_string())).into_response();
     }
+    // The picker: the structure for intranet users; none for external ones.
+    let actor = h.actor.clone();
+    let departments =
+        match blocking(&state, move |ctx| profile_core::usecase::departments::picker(ctx, &actor)).await {
+            Ok(d) => d,
+            Err(profile_core::CoreError::Forbidden { .. }) => Vec::new(),
+            Err(e) => return failed(&e),
+        };
     let body = html! {
         div class="card" {
             h1 { (h.place.name) }
@@ -271,7 +290,7 @@ async fn answer(
                 @if h.accounts > 1 { " " a href="/" { (t("web.home.switch")) } }
             }
             h2 { (t("web.directory.title")) }
-            (form(&h, &q))
+            (form(&h, &q, &departments))
         }
         section id="results" class="card" aria-live="polite" aria-label=(t("web.directory.results")) {
             (results(&h, &q, &found))

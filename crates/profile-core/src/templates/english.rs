@@ -134,6 +134,7 @@ pub(super) const ENTRIES: &[(&str, &str)] = &[
     ("web.directory.department", "Department (with its sub-departments)"),
     ("web.directory.kind", "Who"),
     ("web.directory.anyone", "Everyone"),
+    ("web.directory.any_department", "Any department"),
     ("web.directory.employees", "Employees"),
     ("web.directory.extranet", "Extranet users"),
     ("web.directory.status", "Status"),

@@ -161,6 +161,24 @@ pub fn structure_overview(ctx: Ctx<'_>, actor: &Actor) -> Result<StructureOvervi
     Ok(StructureOverview { departments, members: tx.department_member_counts(actor.account)?, heads: named })
 }
 
+/// Every department in tree order with its depth (0 for a top-level one): the directory's
+/// department picker. For intranet users, as [`structure_overview`].
+///
+/// # Errors
+/// As [`structure_overview`].
+pub fn picker(ctx: Ctx<'_>, actor: &Actor) -> Result<Vec<(Department, usize)>, CoreError> {
+    actor.require(Scope::Department)?;
+    if actor.role.is_external() {
+        return Err(CoreError::forbidden("the company structure is shown to intranet users"));
+    }
+    let tree = crate::model::department::Tree::new(ctx.db.read()?.departments(actor.account)?);
+    Ok(tree
+        .preorder()
+        .into_iter()
+        .map(|d| (d.clone(), tree.path_to_root(d.id).count().saturating_sub(1)))
+        .collect())
+}
+
 /// Lists departments (`department.get`): filtered, in tree order by default, 50 a page.
 ///
 /// # Errors
