@@ -110,6 +110,25 @@ fn form(
     }
 }
 
+/// The signed-in person and the user whose card they may edit (a POST with its CSRF token);
+/// else the answer to give: the sign-in page, a 404, or a refused form.
+async fn editor(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+    uri: &Uri,
+    at: &PagePath,
+    sent: Option<&HashMap<String, String>>,
+) -> Result<(Here, UserId), Response> {
+    let h = here(state, headers, uri, at.slug.clone()).await?;
+    let Some(id) = editable(&h, at) else { return Err(super::account::not_found()) };
+    if let Some(sent) = sent {
+        if !csrf_ok(headers, sent.get("csrf").map(String::as_str)) {
+            return Err((StatusCode::FORBIDDEN, t("web.form.expired")).into_response());
+        }
+    }
+    Ok((h, id))
+}
+
 /// What the form shows: the user as the editor reads them, "about me", and their absences
 /// from today on.
 async fn current(
@@ -195,11 +214,10 @@ pub(crate) async fn page(
     uri: Uri,
     at: PagePath,
 ) -> Response {
-    let h = match here(&state, &headers, &uri, at.slug.clone()).await {
-        Ok(h) => h,
+    let (h, id) = match editor(&state, &headers, &uri, &at, None).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
-    let Some(id) = editable(&h, &at) else { return super::account::not_found() };
     let (view, about_text, coming) = match current(&state, &h, id).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -218,14 +236,10 @@ pub(crate) async fn save(
     at: PagePath,
     Form(sent): Form<HashMap<String, String>>,
 ) -> Response {
-    let h = match here(&state, &headers, &uri, at.slug.clone()).await {
-        Ok(h) => h,
+    let (h, id) = match editor(&state, &headers, &uri, &at, Some(&sent)).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
-    let Some(id) = editable(&h, &at) else { return super::account::not_found() };
-    if !csrf_ok(&headers, sent.get("csrf").map(String::as_str)) {
-        return (StatusCode::FORBIDDEN, t("web.form.expired")).into_response();
-    }
     let (view, about_text, _) = match current(&state, &h, id).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -272,14 +286,10 @@ pub(crate) async fn add_absence(
     at: PagePath,
     Form(sent): Form<HashMap<String, String>>,
 ) -> Response {
-    let h = match here(&state, &headers, &uri, at.slug.clone()).await {
-        Ok(h) => h,
+    let (h, id) = match editor(&state, &headers, &uri, &at, Some(&sent)).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
-    let Some(id) = editable(&h, &at) else { return super::account::not_found() };
-    if !csrf_ok(&headers, sent.get("csrf").map(String::as_str)) {
-        return (StatusCode::FORBIDDEN, t("web.form.expired")).into_response();
-    }
     let day = |key: &str| sent.get(key).and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok());
     let spec = AbsenceSpec {
         kind: sent.get("KIND").and_then(|k| AbsenceKind::from_code(k)),
@@ -315,14 +325,10 @@ pub(crate) async fn delete_absence(
     at: PagePath,
     Form(sent): Form<HashMap<String, String>>,
 ) -> Response {
-    let h = match here(&state, &headers, &uri, at.slug.clone()).await {
-        Ok(h) => h,
+    let (h, id) = match editor(&state, &headers, &uri, &at, Some(&sent)).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
-    let Some(id) = editable(&h, &at) else { return super::account::not_found() };
-    if !csrf_ok(&headers, sent.get("csrf").map(String::as_str)) {
-        return (StatusCode::FORBIDDEN, t("web.form.expired")).into_response();
-    }
     let Some(absence) = at.absence.as_deref().and_then(|a| a.parse::<u32>().ok()) else {
         return super::account::not_found();
     };

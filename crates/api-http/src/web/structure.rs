@@ -186,7 +186,8 @@ async fn department(
     };
     let actor = h.actor.clone();
     let read = blocking(&state, move |ctx| {
-        let tree = Tree::new(departments::structure_overview(ctx, &actor)?.departments);
+        // The tree alone: the heads' names are the structure page's.
+        let tree = Tree::new(departments::picker(ctx, &actor)?.into_iter().map(|(d, _)| d));
         let d = tree.get(id).cloned().ok_or_else(|| profile_core::CoreError::not_found("department", id))?;
         let path: Vec<Department> = {
             let mut p: Vec<Department> = tree.path_to_root(id).cloned().collect();
@@ -298,7 +299,7 @@ async fn chart(
     let start: u64 = q.start.trim().parse().unwrap_or(0);
     let actor = h.actor.clone();
     let read = blocking(&state, move |ctx| {
-        let deps = departments::structure_overview(ctx, &actor)?.departments;
+        let deps: Vec<Department> = departments::picker(ctx, &actor)?.into_iter().map(|(d, _)| d).collect();
         // The root department unless one is asked for.
         let department = asked
             .or_else(|| deps.iter().find(|d| d.parent.is_none()).map(|d| d.id))
