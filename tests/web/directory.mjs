@@ -5,8 +5,12 @@
 // the extranet user sees only her workgroup and gets 404 for anyone else's card. Every page is
 // screenshotted at desktop and phone widths and checked with axe-core.
 //
+// Ann, an administrator, uploads her photo (previewed first), arranges "my form layout" by
+// dragging and by keyboard (and without script), goes back to the default, and edits Bob's
+// employment facts, which his own edit page does not offer him.
+//
 // Environment: CARDFILE_URL, CARDFILE_INVITES ({ann, bob, eve}: tokens), CARDFILE_IDS ({ann,
-// bob, eve, sales}), CARDFILE_CHROMIUM, CARDFILE_SCREENSHOTS.
+// bob, eve, sales}), CARDFILE_PNG (a photo, base64), CARDFILE_CHROMIUM, CARDFILE_SCREENSHOTS.
 import { chromium } from "playwright-core";
 import { readFileSync, mkdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -64,6 +68,8 @@ async function join(who, first, last) {
   return page;
 }
 
+// The edit page's own fields (its other forms have entries of the same names).
+const annFields = () => ann.locator("form[action$='/edit/']");
 const card = (id) => `${base}/company/personal/user/${id}/`;
 let r;
 
@@ -125,15 +131,15 @@ await ann.goto(card(ids.ann));
 await ann.getByRole("link", { name: "Edit the card" }).click();
 await ann.getByRole("heading", { name: "Edit the card: Ann Arbor" }).waitFor();
 await inspect(ann, "edit");
-await ann.getByLabel("Work phone").fill("call me maybe");
-await ann.getByRole("button", { name: "Save" }).click();
+await annFields().getByLabel("Work phone").fill("call me maybe");
+await ann.getByRole("button", { name: "Save", exact: true }).click();
 check(await ann.locator("#f-WORK_PHONE-error[role=alert]").isVisible(), "a bad phone is refused at its field");
-check(await ann.getByLabel("Work phone").getAttribute("aria-describedby") === "f-WORK_PHONE-error", "the error is tied to its field");
-await ann.getByLabel("Work phone").fill("+49 30 1234567");
-await ann.getByLabel("Work position").fill("Key account manager");
-await ann.getByLabel("Interests").fill("#climbing #Yoga");
-await ann.getByLabel("About me").fill("[i]Hello[/i] from Berlin");
-await ann.getByRole("button", { name: "Save" }).click();
+check(await annFields().getByLabel("Work phone").getAttribute("aria-describedby") === "f-WORK_PHONE-error", "the error is tied to its field");
+await annFields().getByLabel("Work phone").fill("+49 30 1234567");
+await annFields().getByLabel("Work position").fill("Key account manager");
+await annFields().getByLabel("Interests").fill("#climbing #Yoga");
+await annFields().getByLabel("About me").fill("[i]Hello[/i] from Berlin");
+await ann.getByRole("button", { name: "Save", exact: true }).click();
 await ann.getByText("Your changes are saved.").waitFor();
 check(await ann.getByText("Key account manager").isVisible() && await ann.getByText("+49 30 1234567").isVisible(), "the card shows the saved fields");
 check(await ann.getByRole("link", { name: "#yoga" }).isVisible(), "and the interests, normalised");
@@ -157,6 +163,68 @@ await ann.getByRole("button", { name: `Delete ${day(8)} – ${day(12)}` }).click
 await ann.getByText("No absences ahead.").waitFor();
 check(true, "and deleted");
 
+// Her photo: a file that is no image is refused at its field; a PNG is previewed, then stored.
+const png = { name: "ann.png", mimeType: "image/png", buffer: Buffer.from(process.env.CARDFILE_PNG, "base64") };
+await ann.getByLabel("Choose a photo").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not an image") });
+await ann.getByRole("button", { name: "Upload the photo" }).click();
+check(await ann.locator("#f-PHOTO-error[role=alert]").isVisible(), "a file that is no image is refused at its field");
+await ann.getByLabel("Choose a photo").setInputFiles(png);
+await ann.getByRole("img", { name: "The chosen photo" }).waitFor();
+check((await ann.locator("#photo-preview").getAttribute("src")).startsWith("data:image/png"), "the chosen photo is previewed before it is sent");
+await ann.getByRole("button", { name: "Upload the photo" }).click();
+await ann.getByRole("button", { name: "Remove the photo" }).waitFor();
+await ann.goto(card(ids.ann));
+check(await ann.locator("img.photo").count() === 1, "the uploaded photo is on her card");
+
+// My form layout: Office dragged before Email, Email moved by keyboard, Appreciations left out.
+const detailsOrder = async () => (await ann.locator("dl.fields dt").allInnerTexts());
+await ann.goto(card(ids.bob));
+const before = await detailsOrder();
+check(before.indexOf("Email") < before.indexOf("Office"), `Bob's card in the default layout (${before})`);
+await ann.goto(`${card(ids.ann)}edit/`);
+check(await ann.getByText("You see every card in the account's default layout").isVisible(), "the layout is the default at first");
+const entry = (label) => ann.locator("ol.arrange li").filter({ has: ann.getByLabel(label, { exact: true }) });
+await entry("Office").dragTo(entry("Email"), { targetPosition: { x: 20, y: 3 } });
+const labels = async () => ann.locator("ol.arrange li label").allInnerTexts();
+let order = await labels();
+check(order.indexOf("Office") === order.indexOf("Email") - 1, `dragging puts Office before Email (${order.slice(0, 5)})`);
+await ann.getByRole("button", { name: "Move Work position down" }).focus();
+await ann.keyboard.press("Enter");
+order = await labels();
+check(order[0] === "Department" && order[1] === "Work position", `Enter on Down moves the entry (${order.slice(0, 3)})`);
+check(await ann.evaluate(() => document.activeElement.getAttribute("aria-label")) === "Move Work position down", "focus stays on the button");
+check((await ann.locator("#arrange-status").innerText()).startsWith("Work position: position 2 of"), "the move is announced");
+await ann.getByLabel("Appreciations", { exact: true }).uncheck();
+await ann.getByRole("button", { name: "Save the layout" }).click();
+await ann.getByText("You see every card in your own layout.").waitFor();
+await ann.goto(card(ids.bob));
+order = await detailsOrder();
+check(order.indexOf("Office") < order.indexOf("Email"), `Bob's card follows her layout (${order})`);
+check(await ann.getByRole("heading", { name: "Appreciations" }).count() === 0, "a section left out is not shown");
+// Without script, the buttons still move an entry (the move is saved at once).
+const plain = await browser.newContext({ storageState: await ann.context().storageState(), javaScriptEnabled: false });
+const noScript = await plain.newPage();
+await noScript.goto(`${card(ids.ann)}edit/`);
+await noScript.getByRole("button", { name: "Move Email up" }).click();
+order = await noScript.locator("ol.arrange li label").allInnerTexts();
+check(order.indexOf("Email") < order.indexOf("Office"), "without script an Up button moves and saves");
+await plain.close();
+await ann.goto(`${card(ids.ann)}edit/`);
+await ann.getByRole("button", { name: "Back to the default" }).click();
+await ann.getByText("You see every card in the account's default layout").waitFor();
+await ann.goto(card(ids.bob));
+check(String(await detailsOrder()) === String(before) && await ann.getByRole("heading", { name: "Appreciations" }).isVisible(), "back to the default layout");
+
+// As an administrator she edits Bob's employment facts.
+await ann.getByRole("link", { name: "Edit the card" }).click();
+await ann.getByRole("heading", { name: "Edit the card: Bob Brook" }).waitFor();
+check(await ann.getByRole("heading", { name: "My form layout" }).count() === 0, "another's edit page has no layout of one's own");
+await inspect(ann, "edit-admin");
+await annFields().getByLabel("Employment date").fill("2019-04-01");
+await ann.getByRole("button", { name: "Save", exact: true }).click();
+await ann.getByText("Your changes are saved.").waitFor();
+check(await ann.locator("dl.fields").getByText("2019-04-01").isVisible(), "the employment date is on Bob's card");
+
 // Bob reads the message on his own card, and may not edit Ann's.
 const bob = await join("bob", "Bob", "Brook");
 r = await bob.goto(`${card(ids.ann)}edit/`);
@@ -164,6 +232,8 @@ check(r.status() === 404, "another person's edit page is not there for a colleag
 await bob.goto(card(ids.bob));
 check(await bob.getByText("Thanks for the demo").isVisible(), "the recipient reads the appreciation's message");
 await inspect(bob, "card-own");
+await bob.goto(`${card(ids.bob)}edit/`);
+check(await bob.locator("#f-WORK_PHONE").isVisible() && await bob.locator("#f-UF_EMPLOYMENT_DATE").count() === 0, "his own edit page offers no administrator's field");
 
 // Eve, external: her workgroup only; anyone else's card is 404, like no one's.
 const eve = await join("eve", "Eve", "Extern");

@@ -93,8 +93,11 @@ async fn receive_body(
 
 /// The methods that take an image (`PERSONAL_PHOTO`, a background), whose bodies may be as
 /// large as [`crate::Config::upload_body_limit`]: a REST path whose last segment names one
-/// (`/rest/user.update`, `/rest/1/{token}/user.update.json`).
+/// (`/rest/user.update`, `/rest/1/{token}/user.update.json`), and the edit page's photo form.
 fn takes_upload(path: &str) -> bool {
+    if path.ends_with("/edit/photo") {
+        return true;
+    }
     let Some(rest) = path.strip_prefix("/rest/") else { return false };
     let last = rest.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
     let method = last.strip_suffix(".json").unwrap_or(&last);

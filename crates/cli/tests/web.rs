@@ -366,12 +366,16 @@ fn people_find_each_other_on_the_directory_the_card_and_the_structure() {
     call("department.update", serde_json::json!({"ID": sales, "UF_HEAD": bob}));
     const PNG: &str =
         "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+    // Bob's photo comes over REST; Ann uploads hers on her edit page.
     for (id, office) in [(ann, "Berlin"), (bob, "Oslo")] {
         call(
             "user.update",
-            serde_json::json!({"ID": id, "UF_INTERESTS": "#climbing #chess", "UF_USR_OFFICE": office, "PERSONAL_PHOTO": ["me.png", PNG]}),
+            serde_json::json!({"ID": id, "UF_INTERESTS": "#climbing #chess", "UF_USR_OFFICE": office}),
         );
     }
+    call("user.update", serde_json::json!({"ID": bob, "PERSONAL_PHOTO": ["me.png", PNG]}));
+    // Ann administers the account: she edits Bob's employment facts.
+    cli(&["user", "set-role", &ann.to_string(), "admin"]);
     call("cardfile.profile.set", serde_json::json!({"ID": bob, "ABOUT": "[b]Sales[/b] since 2019"}));
     #[allow(clippy::disallowed_methods)]
     let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
@@ -388,7 +392,11 @@ fn people_find_each_other_on_the_directory_the_card_and_the_structure() {
     let out = browser_flow(
         "directory.mjs",
         port,
-        &[("CARDFILE_INVITES", tokens.to_string()), ("CARDFILE_IDS", ids.to_string())],
+        &[
+            ("CARDFILE_INVITES", tokens.to_string()),
+            ("CARDFILE_IDS", ids.to_string()),
+            ("CARDFILE_PNG", PNG.to_string()),
+        ],
     );
     let _ = child.kill();
     let _ = child.wait();
@@ -397,6 +405,7 @@ fn people_find_each_other_on_the_directory_the_card_and_the_structure() {
         "directory",
         "card",
         "edit",
+        "edit-admin",
         "card-own",
         "structure",
         "department",

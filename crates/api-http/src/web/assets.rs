@@ -1,4 +1,4 @@
-//! The stylesheet and the directory's script, embedded in the binary and served under names
+//! The stylesheet and the pages' script, embedded in the binary and served under names
 //! that carry their content's hash, so it can be cached for a year and a new build is fetched at once.
 
 use std::sync::LazyLock;
@@ -8,7 +8,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 const CSS: &str = include_str!("app.css");
-const JS: &str = include_str!("directory.js");
+const JS: &str = include_str!("app.js");
 
 /// `app.<first 12 hex digits of its SHA-256>.css`.
 static CSS_NAME: LazyLock<String> = LazyLock::new(|| {
@@ -16,10 +16,10 @@ static CSS_NAME: LazyLock<String> = LazyLock::new(|| {
     format!("app.{}.css", &hex[..12])
 });
 
-/// `directory.<hash>.js`, likewise.
+/// `app.<hash>.js`, likewise.
 static JS_NAME: LazyLock<String> = LazyLock::new(|| {
     let hex = profile_core::secret::SecretHash::of(JS).to_hex();
-    format!("directory.{}.js", &hex[..12])
+    format!("app.{}.js", &hex[..12])
 });
 
 /// The script's path, for `<script src>`.

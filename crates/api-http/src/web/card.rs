@@ -30,7 +30,7 @@ use serde::Deserialize;
 
 use super::directory::status_label;
 use super::layout::{t, tf};
-use super::people::{avatar, failed, here, name, text, wide_page, Here, PagePath};
+use super::people::{avatar, custom_label, failed, field_label, here, name, text, wide_page, Here, PagePath};
 use super::session::{blocking, csrf_ok};
 use crate::AppState;
 
@@ -132,17 +132,6 @@ fn shown(v: &Value) -> Option<String> {
     }
 }
 
-/// A custom field's name as a label: `UF_USR_COST_CENTRE` → "Cost centre".
-fn custom_label(name: &str) -> String {
-    let rest = name
-        .strip_prefix(profile_core::model::custom::PREFIX)
-        .unwrap_or(name)
-        .replace('_', " ")
-        .to_lowercase();
-    let mut c = rest.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
-}
-
 /// The fields a card never lists (shown elsewhere on it, or internal).
 const NOT_LISTED: [UserField; 10] = [
     UserField::Id,
@@ -156,10 +145,6 @@ const NOT_LISTED: [UserField; 10] = [
     UserField::IsOnline,
     UserField::UserType,
 ];
-
-fn field_label(f: UserField) -> String {
-    custom_label(&format!("UF_USR_{}", f.code()))
-}
 
 fn body(h: &Here, d: &CardData, done: Option<&str>) -> Markup {
     let v = &d.view;

@@ -8,7 +8,8 @@
 //!
 //! Rules every page follows: state changes are POSTs carrying the CSRF token; pages never cache;
 //! the Content-Security-Policy allows no inline script or style and no other origin (the one
-//! script, `directory.js`, only makes search refresh as one types); a store call runs on
+//! script, `app.js`, only enhances: search refreshes as one types, a chosen photo is previewed,
+//! the form layout is arranged in place); a store call runs on
 //! the blocking pool; password hashing waits for one of at most `cores − 1` slots.
 
 mod account;
@@ -39,32 +40,28 @@ use crate::AppState;
 
 /// The routes of the pages.
 pub(crate) fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/", get(account::home))
-        .route("/company/", get(directory::page))
-        .route("/company/search", get(directory::results_only))
-        .route("/company/personal/user/{id}/", get(card::page))
-        .route("/company/personal/user/{id}/appreciate", post(card::give))
-        .route("/company/personal/user/{id}/edit/", get(edit::page).post(edit::save))
-        .route("/company/personal/user/{id}/edit/absences", post(edit::add_absence))
-        .route("/company/personal/user/{id}/edit/absences/{absence}/delete", post(edit::delete_absence))
-        .route("/company/structure/", get(structure::tree_page))
-        .route("/company/structure/{id}/", get(structure::department_page))
-        .route("/company/absences/", get(structure::chart_page))
-        .route("/a/{slug}/", get(account::other_account_root))
-        .route("/a/{slug}/company/", get(directory::page))
-        .route("/a/{slug}/company/search", get(directory::results_only))
-        .route("/a/{slug}/company/personal/user/{id}/", get(card::page))
-        .route("/a/{slug}/company/personal/user/{id}/appreciate", post(card::give))
-        .route("/a/{slug}/company/personal/user/{id}/edit/", get(edit::page).post(edit::save))
-        .route("/a/{slug}/company/personal/user/{id}/edit/absences", post(edit::add_absence))
-        .route(
-            "/a/{slug}/company/personal/user/{id}/edit/absences/{absence}/delete",
-            post(edit::delete_absence),
-        )
-        .route("/a/{slug}/company/structure/", get(structure::tree_page))
-        .route("/a/{slug}/company/structure/{id}/", get(structure::department_page))
-        .route("/a/{slug}/company/absences/", get(structure::chart_page))
+    let mut pages =
+        Router::new().route("/", get(account::home)).route("/a/{slug}/", get(account::other_account_root));
+    // An account's pages: the default account's at the root, the others' under `/a/{slug}/`.
+    for root in ["/company", "/a/{slug}/company"] {
+        let card = format!("{root}/personal/user/{{id}}");
+        pages = pages
+            .route(&format!("{root}/"), get(directory::page))
+            .route(&format!("{root}/search"), get(directory::results_only))
+            .route(&format!("{card}/"), get(card::page))
+            .route(&format!("{card}/appreciate"), post(card::give))
+            .route(&format!("{card}/edit/"), get(edit::page).post(edit::save))
+            .route(&format!("{card}/edit/photo"), post(edit::upload_photo))
+            .route(&format!("{card}/edit/photo/remove"), post(edit::remove_photo))
+            .route(&format!("{card}/edit/layout"), post(edit::save_layout))
+            .route(&format!("{card}/edit/layout/reset"), post(edit::reset_layout))
+            .route(&format!("{card}/edit/absences"), post(edit::add_absence))
+            .route(&format!("{card}/edit/absences/{{absence}}/delete"), post(edit::delete_absence))
+            .route(&format!("{root}/structure/"), get(structure::tree_page))
+            .route(&format!("{root}/structure/{{id}}/"), get(structure::department_page))
+            .route(&format!("{root}/absences/"), get(structure::chart_page));
+    }
+    pages
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/reset", get(reset::form).post(reset::submit))

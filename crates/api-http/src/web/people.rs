@@ -183,6 +183,39 @@ pub(crate) fn name(v: &UserView) -> String {
     }
 }
 
+/// A field's code as a label: `WORK_PHONE` → "Work phone", `UF_PHONE_INNER` → "Phone inner".
+pub(crate) fn field_label(f: UserField) -> String {
+    match f {
+        UserField::XmlId => return t("web.field.xml_id").to_string(),
+        UserField::PersonalWww => return t("web.field.www").to_string(),
+        _ => {}
+    }
+    let code = f.code();
+    sentence(code.strip_prefix("UF_").unwrap_or(code))
+}
+
+/// A custom field's name as a label: `UF_USR_COST_CENTRE` → "Cost centre".
+pub(crate) fn custom_label(name: &str) -> String {
+    sentence(name.strip_prefix(profile_core::model::custom::PREFIX).unwrap_or(name))
+}
+
+/// `SOME_CODE` → "Some code".
+fn sentence(code: &str) -> String {
+    let rest = code.replace('_', " ").to_lowercase();
+    let mut c = rest.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// A layout entry's label: a user field's, a custom field's, or a section's heading.
+pub(crate) fn entry_label(entry: &str) -> String {
+    match entry {
+        "ABOUT" => t("web.card.about").to_string(),
+        "ABSENCES" => t("web.card.absences").to_string(),
+        "APPRECIATIONS" => t("web.card.appreciations").to_string(),
+        _ => UserField::from_code(entry).map_or_else(|| custom_label(entry), field_label),
+    }
+}
+
 /// A photo URL as a path on this origin (the page's CSP takes images from here only).
 pub(crate) fn photo_path(url: &str) -> Option<&str> {
     url.find("/photo/").map(|at| &url[at..])

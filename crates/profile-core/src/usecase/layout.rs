@@ -37,6 +37,28 @@ fn default_layout(tx: &dyn Tx, actor: &Actor) -> Result<Layout, CoreError> {
     Ok(Layout { fields: out, own: false })
 }
 
+/// The user fields a layout may place besides [`DEFAULT_LAYOUT`]'s: the rest of what a card
+/// lists.
+pub const MORE_FIELDS: [&str; 6] =
+    ["SECOND_NAME", "PERSONAL_PHONE", "PERSONAL_CITY", "PERSONAL_WWW", "WORK_COMPANY", "WORK_DEPARTMENT"];
+
+/// Every entry the actor may place in a layout, in Cardfile's default order: the default's
+/// fields, [`MORE_FIELDS`], the custom fields the actor may read, then the sections.
+///
+/// # Errors
+/// [`CoreError::InsufficientScope`].
+pub fn choices(ctx: Ctx<'_>, actor: &Actor) -> Result<Vec<String>, CoreError> {
+    actor.user_read_tier()?;
+    let (sections, fields): (Vec<&str>, Vec<&str>) =
+        DEFAULT_LAYOUT.iter().partition(|f| SECTIONS.contains(f));
+    let mut out: Vec<String> = fields.into_iter().chain(MORE_FIELDS).map(str::to_string).collect();
+    if crate::usecase::custom::reads_values(actor) {
+        out.extend(ctx.db.read()?.custom_fields(actor.account)?.into_iter().map(|f| f.name));
+    }
+    out.extend(sections.into_iter().map(str::to_string));
+    Ok(out)
+}
+
 /// Sets the actor's own layout ("my form layout"), or with `default` the account's
 /// (administrators); returns the layout the actor now sees.
 ///
