@@ -2,7 +2,7 @@
 //! profile-core use cases on store-sqlite, the figures `docs/benchmarks.md` records.
 //! Run it through `cargo xtask bench` (release build), not directly in a debug build.
 //!
-//! Usage: `bench --users N [--db PATH] [--samples N] [--reuse] [--http CARDFILE [--http-seconds S]]
+//! Usage: `bench --users N [--db PATH] [--samples N] [--reuse [--web-only]] [--http CARDFILE [--http-seconds S]]
 //! [--cli CARDFILE] [--speed all|none|without:PATH,…]` (the store's speed paths for the library
 //! runs: `group`, `optimistic`, `defer`), `[--paging N]` (offset paging on N users of one
 //! department, in the library and with `--http` over HTTP, instead of the rest), `[--stores N]`
@@ -88,6 +88,8 @@ struct Args {
     samples: usize,
     /// Measure the reads on a database an earlier run seeded (no insert figure then).
     reuse: bool,
+    /// With `reuse` and `http`: the pages' figures alone.
+    web_only: bool,
     /// Also measure over HTTP, with this `cardfile` binary.
     http: Option<http::Plan>,
     /// Also measure this `cardfile` binary: `serve` start, and export and import up to 100k
@@ -118,6 +120,7 @@ fn parse_args() -> Result<Args, String> {
         db: std::env::temp_dir().join("cardfile-bench.db"),
         samples: 2_000,
         reuse: false,
+        web_only: false,
         http: None,
         cli: None,
         speed: store_sqlite::Speed::default(),
@@ -136,6 +139,7 @@ fn parse_args() -> Result<Args, String> {
             "--db" => args.db = PathBuf::from(val()?),
             "--samples" => args.samples = val()?.parse().map_err(|e| format!("--samples: {e}"))?,
             "--reuse" => args.reuse = true,
+            "--web-only" => args.web_only = true,
             "--http" => {
                 args.http =
                     Some(http::Plan { cardfile: PathBuf::from(val()?), seconds: 3.0, connections: 16 })
@@ -386,6 +390,9 @@ fn reads_only(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let db = open(args)?;
     let ctx = ctx_for(&db);
     let account = accounts::find_account(ctx, "bench")?;
+    if let Some(plan) = args.http.as_ref().filter(|_| args.web_only) {
+        return web::run(&db, &args.db, account.id, args.users, plan).map_err(|e| e.to_string().into());
+    }
     let all = db.read()?.departments(account.id)?;
     let divisions: Vec<DepartmentId> =
         all.iter().filter(|d| d.parent == Some(DepartmentId(1))).map(|d| d.id).collect();

@@ -201,6 +201,10 @@ fn print(done: &Initialised, address: Option<&str>, base_url: &str, json: bool) 
 
 /// Every ten minutes, expire invitations past their date (deactivating their records) and
 /// delete the records no rule reads any more (`maintenance::purge_stale_records`).
+/// The sweeper's sleep between two full chunks of a purge: a chunk takes a few milliseconds, so
+/// a purge of a million records takes under a tenth of a core for a couple of minutes.
+const PURGE_PAUSE: Duration = Duration::from_millis(100);
+
 pub(crate) fn spawn_sweeper(state: Arc<api_http::AppState>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -214,8 +218,15 @@ pub(crate) fn spawn_sweeper(state: Arc<api_http::AppState>) {
             }
             let s = Arc::clone(&state);
             // The policy logins and codes are checked with: the default, everywhere.
+            // Between full chunks it sleeps, so that a large purge leaves the cores to requests.
+            let pause = || std::thread::sleep(PURGE_PAUSE);
             let purge = move || {
-                maintenance::purge_stale_records(s.ctx(), &LockoutPolicy::default(), &s.config.sessions)
+                maintenance::purge_stale_records_paced(
+                    s.ctx(),
+                    &LockoutPolicy::default(),
+                    &s.config.sessions,
+                    &pause,
+                )
             };
             match tokio::task::spawn_blocking(purge).await {
                 Ok(Ok(p)) if p != maintenance::Purged::default() => tracing::info!(

@@ -127,6 +127,10 @@ impl Database for Store {
     fn optimistic_batch(&self) -> StoreResult<Box<dyn Batch + '_>> {
         self.db().optimistic_batch()
     }
+
+    fn read_session(&self) -> Option<StoreResult<Box<dyn Database + '_>>> {
+        self.db().read_session()
+    }
 }
 
 #[cfg(test)]

@@ -592,6 +592,14 @@ pub trait Database {
     fn optimistic_batch(&self) -> StoreResult<Box<dyn Batch + '_>> {
         self.batch()
     }
+    /// One snapshot for several read-only use cases (a page made of many reads): every
+    /// [`Database::read`] of the database returned sees the same committed state and costs no
+    /// transaction of its own; it refuses writes ([`StoreError::ReadOnly`]). `None` (the
+    /// default) where the store has none: then each read is its own unit. See
+    /// [`crate::usecase::reading`].
+    fn read_session(&self) -> Option<StoreResult<Box<dyn Database + '_>>> {
+        None
+    }
 }
 
 /// See [`Database::batch`].

@@ -32,6 +32,7 @@ mod identities;
 mod images;
 mod invitations;
 mod messages;
+mod read_session;
 mod schema;
 mod search;
 mod sessions;
@@ -480,6 +481,10 @@ impl Database for SqliteDb {
 
     fn write(&self) -> StoreResult<Box<dyn Tx + '_>> {
         Ok(Box::new(SqliteTx::new(self, Held::Writer(self.writer.begin()?), true)))
+    }
+
+    fn read_session(&self) -> Option<StoreResult<Box<dyn Database + '_>>> {
+        Some(read_session::ReadSession::begin(self).map(|s| Box::new(s) as Box<dyn Database + '_>))
     }
 
     fn batch(&self) -> StoreResult<Box<dyn Batch + '_>> {

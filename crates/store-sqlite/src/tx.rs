@@ -14,6 +14,8 @@ use crate::{bulk, search, writer, Pooled, SqliteDb};
 pub(crate) enum Held<'a> {
     Writer(writer::WriteLock<'a>),
     Reader(Pooled),
+    /// A read inside a read session, on the session's connection and snapshot.
+    Shared(&'a Pooled),
     /// A unit inside a batch, on the batch's writer connection.
     Unit(Unit<'a>),
     /// Released (only while the unit is being dropped).
@@ -74,6 +76,7 @@ impl<'a> SqliteTx<'a> {
         match &self.held {
             Held::Writer(g) => g,
             Held::Reader(r) => &r.conn,
+            Held::Shared(r) => &r.conn,
             Held::Unit(u) => u.conn,
             Held::Gone => unreachable_conn(),
         }
@@ -86,13 +89,13 @@ impl<'a> SqliteTx<'a> {
         match &self.held {
             Held::Writer(lock) => lock.is_savepoint(),
             Held::Unit(u) => u.savepoint || u.batch_savepoint,
-            Held::Reader(_) | Held::Gone => false,
+            Held::Reader(_) | Held::Shared(_) | Held::Gone => false,
         }
     }
 
     /// Whether this unit reads committed state only (a reader), where query caches apply.
     pub(crate) fn is_reader(&self) -> bool {
-        matches!(self.held, Held::Reader(_))
+        matches!(self.held, Held::Reader(_) | Held::Shared(_))
     }
 
     /// The query cache, for a reader of committed state (writers and units have none: what
@@ -227,7 +230,8 @@ impl Drop for SqliteTx<'_> {
                     self.db.forget_reader();
                 }
             }
-            Held::Gone => {}
+            // The session ends the snapshot.
+            Held::Shared(_) | Held::Gone => {}
         }
     }
 }
@@ -275,7 +279,10 @@ impl Tx for SqliteTx<'_> {
                 self.open = false;
                 Ok(())
             }
-            Held::Gone => Ok(()),
+            Held::Shared(_) | Held::Gone => {
+                self.open = false;
+                Ok(())
+            }
         }
     }
 }

@@ -9,9 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
-use profile_core::model::session::Session;
 use profile_core::usecase::sessions::{self, Place};
-use profile_core::CoreError;
 
 use super::layout::{page, t, tf};
 use super::login::server_error;
@@ -69,31 +67,6 @@ pub(crate) async fn other_account_root(Path(slug): Path<String>) -> Response {
         percent_encoding::utf8_percent_encode(&slug, percent_encoding::NON_ALPHANUMERIC)
     ))
     .into_response()
-}
-
-/// The signed-in person and the account a page addresses: signed out, to `/login` and back;
-/// an account where they are no active user (or none at all), 404.
-pub(crate) async fn member(
-    state: &Arc<AppState>,
-    headers: &HeaderMap,
-    uri: &axum::http::Uri,
-    slug: Option<String>,
-) -> Result<(Session, Place), Response> {
-    let Some(session) = signed_in(state, headers).await else {
-        let back = uri.path_and_query().map_or("/", |p| p.as_str());
-        let next = percent_encoding::utf8_percent_encode(back, percent_encoding::NON_ALPHANUMERIC);
-        return Err(Redirect::to(&format!("/login?next={next}")).into_response());
-    };
-    let identity = session.identity;
-    match blocking(state, move |ctx| sessions::place(ctx, identity, slug.as_deref())).await {
-        Ok(place) => {
-            // A page view is activity (decisions.md), written with the others off the path.
-            crate::activity::note_user(state, place.account, place.user);
-            Ok((session, place))
-        }
-        Err(CoreError::NotFound { .. }) => Err(not_found()),
-        Err(e) => Err(server_error(&e)),
-    }
 }
 
 /// The page of an address that leads nowhere (or nowhere this person may go).

@@ -30,7 +30,9 @@ use serde::Deserialize;
 
 use super::directory::status_label;
 use super::layout::{t, tf};
-use super::people::{avatar, custom_label, failed, field_label, here, name, text, wide_page, Here, PagePath};
+use super::people::{
+    avatar, custom_label, failed, field_label, here, here_reading, name, text, wide_page, Here, PagePath,
+};
 use super::session::{blocking, csrf_ok};
 use crate::AppState;
 
@@ -348,18 +350,17 @@ async fn card(
     id: String,
     done: Option<String>,
 ) -> Response {
-    let h = match here(&state, &headers, &uri, slug).await {
-        Ok(h) => h,
+    let wanted = id.parse::<u32>().ok().filter(|i| *i > 0).map(UserId);
+    let read = move |ctx: profile_core::usecase::Ctx<'_>, actor: &profile_core::access::Actor| match wanted {
+        Some(id) => read_card(ctx, actor, id),
+        None => Err(CoreError::not_found("user", id)),
+    };
+    let (h, data) = match here_reading(&state, &headers, &uri, slug, read).await {
+        Ok((h, Ok(data))) => (h, data),
+        Ok((_, Err(e))) => return failed(&e),
         Err(r) => return r,
     };
-    let Some(id) = id.parse::<u32>().ok().filter(|i| *i > 0).map(UserId) else {
-        return super::account::not_found();
-    };
-    let actor = h.actor.clone();
-    let data = match blocking(&state, move |ctx| read_card(ctx, &actor, id)).await {
-        Ok(d) => d,
-        Err(e) => return failed(&e),
-    };
+    let id = data.view.id;
     let message = match done.as_deref() {
         Some("appreciated") => Some(t("web.card.appreciated")),
         Some("saved") => Some(t("web.card.saved")),

@@ -275,19 +275,25 @@ async fn answer(
         return (status, Html(results(&h, &q, &found).into_string())).into_response();
     }
     // The picker: the structure for intranet users; none for external ones.
-    let actor = h.actor.clone();
-    let departments =
-        match blocking(&state, move |ctx| profile_core::usecase::departments::picker(ctx, &actor)).await {
+    let (actor, identity) = (h.actor.clone(), h.identity);
+    let read = blocking(&state, move |ctx| {
+        let departments = match profile_core::usecase::departments::picker(ctx, &actor) {
             Ok(d) => d,
             Err(profile_core::CoreError::Forbidden { .. }) => Vec::new(),
-            Err(e) => return failed(&e),
+            Err(e) => return Err(e),
         };
+        Ok((departments, profile_core::usecase::sessions::home(ctx, identity)?))
+    });
+    let (departments, home) = match read.await {
+        Ok(found) => found,
+        Err(e) => return failed(&e),
+    };
     let body = html! {
         div class="card" {
             h1 { (h.place.name) }
             p class="lead" {
-                (tf("web.home.hello", &[("name", &h.me)]))
-                @if h.accounts > 1 { " " a href="/" { (t("web.home.switch")) } }
+                (tf("web.home.hello", &[("name", &home.name)]))
+                @if home.accounts.len() > 1 { " " a href="/" { (t("web.home.switch")) } }
             }
             h2 { (t("web.directory.title")) }
             (form(&h, &q, &departments))

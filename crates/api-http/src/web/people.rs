@@ -6,18 +6,18 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup, DOCTYPE};
 use profile_core::access::{Actor, ScopeSet, UserView};
 use profile_core::field::UserField;
 use profile_core::usecase::sessions::{self, Place};
-use profile_core::usecase::users;
-use profile_core::Value;
+use profile_core::usecase::{users, Ctx};
+use profile_core::{CoreError, Value};
 
-use super::account::{member, not_found, root};
+use super::account::{not_found, root};
 use super::layout::t;
 use super::login::server_error;
-use super::session::{blocking, csrf, Csrf};
+use super::session::{blocking, cookie, csrf, touch_when_due, Csrf, SESSION_COOKIE};
 use crate::AppState;
 
 /// What an account page's path names: the account (`/a/{slug}/…`; none for the default
@@ -47,13 +47,11 @@ impl<S: Send + Sync> FromRequestParts<S> for PagePath {
 
 /// The signed-in person where a page addresses them.
 pub(crate) struct Here {
+    /// Who is signed in.
+    pub(crate) identity: profile_core::model::identity::IdentityId,
     pub(crate) place: Place,
     pub(crate) actor: Actor,
     pub(crate) csrf: Csrf,
-    /// The person's name, as the sign-in shows it.
-    pub(crate) me: String,
-    /// How many accounts the person belongs to.
-    pub(crate) accounts: usize,
 }
 
 impl Here {
@@ -74,24 +72,56 @@ impl Here {
 }
 
 /// The person and the account the page addresses, acting with every scope; or the answer to
-/// give (the sign-in page, or 404).
+/// give: signed out, the sign-in page and back; an account where they are no active user (or
+/// none at all), 404.
 pub(crate) async fn here(
     state: &Arc<AppState>,
     headers: &HeaderMap,
     uri: &Uri,
     slug: Option<String>,
 ) -> Result<Here, Response> {
-    let (session, place) = member(state, headers, uri, slug).await?;
-    let (account, user, identity) = (place.account, place.user, session.identity);
-    let (actor, home) = blocking(state, move |ctx| {
-        Ok((users::actor_for(ctx, account, user, ScopeSet::all())?, sessions::home(ctx, identity)?))
+    here_reading(state, headers, uri, slug, |_, _| Ok(())).await.map(|(h, _)| h)
+}
+
+/// [`here`], and what `read` (reads only) reads as that person, in the same call on the
+/// blocking pool and on one snapshot of the store (one hop off the workers, one read
+/// transaction, for a whole page).
+pub(crate) async fn here_reading<T: Send + 'static>(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+    uri: &Uri,
+    slug: Option<String>,
+    read: impl FnOnce(Ctx<'_>, &Actor) -> Result<T, CoreError> + Send + 'static,
+) -> Result<(Here, Result<T, CoreError>), Response> {
+    let sign_in = || {
+        let back = uri.path_and_query().map_or("/", |p| p.as_str());
+        let next = percent_encoding::utf8_percent_encode(back, percent_encoding::NON_ALPHANUMERIC);
+        Redirect::to(&format!("/login?next={next}")).into_response()
+    };
+    let Some(token) = cookie(headers, SESSION_COOKIE) else { return Err(sign_in()) };
+    let policy = state.config.sessions;
+    // `None`: no live session.
+    // All of it on one snapshot of the store.
+    let found = blocking(state, move |ctx| {
+        profile_core::usecase::reading(ctx, |ctx| {
+            let Ok(session) = sessions::resume(ctx, &policy, &token) else { return Ok(None) };
+            let place = sessions::place(ctx, session.identity, slug.as_deref())?;
+            let actor = users::actor_for(ctx, place.account, place.user, ScopeSet::all())?;
+            let read = read(ctx, &actor);
+            Ok(Some((session, place, actor, read)))
+        })
     })
-    .await
-    .map_err(|e| match e {
-        profile_core::CoreError::Unauthorized { .. } => not_found(),
-        e => server_error(&e),
-    })?;
-    Ok(Here { place, actor, csrf: csrf(state, headers), me: home.name, accounts: home.accounts.len() })
+    .await;
+    let (session, place, actor, read) = match found {
+        Ok(Some(found)) => found,
+        Ok(None) => return Err(sign_in()),
+        Err(CoreError::NotFound { .. } | CoreError::Unauthorized { .. }) => return Err(not_found()),
+        Err(e) => return Err(server_error(&e)),
+    };
+    touch_when_due(state, &session);
+    // A page view is activity (decisions.md), written with the others off the path.
+    crate::activity::note_user(state, place.account, place.user);
+    Ok((Here { identity: session.identity, place, actor, csrf: csrf(state, headers) }, read))
 }
 
 /// A page of the directory: the shell with the account's navigation (`current` marks where the

@@ -114,7 +114,15 @@ pub(crate) async fn signed_in(state: &Arc<AppState>, headers: &HeaderMap) -> Opt
     let token = cookie(headers, SESSION_COOKIE)?;
     let policy = state.config.sessions;
     let session = blocking(state, move |ctx| sessions::resume(ctx, &policy, &token)).await.ok()?;
-    if policy.needs_touch(&session, state.clock.now()) {
+    touch_when_due(state, &session);
+    Some(session)
+}
+
+/// Writes a resumed session's last use off the request's path, when the session policy's
+/// throttle says it is due (decisions.md: no read becomes a write per request).
+pub(crate) fn touch_when_due(state: &Arc<AppState>, session: &Session) {
+    let policy = state.config.sessions;
+    if policy.needs_touch(session, state.clock.now()) {
         let s = Arc::clone(state);
         let touched = session.clone();
         tokio::task::spawn_blocking(move || {
@@ -123,7 +131,6 @@ pub(crate) async fn signed_in(state: &Arc<AppState>, headers: &HeaderMap) -> Opt
             }
         });
     }
-    Some(session)
 }
 
 /// A return path from `?next=`: only a path on this origin (no scheme, no `//` host, no

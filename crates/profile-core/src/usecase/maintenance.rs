@@ -51,25 +51,43 @@ pub fn purge_stale_records(
     policy: &LockoutPolicy,
     sessions: &SessionPolicy,
 ) -> Result<Purged, CoreError> {
+    purge_stale_records_paced(ctx, policy, sessions, &|| {})
+}
+
+/// [`purge_stale_records`], calling `pause` after every full chunk (when more may follow): the
+/// server sleeps there, so that a large purge (the values of a deleted custom field of every
+/// user) takes a small share of a core instead of one whole.
+///
+/// # Errors
+/// As [`purge_stale_records`].
+pub fn purge_stale_records_paced(
+    ctx: Ctx<'_>,
+    policy: &LockoutPolicy,
+    sessions: &SessionPolicy,
+    pause: &dyn Fn(),
+) -> Result<Purged, CoreError> {
     let now = ctx.clock.now();
     let kept = crate::usecase::sessions::EXPIRED_SESSIONS_KEPT;
+    let chunks = |purge: &dyn Fn(&mut dyn Tx) -> StoreResult<u64>| in_chunks(ctx, purge, pause);
     Ok(Purged {
-        codes: in_chunks(ctx, &|tx| tx.purge_codes(now - EXPIRED_CODES_KEPT, PURGE_CHUNK))?,
-        login_failures: in_chunks(ctx, &|tx| {
-            tx.purge_login_failures(now - policy.forget_after, PURGE_CHUNK)
-        })?,
-        sent_messages: in_chunks(ctx, &|tx| tx.purge_sent(now - SENT_MESSAGES_KEPT, PURGE_CHUNK))?,
-        expired_bodies: in_chunks(ctx, &|tx| tx.drop_expired_bodies(now, PURGE_CHUNK))?,
-        sessions: in_chunks(ctx, &|tx| {
+        codes: chunks(&|tx| tx.purge_codes(now - EXPIRED_CODES_KEPT, PURGE_CHUNK))?,
+        login_failures: chunks(&|tx| tx.purge_login_failures(now - policy.forget_after, PURGE_CHUNK))?,
+        sent_messages: chunks(&|tx| tx.purge_sent(now - SENT_MESSAGES_KEPT, PURGE_CHUNK))?,
+        expired_bodies: chunks(&|tx| tx.drop_expired_bodies(now, PURGE_CHUNK))?,
+        sessions: chunks(&|tx| {
             tx.purge_sessions(now - sessions.idle - kept, now - sessions.absolute - kept, PURGE_CHUNK)
         })?,
-        custom_values: in_chunks(ctx, &|tx| tx.purge_custom_values(PURGE_CHUNK))?,
+        custom_values: chunks(&|tx| tx.purge_custom_values(PURGE_CHUNK))?,
     })
 }
 
 /// Runs `purge` (which deletes at most [`PURGE_CHUNK`] records) in write transactions until it
-/// deletes fewer; returns the total.
-fn in_chunks(ctx: Ctx<'_>, purge: &dyn Fn(&mut dyn Tx) -> StoreResult<u64>) -> Result<u64, CoreError> {
+/// deletes fewer, with `pause` between them; returns the total.
+fn in_chunks(
+    ctx: Ctx<'_>,
+    purge: &dyn Fn(&mut dyn Tx) -> StoreResult<u64>,
+    pause: &dyn Fn(),
+) -> Result<u64, CoreError> {
     let mut total = 0;
     // Bounded: a million records a run at most; the next run takes the rest.
     for _ in 0..1_000 {
@@ -80,6 +98,7 @@ fn in_chunks(ctx: Ctx<'_>, purge: &dyn Fn(&mut dyn Tx) -> StoreResult<u64>) -> R
         if n < PURGE_CHUNK as u64 {
             break;
         }
+        pause();
     }
     Ok(total)
 }

@@ -23,6 +23,7 @@ pub mod settings;
 pub mod users;
 pub mod workgroups;
 
+use crate::error::CoreError;
 use crate::ports::{Clock, Database, IdGen};
 use crate::secret::PasswordHasher;
 
@@ -49,6 +50,22 @@ pub struct Ctx<'a> {
     /// IPv4 address, or an IPv6 /64): login and reset attempts count per address with it
     /// (`usecase::identities`), so one client cannot lock others out.
     pub client: Option<&'a str>,
+}
+
+/// Runs `read` (use cases that only read) on one snapshot of the store where it has read
+/// sessions ([`crate::ports::Database::read_session`]): what a page shows is then consistent,
+/// and its dozen reads cost one transaction. A write inside is refused.
+///
+/// # Errors
+/// What `read` returns; [`CoreError::Storage`] when no snapshot can be taken.
+pub fn reading<T>(ctx: Ctx<'_>, read: impl FnOnce(Ctx<'_>) -> Result<T, CoreError>) -> Result<T, CoreError> {
+    match ctx.db.read_session() {
+        Some(session) => {
+            let db = session?;
+            read(Ctx { db: &*db, ..ctx })
+        }
+        None => read(ctx),
+    }
 }
 
 /// The default of [`Ctx::invitations_per_hour`]: no allowance, like the REST rate limit, for a

@@ -68,7 +68,7 @@ macro_rules! store_contract_tests {
             uc_purge_stale_records, quick_search_contacts_and_scripts, uc_department_names_and_subdepartments,
             department_listing_pages, uc_delivery_claims_and_leases, uc_delivery_retries_and_failures,
             uc_delivery_obsolete_messages, uc_delivery_rendered_messages, uc_invitation_allowance_and_base_url,
-            uc_sessions, uc_sign_in_ticket, uc_lockout_by_client_address, uc_activity, uc_presence_status, uc_messenger_structure,
+            uc_sessions, uc_read_session, uc_sign_in_ticket, uc_lockout_by_client_address, uc_activity, uc_presence_status, uc_messenger_structure,
             uc_photos, uc_backgrounds, uc_custom_fields,
             uc_custom_fields_in_quick_search, uc_absences, uc_about_interests_and_statuses,
             uc_appreciations_and_layouts, uc_structure_overview);

@@ -136,3 +136,51 @@ pub fn uc_sessions(db: &dyn Database) {
     assert!(sessions::resume(f.ctx(), &policy, &live.token).is_ok());
     assert!(f.db.read().unwrap().sessions_of(identity).unwrap().is_empty(), "every one of sam's has ended");
 }
+
+/// [`crate::usecase::reading`]: use cases inside read what is committed; where the store has
+/// read sessions they read one snapshot (a write committed meanwhile is not seen) and may not
+/// write.
+pub fn uc_read_session(db: &dyn Database) {
+    use crate::access::Select;
+    use crate::field::UserField;
+    use crate::model::user::UserPatch;
+    use crate::usecase::users;
+    use crate::Value;
+
+    let f = Fixture::new(db);
+    let (user, _) = joined(&f, "rita@example.com");
+    let set = |name: &str| {
+        let patch = UserPatch::from_text([(UserField::Name, name)]).unwrap();
+        users::update_user(f.ctx(), &f.admin, user, &patch)
+    };
+    fn name_in(
+        ctx: crate::usecase::Ctx<'_>,
+        f: &Fixture<'_>,
+        user: crate::ids::UserId,
+    ) -> Result<Option<Value>, CoreError> {
+        Ok(users::get_user(ctx, &f.admin, user, &Select::All, false)?.get(UserField::Name).cloned())
+    }
+    let name = |ctx: crate::usecase::Ctx<'_>| name_in(ctx, &f, user);
+    set("Rita").unwrap();
+    let snapshots = db.read_session().is_some();
+    let (first, second, write) = crate::usecase::reading(f.ctx(), |ctx| {
+        let first = name(ctx)?;
+        // Committed outside the session, between two of its reads.
+        set("Rosa").unwrap();
+        let second = name(ctx)?;
+        let write = users::update_user(ctx, &f.admin, user, &UserPatch::from_text([(UserField::Name, "X")])?);
+        Ok((first, second, write))
+    })
+    .unwrap();
+    assert_eq!(first, Some(Value::Text("Rita".into())));
+    let rosa = Some(Value::Text("Rosa".into()));
+    if snapshots {
+        assert_eq!(second, first, "one snapshot for the whole session");
+        assert!(matches!(write, Err(CoreError::Storage(crate::StoreError::ReadOnly))), "{write:?}");
+        // Afterwards the latest is read again.
+        assert_eq!(name(f.ctx()).unwrap(), rosa);
+    } else {
+        assert_eq!(second, rosa);
+        write.unwrap();
+    }
+}
