@@ -170,6 +170,8 @@ pub(crate) struct BulkLoad {
     /// load of 1M users into 5,000 teams checks and names ~4,000 departments in each of its
     /// 100 calls. Forgotten on any department write and on a batch unit's rollback.
     departments: HashMap<(i64, u32), Option<Department>>,
+    /// A read session's: every department read is remembered (its snapshot never changes).
+    session: bool,
 }
 
 /// An index dropped for the rest of the transaction.
@@ -184,9 +186,15 @@ impl BulkLoad {
         self.departments.get(&(no, id.0)).cloned()
     }
 
-    /// Remembers a department read (only once the transaction has loaded users).
+    /// The departments' memory of a read session (which loads nothing).
+    pub(crate) fn for_session() -> BulkLoad {
+        BulkLoad { session: true, ..BulkLoad::default() }
+    }
+
+    /// Remembers a department read (only once the transaction has loaded users, or in a read
+    /// session).
     pub(crate) fn remember_department(&mut self, no: i64, id: DepartmentId, found: &Option<Department>) {
-        if self.loaded > 0 {
+        if self.loaded > 0 || self.session {
             self.departments.insert((no, id.0), found.clone());
         }
     }

@@ -69,6 +69,17 @@ impl CardContentStore for SqliteTx<'_> {
         let (from, to) = (text_day(query.from), text_day(query.to));
         let conn = self.conn();
         let found = match &query.users {
+            // One person (a card's "away until"): their index alone, no list to build.
+            Some(users) if users.len() == 1 => conn
+                .prepare_cached(&format!(
+                    "SELECT {ABSENCE_COLUMNS} FROM absences WHERE uid = ?1 \
+                         AND date_to >= ?2 AND date_from <= ?3 ORDER BY date_from, id LIMIT ?4"
+                ))
+                .and_then(|mut s| {
+                    s.query_map(params![uid(no, users[0]), from, to, limit as i64], |r| absence(account, r))?
+                        .collect()
+                })
+                .map_err(backend)?,
             Some(users) => {
                 // One statement for every person: their keys as a JSON array, each looked up in
                 // absences_by_user, instead of a statement a person.

@@ -10,6 +10,7 @@ use profile_core::StoreError;
 use rusqlite::{params, OptionalExtension, Row};
 
 use crate::error::backend;
+use crate::tx::Held;
 use crate::users::{bounds, id_of, uid};
 use crate::{search, SqliteTx};
 
@@ -133,35 +134,17 @@ fn sql_value(v: &CustomValue, pick: u8) -> Option<rusqlite::types::Value> {
 
 impl CustomFieldStore for SqliteTx<'_> {
     fn custom_fields(&self, account: AccountId) -> StoreResult<Vec<CustomField>> {
-        let Some(no) = self.no(account)? else { return Ok(Vec::new()) };
-        let conn = self.conn();
-        let mut fields: Vec<CustomField> = conn
-            .prepare_cached(&format!(
-                "SELECT {FIELD_COLUMNS} FROM custom_fields WHERE account_no = ?1 ORDER BY id"
-            ))
-            .and_then(|mut s| s.query_map([no], |r| field(account, r))?.collect())
-            .map_err(backend)?;
-        if fields.iter().any(|f| f.kind == CustomKind::Enumeration) {
-            let options: Vec<(u32, EnumOption)> = conn
-                .prepare_cached(
-                    "SELECT field, id, value, def, sort, xml_id FROM custom_field_options WHERE account_no = ?1 \
-                     ORDER BY field, sort, id",
-                )
-                .and_then(|mut s| {
-                    s.query_map([no], |r| {
-                        Ok((
-                            r.get(0)?,
-                            EnumOption { id: r.get(1)?, value: r.get(2)?, default: r.get(3)?, sort: r.get(4)?, xml_id: r.get(5)? },
-                        ))
-                    })?
-                    .collect()
-                })
-                .map_err(backend)?;
-            for (f, o) in options {
-                if let Some(field) = fields.iter_mut().find(|x| x.id == f) {
-                    field.options.push(o);
-                }
-            }
+        // A read session reads them once (one snapshot).
+        let session = match &self.held {
+            Held::Shared(s) => Some(&s.custom_fields),
+            _ => None,
+        };
+        if let Some(known) = session.and_then(|c| c.borrow().get(&account).cloned()) {
+            return Ok(known);
+        }
+        let fields = self.read_custom_fields(account)?;
+        if let Some(c) = session {
+            c.borrow_mut().insert(account, fields.clone());
         }
         Ok(fields)
     }
@@ -319,5 +302,42 @@ impl CustomFieldStore for SqliteTx<'_> {
             .and_then(|mut s| s.execute([limit as i64]))
             .map_err(backend)?;
         Ok(n as u64)
+    }
+}
+
+impl SqliteTx<'_> {
+    /// The account's custom fields with their options, by ID.
+    fn read_custom_fields(&self, account: AccountId) -> StoreResult<Vec<CustomField>> {
+        let Some(no) = self.no(account)? else { return Ok(Vec::new()) };
+        let conn = self.conn();
+        let mut fields: Vec<CustomField> = conn
+            .prepare_cached(&format!(
+                "SELECT {FIELD_COLUMNS} FROM custom_fields WHERE account_no = ?1 ORDER BY id"
+            ))
+            .and_then(|mut s| s.query_map([no], |r| field(account, r))?.collect())
+            .map_err(backend)?;
+        if fields.iter().any(|f| f.kind == CustomKind::Enumeration) {
+            let options: Vec<(u32, EnumOption)> = conn
+                .prepare_cached(
+                    "SELECT field, id, value, def, sort, xml_id FROM custom_field_options WHERE account_no = ?1 \
+                     ORDER BY field, sort, id",
+                )
+                .and_then(|mut s| {
+                    s.query_map([no], |r| {
+                        Ok((
+                            r.get(0)?,
+                            EnumOption { id: r.get(1)?, value: r.get(2)?, default: r.get(3)?, sort: r.get(4)?, xml_id: r.get(5)? },
+                        ))
+                    })?
+                    .collect()
+                })
+                .map_err(backend)?;
+            for (f, o) in options {
+                if let Some(field) = fields.iter_mut().find(|x| x.id == f) {
+                    field.options.push(o);
+                }
+            }
+        }
+        Ok(fields)
     }
 }

@@ -15,7 +15,7 @@ pub(crate) enum Held<'a> {
     Writer(writer::WriteLock<'a>),
     Reader(Pooled),
     /// A read inside a read session, on the session's connection and snapshot.
-    Shared(&'a Pooled),
+    Shared(&'a crate::read_session::Shared),
     /// A unit inside a batch, on the batch's writer connection.
     Unit(Unit<'a>),
     /// Released (only while the unit is being dropped).
@@ -76,7 +76,7 @@ impl<'a> SqliteTx<'a> {
         match &self.held {
             Held::Writer(g) => g,
             Held::Reader(r) => &r.conn,
-            Held::Shared(r) => &r.conn,
+            Held::Shared(s) => &s.reader.conn,
             Held::Unit(u) => u.conn,
             Held::Gone => unreachable_conn(),
         }
@@ -120,6 +120,8 @@ impl<'a> SqliteTx<'a> {
     pub(crate) fn bulk(&self) -> &RefCell<bulk::BulkLoad> {
         match &self.held {
             Held::Unit(u) => u.bulk,
+            // A session's reads share the departments they read (one snapshot).
+            Held::Shared(s) => &s.bulk,
             _ => &self.bulk,
         }
     }

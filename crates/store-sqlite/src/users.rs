@@ -18,6 +18,7 @@ use store_common::keys::{date, days, time};
 
 use crate::error::backend;
 use crate::search::{self, Deltas};
+use crate::tx::Held;
 use crate::{user_pages, user_query, SqliteTx};
 
 /// Reads a stored role; an unknown code is an error, never silently some role.
@@ -356,13 +357,25 @@ impl SqliteTx<'_> {
 
 impl UserStore for SqliteTx<'_> {
     fn user(&self, account: AccountId, id: UserId) -> StoreResult<Option<User>> {
+        let session = match &self.held {
+            Held::Shared(s) => Some(&s.users),
+            _ => None,
+        };
+        if let Some(known) = session.and_then(|users| users.borrow().get(&(account, id)).cloned()) {
+            return Ok(known);
+        }
         let Some(no) = self.no(account)? else {
             return Ok(None);
         };
-        self.conn()
+        let found = self
+            .conn()
             .prepare_cached(&format!("SELECT {} FROM users u WHERE u.uid = ?1", select_columns()))
             .and_then(|mut s| s.query_row([uid(no, id)], |r| from_row(account, r)).optional())
-            .map_err(backend)
+            .map_err(backend)?;
+        if let Some(users) = session {
+            users.borrow_mut().insert((account, id), found.clone());
+        }
+        Ok(found)
     }
 
     fn users_after(&self, account: AccountId, after: UserId, limit: u32) -> StoreResult<Vec<User>> {

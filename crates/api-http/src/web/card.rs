@@ -113,7 +113,7 @@ fn read_card(
         }
     };
     let background = images::background(ctx, actor, id, false)?;
-    let status = users::presence_card(ctx, actor, Some(id))?.status;
+    let status = profile_core::usecase::presence::status_of(ctx, actor, id)?;
     Ok(CardData { view, structure, names, content, counts, messages, badges, layout, hr, background, status })
 }
 

@@ -52,6 +52,21 @@ pub fn status(ctx: Ctx<'_>, actor: &Actor) -> Result<Option<PresenceStatus>, Cor
     Ok(tx.user_status(actor.account, user)?)
 }
 
+/// The presence status a user the reader may see set, if any: what [`presence_card`] says of
+/// it, without the rest of the card.
+///
+/// # Errors
+/// As [`presence_card`].
+pub fn status_of(ctx: Ctx<'_>, actor: &Actor, id: UserId) -> Result<Option<PresenceStatus>, CoreError> {
+    require_im(actor)?;
+    let tx = ctx.db.read()?;
+    let user = tx.user(actor.account, id)?.ok_or_else(|| CoreError::not_found("user", id))?;
+    if !visible(&*tx, actor.audience(false), &user)? {
+        return Err(CoreError::not_found("user", id));
+    }
+    Ok(tx.user_status(actor.account, id)?)
+}
+
 /// What the messenger shows of a user (`im.user.get`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PresenceCard {
